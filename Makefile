@@ -1,0 +1,30 @@
+# Local one-host workflow; see deploy/local/*.sh.
+PY := .venv/bin/python
+
+.PHONY: run stop test unit bench catalogue clean
+
+run:            ## set up everything, start the four services, walk one application through
+	bash deploy/local/run.sh
+
+stop:           ## stop the four services (PostgreSQL and RabbitMQ keep running)
+	bash deploy/local/stop.sh
+
+test:           ## full test suite (unit, integration, e2e, faults)
+	bash deploy/local/test.sh
+
+unit:           ## unit tests only: no PostgreSQL/RabbitMQ needed
+	bash deploy/local/venv.sh
+	$(PY) -m pytest tests/unit -q
+
+bench:          ## event store and relay benchmarks
+	bash deploy/local/venv.sh
+	bash deploy/local/infra.sh
+	. var/env.sh && $(PY) bench/eventstore.py && $(PY) bench/relay.py
+
+catalogue:      ## regenerate the message contract catalogue
+	bash deploy/local/venv.sh
+	$(PY) -m shared.contracts.catalogue --write
+
+clean:          ## stop the services and remove var/ (pids, logs, env.sh)
+	bash deploy/local/stop.sh
+	rm -rf var

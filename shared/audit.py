@@ -1,0 +1,525 @@
+"""talent-audit: the auditors' tool. It reads the four services' event stores directly, read-only,
+and trusts nothing the running services say.
+
+    talent-audit verify                         walk every hash chain; exit 1 on a break
+    talent-audit history <talent or application id>
+                                                one person's timeline across the four stores
+    talent-audit replay <service> --as-of <date, datetime or position>
+                                                rebuild that service's read models as of then,
+                                                in a scratch database, and print them
+    talent-audit export <service> [--person ID] [--format jsonl|csv] [--output FILE]
+
+Every command takes ``--json`` for machine-readable output. The stores are found from the
+services' config files (``services/<svc>/config.yaml``, with the same environment variables as
+the services) or given with ``--dsn service=DSN``. ``history`` keeps its own index of the stores
+(database ``talent_audit``, or ``--audit-dsn``), brought up to date from the stores at each run;
+``replay`` writes only to that scratch database, into a schema of its own.
+"""
+import argparse
+import csv
+import datetime as dt
+import importlib
+import os
+import sys
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import orjson
+import psycopg2
+import psycopg2.extras
+
+from shared.config import dsn_for, load
+from shared.db import Database, connect, create_database
+from shared.eventstore import EventStore
+
+SERVICES = ("applications", "subsidies", "assessment", "notifications")
+ROOT = Path(__file__).resolve().parents[1]
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+PERSON_KEYS = ("talent_id", "application_id", "applicant_id")
+
+
+class AuditError(Exception):
+    pass
+
+
+# -- where the stores are -----------------------------------------------------------------------
+def store_dsns(overrides=()):
+    dsns = {}
+    for svc in SERVICES:
+        config = ROOT / "services" / svc / "config.yaml"
+        if config.exists():
+            dsns[svc] = load(config)["DB_DSN"]
+    for item in overrides:
+        svc, _, dsn = item.partition("=")
+        if svc not in SERVICES or not dsn:
+            raise AuditError(f"--dsn takes service=DSN with a service of {', '.join(SERVICES)}")
+        dsns[svc] = dsn
+    return dsns
+
+
+def open_store(svc, dsn):
+    try:
+        store = EventStore(Database(dsn, application_name="talent-audit", read_only=True), svc)
+        store.head()
+    except psycopg2.Error as exc:
+        raise AuditError(f"cannot read the {svc} store ({_where(dsn)}): "
+                         f"{str(exc).strip().splitlines()[0]}")
+    return store
+
+
+def _where(dsn):
+    return " ".join(p for p in dsn.split() if not p.startswith("password"))
+
+
+# -- output -------------------------------------------------------------------------------------
+def table(rows, columns, out):
+    """Aligned columns, widths measured in display cells (Chinese characters count 2)."""
+    def width(text):
+        return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+    cells = [[_text(r.get(c)) for c in columns] for r in rows]
+    widths = [max([width(c)] + [width(row[i]) for row in cells]) for i, c in enumerate(columns)]
+    line = lambda vals: "  ".join(v + " " * (w - width(v)) for v, w in zip(vals, widths))  # noqa
+    out.write(line(columns).rstrip() + "\n")
+    out.write("  ".join("-" * w for w in widths) + "\n")
+    for row in cells:
+        out.write(line(row).rstrip() + "\n")
+
+
+def _text(value):
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    if isinstance(value, dt.datetime):
+        return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+    return str(value)
+
+
+def emit_json(obj, out):
+    out.write(orjson.dumps(obj, default=str, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+class Progress:
+    """Progress on stderr for long runs (only when stderr is a terminal, or forced)."""
+
+    def __init__(self, label, enabled):
+        self.label, self.enabled, self.start, self.last = label, enabled, time.monotonic(), 0
+
+    def __call__(self, n):
+        if self.enabled and (time.monotonic() - self.last > 0.5):
+            self.last = time.monotonic()
+            rate = n / max(self.last - self.start, 1e-9)
+            sys.stderr.write(f"\r{self.label}: {n:,} events ({rate:,.0f}/s)")
+            sys.stderr.flush()
+
+    def done(self):
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+# -- verify -------------------------------------------------------------------------------------
+def _verify_one(svc, dsn):
+    store = open_store(svc, dsn)
+    start = time.monotonic()
+    r = store.verify()
+    elapsed = time.monotonic() - start
+    store.db.close()
+    return {"service": svc, "ok": r.ok, "checked": r.checked, "first_bad_position": r.position,
+            "reason": r.reason, "expected": r.expected, "found": r.found,
+            "events_per_s": round(r.checked / elapsed) if elapsed else None}
+
+
+def cmd_verify(args, out):
+    """The stores are independent chains: verify them in parallel processes."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    dsns = store_dsns(args.dsn)
+    with ProcessPoolExecutor(max_workers=min(len(dsns), os.cpu_count() or 1),
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        results = list(pool.map(_verify_one, dsns, dsns.values()))
+    if args.json:
+        emit_json({"ok": all(r["ok"] for r in results), "services": results}, out)
+    else:
+        table([{**r, "result": "ok" if r["ok"] else "BROKEN"} for r in results],
+              ["service", "result", "checked", "first_bad_position", "reason"], out)
+        for r in results:
+            if not r["ok"]:
+                out.write(f"\n{r['service']}: position {r['first_bad_position']}: {r['reason']}\n"
+                          f"  expected {r['expected']}\n  found    {r['found']}\n")
+    return 0 if all(r["ok"] for r in results) else 1
+
+
+# -- the audit index (for history) --------------------------------------------------------------
+INDEX_SQL = """
+CREATE TABLE IF NOT EXISTS audit_events (
+    service         text NOT NULL,
+    global_position bigint NOT NULL,
+    event_id        uuid NOT NULL,
+    event_type      text NOT NULL,
+    stream_id       text NOT NULL,
+    recorded_at     timestamptz NOT NULL,
+    talent_id       text,
+    application_id  text,
+    applicant_id    text,
+    causation_id    text,
+    correlation_id  text,
+    payload         jsonb NOT NULL,
+    metadata        jsonb NOT NULL,
+    PRIMARY KEY (service, global_position)
+);
+CREATE INDEX IF NOT EXISTS audit_events_talent ON audit_events (talent_id);
+CREATE INDEX IF NOT EXISTS audit_events_application ON audit_events (application_id);
+CREATE INDEX IF NOT EXISTS audit_events_applicant ON audit_events (applicant_id);
+CREATE INDEX IF NOT EXISTS audit_events_causation ON audit_events (causation_id);
+CREATE TABLE IF NOT EXISTS audit_cursor (
+    service  text PRIMARY KEY,
+    position bigint NOT NULL,
+    hash     text NOT NULL
+);
+"""
+
+
+def audit_dsn(args):
+    return args.audit_dsn or os.environ.get("TALENT_AUDIT_DSN") or dsn_for("talent_audit")
+
+
+def open_index(args):
+    dsn = audit_dsn(args)
+    if not args.audit_dsn and not os.environ.get("TALENT_AUDIT_DSN"):
+        create_database(dsn_for("postgres"), "talent_audit")
+    conn = connect(dsn, application_name="talent-audit", statement_timeout_ms=600_000)
+    with conn.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(7356010)")
+        cur.execute(INDEX_SQL)
+    conn.commit()
+    return conn
+
+
+def sync_index(conn, dsns, progress=False):
+    """Bring the audit index up to date with every store. A store whose event at the cursor no
+    longer has the indexed hash (restored, replaced) is re-indexed from the start."""
+    for svc, dsn in dsns.items():
+        store = open_store(svc, dsn)
+        with conn.cursor() as cur:
+            cur.execute("SELECT position, hash FROM audit_cursor WHERE service = %s", (svc,))
+            row = cur.fetchone()
+            after = 0
+            if row:
+                with store.db.transaction() as scur:
+                    scur.execute("SELECT hash FROM events WHERE global_position = %s", (row[0],))
+                    found = scur.fetchone()
+                if found and found[0] == row[1]:
+                    after = row[0]
+                else:
+                    cur.execute("DELETE FROM audit_events WHERE service = %s", (svc,))
+        tick = Progress(f"indexing {svc}", progress)
+        batch, last, n = [], None, 0
+        for ev in store.read_all(after, decode=False):
+            p, m = ev.data, ev.metadata
+            batch.append((svc, ev.global_position, ev.event_id, ev.event_type, ev.stream_id,
+                          ev.recorded_at, p.get("talent_id"), p.get("application_id"),
+                          p.get("applicant_id"), m.get("causation_id"), m.get("correlation_id"),
+                          orjson.dumps(p).decode(), orjson.dumps(m).decode()))
+            last = ev
+            n += 1
+            if len(batch) >= 5000:
+                _flush(conn, batch, svc, last)
+                batch = []
+                tick(n)
+        if last is not None:
+            _flush(conn, batch, svc, last)
+        tick.done()
+        store.db.close()
+
+
+def _flush(conn, batch, svc, last):
+    with conn.cursor() as cur:
+        if batch:
+            psycopg2.extras.execute_values(
+                cur, "INSERT INTO audit_events VALUES %s", batch,
+                template="(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s::jsonb,%s::jsonb)", page_size=1000)
+        cur.execute("INSERT INTO audit_cursor VALUES (%s, %s, %s) ON CONFLICT (service) DO "
+                    "UPDATE SET position = excluded.position, hash = excluded.hash",
+                    (svc, last.global_position, last.hash))
+    conn.commit()
+
+
+_HISTORY_COLUMNS = ("service, global_position, event_id::text, event_type, stream_id, "
+                    "recorded_at, talent_id, application_id, applicant_id, causation_id, "
+                    "payload, metadata")
+
+
+def person_events(conn, person):
+    """Every indexed event about ``person`` (a talent, application or applicant id), and every
+    event caused by one of them, in causal order."""
+    with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+        ids = {person}
+        while True:  # a talent id leads to its application id and back (TalentCertified)
+            cur.execute("SELECT DISTINCT talent_id, application_id, applicant_id FROM audit_events"
+                        " WHERE talent_id = ANY(%(ids)s) OR application_id = ANY(%(ids)s)"
+                        " OR applicant_id = ANY(%(ids)s)", {"ids": list(ids)})
+            found = {v for row in cur.fetchall() for v in row.values() if v} | ids
+            if found == ids:
+                break
+            ids = found
+        cur.execute(f"SELECT {_HISTORY_COLUMNS} FROM audit_events WHERE talent_id = ANY(%(ids)s)"
+                    " OR application_id = ANY(%(ids)s) OR applicant_id = ANY(%(ids)s)",
+                    {"ids": list(ids)})
+        events = {r["event_id"]: r for r in cur.fetchall()}
+        frontier = list(events)
+        while frontier:
+            cur.execute(f"SELECT {_HISTORY_COLUMNS} FROM audit_events"
+                        " WHERE causation_id = ANY(%s)", (frontier,))
+            new = [r for r in cur.fetchall() if r["event_id"] not in events]
+            events.update((r["event_id"], r) for r in new)
+            frontier = [r["event_id"] for r in new]
+    return causal_order(list(events.values()))
+
+
+def causal_order(events):
+    """By time, except that an event always comes after the event that caused it (clocks of
+    different services may disagree by a little)."""
+    events.sort(key=lambda e: (e["recorded_at"], e["service"], e["global_position"]))
+    by_id = {e["event_id"]: e for e in events}
+    placed, ordered = set(), []
+
+    def place(e):
+        if e["event_id"] in placed:
+            return
+        cause = by_id.get(e["causation_id"])
+        if cause is not None and cause["event_id"] not in placed:
+            place(cause)
+        placed.add(e["event_id"])
+        ordered.append(e)
+    for e in events:
+        place(e)
+    return ordered
+
+
+def _amounts(payload):
+    return " ".join(f"{k.removesuffix('_fen')} {v / 100:,.2f}" for k, v in payload.items()
+                    if k.endswith("_fen") and isinstance(v, int))
+
+
+def _detail(payload):
+    """The few payload facts that make a timeline line readable."""
+    keys = ("stage", "grade", "ground", "tenure_year", "recipient", "payment_reference")
+    return " ".join(f"{k}={payload[k]}" for k in keys if payload.get(k) is not None)
+
+
+def cmd_history(args, out):
+    conn = open_index(args)
+    try:
+        sync_index(conn, store_dsns(args.dsn), progress=args.progress)
+        start = time.monotonic()
+        events = person_events(conn, args.person)
+        elapsed_ms = (time.monotonic() - start) * 1000
+    finally:
+        conn.close()
+    if not events:
+        raise AuditError(f"no events about {args.person} in any store")
+    rows = [{"time": e["recorded_at"], "service": e["service"], "event": e["event_type"],
+             "actor": e["metadata"].get("actor_id"), "role": e["metadata"].get("actor_role"),
+             "clauses": e["metadata"].get("clauses") or [], "amount": _amounts(e["payload"]),
+             "detail": _detail(e["payload"]),
+             "position": e["global_position"], "event_id": e["event_id"],
+             "causation_id": e["causation_id"],
+             "correlation_id": e["metadata"].get("correlation_id"), "payload": e["payload"]}
+            for e in events]
+    if args.json:
+        emit_json({"person": args.person, "events": rows, "query_ms": round(elapsed_ms, 1)}, out)
+    else:
+        table(rows, ["time", "service", "event", "actor", "role", "clauses", "amount", "detail"],
+              out)
+        out.write(f"\n{len(rows)} events across {len({r['service'] for r in rows})} stores\n")
+    return 0
+
+
+# -- replay -------------------------------------------------------------------------------------
+def parse_as_of(text):
+    """A position (digits), a date (through the end of that day in China) or a datetime."""
+    if text.isdigit():
+        return {"to_position": int(text)}
+    try:
+        day = dt.date.fromisoformat(text)
+        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), SHANGHAI)
+        return {"as_of": end - dt.timedelta(microseconds=1)}
+    except ValueError:
+        pass
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise AuditError(f"--as-of {text!r} is neither a position, a date nor a datetime")
+    return {"as_of": moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)}
+
+
+def projectors_of(svc):
+    module = importlib.import_module(f"services.{svc}.service")
+    for value in vars(module).values():
+        if isinstance(value, type) and getattr(value, "name", None) == svc:
+            return value.store.projectors
+    raise AuditError(f"no service class in services.{svc}.service")
+
+
+def cmd_replay(args, out):
+    if args.service not in SERVICES:
+        raise AuditError(f"unknown service {args.service}; one of {', '.join(SERVICES)}")
+    bound = parse_as_of(args.as_of)
+    store = open_store(args.service, store_dsns(args.dsn)[args.service])
+    schema = f"replay_{args.service}_{dt.datetime.now(dt.timezone.utc):%Y%m%d%H%M%S%f}"
+    conn = open_index(args)
+    projectors = projectors_of(args.service)
+    start, n = time.monotonic(), 0
+    tick = Progress(f"replaying {args.service}", args.progress)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f'CREATE SCHEMA "{schema}"; SET search_path TO "{schema}"')
+            for projector in projectors:
+                for _name, sql in projector.migrations:
+                    cur.execute(sql)
+            for event in store.read_all(0, **bound):
+                for projector in projectors:
+                    projector.apply(cur, event)
+                n += 1
+                if n % 10_000 == 0:
+                    tick(n)
+            tick.done()
+            elapsed = time.monotonic() - start
+            cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s"
+                        " AND table_name <> 'schema_migrations' ORDER BY table_name", (schema,))
+            tables = [t for (t,) in cur.fetchall()]
+            state = {}
+            for t in tables:
+                cur.execute(f'SELECT * FROM "{schema}"."{t}" ORDER BY 1 LIMIT %s', (args.limit,))
+                cols = [c.name for c in cur.description]
+                state[t] = [dict(zip(cols, r)) for r in cur.fetchall()]
+        conn.commit()
+        if not args.keep:
+            with conn.cursor() as cur:
+                cur.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            conn.commit()
+    finally:
+        conn.close()
+        store.db.close()
+    summary = {"service": args.service, "as_of": args.as_of, "events": n,
+               "events_per_s": round(n / elapsed) if elapsed else None,
+               "schema": schema if args.keep else None, "read_models": state}
+    if args.json:
+        emit_json(summary, out)
+    else:
+        out.write(f"{args.service} as of {args.as_of}: {n:,} events replayed "
+                  f"({summary['events_per_s'] or 0:,}/s)"
+                  + (f" into schema {schema} of the audit database" if args.keep else "") + "\n")
+        for t, rows in state.items():
+            out.write(f"\n{t} ({len(rows)} rows{', first ' + str(args.limit) if len(rows) == args.limit else ''})\n")
+            if rows:
+                cols = [c for c in rows[0] if not isinstance(rows[0][c], (dict, list))]
+                table(rows, cols, out)
+    return 0
+
+
+# -- export -------------------------------------------------------------------------------------
+EXPORT_FIELDS = ("service", "global_position", "event_id", "stream_type", "stream_id",
+                 "stream_version", "event_type", "schema_version", "recorded_at", "actor_id",
+                 "actor_role", "clauses", "correlation_id", "causation_id", "payload", "hash")
+
+
+def cmd_export(args, out):
+    if args.person:
+        conn = open_index(args)
+        try:
+            sync_index(conn, store_dsns(args.dsn), progress=args.progress)
+            events = person_events(conn, args.person)
+        finally:
+            conn.close()
+        rows = ({"service": e["service"], "global_position": e["global_position"],
+                 "event_id": e["event_id"], "stream_type": None, "stream_id": None,
+                 "stream_version": None, "event_type": e["event_type"], "schema_version": None,
+                 "recorded_at": e["recorded_at"], "payload": e["payload"],
+                 "metadata": e["metadata"], "hash": None} for e in events
+                if args.service in (None, e["service"]))
+    else:
+        if not args.service:
+            raise AuditError("export needs a service, or --person")
+        store = open_store(args.service, store_dsns(args.dsn)[args.service])
+        rows = ({"service": args.service, "global_position": ev.global_position,
+                 "event_id": ev.event_id, "stream_type": ev.stream_type,
+                 "stream_id": ev.stream_id, "stream_version": ev.stream_version,
+                 "event_type": ev.event_type, "schema_version": ev.schema_version,
+                 "recorded_at": ev.recorded_at, "payload": ev.data, "metadata": ev.metadata,
+                 "hash": ev.hash} for ev in store.read_all(0, decode=False))
+    target = open(args.output, "w", newline="", encoding="utf-8") if args.output else out
+    writer = None
+    count = 0
+    try:
+        for row in rows:
+            meta = row.pop("metadata")
+            row.update(actor_id=meta.get("actor_id"), actor_role=meta.get("actor_role"),
+                       clauses=meta.get("clauses"), correlation_id=meta.get("correlation_id"),
+                       causation_id=meta.get("causation_id"))
+            row["recorded_at"] = row["recorded_at"].isoformat()
+            if args.format == "jsonl":
+                target.write(orjson.dumps({k: row[k] for k in EXPORT_FIELDS}).decode() + "\n")
+            else:
+                if writer is None:
+                    writer = csv.DictWriter(target, fieldnames=EXPORT_FIELDS)
+                    writer.writeheader()
+                row["payload"] = orjson.dumps(row["payload"]).decode()
+                row["clauses"] = ";".join(row["clauses"] or [])
+                writer.writerow({k: row[k] for k in EXPORT_FIELDS})
+            count += 1
+    finally:
+        if args.output:
+            target.close()
+    if args.output:
+        sys.stderr.write(f"exported {count:,} events to {args.output}\n")
+    return 0
+
+
+# -- command line -------------------------------------------------------------------------------
+def parser():
+    ap = argparse.ArgumentParser(prog="talent-audit", description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog=__doc__.split("\n\n", 1)[1])
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--dsn", action="append", default=[], metavar="SERVICE=DSN",
+                        help="where a service's store is (default: its config.yaml)")
+    common.add_argument("--audit-dsn", help="the audit database (index and replays); default "
+                                            "$TALENT_AUDIT_DSN or database talent_audit")
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+    common.add_argument("--progress", action="store_true", default=sys.stderr.isatty(),
+                        help="show progress on stderr")
+    sub = ap.add_subparsers(dest="command", required=True)
+    sub.add_parser("verify", parents=[common], help="verify every hash chain")
+    h = sub.add_parser("history", parents=[common], help="one person's cross-service timeline")
+    h.add_argument("person", help="a talent id, application id or applicant id")
+    r = sub.add_parser("replay", parents=[common], help="a service's read models as of a point")
+    r.add_argument("service")
+    r.add_argument("--as-of", required=True, help="YYYY-MM-DD, an ISO datetime, or a position")
+    r.add_argument("--limit", type=int, default=50, help="rows to print per read model")
+    r.add_argument("--keep", action="store_true", help="keep the replay schema")
+    e = sub.add_parser("export", parents=[common], help="events as JSON Lines or CSV")
+    e.add_argument("service", nargs="?")
+    e.add_argument("--person")
+    e.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    e.add_argument("--output")
+    return ap
+
+
+COMMANDS = {"verify": cmd_verify, "history": cmd_history, "replay": cmd_replay,
+            "export": cmd_export}
+
+
+def main(argv=None, out=None):
+    args = parser().parse_args(argv)
+    out = out or sys.stdout
+    try:
+        return COMMANDS[args.command](args, out)
+    except AuditError as exc:
+        sys.stderr.write(f"talent-audit: {exc}\n")
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

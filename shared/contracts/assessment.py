@@ -1,0 +1,215 @@
+"""Events published by the assessment service (exchange ``assessment.events``).
+
+Consumed elsewhere: ``TalentDisqualified`` (subsidies: recovery; notifications),
+``AssessmentPassed`` / ``AssessmentFailed`` (notifications). Fields added since the first version
+are optional (``required=False``), so stored events and other consumers stay valid."""
+from shared.contracts import EventSchema, fields, registry, validate
+
+SERVICE = "assessment"
+TRACKS = ("influencer", "seller")
+GRADES = ("excellent", "qualified")
+RESULTS = ("excellent", "qualified", "unqualified")
+GROUNDS = ("LT-14.1", "LT-14.2", "LT-14.3", "LT-14.4", "LT-14.5")
+ORIGINS = ("selection", "yixiang_transfer")  # as TalentCertified.origin
+OBLIGATIONS = ("LT-12.1", "LT-12.2", "LT-12.4")
+GROUND_KINDS = ("refusal", "violation", "credit_fraud", "departure", "other")
+BASES = ("growth", "assessor_findings")
+
+
+def _figures(**kw):
+    return fields.Dict(keys=fields.String(), values=fields.Integer(strict=True), **kw)
+
+
+def _count(**kw):
+    return fields.Integer(strict=True, validate=validate.Range(min=0), **kw)
+
+
+class _TenureYear(EventSchema):
+    tenure_year = fields.Integer(required=True, strict=True)
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(required=True)
+    report_due_on = fields.Date(required=True)
+    assessed = fields.Boolean(required=True)
+
+
+class TenureOpenedSchema(EventSchema):
+    """A certified talent's training period (3 years, LT-10) is opened for assessment; or a Yixiang
+    talent's remaining period transferred into the programme (LT-16). ``years`` lists each tenure
+    year with its report due date (LT-11.1)."""
+    talent_id = fields.String(required=True)
+    county = fields.String(required=True)
+    track = fields.String(required=True, validate=validate.OneOf(TRACKS))
+    period_start = fields.Date(required=True)
+    period_end = fields.Date(required=True)
+    baseline_year = fields.Integer(required=True, strict=True)
+    baseline = _figures(required=True)
+    origin = fields.String(required=False, validate=validate.OneOf(ORIGINS))
+    transferred_on = fields.Date(required=False)
+    years = fields.List(fields.Nested(_TenureYear), required=False)
+
+
+class AnnualReportFiledSchema(EventSchema):
+    """The talent's annual report for one tenure year (LT-11, LT-12)."""
+    talent_id = fields.String(required=True)
+    tenure_year = fields.Integer(required=True, strict=True)
+    figures = _figures(required=True)
+    promotion_activities = fields.Integer(required=True, strict=True)
+    backbones_trained = fields.Integer(required=True, strict=True)
+    full_time_in_chuxiong = fields.Boolean(required=True)
+    filed_on = fields.Date(required=False)
+
+
+class AssessorFindingsRecordedSchema(EventSchema):
+    """The county assessor's findings on an influencer's year: the qualitative alternatives of
+    LT-11.1 (promotion ability clearly improved; influence in Chuxiong further increased)."""
+    talent_id = fields.String(required=True)
+    tenure_year = fields.Integer(required=True, strict=True)
+    ability_clearly_improved = fields.Boolean(required=True)
+    influence_further_increased = fields.Boolean(required=True)
+    note = fields.String(required=True)
+    recorded_on = fields.Date(required=True)
+
+
+class _Computation(EventSchema):
+    figure = fields.String(required=True)
+    baseline = fields.Integer(required=True, strict=True)
+    current = fields.Integer(required=True, strict=True)
+    years = fields.Integer(required=True, strict=True)
+    # Decimal as text, e.g. "0.0500"; null when the baseline is 0 (no average growth exists).
+    average_growth = fields.String(required=True, allow_none=True)
+    qualified_threshold = fields.String(required=True)
+    excellent_threshold = fields.String(required=False)
+    excellent_strictly = fields.Boolean(required=False)  # 超过 (sellers) vs 以上 (influencers)
+    note = fields.String(required=False)
+
+
+class _Findings(EventSchema):
+    ability_clearly_improved = fields.Boolean(required=True)
+    influence_further_increased = fields.Boolean(required=True)
+
+
+class AssessmentPassedSchema(EventSchema):
+    """An annual assessment (LT-11.1) graded the talent qualified or excellent, by growth or by
+    the assessor's findings (``basis``)."""
+    talent_id = fields.String(required=True)
+    tenure_year = fields.Integer(required=True, strict=True)
+    grade = fields.String(required=True, validate=validate.OneOf(GRADES))
+    computation = fields.List(fields.Nested(_Computation), required=True)
+    basis = fields.String(required=False, validate=validate.OneOf(BASES))
+    findings = fields.Nested(_Findings, required=False, allow_none=True)
+    assessed_on = fields.Date(required=False)
+
+
+class AssessmentFailedSchema(EventSchema):
+    """An annual assessment (LT-11.1) found the talent unqualified (不合格); ``report_missed``
+    when no report was filed by its due date."""
+    talent_id = fields.String(required=True)
+    tenure_year = fields.Integer(required=True, strict=True)
+    reasons = fields.List(fields.String(), required=True)
+    computation = fields.List(fields.Nested(_Computation), required=True)
+    findings = fields.Nested(_Findings, required=False, allow_none=True)
+    report_missed = fields.Boolean(required=False)
+    report_due_on = fields.Date(required=False)
+    assessed_on = fields.Date(required=False)
+
+
+class ObligationBreachedSchema(EventSchema):
+    """An obligation of LT-12 was not met; ``rectifiable`` says whether a county order (LT-13)
+    can still put it right."""
+    talent_id = fields.String(required=True)
+    breach_id = fields.String(required=True)
+    obligation = fields.String(required=True, validate=validate.OneOf(OBLIGATIONS))
+    tenure_year = fields.Integer(required=True, strict=True)
+    detail = fields.String(required=True)
+    rectifiable = fields.Boolean(required=True)
+    found_on = fields.Date(required=True)
+
+
+class RectificationOrderedSchema(EventSchema):
+    """The county ordered a breach rectified by a deadline (限期整改, LT-13)."""
+    talent_id = fields.String(required=True)
+    breach_id = fields.String(required=True)
+    requirement = fields.String(required=True)
+    deadline = fields.Date(required=True)
+    ordered_on = fields.Date(required=True)
+
+
+class RectificationConfirmedSchema(EventSchema):
+    """The county confirmed a breach rectified within its deadline (LT-13)."""
+    talent_id = fields.String(required=True)
+    breach_id = fields.String(required=True)
+    rectified_on = fields.Date(required=True)
+    note = fields.String(required=True)
+
+
+class RectificationDeadlineMissedSchema(EventSchema):
+    """A rectification deadline passed without the breach being put right (LT-13)."""
+    talent_id = fields.String(required=True)
+    breach_id = fields.String(required=True)
+    deadline = fields.Date(required=True)
+    found_on = fields.Date(required=True)
+
+
+class DisqualificationGroundReportedSchema(EventSchema):
+    """Someone with the authority reported a ground of LT-14 (a refusal, a violation, a credit-
+    system fraud record, leaving before 3 years, another ground)."""
+    talent_id = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(GROUND_KINDS))
+    ground = fields.String(required=True, validate=validate.OneOf(GROUNDS))
+    occurred_on = fields.Date(required=True)
+    description = fields.String(required=True)
+    reference = fields.String(required=True)
+    reported_on = fields.Date(required=True)
+
+
+class DisqualificationProposedSchema(EventSchema):
+    """A ground of LT-14 applies; the Talent Work Leading Group must decide."""
+    talent_id = fields.String(required=True)
+    ground = fields.String(required=True, validate=validate.OneOf(GROUNDS))
+    reasons = fields.List(fields.String(), required=True)
+    proposal_id = fields.String(required=False)
+    proposed_on = fields.Date(required=False)
+    breach_ids = fields.List(fields.String(), required=False)
+
+
+class DisqualificationDeclinedSchema(EventSchema):
+    """The Talent Work Leading Group declined a disqualification proposal; the title stays."""
+    talent_id = fields.String(required=True)
+    proposal_id = fields.String(required=True)
+    ground = fields.String(required=True, validate=validate.OneOf(GROUNDS))
+    reasons = fields.List(fields.String(), required=True)
+    decided_on = fields.Date(required=True)
+
+
+class TalentDisqualifiedSchema(EventSchema):
+    """The Talent Work Leading Group revoked the title; the subsidy is to be recovered (LT-14)."""
+    talent_id = fields.String(required=True)
+    ground = fields.String(required=True, validate=validate.OneOf(GROUNDS))
+    reasons = fields.List(fields.String(), required=True)
+    decided_on = fields.Date(required=True)
+    proposal_id = fields.String(required=False)
+
+
+class _YearResult(EventSchema):
+    tenure_year = fields.Integer(required=True, strict=True)
+    result = fields.String(required=True, validate=validate.OneOf(RESULTS))
+
+
+class TenureCompletedSchema(EventSchema):
+    """The training period ended with the title kept: every assessed year decided, no breach left
+    unrectified and no proposal pending (LT-10 to LT-14)."""
+    talent_id = fields.String(required=True)
+    period_start = fields.Date(required=True)
+    period_end = fields.Date(required=True)
+    results = fields.List(fields.Nested(_YearResult), required=True)
+    backbones_trained = _count(required=True)
+    completed_on = fields.Date(required=True)
+
+
+for _schema in (TenureOpenedSchema, AnnualReportFiledSchema, AssessorFindingsRecordedSchema,
+                AssessmentPassedSchema, AssessmentFailedSchema, ObligationBreachedSchema,
+                RectificationOrderedSchema, RectificationConfirmedSchema,
+                RectificationDeadlineMissedSchema, DisqualificationGroundReportedSchema,
+                DisqualificationProposedSchema, DisqualificationDeclinedSchema,
+                TalentDisqualifiedSchema, TenureCompletedSchema):
+    registry.register(SERVICE, _schema)

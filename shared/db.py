@@ -1,0 +1,211 @@
+"""PostgreSQL access through psycopg2, safe under eventlet.
+
+* Under ``eventlet.monkey_patch()`` (``nameko run``) psycopg2 is made cooperative with psycogreen,
+  so a query parks only its own green thread, never the hub.
+* libpq's ``connect_timeout`` is ignored once psycopg2 is green, so connects are bounded by an
+  ``eventlet.Timeout``; every statement is bounded by ``statement_timeout`` and dead peers are found
+  by TCP keepalives.
+* A connection that failed (server restart, ``pg_terminate_backend``) is thrown away, never reused:
+  the next transaction opens a fresh one, so services reconnect by themselves.
+"""
+import contextlib
+import threading
+
+import psycopg2
+import psycopg2.extensions
+import psycopg2.extras
+
+CONNECTION_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
+
+
+def eventlet_active():
+    try:
+        import warnings
+        with warnings.catch_warnings():  # eventlet announces its deprecation on import
+            warnings.simplefilter("ignore")
+            import eventlet.patcher
+    except ImportError:  # pragma: no cover
+        return False
+    return eventlet.patcher.is_monkey_patched("socket")
+
+
+def _make_green():
+    if eventlet_active() and psycopg2.extensions.get_wait_callback() is None:
+        from psycogreen.eventlet import patch_psycopg
+        patch_psycopg()
+
+
+class Connection(psycopg2.extensions.connection):
+    """A psycopg2 connection that remembers which statements it has PREPAREd (they outlive
+    transactions, and the hot paths skip the planner by using them)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.prepared = set()
+
+    def prepare(self, cur, name, sql):
+        if name not in self.prepared:
+            cur.execute(f"PREPARE {name}{sql}")
+            self.prepared.add(name)
+
+
+def connect(dsn, *, connect_timeout=5, statement_timeout_ms=30_000, autocommit=False,
+            application_name="talent", read_only=False):
+    """Open one connection, bounded in time whether or not eventlet is active. ``read_only``
+    makes every transaction of the session read-only (the auditors' tools)."""
+    _make_green()
+    options = f"-c statement_timeout={int(statement_timeout_ms)} -c timezone=UTC"
+    if read_only:
+        options += " -c default_transaction_read_only=on"
+    kwargs = dict(
+        connect_timeout=connect_timeout,
+        application_name=application_name,
+        options=options,
+        keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=3,
+        connection_factory=Connection,
+    )
+    if eventlet_active():
+        import eventlet
+        try:
+            with eventlet.Timeout(connect_timeout):
+                conn = psycopg2.connect(dsn, **kwargs)
+        except eventlet.Timeout:
+            raise psycopg2.OperationalError(f"connect timed out after {connect_timeout}s")
+    else:
+        conn = psycopg2.connect(dsn, **kwargs)
+    conn.autocommit = autocommit
+    return conn
+
+
+class Database:
+    """A small pool of connections with ``transaction()`` as the one way to use them."""
+
+    def __init__(self, dsn, *, max_size=8, application_name="talent", **connect_kwargs):
+        self.dsn = dsn
+        self.application_name = application_name
+        self._connect_kwargs = connect_kwargs
+        self._idle = []
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(max_size)
+
+    def connect(self, **overrides):
+        kw = dict(self._connect_kwargs, application_name=self.application_name)
+        kw.update(overrides)
+        return connect(self.dsn, **kw)
+
+    def _checkout(self):
+        with self._lock:
+            while self._idle:
+                conn = self._idle.pop()
+                if not conn.closed:
+                    return conn
+        return self.connect()
+
+    def _checkin(self, conn):
+        if conn.closed:
+            return
+        with self._lock:
+            self._idle.append(conn)
+
+    @contextlib.contextmanager
+    def transaction(self, cursor_factory=None, name=None, itersize=2000):
+        """Yield a cursor inside one transaction: committed on success, rolled back on error.
+        A connection that failed at the network level is discarded. ``name`` makes it a
+        server-side cursor that streams ``itersize`` rows at a time."""
+        self._slots.acquire()
+        conn = None
+        try:
+            conn = self._checkout()
+            try:
+                with conn.cursor(name=name, cursor_factory=cursor_factory) as cur:
+                    if name:
+                        cur.itersize = itersize
+                    yield cur
+                conn.commit()
+            except CONNECTION_ERRORS:
+                conn.close()
+                raise
+            except BaseException:
+                if not conn.closed:
+                    try:
+                        conn.rollback()
+                    except CONNECTION_ERRORS:
+                        conn.close()
+                raise
+            finally:
+                self._checkin(conn)
+        finally:
+            self._slots.release()
+
+    @contextlib.contextmanager
+    def explicit_transaction(self):
+        """Yield a cursor for a caller that sends ``BEGIN`` and ``COMMIT`` itself, each in the same
+        round trip as its first and its last statement (so a two-statement transaction costs two
+        round trips, not four). The connection is in autocommit mode meanwhile: psycopg2 sends
+        nothing of its own. A transaction left open is committed on success; one open or failed
+        is rolled back on error. Not for server-side (named) cursors."""
+        self._slots.acquire()
+        conn = None
+        try:
+            conn = self._checkout()
+            autocommit, conn.autocommit = conn.autocommit, True
+            try:
+                with conn.cursor() as cur:
+                    yield cur
+                    status = conn.info.transaction_status
+                    if status == psycopg2.extensions.TRANSACTION_STATUS_INTRANS:
+                        cur.execute("COMMIT")
+                    elif status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+                        cur.execute("ROLLBACK")
+            except CONNECTION_ERRORS:
+                conn.close()
+                raise
+            except BaseException:
+                if not conn.closed and (conn.info.transaction_status
+                                        != psycopg2.extensions.TRANSACTION_STATUS_IDLE):
+                    try:
+                        with conn.cursor() as cur:
+                            cur.execute("ROLLBACK")
+                    except CONNECTION_ERRORS:
+                        conn.close()
+                raise
+            finally:
+                if not conn.closed:
+                    if conn.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+                        conn.autocommit = autocommit
+                    else:  # state unknown: never hand it to the next transaction
+                        conn.close()
+                self._checkin(conn)
+        finally:
+            self._slots.release()
+
+    def close(self):
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+
+def create_database(admin_dsn, dbname, *, drop_first=False):
+    """Create ``dbname`` (as the server's admin) if it does not exist."""
+    conn = psycopg2.connect(admin_dsn)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            if drop_first:
+                cur.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,))
+            if cur.fetchone() is None:
+                cur.execute(f'CREATE DATABASE "{dbname}"')
+    finally:
+        conn.close()
+
+
+def drop_database(admin_dsn, dbname):
+    conn = psycopg2.connect(admin_dsn)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+    finally:
+        conn.close()

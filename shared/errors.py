@@ -1,0 +1,76 @@
+"""Errors a caller can see. Each carries a machine code, a message and, where a rule decided it,
+the clause id (e.g. ``LT-6.3``). ``shared.http`` turns them into JSON 4xx responses."""
+
+
+class TalentError(Exception):
+    code = "error"
+    http_status = 400
+
+    def __init__(self, message, *, clause=None, fields=None, details=None):
+        super().__init__(message)
+        self.message = message
+        self.clause = clause
+        self.fields = fields or {}
+        self.details = details or {}
+
+    def to_dict(self):
+        body = {"code": self.code, "message": self.message}
+        if self.clause:
+            body["clause"] = self.clause
+        if self.fields:
+            body["fields"] = self.fields
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+class InvalidInput(TalentError):
+    """The request does not match the command's schema (field-level errors)."""
+    code = "invalid_input"
+    http_status = 400
+
+
+class RuleViolation(TalentError):
+    """The command is well formed but a policy rule refuses it. ``clause`` names the rule."""
+    code = "rule_violation"
+    http_status = 422
+
+    def __init__(self, clause, message, **kw):
+        super().__init__(message, clause=clause, **kw)
+
+
+class NotFound(TalentError):
+    code = "not_found"
+    http_status = 404
+
+
+class Unauthenticated(TalentError):
+    code = "unauthenticated"
+    http_status = 401
+
+
+class Forbidden(TalentError):
+    code = "forbidden"
+    http_status = 403
+
+
+class ConcurrencyConflict(TalentError):
+    """Optimistic concurrency: the stream moved on since the caller read it."""
+    code = "conflict"
+    http_status = 409
+
+    def __init__(self, stream_id, expected_version, actual_version=None):
+        msg = f"stream {stream_id} is not at expected version {expected_version}"
+        if actual_version is not None:
+            msg += f" (it is at {actual_version})"
+        super().__init__(msg, details={"stream_id": stream_id,
+                                       "expected_version": expected_version,
+                                       "actual_version": actual_version})
+        self.stream_id = stream_id
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+
+
+class UnknownEventType(TalentError):
+    code = "unknown_event_type"
+    http_status = 400

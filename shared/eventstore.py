@@ -1,0 +1,496 @@
+"""The event store: one append-only ``events`` table per service database.
+
+* ``global_position`` is gapless and increases in commit order: appends take a transaction-scoped
+  advisory lock before they read the head, and hold it until commit, so a reader that has seen
+  position P can never later find a committed P-1.
+* ``UNIQUE (stream_id, stream_version)`` plus the expected-version check give optimistic
+  concurrency, surfaced as ``ConcurrencyConflict`` naming the stream and version.
+* Every row carries ``prev_hash``/``hash``: SHA-256 over a canonical JSON encoding of the row and
+  the previous row's hash. ``verify()`` walks the chain and names the first position that breaks.
+* A trigger refuses UPDATE, DELETE and TRUNCATE on ``events``.
+* Payloads go through their marshmallow contract on the way in and out (``shared.contracts``).
+"""
+import contextlib
+import datetime as dt
+import hashlib
+import queue
+import threading
+import uuid
+from dataclasses import dataclass
+
+import orjson
+import psycopg2.errors
+
+from shared import migrations
+from shared.db import eventlet_active
+from shared.contracts import load_all
+from shared.errors import ConcurrencyConflict
+
+APPEND_LOCK = 7_356_001
+GENESIS_HASH = "0" * 64
+NOTIFY_CHANNEL = "talent_events"
+UTC = dt.timezone.utc
+
+MIGRATIONS = [
+    ("0001_events", """
+        CREATE TABLE events (
+            global_position bigint PRIMARY KEY,
+            event_id        uuid NOT NULL UNIQUE,
+            stream_type     text NOT NULL,
+            stream_id       text NOT NULL,
+            stream_version  integer NOT NULL CHECK (stream_version > 0),
+            event_type      text NOT NULL,
+            schema_version  integer NOT NULL,
+            payload         jsonb NOT NULL,
+            metadata        jsonb NOT NULL,
+            recorded_at     timestamptz NOT NULL,
+            prev_hash       text NOT NULL,
+            hash            text NOT NULL,
+            CONSTRAINT events_stream_version_key UNIQUE (stream_id, stream_version)
+        );
+        CREATE FUNCTION events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'events is append-only: % refused', TG_OP
+                USING ERRCODE = 'insufficient_privilege';
+        END $$;
+        CREATE TRIGGER events_no_update_delete BEFORE UPDATE OR DELETE ON events
+            FOR EACH ROW EXECUTE FUNCTION events_append_only();
+        CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
+            FOR EACH STATEMENT EXECUTE FUNCTION events_append_only();
+    """),
+    ("0002_relay_cursor", """
+        CREATE TABLE relay_cursor (
+            name     text PRIMARY KEY,
+            position bigint NOT NULL
+        );
+    """),
+]
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event a decider wants recorded: its type, its payload and the clauses it applied."""
+    event_type: str
+    payload: dict
+    clauses: tuple = ()
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """Who did it and why: recorded on every event of one append."""
+    actor_id: str
+    actor_role: str
+    correlation_id: str
+    causation_id: str = None
+    policy_version: str = None
+
+    def for_event(self, event):
+        return {
+            "actor_id": self.actor_id,
+            "actor_role": self.actor_role,
+            "correlation_id": self.correlation_id,
+            "causation_id": self.causation_id,
+            "clauses": list(event.clauses),
+            "policy_version": self.policy_version,
+        }
+
+
+class RecordedEvent:
+    """An event as stored. ``payload`` is decoded through its contract; ``data`` is the stored JSON
+    payload; ``metadata`` and ``recorded_at`` are parsed on first use (replays rarely need them)."""
+    __slots__ = ("global_position", "event_id", "stream_type", "stream_id", "stream_version",
+                 "event_type", "schema_version", "payload", "data", "_metadata", "_recorded_at",
+                 "prev_hash", "hash")
+
+    def __init__(self, global_position, event_id, stream_type, stream_id, stream_version,
+                 event_type, schema_version, payload, data, metadata, recorded_at, prev_hash,
+                 hash):
+        self.global_position = global_position
+        self.event_id = event_id
+        self.stream_type = stream_type
+        self.stream_id = stream_id
+        self.stream_version = stream_version
+        self.event_type = event_type
+        self.schema_version = schema_version
+        self.payload = payload
+        self.data = data
+        self._metadata = metadata
+        self._recorded_at = recorded_at
+        self.prev_hash = prev_hash
+        self.hash = hash
+
+    @property
+    def metadata(self):
+        if isinstance(self._metadata, (str, bytes)):
+            self._metadata = orjson.loads(self._metadata)
+        return self._metadata
+
+    @property
+    def recorded_at(self):
+        if isinstance(self._recorded_at, str):
+            self._recorded_at = dt.datetime.fromisoformat(self._recorded_at)
+        return self._recorded_at
+
+    @recorded_at.setter
+    def recorded_at(self, value):
+        self._recorded_at = value
+
+    @property
+    def clauses(self):
+        return self.metadata.get("clauses", [])
+
+    def __repr__(self):
+        return (f"<{self.event_type} #{self.global_position} {self.stream_id}"
+                f"@{self.stream_version}>")
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    position: int = None       # first position that does not match
+    reason: str = None
+    expected: str = None
+    found: str = None
+
+
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def _refuse_floats(value, path="payload"):
+    """Floats do not survive a jsonb round trip byte for byte, so they would break the hash chain;
+    money is integer fen and rates are Decimal text. Refuse them at the door."""
+    if isinstance(value, float):
+        raise TypeError(f"{path} is a float; use integer fen or Decimal text")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if type(v) not in _SCALARS:
+                _refuse_floats(v, f"{path}.{k}")
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            if type(v) not in _SCALARS:
+                _refuse_floats(v, f"{path}[{i}]")
+
+
+def _canonical(position, event_id, stream_type, stream_id, stream_version, event_type,
+               schema_version, data, metadata, recorded_text, prev_hash):
+    return orjson.dumps({
+        "global_position": position,
+        "event_id": event_id,
+        "stream_type": stream_type,
+        "stream_id": stream_id,
+        "stream_version": stream_version,
+        "event_type": event_type,
+        "schema_version": schema_version,
+        "payload": data,
+        "metadata": metadata,
+        "recorded_at": recorded_text,
+        "prev_hash": prev_hash,
+    }, option=orjson.OPT_SORT_KEYS)
+
+
+def _utc_text(recorded_at):
+    return recorded_at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _stored_utc_text(text):
+    """``recorded_at::text`` as stored -> the canonical form of ``_utc_text``. PostgreSQL prints a
+    UTC timestamptz as ``YYYY-MM-DD HH:MM:SS[.ffffff]+00`` (trailing zeros of the fraction
+    dropped); that shape is rewritten directly, anything else goes through ``datetime``."""
+    if len(text) == 29 and text[26:] == "+00" and text[10] == " " and text[19] == ".":
+        return text[:10] + "T" + text[11:26] + "+00:00"
+    if len(text) >= 22 and text[10] == " " and text[19] in ".+" and text.endswith("+00"):
+        fraction = text[20:-3] if text[19] == "." else ""
+        if len(fraction) <= 6 and (not fraction or fraction.isdigit()):
+            return f"{text[:10]}T{text[11:19]}.{fraction:0<6}+00:00"
+    return _utc_text(dt.datetime.fromisoformat(text))
+
+
+def canonical_bytes(position, event_id, stream_type, stream_id, stream_version, event_type,
+                    schema_version, data, metadata, recorded_at, prev_hash):
+    """The bytes a row's hash covers: UTF-8 JSON, keys sorted, no whitespace, integers only,
+    ``recorded_at`` as ISO 8601 UTC with microseconds. Documented so auditors can recompute it
+    with any JSON library."""
+    return _canonical(position, event_id, stream_type, stream_id, stream_version, event_type,
+                      schema_version, data, metadata, _utc_text(recorded_at), prev_hash)
+
+
+def chain_hash(*row):
+    return hashlib.sha256(canonical_bytes(*row)).hexdigest()
+
+
+# The stream's version and the chain's head, read once the append lock is held (prepared once
+# per connection: planning this costs more than running it).
+_HEAD_SQL = """(text) AS SELECT
+    (SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1),
+    last.global_position, last.hash
+    FROM (SELECT 1) AS one LEFT JOIN (
+        SELECT global_position, hash FROM events ORDER BY global_position DESC LIMIT 1
+    ) AS last ON true"""
+
+_COLUMNS = ("global_position, event_id, stream_type, stream_id, stream_version, event_type, "
+            "schema_version, payload, metadata, recorded_at, prev_hash, hash")
+# The rows to insert travel as one JSON array whose elements are the very bytes that were hashed
+# (plus "hash"), so what is stored is exactly what the hash covers; one prepared statement serves
+# any batch size.
+_INSERT_SQL = f"""(json) AS INSERT INTO events ({_COLUMNS})
+    SELECT {_COLUMNS} FROM json_populate_recordset(NULL::events, $1)"""
+# Read as text and parsed here: several times faster than psycopg2's per-type adapters.
+_SELECT = ("SELECT global_position, event_id::text, stream_type, stream_id, stream_version, "
+           "event_type, schema_version, payload::text, metadata::text, recorded_at::text, "
+           "prev_hash, hash FROM events")
+
+
+def _prefetched(cur, first, batch_size):
+    """Batches of ``cur`` (``first`` already fetched), the next one fetched by a helper thread
+    while the caller works on this one: the server produces rows while Python decodes them."""
+    batches, stop = queue.Queue(maxsize=2), threading.Event()
+
+    def fetch():
+        try:
+            while not stop.is_set():
+                rows = cur.fetchmany(batch_size)
+                batches.put(rows)
+                if len(rows) < batch_size:
+                    return
+        except BaseException as exc:  # handed to the caller, raised there
+            batches.put(exc)
+
+    worker = threading.Thread(target=fetch, name="eventstore-prefetch", daemon=True)
+    worker.start()
+    try:
+        rows = first
+        while True:
+            yield rows
+            rows = batches.get()
+            if isinstance(rows, BaseException):
+                raise rows
+            if len(rows) < batch_size:
+                if rows:
+                    yield rows
+                return
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a put() the caller will never get() and wait for it
+            try:
+                batches.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        worker.join()
+
+
+class EventStore:
+    """One service's event store. ``projectors`` are applied to every appended event inside the
+    append's transaction, so read models are never behind the events that feed them."""
+
+    def __init__(self, db, service, *, projectors=(), registry=None):
+        self.db = db
+        self.service = service
+        self.registry = registry or load_all()
+        self.projectors = list(projectors)
+
+    # -- schema ------------------------------------------------------------------------------
+    def migrate(self):
+        names = migrations.apply(self.db, MIGRATIONS)
+        for projector in self.projectors:
+            names += migrations.apply(self.db, projector.migrations)
+        return names
+
+    # -- writing -----------------------------------------------------------------------------
+    def append(self, stream_type, stream_id, expected_version, events, metadata, *, cur=None,
+               now=None):
+        """Append ``events`` to ``stream_id`` if it is at ``expected_version`` (None: any).
+        Pass ``cur`` to append inside the caller's transaction (e.g. with an inbox row)."""
+        if cur is None:
+            if not events:
+                return []
+            # Our own transaction: BEGIN travels with the lock and COMMIT with the last statement.
+            with self.db.explicit_transaction() as cur:
+                return self._append(stream_type, stream_id, expected_version, events, metadata,
+                                    cur, now, own=True)
+        if not events:
+            return []
+        return self._append(stream_type, stream_id, expected_version, events, metadata, cur,
+                            now, own=False)
+
+    def _append(self, stream_type, stream_id, expected_version, events, metadata, cur, now,
+                own):
+        encode = self.registry.encode
+        encoded = []
+        for event in events:
+            version, data = encode(event.event_type, event.payload)
+            _refuse_floats(data)
+            encoded.append((event, version, data, metadata.for_event(event)))
+
+        conn = cur.connection
+        if "talent_append" not in conn.prepared:
+            conn.prepare(cur, "talent_head", _HEAD_SQL)
+            conn.prepare(cur, "talent_append", _INSERT_SQL)
+        # Two statements, one round trip: the head is read by a statement that starts after the
+        # lock is held, so it sees every append committed before ours.
+        cur.execute(("BEGIN; " if own else "")
+                    + "SELECT pg_advisory_xact_lock(%s); EXECUTE talent_head(%s)",
+                    (APPEND_LOCK, stream_id))
+        current, position, prev_hash = cur.fetchone()
+        if expected_version is not None and current != expected_version:
+            raise ConcurrencyConflict(stream_id, expected_version, current)
+        position = position or 0
+        prev_hash = prev_hash or GENESIS_HASH
+        recorded_at = now or dt.datetime.now(UTC)
+        recorded_text = _utc_text(recorded_at)
+
+        rows, recorded = [], []
+        decoder = self.registry.decoder
+        sha256 = hashlib.sha256
+        version = current
+        for event, schema_version, data, meta in encoded:
+            position += 1
+            version += 1
+            event_id = str(uuid.uuid4())
+            canonical = _canonical(position, event_id, stream_type, stream_id, version,
+                                   event.event_type, schema_version, data, meta, recorded_text,
+                                   prev_hash)
+            digest = sha256(canonical).hexdigest()
+            rows.append(canonical[:-1] + b',"hash":"' + digest.encode() + b'"}')
+            recorded.append(RecordedEvent(
+                position, event_id, stream_type, stream_id, version, event.event_type,
+                schema_version, decoder(event.event_type, schema_version)(data), data, meta,
+                recorded_at, prev_hash, digest))
+            prev_hash = digest
+        # NOTIFY is the last statement before commit (after the projectors, if any).
+        notify = f"NOTIFY {NOTIFY_CHANNEL}; COMMIT" if own else f"NOTIFY {NOTIFY_CHANNEL}"
+        sql = "EXECUTE talent_append(%s)"
+        if not self.projectors:
+            sql += "; " + notify
+        try:
+            cur.execute(sql, ((b"[" + b",".join(rows) + b"]").decode(),))
+        except psycopg2.errors.UniqueViolation:
+            raise ConcurrencyConflict(stream_id, expected_version)
+        if self.projectors:
+            for event in recorded:
+                for projector in self.projectors:
+                    projector.apply(cur, event)
+            cur.execute(notify)
+        return recorded
+
+    # -- reading -----------------------------------------------------------------------------
+    def _recorded(self, row, decode=True):
+        (position, event_id, stream_type, stream_id, stream_version, event_type, schema_version,
+         data, meta, recorded_at, prev_hash, digest) = row
+        data = orjson.loads(data)
+        payload = self.registry.decoder(event_type, schema_version)(data) if decode else data
+        return RecordedEvent(position, event_id, stream_type, stream_id, stream_version,
+                             event_type, schema_version, payload, data, meta, recorded_at,
+                             prev_hash, digest)
+
+    def read_stream(self, stream_id, *, to_version=None, as_of=None, cur=None):
+        """The events of one stream in order, optionally up to a version or a point in time."""
+        if cur is None:
+            with self.db.transaction() as cur:
+                return self.read_stream(stream_id, to_version=to_version, as_of=as_of, cur=cur)
+        sql = f"{_SELECT} WHERE stream_id = %s"
+        args = [stream_id]
+        if to_version is not None:
+            sql += " AND stream_version <= %s"
+            args.append(to_version)
+        if as_of is not None:
+            sql += " AND recorded_at <= %s"
+            args.append(as_of)
+        cur.execute(sql + " ORDER BY stream_version", args)
+        return [self._recorded(row) for row in cur.fetchall()]
+
+    def _batches(self, sql, args, batch_size):
+        """Lists of rows of ``sql``, streamed through a server-side cursor in one transaction.
+        Past the first batch, the next is fetched while the caller works on the current one
+        (not under eventlet, where a helper thread would be a green thread anyway)."""
+        with self.db.transaction(name=f"read_all_{uuid.uuid4().hex}") as cur:
+            cur.execute(sql, args)
+            rows = cur.fetchmany(batch_size)
+            if len(rows) == batch_size and not eventlet_active():
+                yield from _prefetched(cur, rows, batch_size)
+                return
+            while rows:
+                yield rows
+                if len(rows) < batch_size:
+                    return
+                rows = cur.fetchmany(batch_size)
+
+    def read_all(self, after=0, *, batch_size=1000, to_position=None, as_of=None, decode=True):
+        """Every event after ``after`` in position order, streamed through a server-side cursor.
+        This is also the catch-up feed for a new or lagging subscriber."""
+        sql = f"{_SELECT} WHERE global_position > %s"
+        args = [after]
+        if to_position is not None:
+            sql += " AND global_position <= %s"
+            args.append(to_position)
+        if as_of is not None:
+            sql += " AND recorded_at <= %s"
+            args.append(as_of)
+        loads, decoder, event = orjson.loads, self.registry.decoder, RecordedEvent
+        with contextlib.closing(self._batches(sql + " ORDER BY global_position", args,
+                                              batch_size)) as batches:
+            for rows in batches:
+                for (position, event_id, stream_type, stream_id, stream_version, event_type,
+                     schema_version, data, meta, recorded_at, prev_hash, digest) in rows:
+                    data = loads(data)
+                    yield event(position, event_id, stream_type, stream_id, stream_version,
+                                event_type, schema_version,
+                                decoder(event_type, schema_version)(data) if decode else data,
+                                data, meta, recorded_at, prev_hash, digest)
+
+    def head(self):
+        with self.db.transaction() as cur:
+            cur.execute("SELECT coalesce(max(global_position), 0) FROM events")
+            return cur.fetchone()[0]
+
+    # -- auditing ----------------------------------------------------------------------------
+    def verify(self, *, batch_size=2000):
+        """Walk the hash chain from the first event; name the first position that does not match.
+        Every hash is recomputed from the stored columns (no contract is involved: what is
+        checked is what is stored)."""
+        expected_prev, expected_position, checked = GENESIS_HASH, 1, 0
+        loads, sha256 = orjson.loads, hashlib.sha256
+        with contextlib.closing(self._batches(f"{_SELECT} ORDER BY global_position", (),
+                                              batch_size)) as batches:
+            for rows in batches:
+                for (position, event_id, stream_type, stream_id, stream_version, event_type,
+                     schema_version, data, meta, recorded_at, prev_hash, digest) in rows:
+                    if position != expected_position:
+                        return VerifyResult(False, checked, expected_position,
+                                            "missing position", str(expected_position),
+                                            str(position))
+                    if prev_hash != expected_prev:
+                        return VerifyResult(False, checked, position,
+                                            "prev_hash does not match the previous row's hash",
+                                            expected_prev, prev_hash)
+                    actual = sha256(_canonical(
+                        position, event_id, stream_type, stream_id, stream_version, event_type,
+                        schema_version, loads(data), loads(meta), _stored_utc_text(recorded_at),
+                        prev_hash)).hexdigest()
+                    if actual != digest:
+                        return VerifyResult(False, checked, position,
+                                            "row content does not match its hash", actual, digest)
+                    checked += 1
+                    expected_prev, expected_position = digest, expected_position + 1
+        return VerifyResult(True, checked)
+
+    # -- read models -------------------------------------------------------------------------
+    def rebuild_projections(self):
+        """Drop every read model's rows and rebuild them from the events (from zero)."""
+        with self.db.transaction() as cur:
+            for projector in self.projectors:
+                projector.reset(cur)
+            with cur.connection.cursor(name=f"rebuild_{uuid.uuid4().hex}") as rows:
+                rows.itersize = 2000
+                rows.execute(f"{_SELECT} ORDER BY global_position")
+                for row in rows:
+                    event = self._recorded(row)
+                    for projector in self.projectors:
+                        projector.apply(cur, event)
+
+
+def fold(evolve, state, events):
+    """Replay: the state after ``events``, starting from ``state``."""
+    for event in events:
+        state = evolve(state, event)
+    return state

@@ -1,0 +1,206 @@
+"""The inbox: each consumed event has exactly one effect, whatever the redeliveries.
+
+A handler runs inside one transaction that first inserts ``(event_id, handler)`` into ``inbox``;
+if the row is already there the event is a duplicate and nothing happens. The events the handler
+appends commit in the same transaction, so "handled" and "its effects" cannot part.
+
+Failures, decided on purpose (nameko acks an event whose handler raises unless told otherwise):
+* a message that cannot be decoded (bad JSON, unknown type or version): dead-lettered at once;
+* a rule refusal (``TalentError``): dead-lettered at once with the clause, visible and re-drivable;
+* the database unreachable: retried in process with backoff, then re-raised so nameko requeues
+  the message (``requeue_on_error=True``): never acked and lost;
+* any other error (a bug): retried, then dead-lettered with the traceback.
+"""
+import time
+import traceback
+
+import orjson
+
+from shared import logging as tlog
+from shared import migrations
+from shared.db import CONNECTION_ERRORS
+from shared.errors import TalentError
+
+log = tlog.get_logger(__name__)
+
+MIGRATIONS = [
+    ("inbox_0001", """
+        CREATE TABLE inbox (
+            event_id       uuid NOT NULL,
+            handler        text NOT NULL,
+            source_service text NOT NULL,
+            event_type     text NOT NULL,
+            handled_at     timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (event_id, handler)
+        );
+        CREATE TABLE dead_letters (
+            id             bigserial PRIMARY KEY,
+            event_id       uuid,
+            source_service text NOT NULL,
+            event_type     text NOT NULL,
+            handler        text NOT NULL,
+            body           text NOT NULL,
+            error          text NOT NULL,
+            clause         text,
+            attempts       integer NOT NULL DEFAULT 1,
+            dead_at        timestamptz NOT NULL DEFAULT now(),
+            redriven_at    timestamptz
+        );
+    """),
+]
+
+ATTEMPTS = 3
+BACKOFF = (0.2, 1.0, 3.0)
+
+
+class PoisonMessage(Exception):
+    pass
+
+
+class IncomingEvent:
+    """An event received from another service, its payload decoded through its contract."""
+    __slots__ = ("event_id", "event_type", "schema_version", "source", "stream_id",
+                 "global_position", "recorded_at", "payload", "metadata")
+
+    @classmethod
+    def parse(cls, body, registry):
+        if isinstance(body, (bytes, str)):
+            try:
+                body = orjson.loads(body)
+            except orjson.JSONDecodeError as exc:
+                raise PoisonMessage(f"body is not JSON: {exc}")
+        if not isinstance(body, dict):
+            raise PoisonMessage("body is not an event envelope")
+        self = cls()
+        try:
+            for name in ("event_id", "event_type", "schema_version", "source", "stream_id",
+                         "global_position", "recorded_at"):
+                setattr(self, name, body[name])
+            self.metadata = body.get("metadata") or {}
+            self.payload = registry.decode(self.event_type, self.schema_version, body["payload"],
+                                           trusted=False)
+        except KeyError as exc:
+            raise PoisonMessage(f"envelope lacks {exc}")
+        except TalentError as exc:  # unknown type or version
+            raise PoisonMessage(exc.message)
+        except Exception as exc:  # noqa: BLE001 - payload does not match its contract
+            raise PoisonMessage(f"payload does not decode: {exc}")
+        return self
+
+    @property
+    def correlation_id(self):
+        return self.metadata.get("correlation_id")
+
+
+class Inbox:
+    def __init__(self, db, service, registry):
+        self.db = db
+        self.service = service
+        self.registry = registry
+        self.handled = 0
+        self.duplicates = 0
+        self.dead = 0
+
+    def migrate(self):
+        return migrations.apply(self.db, MIGRATIONS)
+
+    def consume(self, session, handler, source, event_type, body, fn, *, sleep=time.sleep):
+        """Run ``fn(event, cur)`` once for this event; see the module doc for failures."""
+        try:
+            event = IncomingEvent.parse(body, self.registry)
+        except PoisonMessage as exc:
+            self._dead_letter(None, source, event_type, handler, body, str(exc))
+            return "dead"
+        session.correlation_id = event.correlation_id or session.correlation_id
+        session.causation_id = event.event_id
+        tlog.bind(correlation_id=session.correlation_id, causation_id=event.event_id)
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                with self.db.transaction() as cur:
+                    cur.execute(
+                        "INSERT INTO inbox (event_id, handler, source_service, event_type) "
+                        "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
+                        (event.event_id, handler, source, event_type))
+                    if cur.fetchone() is None:
+                        self.duplicates += 1
+                        log.info("event_duplicate_dropped", event_type=event_type,
+                                 event_id=event.event_id, handler=handler)
+                        return "duplicate"
+                    fn(event, cur)
+                self.handled += 1
+                log.info("event_handled", event_type=event_type, event_id=event.event_id,
+                         handler=handler)
+                return "handled"
+            except TalentError as exc:
+                self._dead_letter(event.event_id, source, event_type, handler, body,
+                                  exc.message, clause=exc.clause, attempts=attempt)
+                return "dead"
+            except CONNECTION_ERRORS as exc:
+                log.warning("event_retry_database", event_type=event_type, attempt=attempt,
+                            error=repr(exc))
+                if attempt == ATTEMPTS:
+                    raise  # nameko requeues: the event waits in the broker, not lost
+            except Exception:  # noqa: BLE001 - a bug: retry, then dead-letter
+                log.exception("event_handler_failed", event_type=event_type, attempt=attempt)
+                if attempt == ATTEMPTS:
+                    self._dead_letter(event.event_id, source, event_type, handler, body,
+                                      traceback.format_exc(limit=8), attempts=attempt)
+                    return "dead"
+            sleep(BACKOFF[attempt - 1])
+
+    def _dead_letter(self, event_id, source, event_type, handler, body, error, *, clause=None,
+                     attempts=1):
+        text = body if isinstance(body, str) else (
+            body.decode("utf-8", "replace") if isinstance(body, bytes)
+            else orjson.dumps(body).decode())
+        with self.db.transaction() as cur:
+            cur.execute(
+                "INSERT INTO dead_letters (event_id, source_service, event_type, handler, body,"
+                " error, clause, attempts) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                (event_id if _is_uuid(event_id) else None, source, event_type, handler, text,
+                 error, clause, attempts))
+        self.dead += 1
+        log.warning("event_dead_lettered", event_type=event_type, event_id=event_id,
+                    handler=handler, error=error.splitlines()[-1] if error else None,
+                    clause=clause)
+
+    def dead_letters(self, include_redriven=False):
+        with self.db.transaction() as cur:
+            cur.execute(
+                "SELECT id, event_id::text, source_service, event_type, handler, error, clause,"
+                " attempts, dead_at, redriven_at FROM dead_letters"
+                + ("" if include_redriven else " WHERE redriven_at IS NULL") + " ORDER BY id")
+            cols = [c.name for c in cur.description]
+            return [dict(zip(cols, row)) for row in cur.fetchall()]
+
+    def redrive(self, service, session, letter_id):
+        """Run a dead letter through its handler again (after the cause was fixed)."""
+        from shared.errors import NotFound
+        with self.db.transaction() as cur:
+            cur.execute("SELECT handler, source_service, event_type, body FROM dead_letters "
+                        "WHERE id = %s AND redriven_at IS NULL", (letter_id,))
+            row = cur.fetchone()
+        if row is None:
+            raise NotFound(f"no pending dead letter {letter_id}")
+        handler, source, event_type, body = row
+        method = getattr(type(service), handler, None)
+        subscription = getattr(method, "talent_subscription", None)
+        if subscription is None:
+            raise NotFound(f"handler {handler} no longer exists")
+        fn = subscription[2]
+        outcome = self.consume(session, handler, source, event_type, body,
+                               lambda event, cur: fn(service, event, cur))
+        if outcome in ("handled", "duplicate"):
+            with self.db.transaction() as cur:
+                cur.execute("UPDATE dead_letters SET redriven_at = now() WHERE id = %s",
+                            (letter_id,))
+        return {"dead_letter": letter_id, "outcome": outcome}
+
+
+def _is_uuid(value):
+    import uuid
+    try:
+        uuid.UUID(str(value))
+        return True
+    except ValueError:
+        return False

@@ -1,0 +1,131 @@
+"""The four services as separate ``nameko run`` processes, on throw-away databases and a test
+run's RabbitMQ vhost (used by tests/e2e, tests/faults and anything else that needs them)."""
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import uuid
+import warnings
+from pathlib import Path
+
+import requests
+
+from shared.config import dsn_for
+from shared.db import create_database, drop_database
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("applications", "subsidies", "assessment", "notifications")
+ADMIN = dsn_for("postgres")
+NAMEKO = str(Path(sys.executable).with_name("nameko"))
+
+
+DEFAULT_AMQP = os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
+
+
+def _rabbitmqctl(*args):
+    return subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True,
+                          timeout=60)
+
+
+@contextlib.contextmanager
+def rabbitmq_vhost(label):
+    """An AMQP URI on a virtual host of its own (deleted afterwards), so durable queues of one
+    test system never feed another; the default vhost where ``rabbitmqctl`` is not usable."""
+    vhost = f"talent-test-{label}-{uuid.uuid4().hex[:8]}"
+    if shutil.which("rabbitmqctl") and _rabbitmqctl("add_vhost", vhost).returncode == 0:
+        _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+        parts = urllib.parse.urlsplit(DEFAULT_AMQP)
+        try:
+            yield urllib.parse.urlunsplit(parts._replace(path="/" + urllib.parse.quote(vhost, "")))
+        finally:
+            _rabbitmqctl("delete_vhost", vhost)
+    else:
+        warnings.warn("rabbitmqctl unavailable: tests use the default RabbitMQ vhost")
+        yield DEFAULT_AMQP
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class System:
+    """Running services: their URLs, databases and processes."""
+
+    def __init__(self, amqp_uri, tag):
+        self.amqp_uri = amqp_uri
+        self.dbs = {svc: f"talent_e2e_{svc}_{tag}" for svc in SERVICES}
+        self.ports = {svc: free_port() for svc in SERVICES}
+        self.urls = {svc: f"http://127.0.0.1:{p}" for svc, p in self.ports.items()}
+        self.procs = {}
+        self.logs = {}
+
+    def env(self):
+        env = dict(os.environ, AMQP_URI=self.amqp_uri, PYTHONUNBUFFERED="1")
+        for svc in SERVICES:
+            env[f"{svc.upper()}_DB"] = self.dbs[svc]
+            env[f"{svc.upper()}_HTTP"] = f"127.0.0.1:{self.ports[svc]}"
+        return env
+
+    def dsn(self, svc):
+        return dsn_for(self.dbs[svc])
+
+    def start(self, svc):
+        log = open(ROOT / "var" / "log" / f"e2e-{svc}.log", "wb")
+        self.logs[svc] = log
+        self.procs[svc] = subprocess.Popen(
+            [NAMEKO, "run", "--config", f"services/{svc}/config.yaml", f"services.{svc}.service"],
+            cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, services=SERVICES, timeout=60):
+        deadline = time.monotonic() + timeout
+        for svc in services:
+            while True:
+                try:
+                    if requests.get(self.urls[svc] + "/health/ready", timeout=2).ok:
+                        break
+                except requests.ConnectionError:
+                    pass
+                if self.procs[svc].poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{svc} did not become ready; see var/log/e2e-{svc}.log")
+                time.sleep(0.2)
+
+    def stop(self, svc, sig=signal.SIGTERM, timeout=20):
+        proc = self.procs.pop(svc)
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        self.logs.pop(svc).close()
+
+
+def running_system(amqp_uri=None, services=SERVICES):
+    """Start ``services`` on fresh databases and a fresh RabbitMQ vhost; a generator for fixtures
+    (stops, drops and deletes after). ``amqp_uri`` is accepted for older callers and ignored."""
+    with rabbitmq_vhost("sys") as uri:
+        yield from _running_system(uri, services)
+
+
+def _running_system(amqp_uri, services):
+    (ROOT / "var" / "log").mkdir(parents=True, exist_ok=True)
+    sysm = System(amqp_uri, uuid.uuid4().hex[:8])
+    for db in sysm.dbs.values():
+        create_database(ADMIN, db, drop_first=True)
+    try:
+        for svc in services:
+            sysm.start(svc)
+        sysm.wait_ready(services)
+        yield sysm
+    finally:
+        for svc in list(sysm.procs):
+            sysm.stop(svc)
+        for db in sysm.dbs.values():
+            drop_database(ADMIN, db)
