@@ -1,0 +1,130 @@
+"""People of the abolished Yixiang (彝乡) e-commerce entrepreneurship talent scheme: the exclusion of
+its former applicants (LT-10) and the transfer of its talents still in their training period
+(LT-16). Stream ``yixiang-<person_key>``, one per person.
+
+* ``RegisterFormerApplicant``: the person applied to the Yixiang scheme, so may not apply here
+  (LT-10: 申报过“彝乡电商创业人才”人员不得重复申报). Idempotent: registering twice records nothing.
+* ``TransferTalent``: a Yixiang talent whose training period had not ended transfers
+  automatically into this programme, keeping the original period (LT-16). Recorded as
+  ``YixiangTalentTransferred`` and ``TalentCertified`` (``origin = "yixiang_transfer"``), so the
+  services that act on certified talents (subsidies, assessment, notifications) see them too.
+
+Reading of LT-16 (原“彝乡电商创业人才”培养期未满的自动转入): a transferable talent was certified
+under the Yixiang scheme, i.e. before the scheme was abolished on the rules' effective date, and
+is still in the training period on the day the transfer is recorded (a period that has already
+run out leaves nothing to transfer into).
+"""
+import datetime as dt
+from dataclasses import dataclass
+
+from shared.decider import Decider, NewEvent
+from shared.errors import RuleViolation
+from services.applications.domain import policy
+
+
+@dataclass(frozen=True)
+class RegisterFormerApplicant:
+    person_key: str
+    id_number_masked: str
+    name: str
+    applied_year: int
+
+
+@dataclass(frozen=True)
+class TransferTalent:
+    talent_id: str
+    yixiang_talent_id: str
+    person_key: str
+    id_number_masked: str
+    name: str
+    county: str
+    enterprise_name: str
+    enterprise_code: str
+    category: str
+    baseline_year: int
+    baseline: dict
+    period_start: dt.date
+    period_end: dt.date
+    prior_startup_subsidy_fen: int = 0
+
+
+@dataclass(frozen=True)
+class YixiangPerson:
+    registered: bool = False
+    talent_id: str = None
+
+
+def evolve(state, event):
+    match event.event_type:
+        case "YixiangApplicantRegistered":
+            return YixiangPerson(True, state.talent_id)
+        case "YixiangTalentTransferred":
+            return YixiangPerson(True, event.payload["talent_id"])
+    return state
+
+
+def decide(command, state, context):
+    match command:
+        case RegisterFormerApplicant():
+            if state.registered:
+                return []
+            return [NewEvent("YixiangApplicantRegistered", {
+                "person_key": command.person_key, "id_number_masked": command.id_number_masked,
+                "name": command.name, "applied_year": command.applied_year}, ("LT-10",))]
+        case TransferTalent():
+            return _transfer(command, state, context)
+    raise TypeError(f"unknown command {command!r}")
+
+
+def _transfer(command, state, context):
+    if state.talent_id:
+        raise RuleViolation("LT-16", f"this Yixiang talent was already transferred as "
+                                     f"{state.talent_id}")
+    if command.period_end < command.period_start:
+        raise RuleViolation("LT-16", "the training period ends before it starts",
+                            fields={"period_end": ["Must not be before period_start."]})
+    if command.period_start >= policy.EFFECTIVE_DATE:
+        raise RuleViolation("LT-16", f"the Yixiang scheme was abolished on "
+                                     f"{policy.EFFECTIVE_DATE.isoformat()}: no Yixiang training "
+                                     "period starts on or after that day",
+                            fields={"period_start": [f"Must be before "
+                                                     f"{policy.EFFECTIVE_DATE.isoformat()}."]})
+    today = context["today"]
+    if command.period_end < today:
+        raise RuleViolation("LT-16", f"the training period ended on "
+                                     f"{command.period_end.isoformat()}: only talents still in "
+                                     "their training period transfer (培养期未满)",
+                            fields={"period_end": ["The training period has ended."]})
+    track = policy.TRACK_OF_CATEGORY[command.category]
+    baseline = {k: command.baseline.get(k, 0) for k in policy.BASELINE_FIGURES[track]}
+    common = {"talent_id": command.talent_id, "county": command.county,
+              "category": command.category, "track": track,
+              "baseline_year": command.baseline_year, "baseline": baseline,
+              "period_start": command.period_start, "period_end": command.period_end,
+              "enterprise_name": command.enterprise_name}
+    code = {"enterprise_code": command.enterprise_code} if command.enterprise_code else {}
+    return [
+        NewEvent("YixiangTalentTransferred", {
+            **common, **code, "yixiang_talent_id": command.yixiang_talent_id,
+            "person_key": command.person_key, "id_number_masked": command.id_number_masked,
+            "name": command.name, "transferred_on": today,
+            "prior_startup_subsidy_fen": command.prior_startup_subsidy_fen}, ("LT-16",)),
+        NewEvent("TalentCertified", {
+            **common, **code, "application_id": transfer_application_id(command.yixiang_talent_id),
+            "applicant_name": command.name, "origin": "yixiang_transfer",
+            "prior_startup_subsidy_fen": command.prior_startup_subsidy_fen},
+            ("LT-16", "LT-10")),
+    ]
+
+
+def transfer_application_id(yixiang_talent_id):
+    """A transferred talent has no application here; its certification names the Yixiang record
+    instead (the field is required by TalentCertified's consumers)."""
+    return f"yixiang-{yixiang_talent_id}"
+
+
+def stream(person_key):
+    return f"yixiang-{person_key}"
+
+
+yixiang_person = Decider("yixiang_person", YixiangPerson(), evolve, decide, policy.POLICY_VERSION)
