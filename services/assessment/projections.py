@@ -1,0 +1,211 @@
+"""Read models of the assessment service, rebuilt from its own events: each tenure, its years
+(figures, findings, grades), its breaches and rectification orders, and its disqualification
+proposals. The Commerce Bureau's announcement of results (LT-11.1, 考核结果由州商务局通报) reads
+the years table."""
+import orjson
+
+from services.assessment.domain.schedule import tenure_years
+
+
+def _json(value):
+    return orjson.dumps(value, default=str).decode()
+
+
+class TenuresView:
+    migrations = [
+        ("tenures_view_0001", """
+            CREATE TABLE tenures_view (
+                talent_id    text PRIMARY KEY,
+                county       text NOT NULL,
+                track        text NOT NULL,
+                period_start date NOT NULL,
+                period_end   date NOT NULL,
+                status       text NOT NULL,
+                version      integer NOT NULL,
+                updated_at   timestamptz NOT NULL
+            );
+            CREATE TABLE assessment_results (
+                talent_id   text NOT NULL,
+                tenure_year integer NOT NULL,
+                result      text NOT NULL,
+                detail      jsonb NOT NULL,
+                PRIMARY KEY (talent_id, tenure_year)
+            );
+        """),
+        # v2: years, breaches and proposals. The service rebuilds the new tables from the events
+        # at start when they are empty and the store is not (services/assessment/service.py).
+        ("tenures_view_0002", """
+            DROP TABLE assessment_results;
+            DROP TABLE tenures_view;
+            CREATE TABLE tenure_view (
+                talent_id      text PRIMARY KEY,
+                county         text NOT NULL,
+                track          text NOT NULL,
+                origin         text NOT NULL,
+                period_start   date NOT NULL,
+                period_end     date NOT NULL,
+                transferred_on date,
+                baseline_year  integer NOT NULL,
+                baseline       jsonb NOT NULL,
+                status         text NOT NULL,
+                completed_on   date,
+                version        integer NOT NULL,
+                updated_at     timestamptz NOT NULL
+            );
+            CREATE INDEX tenure_view_status ON tenure_view (status);
+            CREATE TABLE tenure_year_view (
+                talent_id            text NOT NULL,
+                tenure_year          integer NOT NULL,
+                starts_on            date NOT NULL,
+                ends_on              date NOT NULL,
+                report_due_on        date NOT NULL,
+                assessed             boolean NOT NULL,
+                figures              jsonb,
+                promotion_activities integer,
+                backbones_trained    integer,
+                full_time_in_chuxiong boolean,
+                filed_on             date,
+                findings             jsonb,
+                result               text,
+                basis                text,
+                report_missed        boolean NOT NULL DEFAULT false,
+                computation          jsonb,
+                reasons              jsonb,
+                assessed_on          date,
+                PRIMARY KEY (talent_id, tenure_year)
+            );
+            CREATE INDEX tenure_year_view_ends ON tenure_year_view (ends_on);
+            CREATE TABLE tenure_breach_view (
+                talent_id    text NOT NULL,
+                breach_id    text NOT NULL,
+                obligation   text NOT NULL,
+                tenure_year  integer NOT NULL,
+                detail       text NOT NULL,
+                rectifiable  boolean NOT NULL,
+                status       text NOT NULL,
+                found_on     date NOT NULL,
+                requirement  text,
+                deadline     date,
+                rectified_on date,
+                PRIMARY KEY (talent_id, breach_id)
+            );
+            CREATE TABLE tenure_proposal_view (
+                talent_id        text NOT NULL,
+                proposal_id      text NOT NULL,
+                ground           text NOT NULL,
+                reasons          jsonb NOT NULL,
+                status           text NOT NULL,
+                proposed_on      date,
+                decided_on       date,
+                decision_reasons jsonb,
+                PRIMARY KEY (talent_id, proposal_id)
+            );
+        """),
+    ]
+    TABLES = ("tenure_view", "tenure_year_view", "tenure_breach_view", "tenure_proposal_view")
+
+    def reset(self, cur):
+        cur.execute("; ".join(f"DELETE FROM {table}" for table in self.TABLES))
+
+    def apply(self, cur, event):
+        p, talent = event.payload, event.payload["talent_id"]
+        status = None
+        match event.event_type:
+            case "TenureOpened":
+                self._opened(cur, p, event)
+                return
+            case "AnnualReportFiled":
+                cur.execute(
+                    "UPDATE tenure_year_view SET figures = %s, promotion_activities = %s,"
+                    " backbones_trained = %s, full_time_in_chuxiong = %s, filed_on = %s"
+                    " WHERE talent_id = %s AND tenure_year = %s",
+                    (_json(p["figures"]), p["promotion_activities"], p["backbones_trained"],
+                     p["full_time_in_chuxiong"], p.get("filed_on"), talent, p["tenure_year"]))
+            case "AssessorFindingsRecorded":
+                cur.execute("UPDATE tenure_year_view SET findings = %s WHERE talent_id = %s"
+                            " AND tenure_year = %s",
+                            (_json({k: p[k] for k in ("ability_clearly_improved",
+                                                      "influence_further_increased", "note",
+                                                      "recorded_on")}),
+                             talent, p["tenure_year"]))
+            case "AssessmentPassed" | "AssessmentFailed":
+                passed = event.event_type == "AssessmentPassed"
+                cur.execute(
+                    "UPDATE tenure_year_view SET result = %s, basis = %s, report_missed = %s,"
+                    " computation = %s, reasons = %s, assessed_on = coalesce(%s,"
+                    " (%s::timestamptz AT TIME ZONE 'Asia/Shanghai')::date)"
+                    " WHERE talent_id = %s AND tenure_year = %s",
+                    (p["grade"] if passed else "unqualified", p.get("basis"),
+                     bool(p.get("report_missed")), _json(p["computation"]),
+                     _json(p.get("reasons", [])), p.get("assessed_on"), event.recorded_at,
+                     talent, p["tenure_year"]))
+            case "ObligationBreached":
+                cur.execute("INSERT INTO tenure_breach_view (talent_id, breach_id, obligation,"
+                            " tenure_year, detail, rectifiable, status, found_on)"
+                            " VALUES (%s, %s, %s, %s, %s, %s, 'open', %s)",
+                            (talent, p["breach_id"], p["obligation"], p["tenure_year"],
+                             p["detail"], p["rectifiable"], p["found_on"]))
+            case "RectificationOrdered":
+                self._breach(cur, talent, p["breach_id"], status="ordered",
+                             requirement=p["requirement"], deadline=p["deadline"])
+            case "RectificationConfirmed":
+                self._breach(cur, talent, p["breach_id"], status="rectified",
+                             rectified_on=p["rectified_on"])
+            case "RectificationDeadlineMissed":
+                self._breach(cur, talent, p["breach_id"], status="missed")
+            case "DisqualificationProposed":
+                pid = p.get("proposal_id") or self._next_proposal(cur, talent)
+                cur.execute("INSERT INTO tenure_proposal_view (talent_id, proposal_id, ground,"
+                            " reasons, status, proposed_on) VALUES (%s, %s, %s, %s, 'pending',"
+                            " %s)", (talent, pid, p["ground"], _json(p["reasons"]),
+                                     p.get("proposed_on")))
+                cur.execute("UPDATE tenure_breach_view SET status = 'escalated'"
+                            " WHERE talent_id = %s AND breach_id = ANY(%s) AND status = 'open'",
+                            (talent, list(p.get("breach_ids") or [])))
+            case "DisqualificationDeclined":
+                cur.execute("UPDATE tenure_proposal_view SET status = 'declined',"
+                            " decided_on = %s, decision_reasons = %s"
+                            " WHERE talent_id = %s AND proposal_id = %s",
+                            (p["decided_on"], _json(p["reasons"]), talent, p["proposal_id"]))
+            case "TalentDisqualified":
+                approved = p.get("proposal_id")
+                cur.execute("UPDATE tenure_proposal_view SET decided_on = %s, status = CASE"
+                            " WHEN %s::text IS NULL OR proposal_id = %s THEN 'approved'"
+                            " ELSE 'superseded' END"
+                            " WHERE talent_id = %s AND status = 'pending'",
+                            (p["decided_on"], approved, approved, talent))
+                status = "disqualified"
+            case "TenureCompleted":
+                cur.execute("UPDATE tenure_view SET completed_on = %s WHERE talent_id = %s",
+                            (p["completed_on"], talent))
+                status = "completed"
+        cur.execute("UPDATE tenure_view SET status = coalesce(%s, status), version = %s,"
+                    " updated_at = %s WHERE talent_id = %s",
+                    (status, event.stream_version, event.recorded_at, talent))
+
+    def _opened(self, cur, p, event):
+        cur.execute("INSERT INTO tenure_view (talent_id, county, track, origin, period_start,"
+                    " period_end, transferred_on, baseline_year, baseline, status, version,"
+                    " updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 'open', %s, %s)",
+                    (p["talent_id"], p["county"], p["track"], p.get("origin", "selection"),
+                     p["period_start"], p["period_end"], p.get("transferred_on"),
+                     p["baseline_year"], _json(p["baseline"]), event.stream_version,
+                     event.recorded_at))
+        years = p.get("years") or tenure_years(p["period_start"], p["period_end"],
+                                               p.get("transferred_on"))
+        for y in years:
+            cur.execute("INSERT INTO tenure_year_view (talent_id, tenure_year, starts_on, ends_on,"
+                        " report_due_on, assessed) VALUES (%s, %s, %s, %s, %s, %s)",
+                        (p["talent_id"], y["tenure_year"], y["starts_on"], y["ends_on"],
+                         y["report_due_on"], y["assessed"]))
+
+    @staticmethod
+    def _breach(cur, talent, breach_id, **changes):
+        sets = ", ".join(f"{column} = %s" for column in changes)
+        cur.execute(f"UPDATE tenure_breach_view SET {sets} WHERE talent_id = %s"
+                    " AND breach_id = %s", (*changes.values(), talent, breach_id))
+
+    @staticmethod
+    def _next_proposal(cur, talent):
+        cur.execute("SELECT count(*) FROM tenure_proposal_view WHERE talent_id = %s", (talent,))
+        return f"P{cur.fetchone()[0] + 1}"

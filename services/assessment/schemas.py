@@ -1,0 +1,88 @@
+"""Input schemas of the assessment service's commands (HTTP bodies). Events are contracts in
+``shared/contracts/assessment.py``."""
+from marshmallow import RAISE, Schema, fields, validate
+
+from shared.contracts.assessment import GROUND_KINDS
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+def _text(required=True, **kw):
+    if not required:
+        kw.setdefault("load_default", "")
+    return fields.String(required=required, validate=validate.Length(
+        min=1 if required else 0, max=2000), **kw)
+
+
+def _count():
+    return fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+
+
+class _Flag(fields.Boolean):
+    """JSON true or false only (marshmallow's Boolean would take 1, "yes", "on"...)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if type(value) is not bool:
+            raise self.make_error("invalid")
+        return value
+
+
+def _flag():
+    return _Flag(required=True)
+
+
+def _tenure_year():
+    # Which years a tenure has is the decider's to say (LT-10, LT-16), naming the clause.
+    return fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+
+
+class FileAnnualReport(_Strict):
+    tenure_year = _tenure_year()
+    figures = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=50)),
+                          values=fields.Integer(strict=True, validate=validate.Range(min=0)),
+                          required=True)
+    promotion_activities = _count()
+    backbones_trained = _count()
+    full_time_in_chuxiong = _flag()
+
+
+class RecordFindings(_Strict):
+    tenure_year = _tenure_year()
+    ability_clearly_improved = _flag()
+    influence_further_increased = _flag()
+    note = _text(required=False)
+
+
+class OrderRectification(_Strict):
+    deadline = fields.Date(required=True)
+    requirement = _text()
+
+
+class ConfirmRectification(_Strict):
+    rectified_on = fields.Date(required=True)
+    note = _text(required=False)
+
+
+class ReportGround(_Strict):
+    kind = fields.String(required=True, validate=validate.OneOf(GROUND_KINDS))
+    occurred_on = fields.Date(required=True)
+    description = _text()
+    reference = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class ApproveDisqualification(_Strict):
+    decided_on = fields.Date(required=True)
+    proposal_id = fields.String(load_default=None, validate=validate.Length(min=1, max=20))
+
+
+class DeclineDisqualification(ApproveDisqualification):
+    reasons = fields.List(fields.String(validate=validate.Length(min=1, max=2000)),
+                          required=True, validate=validate.Length(min=1))
+
+
+class ResultsQuery(_Strict):
+    year = fields.Integer(load_default=None, validate=validate.Range(min=2022, max=2100))
+    county = fields.String(load_default=None, validate=validate.Length(min=1, max=50))
