@@ -1,0 +1,164 @@
+"""Sending e-mail and webhook messages, driven by the service's timer (service layer: reads the
+deliveries read model, runs the delivery decider, calls the channels).
+
+One tick:
+
+1. under the service-wide guard (``shared.timers.exclusive``: one replica at a time, the others
+   skip the tick), *claim* what is due: for each message
+   whose next attempt has come, record ``DeliveryAttempted`` (its own short transaction; a second
+   claimer of the same message fails the stream-version check and skips it). An attempt left
+   without outcome beyond the lease (the sender stopped mid-send) is recorded as failed first;
+2. with no lock and no transaction open, send the claimed messages (a few at a time, each bounded
+   by the channel's timeouts);
+3. record each outcome: ``Delivered``, or ``DeliveryFailed`` with the next attempt's time, and
+   ``DeliveryDeadLettered`` when the attempts are used up.
+"""
+import copy
+import datetime as dt
+
+from shared import logging as tlog
+from shared.db import eventlet_active
+from shared.errors import ConcurrencyConflict
+from services.notifications.channels import EmailSender, SendFailed, WebhookSender
+from services.notifications.domain import delivery as delivery_domain
+from services.notifications.domain.delivery import Attempt, RecordOutcome
+from services.notifications.domain.policy import DeliveryPolicy
+
+log = tlog.get_logger(__name__)
+GUARD_NAME = "notifications.deliveries"
+
+_DUE_SQL = """
+    SELECT d.*, c.email, s.url, s.active, s.secret_version
+    FROM deliveries d
+    LEFT JOIN contacts c ON d.channel = 'email' AND c.recipient = d.recipient
+    LEFT JOIN subscribers s ON d.channel = 'webhook'
+        AND s.subscriber_id = substr(d.recipient, length('subscriber:') + 1)
+    WHERE d.status IN ('pending', 'retrying') AND d.next_attempt_at <= %s
+    ORDER BY d.next_attempt_at LIMIT %s"""
+_STALE_SQL = """
+    SELECT notification_id, attempts, notification_event_id, correlation_id FROM deliveries
+    WHERE status = 'in_flight' AND attempted_at < %s ORDER BY attempted_at LIMIT %s"""
+
+
+def stream_of(notification_id):
+    return f"delivery-{notification_id}"
+
+
+def dispatcher(session, exclusive):
+    """A Dispatcher set up from the service's configuration (``SMTP_*``, ``WEBHOOK_*``,
+    ``DELIVERY_*``; a missing or empty ``DELIVERY_*`` key keeps the policy default)."""
+    config = session.config
+
+    def get(key, default):
+        value = config.get(key)
+        return default if value is None or value == "" else type(default)(value)
+    d = DeliveryPolicy()
+    policy = DeliveryPolicy(
+        max_attempts=get("DELIVERY_MAX_ATTEMPTS", d.max_attempts),
+        first_retry_seconds=get("DELIVERY_FIRST_RETRY_SECONDS", float(d.first_retry_seconds)),
+        backoff_factor=get("DELIVERY_BACKOFF_FACTOR", float(d.backoff_factor)),
+        max_retry_seconds=get("DELIVERY_MAX_RETRY_SECONDS", float(d.max_retry_seconds)),
+        in_flight_lease_seconds=get("DELIVERY_LEASE_SECONDS", float(d.in_flight_lease_seconds)))
+    email = EmailSender(get("SMTP_HOST", "127.0.0.1"), get("SMTP_PORT", 25),
+                        get("SMTP_FROM", "notifications@talent.chuxiong.local"),
+                        timeout=get("SMTP_TIMEOUT_SECONDS", 10.0),
+                        starttls=get("SMTP_STARTTLS", False),
+                        username=config.get("SMTP_USER") or None,
+                        password=config.get("SMTP_PASSWORD") or None)
+    webhook = WebhookSender(config["WEBHOOK_SIGNING_KEY"],
+                            connect_timeout=get("WEBHOOK_CONNECT_TIMEOUT_SECONDS", 3.0),
+                            read_timeout=get("WEBHOOK_READ_TIMEOUT_SECONDS", 10.0))
+    return Dispatcher(session, email, webhook, policy, batch=get("DELIVERY_BATCH", 100),
+                      concurrency=get("DELIVERY_CONCURRENCY", 8), exclusive=exclusive)
+
+
+class Dispatcher:
+    def __init__(self, session, email, webhook, policy, *, batch=100, concurrency=8,
+                 exclusive=None):
+        self.session = session
+        self.email = email
+        self.webhook = webhook
+        self.policy = policy
+        self.batch = batch
+        self.concurrency = concurrency
+        self.exclusive = exclusive
+
+    def tick(self):
+        """Claim, send, record. Returns counts by outcome (``skipped`` if another replica holds
+        the guard)."""
+        with self.exclusive(self.session.db, GUARD_NAME) as mine:
+            if not mine:
+                return {"skipped": 1}
+            claimed = self.claim()
+        counts = {"claimed": len(claimed), "delivered": 0, "failed": 0}
+        for outcome in self._map(self.send, claimed):
+            counts[outcome] += 1
+        return counts
+
+    # -- 1. claim --------------------------------------------------------------------------------
+    def claim(self):
+        now = self.session.clock.now()
+        lease = dt.timedelta(seconds=self.policy.in_flight_lease_seconds)
+        for row in self.session.query(_STALE_SQL, (now - lease, self.batch)):
+            self._execute(row, RecordOutcome(row["attempts"], False,
+                                             "no outcome recorded within the lease: sent again"))
+        claimed = []
+        for row in self.session.query(_DUE_SQL, (now, self.batch)):
+            target, problem = self._target(row)
+            events = self._execute(row, Attempt(row["notification_id"], row["channel"], target,
+                                                problem))
+            if events and events[0].event_type == "DeliveryAttempted":
+                claimed.append((row, events[0].payload["attempt"]))
+        return claimed
+
+    @staticmethod
+    def _target(row):
+        if row["channel"] == "email":
+            if not row["email"]:
+                return None, f"no e-mail address registered for {row['recipient']}"
+            return row["email"], None
+        if not row["url"]:
+            return None, f"unknown subscriber {row['recipient']}"
+        if not row["active"]:
+            return None, f"{row['recipient']} is deactivated"
+        return row["url"], None
+
+    # -- 2. send, 3. record ----------------------------------------------------------------------
+    def send(self, item):
+        row, attempt = item
+        try:
+            if row["channel"] == "email":
+                detail = self.email.send(row, row["email"])
+            else:
+                detail = self.webhook.send(row, row["url"],
+                                           row["recipient"].removeprefix("subscriber:"),
+                                           row["secret_version"])
+            delivered = True
+        except SendFailed as exc:
+            detail, delivered = str(exc), False
+        except Exception as exc:  # noqa: BLE001 - a bug in a sender: a failed attempt, logged
+            log.exception("delivery_sender_error", notification_id=row["notification_id"])
+            detail, delivered = f"sender error: {exc.__class__.__name__}", False
+        self._execute(row, RecordOutcome(attempt, delivered, detail))
+        log.info("delivery_outcome", notification_id=row["notification_id"],
+                 channel=row["channel"], attempt=attempt, delivered=delivered,
+                 detail=detail)
+        return "delivered" if delivered else "failed"
+
+    def _execute(self, row, command):
+        """Run ``command`` on the message's delivery stream, as caused by its notification."""
+        session = copy.copy(self.session)
+        session.causation_id = row["notification_event_id"]
+        session.correlation_id = row["correlation_id"] or session.correlation_id
+        try:
+            return session.execute(delivery_domain.delivery, stream_of(row["notification_id"]),
+                                   command, context=session.context(delivery_policy=self.policy))
+        except ConcurrencyConflict:
+            log.info("delivery_claimed_elsewhere", notification_id=row["notification_id"])
+            return []
+
+    def _map(self, fn, items):
+        if eventlet_active() and len(items) > 1:
+            import eventlet
+            return list(eventlet.GreenPool(self.concurrency).imap(fn, items))
+        return [fn(item) for item in items]
