@@ -1,0 +1,160 @@
+"""Auditor tooling speed on a generated history of about 1,000,000 events across four stores.
+
+Each generated person has the events of the skeleton path (8 in applications, 2 in subsidies,
+7 in assessment, ~20 notifications), appended through the real event store in batches of 1,000
+(several people share a bench stream: the audit tools do not depend on stream boundaries).
+
+    python bench/audit.py [--events N]
+Targets: verify >= 200,000 events/s; history of one person < 200 ms; replay >= 100,000 events/s.
+Ends with one JSON line.
+"""
+import argparse
+import datetime as dt
+import io
+import json
+import os
+import sys
+import time
+import uuid
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from shared import audit  # noqa: E402
+from shared.config import dsn_for  # noqa: E402
+from shared.db import Database, create_database, drop_database  # noqa: E402
+from shared.eventstore import EventStore, Metadata, NewEvent  # noqa: E402
+
+STAGES = ("county_recommendation", "qualification_review", "expert_review", "inspection",
+          "approval")
+D = dt.date(2025, 6, 1)
+
+
+def person_events(i):
+    app, talent = f"app-{i}", f"talent-{i}"
+    apps = [NewEvent("ApplicationSubmitted", {
+        "application_id": app, "round_year": 2025, "county": "楚雄市",
+        "applicant_name": f"申报人{i}", "enterprise_name": f"企业{i}", "category": "LT-6.3",
+        "evidence": {"sales_fen": 400_000_000}, "submitted_on": D}, ("LT-9.1",))]
+    apps += [NewEvent("ReviewPassed", {"application_id": app, "stage": s, "opinion": "同意"},
+                      ("LT-9",)) for s in STAGES]
+    apps += [NewEvent("PublicNoticeStarted", {"application_id": app, "start_date": D,
+                                              "end_date": D, "working_days": 5}, ("LT-9.5",)),
+             NewEvent("TalentCertified", {
+                 "talent_id": talent, "application_id": app, "applicant_name": f"申报人{i}",
+                 "county": "楚雄市", "category": "LT-6.3", "track": "seller",
+                 "baseline_year": 2024, "baseline": {"sales_fen": 400_000_000},
+                 "period_start": D, "period_end": D}, ("LT-10",))]
+    subs = [NewEvent("SubsidyGranted", {"grant_id": f"g-{i}", "talent_id": talent,
+                                        "measure": "LT-10.1", "amount_fen": 5_000_000,
+                                        "fiscal_year": 2025}, ("LT-10.1",)),
+            NewEvent("SubsidyPaid", {"grant_id": f"g-{i}", "talent_id": talent,
+                                     "amount_fen": 5_000_000, "payment_reference": f"P{i}",
+                                     "paid_on": D}, ("LT-10.1",))]
+    comp = [{"figure": "sales_fen", "baseline": 1, "current": 2, "years": 1,
+             "average_growth": "1.0000", "qualified_threshold": "0.10"}]
+    tenure = [NewEvent("TenureOpened", {"talent_id": talent, "county": "楚雄市",
+                                        "track": "seller", "period_start": D, "period_end": D,
+                                        "baseline_year": 2024,
+                                        "baseline": {"sales_fen": 400_000_000}}, ("LT-10",))]
+    for year in (1, 2, 3):
+        tenure += [NewEvent("AnnualReportFiled", {
+            "talent_id": talent, "tenure_year": year, "figures": {"sales_fen": 500_000_000},
+            "promotion_activities": 2, "backbones_trained": 6, "full_time_in_chuxiong": True},
+            ("LT-11.1",)),
+            NewEvent("AssessmentPassed", {"talent_id": talent, "tenure_year": year,
+                                          "grade": "qualified", "computation": comp},
+                     ("LT-11.1",))]
+    notes = [NewEvent("NotificationRecorded", {
+        "notification_id": f"n-{i}-{k}", "recipient": f"talent:{talent}", "channel": "inbox",
+        "subject": "通知", "body": "正文", "source_service": "applications",
+        "source_event_type": "ReviewPassed", "source_event_id": str(uuid.uuid4())})
+        for k in range(20)]
+    return {"applications": apps, "subsidies": subs, "assessment": tenure,
+            "notifications": notes}
+
+
+def generate(stores, target):
+    meta = Metadata("bench", "system", "bench", policy_version="bench")
+    pending = {svc: [] for svc in stores}
+    total, person = 0, 0
+    start = time.perf_counter()
+    while total < target:
+        for svc, events in person_events(person).items():
+            pending[svc].extend(events)
+            total += len(events)
+        person += 1
+        for svc, events in pending.items():
+            if len(events) >= 1000:
+                stores[svc].append("bench", f"bench-{svc}-{person}", 0, events, meta)
+                pending[svc] = []
+        if person % 2000 == 0:
+            rate = total / (time.perf_counter() - start)
+            print(f"\rgenerating: {total:,} events ({rate:,.0f}/s)", end="", flush=True)
+    for svc, events in pending.items():
+        if events:
+            stores[svc].append("bench", f"bench-{svc}-last", 0, events, meta)
+    print()
+    return total, person
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=1_000_000)
+    args = ap.parse_args()
+    tag = uuid.uuid4().hex[:6]
+    dbs = {svc: f"talent_bench_audit_{svc}_{tag}" for svc in audit.SERVICES}
+    audit_db = f"talent_bench_audit_index_{tag}"
+    admin = dsn_for("postgres")
+    for name in list(dbs.values()) + [audit_db]:
+        create_database(admin, name, drop_first=True)
+    try:
+        stores = {svc: EventStore(Database(dsn_for(db)), svc) for svc, db in dbs.items()}
+        for s in stores.values():
+            s.migrate()
+        total, persons = generate(stores, args.events)
+        for s in stores.values():
+            s.db.close()
+        cli = [a for svc, db in dbs.items() for a in ("--dsn", f"{svc}={dsn_for(db)}")]
+        cli += ["--audit-dsn", dsn_for(audit_db)]
+
+        out = io.StringIO()
+        t = time.perf_counter()
+        assert audit.main(["verify", "--json", *cli], out=out) == 0
+        verify_s = time.perf_counter() - t
+        verify_eps = total / verify_s
+        print(f"verify: {total:,} events in {verify_s:.1f} s = {verify_eps:,.0f}/s")
+
+        t = time.perf_counter()
+        audit.main(["history", "talent-0", "--json", *cli], out=io.StringIO())
+        index_s = time.perf_counter() - t
+        print(f"history, first run (indexes {total:,} events): {index_s:.1f} s")
+        samples = []
+        for i in (1, persons // 2, persons - 2):
+            out = io.StringIO()
+            t = time.perf_counter()
+            audit.main(["history", f"talent-{i}", "--json", *cli], out=out)
+            samples.append((time.perf_counter() - t) * 1000)
+            query_ms = json.loads(out.getvalue())["query_ms"]
+        history_ms = max(samples)
+        print(f"history of one person, whole command (index already current): "
+              f"{history_ms:.0f} ms (query alone {query_ms:.1f} ms)")
+
+        out = io.StringIO()
+        t = time.perf_counter()
+        audit.main(["replay", "applications", "--as-of", str(10**12), "--json", "--limit", "1",
+                    *cli], out=out)
+        replay = json.loads(out.getvalue())
+        replay_eps = replay["events"] / (time.perf_counter() - t)
+        print(f"replay applications: {replay['events']:,} events at {replay_eps:,.0f}/s")
+    finally:
+        for name in list(dbs.values()) + [audit_db]:
+            drop_database(admin, name)
+    print(json.dumps({"events": total, "persons": persons, "verify_eps": round(verify_eps),
+                      "history_ms": round(history_ms, 1), "history_index_s": round(index_s, 1),
+                      "replay_eps": round(replay_eps),
+                      "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(
+                          timespec="seconds")}))
+
+
+if __name__ == "__main__":
+    main()
