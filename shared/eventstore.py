@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import orjson
 import psycopg2.errors
 
-from shared import migrations
+from shared import metrics, migrations
 from shared.db import eventlet_active
 from shared.contracts import load_all
 from shared.errors import ConcurrencyConflict
@@ -371,6 +371,7 @@ class EventStore:
                 for projector in self.projectors:
                     projector.apply(cur, event)
             cur.execute(notify)
+        metrics.EVENTS_APPENDED.labels(self.service, stream_type).inc(len(recorded))
         return recorded
 
     # -- reading -----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import traceback
 import orjson
 
 from shared import logging as tlog
-from shared import migrations
+from shared import metrics, migrations
 from shared.db import CONNECTION_ERRORS
 from shared.errors import TalentError
 
@@ -106,11 +106,12 @@ class Inbox:
 
     def consume(self, session, handler, source, event_type, body, fn, *, sleep=time.sleep):
         """Run ``fn(event, cur)`` once for this event; see the module doc for failures."""
+        started = time.monotonic()
         try:
             event = IncomingEvent.parse(body, self.registry)
         except PoisonMessage as exc:
-            self._dead_letter(None, source, event_type, handler, body, str(exc))
-            return "dead"
+            self._dead_letter(None, source, event_type, handler, body, str(exc), reason="poison")
+            return self._observed(handler, "dead", started)
         session.correlation_id = event.correlation_id or session.correlation_id
         session.causation_id = event.event_id
         tlog.bind(correlation_id=session.correlation_id, causation_id=event.event_id)
@@ -123,33 +124,45 @@ class Inbox:
                         (event.event_id, handler, source, event_type))
                     if cur.fetchone() is None:
                         self.duplicates += 1
+                        metrics.INBOX_DUPLICATES.labels(self.service, handler).inc()
                         log.info("event_duplicate_dropped", event_type=event_type,
                                  event_id=event.event_id, handler=handler)
-                        return "duplicate"
+                        return self._observed(handler, "duplicate", started)
                     fn(event, cur)
                 self.handled += 1
                 log.info("event_handled", event_type=event_type, event_id=event.event_id,
                          handler=handler)
-                return "handled"
+                return self._observed(handler, "handled", started)
             except TalentError as exc:
+                metrics.HANDLER_FAILURES.labels(self.service, handler, "refused").inc()
                 self._dead_letter(event.event_id, source, event_type, handler, body,
-                                  exc.message, clause=exc.clause, attempts=attempt)
-                return "dead"
+                                  exc.message, clause=exc.clause, attempts=attempt,
+                                  reason="refused")
+                return self._observed(handler, "dead", started)
             except CONNECTION_ERRORS as exc:
                 log.warning("event_retry_database", event_type=event_type, attempt=attempt,
                             error=repr(exc))
+                metrics.HANDLER_FAILURES.labels(self.service, handler, "database").inc()
                 if attempt == ATTEMPTS:
+                    self._observed(handler, "requeued", started)
                     raise  # nameko requeues: the event waits in the broker, not lost
             except Exception:  # noqa: BLE001 - a bug: retry, then dead-letter
                 log.exception("event_handler_failed", event_type=event_type, attempt=attempt)
+                metrics.HANDLER_FAILURES.labels(self.service, handler, "error").inc()
                 if attempt == ATTEMPTS:
                     self._dead_letter(event.event_id, source, event_type, handler, body,
-                                      traceback.format_exc(limit=8), attempts=attempt)
-                    return "dead"
+                                      traceback.format_exc(limit=8), attempts=attempt,
+                                      reason="failed")
+                    return self._observed(handler, "dead", started)
             sleep(BACKOFF[attempt - 1])
 
+    def _observed(self, handler, outcome, started):
+        metrics.HANDLER_LATENCY.labels(self.service, handler, outcome).observe(
+            time.monotonic() - started)
+        return outcome
+
     def _dead_letter(self, event_id, source, event_type, handler, body, error, *, clause=None,
-                     attempts=1):
+                     attempts=1, reason="failed"):
         text = body if isinstance(body, str) else (
             body.decode("utf-8", "replace") if isinstance(body, bytes)
             else orjson.dumps(body).decode())
@@ -160,6 +173,7 @@ class Inbox:
                 (event_id if _is_uuid(event_id) else None, source, event_type, handler, text,
                  error, clause, attempts))
         self.dead += 1
+        metrics.DEAD_LETTERS.labels(self.service, handler, reason).inc()
         log.warning("event_dead_lettered", event_type=event_type, event_id=event_id,
                     handler=handler, error=error.splitlines()[-1] if error else None,
                     clause=clause)

@@ -11,7 +11,9 @@ and the age of the oldest unpublished event), so every replica reports it, leade
 import time
 
 from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram,
-                               generate_latest)
+                               disable_created_metrics, generate_latest)
+
+disable_created_metrics()  # no *_created samples: half the exposition, no use here
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -61,11 +63,6 @@ NOTIFICATION_DEAD_LETTERS = Counter(
     "talent_notification_dead_letters_total", "Notification deliveries given up after their "
     "attempts (DeliveryDeadLettered), by channel.", ["channel"], registry=REGISTRY)
 
-# -- HTTP ---------------------------------------------------------------------------------------
-HTTP_LATENCY = Histogram(
-    "talent_http_request_duration_seconds", "HTTP command/query latency by method and status.",
-    ["service", "method", "status"], buckets=_LATENCY_BUCKETS, registry=REGISTRY)
-
 DEAD_LETTER_REASONS = ("poison", "refused", "failed")
 
 _LAG_SQL = """
@@ -84,6 +81,10 @@ def observe_relay_lag(db, service):
         events, seconds = cur.fetchone()
     RELAY_LAG_EVENTS.labels(service).set(max(int(events or 0), 0))
     RELAY_LAG_SECONDS.labels(service).set(max(float(seconds or 0.0), 0.0))
+
+
+def count_delivery(channel, delivered):
+    NOTIFICATION_DELIVERIES.labels(channel, "delivered" if delivered else "failed").inc()
 
 
 def count_delivery_events(events):

@@ -20,6 +20,7 @@ import zlib
 import kombu
 import orjson
 
+from shared import metrics
 from shared.db import connect
 from shared.eventstore import NOTIFY_CHANNEL
 from shared.logging import get_logger
@@ -120,6 +121,7 @@ class Relay:
             row = cur.fetchone()
             self.position = row[0] if row else 0
             self.is_leader = True
+            metrics.RELAY_LEADER.labels(self.service).set(1)
             log.info("relay_leader", position=self.position)
             with kombu.Connection(self.amqp_uri, heartbeat=0) as amqp:
                 channel = amqp.channel()
@@ -137,11 +139,13 @@ class Relay:
                             (CURSOR_NAME, rows[-1][0]))
                         self.position = rows[-1][0]
                         self.published += len(rows)
+                        metrics.RELAY_PUBLISHED.labels(self.service).inc(len(rows))
                         self.last_published_at = time.time()
                     if len(rows) < self.batch_size:
                         self._wait_for_notify(pg)
         finally:
             self.is_leader = False
+            metrics.RELAY_LEADER.labels(self.service).set(0)
             pg.close()  # ends the session: releases the leader lock
 
     def _publish(self, amqp, channel, confirms, rows):

@@ -22,6 +22,7 @@ from nameko.web.handlers import http
 from werkzeug.wrappers import Response
 
 from shared import logging as tlog
+from shared import metrics
 from shared.auth import authenticate, authorize
 from shared.contracts import load_all
 from shared.db import CONNECTION_ERRORS, Database
@@ -288,6 +289,16 @@ class ServiceBase:
             else "starting"
         ok = all(checks[k] == "ok" for k in ("database", "broker", "consumers"))
         return (200 if ok else 503), {"status": "ok" if ok else "unavailable", "checks": checks}
+
+    @http("GET", "/metrics")
+    def prometheus_metrics(self, request):
+        """Prometheus text exposition of this process (public, like the health checks)."""
+        try:
+            metrics.observe_relay_lag(self.store.db, self.store.service)
+        except Exception as exc:  # noqa: BLE001 - the database is down: serve the rest
+            log.warning("metrics_relay_lag_unavailable", error=repr(exc))
+        body, content_type = metrics.exposition()
+        return Response(body, status=200, headers={"Content-Type": content_type})
 
     @endpoint("GET", "/dead-letters", action="dead_letters.manage")
     def dead_letters(self, request):

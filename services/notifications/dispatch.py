@@ -17,6 +17,7 @@ import copy
 import datetime as dt
 
 from shared import logging as tlog
+from shared import metrics
 from shared.db import eventlet_active
 from shared.errors import ConcurrencyConflict
 from services.notifications.channels import EmailSender, SendFailed, WebhookSender
@@ -140,6 +141,7 @@ class Dispatcher:
             log.exception("delivery_sender_error", notification_id=row["notification_id"])
             detail, delivered = f"sender error: {exc.__class__.__name__}", False
         self._execute(row, RecordOutcome(attempt, delivered, detail))
+        metrics.count_delivery(row["channel"], delivered)
         log.info("delivery_outcome", notification_id=row["notification_id"],
                  channel=row["channel"], attempt=attempt, delivered=delivered,
                  detail=detail)
@@ -151,8 +153,10 @@ class Dispatcher:
         session.causation_id = row["notification_event_id"]
         session.correlation_id = row["correlation_id"] or session.correlation_id
         try:
-            return session.execute(delivery_domain.delivery, stream_of(row["notification_id"]),
-                                   command, context=session.context(delivery_policy=self.policy))
+            events = session.execute(delivery_domain.delivery, stream_of(row["notification_id"]),
+                                     command, context=session.context(delivery_policy=self.policy))
+            metrics.count_delivery_events(events)
+            return events
         except ConcurrencyConflict:
             log.info("delivery_claimed_elsewhere", notification_id=row["notification_id"])
             return []

@@ -76,12 +76,20 @@ class System:
     def dsn(self, svc):
         return dsn_for(self.dbs[svc])
 
-    def start(self, svc):
-        log = open(ROOT / "var" / "log" / f"e2e-{svc}.log", "wb")
-        self.logs[svc] = log
-        self.procs[svc] = subprocess.Popen(
+    def start(self, svc, name=None):
+        """Start ``svc``; with ``name``, a further replica of it (same database and vhost, its
+        own HTTP port, log and entry in ``procs``/``urls``)."""
+        name = name or svc
+        env = self.env()
+        if name != svc:
+            self.ports.setdefault(name, free_port())
+            self.urls[name] = f"http://127.0.0.1:{self.ports[name]}"
+            env[f"{svc.upper()}_HTTP"] = f"127.0.0.1:{self.ports[name]}"
+        log = open(ROOT / "var" / "log" / f"e2e-{name}.log", "wb")
+        self.logs[name] = log
+        self.procs[name] = subprocess.Popen(
             [NAMEKO, "run", "--config", f"services/{svc}/config.yaml", f"services.{svc}.service"],
-            cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT)
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, services=SERVICES, timeout=60):
         deadline = time.monotonic() + timeout
