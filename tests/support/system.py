@@ -58,8 +58,10 @@ def free_port():
 class System:
     """Running services: their URLs, databases and processes."""
 
-    def __init__(self, amqp_uri, tag):
+    def __init__(self, amqp_uri, tag, log_prefix="e2e"):
         self.amqp_uri = amqp_uri
+        self.log_prefix = log_prefix  # var/log/<prefix>-<name>.log
+        self.started = set()
         self.dbs = {svc: f"talent_e2e_{svc}_{tag}" for svc in SERVICES}
         self.ports = {svc: free_port() for svc in SERVICES}
         self.urls = {svc: f"http://127.0.0.1:{p}" for svc, p in self.ports.items()}
@@ -85,11 +87,16 @@ class System:
             self.ports.setdefault(name, free_port())
             self.urls[name] = f"http://127.0.0.1:{self.ports[name]}"
             env[f"{svc.upper()}_HTTP"] = f"127.0.0.1:{self.ports[name]}"
-        log = open(ROOT / "var" / "log" / f"e2e-{name}.log", "wb")
+        # a restarted process appends, so a log tells a killed process's story and its successor's
+        log = open(self.log_path(name), "ab" if name in self.started else "wb")
+        self.started.add(name)
         self.logs[name] = log
         self.procs[name] = subprocess.Popen(
             [NAMEKO, "run", "--config", f"services/{svc}/config.yaml", f"services.{svc}.service"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def log_path(self, name):
+        return ROOT / "var" / "log" / f"{self.log_prefix}-{name}.log"
 
     def wait_ready(self, services=SERVICES, timeout=60):
         deadline = time.monotonic() + timeout
@@ -101,7 +108,7 @@ class System:
                 except requests.ConnectionError:
                     pass
                 if self.procs[svc].poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{svc} did not become ready; see var/log/e2e-{svc}.log")
+                    raise RuntimeError(f"{svc} did not become ready; see {self.log_path(svc)}")
                 time.sleep(0.2)
 
     def stop(self, svc, sig=signal.SIGTERM, timeout=20):
@@ -115,16 +122,16 @@ class System:
         self.logs.pop(svc).close()
 
 
-def running_system(amqp_uri=None, services=SERVICES):
+def running_system(amqp_uri=None, services=SERVICES, log_prefix="e2e"):
     """Start ``services`` on fresh databases and a fresh RabbitMQ vhost; a generator for fixtures
     (stops, drops and deletes after). ``amqp_uri`` is accepted for older callers and ignored."""
     with rabbitmq_vhost("sys") as uri:
-        yield from _running_system(uri, services)
+        yield from _running_system(uri, services, log_prefix)
 
 
-def _running_system(amqp_uri, services):
+def _running_system(amqp_uri, services, log_prefix="e2e"):
     (ROOT / "var" / "log").mkdir(parents=True, exist_ok=True)
-    sysm = System(amqp_uri, uuid.uuid4().hex[:8])
+    sysm = System(amqp_uri, uuid.uuid4().hex[:8], log_prefix)
     for db in sysm.dbs.values():
         create_database(ADMIN, db, drop_first=True)
     try:
