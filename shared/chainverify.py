@@ -1,0 +1,153 @@
+"""Verifying a hash chain fast: the rows of a range of positions are read with ``COPY ... TO
+STDOUT`` (text format, bytes), each row's canonical bytes are rebuilt by concatenation (only the
+payload goes through JSON, to sort its keys; a metadata object's canonical form is computed once
+per distinct stored text) and hashed. Ranges are independent, so they can be checked in any order
+or in several processes; ``link`` then joins them in position order, checking at each boundary
+that a range starts where the previous one ended and that its first ``prev_hash`` is the previous
+range's last hash. The result is exactly what a walk from position 1 finds (``EventStore.verify``).
+
+The bytes hashed are those of ``shared.eventstore.canonical_bytes``; any row whose text fields
+need JSON escaping, or whose ``recorded_at`` is not in PostgreSQL's UTC form, goes through
+``shared.eventstore._canonical`` itself (tests/integration/test_chainverify.py checks both against a plain walk).
+"""
+import hashlib
+import re
+from dataclasses import dataclass, replace
+
+import orjson
+
+from shared.eventstore import GENESIS_HASH, VerifyResult, _canonical, _stored_utc_text
+
+_COPY_RANGE = ("COPY (SELECT global_position, event_id, stream_type, stream_id, stream_version,"
+               " event_type, schema_version, payload, metadata, recorded_at, prev_hash, hash"
+               " FROM events WHERE global_position BETWEEN {first:d} AND {last:d}"
+               " ORDER BY global_position) TO STDOUT")
+# COPY's text format escapes these (and nothing else) on output.
+_COPY_ESCAPES = {b"\\\\": b"\\", b"\\n": b"\n", b"\\r": b"\r", b"\\t": b"\t", b"\\b": b"\b",
+                 b"\\f": b"\f", b"\\v": b"\v"}
+_COPY_ESCAPE = re.compile(rb"\\[\\nrtbfv]")
+# Text that orjson would escape inside a JSON string.
+_NEEDS_ESCAPING = re.compile(rb'["\\\x00-\x1f]')
+_SORT = orjson.OPT_SORT_KEYS
+
+
+def _uncopy(field):
+    return _COPY_ESCAPE.sub(lambda m: _COPY_ESCAPES[m.group()], field)
+
+
+@dataclass(frozen=True)
+class RangeResult:
+    """What one range of positions holds: its first row's position and ``prev_hash`` (checked by
+    ``link``), the position after its last row and that row's hash, the rows that matched, and
+    the first row inside the range that did not (``bad.checked`` counts from the range's start).
+    """
+    first_position: int = None
+    first_prev: str = None
+    next_position: int = None
+    last_hash: str = None
+    checked: int = 0
+    bad: VerifyResult = None
+
+
+class _Sink:
+    """What ``copy_expert`` writes to: each write is one row (bytes)."""
+    __slots__ = ("write",)
+
+    def __init__(self, write):
+        self.write = write
+
+
+def read_range(cur, first, last):
+    """The rows of positions ``first..last`` as COPY text lines (bytes, newline-terminated)."""
+    lines = []
+    cur.copy_expert(_COPY_RANGE.format(first=int(first), last=int(last)), _Sink(lines.append))
+    return lines
+
+
+def check_lines(lines, metas=None):
+    """Check consecutive COPY lines as one piece of a chain (see ``RangeResult``)."""
+    metas = {} if metas is None else metas
+    if len(metas) > 100_000:
+        metas.clear()
+    loads, dumps, sha256, join = orjson.loads, orjson.dumps, hashlib.sha256, b"".join
+    needs_escaping = _NEEDS_ESCAPING.search
+    first_position = first_prev = expected_position = expected_prev = None
+    checked = 0
+    for line in lines:
+        fields = line[:-1].split(b"\t")
+        if b"\\" in line:
+            fields = [_uncopy(f) if b"\\" in f else f for f in fields]
+        (pos, event_id, stream_type, stream_id, stream_version, event_type, schema_version,
+         payload, meta, recorded_at, prev_hash, digest) = fields
+        position = int(pos)
+        if expected_position is None:
+            first_position, first_prev = position, prev_hash.decode()
+        else:
+            if position != expected_position:
+                return RangeResult(first_position, first_prev, None, None, checked, VerifyResult(
+                    False, checked, expected_position, "missing position",
+                    str(expected_position), str(position)))
+            if prev_hash != expected_prev:
+                return RangeResult(first_position, first_prev, None, None, checked, VerifyResult(
+                    False, checked, position, "prev_hash does not match the previous row's hash",
+                    expected_prev.decode(), prev_hash.decode()))
+        canonical_meta = metas.get(meta)
+        if canonical_meta is None:
+            canonical_meta = metas[meta] = dumps(loads(meta), option=_SORT)
+        if (len(recorded_at) == 29 and recorded_at[26:] == b"+00" and recorded_at[19:20] == b"."
+                and not needs_escaping(join((event_id, stream_type, stream_id, event_type,
+                                             prev_hash)))):
+            canonical = join((
+                b'{"event_id":"', event_id, b'","event_type":"', event_type,
+                b'","global_position":', pos, b',"metadata":', canonical_meta,
+                b',"payload":', dumps(loads(payload), option=_SORT),
+                b',"prev_hash":"', prev_hash, b'","recorded_at":"', recorded_at[:10], b"T",
+                recorded_at[11:26], b'+00:00","schema_version":', schema_version,
+                b',"stream_id":"', stream_id, b'","stream_type":"', stream_type,
+                b'","stream_version":', stream_version, b"}"))
+        else:
+            canonical = _canonical(
+                position, event_id.decode(), stream_type.decode(), stream_id.decode(),
+                int(stream_version), event_type.decode(), int(schema_version), loads(payload),
+                loads(meta), _stored_utc_text(recorded_at.decode()), prev_hash.decode())
+        actual = sha256(canonical).hexdigest()
+        if actual.encode() != digest:
+            return RangeResult(first_position, first_prev, None, None, checked, VerifyResult(
+                False, checked, position, "row content does not match its hash", actual,
+                digest.decode()))
+        checked += 1
+        expected_position, expected_prev = position + 1, digest
+    if first_position is None:
+        return RangeResult()
+    return RangeResult(first_position, first_prev, expected_position, expected_prev.decode(),
+                       checked)
+
+
+def verify_range(cur, first, last, metas=None):
+    return check_lines(read_range(cur, first, last), metas)
+
+
+def ranges(head, size):
+    """Positions 1..``head`` cut into ``(first, last)`` ranges of ``size``."""
+    return [(first, min(first + size - 1, head)) for first in range(1, head + 1, size)]
+
+
+def link(results):
+    """Join range results, in position order, into what a walk from position 1 finds. Stops
+    consuming ``results`` at the first break."""
+    expected_prev, expected_position, checked = GENESIS_HASH, 1, 0
+    for r in results:
+        if r.first_position is None:  # no rows in that range: the next row must still follow
+            continue
+        if r.first_position != expected_position:
+            return VerifyResult(False, checked, expected_position, "missing position",
+                                str(expected_position), str(r.first_position))
+        if r.first_prev != expected_prev:
+            return VerifyResult(False, checked, r.first_position,
+                                "prev_hash does not match the previous row's hash",
+                                expected_prev, r.first_prev)
+        if r.bad is not None:
+            return replace(r.bad, checked=checked + r.bad.checked)
+        checked += r.checked
+        expected_prev, expected_position = r.last_hash, r.next_position
+    return VerifyResult(True, checked)
