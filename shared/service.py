@@ -22,6 +22,7 @@ from nameko.web.handlers import http
 from werkzeug.wrappers import Response
 
 from shared import logging as tlog
+from shared import migrations
 from shared import metrics
 from shared.auth import authenticate, authorize
 from shared.contracts import load_all
@@ -56,17 +57,30 @@ class EventStoreProvider(DependencyProvider):
         self.service = self.container.service_name
         tlog.configure(self.service)
         self.config = config
-        self.db = Database(config["DB_DSN"], application_name=self.service,
+        # migrations run as the owner (DB_DSN); the service works as DB_ROLE, which cannot
+        # UPDATE, DELETE or TRUNCATE the events (shared/migrations.py)
+        owner = Database(config["DB_DSN"], application_name=f"{self.service}-migrate",
+                         max_size=1)
+        dsn = config["DB_DSN"]
+        try:
+            EventStore(owner, self.service, projectors=self.projectors,
+                       registry=load_all()).migrate()
+            Inbox(owner, self.service, None).migrate()
+            if config.get("DB_ROLE"):
+                migrations.grant_service_role(owner, config["DB_ROLE"])
+                dsn = migrations.runtime_dsn(dsn, config["DB_ROLE"],
+                                             config.get("DB_ROLE_PASSWORD") or None)
+        finally:
+            owner.close()
+        self.db = Database(dsn, application_name=self.service,
                            max_size=int(config.get("DB_POOL_SIZE", 10)))
         self.store = EventStore(self.db, self.service, projectors=self.projectors,
                                 registry=load_all())
-        self.store.migrate()
         self.inbox = Inbox(self.db, self.service, self.store.registry)
-        self.inbox.migrate()
         self.clock = Clock()
         self.relay = None
         if str(config.get("RELAY_ENABLED", "true")).lower() != "false":
-            self.relay = Relay(config["DB_DSN"], config["AMQP_URI"], self.service)
+            self.relay = Relay(dsn, config["AMQP_URI"], self.service)
 
     def start(self):
         if self.relay:

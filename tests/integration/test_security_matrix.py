@@ -256,3 +256,25 @@ def test_no_token_expired_or_forged_is_401_everywhere(system, seeded):
             elif not public:
                 assert r.json()["code"], r.text
     assert not wrong, "\n".join(map(repr, wrong))
+
+
+def test_each_service_works_as_its_own_database_role(system, seeded):
+    """Migrations ran as the owner; the running service's connections are its role's, which
+    cannot rewrite the events (tests/integration/test_security_db_roles.py)."""
+    import psycopg2
+    for svc in SERVICES:
+        conn = psycopg2.connect(system.dsn(svc))
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT DISTINCT usename FROM pg_stat_activity"
+                            " WHERE datname = current_database() AND application_name = %s",
+                            (svc,))
+                assert {u for (u,) in cur.fetchall()} == {f"talent_{svc}_svc"}, svc
+                cur.execute("SELECT has_table_privilege(%s, 'events', 'UPDATE'),"
+                            " has_table_privilege(%s, 'events', 'DELETE'),"
+                            " has_table_privilege(%s, 'events', 'TRUNCATE'),"
+                            " has_table_privilege(%s, 'events', 'INSERT')",
+                            (f"talent_{svc}_svc",) * 4)
+                assert cur.fetchone() == (False, False, False, True), svc
+        finally:
+            conn.close()
