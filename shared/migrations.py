@@ -26,7 +26,7 @@ def apply(db, migrations):
 # Migrations run as the database owner; the service then works as a role that may read and write
 # its read models, inbox and relay cursor but may only INSERT and SELECT the events (the trigger
 # refuses UPDATE/DELETE/TRUNCATE too: two locks, one of them not the table's own).
-ROLE_LOCK = 7_356_001
+ROLE_LOCK = 7_356_090
 APPEND_ONLY_TABLES = ("events",)
 
 
