@@ -1,0 +1,235 @@
+"""Load: a sustained stream of applications and reviews through the system's HTTP interface.
+
+Each virtual county officer (``--concurrency`` threads, closed loop) submits an application
+(``POST /applications``: ApplicationSubmitted + EligibilityAssessed) and records its first three
+review stages (``POST /applications/<id>/reviews``: ReviewPassed each), for ``--duration``
+seconds. Every command carries its own ``X-Correlation-ID``; the events it causes downstream
+(notifications records a message for each of these events) carry it too, so afterwards the
+stores themselves say when the last downstream event of each command was recorded.
+
+Reported (one JSON line at the end):
+* commands_per_s: commands accepted (2xx) per second of the run;
+* e2e_ms p50/p99: command sent → the last event recorded for its correlation id in any store
+  (applications, notifications);
+* http_ms p50/p99: the command's own response time;
+* lost: expected events missing: every command's own events in the applications store, and an
+  inbox entry in notifications for every applications event it subscribes to (0 = zero loss).
+
+    python bench/load.py [--duration 60] [--concurrency 16]      # starts its own system
+    python bench/load.py --running                                # against `make run`
+Target on the 2-core machine: >= 200 commands/s with e2e p99 < 250 ms.
+"""
+import argparse
+import datetime as dt
+import itertools
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from deploy.local.walk import (STAGES, application_body, base_urls, fake_id_number,  # noqa: E402
+                               open_round, stage_body, Client)
+from shared.auth import mint  # noqa: E402
+from shared.config import dsn_for  # noqa: E402
+from shared.db import Database  # noqa: E402
+
+SECRET = os.environ.get("AUTH_SECRET", "dev-only-secret-change-me-in-production!")
+COUNTY = "楚雄市"
+REVIEWS = STAGES[:3]  # county recommendation, qualification review, expert review
+NOTIFIED = ("ApplicationSubmitted", "EligibilityAssessed", "ReviewPassed")
+
+
+class _Fixed:
+    """An ``rng`` whose ``randrange`` returns a chosen number (unique ID-number sequence codes)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def randrange(self, n):
+        return self.value % n
+
+
+def unique_id_number(n):
+    birth = dt.date(1986, 1, 1) + dt.timedelta(days=n // 1000)
+    return fake_id_number(birth, COUNTY, _Fixed(n))
+
+
+class Officer(threading.Thread):
+    """One closed-loop client: submit, then review three stages, again and again."""
+
+    def __init__(self, urls, tokens, numbers, submitted, year, stop, run_tag):
+        super().__init__(daemon=True)
+        self.urls, self.tokens, self.numbers = urls, tokens, numbers
+        self.submitted, self.year, self.stop, self.run_tag = submitted, year, stop, run_tag
+        self.http = requests.Session()
+        self.commands = []   # (correlation_id, sent_at wall clock, http seconds, kind)
+        self.errors = []
+
+    def command(self, path, role, body, kind):
+        correlation = f"load-{self.run_tag}-{uuid.uuid4().hex[:12]}"
+        sent, started = time.time(), time.perf_counter()
+        r = self.http.post(self.urls["applications"] + path, json=body, timeout=30,
+                           headers={"Authorization": f"Bearer {self.tokens[role]}",
+                                    "X-Correlation-ID": correlation})
+        elapsed = time.perf_counter() - started
+        if r.status_code not in (200, 201):
+            self.errors.append(f"{kind} {r.status_code} {r.text[:200]}")
+            return None
+        self.commands.append((correlation, sent, elapsed, kind))
+        return r.json()
+
+    def run(self):
+        while not self.stop.is_set():
+            n = next(self.numbers)
+            body = application_body(COUNTY, f"压测{n}", "LT-6.3", self.submitted, self.year,
+                                    id_number=unique_id_number(n))
+            result = self.command("/applications", "county_officer", body, "submit")
+            if not result or not result.get("eligible"):
+                continue
+            app = result["application_id"]
+            for i, (stage, role) in enumerate(REVIEWS, start=1):
+                if self.stop.is_set():
+                    break
+                if self.command(f"/applications/{app}/reviews", role,
+                                stage_body(stage, self.submitted + dt.timedelta(days=i)),
+                                "review") is None:
+                    break
+
+
+def percentile(values, q):
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def last_recorded(db, run_tag):
+    """{correlation_id: (count, last recorded_at epoch)} of a store's events of this run."""
+    with db.transaction() as cur:
+        cur.execute("SELECT metadata->>'correlation_id', count(*),"
+                    " extract(epoch FROM max(recorded_at))::float8 FROM events"
+                    " WHERE metadata->>'correlation_id' LIKE %s GROUP BY 1",
+                    (f"load-{run_tag}-%",))
+        return {c: (n, t) for c, n, t in cur.fetchall()}
+
+
+def missing_downstream(apps_db, notif_db, run_tag):
+    """Applications events of this run that notifications subscribes to but has not handled."""
+    with apps_db.transaction() as cur:
+        cur.execute("SELECT event_id::text FROM events WHERE event_type = ANY(%s)"
+                    " AND metadata->>'correlation_id' LIKE %s",
+                    (list(NOTIFIED), f"load-{run_tag}-%"))
+        expected = {row[0] for row in cur.fetchall()}
+    with notif_db.transaction() as cur:
+        cur.execute("SELECT DISTINCT event_id::text FROM inbox WHERE source_service ="
+                    " 'applications'")
+        handled = {row[0] for row in cur.fetchall()}
+    return expected - handled, len(expected)
+
+
+def drive(urls, dsns, duration, concurrency, drain_timeout=120.0):
+    run_tag = uuid.uuid4().hex[:8]
+    today = dt.date.today()
+    submitted = today - dt.timedelta(days=len(REVIEWS) + 1)
+    year = submitted.year
+    open_round(Client(urls=urls, secret=SECRET, out=lambda *a: None), year)
+    tokens = {"county_officer": mint(SECRET, "load-county", "county_officer", COUNTY)}
+    for _, role in REVIEWS:
+        tokens.setdefault(role, mint(SECRET, f"load-{role}", role, COUNTY))
+    numbers = itertools.count(int(time.time()) % 100_000 * 1000)  # fresh ID numbers per run
+    stop = threading.Event()
+    officers = [Officer(urls, tokens, numbers, submitted, year, stop, run_tag)
+                for _ in range(concurrency)]
+    started = time.perf_counter()
+    for officer in officers:
+        officer.start()
+    time.sleep(duration)
+    stop.set()
+    for officer in officers:
+        officer.join(timeout=60)
+    elapsed = time.perf_counter() - started
+    commands = [c for o in officers for c in o.commands]
+    errors = [e for o in officers for e in o.errors]
+
+    apps_db, notif_db = Database(dsns["applications"]), Database(dsns["notifications"])
+    try:
+        deadline = time.monotonic() + drain_timeout
+        while True:  # let the downstream work finish (bounded), then judge
+            missing, expected_downstream = missing_downstream(apps_db, notif_db, run_tag)
+            if not missing or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        apps = last_recorded(apps_db, run_tag)
+        notif = last_recorded(notif_db, run_tag)
+    finally:
+        apps_db.close()
+        notif_db.close()
+
+    e2e, lost_own = [], 0
+    for correlation, sent, _, kind in commands:
+        own = apps.get(correlation, (0, None))
+        if own[0] < (2 if kind == "submit" else 1):
+            lost_own += 1
+            continue
+        last = max(t for _, t in (own, notif.get(correlation, (0, own[1]))))
+        e2e.append((last - sent) * 1000)
+    http = [c[2] * 1000 for c in commands]
+    result = {
+        "bench": "load", "duration_s": round(elapsed, 1), "concurrency": concurrency,
+        "commands": len(commands), "submissions": sum(c[3] == "submit" for c in commands),
+        "reviews": sum(c[3] == "review" for c in commands), "errors": len(errors),
+        "commands_per_s": round(len(commands) / elapsed, 1),
+        "e2e_ms": {"p50": _r(percentile(e2e, 50)), "p99": _r(percentile(e2e, 99)),
+                   "max": _r(max(e2e) if e2e else None)},
+        "http_ms": {"p50": _r(percentile(http, 50)), "p99": _r(percentile(http, 99))},
+        "expected_downstream_events": expected_downstream,
+        "lost": lost_own + len(missing),
+    }
+    result["target_met"] = bool(result["commands_per_s"] >= 200 and e2e
+                                and result["e2e_ms"]["p99"] < 250 and result["lost"] == 0)
+    if errors:
+        result["first_error"] = errors[0]
+    return result
+
+
+def _r(value):
+    return None if value is None else round(value, 1)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of load")
+    parser.add_argument("--concurrency", type=int, default=16, help="closed-loop clients")
+    parser.add_argument("--running", action="store_true",
+                        help="drive the system `make run` started (its URLs and databases)")
+    args = parser.parse_args(argv)
+    if args.running:
+        urls = base_urls()
+        dsns = {svc: dsn_for(os.environ.get(f"{svc.upper()}_DB", f"talent_{svc}"))
+                for svc in ("applications", "notifications")}
+        result = drive(urls, dsns, args.duration, args.concurrency)
+    else:
+        from tests.support.system import running_system
+        gen = running_system(services=("applications", "notifications"))
+        system = next(gen)
+        try:
+            result = drive(system.urls, {svc: system.dsn(svc) for svc in
+                                         ("applications", "notifications")},
+                           args.duration, args.concurrency)
+        finally:
+            gen.close()
+    print(json.dumps(result, ensure_ascii=False))
+    return 0 if result["lost"] == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
