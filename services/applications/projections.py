@@ -57,6 +57,10 @@ class ApplicationsView:
     def reset(self, cur):
         cur.execute("DELETE FROM applications_view")
 
+    def fold(self):
+        """The bulk replay path (see below)."""
+        return _ApplicationsFold()
+
     def apply(self, cur, event):
         p = event.payload
         set_ = "UPDATE applications_view SET version = %s, updated_at = %s"
@@ -123,6 +127,10 @@ class RoundsView:
     def reset(self, cur):
         cur.execute("DELETE FROM rounds_view")
 
+    def fold(self):
+        """The bulk replay path (see below)."""
+        return _RoundsFold()
+
     def apply(self, cur, event):
         if event.event_type == "RoundOpened":
             p = event.payload
@@ -154,6 +162,10 @@ class RegistryView:
 
     def reset(self, cur):
         cur.execute("DELETE FROM talents_view; DELETE FROM yixiang_persons")
+
+    def fold(self):
+        """The bulk replay path (see below)."""
+        return _RegistryFold()
 
     def apply(self, cur, event):
         p = event.payload
@@ -210,3 +222,129 @@ def standing(cur, round_year):
     return tuple(Candidate(app_id, score, passed >= APPROVED_AT, passed >= CONFIRMED_AT,
                            status == "certified")
                  for app_id, score, passed, status in cur.fetchall())
+
+
+# -- bulk replay (talent-audit replay) ----------------------------------------------------------
+# The same read models folded in memory, event by event, with the statements' exact effects
+# (an UPDATE of a missing row changes nothing, SET expressions read the old row), then written
+# once (talent-audit writes them with COPY). tests/integration/test_replay_bulk.py checks that
+# they equal what ``apply`` builds. The live path above stays the one the service uses.
+_APPLICATION_COLUMNS = (
+    "application_id", "round_year", "county", "applicant_name", "category", "status", "stage",
+    "version", "notice_start", "notice_end", "talent_id", "updated_at", "applicant_id",
+    "enterprise_name", "enterprise_code", "submitted_on", "eligible", "failed_checks",
+    "stages_passed", "expert_score", "open_objections")
+
+
+class _ApplicationsFold:
+    def __init__(self):
+        self.rows = {}
+
+    def apply(self, event):
+        p = event.payload
+        kind = event.event_type
+        if kind == "ApplicationSubmitted":
+            self.rows[p.get("application_id")] = {
+                "application_id": p.get("application_id"), "round_year": p["round_year"],
+                "county": p["county"], "applicant_name": p["applicant_name"],
+                "category": p["category"], "status": "in_review", "stage": STAGE_NAMES[0],
+                "version": event.stream_version, "notice_start": None, "notice_end": None,
+                "talent_id": None, "updated_at": event.recorded_at,
+                "applicant_id": p.get("applicant_id"), "enterprise_name": p["enterprise_name"],
+                "enterprise_code": p.get("enterprise_code"), "submitted_on": p["submitted_on"],
+                "eligible": None, "failed_checks": None, "stages_passed": 0,
+                "expert_score": None, "open_objections": 0}
+            return
+        row = self.rows.get(p.get("application_id"))
+        if row is None or kind not in _UPDATES:
+            return
+        row["version"], row["updated_at"] = event.stream_version, event.recorded_at
+        _UPDATES[kind](row, p)
+
+    def tables(self):
+        return {"applications_view": (_APPLICATION_COLUMNS, [
+            tuple(r[c] for c in _APPLICATION_COLUMNS) for r in self.rows.values()])}
+
+
+def _eligibility_assessed(row, p):
+    row["eligible"], row["failed_checks"] = p["eligible"], _json(p["failed"])
+    if not p["eligible"]:
+        row["status"], row["stage"] = "ineligible", "eligibility"
+
+
+def _review_passed(row, p):
+    done = STAGE_NAMES.index(p["stage"]) + 1
+    nxt = STAGE_NAMES[done] if done < len(STAGE_NAMES) else None
+    row["stage"], row["status"], row["stages_passed"] = nxt, "in_review" if nxt else "approved", done
+    if p.get("expert_score") is not None:
+        row["expert_score"] = p["expert_score"]
+
+
+def _objection_resolved(row, p):
+    if row["open_objections"] == 1 and row["status"] == "suspended":
+        row["status"] = "on_notice"
+    row["open_objections"] -= 1
+
+
+_UPDATES = {
+    "EligibilityAssessed": _eligibility_assessed,
+    "ReviewPassed": _review_passed,
+    "ReviewRejected": lambda row, p: row.update(status="rejected", stage=p["stage"]),
+    "PublicNoticeStarted": lambda row, p: row.update(
+        status="on_notice", stage="public_notice", notice_start=p["start_date"],
+        notice_end=p["end_date"]),
+    "ObjectionRaised": lambda row, p: row.update(status="suspended",
+                                                 open_objections=row["open_objections"] + 1),
+    "ObjectionResolved": _objection_resolved,
+    "TalentCertified": lambda row, p: row.update(status="certified", stage=None,
+                                                 talent_id=p["talent_id"]),
+    "ApplicationWithdrawn": lambda row, p: row.update(status="withdrawn", stage=p["stage"]),
+}
+
+
+class _RoundsFold:
+    COLUMNS = ("year", "quota", "window_opens", "window_closes", "opened_on")
+
+    def __init__(self):
+        self.rows = {}
+
+    def apply(self, event):
+        if event.event_type == "RoundOpened":
+            p = event.payload
+            self.rows[p["year"]] = (p["year"], p["quota"], p["window_opens"], p["window_closes"],
+                                    p["opened_on"])
+
+    def tables(self):
+        return {"rounds_view": (self.COLUMNS, list(self.rows.values()))}
+
+
+class _RegistryFold:
+    TALENTS = ("talent_id", "application_id", "applicant_name", "county", "enterprise_code",
+               "origin", "period_start", "period_end")
+    PERSONS = ("person_key", "name", "applied_year", "talent_id")
+
+    def __init__(self):
+        self.talents, self.persons = {}, {}
+
+    def apply(self, event):
+        p = event.payload
+        match event.event_type:
+            case "TalentCertified":
+                self.talents[p["talent_id"]] = (
+                    p["talent_id"], p["application_id"], p["applicant_name"], p["county"],
+                    p.get("enterprise_code"), p.get("origin", "selection"), p["period_start"],
+                    p["period_end"])
+            case "YixiangApplicantRegistered":
+                self.persons.setdefault(p["person_key"],
+                                        [p["person_key"], p["name"], p["applied_year"], None])
+            case "YixiangTalentTransferred":
+                row = self.persons.get(p["person_key"])
+                if row is None:
+                    self.persons[p["person_key"]] = [p["person_key"], p["name"], None,
+                                                     p["talent_id"]]
+                else:
+                    row[3] = p["talent_id"]
+
+    def tables(self):
+        return {"talents_view": (self.TALENTS, list(self.talents.values())),
+                "yixiang_persons": (self.PERSONS, [tuple(r) for r in self.persons.values()])}

@@ -1,0 +1,204 @@
+"""The bulk replay path (projectors' ``fold``, written with COPY by ``talent-audit replay``)
+builds exactly the read models the live path (``apply``, one statement per event) builds from
+the same events: event by event for every kind a projector handles, and through the real store
+and the console command, as of a position and as of a date."""
+import datetime as dt
+import io
+import json
+import uuid
+
+import psycopg2
+import pytest
+
+from shared import audit
+from shared.config import dsn_for
+from shared.db import Database
+from shared.eventstore import EventStore, Metadata, NewEvent, RecordedEvent
+
+pytestmark = pytest.mark.integration
+UTC = dt.timezone.utc
+D = dt.date(2024, 6, 3)
+META = Metadata("tester", "system", "corr", policy_version="test")
+READ_MODELS = {"applications_view", "rounds_view", "talents_view", "yixiang_persons"}
+ODD = "tab\there, new\nline, back\\slash \\N 楚雄"
+
+
+def dump(cur, schema):
+    """Every read model of ``schema``: table -> sorted rows."""
+    cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s"
+                " AND table_name <> 'schema_migrations' ORDER BY table_name", (schema,))
+    out = {}
+    for (table,) in cur.fetchall():
+        cur.execute(f'SELECT * FROM "{schema}"."{table}"')
+        out[table] = sorted(map(repr, cur.fetchall()))
+    return out
+
+
+# -- event by event, every kind ------------------------------------------------------------------
+def _events():
+    spec = [
+        ("RoundOpened", "round-2024", {"year": 2024, "quota": 5, "window_opens": D,
+                                       "window_closes": D, "opened_on": D}),
+        ("YixiangApplicantRegistered", "yx", {"person_key": "pk-1", "name": ODD,
+                                              "applied_year": 2021}),
+        ("YixiangApplicantRegistered", "yx", {"person_key": "pk-1", "name": "again",
+                                              "applied_year": 2022}),
+        ("YixiangTalentTransferred", "yx", {"person_key": "pk-1", "name": "x",
+                                            "talent_id": "t-yx-1"}),
+        ("YixiangTalentTransferred", "yx", {"person_key": "pk-2", "name": "y",
+                                            "talent_id": "t-yx-2"}),
+        ("ReviewPassed", "app-none", {"application_id": "app-none", "stage": "inspection"}),
+    ]
+    for i in range(6):
+        app = f"app-{i}"
+        spec.append(("ApplicationSubmitted", app, {
+            "application_id": app, "round_year": 2024, "county": "楚雄市",
+            "applicant_name": ODD if i == 1 else f"申报人{i}", "category": "LT-6.3",
+            "enterprise_name": f"企业{i}", "submitted_on": D,
+            **({"applicant_id": f"ap-{i}", "enterprise_code": f"EC{i}"} if i % 2 else {})}))
+        spec.append(("EligibilityAssessed", app, {"application_id": app, "eligible": i != 2,
+                                                  "failed": [] if i != 2 else ["LT-7.1", ODD]}))
+    for stage in ("county_recommendation", "qualification_review", "expert_review"):
+        for i in (0, 1, 3, 4, 5):
+            score = {"expert_review": "87.455"}.get(stage) if i != 5 else None
+            spec.append(("ReviewPassed", f"app-{i}", {"application_id": f"app-{i}",
+                                                      "stage": stage, "expert_score": score}))
+    spec += [
+        ("ReviewRejected", "app-3", {"application_id": "app-3", "stage": "inspection"}),
+        ("ApplicationWithdrawn", "app-4", {"application_id": "app-4", "stage": "inspection"}),
+        ("PublicNoticeStarted", "app-0", {"application_id": "app-0", "start_date": D,
+                                          "end_date": D + dt.timedelta(days=7)}),
+        ("PublicNoticeStarted", "app-1", {"application_id": "app-1", "start_date": D,
+                                          "end_date": D}),
+        ("ObjectionRaised", "app-0", {"application_id": "app-0"}),
+        ("ObjectionRaised", "app-0", {"application_id": "app-0"}),
+        ("ObjectionResolved", "app-0", {"application_id": "app-0"}),
+        ("ObjectionResolved", "app-0", {"application_id": "app-0"}),
+        ("ObjectionRaised", "app-1", {"application_id": "app-1"}),
+        ("TalentCertified", "app-0", {
+            "talent_id": "t-0", "application_id": "app-0", "applicant_name": "申报人0",
+            "county": "楚雄市", "period_start": D, "period_end": D, "enterprise_code": "E0"}),
+        ("TalentCertified", "app-1", {
+            "talent_id": "t-1", "application_id": "app-1", "applicant_name": ODD,
+            "county": "楚雄市", "period_start": D, "period_end": D, "origin": "transfer"}),
+    ]
+    versions, events = {}, []
+    at = dt.datetime(2024, 6, 3, 1, 2, 3, 450_000, tzinfo=UTC)
+    for position, (kind, stream, payload) in enumerate(spec, 1):
+        versions[stream] = versions.get(stream, 0) + 1
+        events.append(RecordedEvent(position, str(uuid.uuid4()), "application", stream,
+                                    versions[stream], kind, 1, payload, payload, {},
+                                    at + dt.timedelta(seconds=position), "", ""))
+    return events
+
+
+def test_every_event_kind_folds_to_the_rows_the_statements_make(fresh_db):
+    from services.applications.projections import ApplicationsView, RegistryView, RoundsView
+    projectors = [ApplicationsView(), RoundsView(), RegistryView()]
+    events = _events()
+    conn = psycopg2.connect(fresh_db("fold"))
+    try:
+        with conn, conn.cursor() as cur:
+            for cut in range(1, len(events) + 1):  # as of every position
+                for schema in ("live", "bulk"):
+                    cur.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};"
+                                f" SET search_path TO {schema}")
+                    for p in projectors:
+                        for _name, sql in p.migrations:
+                            cur.execute(sql)
+                cur.execute("SET search_path TO live")
+                for event in events[:cut]:
+                    for p in projectors:
+                        p.apply(cur, event)
+                folds = [p.fold() for p in projectors]
+                for event in events[:cut]:
+                    for f in folds:
+                        f.apply(event)
+                for f in folds:
+                    for table, (columns, rows) in f.tables().items():
+                        audit.copy_rows(cur, f"bulk.{table}", columns, rows)
+                live = dump(cur, "live")
+                assert live == dump(cur, "bulk"), cut
+                assert sum(map(len, live.values())) > 0
+        assert any("87.46" in r or "Decimal('87.46')" in r
+                   for r in live["applications_view"])
+    finally:
+        conn.close()
+
+
+# -- through the store and the command, as of a position and a date ----------------------------
+def _person(i, *, certified):
+    app = f"app-{i}"
+    events = [NewEvent("ApplicationSubmitted", {
+        "application_id": app, "round_year": 2024, "county": "楚雄市",
+        "applicant_name": f"申报人{i}", "enterprise_name": f"企业{i}", "category": "LT-6.3",
+        "evidence": {"sales_fen": 400_000_000}, "submitted_on": D}, ("LT-9.1",))]
+    events += [NewEvent("ReviewPassed", {"application_id": app, "stage": s, "opinion": "同意",
+                                         **({"expert_score": "88.50"}
+                                            if s == "expert_review" else {})}, ("LT-9",))
+               for s in ("county_recommendation", "qualification_review", "expert_review")]
+    if certified:
+        events += [NewEvent("ReviewPassed", {"application_id": app, "stage": s,
+                                             "opinion": "同意"}, ("LT-9",))
+                   for s in ("inspection", "approval")]
+        events += [NewEvent("PublicNoticeStarted", {"application_id": app, "start_date": D,
+                                                    "end_date": D, "working_days": 5},
+                            ("LT-9.5",)),
+                   NewEvent("TalentCertified", {
+                       "talent_id": f"talent-{i}", "application_id": app,
+                       "applicant_name": f"申报人{i}", "county": "楚雄市", "category": "LT-6.3",
+                       "track": "seller", "baseline_year": 2023,
+                       "baseline": {"sales_fen": 400_000_000}, "period_start": D,
+                       "period_end": D}, ("LT-10",))]
+    return app, events
+
+
+def test_replay_as_of_a_position_and_a_date_equals_the_live_read_models(fresh_db):
+    store_dsn, audit_dsn = fresh_db("replay_store"), fresh_db("replay_audit")
+    store = EventStore(Database(store_dsn), "applications",
+                       projectors=audit.projectors_of("applications"))
+    store.migrate()
+    cli = ["--dsn", f"applications={store_dsn}", "--audit-dsn", audit_dsn, "--json", "--keep"]
+
+    def replay(as_of):
+        out = io.StringIO()
+        assert audit.main(["replay", "applications", "--as-of", as_of, *cli], out=out) == 0
+        summary = json.loads(out.getvalue())
+        with psycopg2.connect(audit_dsn) as conn, conn.cursor() as cur:
+            return summary, dump(cur, summary["schema"])
+
+    def live():
+        with psycopg2.connect(store_dsn) as conn, conn.cursor() as cur:
+            models = dump(cur, "public")
+        return {t: rows for t, rows in models.items() if t in READ_MODELS}
+
+    try:
+        june = dt.datetime(2024, 6, 30, 15, 0, tzinfo=UTC)   # 23:00 on 30 June in China
+        for i in range(12):  # before the date: half certified, half still in review
+            app, events = _person(i, certified=i % 2 == 0)
+            store.append("application", app, 0, events, META, now=june)
+        in_june, head_june = live(), store.head()
+        july = dt.datetime(2024, 7, 1, 1, 0, tzinfo=UTC)      # 09:00 on 1 July in China
+        for i in range(1, 12, 2):  # after it: the others certified too
+            app, _ = _person(i, certified=False)
+            _, events = _person(i, certified=True)
+            store.append("application", app, 4, events[4:], META, now=july)
+        for i in range(12, 15):
+            app, events = _person(i, certified=True)
+            store.append("application", app, 0, events, META, now=july)
+        now = live()
+        assert now != in_june
+
+        summary, state = replay(str(head_june))
+        assert summary["events"] == head_june and state == in_june
+        summary, state = replay("2024-06-30")
+        assert summary["events"] == head_june and state == in_june
+        certified = [r for r in state["applications_view"] if "'certified'" in r]
+        assert len(certified) == 6
+        summary, state = replay("2024-07-01")
+        assert summary["events"] == store.head() and state == now
+        assert set(state) == READ_MODELS
+        assert any("Decimal('88.50')" in r
+                                        for r in state["applications_view"])
+    finally:
+        store.db.close()
