@@ -36,6 +36,10 @@ class GrantsView:
     def reset(self, cur):
         cur.execute("DELETE FROM grants_view")
 
+    def fold(self):
+        """The bulk replay path (see the end of this file)."""
+        return _GrantsFold()
+
     def apply(self, cur, event):
         if event.stream_type != "grant":
             return
@@ -113,6 +117,10 @@ class ClaimsView:
     def reset(self, cur):
         cur.execute("DELETE FROM claims_view")
 
+    def fold(self):
+        """The bulk replay path (see the end of this file)."""
+        return _ClaimsFold()
+
     def apply(self, cur, event):
         if event.stream_type != "claim":
             return
@@ -162,6 +170,10 @@ class FundsView:
 
     def reset(self, cur):
         cur.execute("DELETE FROM funds_view")
+
+    def fold(self):
+        """The bulk replay path (see the end of this file)."""
+        return _FundsFold()
 
     def apply(self, cur, event):
         p = event.payload
@@ -287,3 +299,136 @@ def recoveries(query, today, overdue_only=False):
         sql += " AND due_on < %s"
     return query(sql + " ORDER BY due_on, grant_id", (today, today) if overdue_only
                  else (today,))
+
+
+# -- bulk replay (talent-audit replay) ----------------------------------------------------------
+# The same read models folded in memory with the statements' exact effects (an UPDATE of a
+# missing row changes nothing; ON CONFLICT updates only the columns it names), then written once
+# (talent-audit writes them with COPY). tests/integration/test_replay_bulk.py checks them against
+# ``apply``; the live path above stays the one the service uses.
+class _RowsFold:
+    COLUMNS = ()
+    TABLE = None
+
+    def __init__(self):
+        self.rows = {}
+
+    def tables(self):
+        return {self.TABLE: (self.COLUMNS, [tuple(r[c] for c in self.COLUMNS)
+                                            for r in self.rows.values()])}
+
+    def _update(self, key, event, **values):
+        row = self.rows.get(key)
+        if row is not None:
+            row.update(values, version=event.stream_version, updated_at=event.recorded_at)
+        return row
+
+
+class _GrantsFold(_RowsFold):
+    TABLE = "grants_view"
+    COLUMNS = ("grant_id", "talent_id", "measure", "fiscal_year", "status", "amount_fen",
+               "paid_fen", "demanded_fen", "repaid_fen", "due_on", "version", "updated_at",
+               "fund", "queued_position", "reason", "paid_on", "payment_reference")
+    _STATUS = {"SubsidyGrantQueued": "queued", "SubsidyGranted": "granted",
+               "SubsidyGrantDeclined": "declined"}
+
+    def apply(self, event):
+        if event.stream_type != "grant":
+            return
+        p, kind = event.payload, event.event_type
+        key = p["grant_id"]
+        if kind in self._STATUS:
+            status = self._STATUS[kind]
+            values = dict(status=status, amount_fen=p.get("amount_fen", 0),
+                          fiscal_year=p.get("fiscal_year"), fund=p.get("fund"),
+                          reason=p.get("reason"))
+            if self._update(key, event, **values) is None:
+                self.rows[key] = dict(
+                    values, grant_id=key, talent_id=p["talent_id"], measure=p["measure"],
+                    queued_position=event.global_position if status == "queued" else None,
+                    paid_fen=0, demanded_fen=0, repaid_fen=0, due_on=None, paid_on=None,
+                    payment_reference=None, version=event.stream_version,
+                    updated_at=event.recorded_at)
+        elif kind == "SubsidyPaid":
+            row = self._update(key, event, status="paid", paid_on=p["paid_on"],
+                               payment_reference=p["payment_reference"])
+            if row is not None:
+                row["paid_fen"] += p["amount_fen"]
+        elif kind == "SubsidyGrantCancelled" and event.stream_version == 1:
+            self.rows[key] = dict(
+                grant_id=key, talent_id=p["talent_id"], measure="LT-10.1", fiscal_year=None,
+                status="cancelled", amount_fen=0, paid_fen=0, demanded_fen=0, repaid_fen=0,
+                due_on=None, version=event.stream_version, updated_at=event.recorded_at,
+                fund=None, queued_position=None, reason=p["ground"], paid_on=None,
+                payment_reference=None)
+        elif kind == "SubsidyGrantCancelled":
+            self._update(key, event, status="cancelled", reason=p["ground"])
+        elif kind == "SubsidyRecoveryDemanded":
+            self._update(key, event, status="recovery_demanded", demanded_fen=p["amount_fen"],
+                         due_on=p["due_on"], reason=p["ground"])
+        elif kind == "SubsidyRepaymentRecorded":
+            row = self._update(key, event)
+            if row is not None:
+                row["repaid_fen"] += p["amount_fen"]
+        elif kind == "SubsidyRecovered":
+            self._update(key, event, status="recovered")
+
+
+class _ClaimsFold(_RowsFold):
+    TABLE = "claims_view"
+    COLUMNS = ("claim_id", "measure", "party_id", "party_name", "kind", "status", "amount_fen",
+               "fund", "fiscal_year", "filed_on", "decided_on", "paid_fen", "paid_on",
+               "payment_reference", "version", "updated_at")
+
+    def apply(self, event):
+        if event.stream_type != "claim":
+            return
+        p, kind = event.payload, event.event_type
+        key = p["claim_id"]
+        if kind == "MeasureClaimFiled":
+            values = dict(status="filed", party_name=p["party_name"], kind=p["kind"],
+                          amount_fen=p["amount_fen"], filed_on=p["filed_on"], decided_on=None)
+            if self._update(key, event, **values) is None:
+                self.rows[key] = dict(
+                    values, claim_id=key, measure=p["measure"], party_id=p["party_id"],
+                    fund=None, fiscal_year=None, paid_fen=0, paid_on=None,
+                    payment_reference=None, version=event.stream_version,
+                    updated_at=event.recorded_at)
+        elif kind == "MeasureClaimApproved":
+            self._update(key, event, status="approved", fund=p["fund"],
+                         fiscal_year=p["fiscal_year"], decided_on=p["approved_on"])
+        elif kind == "MeasureClaimRejected":
+            self._update(key, event, status="rejected", decided_on=p["rejected_on"])
+        elif kind == "MeasureClaimPaid":
+            self._update(key, event, status="paid", paid_fen=p["amount_fen"],
+                         paid_on=p["paid_on"], payment_reference=p["payment_reference"])
+
+
+class _FundsFold:
+    COLUMNS = ("fund", "fiscal_year", "budget_fen", "committed_fen", "updated_at")
+
+    def __init__(self):
+        self.rows = {}
+
+    def apply(self, event):
+        p, kind = event.payload, event.event_type
+        if kind == "BudgetSet":
+            self._upsert(p["fund"], p["fiscal_year"], event.recorded_at, p["amount_fen"], 0)
+        elif kind in ("SubsidyGranted", "MeasureClaimApproved") and p.get("fund"):
+            self._upsert(p["fund"], p["fiscal_year"], event.recorded_at, None, p["amount_fen"])
+        elif kind == "SubsidyGrantCancelled" and p.get("released_fen"):
+            self._upsert(p["fund"], p["fiscal_year"], event.recorded_at, None,
+                         -p["released_fen"])
+
+    def _upsert(self, fund, fiscal_year, at, budget, committed):
+        row = self.rows.get((fund, fiscal_year))
+        if row is None:
+            self.rows[(fund, fiscal_year)] = [fund, fiscal_year, budget, committed, at]
+        else:
+            if budget is not None:
+                row[2] = budget
+            row[3] += committed
+            row[4] = at
+
+    def tables(self):
+        return {"funds_view": (self.COLUMNS, [tuple(r) for r in self.rows.values()])}
