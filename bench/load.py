@@ -136,7 +136,13 @@ def missing_downstream(apps_db, notif_db, run_tag):
     return expected - handled, len(expected)
 
 
-def drive(urls, dsns, duration, concurrency, drain_timeout=120.0):
+def cpu_seconds(pid):
+    """User + system CPU seconds a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def drive(urls, dsns, duration, concurrency, drain_timeout=120.0, pids=None):
     run_tag = uuid.uuid4().hex[:8]
     today = dt.date.today()
     submitted = today - dt.timedelta(days=len(REVIEWS) + 1)
@@ -149,6 +155,9 @@ def drive(urls, dsns, duration, concurrency, drain_timeout=120.0):
     stop = threading.Event()
     officers = [Officer(urls, tokens, numbers, submitted, year, stop, run_tag)
                 for _ in range(concurrency)]
+    pids = pids or {}
+    cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    cpu_self = time.process_time()
     started = time.perf_counter()
     for officer in officers:
         officer.start()
@@ -157,6 +166,8 @@ def drive(urls, dsns, duration, concurrency, drain_timeout=120.0):
     for officer in officers:
         officer.join(timeout=60)
     elapsed = time.perf_counter() - started
+    cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
+    cpu["load_client"] = time.process_time() - cpu_self
     commands = [c for o in officers for c in o.commands]
     errors = [e for o in officers for e in o.errors]
 
@@ -193,6 +204,10 @@ def drive(urls, dsns, duration, concurrency, drain_timeout=120.0):
         "http_ms": {"p50": _r(percentile(http, 50)), "p99": _r(percentile(http, 99))},
         "expected_downstream_events": expected_downstream,
         "lost": lost_own + len(missing),
+        # CPU per accepted command, by process (the services' own, during the load phase)
+        "cpu_ms_per_command": {name: round(seconds * 1000 / max(len(commands), 1), 2)
+                               for name, seconds in cpu.items()},
+        "loadavg_1m": round(os.getloadavg()[0], 2),
     }
     result["target_met"] = bool(result["commands_per_s"] >= 200 and e2e
                                 and result["e2e_ms"]["p99"] < 250 and result["lost"] == 0)
@@ -224,7 +239,8 @@ def main(argv=None):
         try:
             result = drive(system.urls, {svc: system.dsn(svc) for svc in
                                          ("applications", "notifications")},
-                           args.duration, args.concurrency)
+                           args.duration, args.concurrency,
+                           pids={svc: proc.pid for svc, proc in system.procs.items()})
         finally:
             gen.close()
     print(json.dumps(result, ensure_ascii=False))
