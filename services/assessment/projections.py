@@ -107,6 +107,10 @@ class TenuresView:
     def reset(self, cur):
         cur.execute("; ".join(f"DELETE FROM {table}" for table in self.TABLES))
 
+    def fold(self):
+        """The bulk replay path (see the end of this file)."""
+        return _TenuresFold()
+
     def apply(self, cur, event):
         p, talent = event.payload, event.payload["talent_id"]
         status = None
@@ -209,3 +213,154 @@ class TenuresView:
     def _next_proposal(cur, talent):
         cur.execute("SELECT count(*) FROM tenure_proposal_view WHERE talent_id = %s", (talent,))
         return f"P{cur.fetchone()[0] + 1}"
+
+
+# -- bulk replay (talent-audit replay) ----------------------------------------------------------
+# The same read models folded in memory with the statements' exact effects (an UPDATE of a
+# missing row changes nothing), then written once (talent-audit writes them with COPY).
+# tests/integration/test_replay_bulk.py checks them against ``apply``; the live path above stays
+# the one the service uses.
+_SHANGHAI = None
+
+
+def _local_date(moment):
+    global _SHANGHAI
+    if _SHANGHAI is None:
+        from zoneinfo import ZoneInfo
+        _SHANGHAI = ZoneInfo("Asia/Shanghai")
+    return moment.astimezone(_SHANGHAI).date()
+
+
+class _TenuresFold:
+    COLUMNS = {
+        "tenure_view": ("talent_id", "county", "track", "origin", "period_start", "period_end",
+                        "transferred_on", "baseline_year", "baseline", "status", "completed_on",
+                        "version", "updated_at"),
+        "tenure_year_view": ("talent_id", "tenure_year", "starts_on", "ends_on", "report_due_on",
+                             "assessed", "figures", "promotion_activities", "backbones_trained",
+                             "full_time_in_chuxiong", "filed_on", "findings", "result", "basis",
+                             "report_missed", "computation", "reasons", "assessed_on"),
+        "tenure_breach_view": ("talent_id", "breach_id", "obligation", "tenure_year", "detail",
+                               "rectifiable", "status", "found_on", "requirement", "deadline",
+                               "rectified_on"),
+        "tenure_proposal_view": ("talent_id", "proposal_id", "ground", "reasons", "status",
+                                 "proposed_on", "decided_on", "decision_reasons"),
+    }
+
+    def __init__(self):
+        self.tenures, self.years = {}, {}
+        self.breaches, self.proposals = {}, {}   # talent -> {id: row}
+
+    def apply(self, event):
+        p, kind = event.payload, event.event_type
+        talent = p["talent_id"]
+        status = None
+        if kind == "TenureOpened":
+            self._opened(p, event)
+            return
+        if kind == "AnnualReportFiled":
+            row = self.years.get((talent, p["tenure_year"]))
+            if row is not None:
+                row.update(figures=_json(p["figures"]),
+                           promotion_activities=p["promotion_activities"],
+                           backbones_trained=p["backbones_trained"],
+                           full_time_in_chuxiong=p["full_time_in_chuxiong"],
+                           filed_on=p.get("filed_on"))
+        elif kind == "AssessorFindingsRecorded":
+            row = self.years.get((talent, p["tenure_year"]))
+            if row is not None:
+                row["findings"] = _json({k: p[k] for k in (
+                    "ability_clearly_improved", "influence_further_increased", "note",
+                    "recorded_on")})
+        elif kind in ("AssessmentPassed", "AssessmentFailed"):
+            row = self.years.get((talent, p["tenure_year"]))
+            if row is not None:
+                assessed_on = p.get("assessed_on")
+                row.update(result=p["grade"] if kind == "AssessmentPassed" else "unqualified",
+                           basis=p.get("basis"), report_missed=bool(p.get("report_missed")),
+                           computation=_json(p["computation"]),
+                           reasons=_json(p.get("reasons", [])),
+                           assessed_on=assessed_on if assessed_on is not None
+                           else _local_date(event.recorded_at))
+        elif kind == "ObligationBreached":
+            self.breaches.setdefault(talent, {})[p["breach_id"]] = dict(
+                talent_id=talent, breach_id=p["breach_id"], obligation=p["obligation"],
+                tenure_year=p["tenure_year"], detail=p["detail"], rectifiable=p["rectifiable"],
+                status="open", found_on=p["found_on"], requirement=None, deadline=None,
+                rectified_on=None)
+        elif kind == "RectificationOrdered":
+            self._breach(talent, p["breach_id"], status="ordered",
+                         requirement=p["requirement"], deadline=p["deadline"])
+        elif kind == "RectificationConfirmed":
+            self._breach(talent, p["breach_id"], status="rectified",
+                         rectified_on=p["rectified_on"])
+        elif kind == "RectificationDeadlineMissed":
+            self._breach(talent, p["breach_id"], status="missed")
+        elif kind == "DisqualificationProposed":
+            proposals = self.proposals.setdefault(talent, {})
+            pid = p.get("proposal_id") or f"P{len(proposals) + 1}"
+            proposals[pid] = dict(talent_id=talent, proposal_id=pid, ground=p["ground"],
+                                  reasons=_json(p["reasons"]), status="pending",
+                                  proposed_on=p.get("proposed_on"), decided_on=None,
+                                  decision_reasons=None)
+            breaches = self.breaches.get(talent, {})
+            for breach_id in p.get("breach_ids") or []:
+                row = breaches.get(breach_id)
+                if row is not None and row["status"] == "open":
+                    row["status"] = "escalated"
+        elif kind == "DisqualificationDeclined":
+            row = self.proposals.get(talent, {}).get(p["proposal_id"])
+            if row is not None:
+                row.update(status="declined", decided_on=p["decided_on"],
+                           decision_reasons=_json(p["reasons"]))
+        elif kind == "TalentDisqualified":
+            approved = p.get("proposal_id")
+            for row in self.proposals.get(talent, {}).values():
+                if row["status"] == "pending":
+                    row["decided_on"] = p["decided_on"]
+                    row["status"] = ("approved" if approved is None
+                                     or row["proposal_id"] == approved else "superseded")
+            status = "disqualified"
+        elif kind == "TenureCompleted":
+            row = self.tenures.get(talent)
+            if row is not None:
+                row["completed_on"] = p["completed_on"]
+            status = "completed"
+        row = self.tenures.get(talent)
+        if row is not None:
+            if status is not None:
+                row["status"] = status
+            row["version"], row["updated_at"] = event.stream_version, event.recorded_at
+
+    def _opened(self, p, event):
+        talent = p["talent_id"]
+        self.tenures[talent] = dict(
+            talent_id=talent, county=p["county"], track=p["track"],
+            origin=p.get("origin", "selection"), period_start=p["period_start"],
+            period_end=p["period_end"], transferred_on=p.get("transferred_on"),
+            baseline_year=p["baseline_year"], baseline=_json(p["baseline"]), status="open",
+            completed_on=None, version=event.stream_version, updated_at=event.recorded_at)
+        years = p.get("years") or tenure_years(p["period_start"], p["period_end"],
+                                               p.get("transferred_on"))
+        for y in years:
+            self.years[(talent, y["tenure_year"])] = dict(
+                talent_id=talent, tenure_year=y["tenure_year"], starts_on=y["starts_on"],
+                ends_on=y["ends_on"], report_due_on=y["report_due_on"], assessed=y["assessed"],
+                figures=None, promotion_activities=None, backbones_trained=None,
+                full_time_in_chuxiong=None, filed_on=None, findings=None, result=None,
+                basis=None, report_missed=False, computation=None, reasons=None,
+                assessed_on=None)
+
+    def _breach(self, talent, breach_id, **changes):
+        row = self.breaches.get(talent, {}).get(breach_id)
+        if row is not None:
+            row.update(changes)
+
+    def tables(self):
+        sources = {"tenure_view": self.tenures.values(), "tenure_year_view": self.years.values(),
+                   "tenure_breach_view": [r for rows in self.breaches.values()
+                                          for r in rows.values()],
+                   "tenure_proposal_view": [r for rows in self.proposals.values()
+                                            for r in rows.values()]}
+        return {table: (columns, [tuple(r[c] for c in columns) for r in sources[table]])
+                for table, columns in self.COLUMNS.items()}

@@ -192,6 +192,72 @@ def test_every_subsidies_event_kind_folds_to_the_rows_the_statements_make(fresh_
     assert all(final.values())
 
 
+def _assessment_events():
+    t = lambda i, **kw: {"talent_id": f"t-{i}", **kw}
+    opened = lambda i, **kw: t(i, county="楚雄市", track="seller", period_start=D,
+                               period_end=D.replace(year=2027) - dt.timedelta(days=1),
+                               baseline_year=2023, baseline={"sales_fen": 1, "中": ODD}, **kw)
+    comp = [{"figure": "sales_fen", "average_growth": "0.0500"}]
+    spec = [
+        ("AnnualReportFiled", "t-9", t(9, tenure_year=1, figures={}, promotion_activities=1,
+                                       backbones_trained=1, full_time_in_chuxiong=True)),
+        ("TenureOpened", "t-1", opened(1)),
+        ("TenureOpened", "t-2", opened(2, origin="transfer", transferred_on=D.replace(year=2025),
+                                       years=[{"tenure_year": 1, "starts_on": D, "ends_on": D,
+                                               "report_due_on": D, "assessed": False}])),
+        ("AnnualReportFiled", "t-1", t(1, tenure_year=1, figures={"sales_fen": 5, "x": ODD},
+                                       promotion_activities=2, backbones_trained=6,
+                                       full_time_in_chuxiong=False, filed_on=D)),
+        ("AnnualReportFiled", "t-1", t(1, tenure_year=7, figures={}, promotion_activities=1,
+                                       backbones_trained=1, full_time_in_chuxiong=True)),
+        ("AssessorFindingsRecorded", "t-1", t(1, tenure_year=1, ability_clearly_improved=True,
+                                              influence_further_increased=False, note=ODD,
+                                              recorded_on=D)),
+        ("AssessmentPassed", "t-1", t(1, tenure_year=1, grade="qualified", computation=comp,
+                                      basis="figures")),
+        ("AssessmentFailed", "t-1", t(1, tenure_year=2, grade="unqualified", computation=comp,
+                                      reasons=["LT-11.1", ODD], report_missed=True,
+                                      assessed_on=D)),
+        ("AssessmentFailed", "t-2", t(2, tenure_year=1, grade="unqualified", computation=[])),
+        ("ObligationBreached", "t-1", t(1, breach_id="b1", obligation="LT-12.1", tenure_year=1,
+                                        detail=ODD, rectifiable=True, found_on=D)),
+        ("ObligationBreached", "t-1", t(1, breach_id="b2", obligation="LT-12.2", tenure_year=1,
+                                        detail="d", rectifiable=False, found_on=D)),
+        ("ObligationBreached", "t-1", t(1, breach_id="b3", obligation="LT-12.3", tenure_year=2,
+                                        detail="d", rectifiable=True, found_on=D)),
+        ("RectificationOrdered", "t-1", t(1, breach_id="b1", requirement=ODD, deadline=D)),
+        ("RectificationConfirmed", "t-1", t(1, breach_id="b1", rectified_on=D)),
+        ("RectificationOrdered", "t-1", t(1, breach_id="b3", requirement="r", deadline=D)),
+        ("RectificationDeadlineMissed", "t-1", t(1, breach_id="b3")),
+        ("RectificationDeadlineMissed", "t-1", t(1, breach_id="nope")),
+        ("DisqualificationProposed", "t-1", t(1, ground="LT-14.2", reasons=[ODD],
+                                              breach_ids=["b1", "b2", "b3"], proposed_on=D)),
+        ("DisqualificationDeclined", "t-1", t(1, proposal_id="P1", decided_on=D,
+                                              reasons=["no"])),
+        ("DisqualificationProposed", "t-1", t(1, ground="LT-14.1", reasons=["a"])),
+        ("DisqualificationProposed", "t-1", t(1, ground="LT-14.3", reasons=["b"],
+                                              proposal_id="X")),
+        ("TalentDisqualified", "t-1", t(1, decided_on=D, proposal_id="X")),
+        ("DisqualificationProposed", "t-2", t(2, ground="LT-14.1", reasons=["c"])),
+        ("TalentDisqualified", "t-2", t(2, decided_on=D)),
+        ("TenureCompleted", "t-2", t(2, completed_on=D)),
+        ("TenureCompleted", "t-8", t(8, completed_on=D)),
+    ]
+    events = _recorded([("tenure",) + item for item in spec])
+    # one assessment recorded late in the evening UTC: the next day in China
+    late = events[6]
+    late.recorded_at = dt.datetime(2024, 6, 30, 17, 30, tzinfo=UTC)
+    return events
+
+
+def test_every_assessment_event_kind_folds_to_the_rows_the_statements_make(fresh_db):
+    from services.assessment.projections import TenuresView
+    final = assert_folds_equal_statements(fresh_db("fold"), [TenuresView()],
+                                          _assessment_events())
+    assert all(final.values())
+    assert any("datetime.date(2024, 7, 1)" in r for r in final["tenure_year_view"])
+
+
 # -- through the store and the command, as of a position and a date ----------------------------
 def _person(i, *, certified):
     app = f"app-{i}"
