@@ -29,6 +29,7 @@ import orjson
 import psycopg2
 import psycopg2.extras
 
+from shared import crypto
 from shared.config import dsn_for, load
 from shared.db import Database, connect, create_database
 from shared.eventstore import EventStore
@@ -351,6 +352,30 @@ def _detail(payload):
     return " ".join(f"{k}={payload[k]}" for k in keys if payload.get(k) is not None)
 
 
+class Redactor:
+    """Personal fields (``shared/crypto.py``) as the auditor sees them: ``"erased"`` where the
+    person's key was deleted, ``"encrypted"`` where it was not; never the value. Reads each
+    store's key store in a read-only session."""
+
+    def __init__(self, dsns):
+        self.dsns, self.conns, self.known = dsns, {}, {}
+        self.keystore = crypto.KeyStore()
+
+    def __call__(self, svc, event_type, payload):
+        if event_type not in self.keystore.personal or svc not in self.dsns:
+            return payload
+        if svc not in self.conns:
+            self.conns[svc] = connect(self.dsns[svc], autocommit=True, read_only=True,
+                                      application_name="talent-audit")
+        with self.conns[svc].cursor() as cur:
+            return self.keystore.redact(cur, event_type, payload,
+                                        self.known.setdefault(svc, {}))
+
+    def close(self):
+        for conn in self.conns.values():
+            conn.close()
+
+
 def cmd_history(args, out):
     conn = open_index(args)
     try:
@@ -362,6 +387,12 @@ def cmd_history(args, out):
         conn.close()
     if not events:
         raise AuditError(f"no events about {args.person} in any store")
+    redact = Redactor(store_dsns(args.dsn))
+    try:
+        for e in events:
+            e["payload"] = redact(e["service"], e["event_type"], e["payload"])
+    finally:
+        redact.close()
     rows = [{"time": e["recorded_at"], "service": e["service"], "event": e["event_type"],
              "actor": e["metadata"].get("actor_id"), "role": e["metadata"].get("actor_role"),
              "clauses": e["metadata"].get("clauses") or [], "amount": _amounts(e["payload"]),
@@ -532,8 +563,10 @@ def cmd_export(args, out):
     target = open(args.output, "w", newline="", encoding="utf-8") if args.output else out
     writer = None
     count = 0
+    redact = Redactor(store_dsns(args.dsn))
     try:
         for row in rows:
+            row["payload"] = redact(row["service"], row["event_type"], row["payload"])
             meta = row.pop("metadata")
             row.update(actor_id=meta.get("actor_id"), actor_role=meta.get("actor_role"),
                        clauses=meta.get("clauses"), correlation_id=meta.get("correlation_id"),
@@ -550,6 +583,7 @@ def cmd_export(args, out):
                 writer.writerow({k: row[k] for k in EXPORT_FIELDS})
             count += 1
     finally:
+        redact.close()
         if args.output:
             target.close()
     if args.output:

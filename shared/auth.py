@@ -44,6 +44,8 @@ PERMISSIONS = {
     "objection.record": {"prefecture_officer"},
     "objection.resolve": {"prefecture_officer"},
     "yixiang.import": {"prefecture_officer"},
+    # erasing a person's personal data (crypto-shredding, shared/crypto.py)
+    "person.erase": {"prefecture_officer"},
     "notice.start": {"prefecture_officer"},
     "notice.close": {"prefecture_officer"},
     "grant.pay": {"finance"},

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import orjson
 import psycopg2.errors
 
-from shared import metrics, migrations
+from shared import crypto, metrics, migrations
 from shared.db import eventlet_active
 from shared.contracts import load_all
 from shared.errors import ConcurrencyConflict
@@ -64,7 +64,7 @@ MIGRATIONS = [
             position bigint NOT NULL
         );
     """),
-]
+] + crypto.MIGRATIONS  # the key store of personal fields (shared/crypto.py)
 
 
 @dataclass(frozen=True)
@@ -288,6 +288,7 @@ class EventStore:
         self.service = service
         self.registry = registry or load_all()
         self.projectors = list(projectors)
+        self.keystore = crypto.KeyStore()
 
     # -- schema ------------------------------------------------------------------------------
     def migrate(self):
@@ -343,10 +344,14 @@ class EventStore:
         decoder = self.registry.decoder
         sha256 = hashlib.sha256
         version = current
-        for event, schema_version, data, meta in encoded:
+        personal, keys = self.keystore.personal, {}
+        for event, schema_version, plain, meta in encoded:
             position += 1
             version += 1
             event_id = str(uuid.uuid4())
+            # personal fields are sealed with their person's key before the row is hashed
+            data = plain if event.event_type not in personal else \
+                self.keystore.seal(cur, event.event_type, plain, keys)
             canonical = _canonical(position, event_id, stream_type, stream_id, version,
                                    event.event_type, schema_version, data, meta, recorded_text,
                                    prev_hash)
@@ -354,7 +359,7 @@ class EventStore:
             rows.append(canonical[:-1] + b',"hash":"' + digest.encode() + b'"}')
             recorded.append(RecordedEvent(
                 position, event_id, stream_type, stream_id, version, event.event_type,
-                schema_version, decoder(event.event_type, schema_version)(data), data, meta,
+                schema_version, decoder(event.event_type, schema_version)(plain), data, meta,
                 recorded_at, prev_hash, digest))
             prev_hash = digest
         # NOTIFY is the last statement before commit (after the projectors, if any).
@@ -398,7 +403,18 @@ class EventStore:
             sql += " AND recorded_at <= %s"
             args.append(as_of)
         cur.execute(sql + " ORDER BY stream_version", args)
-        return [self._recorded(row) for row in cur.fetchall()]
+        rows = cur.fetchall()
+        personal = self.keystore.personal
+        if not any(row[5] in personal for row in rows):
+            return [self._recorded(row) for row in rows]
+        # one person's record: their sealed fields opened ("erased" where the key is gone)
+        keys, out = {}, []
+        for row in rows:
+            if row[5] in personal:
+                row = (*row[:7], orjson.dumps(self.keystore.unseal(
+                    cur, row[5], orjson.loads(row[7]), keys)), *row[8:])
+            out.append(self._recorded(row))
+        return out
 
     def _batches(self, sql, args, batch_size):
         """Lists of rows of ``sql``, streamed through a server-side cursor in one transaction.

@@ -402,6 +402,12 @@ class ResolveObjection(_Strict):
     resolved_on = fields.Date(load_default=None)
 
 
+class ErasePerson(_Strict):
+    """Erase the applicant's personal data (crypto-shredding): why, for the record."""
+    basis = fields.String(required=True, validate=validate.OneOf(
+        ("request_of_the_person", "retention_period_over", "unlawful_processing")))
+
+
 class Withdraw(_Strict):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 

@@ -28,8 +28,9 @@ from shared import service as base  # (not ServiceBase itself: `nameko run` woul
 from shared.auth import authorize
 from shared.calendar import WorkingDayCalendar
 from shared.clocks import clock_for
-from shared.errors import Forbidden, InvalidInput, NotFound
-from shared.eventstore import APPEND_LOCK
+from shared.crypto import PERSONAL
+from shared.errors import Forbidden, InvalidInput, NotFound, RuleViolation
+from shared.eventstore import APPEND_LOCK, NewEvent
 from shared.service import EventStoreProvider, endpoint, expected_version, parse_body
 from shared.timers import lock_key
 
@@ -239,6 +240,35 @@ class ApplicationsService(base.ServiceBase):
         data = parse_body(request, schemas.Withdraw())
         return self._on_application(request, application_id, "application.withdraw",
                                     Withdraw(data["reason"]))
+
+    @endpoint("POST", "/applications/<application_id>/erasure", action="person.erase")
+    def erase_person(self, request, application_id):
+        """Erase the applicant's personal data (个人信息保护法 art. 47): delete their key, so every
+        field sealed for them (shared/crypto.py: ID number's masked form, phone, native place,
+        photo) reads "erased" in every event, the hash chain unchanged; record ``PersonErased``,
+        which names them only by pseudonym."""
+        data = parse_body(request, schemas.ErasePerson())
+        self._application(application_id, "person.erase")
+        session = self.store
+        store = session.store
+        history = store.read_stream(app_domain.stream(application_id))
+        submitted = next((e for e in history if e.event_type == "ApplicationSubmitted"), None)
+        key = submitted and submitted.data.get("person_key")
+        if not key:
+            raise NotFound(f"application {application_id} names no person to erase")
+        with session.db.transaction() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK,))
+            if not store.keystore.erase(cur, key):
+                raise RuleViolation("PIPL-47",
+                                    f"the applicant of {application_id} is already erased")
+            events = store.append("person", f"person-{key}", None, [NewEvent(
+                "PersonErased", {"person_key": key, "application_id": application_id,
+                                 "erased_on": session.clock.today(), "basis": data["basis"],
+                                 "fields_erased": list(PERSONAL["ApplicationSubmitted"][1])},
+                ("PIPL-47",))], session.metadata(app_domain.application.policy_version),
+                cur=cur)
+        log.info("person_erased", application_id=application_id, basis=data["basis"])
+        return self._result(events, application_id=application_id, erased=True)
 
     @endpoint("GET", "/applications/<application_id>", action="application.read")
     def get_application(self, request, application_id):

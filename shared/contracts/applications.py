@@ -332,9 +332,20 @@ class YixiangTalentTransferredSchema(EventSchema):
                                                validate=validate.Range(min=0))
 
 
+class PersonErasedSchema(EventSchema):
+    """A person's personal data was erased (个人信息保护法 art. 47, ``PIPL-47``): the key their
+    fields were sealed with was deleted (``shared/crypto.py``), so those fields read "erased" in
+    every stored event while the hash chain still verifies. Names the person only by pseudonym."""
+    person_key = fields.String(required=True)
+    application_id = fields.String()
+    erased_on = fields.Date(required=True)
+    basis = fields.String(required=True)
+    fields_erased = fields.List(fields.String(), required=True)
+
+
 for _schema in (ApplicationSubmittedSchema, EligibilityAssessedSchema, ReviewPassedSchema,
                 ReviewRejectedSchema, PublicNoticeStartedSchema, ObjectionRaisedSchema,
                 ObjectionResolvedSchema, ApplicationWithdrawnSchema, TalentCertifiedSchema,
                 RoundOpenedSchema, YixiangApplicantRegisteredSchema,
-                YixiangTalentTransferredSchema):
+                YixiangTalentTransferredSchema, PersonErasedSchema):
     registry.register(SERVICE, _schema)

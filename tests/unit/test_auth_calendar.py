@@ -150,6 +150,7 @@ REVIEWED = {
     "objection.record": "prefecture_officer",
     "objection.resolve": "prefecture_officer",
     "yixiang.import": "prefecture_officer",
+    "person.erase": "prefecture_officer",
     "notice.start": "prefecture_officer",
     "notice.close": "prefecture_officer",
     "grant.pay": "finance",

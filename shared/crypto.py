@@ -1,0 +1,202 @@
+"""Crypto-shredding: personal fields are encrypted with a key of their person before the event is
+hashed and stored, so that deleting the key erases the person from the history while every hash
+still verifies (the hash is over the ciphertext, which stays).
+
+* A person is named by the keyed pseudonym of their ID number (``person_key``, see
+  ``services/applications/identity.py``); their key is 256 random bits in the ``person_keys``
+  table of the service's database (the key store, created by the event store's migrations).
+* A sealed value is the string ``enc1:<base64url(nonce ‖ AES-256-GCM(json(value)))>``; the
+  associated data binds it to its person and field path, so a value cannot be moved to another
+  person or field. A String field of a contract accepts it as it is, so stored events decode, and
+  read models rebuilt from the events never see personal data in clear.
+* Which fields are personal is ``PERSONAL`` below, decided field by field:
+
+  ============================== ============================================================
+  field                          decision
+  ============================== ============================================================
+  the ID number                  never stored at all (a keyed pseudonym, ``person_key``)
+  ``id_number_masked``           encrypted: region, birth date and the last digits of a person
+  ``form.applicant.phone``       encrypted: a mobile number reaches the person
+  ``form.applicant.native_place`` encrypted: where the person comes from (籍贯), an address item
+  ``form.applicant.photo``       encrypted: the reference of the person's photograph
+  ``form.applicant.birth_date``  clear: a Date field the contract checks; the eligibility
+                                 findings (LT-6) cite the age anyway. Erasure leaves it.
+  names                          clear: the name is what the public notice (公示, LT-9.5) and the
+                                 certification publish by law, and every subscriber needs it
+  ============================== ============================================================
+
+  The application form has no postal address; an address field added later goes in here.
+* Reads decrypt only where a person's record is read (``EventStore.read_stream``); the replay,
+  the relay (the broker payload other services and webhook subscribers see) and the catch-up
+  feed carry the sealed values as stored. A value whose key was deleted reads as ``"erased"``.
+"""
+import base64
+import os
+
+import orjson
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+PREFIX = "enc1:"
+ERASED = "erased"
+KEY_BYTES = 32
+NONCE_BYTES = 12
+
+# event type -> (the payload field naming the person, the personal fields as dotted paths)
+PERSONAL = {
+    "ApplicationSubmitted": ("person_key", ("id_number_masked", "form.applicant.phone",
+                                            "form.applicant.native_place",
+                                            "form.applicant.photo")),
+    "YixiangApplicantRegistered": ("person_key", ("id_number_masked",)),
+    "YixiangTalentTransferred": ("person_key", ("id_number_masked",)),
+}
+
+MIGRATIONS = [("crypto_0001_person_keys", """
+    CREATE TABLE person_keys (
+        person_key text PRIMARY KEY,
+        key        bytea NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+    );
+""")]
+
+
+def new_key():
+    return AESGCM.generate_key(bit_length=KEY_BYTES * 8)
+
+
+def _aad(person, path):
+    return f"{person}\x1f{path}".encode()
+
+
+def seal_value(key, person, path, value):
+    """``value`` (anything JSON can hold) encrypted under ``key`` for ``person``'s ``path``."""
+    nonce = os.urandom(NONCE_BYTES)
+    sealed = AESGCM(key).encrypt(nonce, orjson.dumps(value), _aad(person, path))
+    return PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
+
+
+def is_sealed(value):
+    return isinstance(value, str) and value.startswith(PREFIX)
+
+
+def open_value(key, person, path, token):
+    """The value ``token`` seals; ``ERASED`` without a key. A token altered or moved to another
+    person or field raises ``InvalidTag``."""
+    if key is None:
+        return ERASED
+    raw = token[len(PREFIX):]
+    raw = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+    return orjson.loads(AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:],
+                                            _aad(person, path)))
+
+
+def _get(data, parts):
+    for part in parts:
+        if not isinstance(data, dict) or part not in data:
+            return None, False
+        data = data[part]
+    return data, True
+
+
+def _replace(data, parts, fn):
+    """A copy of ``data`` with the value at ``parts`` replaced by ``fn(value)`` (the branches on
+    the way copied, the rest shared)."""
+    head, rest = parts[0], parts[1:]
+    if not isinstance(data, dict) or head not in data:
+        return data
+    out = dict(data)
+    out[head] = fn(data[head]) if not rest else _replace(data[head], rest, fn)
+    return out
+
+
+def _open_or_erased(key, person, path, token):
+    """A value sealed under an earlier key of a person erased and then recorded again cannot be
+    opened by their new key: it was erased. (An altered row is the hash chain's to catch.)"""
+    try:
+        return open_value(key, person, path, token)
+    except (InvalidTag, ValueError):
+        return ERASED
+
+
+class KeyStore:
+    """The per-person keys of one service database, used inside the caller's transaction."""
+
+    def __init__(self, personal=None):
+        self.personal = PERSONAL if personal is None else personal
+
+    def person_of(self, event_type, data):
+        spec = self.personal.get(event_type)
+        return (spec, data.get(spec[0])) if spec else (None, None)
+
+    # -- keys --------------------------------------------------------------------------------
+    def key(self, cur, person, *, create=False):
+        if create:
+            cur.execute("INSERT INTO person_keys (person_key, key) VALUES (%s, %s)"
+                        " ON CONFLICT (person_key) DO NOTHING", (person, new_key()))
+        cur.execute("SELECT key FROM person_keys WHERE person_key = %s", (person,))
+        row = cur.fetchone()
+        return bytes(row[0]) if row else None
+
+    def erase(self, cur, person):
+        """Delete ``person``'s key: every value sealed for them reads ``"erased"`` from now on.
+        True if there was a key."""
+        cur.execute("DELETE FROM person_keys WHERE person_key = %s", (person,))
+        return cur.rowcount > 0
+
+    def known(self, cur, person):
+        cur.execute("SELECT 1 FROM person_keys WHERE person_key = %s", (person,))
+        return cur.fetchone() is not None
+
+    # -- events ------------------------------------------------------------------------------
+    def seal(self, cur, event_type, data, keys=None):
+        """``data`` with its personal fields sealed (a new dict; ``data`` itself is left as it
+        is). A person erased before cannot be written again under a fresh key."""
+        spec, person = self.person_of(event_type, data)
+        if not spec or not person:
+            return data
+        keys = {} if keys is None else keys
+        if person not in keys:
+            keys[person] = self.key(cur, person, create=True)
+        key = keys[person]
+        for path in spec[1]:
+            value, present = _get(data, path.split("."))
+            if present and value is not None and not is_sealed(value):
+                data = _replace(data, path.split("."),
+                                lambda v, p=path: seal_value(key, person, p, v))
+        return data
+
+    def unseal(self, cur, event_type, data, keys=None):
+        """``data`` with its sealed fields opened (``"erased"`` where the key is gone)."""
+        spec, person = self.person_of(event_type, data)
+        if not spec or not person:
+            return data
+        keys = {} if keys is None else keys
+        if person not in keys:
+            keys[person] = self.key(cur, person)
+        key = keys[person]
+        for path in spec[1]:
+            value, present = _get(data, path.split("."))
+            if present and is_sealed(value):
+                data = _replace(data, path.split("."),
+                                lambda v, p=path: _open_or_erased(key, person, p, v))
+        return data
+
+    def redact(self, cur, event_type, data, keys=None):
+        """For auditors: ``data`` with each sealed field shown as ``"erased"`` where the person's
+        key is gone and ``"encrypted"`` where it is not (the auditor sees no personal data)."""
+        spec, person = self.person_of(event_type, data)
+        if not spec or not person:
+            return data
+        keys = {} if keys is None else keys
+        if person not in keys:
+            keys[person] = self.known(cur, person)
+        shown = "encrypted" if keys[person] else ERASED
+        for path in spec[1]:
+            value, present = _get(data, path.split("."))
+            if present and is_sealed(value):
+                data = _replace(data, path.split("."), lambda v: shown)
+        return data
+
+
+__all__ = ["ERASED", "InvalidTag", "KeyStore", "PERSONAL", "is_sealed", "new_key", "open_value",
+           "seal_value"]

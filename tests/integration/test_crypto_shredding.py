@@ -1,0 +1,155 @@
+"""Crypto-shredding end to end, on the running services: an applicant's personal fields are stored
+sealed with their key, read in clear only through the applications service, never reach the
+broker or another service in clear; erasing them (deleting the key) leaves every hash chain
+verifying and makes reads and the audit tool say "erased"."""
+import datetime as dt
+import io
+import uuid
+
+import orjson
+import psycopg2
+import pytest
+
+from services.applications.identity import id_check_char
+from deploy.local.walk import Client, application_body, open_round
+from shared import audit
+from shared.config import dsn_for
+from shared.db import Database, create_database, drop_database
+from shared.eventstore import EventStore
+from tests.support.system import ADMIN, running_system
+
+pytestmark = pytest.mark.integration
+
+PHONE = "13987654321"
+ID_NUMBER = "53230119900101123" + id_check_char("53230119900101123")
+COUNTY = "楚雄市"
+
+
+@pytest.fixture(scope="module")
+def system():
+    yield from running_system()
+
+
+@pytest.fixture(scope="module")
+def audit_db():
+    name = f"talent_audit_shred_{uuid.uuid4().hex[:8]}"
+    create_database(ADMIN, name, drop_first=True)
+    yield dsn_for(name)
+    drop_database(ADMIN, name)
+
+
+def _all_text(dsn):
+    """Every row of every table of a database, as text (to look for a value anywhere)."""
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            texts = []
+            for (table,) in cur.fetchall():
+                cur.execute(f'SELECT t::text FROM "{table}" t')  # table names from the catalogue
+                texts += [r[0] for r in cur.fetchall()]
+            return "\n".join(texts)
+    finally:
+        conn.close()
+
+
+def _audit(system, audit_db, *argv):
+    args = [a for svc in system.dbs for a in ("--dsn", f"{svc}={system.dsn(svc)}")]
+    out = io.StringIO()
+    assert audit.main([*argv, *args, "--audit-dsn", audit_db, "--json"], out=out) == 0
+    return orjson.loads(out.getvalue())
+
+
+@pytest.fixture(scope="module")
+def submitted(system):
+    client = Client(system.urls, out=lambda *_: None)
+    today = dt.date.today()
+    open_round(client, today.year)
+    body = application_body(COUNTY, "钱七", "LT-6.3", today, today.year, id_number=ID_NUMBER)
+    body["form"]["applicant"]["phone"] = PHONE
+    r = client.call("POST", "applications", "/applications", "county_officer", county=COUNTY,
+                    json=body)
+    app_id = r.json()["application_id"]
+    # notifications has taken the ApplicationSubmitted from the broker
+    client.wait_for("notifications", lambda: "ApplicationSubmitted" in _all_text(
+        system.dsn("notifications")))
+    return client, app_id, body
+
+
+def _form_applicant(client, app_id):
+    r = client.call("GET", "applications", f"/applications/{app_id}", "prefecture_officer")
+    submitted = [e for e in r.json()["history"] if e["type"] == "ApplicationSubmitted"][0]
+    return submitted["payload"]
+
+
+def test_stored_sealed_read_in_clear_through_the_service(system, submitted):
+    client, app_id, body = submitted
+    stored = _all_text(system.dsn("applications"))
+    assert PHONE not in stored and ID_NUMBER not in stored and ID_NUMBER[-4:] not in stored
+    assert "enc1:" in stored
+    payload = _form_applicant(client, app_id)
+    assert payload["form"]["applicant"]["phone"] == PHONE
+    assert payload["form"]["applicant"]["native_place"] == body["form"]["applicant"]["native_place"]
+    assert payload["id_number_masked"].endswith(ID_NUMBER[-4:])
+
+
+def test_nothing_personal_leaves_in_clear(system, submitted):
+    """What the relay publishes (the broker payload other services and webhook subscribers get)
+    and what another service stored from it."""
+    store = EventStore(Database(system.dsn("applications")), "applications")
+    published = orjson.dumps([e.data for e in store.read_all(decode=False)]).decode()
+    store.db.close()
+    assert PHONE not in published and ID_NUMBER[-4:] not in published
+    elsewhere = _all_text(system.dsn("notifications"))
+    assert "ApplicationSubmitted" in elsewhere
+    assert PHONE not in elsewhere and ID_NUMBER[-4:] not in elsewhere
+
+
+def test_erasing_a_person(system, submitted, audit_db):
+    client, app_id, body = submitted
+    store = EventStore(Database(system.dsn("applications")), "applications")
+    try:
+        before = store.verify()
+        assert before.ok
+        r = client.call("POST", "applications", f"/applications/{app_id}/erasure",
+                        "county_officer", county=COUNTY, expect=(403,),
+                        json={"basis": "request_of_the_person"})
+        r = client.call("POST", "applications", f"/applications/{app_id}/erasure",
+                        "prefecture_officer", json={"basis": "request_of_the_person"})
+        erased = r.json()["events"][0]
+        assert erased["type"] == "PersonErased" and erased["clauses"] == ["PIPL-47"]
+        assert PHONE not in r.text
+        r = client.call("POST", "applications", f"/applications/{app_id}/erasure",
+                        "prefecture_officer", json={"basis": "request_of_the_person"},
+                        expect=(422,))
+        assert r.json()["clause"] == "PIPL-47"
+
+        # the chain still verifies, every row as it was
+        after = store.verify()
+        assert after.ok and after.checked == before.checked + 1
+        payload = _form_applicant(client, app_id)
+        applicant = payload["form"]["applicant"]
+        assert (payload["id_number_masked"], applicant["phone"], applicant["native_place"],
+                applicant["photo"]) == ("erased",) * 4
+        assert applicant["name"] == "钱七" and payload["applicant_name"] == "钱七"
+        app = client.call("GET", "applications", f"/applications/{app_id}",
+                          "prefecture_officer").json()
+        assert app["status"] == "in_review"  # the application itself goes on
+        conn = psycopg2.connect(system.dsn("applications"))
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM person_keys WHERE person_key = %s",
+                        (erased["payload"]["person_key"],))
+            assert cur.fetchone()[0] == 0
+        conn.close()
+    finally:
+        store.db.close()
+
+    verified = _audit(system, audit_db, "verify")
+    assert verified["ok"] if "ok" in verified else all(s["ok"] for s in verified["services"])
+    history = _audit(system, audit_db, "history", app_id)
+    events = {e["event"]: e for e in history["events"]}
+    assert "PersonErased" in events
+    shown = events["ApplicationSubmitted"]["payload"]
+    assert shown["form"]["applicant"]["phone"] == "erased"
+    assert shown["id_number_masked"] == "erased"
+    assert PHONE not in orjson.dumps(history).decode()

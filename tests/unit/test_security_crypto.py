@@ -1,0 +1,174 @@
+"""shared/crypto.py: sealing personal fields with a per-person key (AES-256-GCM), opening them,
+and what a deleted key leaves ("erased")."""
+import pytest
+
+from shared import crypto
+from shared.crypto import ERASED, KeyStore, InvalidTag, is_sealed, new_key, open_value, seal_value
+
+PERSON = "a" * 64
+
+
+class FakeCursor:
+    """The key store's two tables' worth of SQL, in memory (its SQL is run for real in
+    tests/integration/test_crypto_shredding.py)."""
+
+    def __init__(self, keys=None):
+        self.keys = {} if keys is None else keys
+        self.result = None
+        self.rowcount = 0
+        self.statements = []
+
+    def execute(self, sql, args):
+        self.statements.append(sql)
+        person = args[0]
+        if sql.startswith("INSERT"):
+            self.keys.setdefault(person, args[1])
+        elif sql.startswith("DELETE"):
+            self.rowcount = int(self.keys.pop(person, None) is not None)
+        elif sql.startswith("SELECT key"):
+            self.result = (self.keys[person],) if person in self.keys else None
+        elif sql.startswith("SELECT 1"):
+            self.result = (1,) if person in self.keys else None
+
+    def fetchone(self):
+        return self.result
+
+
+def submitted(**applicant):
+    return {"application_id": "app-1", "person_key": PERSON, "applicant_name": "王五",
+            "id_number_masked": "532301********123X",
+            "form": {"specialty": "电商", "applicant": {
+                "name": "王五", "phone": "13912345678", "native_place": "云南楚雄",
+                "photo": "photo-ref-1", "birth_date": "1990-01-01", **applicant}}}
+
+
+@pytest.mark.parametrize("value", ["13912345678", "云南楚雄", "", 42, None, ["a", 1], {"k": "v"}])
+def test_seal_and_open_round_trip(value):
+    key = new_key()
+    token = seal_value(key, PERSON, "form.applicant.phone", value)
+    assert is_sealed(token) and token.startswith("enc1:")
+    assert open_value(key, PERSON, "form.applicant.phone", token) == value
+
+
+def test_the_same_value_seals_differently_each_time():
+    key = new_key()
+    assert seal_value(key, PERSON, "p", "13912345678") != seal_value(key, PERSON, "p", "13912345678")
+
+
+def test_a_token_opens_only_with_its_key_person_and_field():
+    key = new_key()
+    token = seal_value(key, PERSON, "form.applicant.phone", "13912345678")
+    with pytest.raises(InvalidTag):
+        open_value(new_key(), PERSON, "form.applicant.phone", token)
+    with pytest.raises(InvalidTag):
+        open_value(key, "b" * 64, "form.applicant.phone", token)
+    with pytest.raises(InvalidTag):
+        open_value(key, PERSON, "id_number_masked", token)
+
+
+def test_a_tampered_token_is_refused():
+    key = new_key()
+    token = seal_value(key, PERSON, "p", "13912345678")
+    flipped = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+    with pytest.raises(InvalidTag):
+        open_value(key, PERSON, "p", flipped)
+
+
+def test_no_key_reads_erased():
+    token = seal_value(new_key(), PERSON, "p", "13912345678")
+    assert open_value(None, PERSON, "p", token) == ERASED
+
+
+def test_keys_are_256_random_bits():
+    assert len(new_key()) == 32 and new_key() != new_key()
+
+
+def test_seal_encrypts_exactly_the_personal_fields():
+    cur = FakeCursor()
+    data = submitted()
+    sealed = KeyStore().seal(cur, "ApplicationSubmitted", data)
+    assert data == submitted()  # the input is left as it is
+    applicant = sealed["form"]["applicant"]
+    for value in (sealed["id_number_masked"], applicant["phone"], applicant["native_place"],
+                  applicant["photo"]):
+        assert is_sealed(value)
+    assert (applicant["name"], applicant["birth_date"], sealed["applicant_name"],
+            sealed["person_key"], sealed["form"]["specialty"]) == (
+        "王五", "1990-01-01", "王五", PERSON, "电商")
+    text = str(sealed)
+    assert "13912345678" not in text and "123X" not in text and "楚雄" not in text
+    assert set(cur.keys) == {PERSON}
+
+
+def test_unseal_gives_back_the_event():
+    cur = FakeCursor()
+    store = KeyStore()
+    sealed = store.seal(cur, "ApplicationSubmitted", submitted())
+    assert store.unseal(cur, "ApplicationSubmitted", sealed) == submitted()
+
+
+def test_after_erasure_the_personal_fields_read_erased():
+    cur = FakeCursor()
+    store = KeyStore()
+    sealed = store.seal(cur, "ApplicationSubmitted", submitted())
+    assert store.erase(cur, PERSON) is True
+    assert store.erase(cur, PERSON) is False
+    opened = store.unseal(cur, "ApplicationSubmitted", sealed)
+    assert opened["id_number_masked"] == ERASED
+    assert {k: opened["form"]["applicant"][k] for k in ("phone", "native_place", "photo")} == \
+        dict.fromkeys(("phone", "native_place", "photo"), ERASED)
+    assert opened["form"]["applicant"]["name"] == "王五"
+
+
+def test_a_person_recorded_again_after_erasure_gets_a_new_key_and_the_old_stays_erased():
+    cur = FakeCursor()
+    store = KeyStore()
+    old = store.seal(cur, "ApplicationSubmitted", submitted())
+    store.erase(cur, PERSON)
+    new = store.seal(cur, "ApplicationSubmitted", submitted(phone="13800000000"))
+    assert store.unseal(cur, "ApplicationSubmitted", old)["form"]["applicant"]["phone"] == ERASED
+    assert store.unseal(cur, "ApplicationSubmitted", new)["form"]["applicant"]["phone"] == \
+        "13800000000"
+
+
+def test_redact_shows_encrypted_or_erased_never_the_value():
+    cur = FakeCursor()
+    store = KeyStore()
+    sealed = store.seal(cur, "ApplicationSubmitted", submitted())
+    assert store.redact(cur, "ApplicationSubmitted", sealed)["form"]["applicant"]["phone"] == \
+        "encrypted"
+    store.erase(cur, PERSON)
+    assert store.redact(cur, "ApplicationSubmitted", sealed)["id_number_masked"] == ERASED
+
+
+def test_events_without_personal_fields_pass_untouched_and_cost_no_query():
+    cur = FakeCursor()
+    data = {"application_id": "app-1", "stage": "inspection"}
+    store = KeyStore()
+    assert store.seal(cur, "ReviewPassed", data) is data
+    assert store.unseal(cur, "ReviewPassed", data) is data
+    assert store.seal(cur, "ApplicationSubmitted", {"application_id": "a"}) == {
+        "application_id": "a"}  # no person named: nothing to seal with
+    assert cur.statements == []
+
+
+def test_one_key_lookup_per_person_per_batch():
+    cur = FakeCursor()
+    store, keys = KeyStore(), {}
+    for _ in range(5):
+        store.seal(cur, "ApplicationSubmitted", submitted(), keys)
+    assert len(cur.statements) == 2  # INSERT … ON CONFLICT DO NOTHING, SELECT
+
+
+def test_every_personal_event_names_its_person_in_its_contract():
+    from shared.contracts import load_all
+    registry = load_all()
+    for event_type, (person_field, paths) in crypto.PERSONAL.items():
+        schema = registry.contract(event_type).schema
+        assert person_field in schema.fields, event_type
+        for path in paths:
+            fields_ = schema.fields
+            for part in path.split("."):
+                field = fields_[part]
+                fields_ = getattr(getattr(field, "schema", None), "fields", None)
+            assert type(field).__name__ == "String", (event_type, path)  # takes a sealed value
