@@ -22,6 +22,10 @@ class InboxView:
     def reset(self, cur):
         cur.execute("DELETE FROM inbox_messages")
 
+    def fold(self):
+        """The bulk replay path (see the end of this file)."""
+        return _InboxFold()
+
     def apply(self, cur, event):
         if event.event_type != "NotificationRecorded" or event.payload["channel"] != "inbox":
             return
@@ -66,6 +70,10 @@ class DeliveriesView:
 
     def reset(self, cur):
         cur.execute("DELETE FROM deliveries")
+
+    def fold(self):
+        """The bulk replay path (see the end of this file)."""
+        return _DeliveriesFold()
 
     def apply(self, cur, event):
         p, at = event.payload, event.recorded_at
@@ -126,6 +134,10 @@ class RegistryView:
 
     def reset(self, cur):
         cur.execute("DELETE FROM subscribers; DELETE FROM contacts")
+
+    def fold(self):
+        """The bulk replay path (see the end of this file)."""
+        return _RegistryFold()
 
     def apply(self, cur, event):
         p, at, version = event.payload, event.recorded_at, event.stream_version
@@ -192,6 +204,10 @@ class RegisterView:
     def reset(self, cur):
         cur.execute("DELETE FROM candidates; DELETE FROM assessment_results")
 
+    def fold(self):
+        """The bulk replay path (see the end of this file)."""
+        return _RegisterFold()
+
     def apply(self, cur, event):
         p, at = event.payload, event.recorded_at
         match event.event_type:
@@ -235,3 +251,186 @@ class RegisterView:
                             " county, category FROM candidates WHERE talent_id = %s",
                             (p["talent_id"], p["tenure_year"], p["result"], p["assessed_on"],
                              p["talent_id"]))
+
+
+# -- bulk replay (talent-audit replay) ----------------------------------------------------------
+# The same read models folded in memory with the statements' exact effects (an UPDATE of a
+# missing row changes nothing; the second statement of an objection sees the first one's
+# result), then written once (talent-audit writes them with COPY; a text[] goes as an array
+# literal). tests/integration/test_replay_bulk.py checks them against ``apply``; the live path
+# above stays the one the service uses.
+def _array(values):
+    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                          for v in values) + "}"
+
+
+def _table(columns, rows):
+    return columns, [tuple(r[c] for c in columns) for r in rows]
+
+
+class _InboxFold:
+    COLUMNS = ("notification_id", "recipient", "subject", "body", "source_service",
+               "source_event_type", "source_event_id", "recorded_at")
+
+    def __init__(self):
+        self.rows = {}
+
+    def apply(self, event):
+        if event.event_type != "NotificationRecorded" or event.payload["channel"] != "inbox":
+            return
+        p = event.payload
+        self.rows[p["notification_id"]] = (
+            p["notification_id"], p["recipient"], p["subject"], p["body"], p["source_service"],
+            p["source_event_type"], p["source_event_id"], event.recorded_at)
+
+    def tables(self):
+        return {"inbox_messages": (self.COLUMNS, list(self.rows.values()))}
+
+
+class _DeliveriesFold:
+    COLUMNS = ("notification_id", "channel", "recipient", "subject", "body", "content",
+               "source_service", "source_event_type", "source_event_id",
+               "notification_event_id", "correlation_id", "status", "attempts", "target",
+               "last_error", "next_attempt_at", "attempted_at", "delivered_at", "dead_at",
+               "recorded_at", "updated_at")
+
+    def __init__(self):
+        self.rows = {}
+
+    def apply(self, event):
+        p, at, kind = event.payload, event.recorded_at, event.event_type
+        if kind == "NotificationRecorded":
+            if p["channel"] != "inbox":
+                self.rows[p["notification_id"]] = dict(
+                    notification_id=p["notification_id"], channel=p["channel"],
+                    recipient=p["recipient"], subject=p["subject"], body=p["body"],
+                    content=p.get("content"), source_service=p["source_service"],
+                    source_event_type=p["source_event_type"],
+                    source_event_id=p["source_event_id"], notification_event_id=event.event_id,
+                    correlation_id=event.metadata.get("correlation_id"), status="pending",
+                    attempts=0, target=None, last_error=None, next_attempt_at=at,
+                    attempted_at=None, delivered_at=None, dead_at=None, recorded_at=at,
+                    updated_at=at)
+            return
+        if kind == "DeliveryAttempted":
+            changes = dict(status="in_flight", attempts=p["attempt"], target=p["target"],
+                           attempted_at=at)
+        elif kind == "Delivered":
+            changes = dict(status="delivered", delivered_at=at, next_attempt_at=None)
+        elif kind == "DeliveryFailed":
+            changes = dict(status="retrying", attempts=p["attempt"], last_error=p["error"],
+                           next_attempt_at=p.get("retry_at"))
+        elif kind == "DeliveryDeadLettered":
+            changes = dict(status="dead", dead_at=at, next_attempt_at=None)
+        elif kind == "DeliveryRedriven":
+            changes = dict(status="pending", dead_at=None, next_attempt_at=at)
+        else:
+            return
+        row = self.rows.get(p["notification_id"])
+        if row is not None:
+            row.update(changes, updated_at=at)
+
+    def tables(self):
+        return {"deliveries": _table(self.COLUMNS, self.rows.values())}
+
+
+class _RegistryFold:
+    SUBSCRIBERS = ("subscriber_id", "name", "url", "event_types", "secret_version", "active",
+                   "version", "registered_at", "updated_at")
+
+    def __init__(self):
+        self.subscribers, self.contacts = {}, {}
+
+    def apply(self, event):
+        p, at, version, kind = (event.payload, event.recorded_at, event.stream_version,
+                                event.event_type)
+        if kind == "SubscriberRegistered":
+            self.subscribers[p["subscriber_id"]] = dict(
+                subscriber_id=p["subscriber_id"], name=p["name"], url=p["url"],
+                event_types=list(p["event_types"]), secret_version=p["secret_version"],
+                active=True, version=version, registered_at=at, updated_at=at)
+            return
+        if kind == "ContactEmailSet":
+            self.contacts[p["recipient"]] = (p["recipient"], p["email"], at)
+            return
+        if kind == "ContactEmailRemoved":
+            self.contacts.pop(p["recipient"], None)
+            return
+        if kind == "SubscriberChanged":
+            changes = dict(name=p["name"], url=p["url"], event_types=list(p["event_types"]))
+        elif kind == "SubscriberSecretRotated":
+            changes = dict(secret_version=p["secret_version"])
+        elif kind == "SubscriberDeactivated":
+            changes = dict(active=False)
+        else:
+            return
+        row = self.subscribers.get(p["subscriber_id"])
+        if row is not None:
+            row.update(changes, version=version, updated_at=at)
+
+    def tables(self):
+        columns, rows = _table(self.SUBSCRIBERS, self.subscribers.values())
+        at = columns.index("event_types")
+        rows = [r[:at] + (_array(r[at]),) + r[at + 1:] for r in rows]
+        return {"subscribers": (columns, rows),
+                "contacts": (("recipient", "email", "updated_at"), list(self.contacts.values()))}
+
+
+class _RegisterFold:
+    CANDIDATES = ("application_id", "applicant", "applicant_name", "county", "category",
+                  "round_year", "status", "notice_start", "notice_end", "working_days",
+                  "objections", "talent_id", "certified_on", "updated_at")
+    RESULTS = ("talent_id", "tenure_year", "result", "assessed_on", "applicant_name", "county",
+               "category")
+
+    def __init__(self):
+        self.candidates, self.results = {}, {}
+
+    def apply(self, event):
+        p, at, kind = event.payload, event.recorded_at, event.event_type
+        if kind == "CandidateNoted":
+            self.candidates[p["application_id"]] = dict(
+                application_id=p["application_id"], applicant=p["applicant"],
+                applicant_name=p["applicant_name"], county=p["county"],
+                category=p["category"], round_year=p["round_year"], status="noted",
+                notice_start=None, notice_end=None, working_days=None, objections=[],
+                talent_id=None, certified_on=None, updated_at=at)
+            return
+        if kind == "AssessmentResultAnnounced":
+            for c in self.candidates.values():
+                if c["talent_id"] == p["talent_id"]:
+                    self.results[(p["talent_id"], p["tenure_year"])] = (
+                        p["talent_id"], p["tenure_year"], p["result"], p["assessed_on"],
+                        c["applicant_name"], c["county"], c["category"])
+            return
+        row = self.candidates.get(p.get("application_id"))
+        if row is None:
+            return
+        if kind == "NoticePublished":
+            if row["status"] == "noted":
+                row["status"] = "suspended" if row["objections"] else "on_notice"
+            row.update(notice_start=p["start_date"], notice_end=p["end_date"],
+                       working_days=p["working_days"], updated_at=at)
+        elif kind == "CandidateCertified":
+            row.update(status="certified", talent_id=p["talent_id"],
+                       certified_on=p["certified_on"], updated_at=at)
+        elif kind in ("CandidateRejected", "CandidateWithdrawn"):
+            row.update(status="rejected" if kind == "CandidateRejected" else "withdrawn",
+                       updated_at=at)
+        elif kind in ("ObjectionNoted", "ObjectionCleared"):
+            if kind == "ObjectionNoted":
+                row["objections"] = row["objections"] + [p["objection_id"]]
+            else:
+                row["objections"] = [o for o in row["objections"] if o != p["objection_id"]]
+            row["updated_at"] = at
+            if row["status"] == "on_notice" and row["objections"]:
+                row["status"] = "suspended"
+            elif row["status"] == "suspended" and not row["objections"]:
+                row["status"] = "on_notice"
+
+    def tables(self):
+        columns, rows = _table(self.CANDIDATES, self.candidates.values())
+        at = columns.index("objections")
+        rows = [r[:at] + (_array(r[at]),) + r[at + 1:] for r in rows]
+        return {"candidates": (columns, rows),
+                "assessment_results": (self.RESULTS, list(self.results.values()))}

@@ -91,7 +91,8 @@ def _recorded(spec):
     for position, (stream_type, kind, stream, payload) in enumerate(spec, 1):
         versions[stream] = versions.get(stream, 0) + 1
         events.append(RecordedEvent(position, str(uuid.uuid4()), stream_type, stream,
-                                    versions[stream], kind, 1, payload, payload, {},
+                                    versions[stream], kind, 1, payload, payload,
+                                    {"correlation_id": f"corr-{position % 3}"},
                                     at + dt.timedelta(seconds=position), "", ""))
     return events
 
@@ -256,6 +257,88 @@ def test_every_assessment_event_kind_folds_to_the_rows_the_statements_make(fresh
                                           _assessment_events())
     assert all(final.values())
     assert any("datetime.date(2024, 7, 1)" in r for r in final["tenure_year_view"])
+
+
+def _notifications_events():
+    note = lambda n, channel, **kw: {
+        "notification_id": n, "recipient": f"talent:{n}", "channel": channel, "subject": ODD,
+        "body": "正文", "source_service": "applications", "source_event_type": "ReviewPassed",
+        "source_event_id": str(uuid.uuid4()), **kw}
+    cand = lambda a, **kw: {"application_id": a, **kw}
+    spec = [
+        ("notification", "NotificationRecorded", "n1", note("n1", "inbox")),
+        ("notification", "NotificationRecorded", "n2", note("n2", "email", content="<p>")),
+        ("notification", "NotificationRecorded", "n3", note("n3", "webhook")),
+        ("notification", "DeliveryAttempted", "n2", {"notification_id": "n2", "attempt": 1,
+                                                     "target": "a@b.cn"}),
+        ("notification", "DeliveryFailed", "n2", {"notification_id": "n2", "attempt": 1,
+                                                  "error": ODD, "retry_at": dt.datetime(
+                                                      2024, 6, 3, 5, tzinfo=UTC)}),
+        ("notification", "DeliveryAttempted", "n2", {"notification_id": "n2", "attempt": 2,
+                                                     "target": "a@b.cn"}),
+        ("notification", "Delivered", "n2", {"notification_id": "n2"}),
+        ("notification", "DeliveryFailed", "n3", {"notification_id": "n3", "attempt": 1,
+                                                  "error": "500"}),
+        ("notification", "DeliveryDeadLettered", "n3", {"notification_id": "n3"}),
+        ("notification", "DeliveryRedriven", "n3", {"notification_id": "n3"}),
+        ("notification", "Delivered", "n1", {"notification_id": "n1"}),
+        ("subscriber", "SubscriberRegistered", "s1", {
+            "subscriber_id": "s1", "name": ODD, "url": "https://x", "secret_version": 1,
+            "event_types": ["TalentCertified", 'we"ird\\ type', "a,b {c}"]}),
+        ("subscriber", "SubscriberChanged", "s1", {"subscriber_id": "s1", "name": "n",
+                                                   "url": "https://y", "event_types": []}),
+        ("subscriber", "SubscriberRegistered", "s2", {
+            "subscriber_id": "s2", "name": "two", "url": "https://z", "secret_version": 1,
+            "event_types": ["SubsidyPaid"]}),
+        ("subscriber", "SubscriberSecretRotated", "s2", {"subscriber_id": "s2",
+                                                         "secret_version": 2}),
+        ("subscriber", "SubscriberDeactivated", "s2", {"subscriber_id": "s2"}),
+        ("subscriber", "SubscriberDeactivated", "s9", {"subscriber_id": "s9"}),
+        ("contact", "ContactEmailSet", "c1", {"recipient": "talent:1", "email": "a@b.cn"}),
+        ("contact", "ContactEmailSet", "c1", {"recipient": "talent:1", "email": "c@d.cn"}),
+        ("contact", "ContactEmailSet", "c2", {"recipient": "talent:2", "email": "e@f.cn"}),
+        ("contact", "ContactEmailRemoved", "c2", {"recipient": "talent:2"}),
+        ("register", "CandidateNoted", "a1", cand("a1", applicant="ap1", applicant_name=ODD,
+                                                  county="楚雄市", category="LT-6.3",
+                                                  round_year=2024)),
+        ("register", "CandidateNoted", "a2", cand("a2", applicant="ap2", applicant_name="二",
+                                                  county="禄丰市", category="LT-6.1",
+                                                  round_year=2024)),
+        ("register", "CandidateNoted", "a3", cand("a3", applicant="ap3", applicant_name="三",
+                                                  county="禄丰市", category="LT-6.1",
+                                                  round_year=2024)),
+        ("register", "ObjectionNoted", "a2", cand("a2", objection_id="o1")),
+        ("register", "NoticePublished", "a1", cand("a1", start_date=D, end_date=D,
+                                                   working_days=5)),
+        ("register", "NoticePublished", "a2", cand("a2", start_date=D, end_date=D,
+                                                   working_days=5)),
+        ("register", "ObjectionNoted", "a1", cand("a1", objection_id="o2")),
+        ("register", "ObjectionNoted", "a1", cand("a1", objection_id="o3")),
+        ("register", "ObjectionNoted", "a1", cand("a1", objection_id="o2")),
+        ("register", "ObjectionCleared", "a1", cand("a1", objection_id="o2")),
+        ("register", "ObjectionCleared", "a1", cand("a1", objection_id="o3")),
+        ("register", "ObjectionCleared", "a2", cand("a2", objection_id="o1")),
+        ("register", "CandidateCertified", "a1", cand("a1", talent_id="t1", certified_on=D)),
+        ("register", "CandidateRejected", "a2", cand("a2")),
+        ("register", "CandidateWithdrawn", "a3", cand("a3")),
+        ("register", "ObjectionNoted", "a9", cand("a9", objection_id="o9")),
+        ("register", "AssessmentResultAnnounced", "t1", {"talent_id": "t1", "tenure_year": 1,
+                                                         "result": "qualified",
+                                                         "assessed_on": D}),
+        ("register", "AssessmentResultAnnounced", "t7", {"talent_id": "t7", "tenure_year": 1,
+                                                         "result": "qualified",
+                                                         "assessed_on": D}),
+    ]
+    return _recorded(spec)
+
+
+def test_every_notifications_event_kind_folds_to_the_rows_the_statements_make(fresh_db):
+    from services.notifications.projections import (DeliveriesView, InboxView, RegisterView,
+                                                    RegistryView)
+    final = assert_folds_equal_statements(
+        fresh_db("fold"), [InboxView(), DeliveriesView(), RegistryView(), RegisterView()],
+        _notifications_events())
+    assert all(final.values())
 
 
 # -- through the store and the command, as of a position and a date ----------------------------
