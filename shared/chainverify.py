@@ -60,6 +60,10 @@ class _Sink:
 def read_range(cur, first, last):
     """The rows of positions ``first..last`` as COPY text lines (bytes, newline-terminated)."""
     lines = []
+    # In position order straight from the primary key: without statistics (a freshly loaded
+    # store) the planner picks a bitmap scan and an on-disk sort, six times slower.
+    cur.execute("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off;"
+                " SET LOCAL enable_sort = off")
     cur.copy_expert(_COPY_RANGE.format(first=int(first), last=int(last)), _Sink(lines.append))
     return lines
 
