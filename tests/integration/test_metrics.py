@@ -115,3 +115,49 @@ def test_metrics_count_appends_duplicates_and_dead_letters(system):
     wait_for(lambda: value(scrape(url), "talent_relay_lag_events", service="assessment") == 0
              and value(scrape(url), "talent_relay_published_total") >= 1, "relay lag 0")
     assert value(scrape(url), "talent_relay_leader", service="assessment") == 1
+
+
+def test_readiness_fails_without_database_or_broker_and_recovers(system):
+    """Readiness goes 503 naming the check while the service's database refuses connections, and
+    while the broker refuses its user on the service's vhost; 200 again once each is back."""
+    import subprocess
+    import urllib.parse
+
+    from shared.db import connect
+    from tests.support.system import ADMIN
+
+    url = system.urls["assessment"]
+
+    def ready():
+        r = requests.get(url + "/health/ready", timeout=10)
+        return r.status_code, r.json()["checks"]
+
+    db = system.dbs["assessment"]
+    admin = connect(ADMIN, autocommit=True)
+    try:
+        cur = admin.cursor()
+        cur.execute(f'ALTER DATABASE "{db}" ALLOW_CONNECTIONS false')
+        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                    (db,))
+        status, checks = wait_for(lambda: (lambda r: r if r[0] == 503 else None)(ready()),
+                                  "readiness 503 without the database")
+        assert checks["database"].startswith("error") and checks["broker"] == "ok"
+    finally:
+        admin.cursor().execute(f'ALTER DATABASE "{db}" ALLOW_CONNECTIONS true')
+        admin.close()
+    wait_for(lambda: ready()[0] == 200, "readiness back with the database")
+
+    vhost = urllib.parse.unquote(urllib.parse.urlsplit(system.amqp_uri).path[1:])
+    if not vhost:
+        pytest.skip("no vhost of our own to take the broker away from")
+    rabbitmqctl = ["rabbitmqctl", "-q"]
+    subprocess.run(rabbitmqctl + ["clear_permissions", "-p", vhost, "guest"], check=True,
+                   timeout=60)
+    try:
+        status, checks = wait_for(lambda: (lambda r: r if r[0] == 503 else None)(ready()),
+                                  "readiness 503 without the broker")
+        assert checks["broker"].startswith("error")
+    finally:
+        subprocess.run(rabbitmqctl + ["set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
+                       check=True, timeout=60)
+    wait_for(lambda: ready()[0] == 200, "readiness back with the broker", timeout=60)
