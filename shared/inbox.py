@@ -85,6 +85,8 @@ class IncomingEvent:
             raise PoisonMessage(exc.message)
         except Exception as exc:  # noqa: BLE001 - payload does not match its contract
             raise PoisonMessage(f"payload does not decode: {exc}")
+        if not _is_uuid(self.event_id):  # else the inbox insert fails, as if a bug
+            raise PoisonMessage(f"event_id {str(self.event_id)[:64]!r} is not a UUID")
         return self
 
     @property
@@ -166,6 +168,8 @@ class Inbox:
         text = body if isinstance(body, str) else (
             body.decode("utf-8", "replace") if isinstance(body, bytes)
             else orjson.dumps(body).decode())
+        # PostgreSQL text cannot hold NUL: the insert would fail and the message loop forever
+        text = text.replace("\x00", "\\u0000")
         with self.db.transaction() as cur:
             cur.execute(
                 "INSERT INTO dead_letters (event_id, source_service, event_type, handler, body,"

@@ -16,7 +16,8 @@ import kombu
 import orjson
 import psycopg2
 from nameko.extensions import DependencyProvider
-from nameko.events import event_handler
+from nameko.events import EventHandler
+from nameko.messaging import QueueConsumer
 from nameko.rpc import rpc
 from nameko.web.handlers import http
 from werkzeug.wrappers import Response
@@ -166,6 +167,26 @@ class Session:
             return cur.fetchone() if one else cur.fetchall()
 
 
+class _UndecodableToHandler(QueueConsumer):
+    """nameko's queue consumer leaves a message kombu cannot decode (a body that is not JSON, a
+    content type it does not accept) to kombu, which logs it and acknowledges it: the message
+    would be lost without a dead letter or a metric. This one hands the raw body to the handler
+    that owns the queue instead, so the inbox dead-letters it like any other poison message."""
+
+    def on_decode_error(self, message, exc):
+        tag = message.delivery_info.get("consumer_tag")
+        for provider, consumer in list(self._consumers.items()):
+            if tag in consumer._active_tags.values():
+                log.warning("event_undecodable", queue=provider.queue.name, error=repr(exc))
+                self.handle_message(provider, message.body, message)
+                return
+        super().on_decode_error(message, exc)
+
+
+class _EventHandler(EventHandler):
+    queue_consumer = _UndecodableToHandler()
+
+
 def subscribe(source, event_type):
     """Handle ``event_type`` from ``source`` exactly once in effect.
 
@@ -182,7 +203,7 @@ def subscribe(source, event_type):
                 session, fn.__name__, source, event_type, body,
                 lambda event, cur: fn(self, event, cur))
         wrapper.talent_subscription = (source, event_type, fn)
-        return event_handler(source, event_type, requeue_on_error=True)(wrapper)
+        return _EventHandler.decorator(source, event_type, requeue_on_error=True)(wrapper)
     return decorator
 
 
