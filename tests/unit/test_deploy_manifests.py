@@ -85,10 +85,20 @@ def test_each_service_has_deployment_probes_resources_config_secret_service(svc)
     secret, = by_kind("Secret", f"{svc}-secret")
     service, = by_kind("Service", svc)
     assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
-    variables = set(config["data"]) | set(secret["stringData"])
+    variables = set(config["data"]) | set(secret["stringData"]) | {
+        e["name"] for e in container.get("env", ())}
     assert variables <= config_variables(svc), variables - config_variables(svc)
     assert {"AMQP_URI", "TALENT_PG_DSN_BASE", "AUTH_SECRET"} <= set(secret["stringData"])
     assert config["data"][f"{svc.upper()}_HTTP"].endswith(":8000")
+    # the runtime role (shared/migrations.py): created by CloudNativePG from its secret, its
+    # password handed to the service
+    role, = by_kind("Secret", f"{svc}-db-role")
+    assert role["stringData"]["username"] == config["data"][f"{svc.upper()}_DB_ROLE"]
+    password, = [e for e in container["env"] if e["name"] == f"{svc.upper()}_DB_ROLE_PASSWORD"]
+    assert password["valueFrom"]["secretKeyRef"] == {"name": f"{svc}-db-role", "key": "password"}
+    managed = {r["name"]: r["passwordSecret"]["name"]
+               for r in by_kind("Cluster")[0]["spec"]["managed"]["roles"]}
+    assert managed[role["stringData"]["username"]] == f"{svc}-db-role"
 
 
 def test_broker_and_database_come_from_their_operators_with_quorum_queues():
@@ -129,7 +139,12 @@ def test_compose_runs_postgres_rabbitmq_and_each_service_with_replicas_and_readi
         assert spec["depends_on"]["postgres"]["condition"] == "service_healthy"
         assert spec["environment"][f"{svc.upper()}_HTTP"] == "0.0.0.0:8000"
         assert set(spec["environment"]) <= config_variables(svc)
+        # the runtime role's password: the same variable creates the role (compose/initdb.sh)
+        password = f"{svc.upper()}_DB_ROLE_PASSWORD"
+        assert spec["environment"][password] == services["postgres"]["environment"][password]
     conf = (ROOT / "deploy" / "compose" / "rabbitmq.conf").read_text(encoding="utf-8")
     assert "default_queue_type = quorum" in conf
+    initdb = (ROOT / "deploy" / "compose" / "initdb.sh").read_text(encoding="utf-8")
+    assert "CREATE DATABASE" in initdb and "CREATE ROLE" in initdb
     dockerfile = (ROOT / "deploy" / "Dockerfile").read_text(encoding="utf-8")
     assert "requirements.lock" in dockerfile and "nameko" in dockerfile
