@@ -161,3 +161,28 @@ def test_readiness_fails_without_database_or_broker_and_recovers(system):
         subprocess.run(rabbitmqctl + ["set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
                        check=True, timeout=60)
     wait_for(lambda: ready()[0] == 200, "readiness back with the broker", timeout=60)
+
+
+def test_notification_delivery_hooks_count_outcomes_and_dead_letters():
+    """The dispatcher's hooks (services/notifications/dispatch.py), on this process's registry."""
+    from types import SimpleNamespace
+
+    from shared import metrics
+
+    def sample(name, **labels):
+        return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
+
+    before = (sample("talent_notification_deliveries_total", channel="webhook",
+                     outcome="delivered"),
+              sample("talent_notification_deliveries_total", channel="email", outcome="failed"),
+              sample("talent_notification_dead_letters_total", channel="email"))
+    metrics.count_delivery("webhook", True)
+    metrics.count_delivery("email", False)
+    metrics.count_delivery_events([
+        SimpleNamespace(event_type="DeliveryAttempted", payload={"channel": "email"}),
+        SimpleNamespace(event_type="DeliveryDeadLettered", payload={"channel": "email"})])
+    after = (sample("talent_notification_deliveries_total", channel="webhook",
+                    outcome="delivered"),
+             sample("talent_notification_deliveries_total", channel="email", outcome="failed"),
+             sample("talent_notification_dead_letters_total", channel="email"))
+    assert [a - b for a, b in zip(after, before)] == [1, 1, 1]
