@@ -247,6 +247,22 @@ def expected_version(request):
                            fields={"If-Match": ["Not a valid integer."]})
 
 
+def _refuse_nul(request, kwargs):
+    """PostgreSQL text and jsonb cannot hold NUL (U+0000): refuse it at the door, naming where
+    it was, rather than fail in the database (a JSON body's escaped ``\\u0000`` included)."""
+    bad = ["NUL characters (U+0000) are not accepted."]
+    for name, value in kwargs.items():
+        if isinstance(value, str) and "\x00" in value:
+            raise InvalidInput(f"{name} holds a NUL character", fields={name: bad})
+    for name, value in request.args.items(multi=True):
+        if "\x00" in name or "\x00" in value:
+            raise InvalidInput("a query argument holds a NUL character",
+                               fields={name.replace("\x00", "") or "query": bad})
+    body = request.get_data()
+    if b"\x00" in body or b"\\u0000" in body:
+        raise InvalidInput("the body holds a NUL character", fields={"body": bad})
+
+
 def endpoint(method, url, *, action=None, public=False):
     """A JSON HTTP entrypoint: authenticates the bearer token, checks ``action`` against the
     authorisation matrix, maps errors to 4xx JSON (never a stack trace) and tags the response with
@@ -265,6 +281,7 @@ def endpoint(method, url, *, action=None, public=False):
                                                 request.headers.get("Authorization")))
                     if action:
                         authorize(session.principal, action)
+                _refuse_nul(request, kwargs)
                 result = fn(self, request, **kwargs)
                 status, body = result if isinstance(result, tuple) else (200, result)
                 return json_response(status, body, session.correlation_id)
