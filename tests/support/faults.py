@@ -51,6 +51,9 @@ def certified(i, run):
         "period_start": today, "period_end": dt.date(2029, 11, 22)}, ("LT-9.5", "LT-10"))
 
 
+STREAM_APP = "fault-stream"  # the stream's own sessions, spared by terminate_connections
+
+
 class Stream:
     """Append ``n`` TalentCertified to the applications store, ``rate`` a second, in a thread; the
     applications service's relay publishes them as they land. ``ids``: the event ids appended."""
@@ -76,7 +79,8 @@ class Stream:
         assert not self.errors, self.errors
 
     def _append(self):
-        store = EventStore(Database(self.system.dsn("applications")), "applications")
+        store = EventStore(Database(self.system.dsn("applications"),
+                                    application_name=STREAM_APP), "applications")
         meta = Metadata("fault-test", "system", f"faults-{self.run}")
         start = time.monotonic()
         try:
@@ -182,11 +186,11 @@ def fund_the_grants(client, grants=100_000):
 
 # -- PostgreSQL: cut the services' connections -----------------------------------------------------
 def terminate_connections(admin_dsn, dbnames, timeout_ms=5000):
-    """``pg_terminate_backend`` every session on ``dbnames`` but this one, each waiting up to
-    ``timeout_ms`` for the backend to end; the number terminated."""
+    """``pg_terminate_backend`` every session on ``dbnames`` but this one and the test stream's,
+    each waiting up to ``timeout_ms`` for the backend to end; the number terminated."""
     rows = query(admin_dsn, "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, %s))"
-                 " FROM pg_stat_activity WHERE datname = ANY(%s) AND pid <> pg_backend_pid()",
-                 (timeout_ms, list(dbnames)))
+                 " FROM pg_stat_activity WHERE datname = ANY(%s) AND pid <> pg_backend_pid()"
+                 " AND application_name <> %s", (timeout_ms, list(dbnames), STREAM_APP))
     return rows[0][0]
 
 
