@@ -1,7 +1,7 @@
 # Local one-host workflow; see deploy/local/*.sh.
 PY := .venv/bin/python
 
-.PHONY: run stop test unit bench catalogue clean
+.PHONY: run stop test unit bench load audit-bench catalogue clean
 
 run:            ## set up everything, start the four services, walk one application through
 	bash deploy/local/run.sh
@@ -20,6 +20,16 @@ bench:          ## event store and relay benchmarks
 	bash deploy/local/venv.sh
 	bash deploy/local/infra.sh
 	. var/env.sh && $(PY) bench/eventstore.py && $(PY) bench/relay.py
+
+load:           ## 60 s of applications and reviews over HTTP through the four services
+	bash deploy/local/venv.sh
+	bash deploy/local/infra.sh
+	. var/env.sh && $(PY) bench/load.py
+
+audit-bench:    ## talent-audit verify/history/replay on a generated 1,000,000-event history
+	bash deploy/local/venv.sh
+	bash deploy/local/infra.sh
+	. var/env.sh && $(PY) bench/audit.py
 
 catalogue:      ## regenerate the message contract catalogue
 	bash deploy/local/venv.sh
