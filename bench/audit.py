@@ -14,7 +14,9 @@ import datetime as dt
 import io
 import json
 import os
+import resource
 import sys
+import threading
 import time
 import uuid
 
@@ -98,6 +100,58 @@ def generate(stores, target):
     return total, person
 
 
+class CpuMeter:
+    """CPU seconds spent by this process, its children and the PostgreSQL backends serving the
+    bench's databases (sampled from /proc every 20 ms, so a backend that exits between samples
+    loses at most that much). On a shared machine, events per CPU-second says what the code
+    costs whatever else is running; wall-clock rates say what it got."""
+
+    def __init__(self, tag):
+        self.tag, self.seen, self.stop = tag.encode(), {}, threading.Event()
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def _sample(self):
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmd = f.read()
+                if not cmd.startswith(b"postgres:") or self.tag not in cmd:
+                    continue
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                self.seen[pid] = (int(fields[11]) + int(fields[12])) / self.tick
+            except OSError:
+                continue
+
+    def __enter__(self):
+        self._sample()
+        self.base = dict(self.seen)
+        self.own = self._own()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        return self
+
+    def _run(self):
+        while not self.stop.wait(0.02):
+            self._sample()
+
+    @staticmethod
+    def _own():
+        me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
+            resource.RUSAGE_CHILDREN)
+        return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+        self._sample()
+        self.client = self._own() - self.own
+        self.server = sum(v - self.base.get(pid, 0) for pid, v in self.seen.items())
+        self.total = self.client + self.server
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=1_000_000)
@@ -131,15 +185,19 @@ def main():
         cli = [a for svc, db in dbs.items() for a in ("--dsn", f"{svc}={dsn_for(db)}")]
         cli += ["--audit-dsn", dsn_for(audit_db)]
 
-        verify_eps = []
+        verify_eps, verify_cpu = [], []
         for run in ("first read after loading", "again"):
             out = io.StringIO()
             t = time.perf_counter()
-            assert audit.main(["verify", "--json", *cli], out=out) == 0
+            with CpuMeter(tag) as cpu:
+                assert audit.main(["verify", "--json", *cli], out=out) == 0
             verify_s = time.perf_counter() - t
             verify_eps.append(total / verify_s)
+            verify_cpu.append(total / cpu.total)
             print(f"verify ({run}): {total:,} events in {verify_s:.1f} s, whole command "
-                  f"= {verify_eps[-1]:,.0f}/s")
+                  f"= {verify_eps[-1]:,.0f}/s; {cpu.client:.1f} CPU-s client + "
+                  f"{cpu.server:.1f} CPU-s server = {verify_cpu[-1]:,.0f} events/CPU-s; "
+                  f"load {os.getloadavg()[0]:.1f}")
 
         if not args.skip_history:
             t = time.perf_counter()
@@ -157,25 +215,30 @@ def main():
             print(f"history of one person, whole command (index already current): "
                   f"{history_ms:.0f} ms (query alone {query_ms:.1f} ms)")
 
-        replay_eps = {}
+        replay_eps, replay_cpu = {}, {}
         for svc in audit.SERVICES:
             out = io.StringIO()
             t = time.perf_counter()
-            audit.main(["replay", svc, "--as-of", str(10**12), "--json", "--limit", "1", *cli],
-                       out=out)
+            with CpuMeter(tag) as cpu:
+                audit.main(["replay", svc, "--as-of", str(10**12), "--json", "--limit", "1",
+                            *cli], out=out)
             replay = json.loads(out.getvalue())
             replay_eps[svc] = round(replay["events"] / (time.perf_counter() - t))
+            replay_cpu[svc] = round(replay["events"] / cpu.total)
             print(f"replay {svc}, whole command: {replay['events']:,} events at "
-                  f"{replay_eps[svc]:,}/s")
+                  f"{replay_eps[svc]:,}/s; {cpu.client:.1f} CPU-s client + {cpu.server:.1f} "
+                  f"CPU-s server = {replay_cpu[svc]:,} events/CPU-s; "
+                  f"load {os.getloadavg()[0]:.1f}")
     finally:
         if not args.keep:
             for name in list(dbs.values()) + [audit_db]:
                 drop_database(admin, name)
     print(json.dumps({"events": total, "persons": persons,
                       "verify_eps": [round(v) for v in verify_eps],
+                      "verify_events_per_cpu_s": [round(v) for v in verify_cpu],
                       "history_ms": history_ms and round(history_ms, 1),
                       "history_index_s": index_s and round(index_s, 1),
-                      "replay_eps": replay_eps,
+                      "replay_eps": replay_eps, "replay_events_per_cpu_s": replay_cpu,
                       "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(
                           timespec="seconds")}))
 

@@ -129,6 +129,9 @@ def _verify_range(svc, dsn, first, last):
     from shared import chainverify
     conn = _worker_conns.get(dsn)
     if conn is None or conn.closed:
+        for other in _worker_conns.values():  # one connection per worker at a time
+            other.close()
+        _worker_conns.clear()
         conn = _worker_conns[dsn] = connect(dsn, application_name="talent-audit", read_only=True,
                                             statement_timeout_ms=600_000)
     try:
@@ -149,8 +152,8 @@ def _heads(dsns):
 
 
 def cmd_verify(args, out):
-    """The chains are cut into ranges of positions, checked by a pool of processes (one per
-    CPU) in any order, then linked per service at the range boundaries (shared.chainverify): the
+    """The chains are cut into ranges of positions, checked by a pool of processes in any
+    order, then linked per service at the range boundaries (shared.chainverify): the
     result is exactly what a walk from position 1 finds. Positions appended after the start are
     not checked."""
     import multiprocessing
@@ -160,17 +163,21 @@ def cmd_verify(args, out):
     heads = _heads(dsns)
     work = [(svc, dsns[svc], first, last) for svc in dsns
             for first, last in chainverify.ranges(heads[svc], VERIFY_RANGE)]
-    work.sort(key=lambda w: (w[2], w[0]))  # every store's early ranges first
+    work.sort(key=lambda w: (w[0], w[2]))  # a worker mostly stays on one store
     found = {svc: {} for svc in dsns}
     start, done = time.monotonic(), 0
     tick = Progress("verifying", args.progress)
-    workers = max(1, min(len(work), os.cpu_count() or 1))
+    # two per CPU: while one waits for the server to produce its range, the other hashes
+    workers = max(1, min(len(work), 2 * (os.cpu_count() or 1)))
     with ProcessPoolExecutor(max_workers=workers,
                              mp_context=multiprocessing.get_context("spawn")) as pool:
-        for svc, first, result in pool.map(_verify_range, *zip(*work)) if work else ():
-            found[svc][first] = result
-            done += min(VERIFY_RANGE, heads[svc] - first + 1)
-            tick(done)
+        try:
+            for svc, first, result in pool.map(_verify_range, *zip(*work)) if work else ():
+                found[svc][first] = result
+                done += min(VERIFY_RANGE, heads[svc] - first + 1)
+                tick(done)
+        except psycopg2.Error as exc:
+            raise AuditError(f"cannot read a store: {str(exc).strip().splitlines()[0]}")
     tick.done()
     elapsed = time.monotonic() - start
     results = []
