@@ -3,15 +3,17 @@ sealed with their key, read in clear only through the applications service, neve
 broker or another service in clear; erasing them (deleting the key) leaves every hash chain
 verifying and makes reads and the audit tool say "erased"."""
 import datetime as dt
+import http.server
 import io
+import threading
 import uuid
 
 import orjson
 import psycopg2
 import pytest
 
-from services.applications.identity import id_check_char
 from deploy.local.walk import Client, application_body, open_round
+from services.applications.identity import id_check_char
 from shared import audit
 from shared.config import dsn_for
 from shared.db import Database, create_database, drop_database
@@ -61,8 +63,32 @@ def _audit(system, audit_db, *argv):
 
 
 @pytest.fixture(scope="module")
-def submitted(system):
+def webhook():
+    """An outside subscriber: a local HTTP server keeping every body it receives."""
+    received = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def submitted(system, webhook):
     client = Client(system.urls, out=lambda *_: None)
+    client.call("POST", "notifications", "/subscribers", "prefecture_officer",
+                json={"name": "外部系统", "url": webhook[0],
+                      "event_types": ["ApplicationSubmitted"]})
     today = dt.date.today()
     open_round(client, today.year)
     body = application_body(COUNTY, "钱七", "LT-6.3", today, today.year, id_number=ID_NUMBER)
@@ -103,6 +129,17 @@ def test_nothing_personal_leaves_in_clear(system, submitted):
     elsewhere = _all_text(system.dsn("notifications"))
     assert "ApplicationSubmitted" in elsewhere
     assert PHONE not in elsewhere and ID_NUMBER[-4:] not in elsewhere
+
+
+def test_a_webhook_subscriber_gets_the_event_sealed(submitted, webhook):
+    client, app_id, body = submitted
+    received = webhook[1]
+    client.wait_for("the webhook", lambda: any(app_id.encode() in b for b in received))
+    sent = [orjson.loads(b) for b in received if app_id.encode() in b][0]
+    assert sent["event_type"] == "ApplicationSubmitted"
+    applicant = sent["payload"]["form"]["applicant"]
+    assert applicant["phone"].startswith("enc1:") and applicant["name"] == "钱七"
+    assert all(PHONE.encode() not in b and ID_NUMBER[-4:].encode() not in b for b in received)
 
 
 def test_erasing_a_person(system, submitted, audit_db):
