@@ -98,15 +98,20 @@ def check_lines(lines, metas=None):
         canonical_meta = metas.get(meta)
         if canonical_meta is None:
             canonical_meta = metas[meta] = dumps(loads(meta), option=_SORT)
-        if (len(recorded_at) == 29 and recorded_at[26:] == b"+00" and recorded_at[19:20] == b"."
-                and not needs_escaping(join((event_id, stream_type, stream_id, event_type,
-                                             prev_hash)))):
+        # The fast path: PostgreSQL's UTC form of recorded_at ("YYYY-MM-DD HH:MM:SS[.f]+00",
+        # trailing zeros of the fraction dropped) and text fields that need no JSON escaping.
+        # (event_id is a uuid; a prev_hash reaches the comparison only if it equals the
+        # previous row's hash, or is reported as a broken link first: see ``link``.)
+        if (recorded_at[-3:] == b"+00" and recorded_at[10:11] == b" "
+                and recorded_at[19:20] in (b".", b"+") and len(recorded_at) <= 29
+                and not needs_escaping(join((stream_type, stream_id, event_type)))):
             canonical = join((
                 b'{"event_id":"', event_id, b'","event_type":"', event_type,
                 b'","global_position":', pos, b',"metadata":', canonical_meta,
                 b',"payload":', dumps(loads(payload), option=_SORT),
                 b',"prev_hash":"', prev_hash, b'","recorded_at":"', recorded_at[:10], b"T",
-                recorded_at[11:26], b'+00:00","schema_version":', schema_version,
+                recorded_at[11:19], b".", recorded_at[20:-3].ljust(6, b"0"),
+                b'+00:00","schema_version":', schema_version,
                 b',"stream_id":"', stream_id, b'","stream_type":"', stream_type,
                 b'","stream_version":', stream_version, b"}"))
         else:

@@ -113,6 +113,8 @@ def test_awkward_rows_verify_and_hash_like_the_store(db):
     "UPDATE events SET stream_id = stream_id || '\"' WHERE global_position = {p}",
     "UPDATE events SET recorded_at = recorded_at + interval '1 microsecond' WHERE global_position = {p}",
     "UPDATE events SET prev_hash = repeat('a', 64) WHERE global_position = {p}",
+    "UPDATE events SET prev_hash = prev_hash || '\"' WHERE global_position = {p}",
+    "UPDATE events SET event_type = event_type || E'\\t\"' WHERE global_position = {p}",
     "UPDATE events SET hash = repeat('b', 64) WHERE global_position = {p}",
     "DELETE FROM events WHERE global_position = {p}",
     "DELETE FROM events WHERE global_position BETWEEN {p} AND {p} + 4",
