@@ -142,6 +142,15 @@ def _verify_range(svc, dsn, first, last):
         conn.rollback()
 
 
+def _forkserver():
+    """Workers forked from a server that imported this module once (spawning each one would
+    import it again, a second of CPU per worker; forking the caller could inherit its threads)."""
+    import multiprocessing
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["shared.audit"])
+    return context
+
+
 def _heads(dsns):
     heads = {}
     for svc, dsn in dsns.items():
@@ -156,7 +165,6 @@ def cmd_verify(args, out):
     order, then linked per service at the range boundaries (shared.chainverify): the
     result is exactly what a walk from position 1 finds. Positions appended after the start are
     not checked."""
-    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from shared import chainverify
     dsns = store_dsns(args.dsn)
@@ -170,7 +178,7 @@ def cmd_verify(args, out):
     # two per CPU: while one waits for the server to produce its range, the other hashes
     workers = max(1, min(len(work), 2 * (os.cpu_count() or 1)))
     with ProcessPoolExecutor(max_workers=workers,
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
+                             mp_context=_forkserver()) as pool:
         try:
             for svc, first, result in pool.map(_verify_range, *zip(*work)) if work else ():
                 found[svc][first] = result
