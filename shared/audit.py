@@ -143,11 +143,14 @@ def _verify_range(svc, dsn, first, last):
 
 
 def _forkserver():
-    """Workers forked from a server that imported this module once (spawning each one would
-    import it again, a second of CPU per worker; forking the caller could inherit its threads)."""
+    """Workers forked from a server that imported what this module needs once (spawning each
+    one would import it all again, half a CPU-second per worker; forking the caller could
+    inherit its threads). This module itself is not preloaded: each worker runs the caller's
+    main module again, and finding it already imported would warn."""
     import multiprocessing
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["shared.audit"])
+    context.set_forkserver_preload(["orjson", "psycopg2.extras", "shared.config", "shared.db",
+                                    "shared.eventstore", "shared.chainverify"])
     return context
 
 
