@@ -234,7 +234,7 @@ def main(argv=None):
         result = drive(urls, dsns, args.duration, args.concurrency)
     else:
         from tests.support.system import running_system
-        gen = running_system(services=("applications", "notifications"))
+        gen = running_system(services=("applications", "notifications"), log_prefix="load")
         system = next(gen)
         try:
             result = drive(system.urls, {svc: system.dsn(svc) for svc in
