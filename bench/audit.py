@@ -101,33 +101,47 @@ def generate(stores, target):
 
 
 class CpuMeter:
-    """CPU seconds spent by this process, its children and the PostgreSQL backends serving the
-    bench's databases (sampled from /proc every 20 ms, so a backend that exits between samples
-    loses at most that much). On a shared machine, events per CPU-second says what the code
-    costs whatever else is running; wall-clock rates say what it got."""
+    """CPU seconds spent by this process, its descendants (the verify workers, forked by a
+    forkserver) and the PostgreSQL backends serving the bench's databases, sampled from /proc
+    every 20 ms (a process that exits between samples loses at most that much). On a shared
+    machine, events per CPU-second says what the code costs whatever else is running;
+    wall-clock rates say what it got."""
 
     def __init__(self, tag):
-        self.tag, self.seen, self.stop = tag.encode(), {}, threading.Event()
+        self.tag, self.stop = tag.encode(), threading.Event()
+        self.server, self.children = {}, {}
         self.tick = os.sysconf("SC_CLK_TCK")
 
     def _sample(self):
+        me, parents, cpu, backends = str(os.getpid()), {}, {}, set()
         for pid in os.listdir("/proc"):
             if not pid.isdigit():
                 continue
             try:
-                with open(f"/proc/{pid}/cmdline", "rb") as f:
-                    cmd = f.read()
-                if not cmd.startswith(b"postgres:") or self.tag not in cmd:
-                    continue
                 with open(f"/proc/{pid}/stat") as f:
                     fields = f.read().rsplit(")", 1)[1].split()
-                self.seen[pid] = (int(fields[11]) + int(fields[12])) / self.tick
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmd = f.read()
             except OSError:
                 continue
+            parents[pid] = fields[1]
+            cpu[pid] = (int(fields[11]) + int(fields[12])) / self.tick
+            if cmd.startswith(b"postgres:") and self.tag in cmd:
+                backends.add(pid)
+        for pid, seconds in cpu.items():
+            if pid in backends:
+                self.server[pid] = seconds
+                continue
+            up, hops = parents.get(pid), 0
+            while up and up != "0" and hops < 8:
+                if up == me:
+                    self.children[pid] = seconds
+                    break
+                up, hops = parents.get(up), hops + 1
 
     def __enter__(self):
         self._sample()
-        self.base = dict(self.seen)
+        self.base = {**self.server, **self.children}
         self.own = self._own()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -139,16 +153,16 @@ class CpuMeter:
 
     @staticmethod
     def _own():
-        me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
-            resource.RUSAGE_CHILDREN)
-        return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        return me.ru_utime + me.ru_stime
 
     def __exit__(self, *exc):
         self.stop.set()
         self.thread.join()
         self._sample()
-        self.client = self._own() - self.own
-        self.server = sum(v - self.base.get(pid, 0) for pid, v in self.seen.items())
+        spent = lambda seen: sum(v - self.base.get(pid, 0) for pid, v in seen.items())  # noqa
+        self.client = self._own() - self.own + spent(self.children)
+        self.server = spent(self.server)
         self.total = self.client + self.server
 
 
@@ -215,7 +229,7 @@ def main():
             print(f"history of one person, whole command (index already current): "
                   f"{history_ms:.0f} ms (query alone {query_ms:.1f} ms)")
 
-        replay_eps, replay_cpu = {}, {}
+        replay_eps, replay_cpu, replay_core = {}, {}, {}
         for svc in audit.SERVICES:
             out = io.StringIO()
             t = time.perf_counter()
@@ -225,9 +239,11 @@ def main():
             replay = json.loads(out.getvalue())
             replay_eps[svc] = round(replay["events"] / (time.perf_counter() - t))
             replay_cpu[svc] = round(replay["events"] / cpu.total)
+            replay_core[svc] = replay["events_per_s"]
             print(f"replay {svc}, whole command: {replay['events']:,} events at "
-                  f"{replay_eps[svc]:,}/s; {cpu.client:.1f} CPU-s client + {cpu.server:.1f} "
-                  f"CPU-s server = {replay_cpu[svc]:,} events/CPU-s; "
+                  f"{replay_eps[svc]:,}/s (read, fold and write alone: "
+                  f"{replay['events_per_s']:,}/s); {cpu.client:.1f} CPU-s client + "
+                  f"{cpu.server:.1f} CPU-s server = {replay_cpu[svc]:,} events/CPU-s; "
                   f"load {os.getloadavg()[0]:.1f}")
     finally:
         if not args.keep:
@@ -239,6 +255,7 @@ def main():
                       "history_ms": history_ms and round(history_ms, 1),
                       "history_index_s": index_s and round(index_s, 1),
                       "replay_eps": replay_eps, "replay_events_per_cpu_s": replay_cpu,
+                      "replay_eps_without_start": replay_core,
                       "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(
                           timespec="seconds")}))
 
