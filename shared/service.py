@@ -220,9 +220,26 @@ def json_response(status, body, correlation_id=None):
                     status=status, mimetype="application/json", headers=headers)
 
 
+_SCHEMAS = {}
+
+
+def _schema(schema):
+    """One instance per schema class, built once: building one (its fields deep-copied, its
+    nested schemas instantiated) cost more than loading a whole application form with it. A
+    marshmallow schema keeps no state between loads, so the instance is shared."""
+    if not isinstance(schema, type):
+        return schema
+    instance = _SCHEMAS.get(schema)
+    if instance is None:
+        instance = _SCHEMAS[schema] = schema()
+    return instance
+
+
 def parse_body(request, schema):
-    """The request's JSON body loaded through ``schema``, or InvalidInput naming the fields."""
+    """The request's JSON body loaded through ``schema`` (a schema class, whose one shared
+    instance is used, or an instance), or InvalidInput naming the fields."""
     import marshmallow
+    schema = _schema(schema)
     try:
         data = orjson.loads(request.get_data() or b"{}")
     except orjson.JSONDecodeError as exc:

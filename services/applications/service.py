@@ -140,7 +140,7 @@ class ApplicationsService(base.ServiceBase):
     # -- rounds (LT-3, LT-8) --------------------------------------------------------------------
     @endpoint("POST", "/rounds", action="round.open")
     def open_round(self, request):
-        data = parse_body(request, schemas.OpenRound())
+        data = parse_body(request, schemas.OpenRound)
         events = self._run(round_domain.selection_round, round_domain.stream(data["year"]),
                            round_domain.OpenRound(**data))
         return self._result(events, 201, year=data["year"])
@@ -166,7 +166,7 @@ class ApplicationsService(base.ServiceBase):
     # -- the application --------------------------------------------------------------------------
     @endpoint("POST", "/applications", action="application.submit")
     def submit(self, request):
-        data = parse_body(request, schemas.SubmitApplication())
+        data = parse_body(request, schemas.SubmitApplication)
         principal = self.store.principal
         authorize(principal, "application.submit", data["county"])
         if principal.role == "applicant":
@@ -193,7 +193,7 @@ class ApplicationsService(base.ServiceBase):
 
     @endpoint("POST", "/applications/<application_id>/reviews")
     def review(self, request, application_id):
-        data = parse_body(request, schemas.RecordReview())
+        data = parse_body(request, schemas.RecordReview)
         command = Review(
             stage=data["stage"], passed=data["decision"] == "pass", opinion=data["opinion"],
             reasons=tuple(data["reasons"]), decided_on=data["decided_on"],
@@ -207,13 +207,13 @@ class ApplicationsService(base.ServiceBase):
 
     @endpoint("POST", "/applications/<application_id>/notice", action="notice.start")
     def start_notice(self, request, application_id):
-        data = parse_body(request, schemas.StartNotice())
+        data = parse_body(request, schemas.StartNotice)
         return self._on_application(request, application_id, "notice.start",
                                     StartNotice(data["start_date"]))
 
     @endpoint("POST", "/applications/<application_id>/objections", action="objection.record")
     def raise_objection(self, request, application_id):
-        data = parse_body(request, schemas.RaiseObjection())
+        data = parse_body(request, schemas.RaiseObjection)
         command = RaiseObjection(objection_id=str(uuid.uuid4()), **data)
         status, body = self._on_application(request, application_id, "objection.record",
                                             command)
@@ -221,7 +221,7 @@ class ApplicationsService(base.ServiceBase):
 
     @endpoint("POST", "/applications/<application_id>/objections/<objection_id>/resolution", action="objection.resolve")
     def resolve_objection(self, request, application_id, objection_id):
-        data = parse_body(request, schemas.ResolveObjection())
+        data = parse_body(request, schemas.ResolveObjection)
         return self._on_application(request, application_id, "objection.resolve",
                                     ResolveObjection(objection_id, data["outcome"] == "upheld",
                                                      data["finding"], data["resolved_on"]))
@@ -237,7 +237,7 @@ class ApplicationsService(base.ServiceBase):
 
     @endpoint("POST", "/applications/<application_id>/withdrawal", action="application.withdraw")
     def withdraw(self, request, application_id):
-        data = parse_body(request, schemas.Withdraw())
+        data = parse_body(request, schemas.Withdraw)
         return self._on_application(request, application_id, "application.withdraw",
                                     Withdraw(data["reason"]))
 
@@ -247,7 +247,7 @@ class ApplicationsService(base.ServiceBase):
         field sealed for them (shared/crypto.py: ID number's masked form, phone, native place,
         photo) reads "erased" in every event, the hash chain unchanged; record ``PersonErased``,
         which names them only by pseudonym."""
-        data = parse_body(request, schemas.ErasePerson())
+        data = parse_body(request, schemas.ErasePerson)
         self._application(application_id, "person.erase")
         session = self.store
         store = session.store
@@ -321,7 +321,7 @@ class ApplicationsService(base.ServiceBase):
 
     @endpoint("POST", "/yixiang/applicants", action="yixiang.import")
     def register_yixiang_applicant(self, request):
-        data = parse_body(request, schemas.RegisterYixiangApplicant())
+        data = parse_body(request, schemas.RegisterYixiangApplicant)
         key, masked = self._person(data["id_number"])
         events = self._run(yixiang_domain.yixiang_person, yixiang_domain.stream(key),
                            yixiang_domain.RegisterFormerApplicant(key, masked, data["name"],
@@ -330,7 +330,7 @@ class ApplicationsService(base.ServiceBase):
 
     @endpoint("POST", "/yixiang/transfers", action="yixiang.import")
     def transfer_yixiang_talent(self, request):
-        data = parse_body(request, schemas.TransferYixiangTalent())
+        data = parse_body(request, schemas.TransferYixiangTalent)
         key, masked = self._person(data.pop("id_number"))
         enterprise = data.pop("enterprise")
         code = enterprise["credit_code"]
