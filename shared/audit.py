@@ -197,19 +197,102 @@ def cmd_verify(args, out):
         results.append({"service": svc, "ok": r.ok, "checked": r.checked,
                         "first_bad_position": r.position, "reason": r.reason,
                         "expected": r.expected, "found": r.found})
+    _check_anchors(args, dsns, heads, results)
     total = sum(r["checked"] for r in results)
     if args.json:
         emit_json({"ok": all(r["ok"] for r in results), "services": results,
                    "checked": total, "seconds": round(elapsed, 3),
                    "events_per_s": round(total / elapsed) if elapsed else None}, out)
     else:
-        table([{**r, "result": "ok" if r["ok"] else "BROKEN"} for r in results],
-              ["service", "result", "checked", "first_bad_position", "reason"], out)
+        table([{**r, "result": "ok" if r["ok"] else "BROKEN",
+                "head": f"{r['head_position']} {(r['head_hash'] or '')[:16]}"} for r in results],
+              ["service", "result", "checked", "head", "first_bad_position", "reason"], out)
         for r in results:
             if not r["ok"]:
                 out.write(f"\n{r['service']}: position {r['first_bad_position']}: {r['reason']}\n"
                           f"  expected {r['expected']}\n  found    {r['found']}\n")
     return 0 if all(r["ok"] for r in results) else 1
+
+
+# -- anchors: what an earlier verify saw, so that cutting the tail of a chain is noticed ---------
+def _hashes_at(dsn, svc, positions):
+    store = open_store(svc, dsn)
+    try:
+        with store.db.transaction() as cur:
+            cur.execute("SELECT global_position, hash FROM events WHERE global_position = ANY(%s)",
+                        (sorted(set(positions)),))
+            return dict(cur.fetchall())
+    finally:
+        store.db.close()
+
+
+def _store_key(dsn):
+    """Where a store is, whoever connects to it: host:port/dbname."""
+    p = psycopg2.extensions.parse_dsn(dsn)
+    return f"{p.get('host', 'localhost')}:{p.get('port', '5432')}/{p.get('dbname', p.get('user'))}"
+
+
+def _parse_expect(items):
+    """``--expect service=position:hash`` (a head an auditor kept elsewhere, e.g. on paper)."""
+    expected = []
+    for item in items:
+        svc, _, rest = item.partition("=")
+        position, _, digest = rest.partition(":")
+        if svc not in SERVICES or not position.isdigit() or len(digest) != 64:
+            raise AuditError(f"--expect takes service=position:sha256-hex, not {item!r}")
+        expected.append((svc, int(position), digest, "given with --expect"))
+    return expected
+
+
+def _check_anchors(args, dsns, heads, results):
+    """A hash chain proves every row against the one before it, but not that rows were not cut
+    off its end (or that the whole chain was not recomputed by whoever can write the table). So
+    each verify compares the store with the heads verified before (kept in the audit database,
+    keyed by service and where the store is, and any ``--expect``), and records the head it has
+    just verified. A store shorter than an anchor, or whose hash at an anchored position changed,
+    is broken there. ``--no-anchors`` checks and records nothing (a store knowingly replaced)."""
+    anchors = _parse_expect(args.expect)
+    conn = None if args.no_anchors else open_index(args)
+    try:
+        if conn is not None:
+            with conn.cursor() as cur:
+                cur.execute("SELECT service, position, hash, verified_at FROM audit_anchors"
+                            " WHERE store = ANY(%s)", ([_store_key(d) for d in dsns.values()],))
+                for svc, position, digest, when in cur.fetchall():
+                    anchors.append((svc, position, digest,
+                                    f"verified on {when.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"))
+        for r in results:
+            svc = r["service"]
+            mine = [a for a in anchors if a[0] == svc]
+            found = _hashes_at(dsns[svc], svc, [heads[svc]] + [a[1] for a in mine])
+            r["head_position"], r["head_hash"] = heads[svc], found.get(heads[svc])
+            for _, position, digest, source in sorted(mine, key=lambda a: a[1]):
+                if position > heads[svc]:
+                    problem = (heads[svc] + 1, f"the store ends at position {heads[svc]}, but "
+                               f"position {position} was there ({source}): events were removed",
+                               digest, None)
+                elif found.get(position) != digest:
+                    problem = (position, f"the hash at position {position} is not the one "
+                               f"{source}: the chain was rewritten", digest, found.get(position))
+                else:
+                    continue
+                if r["ok"] or problem[0] < r["first_bad_position"]:
+                    r.update(ok=False, first_bad_position=problem[0], reason=problem[1],
+                             expected=problem[2], found=problem[3])
+                break
+        if conn is not None:
+            with conn.cursor() as cur:
+                for r in results:
+                    if r["ok"] and r["head_position"]:
+                        cur.execute(
+                            "INSERT INTO audit_anchors (service, store, position, hash)"
+                            " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                            (r["service"], _store_key(dsns[r["service"]]), r["head_position"],
+                             r["head_hash"]))
+            conn.commit()
+    finally:
+        if conn is not None:
+            conn.close()
 
 
 # -- the audit index (for history) --------------------------------------------------------------
@@ -234,6 +317,14 @@ CREATE INDEX IF NOT EXISTS audit_events_talent ON audit_events (talent_id);
 CREATE INDEX IF NOT EXISTS audit_events_application ON audit_events (application_id);
 CREATE INDEX IF NOT EXISTS audit_events_applicant ON audit_events (applicant_id);
 CREATE INDEX IF NOT EXISTS audit_events_causation ON audit_events (causation_id);
+CREATE TABLE IF NOT EXISTS audit_anchors (
+    service     text NOT NULL,
+    store       text NOT NULL,
+    position    bigint NOT NULL,
+    hash        text NOT NULL,
+    verified_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (store, position)
+);
 CREATE TABLE IF NOT EXISTS audit_cursor (
     service  text PRIMARY KEY,
     position bigint NOT NULL,
@@ -623,7 +714,11 @@ def parser():
     common.add_argument("--progress", action="store_true", default=sys.stderr.isatty(),
                         help="show progress on stderr")
     sub = ap.add_subparsers(dest="command", required=True)
-    sub.add_parser("verify", parents=[common], help="verify every hash chain")
+    v = sub.add_parser("verify", parents=[common], help="verify every hash chain")
+    v.add_argument("--expect", action="append", default=[], metavar="SERVICE=POSITION:HASH",
+                   help="a head kept outside the system that the store must still hold")
+    v.add_argument("--no-anchors", action="store_true",
+                   help="neither check nor record the heads verified before")
     h = sub.add_parser("history", parents=[common], help="one person's cross-service timeline")
     h.add_argument("person", help="a talent id, application id or applicant id")
     r = sub.add_parser("replay", parents=[common], help="a service's read models as of a point")
