@@ -7,6 +7,7 @@ of subscribers and contacts, deliveries (the dead-letter list and re-drive), and
 
 Webhook signatures, headers and how to verify them: README.md beside this file."""
 import datetime as dt
+import time
 import uuid
 from zoneinfo import ZoneInfo
 
@@ -18,7 +19,7 @@ from services.notifications.dispatch import dispatcher, stream_of
 from services.notifications.domain import delivery as delivery_domain
 from services.notifications.domain import messages, registry
 from services.notifications.domain.messages import (CATEGORIES_ZH, GRADES_ZH, RULES, Notify,
-                                                    addresses)
+                                                    PartiesUnknown, addresses)
 from services.notifications.domain.register import REGISTER, Source
 from services.notifications.projections import (DeliveriesView, InboxView, RegisterView,
                                                 RegistryView)
@@ -48,12 +49,27 @@ class Contended(Exception):
     the append: not a refusal, so the inbox retries it (with backoff) instead of dead-lettering."""
 
 
+# The events of one application travel on separate queues, so an event can be handled while the
+# one that introduced its application (ApplicationSubmitted) is still being handled beside it:
+# under load that was most EligibilityAssessed. Before giving up (PartiesUnknown: the inbox rolls
+# back, logs a traceback and retries 0.2 s later), wait this long for the register, each time
+# reading it again inside the same transaction (READ COMMITTED sees the other's commit), provided
+# this handler has written nothing yet.
+PARTIES_WAIT = (0.005, 0.01, 0.02, 0.04, 0.08)
+
+
 def _handler(source, event_type):
     def handle(self, event, cur):
-        try:
-            self._on_event(source, event_type, event, cur)
-        except ConcurrencyConflict as exc:
-            raise Contended(exc.message) from exc
+        for pause in PARTIES_WAIT + (None,):
+            written = []
+            try:
+                return self._on_event(source, event_type, event, cur, written)
+            except ConcurrencyConflict as exc:
+                raise Contended(exc.message) from exc
+            except PartiesUnknown:
+                if pause is None or written:
+                    raise
+                time.sleep(pause)
     handle.__name__ = f"on_{source}_{event_type}"
     return subscribe(source, event_type)(handle)
 
@@ -121,15 +137,18 @@ class NotificationsService(base.ServiceBase):
     del _source, _type
 
     # -- consuming other services' events ------------------------------------------------------
-    def _on_event(self, source, event_type, event, cur):
+    def _on_event(self, source, event_type, event, cur, written=None):
+        """``written`` (a list) is told whether this handler appended anything yet."""
         p, key = event.payload, (source, event_type)
+        written = [] if written is None else written
         if key in REGISTER:
             recorded = dt.datetime.fromisoformat(event.recorded_at).astimezone(SHANGHAI)
             decider, stream_key, command = REGISTER[key](Source(
                 source, event_type, p, event.metadata.get("actor_id"),
                 event.metadata.get("actor_role"), recorded.date()))
-            self.store.execute(decider, f"{decider.stream_type}-{stream_key}", command,
-                               context=self.store.context(who=self._who(p, cur)), cur=cur)
+            written += self.store.execute(decider, f"{decider.stream_type}-{stream_key}",
+                                          command, context=self.store.context(
+                                              who=self._who(p, cur)), cur=cur)
         if key in RULES:
             who = self._who(p, cur)
             recipients = addresses(RULES[key], p, who)
