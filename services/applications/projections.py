@@ -192,18 +192,26 @@ def _json(value):
 
 # -- lookups for decisions (``cur`` inside the command's locked transaction) ---------------------
 def registry_lookups(cur, *, person_key, enterprise_code, round_year, application_id):
-    """What eligibility (LT-10) needs to know about this person and enterprise."""
+    """What eligibility (LT-10) needs to know about this person and enterprise (one round trip).
+    """
     out = {"former_yixiang": False, "enterprise_talent": None, "enterprise_rivals": ()}
-    if person_key:
-        cur.execute("SELECT 1 FROM yixiang_persons WHERE person_key = %s", (person_key,))
-        out["former_yixiang"] = cur.fetchone() is not None
+    if not person_key and not enterprise_code:
+        return out
+    cur.execute("SELECT"
+                " %s::text IS NOT NULL AND EXISTS (SELECT 1 FROM yixiang_persons"
+                " WHERE person_key = %s),"
+                " (SELECT talent_id FROM talents_view WHERE enterprise_code = %s"
+                " ORDER BY period_start, talent_id LIMIT 1),"
+                " ARRAY(SELECT application_id FROM applications_view WHERE round_year = %s"
+                " AND enterprise_code = %s AND status = ANY(%s) AND application_id <> %s"
+                " ORDER BY application_id)",
+                (person_key or None, person_key or None, enterprise_code or None, round_year,
+                 enterprise_code or None, list(OPEN), application_id))
+    former, talent, rivals = cur.fetchone()
+    out["former_yixiang"] = bool(former)
     if enterprise_code:
-        out["enterprise_talent"] = enterprise_talent(cur, enterprise_code)
-        cur.execute("SELECT application_id FROM applications_view WHERE round_year = %s"
-                    " AND enterprise_code = %s AND status = ANY(%s) AND application_id <> %s"
-                    " ORDER BY application_id",
-                    (round_year, enterprise_code, list(OPEN), application_id))
-        out["enterprise_rivals"] = tuple(r[0] for r in cur.fetchall())
+        out["enterprise_talent"] = talent
+        out["enterprise_rivals"] = tuple(rivals)
     return out
 
 

@@ -79,6 +79,15 @@ def _year_arg(request):
     raise InvalidInput("round must be a year", fields={"round": ["Not a valid integer."]})
 
 
+_VIEW_ROW = "SELECT * FROM applications_view WHERE application_id = %s"
+
+
+def _row_dict(cur):
+    """The cursor's next row as a dict by column name, or None."""
+    row = cur.fetchone()
+    return None if row is None else dict(zip([c.name for c in cur.description], row))
+
+
 def _plain(row):
     """A read-model row as JSON-safe values for RPC callers (dates and decimals as text)."""
     return {k: (v if v is None or isinstance(v, (bool, int, str, list, dict)) else str(v))
@@ -91,15 +100,25 @@ class ApplicationsService(base.ServiceBase):
     calendar = WorkingDays()
 
     # -- the one way a command runs -------------------------------------------------------------
-    def _run(self, decider, stream_id, command, *, request=None, lookups=None):
+    def _run(self, decider, stream_id, command, *, request=None, lookups=None, view=None):
         """Decide ``command`` on ``stream_id`` under the append lock, with ``lookups(cur)`` (a
-        dict) added to the context; ``request``'s If-Match guards against a stale caller."""
-        expected = expected_version(request) if request is not None else None
+        dict) added to the context; ``request``'s If-Match guards against a stale caller.
+        ``view``, ``(application_id, action)``: the application's row is read in the same round
+        trip as the lock (and BEGIN), its reader authorised for ``action`` (404/403 as
+        ``_application``), and handed to ``lookups(cur, row)``."""
         session = self.store
-        with session.db.transaction() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK,))
-            context = session.context(calendar=self.calendar,
-                                      **(lookups(cur) if lookups else {}))
+        with session.db.explicit_transaction() as cur:
+            if view is None:
+                cur.execute("BEGIN; SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK,))
+                expected = expected_version(request) if request is not None else None
+                found = lookups(cur) if lookups else {}
+            else:
+                cur.execute("BEGIN; SELECT pg_advisory_xact_lock(%s); " + _VIEW_ROW,
+                            (APPEND_LOCK, view[0]))
+                app = self._authorized(_row_dict(cur), *view)
+                expected = expected_version(request) if request is not None else None
+                found = lookups(cur, app) if lookups else {}
+            context = session.context(calendar=self.calendar, **found)
             return session.execute(decider, stream_id, command, context=context,
                                    expected_version=expected, cur=cur)
 
@@ -115,8 +134,11 @@ class ApplicationsService(base.ServiceBase):
 
     # -- reading applications with their authorisation ------------------------------------------
     def _application(self, application_id, action="application.read"):
-        row = self.store.query("SELECT * FROM applications_view WHERE application_id = %s",
-                               (application_id,), one=True)
+        return self._authorized(self.store.query(_VIEW_ROW, (application_id,), one=True),
+                                application_id, action)
+
+    def _authorized(self, row, application_id, action):
+        """``row`` of the application if the caller may do ``action`` on it."""
         if row is None:
             raise NotFound(f"application {application_id} not found")
         principal = self.store.principal
@@ -127,10 +149,8 @@ class ApplicationsService(base.ServiceBase):
         return row
 
     def _on_application(self, request, application_id, action, command, lookups=None):
-        app = self._application(application_id, action)
         events = self._run(app_domain.application, app_domain.stream(application_id), command,
-                           request=request,
-                           lookups=lookups and (lambda cur: lookups(cur, app)))
+                           request=request, lookups=lookups, view=(application_id, action))
         return self._result(events, application_id=application_id)
 
     def _quota_context(self, cur, app):
