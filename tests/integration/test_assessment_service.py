@@ -5,7 +5,6 @@ field or clause and writes nothing; the read models serve a tenure and the yearl
 models a migration left empty are rebuilt from the events at start."""
 import datetime as dt
 import threading
-import time
 import uuid
 
 import pytest
@@ -17,6 +16,7 @@ from shared.eventstore import EventStore, Metadata, NewEvent
 from shared.relay import Relay
 from tests.support.assessment_pinned import start_assessment_on
 from tests.support.system import running_system
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 D = dt.date
@@ -58,7 +58,7 @@ def system():
             TRANSFER, "楚雄市", D(2021, 6, 1), origin="yixiang_transfer")], meta,
             now=dt.datetime(2022, 9, 5, 2, 0, tzinfo=dt.timezone.utc))
         sysm.store = EventStore(Database(sysm.dsn("assessment")), "assessment")
-        wait_until(lambda: all(stream(sysm, t) for t in (LATE, OPEN, OTHER, TRANSFER)),
+        wait_for(lambda: all(stream(sysm, t) for t in (LATE, OPEN, OTHER, TRANSFER)),
                    "tenures opened")
         yield sysm
         sysm.store.db.close()
@@ -66,15 +66,6 @@ def system():
         relay.stop()
         apps.db.close()
         gen.close()
-
-
-def wait_until(predicate, what, timeout=30):
-    deadline = time.monotonic() + timeout
-    while not (result := predicate()):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-    return result
 
 
 def stream(system, talent):
@@ -97,9 +88,9 @@ REPORT = {"tenure_year": 1, "figures": {"sales_fen": 360_000_000}, "promotion_ac
 
 
 def test_two_replicas_fire_a_missed_report_once(system):
-    wait_until(lambda: "AssessmentFailed" in stream(system, LATE), "the missed report")
+    wait_for(lambda: "AssessmentFailed" in stream(system, LATE), "the missed report")
     seen = {r: sweeps(system, r) for r in ("assessment", "assessment-2")}
-    wait_until(lambda: all(sweeps(system, r) >= n + 5 for r, n in seen.items()),
+    wait_for(lambda: all(sweeps(system, r) >= n + 5 for r, n in seen.items()),
                "five more sweeps in each replica")
     assert stream(system, LATE) == ["TenureOpened", "AssessmentFailed",
                                     "DisqualificationProposed"]
@@ -162,7 +153,7 @@ def test_a_report_is_graded_and_a_second_one_for_the_year_refused(system):
 
 
 def test_results_for_the_announcement(system):
-    wait_until(lambda: "AssessmentPassed" in stream(system, OPEN), "the graded report")
+    wait_for(lambda: "AssessmentPassed" in stream(system, OPEN), "the graded report")
     r = call(system, "GET", "/results?year=2028", "prefecture_officer")
     assert r.status_code == 200, r.text
     assert [(x["talent_id"], x["tenure_year"], x["result"]) for x in r.json()["results"]] == [
@@ -181,7 +172,7 @@ def test_results_for_the_announcement(system):
 
 
 def test_the_leading_group_declines_and_nothing_fires_again(system):
-    wait_until(lambda: "DisqualificationProposed" in stream(system, LATE), "the proposal")
+    wait_for(lambda: "DisqualificationProposed" in stream(system, LATE), "the proposal")
     refused = call(system, "POST", f"/tenures/{LATE}/disqualification/decline",
                    "leading_group", json={"decided_on": "2027-12-02", "reasons": ["保留"]})
     assert refused.status_code == 422 and refused.json()["fields"] == {
@@ -194,7 +185,7 @@ def test_the_leading_group_declines_and_nothing_fires_again(system):
     tenure = call(system, "GET", f"/tenures/{LATE}", "leading_group").json()
     assert [(p["proposal_id"], p["status"], p["ground"]) for p in tenure["proposals"]] == [
         ("P1", "declined", "LT-14.4")]
-    ran = wait_until(lambda: (lambda j: j if j["ran"] else None)(call(
+    ran = wait_for(lambda: (lambda j: j if j["ran"] else None)(call(
         system, "POST", "/deadlines/run", "prefecture_officer", replica="assessment-2").json()),
         "a sweep of our own")
     assert ran["fired"] == {} and ran["today"] == "2027-12-01"
@@ -202,7 +193,7 @@ def test_the_leading_group_declines_and_nothing_fires_again(system):
 
 
 def test_read_models_left_empty_are_rebuilt_from_the_events_at_start(system):
-    wait_until(lambda: "DisqualificationDeclined" in stream(system, LATE), "the decline")
+    wait_for(lambda: "DisqualificationDeclined" in stream(system, LATE), "the decline")
     before = {t: call(system, "GET", f"/tenures/{t}", "auditor").json()
               for t in (LATE, OPEN, OTHER)}
     with system.store.db.transaction() as cur:

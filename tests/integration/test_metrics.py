@@ -2,7 +2,6 @@
 broker checks; ``GET /metrics`` is public Prometheus text; an appended event, a dropped duplicate
 and a poison message each show in their counter, and relay lag reads zero once published."""
 import datetime as dt
-import time
 import uuid
 
 import kombu
@@ -13,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from shared.relay import exchange_for
 from tests.support.system import running_system
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -39,15 +39,6 @@ def scrape(url):
 def value(samples, name, **labels):
     return sum(v for (n, ls), v in samples.items()
                if n == name and set(labels.items()) <= set(ls))
-
-
-def wait_for(predicate, what, timeout=30):
-    deadline = time.monotonic() + timeout
-    while not (result := predicate()):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-    return result
 
 
 def certified_envelope(talent_id):

@@ -11,7 +11,6 @@ import psycopg2
 import pytest
 
 from shared import audit
-from shared.config import dsn_for
 from shared.db import Database
 from shared.eventstore import EventStore, Metadata, NewEvent, RecordedEvent
 

@@ -23,8 +23,9 @@ import requests
 from shared.db import Database
 from shared.eventstore import EventStore, Metadata, NewEvent
 from shared.relay import Relay, exchange_for
-from tests.integration.test_metrics import scrape, value, wait_for
+from tests.integration.test_metrics import scrape, value
 from tests.support.system import running_system
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 RUN = uuid.uuid4().hex[:6]

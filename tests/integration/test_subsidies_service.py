@@ -5,7 +5,6 @@ the guards that must hold under concurrency (one claim per measure, party and pe
 no budget overspent, whether the decisions come over HTTP or from the broker)."""
 import datetime as dt
 import threading
-import time
 import uuid
 from zoneinfo import ZoneInfo
 
@@ -19,6 +18,7 @@ from shared.db import Database
 from shared.eventstore import EventStore
 from shared.relay import exchange_for
 from tests.support.system import running_system
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 TODAY = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
@@ -53,14 +53,7 @@ def events_of(store, stream_id=None, event_type=None):
 
 
 def wait_until(what, fn, timeout=30):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = fn()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
+    return wait_for(fn, what, timeout)
 
 
 def refused_without_writing(store, response, status, **expected):

@@ -4,13 +4,13 @@ every request and can be told to fail on a path a number of times, or until told
 import email
 import email.policy
 import threading
-import time
 # (``from``: eventlet.wsgi's patched copy of http.server can shadow the package attribute)
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
 
 from tests.support.system import free_port
+from tests.support.waiting import wait_for
 
 
 class SmtpSink:
@@ -96,12 +96,5 @@ class WebhookReceiver:
 
 
 def wait_until(what, fn, timeout=30.0, interval=0.1):
-    """Poll ``fn`` until it returns something true; fail naming ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = fn()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
+    """``tests.support.waiting.wait_for`` with the subject first."""
+    return wait_for(fn, what, timeout, interval)
