@@ -120,7 +120,9 @@ def test_nothing_is_held_while_a_message_is_being_sent(session, smtp, receiver):
         conn.autocommit = True
         with conn.cursor() as cur:
             cur.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
-                        " AND objid = %s", (APPEND_LOCK,))
+                        " AND objid = %s AND database = (SELECT oid FROM pg_database"
+                        " WHERE datname = current_database())", (APPEND_LOCK,))  # pg_locks is
+            # the whole cluster's: count only this store's append lock
             seen["append_lock_held"] = cur.fetchone()[0]
             cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
                         " AND pid <> pg_backend_pid() AND state <> 'idle'")
