@@ -8,15 +8,26 @@ import yaml
 
 with warnings.catch_warnings():  # nameko's CLI module imports the deprecated pkg_resources
     warnings.simplefilter("ignore")
-    from nameko.cli.main import setup_yaml_parser
+    from nameko.cli.main import IMPLICIT_ENV_VAR_MATCHER, env_var_constructor
 
 PG_DSN_BASE_DEFAULT = "host=127.0.0.1 port=5432 user=postgres"
 
 
+class _ConfigLoader(yaml.SafeLoader):
+    """yaml.SafeLoader with nameko's ``${VAR:default}`` substitution, on a class of its own:
+    nameko's ``setup_yaml_parser`` adds it to ``yaml.SafeLoader`` itself, which changes every
+    other ``yaml.safe_load`` in the process (a Compose file's ``${VAR:-x}`` would be replaced)."""
+
+
+_ConfigLoader.add_constructor("!env_var", env_var_constructor)
+_ConfigLoader.add_constructor("!raw_env_var",
+                              lambda loader, node: env_var_constructor(loader, node, raw=True))
+_ConfigLoader.add_implicit_resolver("!env_var", IMPLICIT_ENV_VAR_MATCHER, None)
+
+
 def load(path):
-    setup_yaml_parser()
     with open(path) as f:
-        return yaml.safe_load(f)
+        return yaml.load(f, Loader=_ConfigLoader)  # noqa: S506 - a SafeLoader subclass
 
 
 def dsn_for(dbname, base=None):
