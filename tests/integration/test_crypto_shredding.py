@@ -3,9 +3,11 @@ sealed with their key, read in clear only through the applications service, neve
 broker or another service in clear; erasing them (deleting the key) leaves every hash chain
 verifying and makes reads and the audit tool say "erased"."""
 import datetime as dt
-import http.server
 import io
 import threading
+# ``from``, not ``http.server.X``: once eventlet.wsgi is imported, the ``http`` package's ``server``
+# attribute is eventlet's green copy, whose shutdown() parks the main thread in a hub for ever
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import uuid
 
 import orjson
@@ -67,7 +69,7 @@ def webhook():
     """An outside subscriber: a local HTTP server keeping every body it receives."""
     received = []
 
-    class Hook(http.server.BaseHTTPRequestHandler):
+    class Hook(BaseHTTPRequestHandler):
         def do_POST(self):
             received.append(self.rfile.read(int(self.headers.get("Content-Length", 0))))
             self.send_response(204)
@@ -75,7 +77,7 @@ def webhook():
 
         def log_message(self, *args):
             pass
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
