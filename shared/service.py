@@ -182,6 +182,23 @@ class _UndecodableToHandler(QueueConsumer):
                 return
         super().on_decode_error(message, exc)
 
+    # nameko swallows amqp's ConnectionError when it acks on a connection that has gone, but not
+    # the socket's own (ConnectionResetError, BrokenPipeError: the broker restarting while a
+    # worker finishes): that error kills the container, so the service would die with its broker.
+    # The unacked message is redelivered once the consumer has reconnected, and the inbox drops
+    # it as a duplicate (tests/faults/test_reconnect.py).
+    def ack_message(self, message):
+        try:
+            super().ack_message(message)
+        except OSError as exc:
+            log.warning("ack_lost_with_the_connection", error=repr(exc))
+
+    def requeue_message(self, message):
+        try:
+            super().requeue_message(message)
+        except OSError as exc:
+            log.warning("requeue_lost_with_the_connection", error=repr(exc))
+
 
 class _EventHandler(EventHandler):
     queue_consumer = _UndecodableToHandler()
