@@ -65,6 +65,9 @@ def envelope(service, row):
     })
 
 
+_BROKER_TIMEOUTS = {"read_timeout": 10, "write_timeout": 10}  # seconds, for py-amqp
+
+
 class Relay:
     def __init__(self, dsn, amqp_uri, service, *, batch_size=500, standby_poll=1.0,
                  idle_wait=1.0, confirm_timeout=10.0):
@@ -123,7 +126,10 @@ class Relay:
             self.is_leader = True
             metrics.RELAY_LEADER.labels(self.service).set(1)
             log.info("relay_leader", position=self.position)
-            with kombu.Connection(self.amqp_uri, heartbeat=0) as amqp:
+            # Every wait on the broker is bounded: a broker that accepts the connection while
+            # still booting (or blocks publishers) must not hang the leader for ever.
+            with kombu.Connection(self.amqp_uri, heartbeat=0, connect_timeout=5,
+                                  transport_options=_BROKER_TIMEOUTS) as amqp:
                 channel = amqp.channel()
                 self.exchange(channel).declare()
                 confirms = _Confirms(channel)
