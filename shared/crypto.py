@@ -130,9 +130,16 @@ class KeyStore:
 
     # -- keys --------------------------------------------------------------------------------
     def key(self, cur, person, *, create=False):
-        if create:
-            cur.execute("INSERT INTO person_keys (person_key, key) VALUES (%s, %s)"
-                        " ON CONFLICT (person_key) DO NOTHING", (person, new_key()))
+        if create:  # one round trip: the new key, or the one a concurrent writer stored first
+            cur.execute("WITH made AS (INSERT INTO person_keys (person_key, key) VALUES (%s, %s)"
+                        " ON CONFLICT (person_key) DO NOTHING RETURNING key)"
+                        " SELECT key FROM made UNION ALL"
+                        " SELECT key FROM person_keys WHERE person_key = %s",
+                        (person, new_key(), person))
+            row = cur.fetchone()
+            if row is not None:
+                return bytes(row[0])
+        # (a writer that raced us committed after this statement's snapshot: read it afresh)
         cur.execute("SELECT key FROM person_keys WHERE person_key = %s", (person,))
         row = cur.fetchone()
         return bytes(row[0]) if row else None

@@ -279,6 +279,38 @@ def _prefetched(cur, first, batch_size):
         worker.join()
 
 
+class _Batch:
+    """A cursor for projectors that sends their statements with the append's own in one round
+    trip. A projector that reads (``fetch*``) gets its answer: what is pending is sent first,
+    its query last, in one round trip too."""
+
+    def __init__(self, cur):
+        self.cur = cur
+        self.connection = cur.connection
+        self.pending = []
+
+    def execute(self, sql, args=None):
+        self.pending.append(self.cur.mogrify(sql, args))
+
+    def flush(self):
+        if self.pending:
+            sql, self.pending = b"; ".join(self.pending), []
+            self.cur.execute(sql)
+
+    def fetchone(self):
+        self.flush()
+        return self.cur.fetchone()
+
+    def fetchall(self):
+        self.flush()
+        return self.cur.fetchall()
+
+    @property
+    def description(self):
+        self.flush()
+        return self.cur.description
+
+
 class EventStore:
     """One service's event store. ``projectors`` are applied to every appended event inside the
     append's transaction, so read models are never behind the events that feed them."""
@@ -316,21 +348,34 @@ class EventStore:
 
     def _append(self, stream_type, stream_id, expected_version, events, metadata, cur, now,
                 own):
+        # Everything that does not depend on the chain's head is done before the append lock is
+        # taken (the lock serialises every writer of the store, so its hold time is the store's
+        # ceiling): contracts, float check, and sealing personal fields (whose key lookups are
+        # round trips of their own).
         encode = self.registry.encode
+        personal, keys = self.keystore.personal, {}
+        begin = "BEGIN; " if own else ""
         encoded = []
         for event in events:
-            version, data = encode(event.event_type, event.payload)
-            _refuse_floats(data)
-            encoded.append((event, version, data, metadata.for_event(event)))
+            version, plain = encode(event.event_type, event.payload)
+            _refuse_floats(plain)
+            if event.event_type in personal:
+                if begin:  # the key commits with the events, or not at all
+                    cur.execute("BEGIN")
+                    begin = ""
+                data = self.keystore.seal(cur, event.event_type, plain, keys)
+            else:
+                data = plain
+            encoded.append((event, version, plain, data, metadata.for_event(event)))
 
         conn = cur.connection
         if "talent_append" not in conn.prepared:
             conn.prepare(cur, "talent_head", _HEAD_SQL)
             conn.prepare(cur, "talent_append", _INSERT_SQL)
-        # Two statements, one round trip: the head is read by a statement that starts after the
-        # lock is held, so it sees every append committed before ours.
-        cur.execute(("BEGIN; " if own else "")
-                    + "SELECT pg_advisory_xact_lock(%s); EXECUTE talent_head(%s)",
+        # Under the lock, two round trips: (1) the lock and the head, read by a statement that
+        # starts after the lock is held, so it sees every append committed before ours; (2) the
+        # rows, the projectors' statements, NOTIFY and (in our own transaction) COMMIT.
+        cur.execute(begin + "SELECT pg_advisory_xact_lock(%s); EXECUTE talent_head(%s)",
                     (APPEND_LOCK, stream_id))
         current, position, prev_hash = cur.fetchone()
         if expected_version is not None and current != expected_version:
@@ -344,14 +389,10 @@ class EventStore:
         decoder = self.registry.decoder
         sha256 = hashlib.sha256
         version = current
-        personal, keys = self.keystore.personal, {}
-        for event, schema_version, plain, meta in encoded:
+        for event, schema_version, plain, data, meta in encoded:
             position += 1
             version += 1
             event_id = str(uuid.uuid4())
-            # personal fields are sealed with their person's key before the row is hashed
-            data = plain if event.event_type not in personal else \
-                self.keystore.seal(cur, event.event_type, plain, keys)
             canonical = _canonical(position, event_id, stream_type, stream_id, version,
                                    event.event_type, schema_version, data, meta, recorded_text,
                                    prev_hash)
@@ -362,20 +403,20 @@ class EventStore:
                 schema_version, decoder(event.event_type, schema_version)(plain), data, meta,
                 recorded_at, prev_hash, digest))
             prev_hash = digest
-        # NOTIFY is the last statement before commit (after the projectors, if any).
-        notify = f"NOTIFY {NOTIFY_CHANNEL}; COMMIT" if own else f"NOTIFY {NOTIFY_CHANNEL}"
-        sql = "EXECUTE talent_append(%s)"
-        if not self.projectors:
-            sql += "; " + notify
+        batch = _Batch(cur)
+        batch.execute("EXECUTE talent_append(%s)", ((b"[" + b",".join(rows) + b"]").decode(),))
+        for event in recorded:
+            for projector in self.projectors:
+                projector.apply(batch, event)
+        batch.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+        if own:
+            batch.execute("COMMIT")
         try:
-            cur.execute(sql, ((b"[" + b",".join(rows) + b"]").decode(),))
-        except psycopg2.errors.UniqueViolation:
+            batch.flush()
+        except psycopg2.errors.UniqueViolation as exc:
+            if exc.diag.constraint_name not in ("events_stream_version_key", "events_pkey"):
+                raise
             raise ConcurrencyConflict(stream_id, expected_version)
-        if self.projectors:
-            for event in recorded:
-                for projector in self.projectors:
-                    projector.apply(cur, event)
-            cur.execute(notify)
         metrics.EVENTS_APPENDED.labels(self.service, stream_type).inc(len(recorded))
         return recorded
 

@@ -1,9 +1,15 @@
 """The applications service (申报与评审): thin Nameko entrypoints over the round, application and
 Yixiang-person deciders.
 
-Every command runs in one transaction that first takes the event store's append lock, then reads
-what the decision needs (the round, the registry, the round's standing), decides and appends: the
-rules that span applications (one talent per enterprise, the quota) cannot be raced past.
+Every command runs in one transaction. A command whose rules span applications (a submission: one
+talent per enterprise, former Yixiang applicants; certification and the quota stages: the quota;
+rounds and the Yixiang register) first takes the service's rules lock, then reads what the
+decision needs (the round, the registry, the round's standing), decides and appends, so those
+rules cannot be raced past. A command that decides on its own application alone (the other review
+stages, notice, objections, withdrawal) takes no such lock: its stream's version guards it, and
+what it changes can only make a rule-spanning check stricter, never let one through. (Until
+session 3 every command took the store's append lock for its whole transaction: every command of
+the service then ran one at a time, and under load most waited on that lock.)
 
 Time: "today" is the service clock's (``shared/clocks.py``): the real date, or ``CLOCK_TODAY`` in
 a test or demo configuration. Working days: ``WORKING_DAY_OVERRIDES`` (``shared/calendar.py``).
@@ -30,12 +36,13 @@ from shared.calendar import WorkingDayCalendar
 from shared.clocks import clock_for
 from shared.crypto import PERSONAL
 from shared.errors import Forbidden, InvalidInput, NotFound, RuleViolation
-from shared.eventstore import APPEND_LOCK, NewEvent
+from shared.eventstore import NewEvent
 from shared.service import EventStoreProvider, endpoint, expected_version, parse_body
 from shared.timers import lock_key
 
 log = tlog.get_logger(__name__)
 STAGE_ACTION = {name: f"review.{name}" for name, _, _ in STAGES}
+RULES_LOCK = lock_key("applications.rules")
 QUOTA_STAGES = ("approval", "standing_committee")
 
 
@@ -101,20 +108,23 @@ class ApplicationsService(base.ServiceBase):
 
     # -- the one way a command runs -------------------------------------------------------------
     def _run(self, decider, stream_id, command, *, request=None, lookups=None, view=None):
-        """Decide ``command`` on ``stream_id`` under the append lock, with ``lookups(cur)`` (a
-        dict) added to the context; ``request``'s If-Match guards against a stale caller.
-        ``view``, ``(application_id, action)``: the application's row is read in the same round
-        trip as the lock (and BEGIN), its reader authorised for ``action`` (404/403 as
-        ``_application``), and handed to ``lookups(cur, row)``."""
+        """Decide ``command`` on ``stream_id`` with ``lookups(cur)`` (a dict) added to the
+        context, under the rules lock if there are lookups or no ``view`` (see the module doc);
+        ``request``'s If-Match guards against a stale caller. ``view``, ``(application_id,
+        action)``: the application's row is read in the same round trip as BEGIN (and the lock),
+        its reader authorised for ``action`` (404/403 as ``_application``), and handed to
+        ``lookups(cur, row)``."""
         session = self.store
+        begin = "BEGIN; SELECT pg_advisory_xact_lock(%s); " \
+            if lookups is not None or view is None else "BEGIN; "
+        args = (RULES_LOCK,) if "lock" in begin else ()
         with session.db.explicit_transaction() as cur:
             if view is None:
-                cur.execute("BEGIN; SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK,))
+                cur.execute(begin, args)
                 expected = expected_version(request) if request is not None else None
                 found = lookups(cur) if lookups else {}
             else:
-                cur.execute("BEGIN; SELECT pg_advisory_xact_lock(%s); " + _VIEW_ROW,
-                            (APPEND_LOCK, view[0]))
+                cur.execute(begin + _VIEW_ROW, (*args, view[0]))
                 app = self._authorized(_row_dict(cur), *view)
                 expected = expected_version(request) if request is not None else None
                 found = lookups(cur, app) if lookups else {}
@@ -277,7 +287,7 @@ class ApplicationsService(base.ServiceBase):
         if not key:
             raise NotFound(f"application {application_id} names no person to erase")
         with session.db.transaction() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK,))
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (RULES_LOCK,))  # vs. sealing
             if not store.keystore.erase(cur, key):
                 raise RuleViolation("PIPL-47",
                                     f"the applicant of {application_id} is already erased")
