@@ -30,6 +30,7 @@ APPEND_LOCK = 7_356_001
 GENESIS_HASH = "0" * 64
 NOTIFY_CHANNEL = "talent_events"
 UTC = dt.timezone.utc
+_IDLE = psycopg2.extensions.TRANSACTION_STATUS_IDLE
 
 MIGRATIONS = [
     ("0001_events", """
@@ -331,30 +332,36 @@ class EventStore:
 
     # -- writing -----------------------------------------------------------------------------
     def append(self, stream_type, stream_id, expected_version, events, metadata, *, cur=None,
-               now=None):
+               now=None, commit=False):
         """Append ``events`` to ``stream_id`` if it is at ``expected_version`` (None: any).
-        Pass ``cur`` to append inside the caller's transaction (e.g. with an inbox row)."""
-        if cur is None:
-            if not events:
-                return []
-            # Our own transaction: BEGIN travels with the lock and COMMIT with the last statement.
-            with self.db.explicit_transaction() as cur:
-                return self._append(stream_type, stream_id, expected_version, events, metadata,
-                                    cur, now, own=True)
+        Pass ``cur`` to append inside the caller's transaction (e.g. with an inbox row); with
+        ``commit=True`` (a cursor of ``Database.explicit_transaction``) the append is the
+        transaction's last statement and COMMIT travels with it, so the append lock is released
+        without waiting for one more round trip (BEGIN too, if no transaction is open yet)."""
         if not events:
             return []
+        if cur is None:
+            with self.db.explicit_transaction() as cur:
+                return self._append(stream_type, stream_id, expected_version, events, metadata,
+                                    cur, now, begin=True, commit=True)
+        begin = False
+        if commit:
+            conn = cur.connection
+            if not conn.autocommit:
+                raise ValueError("commit=True needs a cursor of Database.explicit_transaction")
+            begin = conn.info.transaction_status == _IDLE
         return self._append(stream_type, stream_id, expected_version, events, metadata, cur,
-                            now, own=False)
+                            now, begin=begin, commit=commit)
 
     def _append(self, stream_type, stream_id, expected_version, events, metadata, cur, now,
-                own):
+                begin, commit):
         # Everything that does not depend on the chain's head is done before the append lock is
         # taken (the lock serialises every writer of the store, so its hold time is the store's
         # ceiling): contracts, float check, and sealing personal fields (whose key lookups are
         # round trips of their own).
         encode = self.registry.encode
         personal, keys = self.keystore.personal, {}
-        begin = "BEGIN; " if own else ""
+        begin = "BEGIN; " if begin else ""
         encoded = []
         for event in events:
             version, plain = encode(event.event_type, event.payload)
@@ -374,7 +381,7 @@ class EventStore:
             conn.prepare(cur, "talent_append", _INSERT_SQL)
         # Under the lock, two round trips: (1) the lock and the head, read by a statement that
         # starts after the lock is held, so it sees every append committed before ours; (2) the
-        # rows, the projectors' statements, NOTIFY and (in our own transaction) COMMIT.
+        # rows, the projectors' statements, NOTIFY and (``commit``) COMMIT.
         cur.execute(begin + "SELECT pg_advisory_xact_lock(%s); EXECUTE talent_head(%s)",
                     (APPEND_LOCK, stream_id))
         current, position, prev_hash = cur.fetchone()
@@ -409,7 +416,7 @@ class EventStore:
             for projector in self.projectors:
                 projector.apply(batch, event)
         batch.execute(f"NOTIFY {NOTIFY_CHANNEL}")
-        if own:
+        if commit:
             batch.execute("COMMIT")
         try:
             batch.flush()

@@ -119,9 +119,11 @@ class Inbox:
         tlog.bind(correlation_id=session.correlation_id, causation_id=event.event_id)
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                with self.db.transaction() as cur:
+                # explicit: a handler may end the transaction with its last append
+                # (``commit=True``), so the append lock is not held for one more round trip
+                with self.db.explicit_transaction() as cur:
                     cur.execute(
-                        "INSERT INTO inbox (event_id, handler, source_service, event_type) "
+                        "BEGIN; INSERT INTO inbox (event_id, handler, source_service, event_type) "
                         "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
                         (event.event_id, handler, source, event_type))
                     if cur.fetchone() is None:

@@ -137,13 +137,17 @@ class Session:
         return {"now": self.clock.now(), "today": self.clock.today(), **extra}
 
     def execute(self, decider, stream_id, command, *, context=None, expected_version=None,
-                cur=None):
+                cur=None, commit=False):
         """Run ``command`` against stream ``stream_id``: the recorded events (maybe none).
-        ``expected_version`` (e.g. from the caller's If-Match) refuses a stale command."""
+        ``expected_version`` (e.g. from the caller's If-Match) refuses a stale command.
+        ``commit``: this is the last statement of ``cur``'s explicit transaction (see
+        ``EventStore.append``). Without ``cur``: the stream is read outside any transaction (the
+        expected-version check covers what changes after) and the append is a transaction of
+        its own."""
         if cur is None:
-            with self.db.transaction() as cur:
+            with self.db.explicit_transaction() as cur:
                 return self.execute(decider, stream_id, command, context=context,
-                                    expected_version=expected_version, cur=cur)
+                                    expected_version=expected_version, cur=cur, commit=True)
         history = self.store.read_stream(stream_id, cur=cur)
         version = history[-1].stream_version if history else 0
         if expected_version is not None and expected_version != version:
@@ -151,7 +155,7 @@ class Session:
         events = decider.decide(command, decider.replay(history),
                                 context if context is not None else self.context())
         return self.store.append(decider.stream_type, stream_id, version, events,
-                                 self.metadata(decider.policy_version), cur=cur)
+                                 self.metadata(decider.policy_version), cur=cur, commit=commit)
 
     def load(self, decider, stream_id, cur=None):
         """(state, version) of a stream, or NotFound."""

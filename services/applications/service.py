@@ -130,7 +130,7 @@ class ApplicationsService(base.ServiceBase):
                 found = lookups(cur, app) if lookups else {}
             context = session.context(calendar=self.calendar, **found)
             return session.execute(decider, stream_id, command, context=context,
-                                   expected_version=expected, cur=cur)
+                                   expected_version=expected, cur=cur, commit=True)
 
     def _round(self, cur, year):
         history = self.store.store.read_stream(round_domain.stream(year), cur=cur)

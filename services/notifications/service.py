@@ -148,7 +148,8 @@ class NotificationsService(base.ServiceBase):
                 event.metadata.get("actor_role"), recorded.date()))
             written += self.store.execute(decider, f"{decider.stream_type}-{stream_key}",
                                           command, context=self.store.context(
-                                              who=self._who(p, cur)), cur=cur)
+                                              who=self._who(p, cur)), cur=cur,
+                                          commit=key not in RULES)
         if key in RULES:
             who = self._who(p, cur)
             recipients = addresses(RULES[key], p, who)
@@ -161,7 +162,8 @@ class NotificationsService(base.ServiceBase):
             self.store.execute(messages.notification, f"notification-{event.event_id}",
                                Notify(source, event_type, event.event_id, p),
                                context=self.store.context(who=who, contacts=contacts,
-                                                          subscribers=subscribers), cur=cur)
+                                                          subscribers=subscribers), cur=cur,
+                               commit=True)  # the last statement: COMMIT travels with it
 
     @staticmethod
     def _who(payload, cur):
