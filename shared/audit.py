@@ -19,6 +19,7 @@ import argparse
 import csv
 import datetime as dt
 import importlib
+import operator
 import os
 import sys
 import time
@@ -563,20 +564,32 @@ def cmd_replay(args, out):
                     cur.execute(sql)
             # A projector with a bulk path folds the events in memory and is written once with
             # COPY; any other applies its statements event by event, as the live service does.
+            # A fold that names its ``event_types`` is only given events of those types.
             folds = [p.fold() for p in projectors if hasattr(p, "fold")]
             live = [p for p in projectors if not hasattr(p, "fold")]
-            appliers = [f.apply for f in folds]
+            by_type = {}
+
+            def appliers(kind):
+                found = by_type[kind] = [
+                    f.apply for f in folds
+                    if getattr(f, "event_types", None) is None or kind in f.event_types]
+                return found
             for event in store.read_all(0, batch_size=5000, **bound):
-                for apply in appliers:
+                kind = event.event_type
+                for apply in by_type[kind] if kind in by_type else appliers(kind):
                     apply(event)
                 for projector in live:
                     projector.apply(cur, event)
                 n += 1
                 if n % 10_000 == 0:
                     tick(n)
-            for fold in folds:
-                for table_name, (columns, rows) in fold.tables().items():
-                    copy_rows(cur, f'"{schema}"."{table_name}"', columns, rows)
+            written = [(table_name, columns, rows) for fold in folds
+                       for table_name, (columns, rows) in fold.tables().items()]
+            rebuild = _drop_indexes(cur, schema, {t for t, _, rows in written if rows})
+            for table_name, columns, rows in written:
+                copy_rows(cur, f'"{schema}"."{table_name}"', columns, rows)
+            for statement in rebuild:
+                cur.execute(statement)
             tick.done()
             elapsed = time.monotonic() - start
             cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s"
@@ -612,6 +625,42 @@ def cmd_replay(args, out):
     return 0
 
 
+def _drop_indexes(cur, schema, tables):
+    """Drop the indexes of ``tables`` in ``schema`` (those of their primary key, unique and
+    exclusion constraints with the constraints) and return the statements that make them again,
+    the same names and definitions: built once over the rows COPY has loaded, an index costs the
+    server a fraction of what keeping it up to date row by row does (and a constraint made again
+    checks every row, as COPY would have). A table that a foreign key references keeps its own."""
+    if not tables:
+        return []
+    cur.execute("""
+        SELECT t.relname, i.relname, pg_get_indexdef(i.oid), c.conname, pg_get_constraintdef(c.oid)
+          FROM pg_index x
+          JOIN pg_class i ON i.oid = x.indexrelid
+          JOIN pg_class t ON t.oid = x.indrelid
+          JOIN pg_namespace n ON n.oid = t.relnamespace
+          LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid
+                                   AND c.contype IN ('p', 'u', 'x')
+         WHERE n.nspname = %s AND t.relname = ANY(%s)
+           AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f'
+                                                          AND f.confrelid = t.oid)
+         ORDER BY c.conname IS NULL, i.oid""", (schema, sorted(tables)))
+    quote = lambda name: psycopg2.extensions.quote_ident(name, cur)  # noqa: E731
+    rebuild = []
+    for table_name, index, index_def, constraint, constraint_def in cur.fetchall():
+        if constraint is None:
+            index = f"{quote(schema)}.{quote(index)}"
+            cur.execute(f"DROP INDEX {index}")
+            rebuild.append(index_def)
+        else:
+            table, constraint = f"{quote(schema)}.{quote(table_name)}", quote(constraint)
+            cur.execute(f"ALTER TABLE {table} DROP CONSTRAINT {constraint}")
+            rebuild.append(f"ALTER TABLE {table} ADD CONSTRAINT {constraint} {constraint_def}")
+    # One process each: workers would share maintenance_work_mem and sort on disk, spending
+    # more CPU in all for no sooner an end (measured on the notifications replay).
+    return ["SET LOCAL max_parallel_maintenance_workers = 0"] + rebuild if rebuild else []
+
+
 def _copy_text(value):
     """One value in COPY's text format, as psycopg2 would have passed it as a parameter."""
     if value is None:
@@ -630,13 +679,70 @@ def _copy_text(value):
     return text
 
 
-def copy_rows(cur, table_name, columns, rows, chunk=50_000):
-    """Write ``rows`` (tuples in ``columns`` order) into ``table_name`` with COPY."""
-    import io
+# Values of these exact types whose COPY text (what _copy_text makes of them) needs no escaping.
+_PLAIN_TEXT = {int: str, dt.date: dt.date.isoformat, dt.datetime: dt.datetime.isoformat,
+               bool: {True: "t", False: "f"}.__getitem__}
+_ZONE = operator.attrgetter("tzinfo")
+
+
+def _copy_column(values):
+    """``_copy_text`` of each of ``values`` (one column), a whole column at a time when it holds
+    only strings needing no escape, or only values of one of the _PLAIN_TEXT types (and NULLs)."""
+    kinds = set(map(type, values))
+    nulls = type(None) in kinds
+    kinds.discard(type(None))
+    if len(kinds) != 1:
+        return ["\\N"] * len(values) if not kinds else list(map(_copy_text, values))
+    kind = kinds.pop()
+    if kind is str:
+        text = "".join([v for v in values if v is not None] if nulls else values)
+        if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+            return list(map(_copy_text, values))
+        return ["\\N" if v is None else v for v in values] if nulls else values
+    convert = _PLAIN_TEXT.get(kind)
+    if convert is None:
+        return list(map(_copy_text, values))
+    if kind is dt.datetime:
+        zones = set(map(_ZONE, filter(None, values) if nulls else values))
+        zone = zones.pop()
+        if zones or not (zone is None or type(zone) is dt.timezone):
+            # equal datetimes may be written differently (in other zones, or with the fold of
+            # a zone's repeated hour): each is converted
+            return ["\\N" if v is None else convert(v) for v in values]
+    # each distinct value converted once (the events of one append share their recorded_at)
+    texts = dict.fromkeys(values)
+    for value in texts:
+        texts[value] = "\\N" if value is None else convert(value)
+    return list(map(texts.__getitem__, values))
+
+
+class _Pieces:
+    """A file-like object for ``copy_expert`` that hands over one piece at each read."""
+
+    def __init__(self, pieces):
+        self.pieces = iter(pieces)
+
+    def read(self, size=-1):
+        return next(self.pieces, "")
+
+
+def copy_rows(cur, table_name, columns, rows, chunk=5_000):
+    """Write ``rows`` (tuples in ``columns`` order) into ``table_name`` with one COPY, the text
+    made ``chunk`` rows at a time (column by column) while the server takes in the last piece."""
+    if not rows:
+        return
     sql = f"COPY {table_name} ({', '.join(columns)}) FROM STDIN"
-    for i in range(0, len(rows), chunk):
-        text = "".join("\t".join(map(_copy_text, row)) + "\n" for row in rows[i:i + chunk])
-        cur.copy_expert(sql, io.StringIO(text))
+
+    def pieces():
+        width = len(columns)
+        for i in range(0, len(rows), chunk):
+            part = rows[i:i + chunk]
+            if set(map(len, part)) == {width}:
+                text = "\n".join(map("\t".join, zip(*map(_copy_column, zip(*part)))))
+            else:  # not one value per column: the server says so, as for any bad row
+                text = "\n".join("\t".join(map(_copy_text, row)) for row in part)
+            yield text + "\n"
+    cur.copy_expert(sql, _Pieces(pieces()))
 
 
 # -- export -------------------------------------------------------------------------------------

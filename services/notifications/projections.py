@@ -1,6 +1,7 @@
 """Read models of the notifications service, built from its own events (rebuildable from zero):
 each recipient's in-app inbox, the deliveries (what the sender works from, and the dead-letter
 list), the registry of subscribers and contacts, and the public register behind the feeds."""
+import operator
 
 
 class InboxView:
@@ -258,7 +259,8 @@ class RegisterView:
 # missing row changes nothing; the second statement of an objection sees the first one's
 # result), then written once (talent-audit writes them with COPY; a text[] goes as an array
 # literal). tests/integration/test_replay_bulk.py checks them against ``apply``; the live path
-# above stays the one the service uses.
+# above stays the one the service uses. Each fold names the ``event_types`` it reads (talent-audit
+# gives it only those) and ignores any other at once.
 def _array(values):
     return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
                           for v in values) + "}"
@@ -271,17 +273,18 @@ def _table(columns, rows):
 class _InboxFold:
     COLUMNS = ("notification_id", "recipient", "subject", "body", "source_service",
                "source_event_type", "source_event_id", "recorded_at")
+    event_types = frozenset({"NotificationRecorded"})
+    _values = operator.itemgetter(*COLUMNS[:-1])  # the payload's part of a row
 
     def __init__(self):
         self.rows = {}
 
     def apply(self, event):
-        if event.event_type != "NotificationRecorded" or event.payload["channel"] != "inbox":
+        if event.event_type != "NotificationRecorded":
             return
         p = event.payload
-        self.rows[p["notification_id"]] = (
-            p["notification_id"], p["recipient"], p["subject"], p["body"], p["source_service"],
-            p["source_event_type"], p["source_event_id"], event.recorded_at)
+        if p["channel"] == "inbox":
+            self.rows[p["notification_id"]] = (*self._values(p), event.recorded_at)
 
     def tables(self):
         return {"inbox_messages": (self.COLUMNS, list(self.rows.values()))}
@@ -294,13 +297,20 @@ class _DeliveriesFold:
                "last_error", "next_attempt_at", "attempted_at", "delivered_at", "dead_at",
                "recorded_at", "updated_at")
 
+    event_types = frozenset({"NotificationRecorded", "DeliveryAttempted", "Delivered",
+                             "DeliveryFailed", "DeliveryDeadLettered", "DeliveryRedriven"})
+
     def __init__(self):
         self.rows = {}
 
     def apply(self, event):
-        p, at, kind = event.payload, event.recorded_at, event.event_type
+        kind = event.event_type
+        if kind not in self.event_types:
+            return
+        p = event.payload
         if kind == "NotificationRecorded":
             if p["channel"] != "inbox":
+                at = event.recorded_at
                 self.rows[p["notification_id"]] = dict(
                     notification_id=p["notification_id"], channel=p["channel"],
                     recipient=p["recipient"], subject=p["subject"], body=p["body"],
@@ -312,6 +322,7 @@ class _DeliveriesFold:
                     attempted_at=None, delivered_at=None, dead_at=None, recorded_at=at,
                     updated_at=at)
             return
+        at = event.recorded_at
         if kind == "DeliveryAttempted":
             changes = dict(status="in_flight", attempts=p["attempt"], target=p["target"],
                            attempted_at=at)
@@ -322,10 +333,8 @@ class _DeliveriesFold:
                            next_attempt_at=p.get("retry_at"))
         elif kind == "DeliveryDeadLettered":
             changes = dict(status="dead", dead_at=at, next_attempt_at=None)
-        elif kind == "DeliveryRedriven":
+        else:  # DeliveryRedriven
             changes = dict(status="pending", dead_at=None, next_attempt_at=at)
-        else:
-            return
         row = self.rows.get(p["notification_id"])
         if row is not None:
             row.update(changes, updated_at=at)
@@ -338,12 +347,18 @@ class _RegistryFold:
     SUBSCRIBERS = ("subscriber_id", "name", "url", "event_types", "secret_version", "active",
                    "version", "registered_at", "updated_at")
 
+    event_types = frozenset({"SubscriberRegistered", "ContactEmailSet", "ContactEmailRemoved",
+                             "SubscriberChanged", "SubscriberSecretRotated",
+                             "SubscriberDeactivated"})
+
     def __init__(self):
         self.subscribers, self.contacts = {}, {}
 
     def apply(self, event):
-        p, at, version, kind = (event.payload, event.recorded_at, event.stream_version,
-                                event.event_type)
+        kind = event.event_type
+        if kind not in self.event_types:
+            return
+        p, at, version = event.payload, event.recorded_at, event.stream_version
         if kind == "SubscriberRegistered":
             self.subscribers[p["subscriber_id"]] = dict(
                 subscriber_id=p["subscriber_id"], name=p["name"], url=p["url"],
@@ -360,10 +375,8 @@ class _RegistryFold:
             changes = dict(name=p["name"], url=p["url"], event_types=list(p["event_types"]))
         elif kind == "SubscriberSecretRotated":
             changes = dict(secret_version=p["secret_version"])
-        elif kind == "SubscriberDeactivated":
+        else:  # SubscriberDeactivated
             changes = dict(active=False)
-        else:
-            return
         row = self.subscribers.get(p["subscriber_id"])
         if row is not None:
             row.update(changes, version=version, updated_at=at)
@@ -383,12 +396,21 @@ class _RegisterFold:
     RESULTS = ("talent_id", "tenure_year", "result", "assessed_on", "applicant_name", "county",
                "category")
 
+    event_types = frozenset({"CandidateNoted", "AssessmentResultAnnounced", "NoticePublished",
+                             "CandidateCertified", "CandidateRejected", "CandidateWithdrawn",
+                             "ObjectionNoted", "ObjectionCleared"})
+
     def __init__(self):
         self.candidates, self.results = {}, {}
+        self.certified = {}  # talent_id -> its candidate (talent_id is UNIQUE in candidates)
 
     def apply(self, event):
-        p, at, kind = event.payload, event.recorded_at, event.event_type
+        kind = event.event_type
+        if kind not in self.event_types:
+            return
+        p, at = event.payload, event.recorded_at
         if kind == "CandidateNoted":
+            self._forget(self.candidates.get(p["application_id"]))
             self.candidates[p["application_id"]] = dict(
                 application_id=p["application_id"], applicant=p["applicant"],
                 applicant_name=p["applicant_name"], county=p["county"],
@@ -397,11 +419,11 @@ class _RegisterFold:
                 talent_id=None, certified_on=None, updated_at=at)
             return
         if kind == "AssessmentResultAnnounced":
-            for c in self.candidates.values():
-                if c["talent_id"] == p["talent_id"]:
-                    self.results[(p["talent_id"], p["tenure_year"])] = (
-                        p["talent_id"], p["tenure_year"], p["result"], p["assessed_on"],
-                        c["applicant_name"], c["county"], c["category"])
+            c = self.certified.get(p["talent_id"])
+            if c is not None:
+                self.results[(p["talent_id"], p["tenure_year"])] = (
+                    p["talent_id"], p["tenure_year"], p["result"], p["assessed_on"],
+                    c["applicant_name"], c["county"], c["category"])
             return
         row = self.candidates.get(p.get("application_id"))
         if row is None:
@@ -412,8 +434,10 @@ class _RegisterFold:
             row.update(notice_start=p["start_date"], notice_end=p["end_date"],
                        working_days=p["working_days"], updated_at=at)
         elif kind == "CandidateCertified":
+            self._forget(row)
             row.update(status="certified", talent_id=p["talent_id"],
                        certified_on=p["certified_on"], updated_at=at)
+            self.certified[row["talent_id"]] = row
         elif kind in ("CandidateRejected", "CandidateWithdrawn"):
             row.update(status="rejected" if kind == "CandidateRejected" else "withdrawn",
                        updated_at=at)
@@ -427,6 +451,10 @@ class _RegisterFold:
                 row["status"] = "suspended"
             elif row["status"] == "suspended" and not row["objections"]:
                 row["status"] = "on_notice"
+
+    def _forget(self, row):
+        if row is not None and self.certified.get(row["talent_id"]) is row:
+            del self.certified[row["talent_id"]]
 
     def tables(self):
         columns, rows = _table(self.CANDIDATES, self.candidates.values())

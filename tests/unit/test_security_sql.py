@@ -31,6 +31,11 @@ REVIEWED = {
     ("shared/audit.py", "t"): "read-model table names from the projectors' migrations",
     ("shared/audit.py", "table_name"): "read-model table names from the projectors' migrations",
     ("shared/audit.py", "', '.join(columns)"): "column names from the catalogue",
+    ("shared/audit.py", "index"): "a replay schema's index, quoted, named by the catalogue",
+    ("shared/audit.py", "table"): "a replay schema's table, quoted, named by the catalogue",
+    ("shared/audit.py", "constraint"): "a replay schema's constraint, quoted, from the catalogue",
+    ("shared/audit.py", "constraint_def"): "pg_get_constraintdef of a constraint the projectors'"
+                                           " migrations made in the same transaction",
     ("shared/db.py", "dbname"): "database names from configuration and tests (admin only)",
     ("shared/eventstore.py", "_COLUMNS"): "a module constant",
     ("shared/eventstore.py", "_SELECT"): "a module constant",
