@@ -31,6 +31,9 @@ GENESIS_HASH = "0" * 64
 NOTIFY_CHANNEL = "talent_events"
 UTC = dt.timezone.utc
 _IDLE = psycopg2.extensions.TRANSACTION_STATUS_IDLE
+CONFLICT_SQLSTATE = "TL409"  # raised by talent_append when the stream moved on
+_COLUMNS = ("global_position, event_id, stream_type, stream_id, stream_version, event_type, "
+            "schema_version, payload, metadata, recorded_at, prev_hash, hash")
 
 MIGRATIONS = [
     ("0001_events", """
@@ -65,7 +68,58 @@ MIGRATIONS = [
             position bigint NOT NULL
         );
     """),
-] + crypto.MIGRATIONS  # the key store of personal fields (shared/crypto.py)
+] + crypto.MIGRATIONS + [  # the key store of personal fields (shared/crypto.py)
+    # The append under the lock, done by the server: no client round trip is waited for while the
+    # lock is held (see ``EventStore._append``). Each event arrives as three texts, its canonical
+    # bytes split where the position and the previous hash go (``_parts``); the function splices
+    # them, hashes with sha256(), inserts the canonical JSON plus "hash" and leaves the positions
+    # and hashes in the session setting ``talent.appended`` for the caller to read back.
+    ("0003_talent_append", f"""
+        CREATE FUNCTION talent_append(p_stream text, p_expected integer, p_parts text[])
+        RETURNS void LANGUAGE plpgsql AS $$
+        DECLARE
+            v_current integer;
+            v_position bigint;
+            v_prev text;
+            v_first bigint;
+            v_head text;
+            v_canonical text;
+            v_hash text;
+            v_hashes text[] := '{{}}';
+            v_rows text[] := '{{}}';
+        BEGIN
+            PERFORM pg_advisory_xact_lock({APPEND_LOCK});
+            SELECT coalesce(max(stream_version), 0) INTO v_current
+                FROM events WHERE stream_id = p_stream;
+            IF v_current <> p_expected THEN
+                RAISE EXCEPTION 'stream % is at version %, expected %',
+                    p_stream, v_current, p_expected
+                    USING ERRCODE = '{CONFLICT_SQLSTATE}', DETAIL = v_current::text;
+            END IF;
+            SELECT global_position, hash INTO v_position, v_prev
+                FROM events ORDER BY global_position DESC LIMIT 1;
+            v_position := coalesce(v_position, 0);
+            v_prev := coalesce(v_prev, '{GENESIS_HASH}');
+            v_first := v_position + 1;
+            v_head := v_prev;
+            FOR i IN 1 .. coalesce(array_length(p_parts, 1), 0) / 3 LOOP
+                v_position := v_position + 1;
+                v_canonical := p_parts[3 * i - 2] || v_position || p_parts[3 * i - 1]
+                               || v_prev || p_parts[3 * i];
+                v_hash := encode(sha256(convert_to(v_canonical, 'UTF8')), 'hex');
+                v_rows := v_rows || (left(v_canonical, -1) || ',"hash":"' || v_hash || '"}}');
+                v_hashes := v_hashes || v_hash;
+                v_prev := v_hash;
+            END LOOP;
+            INSERT INTO events ({_COLUMNS})
+                SELECT {_COLUMNS} FROM json_populate_recordset(
+                    NULL::events, ('[' || array_to_string(v_rows, ',') || ']')::json);
+            PERFORM pg_notify('{NOTIFY_CHANNEL}', '');
+            PERFORM set_config('talent.appended',
+                json_build_object('first', v_first, 'prev', v_head, 'hashes', v_hashes)::text, false);
+        END $$;
+    """),
+]
 
 
 @dataclass(frozen=True)
@@ -94,6 +148,33 @@ class Metadata:
             "clauses": list(event.clauses),
             "policy_version": self.policy_version,
         }
+
+
+class PositionOf:
+    """The global position of an event being appended, which only the server knows until the
+    append's round trip returns (``EventStore._append``). Projectors see it as the event's
+    ``global_position``: passed as a statement parameter it becomes the query that reads it from
+    the new row; used as a number in Python it refuses."""
+    __slots__ = ("event_id",)
+
+    def __init__(self, event_id):
+        self.event_id = str(uuid.UUID(event_id))  # a UUID's text: safe inside the quotes below
+
+    def __conform__(self, protocol):
+        return self if protocol is psycopg2.extensions.ISQLQuote else None
+
+    def getquoted(self):
+        return (f"(SELECT global_position FROM events WHERE event_id = '{self.event_id}')"
+                .encode())
+
+    def __index__(self):
+        raise TypeError("the position of an event being appended is known to the server only; "
+                        "pass it to SQL as a parameter")
+
+    __int__ = __index__
+
+    def __repr__(self):
+        return f"PositionOf({self.event_id})"
 
 
 class RecordedEvent:
@@ -220,22 +301,21 @@ def chain_hash(*row):
     return hashlib.sha256(canonical_bytes(*row)).hexdigest()
 
 
-# The stream's version and the chain's head, read once the append lock is held (prepared once
-# per connection: planning this costs more than running it).
-_HEAD_SQL = """(text) AS SELECT
-    (SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1),
-    last.global_position, last.hash
-    FROM (SELECT 1) AS one LEFT JOIN (
-        SELECT global_position, hash FROM events ORDER BY global_position DESC LIMIT 1
-    ) AS last ON true"""
+def _parts(event_id, stream_type, stream_id, stream_version, event_type, schema_version, data,
+           metadata, recorded_text):
+    """The canonical bytes of a row whose position and previous hash are not known yet, as three
+    texts ``a``, ``b``, ``c`` with ``canonical_bytes(...) == a + position + b + prev_hash + c``
+    (``talent_append`` splices them under the lock). The keys are sorted, so the top-level
+    "global_position" follows only "event_id" and "event_type" (the first match), and after the
+    top-level "prev_hash" come only scalars (the last match); inside a JSON string every quote is
+    escaped, so neither pattern can match there."""
+    whole = _canonical(0, event_id, stream_type, stream_id, stream_version, event_type,
+                       schema_version, data, metadata, recorded_text, "")
+    i = whole.index(b'"global_position":0,') + 18
+    j = whole.rindex(b',"prev_hash":""') + 14
+    return whole[:i].decode(), whole[i + 1:j].decode(), whole[j:].decode()
 
-_COLUMNS = ("global_position, event_id, stream_type, stream_id, stream_version, event_type, "
-            "schema_version, payload, metadata, recorded_at, prev_hash, hash")
-# The rows to insert travel as one JSON array whose elements are the very bytes that were hashed
-# (plus "hash"), so what is stored is exactly what the hash covers; one prepared statement serves
-# any batch size.
-_INSERT_SQL = f"""(json) AS INSERT INTO events ({_COLUMNS})
-    SELECT {_COLUMNS} FROM json_populate_recordset(NULL::events, $1)"""
+
 # Read as text and parsed here: several times faster than psycopg2's per-type adapters.
 _SELECT = ("SELECT global_position, event_id::text, stream_type, stream_id, stream_version, "
            "event_type, schema_version, payload::text, metadata::text, recorded_at::text, "
@@ -375,55 +455,52 @@ class EventStore:
                 data = plain
             encoded.append((event, version, plain, data, metadata.for_event(event)))
 
-        conn = cur.connection
-        if "talent_append" not in conn.prepared:
-            conn.prepare(cur, "talent_head", _HEAD_SQL)
-            conn.prepare(cur, "talent_append", _INSERT_SQL)
-        # Under the lock, two round trips: (1) the lock and the head, read by a statement that
-        # starts after the lock is held, so it sees every append committed before ours; (2) the
-        # rows, the projectors' statements, NOTIFY and (``commit``) COMMIT.
-        cur.execute(begin + "SELECT pg_advisory_xact_lock(%s); EXECUTE talent_head(%s)",
-                    (APPEND_LOCK, stream_id))
-        current, position, prev_hash = cur.fetchone()
-        if expected_version is not None and current != expected_version:
-            raise ConcurrencyConflict(stream_id, expected_version, current)
-        position = position or 0
-        prev_hash = prev_hash or GENESIS_HASH
+        if expected_version is None:  # "any": the version it is at now (refused if it moves)
+            cur.execute(begin + "SELECT coalesce(max(stream_version), 0) FROM events"
+                        " WHERE stream_id = %s", (stream_id,))
+            expected_version, begin = cur.fetchone()[0], ""
         recorded_at = now or dt.datetime.now(UTC)
         recorded_text = _utc_text(recorded_at)
-
-        rows, recorded = [], []
+        parts, recorded = [], []
         decoder = self.registry.decoder
-        sha256 = hashlib.sha256
-        version = current
+        version = expected_version
         for event, schema_version, plain, data, meta in encoded:
-            position += 1
             version += 1
             event_id = str(uuid.uuid4())
-            canonical = _canonical(position, event_id, stream_type, stream_id, version,
-                                   event.event_type, schema_version, data, meta, recorded_text,
-                                   prev_hash)
-            digest = sha256(canonical).hexdigest()
-            rows.append(canonical[:-1] + b',"hash":"' + digest.encode() + b'"}')
+            parts += _parts(event_id, stream_type, stream_id, version, event.event_type,
+                            schema_version, data, meta, recorded_text)
             recorded.append(RecordedEvent(
-                position, event_id, stream_type, stream_id, version, event.event_type,
+                PositionOf(event_id), event_id, stream_type, stream_id, version, event.event_type,
                 schema_version, decoder(event.event_type, schema_version)(plain), data, meta,
-                recorded_at, prev_hash, digest))
-            prev_hash = digest
+                recorded_at, None, None))
+        # One round trip, and the lock is held for none: talent_append takes it, checks the
+        # stream's version, reads the chain's head, links and inserts the rows and notifies; the
+        # projectors' statements follow (they may read the new rows), then (``commit``) COMMIT,
+        # which releases the lock, and the positions and hashes the function left are read.
         batch = _Batch(cur)
-        batch.execute("EXECUTE talent_append(%s)", ((b"[" + b",".join(rows) + b"]").decode(),))
+        if begin:
+            batch.execute("BEGIN")
+        batch.execute("SELECT talent_append(%s, %s, %s)", (stream_id, expected_version, parts))
         for event in recorded:
             for projector in self.projectors:
                 projector.apply(batch, event)
-        batch.execute(f"NOTIFY {NOTIFY_CHANNEL}")
         if commit:
             batch.execute("COMMIT")
+        batch.execute("SELECT current_setting('talent.appended')")
         try:
-            batch.flush()
-        except psycopg2.errors.UniqueViolation as exc:
-            if exc.diag.constraint_name not in ("events_stream_version_key", "events_pkey"):
-                raise
-            raise ConcurrencyConflict(stream_id, expected_version)
+            appended = orjson.loads(batch.fetchone()[0])
+        except psycopg2.Error as exc:
+            if exc.pgcode == CONFLICT_SQLSTATE:
+                raise ConcurrencyConflict(stream_id, expected_version,
+                                          int(exc.diag.message_detail)) from None
+            if (isinstance(exc, psycopg2.errors.UniqueViolation)
+                    and exc.diag.constraint_name in ("events_stream_version_key", "events_pkey")):
+                raise ConcurrencyConflict(stream_id, expected_version) from None
+            raise
+        position, prev_hash = appended["first"], appended["prev"]
+        for event, digest in zip(recorded, appended["hashes"]):
+            event.global_position, event.prev_hash, event.hash = position, prev_hash, digest
+            position, prev_hash = position + 1, digest
         metrics.EVENTS_APPENDED.labels(self.service, stream_type).inc(len(recorded))
         return recorded
 
