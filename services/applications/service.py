@@ -15,6 +15,7 @@ Time: "today" is the service clock's (``shared/clocks.py``): the real date, or `
 a test or demo configuration. Working days: ``WORKING_DAY_OVERRIDES`` (``shared/calendar.py``).
 """
 import uuid
+import zlib
 
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
@@ -43,6 +44,14 @@ from shared.timers import lock_key
 log = tlog.get_logger(__name__)
 STAGE_ACTION = {name: f"review.{name}" for name, _, _ in STAGES}
 RULES_LOCK = lock_key("applications.rules")
+RULE_KEY_LOCK = 7_356_005  # the namespace of the per-key rules locks (beside shared/*.py's)
+
+
+def rule_key_lock(name):
+    """The exclusive lock a submission takes on one thing its rules read (an enterprise, a
+    person) while it holds the rules lock shared; two names sharing a key only wait for each
+    other."""
+    return RULE_KEY_LOCK * 2 ** 32 + zlib.crc32(name.encode())
 QUOTA_STAGES = ("approval", "standing_committee")
 
 
@@ -107,17 +116,25 @@ class ApplicationsService(base.ServiceBase):
     calendar = WorkingDays()
 
     # -- the one way a command runs -------------------------------------------------------------
-    def _run(self, decider, stream_id, command, *, request=None, lookups=None, view=None):
+    def _run(self, decider, stream_id, command, *, request=None, lookups=None, view=None,
+             keys=None):
         """Decide ``command`` on ``stream_id`` with ``lookups(cur)`` (a dict) added to the
-        context, under the rules lock if there are lookups or no ``view`` (see the module doc);
-        ``request``'s If-Match guards against a stale caller. ``view``, ``(application_id,
-        action)``: the application's row is read in the same round trip as BEGIN (and the lock),
-        its reader authorised for ``action`` (404/403 as ``_application``), and handed to
-        ``lookups(cur, row)``."""
+        context, under the rules lock if there are lookups or no ``view`` (see the module doc):
+        exclusively, or, given ``keys`` (names of what the rules read, e.g. an enterprise), shared
+        and with an exclusive lock per key. ``request``'s If-Match guards against a stale caller.
+        ``view``, ``(application_id, action)``: the application's row is read in the same round
+        trip as BEGIN (and the locks), its reader authorised for ``action`` (404/403 as
+        ``_application``), and handed to ``lookups(cur, row)``."""
         session = self.store
-        begin = "BEGIN; SELECT pg_advisory_xact_lock(%s); " \
-            if lookups is not None or view is None else "BEGIN; "
-        args = (RULES_LOCK,) if "lock" in begin else ()
+        begin, args = "BEGIN; ", ()
+        if keys:
+            # sorted: two commands' key locks are always taken in one order (no deadlock)
+            ordered = sorted({rule_key_lock(key) for key in keys})
+            begin += "SELECT pg_advisory_xact_lock_shared(%s); " + \
+                "SELECT pg_advisory_xact_lock(%s); " * len(ordered)
+            args = (RULES_LOCK, *ordered)
+        elif lookups is not None or view is None:
+            begin, args = begin + "SELECT pg_advisory_xact_lock(%s); ", (RULES_LOCK,)
         with session.db.explicit_transaction() as cur:
             if view is None:
                 cur.execute(begin, args)
@@ -216,7 +233,9 @@ class ApplicationsService(base.ServiceBase):
                                                 round_year=data["round_year"],
                                                 application_id=application_id)}
         events = self._run(app_domain.application, app_domain.stream(application_id), command,
-                           lookups=lookups)
+                           lookups=lookups, keys=[f"person:{key}"] + (
+                               [f"enterprise:{data['enterprise_code']}"]
+                               if data["enterprise_code"] else []))
         assessed = events[-1].payload
         return self._result(events, 201, application_id=application_id,
                             eligible=assessed["eligible"], failed=assessed["failed"])
