@@ -137,18 +137,21 @@ class Session:
         return {"now": self.clock.now(), "today": self.clock.today(), **extra}
 
     def execute(self, decider, stream_id, command, *, context=None, expected_version=None,
-                cur=None, commit=False):
+                cur=None, commit=False, new_stream=False):
         """Run ``command`` against stream ``stream_id``: the recorded events (maybe none).
         ``expected_version`` (e.g. from the caller's If-Match) refuses a stale command.
         ``commit``: this is the last statement of ``cur``'s explicit transaction (see
         ``EventStore.append``). Without ``cur``: the stream is read outside any transaction (the
         expected-version check covers what changes after) and the append is a transaction of
-        its own."""
+        its own. ``new_stream``: the stream cannot exist yet (its id is made from something
+        unique, e.g. an inbox-guarded event's id), so it is not read; if it did exist, the append
+        would be refused as a conflict."""
         if cur is None:
             with self.db.explicit_transaction() as cur:
                 return self.execute(decider, stream_id, command, context=context,
-                                    expected_version=expected_version, cur=cur, commit=True)
-        history = self.store.read_stream(stream_id, cur=cur)
+                                    expected_version=expected_version, cur=cur, commit=True,
+                                    new_stream=new_stream)
+        history = [] if new_stream else self.store.read_stream(stream_id, cur=cur)
         version = history[-1].stream_version if history else 0
         if expected_version is not None and expected_version != version:
             raise ConcurrencyConflict(stream_id, expected_version, version)

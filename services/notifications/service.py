@@ -20,7 +20,7 @@ from services.notifications.domain import delivery as delivery_domain
 from services.notifications.domain import messages, registry
 from services.notifications.domain.messages import (CATEGORIES_ZH, GRADES_ZH, RULES, Notify,
                                                     PartiesUnknown, addresses)
-from services.notifications.domain.register import REGISTER, Source
+from services.notifications.domain.register import REGISTER, Source, noted
 from services.notifications.projections import (DeliveriesView, InboxView, RegisterView,
                                                 RegistryView)
 from shared import logging as tlog
@@ -138,32 +138,40 @@ class NotificationsService(base.ServiceBase):
 
     # -- consuming other services' events ------------------------------------------------------
     def _on_event(self, source, event_type, event, cur, written=None):
-        """``written`` (a list) is told whether this handler appended anything yet."""
+        """``written`` (a list) is told whether this handler appended anything yet. Everything
+        is read before the first append: an append holds the store's lock until COMMIT, and the
+        last one brings COMMIT with it (no client round trip under the lock but between the
+        register's append and the notification's, when the event has both)."""
         p, key = event.payload, (source, event_type)
         written = [] if written is None else written
+        who = self._who(p, cur)
+        register = rule = None
         if key in REGISTER:
             recorded = dt.datetime.fromisoformat(event.recorded_at).astimezone(SHANGHAI)
-            decider, stream_key, command = REGISTER[key](Source(
+            register = REGISTER[key](Source(
                 source, event_type, p, event.metadata.get("actor_id"),
                 event.metadata.get("actor_role"), recorded.date()))
-            written += self.store.execute(decider, f"{decider.stream_type}-{stream_key}",
-                                          command, context=self.store.context(
-                                              who=self._who(p, cur)), cur=cur,
-                                          commit=key not in RULES)
         if key in RULES:
-            who = self._who(p, cur)
-            recipients = addresses(RULES[key], p, who)
-            cur.execute("SELECT recipient, email FROM contacts WHERE recipient = ANY(%s)",
-                        (recipients,))
-            contacts = dict(cur.fetchall())
-            cur.execute("SELECT subscriber_id FROM subscribers WHERE active"
-                        " AND %s = ANY(event_types)", (event_type,))
-            subscribers = [row[0] for row in cur.fetchall()]
+            # who the rule addresses: what the register knows, or (an event that introduces
+            # the application or talent) what it is about to learn from this very event
+            rule_who = who or (noted(register[2]) if register else {})
+            recipients = addresses(RULES[key], p, rule_who)
+            cur.execute("SELECT ARRAY(SELECT ARRAY[recipient, email] FROM contacts"
+                        " WHERE recipient = ANY(%s)), ARRAY(SELECT subscriber_id FROM"
+                        " subscribers WHERE active AND %s = ANY(event_types))",
+                        (recipients, event_type))
+            contacts, subscribers = cur.fetchone()
+            rule = self.store.context(who=rule_who, contacts=dict(contacts),
+                                      subscribers=subscribers)
+        if register:
+            decider, stream_key, command = register
+            written += self.store.execute(decider, f"{decider.stream_type}-{stream_key}",
+                                          command, context=self.store.context(who=who),
+                                          cur=cur, commit=rule is None)
+        if rule:
             self.store.execute(messages.notification, f"notification-{event.event_id}",
-                               Notify(source, event_type, event.event_id, p),
-                               context=self.store.context(who=who, contacts=contacts,
-                                                          subscribers=subscribers), cur=cur,
-                               commit=True)  # the last statement: COMMIT travels with it
+                               Notify(source, event_type, event.event_id, p), context=rule,
+                               cur=cur, commit=True, new_stream=True)
 
     @staticmethod
     def _who(payload, cur):

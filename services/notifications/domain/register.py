@@ -232,6 +232,16 @@ def _announced(result):
     return command
 
 
+def noted(command):
+    """What the register learns of a candidate from ``command`` (as ``candidates`` keeps it:
+    applicant, applicant_name, county, category), or {} if the command notes no one."""
+    note = command.noted if isinstance(command, CertifyCandidate) else command
+    if not isinstance(note, NoteCandidate):
+        return {}
+    return {"applicant": note.applicant, "applicant_name": note.applicant_name,
+            "county": note.county, "category": note.category}
+
+
 REGISTER = {
     ("applications", "ApplicationSubmitted"): lambda s: (candidate, s.payload["application_id"],
                                                          _note(s, s.payload["round_year"])),
