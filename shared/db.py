@@ -35,20 +35,6 @@ def _make_green():
         patch_psycopg()
 
 
-class Connection(psycopg2.extensions.connection):
-    """A psycopg2 connection that remembers which statements it has PREPAREd (they outlive
-    transactions, and the hot paths skip the planner by using them)."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.prepared = set()
-
-    def prepare(self, cur, name, sql):
-        if name not in self.prepared:
-            cur.execute(f"PREPARE {name}{sql}")
-            self.prepared.add(name)
-
-
 def connect(dsn, *, connect_timeout=5, statement_timeout_ms=30_000, autocommit=False,
             application_name="talent", read_only=False):
     """Open one connection, bounded in time whether or not eventlet is active. ``read_only``
@@ -62,7 +48,6 @@ def connect(dsn, *, connect_timeout=5, statement_timeout_ms=30_000, autocommit=F
         application_name=application_name,
         options=options,
         keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=3,
-        connection_factory=Connection,
     )
     if eventlet_active():
         import eventlet

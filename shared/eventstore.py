@@ -2,7 +2,12 @@
 
 * ``global_position`` is gapless and increases in commit order: appends take a transaction-scoped
   advisory lock before they read the head, and hold it until commit, so a reader that has seen
-  position P can never later find a committed P-1.
+  position P can never later find a committed P-1. The part under the lock is the server's
+  (``talent_append``, a PL/pgSQL function): it is sent with the projections' statements and
+  COMMIT in one round trip, so no writer ever waits on a client while holding the lock.
+* ``recorded_at`` is the writer's clock when it prepared the append (before it queued for the
+  lock): order is the position's, not the time's; two streams' appends a few milliseconds apart
+  may carry times out of position order (one stream's never are: its versions are serial).
 * ``UNIQUE (stream_id, stream_version)`` plus the expected-version check give optimistic
   concurrency, surfaced as ``ConcurrencyConflict`` naming the stream and version.
 * Every row carries ``prev_hash``/``hash``: SHA-256 over a canonical JSON encoding of the row and

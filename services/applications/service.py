@@ -1,11 +1,14 @@
 """The applications service (申报与评审): thin Nameko entrypoints over the round, application and
 Yixiang-person deciders.
 
-Every command runs in one transaction. A command whose rules span applications (a submission: one
-talent per enterprise, former Yixiang applicants; certification and the quota stages: the quota;
-rounds and the Yixiang register) first takes the service's rules lock, then reads what the
-decision needs (the round, the registry, the round's standing), decides and appends, so those
-rules cannot be raced past. A command that decides on its own application alone (the other review
+Every command runs in one transaction. A command whose rules span applications (certification and
+the quota stages: the quota; rounds and the Yixiang register; a submission) first takes the
+service's rules lock, then reads what the decision needs (the round, the registry, the round's
+standing), decides and appends, so those rules cannot be raced past. A submission's rules (one
+talent per enterprise, former Yixiang applicants) span only its enterprise and its person: it
+holds the rules lock shared and one exclusive lock per enterprise and per person (``keys``), so
+submissions of different enterprises and people run side by side, while the commands above still
+exclude them (under load, before session 4, half the service's backends waited on that lock). A command that decides on its own application alone (the other review
 stages, notice, objections, withdrawal) takes no such lock: its stream's version guards it, and
 what it changes can only make a rule-spanning check stricter, never let one through. (Until
 session 3 every command took the store's append lock for its whole transaction: every command of
