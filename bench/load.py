@@ -159,6 +159,22 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def servers_cpu_seconds():
+    """CPU seconds used so far by every PostgreSQL and RabbitMQ process this user can see (the
+    servers' share of the box; a backend that exits during the run takes its share with it)."""
+    total = {"postgresql": 0.0, "rabbitmq": 0.0}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name = stat.read_text().split("(", 1)[1].split(")", 1)[0]
+            kind = ("postgresql" if name.startswith("postgres") else
+                    "rabbitmq" if name in ("beam.smp", "erl_child_setup") else None)
+            if kind:
+                total[kind] += cpu_seconds(stat.parent.name)
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 def drive(urls, dsns, duration, concurrency, drain_timeout=120.0, pids=None):
     run_tag = uuid.uuid4().hex[:8]
     today = dt.date.today()
@@ -174,6 +190,7 @@ def drive(urls, dsns, duration, concurrency, drain_timeout=120.0, pids=None):
                 for _ in range(concurrency)]
     pids = pids or {}
     cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    cpu_before.update(servers_cpu_seconds())
     cpu_self = time.process_time()
     started = time.perf_counter()
     for officer in officers:
@@ -184,6 +201,8 @@ def drive(urls, dsns, duration, concurrency, drain_timeout=120.0, pids=None):
         officer.join(timeout=60)
     elapsed = time.perf_counter() - started
     cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
+    cpu.update({name: seconds - cpu_before[name]
+                for name, seconds in servers_cpu_seconds().items()})
     cpu["load_client"] = time.process_time() - cpu_self
     commands = [c for o in officers for c in o.commands]
     errors = [e for o in officers for e in o.errors]
@@ -221,7 +240,9 @@ def drive(urls, dsns, duration, concurrency, drain_timeout=120.0, pids=None):
         "http_ms": {"p50": _r(percentile(http, 50)), "p99": _r(percentile(http, 99))},
         "expected_downstream_events": expected_downstream,
         "lost": lost_own + len(missing),
-        # CPU per accepted command, by process (the services' own, during the load phase)
+        # CPU per accepted command, by process (the services', the servers' and this client's,
+        # during the load phase), and in all as a share of the box's cores
+        "cpu_cores_used": round(sum(cpu.values()) / elapsed, 2), "cores": os.cpu_count(),
         "cpu_ms_per_command": {name: round(seconds * 1000 / max(len(commands), 1), 2)
                                for name, seconds in cpu.items()},
         "loadavg_1m": round(os.getloadavg()[0], 2),

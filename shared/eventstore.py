@@ -524,8 +524,18 @@ class EventStore:
         if cur is None:
             with self.db.transaction() as cur:
                 return self.read_stream(stream_id, to_version=to_version, as_of=as_of, cur=cur)
-        sql = f"{_SELECT} WHERE stream_id = %s"
-        args = [stream_id]
+        personal = self.keystore.personal
+        fields = {spec[0] for spec in personal.values()}
+        # a person-bearing row comes with its person's key (None: erased), so opening it costs
+        # no round trip of its own
+        with_key = len(fields) == 1
+        if with_key:
+            sql = _SELECT.replace(" FROM events", ", CASE WHEN event_type = ANY(%s) THEN (SELECT"
+                                  " key FROM person_keys WHERE person_key = payload->>%s) END"
+                                  " FROM events WHERE stream_id = %s")
+            args = [list(personal), *fields, stream_id]
+        else:
+            sql, args = f"{_SELECT} WHERE stream_id = %s", [stream_id]
         if to_version is not None:
             sql += " AND stream_version <= %s"
             args.append(to_version)
@@ -534,16 +544,19 @@ class EventStore:
             args.append(as_of)
         cur.execute(sql + " ORDER BY stream_version", args)
         rows = cur.fetchall()
-        personal = self.keystore.personal
         if not any(row[5] in personal for row in rows):
-            return [self._recorded(row) for row in rows]
+            return [self._recorded(row[:12]) for row in rows]
         # one person's record: their sealed fields opened ("erased" where the key is gone)
         keys, out = {}, []
         for row in rows:
             if row[5] in personal:
-                row = (*row[:7], orjson.dumps(self.keystore.unseal(
-                    cur, row[5], orjson.loads(row[7]), keys)), *row[8:])
-            out.append(self._recorded(row))
+                data = orjson.loads(row[7])
+                if with_key:
+                    person = data.get(personal[row[5]][0])
+                    keys.setdefault(person, None if row[12] is None else bytes(row[12]))
+                row = (*row[:7], orjson.dumps(self.keystore.unseal(cur, row[5], data, keys)),
+                       *row[8:12])
+            out.append(self._recorded(row[:12]))
         return out
 
     def _batches(self, sql, args, batch_size):
