@@ -25,7 +25,6 @@ import http.client
 import itertools
 import json
 import os
-import statistics
 import sys
 import threading
 import time

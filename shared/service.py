@@ -7,8 +7,6 @@ Conventions: a service declares ``store = EventStoreProvider(projectors=[...])``
 """
 import datetime as dt
 import functools
-import time
-import traceback
 import uuid
 from zoneinfo import ZoneInfo
 
@@ -30,7 +28,7 @@ from shared.contracts import load_all
 from shared.db import CONNECTION_ERRORS, Database
 from shared.errors import ConcurrencyConflict, InvalidInput, NotFound, TalentError
 from shared.eventstore import EventStore, Metadata
-from shared.inbox import Inbox, IncomingEvent
+from shared.inbox import Inbox
 from shared.relay import Relay
 
 log = tlog.get_logger(__name__)
