@@ -3,10 +3,12 @@ correlation and causation ids bound per worker (``structlog.contextvars``).
 
 Personal data never reaches a log: keys that hold it are masked and any string that looks like a
 mainland resident ID number or mobile number is masked wherever it appears."""
+import json
 import logging
 import re
 import sys
 
+import orjson
 import structlog
 
 PERSONAL_KEYS = frozenset({"id_number", "phone", "mobile", "address", "contact_phone", "id_card"})
@@ -32,34 +34,46 @@ def scrub_personal_data(_logger, _method, event_dict):
 _configured = None
 
 
+def _json(event_dict, **_kw):
+    # orjson writes non-ASCII as UTF-8 (ensure_ascii=False) at a fraction of json.dumps' cost;
+    # what it refuses (an integer beyond 64 bits) still gets logged, by the json module
+    try:
+        return orjson.dumps(event_dict, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(event_dict, default=str, ensure_ascii=False)
+
+
 def configure(service, level=logging.INFO, stream=None):
-    """Route structlog and stdlib logging (nameko, kombu) to JSON lines on ``stream``."""
+    """structlog (this code) and stdlib logging (nameko, kombu) as JSON lines on ``stream``.
+
+    structlog's own calls do not go through stdlib ``logging`` (a LogRecord, the handler lock and
+    a formatter per line cost about 5 % of a busy service's CPU): they are filtered by level,
+    scrubbed and rendered by structlog and written straight to the stream. Libraries' stdlib
+    records get the same processors through ``ProcessorFormatter``."""
     global _configured
     if _configured == service:
         return
     _configured = service
+    stream = stream or sys.stderr
     shared_processors = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         lambda _l, _m, ed: {**ed, "service": service},
     ]
+    render = [structlog.processors.format_exc_info, scrub_personal_data,
+              structlog.processors.JSONRenderer(serializer=_json)]
     structlog.configure(
-        processors=shared_processors + [structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        processors=shared_processors + render,
+        logger_factory=structlog.WriteLoggerFactory(file=stream),
+        wrapper_class=structlog.make_filtering_bound_logger(level),
         cache_logger_on_first_use=True,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared_processors,
-        processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info,
-            scrub_personal_data,
-            structlog.processors.JSONRenderer(ensure_ascii=False),
-        ],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *render],
     )
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
