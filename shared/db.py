@@ -9,6 +9,7 @@
   the next transaction opens a fresh one, so services reconnect by themselves.
 """
 import contextlib
+import itertools
 import threading
 
 import psycopg2
@@ -35,6 +36,46 @@ def _make_green():
         patch_psycopg()
 
 
+class _Connection(psycopg2.extensions.connection):
+    """A psycopg2 connection that remembers which statements it has prepared (``prepared``)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.prepared = set()
+
+
+_STATEMENTS = {}
+_NAMES = itertools.count(1)
+
+
+def prepared(cur, sql):
+    """``sql`` (``%s`` placeholders, as for ``cur.execute``) as the ``EXECUTE`` of a statement
+    prepared on ``cur``'s connection, PREPAREd there first if it is not yet: PostgreSQL then
+    parses and plans it once per connection instead of on every call (for the hottest reads,
+    planning cost as much as running them). A connection not opened by ``connect`` gets ``sql``
+    back. PREPARE survives a rolled-back transaction, and a failed one raises like any statement.
+    """
+    done = getattr(cur.connection, "prepared", None)
+    if done is None:
+        return sql
+    try:
+        name, prepare, execute = _STATEMENTS[sql]
+    except KeyError:
+        if "%%" in sql or "%(" in sql:
+            raise ValueError("prepared statements take positional %s placeholders only")
+        pieces = sql.split("%s")
+        name = f"talent_{next(_NAMES)}"
+        prepare = f"PREPARE {name} AS " + pieces[0] + "".join(
+            f"${i}{piece}" for i, piece in enumerate(pieces[1:], start=1))
+        execute = f"EXECUTE {name}" + (f" ({', '.join(['%s'] * (len(pieces) - 1))})"
+                                       if len(pieces) > 1 else "")
+        name, prepare, execute = _STATEMENTS.setdefault(sql, (name, prepare, execute))
+    if name not in done:
+        cur.execute(prepare)
+        done.add(name)
+    return execute
+
+
 def connect(dsn, *, connect_timeout=5, statement_timeout_ms=30_000, autocommit=False,
             application_name="talent", read_only=False):
     """Open one connection, bounded in time whether or not eventlet is active. ``read_only``
@@ -44,6 +85,7 @@ def connect(dsn, *, connect_timeout=5, statement_timeout_ms=30_000, autocommit=F
     if read_only:
         options += " -c default_transaction_read_only=on"
     kwargs = dict(
+        connection_factory=_Connection,
         connect_timeout=connect_timeout,
         application_name=application_name,
         options=options,

@@ -27,7 +27,7 @@ import orjson
 import psycopg2.errors
 
 from shared import crypto, metrics, migrations
-from shared.db import eventlet_active
+from shared.db import eventlet_active, prepared
 from shared.contracts import load_all
 from shared.errors import ConcurrencyConflict
 
@@ -542,7 +542,8 @@ class EventStore:
         if as_of is not None:
             sql += " AND recorded_at <= %s"
             args.append(as_of)
-        cur.execute(sql + " ORDER BY stream_version", args)
+        sql += " ORDER BY stream_version"
+        cur.execute(prepared(cur, sql) if to_version is None and as_of is None else sql, args)
         rows = cur.fetchall()
         if not any(row[5] in personal for row in rows):
             return [self._recorded(row[:12]) for row in rows]

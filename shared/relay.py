@@ -21,7 +21,7 @@ import kombu
 import orjson
 
 from shared import metrics
-from shared.db import connect
+from shared.db import connect, prepared
 from shared.eventstore import NOTIFY_CHANNEL
 from shared.logging import get_logger
 
@@ -135,7 +135,7 @@ class Relay:
                 confirms = _Confirms(channel)
                 while not self._stop.is_set():
                     pg.notifies.clear()
-                    cur.execute(_BATCH_SQL, (self.position, self.batch_size))
+                    cur.execute(prepared(cur, _BATCH_SQL), (self.position, self.batch_size))
                     rows = cur.fetchall()
                     if rows:
                         self._publish(amqp, channel, confirms, rows)

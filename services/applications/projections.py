@@ -17,6 +17,7 @@ import orjson
 
 from services.applications.domain.application import OPEN, Candidate
 from services.applications.domain.policy import STAGE_NAMES
+from shared.db import prepared
 
 APPROVED_AT = STAGE_NAMES.index("approval") + 1
 CONFIRMED_AT = STAGE_NAMES.index("standing_committee") + 1
@@ -197,14 +198,14 @@ def registry_lookups(cur, *, person_key, enterprise_code, round_year, applicatio
     out = {"former_yixiang": False, "enterprise_talent": None, "enterprise_rivals": ()}
     if not person_key and not enterprise_code:
         return out
-    cur.execute("SELECT"
+    cur.execute(prepared(cur, "SELECT"
                 " %s::text IS NOT NULL AND EXISTS (SELECT 1 FROM yixiang_persons"
                 " WHERE person_key = %s),"
                 " (SELECT talent_id FROM talents_view WHERE enterprise_code = %s"
                 " ORDER BY period_start, talent_id LIMIT 1),"
                 " ARRAY(SELECT application_id FROM applications_view WHERE round_year = %s"
                 " AND enterprise_code = %s AND status = ANY(%s) AND application_id <> %s"
-                " ORDER BY application_id)",
+                " ORDER BY application_id)"),
                 (person_key or None, person_key or None, enterprise_code or None, round_year,
                  enterprise_code or None, list(OPEN), application_id))
     former, talent, rivals = cur.fetchone()
