@@ -18,7 +18,7 @@ import orjson
 
 from shared import logging as tlog
 from shared import metrics, migrations
-from shared.db import CONNECTION_ERRORS
+from shared.db import CONNECTION_ERRORS, prepared
 from shared.errors import TalentError
 
 log = tlog.get_logger(__name__)
@@ -50,6 +50,13 @@ MIGRATIONS = [
 ]
 
 ATTEMPTS = 3
+_CLAIM = ("INSERT INTO inbox (event_id, handler, source_service, event_type) "
+          "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1")
+# the claim and a handler's first read in one statement (a data-modifying CTE runs whether or not
+# the outer query reads it; the read does not depend on the claim)
+_CLAIM_AND_READ = ("WITH claimed AS (" + _CLAIM + ") SELECT EXISTS (SELECT FROM claimed),"
+                   " pre.* FROM (SELECT) AS one LEFT JOIN LATERAL (SELECT true AS found, q.*"
+                   " FROM ({}) AS q LIMIT 1) AS pre ON true")
 BACKOFF = (0.2, 1.0, 3.0)
 
 
@@ -60,7 +67,7 @@ class PoisonMessage(Exception):
 class IncomingEvent:
     """An event received from another service, its payload decoded through its contract."""
     __slots__ = ("event_id", "event_type", "schema_version", "source", "stream_id",
-                 "global_position", "recorded_at", "payload", "metadata")
+                 "global_position", "recorded_at", "payload", "metadata", "prefetched")
 
     @classmethod
     def parse(cls, body, registry):
@@ -72,6 +79,7 @@ class IncomingEvent:
         if not isinstance(body, dict):
             raise PoisonMessage("body is not an event envelope")
         self = cls()
+        self.prefetched = None
         try:
             for name in ("event_id", "event_type", "schema_version", "source", "stream_id",
                          "global_position", "recorded_at"):
@@ -106,8 +114,13 @@ class Inbox:
     def migrate(self):
         return migrations.apply(self.db, MIGRATIONS)
 
-    def consume(self, session, handler, source, event_type, body, fn, *, sleep=time.sleep):
-        """Run ``fn(event, cur)`` once for this event; see the module doc for failures."""
+    def consume(self, session, handler, source, event_type, body, fn, *, prefetch=None,
+                sleep=time.sleep):
+        """Run ``fn(event, cur)`` once for this event; see the module doc for failures.
+
+        ``prefetch(event)``, if given, is ``(sql, args)`` of a query the handler would run first
+        (one row at most) or None: it runs in the inbox insert's own round trip and its row is
+        ``event.prefetched`` (a dict, ``{}`` if there was none; None if no query ran)."""
         started = time.monotonic()
         try:
             event = IncomingEvent.parse(body, self.registry)
@@ -117,16 +130,24 @@ class Inbox:
         session.correlation_id = event.correlation_id or session.correlation_id
         session.causation_id = event.event_id
         tlog.bind(correlation_id=session.correlation_id, causation_id=event.event_id)
+        claim = (event.event_id, handler, source, event_type)
+        query = prefetch(event) if prefetch else None
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 # explicit: a handler may end the transaction with its last append
                 # (``commit=True``), so the append lock is not held for one more round trip
                 with self.db.explicit_transaction() as cur:
-                    cur.execute(
-                        "BEGIN; INSERT INTO inbox (event_id, handler, source_service, event_type) "
-                        "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
-                        (event.event_id, handler, source, event_type))
-                    if cur.fetchone() is None:
+                    if query is None:
+                        cur.execute("BEGIN; " + prepared(cur, _CLAIM), claim)
+                        claimed = cur.fetchone() is not None
+                    else:
+                        cur.execute("BEGIN; " + prepared(cur, _CLAIM_AND_READ.format(query[0])),
+                                    (*claim, *query[1]))
+                        row = cur.fetchone()
+                        claimed, found = row[0], row[1]
+                        event.prefetched = dict(zip(
+                            [c.name for c in cur.description[2:]], row[2:])) if found else {}
+                    if not claimed:
                         self.duplicates += 1
                         metrics.INBOX_DUPLICATES.labels(self.service, handler).inc()
                         log.info("event_duplicate_dropped", event_type=event_type,

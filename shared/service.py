@@ -209,13 +209,14 @@ class _EventHandler(EventHandler):
     queue_consumer = _UndecodableToHandler()
 
 
-def subscribe(source, event_type):
+def subscribe(source, event_type, prefetch=None):
     """Handle ``event_type`` from ``source`` exactly once in effect.
 
     The handler is called as ``handler(self, event: IncomingEvent, cur)`` inside one transaction
     that also records the event in the inbox; a redelivered event is dropped as a duplicate. A rule
     refusal or a poison message goes to the dead-letter table at once; a database outage is
-    retried, then the message is requeued (never acked and lost)."""
+    retried, then the message is requeued (never acked and lost). ``prefetch``: see
+    ``Inbox.consume`` (a read the handler needs, sent with the inbox insert)."""
 
     def decorator(fn):
         @functools.wraps(fn)
@@ -223,7 +224,7 @@ def subscribe(source, event_type):
             session = self.store
             return session.provider.inbox.consume(
                 session, fn.__name__, source, event_type, body,
-                lambda event, cur: fn(self, event, cur))
+                lambda event, cur: fn(self, event, cur), prefetch=prefetch)
         wrapper.talent_subscription = (source, event_type, fn)
         return _EventHandler.decorator(source, event_type, requeue_on_error=True)(wrapper)
     return decorator

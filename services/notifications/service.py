@@ -26,7 +26,7 @@ from services.notifications.projections import (DeliveriesView, InboxView, Regis
 from shared import logging as tlog
 from shared import service as base  # (not ServiceBase itself: `nameko run` would take it)
 from shared.contracts import load_all
-from shared.db import CONNECTION_ERRORS
+from shared.db import CONNECTION_ERRORS, prepared
 from shared.errors import ConcurrencyConflict, Forbidden, InvalidInput, NotFound
 from shared.service import EventStoreProvider, endpoint, expected_version, parse_body, subscribe
 from shared.timers import exclusive, timer
@@ -57,21 +57,38 @@ class Contended(Exception):
 # this handler has written nothing yet.
 PARTIES_WAIT = (0.005, 0.01, 0.02, 0.04, 0.08)
 
+_CONTACTS_AND_SUBSCRIBERS = (
+    "SELECT ARRAY(SELECT ARRAY[recipient, email] FROM contacts WHERE recipient = ANY(%s)),"
+    " ARRAY(SELECT subscriber_id FROM subscribers WHERE active AND %s = ANY(event_types))")
+
 
 def _handler(source, event_type):
     def handle(self, event, cur):
+        who = event.prefetched  # the register's row, read with the inbox insert
         for pause in PARTIES_WAIT + (None,):
             written = []
             try:
-                return self._on_event(source, event_type, event, cur, written)
+                return self._on_event(source, event_type, event, cur, written, who=who)
             except ConcurrencyConflict as exc:
                 raise Contended(exc.message) from exc
             except PartiesUnknown:
                 if pause is None or written:
                     raise
                 time.sleep(pause)
+                who = None  # read it again
     handle.__name__ = f"on_{source}_{event_type}"
-    return subscribe(source, event_type)(handle)
+    return subscribe(source, event_type,
+                     prefetch=lambda event: _who_query(event.payload))(handle)
+
+
+def _who_query(payload):
+    """The register's row for the application or talent ``payload`` is about: (sql, args), or
+    None if it is about neither."""
+    for column in ("application_id", "talent_id"):
+        if column in payload:
+            return ("SELECT applicant, applicant_name, county, category FROM candidates"
+                    f" WHERE {column} = %s", (payload[column],))
+    return None
 
 
 # -- who may read or address what ----------------------------------------------------------------
@@ -137,14 +154,15 @@ class NotificationsService(base.ServiceBase):
     del _source, _type
 
     # -- consuming other services' events ------------------------------------------------------
-    def _on_event(self, source, event_type, event, cur, written=None):
-        """``written`` (a list) is told whether this handler appended anything yet. Everything
+    def _on_event(self, source, event_type, event, cur, written=None, who=None):
+        """``written`` (a list) is told whether this handler appended anything yet; ``who``: the
+        register's row if already read (``_who``), None to read it here. Everything
         is read before the first append: an append holds the store's lock until COMMIT, and the
         last one brings COMMIT with it (no client round trip under the lock but between the
         register's append and the notification's, when the event has both)."""
         p, key = event.payload, (source, event_type)
         written = [] if written is None else written
-        who = self._who(p, cur)
+        who = self._who(p, cur) if who is None else who
         register = rule = None
         if key in REGISTER:
             recorded = dt.datetime.fromisoformat(event.recorded_at).astimezone(SHANGHAI)
@@ -156,10 +174,7 @@ class NotificationsService(base.ServiceBase):
             # the application or talent) what it is about to learn from this very event
             rule_who = who or (noted(register[2]) if register else {})
             recipients = addresses(RULES[key], p, rule_who)
-            cur.execute("SELECT ARRAY(SELECT ARRAY[recipient, email] FROM contacts"
-                        " WHERE recipient = ANY(%s)), ARRAY(SELECT subscriber_id FROM"
-                        " subscribers WHERE active AND %s = ANY(event_types))",
-                        (recipients, event_type))
+            cur.execute(prepared(cur, _CONTACTS_AND_SUBSCRIBERS), (recipients, event_type))
             contacts, subscribers = cur.fetchone()
             rule = self.store.context(who=rule_who, contacts=dict(contacts),
                                       subscribers=subscribers)
@@ -176,17 +191,12 @@ class NotificationsService(base.ServiceBase):
     @staticmethod
     def _who(payload, cur):
         """The register's row for the application or talent ``payload`` is about, or {}."""
-        if "application_id" in payload:
-            column, value = "application_id", payload["application_id"]
-        elif "talent_id" in payload:
-            column, value = "talent_id", payload["talent_id"]
-        else:
+        query = _who_query(payload)
+        if query is None:
             return {}
-        cur.execute("SELECT applicant, applicant_name, county, category FROM candidates"
-                    f" WHERE {column} = %s", (value,))
+        cur.execute(*query)
         row = cur.fetchone()
-        return dict(zip(("applicant", "applicant_name", "county", "category"), row)) if row \
-            else {}
+        return dict(zip([c.name for c in cur.description], row)) if row else {}
 
     def _applicant_of(self, application_id):
         row = self.store.query("SELECT applicant FROM candidates WHERE application_id = %s",

@@ -220,6 +220,39 @@ def test_same_event_delivered_twice_has_one_effect(store, inbox):
     assert inbox.duplicates == 1
 
 
+def test_a_prefetched_read_comes_with_the_claim_and_a_duplicate_skips_the_handler(store, inbox):
+    with store.db.transaction() as cur:
+        cur.execute("CREATE TABLE grantees (talent_id text PRIMARY KEY, name text, county text)")
+        cur.execute("INSERT INTO grantees VALUES ('t-1', '李四', '楚雄市')")
+    seen = []
+
+    def prefetch(event):
+        return ("SELECT name, county FROM grantees WHERE talent_id = %s",
+                (event.payload["talent_id"],))
+
+    def effect(event, cur):
+        seen.append(event.prefetched)
+
+    body = envelope()
+    outcomes = [inbox.consume(FakeSession(), "h", "subsidies", "SubsidyGranted", body, effect,
+                              prefetch=prefetch) for _ in range(2)]
+    assert outcomes == ["handled", "duplicate"]
+    assert seen == [{"name": "李四", "county": "楚雄市"}], "once, with the row"
+    unknown = envelope(payload={"grant_id": "g-2", "talent_id": "t-404", "measure": "LT-10.1",
+                                "amount_fen": 5_000_000, "fiscal_year": 2026})
+    assert inbox.consume(FakeSession(), "h", "subsidies", "SubsidyGranted", unknown, effect,
+                         prefetch=prefetch) == "handled"
+    assert seen[-1] == {}, "no row: an empty dict, not None"
+    assert inbox.consume(FakeSession(), "h", "subsidies", "SubsidyGranted", envelope(
+        payload={"grant_id": "g-3", "talent_id": "t-1", "measure": "LT-10.1",
+                 "amount_fen": 5_000_000, "fiscal_year": 2026}), effect,
+        prefetch=lambda event: None) == "handled"
+    assert seen[-1] is None, "no query: None"
+    with store.db.transaction() as cur:
+        cur.execute("SELECT count(*) FROM inbox")
+        assert cur.fetchone()[0] == 3
+
+
 def test_inbox_row_and_effects_commit_together(store, inbox):
     body = envelope()
 
