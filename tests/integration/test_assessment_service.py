@@ -15,6 +15,7 @@ from shared.db import Database
 from shared.eventstore import EventStore, Metadata, NewEvent
 from shared.relay import Relay
 from tests.support.assessment_pinned import start_assessment_on
+from tests.support.faults import log_lines
 from tests.support.system import running_system
 from tests.support.waiting import wait_for
 
@@ -79,8 +80,9 @@ def call(system, method, path, role, actor=None, county=None, json=None, replica
 
 
 def sweeps(system, replica):
-    with open(system.logs[replica].name, encoding="utf-8") as f:
-        return sum('"event": "deadline_sweep' in line for line in f)
+    """Timer ticks a replica logged: sweeps it ran and sweeps it skipped (another held the lock)."""
+    return sum(len(log_lines(system.logs[replica].name, event))
+               for event in ("deadline_sweep", "deadline_sweep_skipped"))
 
 
 REPORT = {"tenure_year": 1, "figures": {"sales_fen": 360_000_000}, "promotion_activities": 2,
