@@ -21,10 +21,10 @@ bench:          ## event store and relay benchmarks
 	bash deploy/local/infra.sh
 	. var/env.sh && $(PY) bench/eventstore.py && $(PY) bench/relay.py
 
-load:           ## 60 s of applications and reviews over HTTP through the four services
+load:           ## 60 s of applications and reviews over HTTP at 200/s (the target), open loop
 	bash deploy/local/venv.sh
 	bash deploy/local/infra.sh
-	. var/env.sh && $(PY) bench/load.py
+	. var/env.sh && $(PY) bench/load.py --rate 200
 
 audit-bench:    ## talent-audit verify/history/replay on a generated 1,000,000-event history
 	bash deploy/local/venv.sh

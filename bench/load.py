@@ -1,9 +1,14 @@
 """Load: a sustained stream of applications and reviews through the system's HTTP interface.
 
-Each virtual county officer (``--concurrency`` threads, closed loop) submits an application
+Each virtual county officer (``--concurrency`` threads) submits an application
 (``POST /applications``: ApplicationSubmitted + EligibilityAssessed) and records its first three
 review stages (``POST /applications/<id>/reviews``: ReviewPassed each), for ``--duration``
-seconds. Every command carries its own ``X-Correlation-ID``; the events it causes downstream
+seconds. Two ways to pace them:
+* ``--rate R`` (open loop, the latency target's measure): command k is due at start + k/R
+  whichever officer sends it; latency counts from when it was due, so a system that falls
+  behind is charged for the wait (no coordinated omission);
+* without ``--rate`` (closed loop): every officer sends its next command as soon as the last
+  one is answered — the most the system takes, where queues grow by construction. Every command carries its own ``X-Correlation-ID``; the events it causes downstream
 (notifications records a message for each of these events) carry it too, so afterwards the
 stores themselves say when the last downstream event of each command was recorded.
 
@@ -15,9 +20,10 @@ Reported (one JSON line at the end):
 * lost: expected events missing: every command's own events in the applications store, and an
   inbox entry in notifications for every applications event it subscribes to (0 = zero loss).
 
-    python bench/load.py [--duration 60] [--concurrency 16]      # starts its own system
-    python bench/load.py --running                                # against `make run`
-Target on the 2-core machine: >= 200 commands/s with e2e p99 < 250 ms.
+    python bench/load.py [--duration 60] [--rate 200] [--concurrency 48]  # starts its own system
+    python bench/load.py --concurrency 16          # closed loop: the most it takes
+    python bench/load.py --running                 # against `make run`
+Target on the 2-core machine: >= 200 commands/s sustained with e2e p99 < 250 ms.
 """
 import argparse
 import datetime as dt
@@ -63,17 +69,40 @@ def unique_id_number(n):
     return fake_id_number(birth, COUNTY, _Fixed(n))
 
 
-class Officer(threading.Thread):
-    """One closed-loop client: submit, then review three stages, again and again."""
+class Pacer:
+    """Open-loop arrivals: command k is due at start + k / rate, whichever officer sends it."""
 
-    def __init__(self, urls, tokens, numbers, submitted, year, stop, run_tag):
+    def __init__(self, rate):
+        self.interval = 1.0 / rate
+        self.slots = itertools.count()
+        self.lock = threading.Lock()
+        self.start_perf = self.start_wall = None
+
+    def begin(self):
+        self.start_perf, self.start_wall = time.perf_counter(), time.time()
+
+    def wait(self):
+        """Sleep until the next free slot is due; its due time (wall clock)."""
+        with self.lock:
+            k = next(self.slots)
+        delay = self.start_perf + k * self.interval - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        return self.start_wall + k * self.interval
+
+
+class Officer(threading.Thread):
+    """One client: submit, then review three stages, again and again."""
+
+    def __init__(self, urls, tokens, numbers, submitted, year, stop, run_tag, pacer=None):
         super().__init__(daemon=True)
         self.urls, self.tokens, self.numbers = urls, tokens, numbers
         self.submitted, self.year, self.stop, self.run_tag = submitted, year, stop, run_tag
+        self.pacer = pacer
         self.base = urlsplit(urls["applications"])
         self.http = None  # one keep-alive connection (http.client: a third of the CPU of
         #                   requests, which the client would take from the services)
-        self.commands = []   # (correlation_id, sent_at wall clock, http seconds, kind)
+        self.commands = []   # (correlation_id, due/sent wall clock, http seconds, kind, late s)
         self.errors = []
 
     def post(self, path, body, headers):
@@ -93,14 +122,17 @@ class Officer(threading.Thread):
 
     def command(self, path, role, body, kind):
         correlation = f"load-{self.run_tag}-{uuid.uuid4().hex[:12]}"
+        due = self.pacer.wait() if self.pacer else None
         sent, started = time.time(), time.perf_counter()
+        late = 0.0 if due is None else max(0.0, sent - due)
+        sent = sent if due is None else min(sent, due)
         status, text = self.post(path, body, {"Authorization": f"Bearer {self.tokens[role]}",
                                               "X-Correlation-ID": correlation})
         elapsed = time.perf_counter() - started
         if status not in (200, 201):
             self.errors.append(f"{kind} {status} {text[:200]!r}")
             return None
-        self.commands.append((correlation, sent, elapsed, kind))
+        self.commands.append((correlation, sent, elapsed, kind, late))
         return json.loads(text)
 
     def run(self):
@@ -174,8 +206,36 @@ def servers_cpu_seconds():
     return total
 
 
-def drive(urls, dsns, duration, concurrency, drain_timeout=120.0, pids=None):
+def machine_pace(dsn, seconds=2.0):
+    """How fast this box is in this run, before the load (the same VM measured 1.7x apart on
+    different days): raw psycopg2 single-row INSERT+COMMIT per second on a temporary table, and
+    the nanoseconds a pure-Python loop step takes (CPU speed as the services' Python sees it)."""
+    import psycopg2
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("CREATE TEMP TABLE pace (id bigint PRIMARY KEY, body jsonb NOT NULL)")
+            conn.commit()
+            n, body = 0, json.dumps({"county": COUNTY, "n": 0})
+            started = time.perf_counter()
+            deadline = started + seconds
+            while time.perf_counter() < deadline:
+                n += 1
+                cur.execute("INSERT INTO pace VALUES (%s, %s)", (n, body))
+                conn.commit()
+            inserts = n / (time.perf_counter() - started)
+    finally:
+        conn.close()
+    started, total = time.perf_counter(), 0
+    for i in range(2_000_000):
+        total += i
+    loop_ns = (time.perf_counter() - started) / 2_000_000 * 1e9
+    return {"raw_insert_commit_per_s": round(inserts), "python_loop_ns": round(loop_ns, 1)}
+
+
+def drive(urls, dsns, duration, concurrency, rate=None, drain_timeout=120.0, pids=None):
     run_tag = uuid.uuid4().hex[:8]
+    pace = machine_pace(dsns["applications"])
     today = dt.date.today()
     submitted = today - dt.timedelta(days=len(REVIEWS) + 1)
     year = submitted.year
@@ -185,13 +245,16 @@ def drive(urls, dsns, duration, concurrency, drain_timeout=120.0, pids=None):
         tokens.setdefault(role, mint(SECRET, f"load-{role}", role, COUNTY))
     numbers = itertools.count(int(time.time()) % 100_000 * 1000)  # fresh ID numbers per run
     stop = threading.Event()
-    officers = [Officer(urls, tokens, numbers, submitted, year, stop, run_tag)
+    pacer = Pacer(rate) if rate else None
+    officers = [Officer(urls, tokens, numbers, submitted, year, stop, run_tag, pacer)
                 for _ in range(concurrency)]
     pids = pids or {}
     cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
     cpu_before.update(servers_cpu_seconds())
     cpu_self = time.process_time()
     started = time.perf_counter()
+    if pacer:
+        pacer.begin()
     for officer in officers:
         officer.start()
     time.sleep(duration)
@@ -221,7 +284,7 @@ def drive(urls, dsns, duration, concurrency, drain_timeout=120.0, pids=None):
         notif_db.close()
 
     e2e, lost_own = [], 0
-    for correlation, sent, _, kind in commands:
+    for correlation, sent, _, kind, _ in commands:
         own = apps.get(correlation, (0, None))
         if own[0] < (2 if kind == "submit" else 1):
             lost_own += 1
@@ -231,12 +294,15 @@ def drive(urls, dsns, duration, concurrency, drain_timeout=120.0, pids=None):
     http = [c[2] * 1000 for c in commands]
     result = {
         "bench": "load", "duration_s": round(elapsed, 1), "concurrency": concurrency,
+        "pacing": f"open loop, {rate}/s" if rate else "closed loop",
         "commands": len(commands), "submissions": sum(c[3] == "submit" for c in commands),
         "reviews": sum(c[3] == "review" for c in commands), "errors": len(errors),
         "commands_per_s": round(len(commands) / elapsed, 1),
         "e2e_ms": {"p50": _r(percentile(e2e, 50)), "p99": _r(percentile(e2e, 99)),
                    "max": _r(max(e2e) if e2e else None)},
         "http_ms": {"p50": _r(percentile(http, 50)), "p99": _r(percentile(http, 99))},
+        # how far behind its due time a command went out (open loop: all officers were busy)
+        "late_ms_p99": _r(percentile([c[4] * 1000 for c in commands], 99)),
         "expected_downstream_events": expected_downstream,
         "lost": lost_own + len(missing),
         # CPU per accepted command, by process (the services', the servers' and this client's,
@@ -245,6 +311,10 @@ def drive(urls, dsns, duration, concurrency, drain_timeout=120.0, pids=None):
         "cpu_ms_per_command": {name: round(seconds * 1000 / max(len(commands), 1), 2)
                                for name, seconds in cpu.items()},
         "loadavg_1m": round(os.getloadavg()[0], 2),
+        "machine": pace,
+        # commands per raw single-row INSERT+COMMIT the box managed in the same run
+        "commands_per_raw_insert": round(len(commands) / elapsed
+                                         / max(pace["raw_insert_commit_per_s"], 1), 3),
     }
     result["target_met"] = bool(result["commands_per_s"] >= 200 and e2e
                                 and result["e2e_ms"]["p99"] < 250 and result["lost"] == 0)
@@ -260,15 +330,20 @@ def _r(value):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load")
-    parser.add_argument("--concurrency", type=int, default=16, help="closed-loop clients")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="commands/s, open loop (default: closed loop)")
+    parser.add_argument("--concurrency", type=int, default=None,
+                        help="officers (threads); default 48 with --rate, else 16")
     parser.add_argument("--running", action="store_true",
                         help="drive the system `make run` started (its URLs and databases)")
     args = parser.parse_args(argv)
+    if args.concurrency is None:
+        args.concurrency = 48 if args.rate else 16
     if args.running:
         urls = base_urls()
         dsns = {svc: dsn_for(os.environ.get(f"{svc.upper()}_DB", f"talent_{svc}"))
                 for svc in ("applications", "notifications")}
-        result = drive(urls, dsns, args.duration, args.concurrency)
+        result = drive(urls, dsns, args.duration, args.concurrency, args.rate)
     else:
         from tests.support.system import running_system
         gen = running_system(services=("applications", "notifications"), log_prefix="load")
@@ -276,7 +351,7 @@ def main(argv=None):
         try:
             result = drive(system.urls, {svc: system.dsn(svc) for svc in
                                          ("applications", "notifications")},
-                           args.duration, args.concurrency,
+                           args.duration, args.concurrency, args.rate,
                            pids={svc: proc.pid for svc, proc in system.procs.items()})
         finally:
             gen.close()
