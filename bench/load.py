@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from deploy.local.walk import (STAGES, application_body, base_urls, fake_id_number,  # noqa: E402
-                               open_round, stage_body, Client)
+                               open_round, shanghai_today, stage_body, Client)
 from shared.auth import mint  # noqa: E402
 from shared.config import dsn_for  # noqa: E402
 from shared.db import Database  # noqa: E402
@@ -236,7 +236,7 @@ def machine_pace(dsn, seconds=2.0):
 def drive(urls, dsns, duration, concurrency, rate=None, drain_timeout=120.0, pids=None):
     run_tag = uuid.uuid4().hex[:8]
     pace = machine_pace(dsns["applications"])
-    today = dt.date.today()
+    today = shanghai_today()
     submitted = today - dt.timedelta(days=len(REVIEWS) + 1)
     year = submitted.year
     open_round(Client(urls=urls, secret=SECRET, out=lambda *a: None), year)

@@ -68,6 +68,17 @@ class Client:
             time.sleep(0.1)
 
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def shanghai_today():
+    """The services' "today": the date in Asia/Shanghai, where the programme runs (the services'
+    clock, shared.service.Clock). Not the machine's local date: on a UTC machine that is a day
+    behind from 16:00 to 24:00 UTC, and a date written with it is refused as before the day's own
+    decisions."""
+    return dt.datetime.now(SHANGHAI).date()
+
+
 def notice_start_for(today, calendar=None):
     """A publication date whose 5-working-day notice has closed before ``today``, counted on days
     the calendar knows (early in a year the library does not know yet, the notice falls in the
@@ -205,7 +216,7 @@ def certify(client, county="楚雄市", name="李四", category="LT-6.3",
     """Take one applicant through the whole selection (LT-9) over HTTP: (application_id,
     talent_id). Other tests and tools use this to get a certified talent. ``evidence``: the
     category's figures (e.g. ``{"sales_fen": ...}``, eligible ones: see category_evidence)."""
-    today = dt.date.today()
+    today = shanghai_today()
     start = notice_start_for(today)
     submitted = start - dt.timedelta(days=len(STAGES) + 2)
     year = submitted.year
@@ -236,7 +247,7 @@ def fund_lt_subsidy(client, out=print):
     """Make sure prefecture finance's LT-10.1 budget for this fiscal year has room for one more
     50,000 CNY subsidy, raising it as finance (the grants waiting in its queue first), so that the
     certification which follows is granted at once rather than queued. Returns the fiscal year."""
-    year = dt.datetime.now(ZoneInfo("Asia/Shanghai")).year
+    year = shanghai_today().year
     r = client.call("GET", "subsidies", f"/funds/prefecture_finance/{year}", "finance",
                     expect=(200, 404))
     fund = r.json() if r.status_code == 200 else {}
@@ -252,7 +263,7 @@ def fund_lt_subsidy(client, out=print):
 
 def walk(client, county="楚雄市", name="李四", sales_year1=95_000_000, out=print):
     """Drive one applicant from submission to full recovery; returns the ids involved."""
-    today = dt.date.today()
+    today = shanghai_today()
     fund_lt_subsidy(client, out=out)
     app_id, talent_id = certify(client, county, name, out=out)
 

@@ -20,7 +20,7 @@ import kombu
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from deploy.local.walk import Client, application_body, fake_id_number, stage_body
+from deploy.local.walk import Client, application_body, fake_id_number, stage_body, shanghai_today
 from shared.db import Database
 from shared.eventstore import EventStore
 from tests.support.system import NAMEKO, ROOT, running_system
@@ -291,7 +291,7 @@ def test_every_talent_certified_reaches_a_plain_event_handler(played, sink):
 
 def test_a_yixiang_talent_is_transferred_with_its_period(played, sink):
     client = played["client"]
-    today = dt.date.today()
+    today = shanghai_today()
     body = {"yixiang_talent_id": "YX2021-007", "name": "杨梅",
             "id_number": fake_id_number(D(1990, 2, 3), "永仁县", random.Random(3)),
             "county": "永仁县", "enterprise": {"name": "永仁县杨梅电子商务有限公司",

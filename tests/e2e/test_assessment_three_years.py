@@ -11,7 +11,7 @@ import datetime as dt
 
 import pytest
 
-from deploy.local.walk import Client, certify, fund_lt_subsidy
+from deploy.local.walk import Client, certify, fund_lt_subsidy, shanghai_today
 from services.assessment.domain.schedule import anniversary
 from shared.db import Database
 from shared.eventstore import EventStore
@@ -53,7 +53,7 @@ def cohort(system):
                 "GET", "subsidies", f"/grants/{talent_id}", "finance", expect=None))))
         client.call("POST", "subsidies", f"/grants/{talent_id}/payments", "finance",
                     json={"payment_reference": f"PAY-{talent_id[-8:]}",
-                          "paid_on": dt.date.today().isoformat()})
+                          "paid_on": shanghai_today().isoformat()})
     tenures = {name: client.wait_for("TenureOpened", lambda: ok(client.call(
         "GET", "assessment", f"/tenures/{talent_id}", "prefecture_officer", expect=None)))
         for name, talent_id in talents.items()}

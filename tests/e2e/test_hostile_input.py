@@ -6,7 +6,6 @@ Bodies are valid ones with parts replaced by arbitrary JSON, deleted or joined b
 whole arbitrary JSON documents, and bytes that are not JSON at all. Examples are bounded
 (``EXAMPLES`` per target, no deadline) so the module runs in well under a minute.
 """
-import datetime as dt
 import json
 import random
 
@@ -16,7 +15,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deploy.local.walk import Client, application_body, open_round, stage_body
+from deploy.local.walk import Client, application_body, open_round, stage_body, shanghai_today
 from shared.auth import mint
 from tests.support.system import running_system
 
@@ -97,7 +96,7 @@ def system():
 @pytest.fixture(scope="module")
 def seeded(system):
     client = Client(system.urls, out=lambda *_: None)
-    today = dt.date.today()
+    today = shanghai_today()
     open_round(client, today.year)
     r = client.call("POST", "applications", "/applications", "county_officer", county=COUNTY,
                     json=application_body(COUNTY, "孙八", "LT-6.3", today, today.year))

@@ -12,7 +12,7 @@ import psycopg2
 import pytest
 import requests
 
-from deploy.local.walk import Client, certify
+from deploy.local.walk import Client, certify, shanghai_today
 from services.notifications.channels import verify_signature
 from tests.support.notification_peers import SmtpSink, WebhookReceiver, wait_until
 from tests.support.system import running_system
@@ -289,7 +289,7 @@ def test_public_notice_feed_needs_no_token_and_shows_no_ids(system, client, cert
         COUNTY, "电商销售", "certified", 5)
     start, end = dt.date.fromisoformat(mine["start_date"]), dt.date.fromisoformat(
         mine["end_date"])
-    assert start < end < dt.date.today()
+    assert start < end < shanghai_today()
     page = requests.get(url + "/public/notices.html?include=closed", timeout=10)
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert "张三" in page.text and f"{end.year}年{end.month}月{end.day}日" in page.text

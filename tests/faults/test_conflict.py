@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from deploy.local.walk import (STAGES, Client, application_body, notice_start_for, open_round,
-                               stage_body)
+                               shanghai_today, stage_body)
 from tests.support.faults import report
 
 pytestmark = pytest.mark.e2e
@@ -33,7 +33,7 @@ def race(client, path, role, body, version):
 def test_two_officers_at_once_one_wins_the_other_gets_409(system):
     # (each thread needs its own HTTP session: a requests.Session is not thread-safe)
     client = Client(system.urls)
-    submitted = notice_start_for(dt.date.today()) - dt.timedelta(days=len(STAGES) + 2)
+    submitted = notice_start_for(shanghai_today()) - dt.timedelta(days=len(STAGES) + 2)
     open_round(client, submitted.year)
     r = client.call("POST", "applications", "/applications", "county_officer", county=COUNTY,
                     json=application_body(COUNTY, "王五", "LT-6.3", submitted, submitted.year))

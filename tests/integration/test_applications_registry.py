@@ -12,7 +12,7 @@ import psycopg2
 import pytest
 
 from deploy.local.walk import (Client, application_body, fake_credit_code, fake_id_number,
-                               stage_body)
+                               shanghai_today, stage_body)
 from services.applications.service import ApplicationsService
 from shared import config
 from shared.calendar import WorkingDayCalendar
@@ -72,7 +72,7 @@ def test_an_enterprise_with_a_talent_from_an_earlier_round_or_the_yixiang_scheme
         "county": "永仁县", "enterprise": {"name": "永仁县杨梅电子商务有限公司", "credit_code": code},
         "category": "LT-6.2", "baseline_year": 2021, "baseline": {"sales_fen": 40_000_000},
         "period_start": "2022-06-01",
-        "period_end": (dt.date.today() + dt.timedelta(days=400)).isoformat()})
+        "period_end": (shanghai_today() + dt.timedelta(days=400)).isoformat()})
     r = submit(client, "杨桃", county="永仁县", code=code)
     assert r["failed"] == ["LT-10 one_talent_per_enterprise"]
     check = next(c for c in r["events"][1]["payload"]["checks"]

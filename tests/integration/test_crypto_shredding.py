@@ -2,7 +2,6 @@
 sealed with their key, read in clear only through the applications service, never reach the
 broker or another service in clear; erasing them (deleting the key) leaves every hash chain
 verifying and makes reads and the audit tool say "erased"."""
-import datetime as dt
 import io
 import re
 import threading
@@ -15,7 +14,7 @@ import orjson
 import psycopg2
 import pytest
 
-from deploy.local.walk import Client, application_body, open_round
+from deploy.local.walk import Client, application_body, open_round, shanghai_today
 from services.applications.identity import id_check_char, mask_id_number
 from shared import audit
 from shared.config import dsn_for
@@ -103,7 +102,7 @@ def submitted(system, webhook):
     client.call("POST", "notifications", "/subscribers", "prefecture_officer",
                 json={"name": "外部系统", "url": webhook[0],
                       "event_types": ["ApplicationSubmitted"]})
-    today = dt.date.today()
+    today = shanghai_today()
     open_round(client, today.year)
     body = application_body(COUNTY, "钱七", "LT-6.3", today, today.year, id_number=ID_NUMBER)
     body["form"]["applicant"]["phone"] = PHONE

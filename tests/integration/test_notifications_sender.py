@@ -21,7 +21,7 @@ from services.notifications.projections import (DeliveriesView, InboxView, Regis
                                                 RegistryView)
 from shared.db import Database
 from shared.eventstore import APPEND_LOCK, EventStore
-from shared.service import Session
+from shared.service import Clock as RealClock, Session
 from shared.timers import exclusive
 from tests.support.notification_peers import SmtpSink, WebhookReceiver
 
@@ -37,15 +37,14 @@ CERTIFIED = {"talent_id": "talent-1", "application_id": "app-1", "applicant_name
 WHO = {"applicant": "applicant:u-li", "applicant_name": "李明", "county": "楚雄市"}
 
 
-class Clock:
+class Clock(RealClock):
+    """The real clock, movable forward (``offset``); today is still the Shanghai date."""
+
     def __init__(self):
         self.offset = dt.timedelta(0)
 
     def now(self):
         return dt.datetime.now(UTC) + self.offset
-
-    def today(self):
-        return self.now().date()
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from deploy.local.walk import (
-    STAGES, Client, application_body, notice_start_for, open_round, stage_body)
+    STAGES, Client, application_body, notice_start_for, open_round, shanghai_today, stage_body)
 from services.applications.service import ApplicationsService
 from services.assessment.service import AssessmentService
 from services.notifications.service import NotificationsService
@@ -166,7 +166,7 @@ def expected_allowed(svc, method, url, action, label, role, actor, county, seede
 def _seed(client):
     """One application filed by APPLICANT in HOME, taken to certification (a talent, a tenure,
     a grant)."""
-    today = dt.date.today()
+    today = shanghai_today()
     start = notice_start_for(today)
     submitted = start - dt.timedelta(days=len(STAGES) + 2)
     year = submitted.year
@@ -202,7 +202,7 @@ def seeded(system):
 
 def test_every_endpoint_every_role_every_county(system, seeded):
     client = Client(system.urls, out=lambda *_: None)
-    today = dt.date.today()
+    today = shanghai_today()
     bodies = _bodies(today, seeded)
     walked, wrong = 0, []
     for svc, method, url, action, public in ENDPOINTS:
