@@ -2,6 +2,7 @@
 run's RabbitMQ vhost (used by tests/e2e, tests/faults and anything else that needs them)."""
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -49,10 +50,26 @@ def rabbitmq_vhost(label):
         yield DEFAULT_AMQP
 
 
+_PORTS = random.SystemRandom()  # not the module's generator, which tests may seed
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port free now, chosen below the kernel's ephemeral range. A port the kernel hands
+    out for ``bind(0)`` is one it may give any outgoing connection (to PostgreSQL, RabbitMQ)
+    before the service binds it, and the service then fails to start."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    for _ in range(200):
+        port = _PORTS.randrange(max(1025, low - 16384), low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port below the ephemeral range (starting at {low})")
 
 
 class System:
