@@ -183,8 +183,10 @@ class PositionOf:
 
 
 class RecordedEvent:
-    """An event as stored. ``payload`` is decoded through its contract; ``data`` is the stored JSON
-    payload; ``metadata`` and ``recorded_at`` are parsed on first use (replays rarely need them)."""
+    """An event as stored. ``payload`` is decoded through its contract; ``data`` is the JSON
+    payload, its personal fields open where the reader holds the person's key (``append``'s result
+    and ``read_stream``) and sealed as stored elsewhere; ``metadata`` and ``recorded_at`` are
+    parsed on first use (replays rarely need them)."""
     __slots__ = ("global_position", "event_id", "stream_type", "stream_id", "stream_version",
                  "event_type", "schema_version", "payload", "data", "_metadata", "_recorded_at",
                  "prev_hash", "hash")
@@ -476,7 +478,7 @@ class EventStore:
                             schema_version, data, meta, recorded_text)
             recorded.append(RecordedEvent(
                 PositionOf(event_id), event_id, stream_type, stream_id, version, event.event_type,
-                schema_version, decoder(event.event_type, schema_version)(plain), data, meta,
+                schema_version, decoder(event.event_type, schema_version)(plain), plain, meta,
                 recorded_at, None, None))
         # One round trip, and the lock is held for none: talent_append takes it, checks the
         # stream's version, reads the chain's head, links and inserts the rows and notifies; the

@@ -109,6 +109,9 @@ def submitted(system, webhook):
     r = client.call("POST", "applications", "/applications", "county_officer", county=COUNTY,
                     json=body)
     app_id = r.json()["application_id"]
+    # the answer shows the submitter what was recorded as they will read it, not the ciphertext
+    recorded = r.json()["events"][0]["payload"]
+    assert "enc1:" not in r.text and recorded["form"]["applicant"]["phone"] == PHONE
     # notifications has taken the ApplicationSubmitted from the broker
     client.wait_for("notifications", lambda: "ApplicationSubmitted" in _all_text(
         system.dsn("notifications")))
