@@ -468,3 +468,32 @@ def test_an_append_whose_connection_was_killed_fails_and_the_next_one_reconnects
         cur.execute("SELECT 1")
         assert not cur.connection.autocommit
     assert store.verify().ok
+
+
+def test_two_writers_creating_one_persons_key_at_once_both_get_the_first_ones(store):
+    """The second insert waits on the first's uncommitted row, finds the conflict, and its own
+    statement's snapshot predates the first's commit: it must read the key again, not seal with
+    none (or with a key of its own that is never stored)."""
+    from shared.crypto import KeyStore
+    keystore, person = KeyStore(), "person-raced"
+    first = psycopg2.connect(store.db.dsn)
+    second = psycopg2.connect(store.db.dsn)
+    try:
+        with first.cursor() as cur:
+            mine = keystore.key(cur, person, create=True)  # inserted, not committed
+        got = []
+        waiter = threading.Thread(
+            target=lambda: got.append(keystore.key(second.cursor(), person, create=True)))
+        waiter.start()
+        waiter.join(0.5)
+        assert waiter.is_alive() and got == []  # blocked on the first's row
+        first.commit()
+        waiter.join(10)
+        second.commit()
+        assert got == [mine] and len(mine) == 32
+    finally:
+        first.close()
+        second.close()
+    with store.db.transaction() as cur:
+        cur.execute("SELECT count(*) FROM person_keys WHERE person_key = %s", (person,))
+        assert cur.fetchone()[0] == 1
