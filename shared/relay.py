@@ -122,7 +122,8 @@ class Relay:
             # The cursor's commits need not wait for the disk: a cursor lost in a crash only
             # moves back, and what it covered is published again (consumers drop duplicates).
             # Without this each small batch under load paid a WAL flush.
-            cur.execute(f"SET synchronous_commit = off; LISTEN {NOTIFY_CHANNEL}")
+            cur.execute("SET synchronous_commit = off")
+            cur.execute(f"LISTEN {NOTIFY_CHANNEL}")
             cur.execute("SELECT position FROM relay_cursor WHERE name = %s", (CURSOR_NAME,))
             row = cur.fetchone()
             self.position = row[0] if row else 0
