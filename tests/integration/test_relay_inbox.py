@@ -114,6 +114,34 @@ def test_relay_wakes_on_notify_not_on_a_poll(store, amqp_uri):
     assert latency < 2.0, f"relay took {latency:.2f}s: it did not wake on NOTIFY"
 
 
+def test_relay_gathers_appends_that_arrive_close_together(store, amqp_uri):
+    """Under load one cycle per ``coalesce`` seconds: 20 appends ~10 ms apart go out in a few
+    batches, not 20 (the first at once: the relay was idle)."""
+    collector = Collector(amqp_uri, store.service)
+    relay = Relay(store.db.dsn, amqp_uri, store.service, coalesce=0.3)
+    thread = run_in_thread(relay)
+    try:
+        deadline = time.monotonic() + 10
+        while not relay.is_leader and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # idle: the first append must not wait
+        start = time.monotonic()
+        store.append("grant", "grant-0", 0, [granted(0)], META)
+        collector.drain_until(lambda b: len(b) >= 1, timeout=10)
+        first = time.monotonic() - start
+        for i in range(1, 20):
+            store.append("grant", f"grant-{i}", 0, [granted(i)], META)
+            time.sleep(0.01)
+        bodies = collector.drain_until(lambda b: len(b) >= 20)
+    finally:
+        relay.stop()
+        thread.join(10)
+        collector.close()
+    assert [b["global_position"] for b in bodies] == list(range(1, 21))
+    assert first < 0.25, f"the first append after a quiet spell waited {first:.2f}s"
+    assert relay.published == 20 and 2 <= relay.batches <= 4, relay.batches
+
+
 def test_one_leader_and_failover(store, amqp_uri):
     collector = Collector(amqp_uri, store.service)
     a = Relay(store.db.dsn, amqp_uri, store.service, standby_poll=0.2)
