@@ -7,6 +7,7 @@ Conventions: a service declares ``store = EventStoreProvider(projectors=[...])``
 """
 import datetime as dt
 import functools
+import gc
 import uuid
 from zoneinfo import ZoneInfo
 
@@ -79,9 +80,15 @@ class EventStoreProvider(DependencyProvider):
         self.clock = Clock()
         self.relay = None
         if str(config.get("RELAY_ENABLED", "true")).lower() != "false":
-            self.relay = Relay(dsn, config["AMQP_URI"], self.service)
+            coalesce = config.get("RELAY_COALESCE_SECONDS")
+            self.relay = Relay(dsn, config["AMQP_URI"], self.service,
+                               **({"coalesce": float(coalesce)} if coalesce else {}))
 
     def start(self):
+        # Everything built until now (modules, schemas, contracts: ~90,000 objects) lives as
+        # long as the process: out of the collector's sight, a full collection under load
+        # paused the service for ~8 ms instead of 30-50 ms.
+        gc.freeze()
         if self.relay:
             self.container.spawn_managed_thread(self.relay.run)
 
