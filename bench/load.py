@@ -3,7 +3,9 @@
 Each virtual county officer (``--concurrency`` threads) submits an application
 (``POST /applications``: ApplicationSubmitted + EligibilityAssessed) and records its first three
 review stages (``POST /applications/<id>/reviews``: ReviewPassed each), for ``--duration``
-seconds. Two ways to pace them:
+seconds after ``--warmup`` seconds of the same load (default 5: new connections, first
+queries and caches; not counted, but its events are checked for loss too). Two ways to pace
+them:
 * ``--rate R`` (open loop, the latency target's measure): command k is due at start + k/R
   whichever officer sends it; latency counts from when it was due, so a system that falls
   behind is charged for the wait (no coordinated omission);
@@ -17,12 +19,15 @@ Reported (one JSON line at the end):
 * e2e_ms p50/p99: command sent → the last event recorded for its correlation id in any store
   (applications, notifications);
 * http_ms p50/p99: the command's own response time;
+* own_ms and downstream_ms p50/p99: e2e's two legs, sent → the command's own events recorded,
+  and those → the last downstream event (relay, broker, notifications);
 * lost: expected events missing: every command's own events in the applications store, and an
   inbox entry in notifications for every applications event it subscribes to (0 = zero loss).
 
     python bench/load.py [--duration 60] [--rate 200] [--concurrency 48]  # starts its own system
     python bench/load.py --concurrency 16          # closed loop: the most it takes
     python bench/load.py --running                 # against `make run`
+    python bench/load.py --rate 150 --timeline t.txt  # and where in the run the slow ones were
 Target on the 2-core machine: >= 200 commands/s sustained with e2e p99 < 250 ms.
 """
 import argparse
@@ -233,7 +238,8 @@ def machine_pace(dsn, seconds=2.0):
     return {"raw_insert_commit_per_s": round(inserts), "python_loop_ns": round(loop_ns, 1)}
 
 
-def drive(urls, dsns, duration, concurrency, rate=None, drain_timeout=120.0, pids=None):
+def drive(urls, dsns, duration, concurrency, rate=None, drain_timeout=120.0, pids=None,
+          warmup=0.0, timeline_file=None):
     run_tag = uuid.uuid4().hex[:8]
     pace = machine_pace(dsns["applications"])
     today = shanghai_today()
@@ -249,14 +255,16 @@ def drive(urls, dsns, duration, concurrency, rate=None, drain_timeout=120.0, pid
     officers = [Officer(urls, tokens, numbers, submitted, year, stop, run_tag, pacer)
                 for _ in range(concurrency)]
     pids = pids or {}
-    cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-    cpu_before.update(servers_cpu_seconds())
-    cpu_self = time.process_time()
-    started = time.perf_counter()
     if pacer:
         pacer.begin()
     for officer in officers:
         officer.start()
+    time.sleep(warmup)  # the same load, not measured: new connections, first queries, caches
+    measured_from = time.time()
+    cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    cpu_before.update(servers_cpu_seconds())
+    cpu_self = time.process_time()
+    started = time.perf_counter()
     time.sleep(duration)
     stop.set()
     for officer in officers:
@@ -266,7 +274,8 @@ def drive(urls, dsns, duration, concurrency, rate=None, drain_timeout=120.0, pid
     cpu.update({name: seconds - cpu_before[name]
                 for name, seconds in servers_cpu_seconds().items()})
     cpu["load_client"] = time.process_time() - cpu_self
-    commands = [c for o in officers for c in o.commands]
+    everything = [c for o in officers for c in o.commands]
+    commands = [c for c in everything if c[1] >= measured_from]
     errors = [e for o in officers for e in o.errors]
 
     apps_db, notif_db = Database(dsns["applications"]), Database(dsns["notifications"])
@@ -283,24 +292,38 @@ def drive(urls, dsns, duration, concurrency, rate=None, drain_timeout=120.0, pid
         apps_db.close()
         notif_db.close()
 
-    e2e, lost_own = [], 0
-    for correlation, sent, _, kind, _ in commands:
+    e2e, upstream, downstream, lost_own = [], [], [], 0
+    timeline = []
+    for correlation, sent, _, kind, _ in everything:  # the warm-up's must arrive too
         own = apps.get(correlation, (0, None))
         if own[0] < (2 if kind == "submit" else 1):
             lost_own += 1
             continue
+        if sent < measured_from:
+            continue
         last = max(t for _, t in (own, notif.get(correlation, (0, own[1]))))
         e2e.append((last - sent) * 1000)
+        upstream.append((own[1] - sent) * 1000)
+        downstream.append((last - own[1]) * 1000)
+        timeline.append((sent, (own[1] - sent) * 1000, (last - own[1]) * 1000))
+    if timeline_file:
+        Path(timeline_file).write_text("".join(f"{s:.3f} {u:.1f} {d:.1f}\n"
+                                               for s, u, d in sorted(timeline)))
     http = [c[2] * 1000 for c in commands]
     result = {
         "bench": "load", "duration_s": round(elapsed, 1), "concurrency": concurrency,
         "pacing": f"open loop, {rate}/s" if rate else "closed loop",
+        "warmup_s": warmup, "warmup_commands": len(everything) - len(commands),
         "commands": len(commands), "submissions": sum(c[3] == "submit" for c in commands),
         "reviews": sum(c[3] == "review" for c in commands), "errors": len(errors),
         "commands_per_s": round(len(commands) / elapsed, 1),
         "e2e_ms": {"p50": _r(percentile(e2e, 50)), "p99": _r(percentile(e2e, 99)),
                    "max": _r(max(e2e) if e2e else None)},
         "http_ms": {"p50": _r(percentile(http, 50)), "p99": _r(percentile(http, 99))},
+        # the two legs of e2e: sent -> its own events recorded; those -> the last downstream one
+        "own_ms": {"p50": _r(percentile(upstream, 50)), "p99": _r(percentile(upstream, 99))},
+        "downstream_ms": {"p50": _r(percentile(downstream, 50)),
+                          "p99": _r(percentile(downstream, 99))},
         # how far behind its due time a command went out (open loop: all officers were busy)
         "late_ms_p99": _r(percentile([c[4] * 1000 for c in commands], 99)),
         "expected_downstream_events": expected_downstream,
@@ -332,6 +355,10 @@ def main(argv=None):
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load")
     parser.add_argument("--rate", type=float, default=None,
                         help="commands/s, open loop (default: closed loop)")
+    parser.add_argument("--warmup", type=float, default=5.0,
+                        help="seconds of the same load before the measured ones (not counted)")
+    parser.add_argument("--timeline", metavar="FILE",
+                        help="write each measured command: due time, own ms, downstream ms")
     parser.add_argument("--concurrency", type=int, default=None,
                         help="officers (threads); default 48 with --rate, else 16")
     parser.add_argument("--running", action="store_true",
@@ -343,7 +370,8 @@ def main(argv=None):
         urls = base_urls()
         dsns = {svc: dsn_for(os.environ.get(f"{svc.upper()}_DB", f"talent_{svc}"))
                 for svc in ("applications", "notifications")}
-        result = drive(urls, dsns, args.duration, args.concurrency, args.rate)
+        result = drive(urls, dsns, args.duration, args.concurrency, args.rate,
+                       warmup=args.warmup, timeline_file=args.timeline)
     else:
         from tests.support.system import running_system
         gen = running_system(services=("applications", "notifications"), log_prefix="load")
@@ -352,7 +380,8 @@ def main(argv=None):
             result = drive(system.urls, {svc: system.dsn(svc) for svc in
                                          ("applications", "notifications")},
                            args.duration, args.concurrency, args.rate,
-                           pids={svc: proc.pid for svc, proc in system.procs.items()})
+                           pids={svc: proc.pid for svc, proc in system.procs.items()},
+                           warmup=args.warmup, timeline_file=args.timeline)
         finally:
             gen.close()
     print(json.dumps(result, ensure_ascii=False))
