@@ -17,7 +17,7 @@ import psycopg2
 from nameko.extensions import DependencyProvider
 from nameko.events import EventHandler
 from nameko.messaging import QueueConsumer
-from nameko.rpc import rpc
+from nameko.rpc import Rpc, RpcConsumer
 from nameko.web.handlers import http
 from werkzeug.wrappers import Response
 
@@ -179,7 +179,29 @@ class Session:
             return cur.fetchone() if one else cur.fetchall()
 
 
-class _UndecodableToHandler(QueueConsumer):
+class _SafeAcks(QueueConsumer):
+    """The queue consumer of every entrypoint fed by the broker (events and RPC)."""
+
+    # nameko swallows amqp's ConnectionError when it acks on a connection that has gone, but not
+    # the socket's own (ConnectionResetError, BrokenPipeError: the broker restarting while a
+    # worker finishes): that error kills the container, so the service would die with its broker.
+    # The unacked message is redelivered once the consumer has reconnected: the inbox drops an
+    # event as a duplicate (tests/faults/test_reconnect.py); an RPC (all of ours only read) runs
+    # again and its caller takes the first reply.
+    def ack_message(self, message):
+        try:
+            super().ack_message(message)
+        except OSError as exc:
+            log.warning("ack_lost_with_the_connection", error=repr(exc))
+
+    def requeue_message(self, message):
+        try:
+            super().requeue_message(message)
+        except OSError as exc:
+            log.warning("requeue_lost_with_the_connection", error=repr(exc))
+
+
+class _UndecodableToHandler(_SafeAcks):
     """nameko's queue consumer leaves a message kombu cannot decode (a body that is not JSON, a
     content type it does not accept) to kombu, which logs it and acknowledges it: the message
     would be lost without a dead letter or a metric. This one hands the raw body to the handler
@@ -194,26 +216,21 @@ class _UndecodableToHandler(QueueConsumer):
                 return
         super().on_decode_error(message, exc)
 
-    # nameko swallows amqp's ConnectionError when it acks on a connection that has gone, but not
-    # the socket's own (ConnectionResetError, BrokenPipeError: the broker restarting while a
-    # worker finishes): that error kills the container, so the service would die with its broker.
-    # The unacked message is redelivered once the consumer has reconnected, and the inbox drops
-    # it as a duplicate (tests/faults/test_reconnect.py).
-    def ack_message(self, message):
-        try:
-            super().ack_message(message)
-        except OSError as exc:
-            log.warning("ack_lost_with_the_connection", error=repr(exc))
-
-    def requeue_message(self, message):
-        try:
-            super().requeue_message(message)
-        except OSError as exc:
-            log.warning("requeue_lost_with_the_connection", error=repr(exc))
-
 
 class _EventHandler(EventHandler):
     queue_consumer = _UndecodableToHandler()
+
+
+class _RpcConsumer(RpcConsumer):
+    queue_consumer = _SafeAcks()
+
+
+class _Rpc(Rpc):
+    rpc_consumer = _RpcConsumer()
+
+
+# nameko's @rpc, its acks safe from a broker that has gone (as the event handlers')
+rpc = _Rpc.decorator
 
 
 def subscribe(source, event_type, prefetch=None):

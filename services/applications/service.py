@@ -21,7 +21,6 @@ import uuid
 import zlib
 
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 
 from services.applications import schemas
 from services.applications.domain import application as app_domain
@@ -41,7 +40,7 @@ from shared.clocks import clock_for
 from shared.crypto import PERSONAL
 from shared.errors import Forbidden, InvalidInput, NotFound, RuleViolation
 from shared.eventstore import NewEvent
-from shared.service import EventStoreProvider, endpoint, expected_version, parse_body
+from shared.service import EventStoreProvider, endpoint, expected_version, parse_body, rpc
 from shared.timers import lock_key
 
 log = tlog.get_logger(__name__)

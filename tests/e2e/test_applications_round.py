@@ -408,6 +408,12 @@ def test_other_services_ask_over_rpc(apps, played):
         status = rpc.applications.application_status(ids["李明"])
         summary = rpc.applications.round_status(YEAR)
         notices = rpc.applications.notices(YEAR)
+        first, second = rpc.applications.catch_up(0, 5), rpc.applications.catch_up(5, 5)
+    # the catch-up feed: pages of stored events in order, as the relay publishes them (sealed)
+    assert [e["global_position"] for e in first + second] == list(range(1, 11))
+    assert {e["source"] for e in first + second} == {"applications"}
+    submitted = [e for e in first + second if e["event_type"] == "ApplicationSubmitted"]
+    assert submitted and all("enc1:" in json.dumps(e["payload"]) for e in submitted)
     assert (status["status"], status["talent_id"]) == ("certified", f"talent-{ids['李明']}")
     assert (summary["quota"], summary["certified"]) == (QUOTA, QUOTA)
     assert notices == []   # everyone on notice has since been certified
