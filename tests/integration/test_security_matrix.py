@@ -154,7 +154,6 @@ def expected_allowed(svc, method, url, action, label, role, actor, county, seede
     if label == "applicant@other" and url.startswith("/applications/<"):
         return False
     if svc == "notifications" and "<path:recipient>" in url:
-        recipient = _recipient(label, role, seeded)
         owns = {"talent", "applicant", "county_officer", "finance", "leading_group",
                 "prefecture_officer"}
         if url.startswith("/inbox"):
