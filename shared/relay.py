@@ -16,7 +16,9 @@ Under load it starts at most one cycle (read, publish, confirm, cursor) every ``
 batch: at 150 commands/s this cut the load's CPU per command by about a tenth, for ~10 ms more
 latency on average; an append after a quiet spell goes out at once.
 """
+import contextlib
 import select
+import socket
 import threading
 import time
 import zlib
@@ -174,19 +176,35 @@ class Relay:
 
     def _publish(self, amqp, channel, confirms, rows):
         confirms.expect(len(rows))
-        for row in rows:
-            message = channel.prepare_message(
-                envelope(self.service, row), content_type="application/json",
-                content_encoding="utf-8", properties={"delivery_mode": 2})
-            # No AMQP headers: the envelope carries the ids (and encoding a headers table per
-            # message cost the relay a fifth of its throughput).
-            channel.basic_publish(message, exchange=self.exchange.name, routing_key=row[5])
+        with _corked(amqp.connection.sock):
+            for row in rows:
+                message = channel.prepare_message(
+                    envelope(self.service, row), content_type="application/json",
+                    content_encoding="utf-8", properties={"delivery_mode": 2})
+                # No AMQP headers: the envelope carries the ids (and encoding a headers table
+                # per message cost the relay a fifth of its throughput).
+                channel.basic_publish(message, exchange=self.exchange.name, routing_key=row[5])
         confirms.wait(amqp, self.confirm_timeout)
 
     def _wait_for_notify(self, pg):
         if not pg.notifies:
             select.select([pg], [], [], self.idle_wait)
         pg.poll()
+
+
+@contextlib.contextmanager
+def _corked(sock):
+    """The batch's messages leave as few full TCP segments, not one small packet each (py-amqp
+    sets TCP_NODELAY): less work per message for this process's kernel and for the broker."""
+    cork = getattr(socket, "TCP_CORK", None)  # Linux
+    if cork is None or sock is None:
+        yield
+        return
+    sock.setsockopt(socket.IPPROTO_TCP, cork, 1)
+    try:
+        yield
+    finally:
+        sock.setsockopt(socket.IPPROTO_TCP, cork, 0)  # sends what is left now
 
 
 class _Confirms:
