@@ -4,7 +4,8 @@
 * raw_publish_eps: the broker's own limit measured in the same run: the same bodies published
   with publisher confirms by plain kombu to a bound queue (no store, no cursor).
 * p50_ms / p99_ms: append-to-handled latency of single events appended at a steady rate while
-  the relay is idle (woken by NOTIFY).
+  the relay is idle (woken by NOTIFY); under load the relay starts at most one cycle per
+  ``--coalesce`` seconds (default: the services' 0.02), which this latency includes.
 
     python bench/relay.py [--events N] [--latency-events M] [--rate R]
 Target on the 2-core machine: relay_eps >= 3,000. Ends with one JSON line.
@@ -94,6 +95,8 @@ def main():
     ap.add_argument("--events", type=int, default=20_000)
     ap.add_argument("--latency-events", type=int, default=1_000)
     ap.add_argument("--rate", type=float, default=200.0, help="appends/s in the latency run")
+    ap.add_argument("--coalesce", type=float, default=Relay.COALESCE,
+                    help="the relay's shortest cycle, seconds (RELAY_COALESCE_SECONDS)")
     args = ap.parse_args()
 
     source = f"relaybench{uuid.uuid4().hex[:6]}"
@@ -124,7 +127,7 @@ def main():
             sample_body = envelope(source, cur.fetchone())
         raw_eps = raw_publish_rate(source, args.events, sample_body)
 
-        relay = Relay(dsn, AMQP, source, batch_size=1000)
+        relay = Relay(dsn, AMQP, source, batch_size=1000, coalesce=args.coalesce)
         t0 = time.perf_counter()
         thread = threading.Thread(target=relay.run, daemon=True)
         thread.start()
@@ -167,6 +170,7 @@ def main():
                "published_eps": round(published_eps), "p50_ms": round(p50, 2),
                "p99_ms": round(p99, 2), "events": args.events,
                "latency_events": args.latency_events, "append_rate": args.rate,
+               "coalesce_s": args.coalesce,
                "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
     print(f"append-to-handled latency at {args.rate:.0f} appends/s: p50 {p50:.1f} ms, "
           f"p99 {p99:.1f} ms")

@@ -75,8 +75,10 @@ _BROKER_TIMEOUTS = {"read_timeout": 10, "write_timeout": 10}  # seconds, for py-
 
 
 class Relay:
+    COALESCE = 0.02  # seconds: the shortest cycle under load (RELAY_COALESCE_SECONDS)
+
     def __init__(self, dsn, amqp_uri, service, *, batch_size=500, standby_poll=1.0,
-                 idle_wait=1.0, confirm_timeout=10.0, coalesce=0.02):
+                 idle_wait=1.0, confirm_timeout=10.0, coalesce=COALESCE):
         self.dsn = dsn
         self.amqp_uri = amqp_uri
         self.service = service
