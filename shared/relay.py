@@ -206,7 +206,8 @@ def _corked(sock):
     try:
         yield
     finally:
-        sock.setsockopt(socket.IPPROTO_TCP, cork, 0)  # sends what is left now
+        with contextlib.suppress(OSError):  # a dead socket: the publish's own error tells
+            sock.setsockopt(socket.IPPROTO_TCP, cork, 0)  # sends what is left now
 
 
 class _Confirms:
