@@ -51,24 +51,30 @@ def rabbitmq_vhost(label):
 
 
 _PORTS = random.SystemRandom()  # not the module's generator, which tests may seed
+_GIVEN = set()  # every port free_port() has handed out in this process
 
 
 def free_port():
     """A TCP port free now, chosen below the kernel's ephemeral range. A port the kernel hands
     out for ``bind(0)`` is one it may give any outgoing connection (to PostgreSQL, RabbitMQ)
-    before the service binds it, and the service then fails to start."""
+    before the service binds it, and the service then fails to start. Never the same port twice
+    in one test run: a system picks its four ports before any service binds one, and two services
+    given one port looked like one ready service answering for both (a 404 from the wrong one)."""
     try:
         low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     except (OSError, ValueError, IndexError):
         low = 32768
     for _ in range(200):
         port = _PORTS.randrange(max(1025, low - 16384), low)
+        if port in _GIVEN:  # free, but maybe promised to a service that has not bound it yet
+            continue
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return port
+        _GIVEN.add(port)
+        return port
     raise RuntimeError(f"no free port below the ephemeral range (starting at {low})")
 
 
