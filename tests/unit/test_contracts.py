@@ -4,10 +4,11 @@ refused by ``Contract.dump`` with InvalidInput naming the field. Samples are bui
 schemas' declared fields, so a new contract is covered without touching this file."""
 import datetime as dt
 
+import orjson
 import pytest
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
 
-from shared.contracts import EventSchema, Registry, load_all
+from shared.contracts import EventSchema, Registry, _Slow, load_all
 from shared.errors import InvalidInput, UnknownEventType
 
 REGISTRY = load_all()
@@ -184,3 +185,108 @@ def test_decode_upcasts_step_by_step_and_register_refreshes_the_cached_decoder()
         registry.decode("Amount", 3, {})
     with pytest.raises(ValueError):
         registry.register("t", _AmountV2Schema, name="Amount", version=2)
+
+
+# -- the wire: payloads other services send, loaded by ``Registry.decode(trusted=False)`` ------
+_WIRE_VALUES = [None, True, False, 0, 1, -1, 2**63, 1.0, 1.5, "", "x", "1", "true", "2026-01-02",
+                "20260102", "2026-W01-2", "2026-02-30", "2026-1-2", [], [1], ["x"], {}, {"k": 1},
+                {"k": "x"}]
+
+
+def _wire(value):
+    """``value`` as it arrives from the broker: JSON decoded."""
+    return orjson.loads(orjson.dumps(value))
+
+
+def _paths(value, path=()):
+    yield path
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _paths(inner, path + (key,))
+    elif isinstance(value, list):
+        for i, inner in enumerate(value):
+            yield from _paths(inner, path + (i,))
+
+
+def _replaced(value, path, new):
+    if not path:
+        return new
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    copy[path[0]] = _replaced(value[path[0]], path[1:], new)
+    return copy
+
+
+def _removed(value, path):
+    if len(path) == 1:
+        return ({k: v for k, v in value.items() if k != path[0]} if isinstance(value, dict)
+                else [v for i, v in enumerate(value) if i != path[0]])
+    return _replaced(value, path[:1], _removed(value[path[0]], path[1:]))
+
+
+def wire_variants(schema):
+    """The valid payload's JSON with every value (at every depth) replaced by each of a pool of
+    JSON values, the contract's own choices among them; every key removed; an unknown key added
+    to every object."""
+    good = _wire(schema.dump(sample_payload(schema)))
+    choices = sorted({str(c) for f in _all_fields(schema) for c in (_choices(f) or ())})
+    for path in _paths(good):
+        for value in _WIRE_VALUES + choices:
+            yield _replaced(good, path, value)
+        if path:
+            yield _removed(good, path)
+        node = good
+        for step in path:
+            node = node[step]
+        if isinstance(node, dict):
+            yield _replaced(good, path, {**node, "not_in_the_contract": 1})
+
+
+def _all_fields(schema):
+    for f in schema.fields.values():
+        yield f
+        inner = f.inner if isinstance(f, fields.List) else f
+        if isinstance(inner, fields.Nested):
+            yield from _all_fields(inner.schema)
+        elif isinstance(inner, fields.List | fields.Dict):
+            yield from (x for x in (getattr(inner, "inner", None), getattr(inner, "value_field",
+                                                                          None)) if x)
+
+
+@pytest.mark.parametrize("contract", CONTRACTS, ids=IDS)
+def test_the_wire_fast_path_accepts_only_what_marshmallow_accepts_and_loads_it_alike(contract):
+    """``fast_check`` may give way to marshmallow (raise _Slow) on anything; what it accepts,
+    marshmallow must accept too, with the same result."""
+    schema, fast = contract.schema, contract.fast_check
+    assert fast is not None, "every contract's wire load is compiled"
+    good = _wire(schema.dump(sample_payload(schema)))
+    assert fast(good) == schema.load(good)
+    outcomes = {"fast": 0, "gave way": 0}
+    for variant in wire_variants(schema):
+        try:
+            expected = schema.load(variant)
+        except ValidationError:
+            expected = _REFUSED
+        try:
+            got = fast(variant)
+        except _Slow:
+            outcomes["gave way"] += 1
+            continue
+        outcomes["fast"] += 1
+        assert expected is not _REFUSED, f"the fast path accepted what marshmallow refuses: {variant}"
+        assert got == expected and type(got) is type(expected), variant
+    assert outcomes["fast"] and outcomes["gave way"], outcomes  # both sides were exercised
+
+
+_REFUSED = object()
+
+
+def test_a_wire_payload_the_fast_path_doubts_gets_marshmallows_error():
+    contract = REGISTRY.contract("SubsidyGranted")
+    payload = dict(grant_id="g", talent_id="t", measure="LT-10.1", amount_fen=5_000_000,
+                   fiscal_year=2026)
+    assert REGISTRY.decode("SubsidyGranted", contract.version, payload, trusted=False) == payload
+    for bad, message in (({**payload, "amount_fen": 1.5}, "Not a valid integer."),
+                         ({**payload, "extra": 1}, "Unknown field.")):
+        with pytest.raises(ValidationError) as refused:
+            REGISTRY.decode("SubsidyGranted", contract.version, bad, trusted=False)
+        assert message in str(refused.value.messages)
