@@ -24,20 +24,19 @@ import os
 import sys
 import time
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import orjson
 import psycopg2
 import psycopg2.extras
 
-from shared import crypto
+from shared import crypto, locks
+from shared.clock import SHANGHAI
 from shared.config import dsn_for, load
 from shared.db import Database, connect, create_database
 from shared.eventstore import EventStore
 
 SERVICES = ("applications", "subsidies", "assessment", "notifications")
 ROOT = Path(__file__).resolve().parents[1]
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 PERSON_KEYS = ("talent_id", "application_id", "applicant_id")
 
 
@@ -344,7 +343,7 @@ def open_index(args):
         create_database(dsn_for("postgres"), "talent_audit")
     conn = connect(dsn, application_name="talent-audit", statement_timeout_ms=600_000)
     with conn.cursor() as cur:
-        cur.execute("SELECT pg_advisory_xact_lock(7356010)")
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (locks.AUDIT_INDEX,))
         cur.execute(INDEX_SQL)
     conn.commit()
     return conn

@@ -2,20 +2,43 @@
 
 ``decide(command, state, context) -> [NewEvent]`` (raises RuleViolation naming the clause),
 ``evolve(state, event) -> state``, ``initial_state``. ``context`` carries "now" and whatever else
-the service looked up, so tests and replays are deterministic."""
-from dataclasses import dataclass
-from typing import Any, Callable
+the service looked up, so tests and replays are deterministic. Nothing here touches the store:
+the store records a decider's ``NewEvent``s and hands back events that ``evolve`` folds.
+"""
+from __future__ import annotations
 
-from shared.eventstore import NewEvent, fold  # noqa: F401  (re-exported for domains)
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+S = TypeVar("S")
+E = TypeVar("E")
 
 
 @dataclass(frozen=True)
-class Decider:
+class NewEvent:
+    """An event a decider wants recorded: its type, its payload and the clauses it applied."""
+    event_type: str
+    payload: dict[str, Any]
+    clauses: tuple[str, ...] = ()
+
+
+def fold(evolve: Callable[[S, E], S], state: S, events: Iterable[E]) -> S:
+    """Replay: the state after ``events``, starting from ``state``."""
+    for event in events:
+        state = evolve(state, event)
+    return state
+
+
+@dataclass(frozen=True)
+class Decider(Generic[S]):
+    """One aggregate's rules: the stream type it records under, its initial state, ``evolve``,
+    ``decide`` and the policy version its decisions cite."""
     stream_type: str
-    initial_state: Any
-    evolve: Callable
-    decide: Callable
+    initial_state: S
+    evolve: Callable[[S, Any], S]
+    decide: Callable[..., list[NewEvent]]
     policy_version: str
 
-    def replay(self, events):
+    def replay(self, events: Iterable[Any]) -> S:
         return fold(self.evolve, self.initial_state, events)

@@ -29,9 +29,10 @@ import psycopg2.errors
 from shared import crypto, metrics, migrations
 from shared.db import eventlet_active, prepared
 from shared.contracts import load_all
+from shared.decider import NewEvent  # noqa: F401  (the store records a decider's NewEvents)
 from shared.errors import ConcurrencyConflict
+from shared.locks import APPEND as APPEND_LOCK
 
-APPEND_LOCK = 7_356_001
 GENESIS_HASH = "0" * 64
 NOTIFY_CHANNEL = "talent_events"
 UTC = dt.timezone.utc
@@ -125,14 +126,6 @@ MIGRATIONS = [
         END $$;
     """),
 ]
-
-
-@dataclass(frozen=True)
-class NewEvent:
-    """An event a decider wants recorded: its type, its payload and the clauses it applied."""
-    event_type: str
-    payload: dict
-    clauses: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -635,9 +628,3 @@ class EventStore:
                     for projector in self.projectors:
                         projector.apply(cur, event)
 
-
-def fold(evolve, state, events):
-    """Replay: the state after ``events``, starting from ``state``."""
-    for event in events:
-        state = evolve(state, event)
-    return state

@@ -1,7 +1,8 @@
 """Idempotent schema migrations, applied at service start under an advisory lock so replicas
 starting together do not race. Each migration is (name, sql) and runs once, in order."""
 
-MIGRATION_LOCK = 7_356_000
+from shared.locks import MIGRATION as MIGRATION_LOCK
+from shared.locks import ROLE as ROLE_LOCK
 
 
 def apply(db, migrations):
@@ -26,7 +27,6 @@ def apply(db, migrations):
 # Migrations run as the database owner; the service then works as a role that may read and write
 # its read models, inbox and relay cursor but may only INSERT and SELECT the events (the trigger
 # refuses UPDATE/DELETE/TRUNCATE too: two locks, one of them not the table's own).
-ROLE_LOCK = 7_356_090
 APPEND_ONLY_TABLES = ("events",)
 
 

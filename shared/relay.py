@@ -21,24 +21,19 @@ import select
 import socket
 import threading
 import time
-import zlib
 
 import kombu
 import orjson
 
 from shared import metrics
+from shared import locks
 from shared.db import connect, prepared
 from shared.eventstore import NOTIFY_CHANNEL
 from shared.logging import get_logger
 
 log = get_logger(__name__)
 
-RELAY_LOCK = 7_356_002
 CURSOR_NAME = "relay"
-
-
-def relay_lock_key(service):
-    return RELAY_LOCK * 1_000_000 + zlib.crc32(service.encode()) % 1_000_000
 
 
 def exchange_for(service):
@@ -88,7 +83,7 @@ class Relay:
         self.confirm_timeout = confirm_timeout
         self.coalesce = coalesce
         self.exchange = exchange_for(service)
-        self.lock_key = relay_lock_key(service)
+        self.lock_key = locks.relay_lock(service)
         self.is_leader = False
         self.published = 0
         self.batches = 0

@@ -5,11 +5,9 @@ and health checks. Service modules stay thin: validate, authorise, load, decide,
 Conventions: a service declares ``store = EventStoreProvider(projectors=[...])`` and inherits
 ``ServiceBase``; ``@subscribe`` and ``@endpoint`` use ``self.store``.
 """
-import datetime as dt
 import functools
 import gc
 import uuid
-from zoneinfo import ZoneInfo
 
 import kombu
 import orjson
@@ -25,6 +23,7 @@ from shared import logging as tlog
 from shared import migrations
 from shared import metrics
 from shared.auth import authenticate, authorize
+from shared.clock import SHANGHAI, Clock  # noqa: F401  (services import SHANGHAI from here)
 from shared.contracts import load_all
 from shared.db import CONNECTION_ERRORS, Database
 from shared.errors import ConcurrencyConflict, InvalidInput, NotFound, TalentError
@@ -33,17 +32,7 @@ from shared.inbox import Inbox
 from shared.relay import Relay
 
 log = tlog.get_logger(__name__)
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
-
-class Clock:
-    """The service's one source of "now"; domain code receives it as an argument."""
-
-    def now(self):
-        return dt.datetime.now(dt.timezone.utc)
-
-    def today(self):
-        return self.now().astimezone(SHANGHAI).date()
 
 
 class EventStoreProvider(DependencyProvider):

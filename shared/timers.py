@@ -18,17 +18,10 @@ configuration at start (``default`` seconds when the key is absent), firing at o
                 ...
 """
 import contextlib
-import zlib
 
 from nameko.timer import Timer
 
-TIMER_LOCK = 7_356_003
-
-
-def lock_key(name):
-    """The advisory lock key of ``name`` (a namespace of its own beside the append, migration and
-    relay locks)."""
-    return TIMER_LOCK * 1_000_000 + zlib.crc32(name.encode()) % 1_000_000
+from shared.locks import lock_key
 
 
 @contextlib.contextmanager

@@ -18,7 +18,6 @@ Time: "today" is the service clock's (``shared/clocks.py``): the real date, or `
 a test or demo configuration. Working days: ``WORKING_DAY_OVERRIDES`` (``shared/calendar.py``).
 """
 import uuid
-import zlib
 
 from nameko.extensions import DependencyProvider
 
@@ -36,24 +35,16 @@ from shared import logging as tlog
 from shared import service as base  # (not ServiceBase itself: `nameko run` would take it)
 from shared.auth import authorize
 from shared.calendar import WorkingDayCalendar
-from shared.clocks import clock_for
+from shared.clock import clock_for
 from shared.crypto import PERSONAL
 from shared.errors import Forbidden, InvalidInput, NotFound, RuleViolation
 from shared.eventstore import NewEvent
 from shared.service import EventStoreProvider, endpoint, expected_version, parse_body, rpc
-from shared.timers import lock_key
+from shared.locks import lock_key, rule_key_lock
 
 log = tlog.get_logger(__name__)
 STAGE_ACTION = {name: f"review.{name}" for name, _, _ in STAGES}
 RULES_LOCK = lock_key("applications.rules")
-RULE_KEY_LOCK = 7_356_005  # the namespace of the per-key rules locks (beside shared/*.py's)
-
-
-def rule_key_lock(name):
-    """The exclusive lock a submission takes on one thing its rules read (an enterprise, a
-    person) while it holds the rules lock shared; two names sharing a key only wait for each
-    other."""
-    return RULE_KEY_LOCK * 2 ** 32 + zlib.crc32(name.encode())
 QUOTA_STAGES = ("approval", "standing_committee")
 
 

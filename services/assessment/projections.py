@@ -5,6 +5,7 @@ the years table."""
 import orjson
 
 from services.assessment.domain.schedule import tenure_years
+from shared.clock import local_date
 
 
 def _json(value):
@@ -220,17 +221,6 @@ class TenuresView:
 # missing row changes nothing), then written once (talent-audit writes them with COPY).
 # tests/integration/test_replay_bulk.py checks them against ``apply``; the live path above stays
 # the one the service uses.
-_SHANGHAI = None
-
-
-def _local_date(moment):
-    global _SHANGHAI
-    if _SHANGHAI is None:
-        from zoneinfo import ZoneInfo
-        _SHANGHAI = ZoneInfo("Asia/Shanghai")
-    return moment.astimezone(_SHANGHAI).date()
-
-
 class _TenuresFold:
     COLUMNS = {
         "tenure_view": ("talent_id", "county", "track", "origin", "period_start", "period_end",
@@ -281,7 +271,7 @@ class _TenuresFold:
                            computation=_json(p["computation"]),
                            reasons=_json(p.get("reasons", [])),
                            assessed_on=assessed_on if assessed_on is not None
-                           else _local_date(event.recorded_at))
+                           else local_date(event.recorded_at))
         elif kind == "ObligationBreached":
             self.breaches.setdefault(talent, {})[p["breach_id"]] = dict(
                 talent_id=talent, breach_id=p["breach_id"], obligation=p["obligation"],

@@ -5,7 +5,6 @@ Time: "today" is the service clock's (``shared/clocks.py``): the real date, or `
 in a test configuration. Deadlines (report due dates, rectification deadlines, the period
 end) are fired by a timer that runs in every replica and acts in one at a time
 (``shared/timers.py``); ``POST /deadlines/run`` runs the same sweep at once for an operator."""
-import datetime as dt
 
 import marshmallow
 
@@ -19,9 +18,9 @@ from shared import logging as tlog
 from shared import service as base  # (not ServiceBase itself: `nameko run` would take it)
 from shared.auth import authorize
 from shared.calendar import WorkingDayCalendar
-from shared.clocks import clock_for
+from shared.clock import clock_for, local_date
 from shared.errors import Forbidden, InvalidInput, NotFound, TalentError
-from shared.service import (SHANGHAI, EventStoreProvider, endpoint, expected_version, parse_body,
+from shared.service import (EventStoreProvider, endpoint, expected_version, parse_body,
                             subscribe)
 from shared.timers import exclusive, lock_key, timer
 
@@ -63,8 +62,7 @@ class AssessmentService(base.ServiceBase):
                        period_start=p["period_start"], period_end=p["period_end"],
                        baseline_year=p["baseline_year"], baseline=p["baseline"])
         if p.get("origin") == "yixiang_transfer":  # LT-16, transferred on the day recorded
-            recorded = dt.datetime.fromisoformat(event.recorded_at).astimezone(SHANGHAI)
-            command = TransferTenure(**opening, transferred_on=recorded.date())
+            command = TransferTenure(**opening, transferred_on=local_date(event.recorded_at))
         else:
             command = OpenTenure(**opening)
         self._execute(p["talent_id"], command, cur=cur)

@@ -6,10 +6,8 @@ of subscribers and contacts, deliveries (the dead-letter list and re-drive), and
 (公示 and assessment results; the only endpoints besides health that need no token).
 
 Webhook signatures, headers and how to verify them: README.md beside this file."""
-import datetime as dt
 import time
 import uuid
-from zoneinfo import ZoneInfo
 
 from nameko.web.handlers import http
 from werkzeug.wrappers import Response
@@ -27,12 +25,12 @@ from shared import logging as tlog
 from shared import service as base  # (not ServiceBase itself: `nameko run` would take it)
 from shared.contracts import load_all
 from shared.db import CONNECTION_ERRORS, prepared
+from shared.clock import local_date
 from shared.errors import ConcurrencyConflict, Forbidden, InvalidInput, NotFound
 from shared.service import EventStoreProvider, endpoint, expected_version, parse_body, subscribe
 from shared.timers import exclusive, timer
 
 log = tlog.get_logger(__name__)
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 _CONTRACTS = load_all()
 
 
@@ -165,10 +163,9 @@ class NotificationsService(base.ServiceBase):
         who = self._who(p, cur) if who is None else who
         register = rule = None
         if key in REGISTER:
-            recorded = dt.datetime.fromisoformat(event.recorded_at).astimezone(SHANGHAI)
             register = REGISTER[key](Source(
                 source, event_type, p, event.metadata.get("actor_id"),
-                event.metadata.get("actor_role"), recorded.date()))
+                event.metadata.get("actor_role"), local_date(event.recorded_at)))
         if key in RULES:
             # who the rule addresses: what the register knows, or (an event that introduces
             # the application or talent) what it is about to learn from this very event

@@ -8,7 +8,6 @@ fund's position is read, the decider decides on it, and the read model that sums
 is updated by the same append. Two decisions can therefore never both take the last of a budget,
 and an event handler never meets a version conflict it would have to dead-letter.
 """
-import datetime as dt
 
 import marshmallow
 
@@ -23,13 +22,12 @@ from services.subsidies.domain.grant import (DemandRecovery, GrantFromQueue, Rec
 from services.subsidies.domain.policy import LT_SUBSIDY_MEASURE
 from services.subsidies.projections import ClaimsView, FundsView, GrantsView
 from shared import service as base  # (not ServiceBase itself: `nameko run` would take it)
+from shared.clock import local_date
 from shared.errors import Forbidden, InvalidInput, NotFound
-from shared.service import (SHANGHAI, EventStoreProvider, endpoint, expected_version,
+from shared.locks import FUND as FUND_LOCK
+from shared.service import (EventStoreProvider, endpoint, expected_version,
                             parse_body, subscribe)
 
-# Advisory lock class of the funds: the two-key form (class, hashtext(fund stream)), a key space of
-# its own beside the store's, the migrations', the relay's and the timers' one-key locks.
-FUND_LOCK = 7_356_004
 
 
 def _stream(talent_id):
@@ -117,7 +115,7 @@ class SubsidiesService(base.ServiceBase):
     # -- the LT-10.1 grant --------------------------------------------------------------------
     @subscribe("applications", "TalentCertified")
     def on_talent_certified(self, event, cur):
-        recorded_on = dt.datetime.fromisoformat(event.recorded_at).astimezone(SHANGHAI).date()
+        recorded_on = local_date(event.recorded_at)
         command = grant_domain.for_certification(
             _stream(event.payload["talent_id"]), event.payload, event.metadata.get("clauses", []),
             recorded_on)

@@ -21,7 +21,8 @@ from services.notifications.projections import (DeliveriesView, InboxView, Regis
                                                 RegistryView)
 from shared.db import Database
 from shared.eventstore import APPEND_LOCK, EventStore
-from shared.service import Clock as RealClock, Session
+from shared.clock import Clock as RealClock
+from shared.service import Session
 from shared.timers import exclusive
 from tests.support.notification_peers import SmtpSink, WebhookReceiver
 

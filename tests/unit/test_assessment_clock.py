@@ -6,9 +6,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from shared.clocks import PinnedClock, clock_for
+from shared.clock import PinnedClock, clock_for
 from shared.config import load
-from shared.service import SHANGHAI, Clock
+from shared.clock import SHANGHAI, Clock
 from shared.timers import ConfiguredTimer, lock_key
 
 ROOT = Path(__file__).resolve().parents[2]
