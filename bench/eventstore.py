@@ -31,7 +31,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from shared.config import dsn_for  # noqa: E402
 from shared.db import Database, create_database, drop_database  # noqa: E402
-from shared.eventstore import EventStore, Metadata, NewEvent  # noqa: E402
+from shared.decider import NewEvent  # noqa: E402
+from shared.store import EventStore, Metadata  # noqa: E402
 
 DBNAME = "talent_bench_eventstore"
 META = Metadata("bench", "system", str(uuid.uuid4()), policy_version="bench")

@@ -30,8 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 from shared.config import dsn_for  # noqa: E402
 from shared.db import Database, create_database, drop_database  # noqa: E402
-from shared.eventstore import EventStore, Metadata, NewEvent  # noqa: E402
-from shared.relay import Relay, envelope, exchange_for  # noqa: E402
+from shared.decider import NewEvent  # noqa: E402
+from shared.store import EventStore, Metadata  # noqa: E402
+from shared.messaging.relay import Relay, envelope, exchange_for  # noqa: E402
 
 AMQP = os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
 META = Metadata("bench", "system", "bench", policy_version="bench")

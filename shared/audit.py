@@ -29,11 +29,12 @@ import orjson
 import psycopg2
 import psycopg2.extras
 
-from shared import crypto, locks
+from shared import locks
+from shared.store import sealing
 from shared.clock import SHANGHAI
 from shared.config import dsn_for, load
 from shared.db import Database, connect, create_database
-from shared.eventstore import EventStore
+from shared.store import EventStore
 
 SERVICES = ("applications", "subsidies", "assessment", "notifications")
 ROOT = Path(__file__).resolve().parents[1]
@@ -126,7 +127,7 @@ _worker_conns, _worker_metas = {}, {}
 
 def _verify_range(svc, dsn, first, last):
     """In a worker process: check positions first..last of one store (shared.chainverify)."""
-    from shared import chainverify
+    from shared.store import verify as chainverify
     conn = _worker_conns.get(dsn)
     if conn is None or conn.closed:
         for other in _worker_conns.values():  # one connection per worker at a time
@@ -150,7 +151,7 @@ def _forkserver():
     import multiprocessing
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["orjson", "psycopg2.extras", "shared.config", "shared.db",
-                                    "shared.eventstore", "shared.chainverify"])
+                                    "shared.store.recording", "shared.store.verify"])
     return context
 
 
@@ -169,7 +170,7 @@ def cmd_verify(args, out):
     result is exactly what a walk from position 1 finds. Positions appended after the start are
     not checked."""
     from concurrent.futures import ProcessPoolExecutor
-    from shared import chainverify
+    from shared.store import verify as chainverify
     dsns = store_dsns(args.dsn)
     heads = _heads(dsns)
     work = [(svc, dsns[svc], first, last) for svc in dsns
@@ -468,7 +469,7 @@ class Redactor:
 
     def __init__(self, dsns):
         self.dsns, self.conns, self.known = dsns, {}, {}
-        self.keystore = crypto.KeyStore()
+        self.keystore = sealing.KeyStore()
 
     def __call__(self, svc, event_type, payload):
         if event_type not in self.keystore.personal or svc not in self.dsns:
@@ -541,7 +542,7 @@ def projectors_of(svc):
     module = importlib.import_module(f"services.{svc}.service")
     for value in vars(module).values():
         if isinstance(value, type) and getattr(value, "name", None) == svc:
-            return value.store.projectors
+            return value.uow.projectors
     raise AuditError(f"no service class in services.{svc}.service")
 
 

@@ -44,7 +44,7 @@ PERMISSIONS = {
     "objection.record": {"prefecture_officer"},
     "objection.resolve": {"prefecture_officer"},
     "yixiang.import": {"prefecture_officer"},
-    # erasing a person's personal data (crypto-shredding, shared/crypto.py)
+    # erasing a person's personal data (crypto-shredding, shared/store/sealing.py)
     "person.erase": {"prefecture_officer"},
     "notice.start": {"prefecture_officer"},
     "notice.close": {"prefecture_officer"},
@@ -83,6 +83,9 @@ PERMISSIONS = {
     "delivery.redrive": {"prefecture_officer"},
 }
 COUNTY_SCOPED = {"county_officer"}
+# Roles that act only on their own records (an application, a tenure, a grant): the record's owner
+# is the actor the token names.
+OWNER_SCOPED = {"applicant", "talent"}
 
 
 class Principal:
@@ -121,8 +124,10 @@ def authenticate(secret, authorization_header):
     return Principal(claims["sub"], claims["role"], claims.get("county"))
 
 
-def authorize(principal, action, county=None):
-    """Refuse unless ``principal`` may do ``action`` (on a record of ``county``, if given)."""
+def authorize(principal, action, county=None, *, owner=None, record="record"):
+    """Refuse unless ``principal`` may do ``action`` (on a record of ``county``, if given, and
+    owned by actor ``owner``, if given: an applicant or a talent acts only on their own
+    ``record``)."""
     allowed = PERMISSIONS.get(action)
     if allowed is None:
         raise Forbidden(f"unknown action {action}")
@@ -131,6 +136,39 @@ def authorize(principal, action, county=None):
                         details={"allowed_roles": sorted(allowed)})
     if principal.role in COUNTY_SCOPED and county is not None and principal.county != county:
         raise Forbidden(f"{principal.role} of {principal.county} may not act on {county}")
+    if owner is not None and principal.role in OWNER_SCOPED and principal.actor_id != owner:
+        article = "an" if principal.role[0] in "aeiou" else "a"
+        raise Forbidden(f"{article} {principal.role} acts only on their own {record}")
+
+
+# -- notification addresses ----------------------------------------------------------------------
+# A notification's recipient is an address: ``county:<county>``, ``talent:<talent id>``,
+# ``applicant:<applicant id or application id>``, ``finance``, ``leading_group`` or ``bureau``.
+def owns_address(principal, recipient, applicant_of=None):
+    """``principal`` is the recipient named by ``recipient``. An applicant also owns the address
+    ``applicant:<application_id>`` of an application ``applicant_of`` knows as theirs."""
+    kind, _, ident = recipient.partition(":")
+    role, actor = principal.role, principal.actor_id
+    return ((kind == "county" and role == "county_officer" and principal.county == ident)
+            or (kind == "talent" and role == "talent" and actor == ident)
+            or (kind == "applicant" and role == "applicant"
+                and (actor == ident or (applicant_of is not None
+                                        and applicant_of(ident) == actor)))
+            or (recipient == "finance" and role == "finance")
+            or (recipient == "leading_group" and role == "leading_group")
+            or (recipient == "bureau" and role == "prefecture_officer"))
+
+
+def may_read_inbox(principal, recipient, applicant_of=None):
+    """The bureau and auditors read every inbox; everyone else their own."""
+    return (principal.role in ("prefecture_officer", "auditor")
+            or owns_address(principal, recipient, applicant_of))
+
+
+def may_address(principal, recipient, applicant_of=None):
+    """The bureau sets anyone's contact; everyone else their own."""
+    return principal.role == "prefecture_officer" or owns_address(principal, recipient,
+                                                                  applicant_of)
 
 
 def main(argv=None):

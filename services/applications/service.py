@@ -29,17 +29,19 @@ from services.applications.domain.application import (
     Certify, RaiseObjection, ResolveObjection, Review, StartNotice, Submit, Withdraw)
 from services.applications.domain.policy import STAGES
 from services.applications.identity import mask_id_number, person_key
+from services.applications.settings import ApplicationsSettings
 from services.applications.projections import (
     ApplicationsView, RegistryView, RoundsView, enterprise_talent, registry_lookups, standing)
 from shared import logging as tlog
-from shared import service as base  # (not ServiceBase itself: `nameko run` would take it)
+from shared.runtime import base  # (not ServiceBase itself: `nameko run` would take it)
 from shared.auth import authorize
 from shared.calendar import WorkingDayCalendar
-from shared.clock import clock_for
-from shared.crypto import PERSONAL
+from shared.store.sealing import PERSONAL
 from shared.errors import Forbidden, InvalidInput, NotFound, RuleViolation
-from shared.eventstore import NewEvent
-from shared.service import EventStoreProvider, endpoint, expected_version, parse_body, rpc
+from shared.decider import NewEvent
+from shared.messaging.consumers import rpc
+from shared.runtime.provider import EventStoreProvider
+from shared.web import endpoint, expected_version, parse_body
 from shared.locks import lock_key, rule_key_lock
 
 log = tlog.get_logger(__name__)
@@ -54,18 +56,12 @@ class ApplicationsStore(EventStoreProvider):
 
     def setup(self):
         super().setup()
-        self.clock = clock_for(self.config)
-        with self.db.transaction() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key("applications.rebuild"),))
-            cur.execute("SELECT EXISTS (SELECT 1 FROM applications_view WHERE submitted_on IS NULL)"
+        self.rebuild_if(lock_key("applications.rebuild"),
+                        "SELECT EXISTS (SELECT 1 FROM applications_view WHERE submitted_on IS NULL)"
                         " OR (NOT EXISTS (SELECT 1 FROM rounds_view) AND EXISTS (SELECT 1 FROM"
                         " events WHERE event_type = 'RoundOpened'))"
                         " OR (NOT EXISTS (SELECT 1 FROM talents_view) AND EXISTS (SELECT 1 FROM"
                         " events WHERE event_type = 'TalentCertified'))")
-            stale = cur.fetchone()[0]
-        if stale:
-            log.warning("read_models_rebuilding")
-            self.store.rebuild_projections()
 
 
 class WorkingDays(DependencyProvider):
@@ -74,7 +70,7 @@ class WorkingDays(DependencyProvider):
 
     def setup(self):
         self.calendar = WorkingDayCalendar.from_config(
-            self.container.config.get("WORKING_DAY_OVERRIDES"))
+            ApplicationsSettings.read(self.container.config).working_day_overrides)
 
     def get_dependency(self, worker_ctx):
         return self.calendar
@@ -105,7 +101,8 @@ def _plain(row):
 
 class ApplicationsService(base.ServiceBase):
     name = "applications"
-    store = ApplicationsStore(projectors=[ApplicationsView(), RoundsView(), RegistryView()])
+    uow = ApplicationsStore(projectors=[ApplicationsView(), RoundsView(), RegistryView()],
+                            settings=ApplicationsSettings)
     calendar = WorkingDays()
 
     # -- the one way a command runs -------------------------------------------------------------
@@ -118,32 +115,28 @@ class ApplicationsService(base.ServiceBase):
         ``view``, ``(application_id, action)``: the application's row is read in the same round
         trip as BEGIN (and the locks), its reader authorised for ``action`` (404/403 as
         ``_application``), and handed to ``lookups(cur, row)``."""
-        session = self.store
-        begin, args = "BEGIN; ", ()
+        uow = self.uow
         if keys:
-            # sorted: two commands' key locks are always taken in one order (no deadlock)
-            ordered = sorted({rule_key_lock(key) for key in keys})
-            begin += "SELECT pg_advisory_xact_lock_shared(%s); " + \
-                "SELECT pg_advisory_xact_lock(%s); " * len(ordered)
-            args = (RULES_LOCK, *ordered)
+            locks = {"shared": [RULES_LOCK], "exclusive": {rule_key_lock(key) for key in keys}}
         elif lookups is not None or view is None:
-            begin, args = begin + "SELECT pg_advisory_xact_lock(%s); ", (RULES_LOCK,)
-        with session.db.explicit_transaction() as cur:
+            locks = {"exclusive": [RULES_LOCK]}
+        else:
+            locks = {}
+        query, args = (_VIEW_ROW, (view[0],)) if view is not None else ("", ())
+        with uow.locked(**locks, query=query, args=args) as cur:
             if view is None:
-                cur.execute(begin, args)
                 expected = expected_version(request) if request is not None else None
                 found = lookups(cur) if lookups else {}
             else:
-                cur.execute(begin + _VIEW_ROW, (*args, view[0]))
                 app = self._authorized(_row_dict(cur), *view)
                 expected = expected_version(request) if request is not None else None
                 found = lookups(cur, app) if lookups else {}
-            context = session.context(calendar=self.calendar, **found)
-            return session.execute(decider, stream_id, command, context=context,
-                                   expected_version=expected, cur=cur, commit=True)
+            context = uow.context(calendar=self.calendar, **found)
+            return uow.run(decider, stream_id, command, context=context,
+                           expected_version=expected, cur=cur, commit=True)
 
     def _round(self, cur, year):
-        history = self.store.store.read_stream(round_domain.stream(year), cur=cur)
+        history = self.uow.events.read_stream(round_domain.stream(year), cur=cur)
         return round_domain.selection_round.replay(history) if history else None
 
     def _result(self, events, status=200, **extra):
@@ -154,14 +147,14 @@ class ApplicationsService(base.ServiceBase):
 
     # -- reading applications with their authorisation ------------------------------------------
     def _application(self, application_id, action="application.read"):
-        return self._authorized(self.store.query(_VIEW_ROW, (application_id,), one=True),
+        return self._authorized(self.uow.query(_VIEW_ROW, (application_id,), one=True),
                                 application_id, action)
 
     def _authorized(self, row, application_id, action):
         """``row`` of the application if the caller may do ``action`` on it."""
         if row is None:
             raise NotFound(f"application {application_id} not found")
-        principal = self.store.principal
+        principal = self.uow.principal
         if principal is not None:
             authorize(principal, action, row["county"])
             if principal.role == "applicant" and row["applicant_id"] != principal.actor_id:
@@ -187,17 +180,17 @@ class ApplicationsService(base.ServiceBase):
 
     @endpoint("GET", "/rounds", action="application.read")
     def list_rounds(self, request):
-        return {"rounds": self.store.query("SELECT * FROM rounds_view ORDER BY year")}
+        return {"rounds": self.uow.query("SELECT * FROM rounds_view ORDER BY year")}
 
     @endpoint("GET", "/rounds/<int:year>", action="application.read")
     def get_round(self, request, year):
         return self._round_status(year)
 
     def _round_status(self, year):
-        row = self.store.query("SELECT * FROM rounds_view WHERE year = %s", (year,), one=True)
+        row = self.uow.query("SELECT * FROM rounds_view WHERE year = %s", (year,), one=True)
         if row is None:
             raise NotFound(f"no selection round for {year}")
-        counts = self.store.query("SELECT status, count(*)::int AS n FROM applications_view"
+        counts = self.uow.query("SELECT status, count(*)::int AS n FROM applications_view"
                                   " WHERE round_year = %s GROUP BY status", (year,))
         row["applications"] = {r["status"]: r["n"] for r in counts}
         row["certified"] = row["applications"].get("certified", 0)
@@ -207,14 +200,14 @@ class ApplicationsService(base.ServiceBase):
     @endpoint("POST", "/applications", action="application.submit")
     def submit(self, request):
         data = parse_body(request, schemas.SubmitApplication)
-        principal = self.store.principal
+        principal = self.uow.principal
         authorize(principal, "application.submit", data["county"])
         if principal.role == "applicant":
             if data.setdefault("applicant_id", principal.actor_id) != principal.actor_id:
                 raise Forbidden("an applicant files only their own application",
                                 fields={"applicant_id": ["Must be your own id."]})
         id_number = data.pop("id_number")
-        key = person_key(self.store.config["PERSON_KEY_SECRET"], id_number)
+        key = person_key(self.uow.settings.person_key_secret, id_number)
         application_id = str(uuid.uuid4())
         command = Submit(application_id=application_id, person_key=key,
                          id_number_masked=mask_id_number(id_number), **data)
@@ -291,23 +284,22 @@ class ApplicationsService(base.ServiceBase):
         which names them only by pseudonym."""
         data = parse_body(request, schemas.ErasePerson)
         self._application(application_id, "person.erase")
-        session = self.store
-        store = session.store
+        uow = self.uow
+        store = uow.events
         history = store.read_stream(app_domain.stream(application_id))
         submitted = next((e for e in history if e.event_type == "ApplicationSubmitted"), None)
         key = submitted and submitted.data.get("person_key")
         if not key:
             raise NotFound(f"application {application_id} names no person to erase")
-        with session.db.transaction() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (RULES_LOCK,))  # vs. sealing
+        with uow.locked(exclusive=[RULES_LOCK]) as cur:  # vs. sealing
             if not store.keystore.erase(cur, key):
                 raise RuleViolation("PIPL-47",
                                     f"the applicant of {application_id} is already erased")
             events = store.append("person", f"person-{key}", None, [NewEvent(
                 "PersonErased", {"person_key": key, "application_id": application_id,
-                                 "erased_on": session.clock.today(), "basis": data["basis"],
+                                 "erased_on": uow.clock.today(), "basis": data["basis"],
                                  "fields_erased": list(PERSONAL["ApplicationSubmitted"][1])},
-                ("PIPL-47",))], session.metadata(app_domain.application.policy_version),
+                ("PIPL-47",))], uow.metadata(app_domain.application.policy_version),
                 cur=cur)
         log.info("person_erased", application_id=application_id, basis=data["basis"])
         return self._result(events, application_id=application_id, erased=True)
@@ -315,7 +307,7 @@ class ApplicationsService(base.ServiceBase):
     @endpoint("GET", "/applications/<application_id>", action="application.read")
     def get_application(self, request, application_id):
         app = self._application(application_id)
-        history = self.store.store.read_stream(app_domain.stream(application_id))
+        history = self.uow.events.read_stream(app_domain.stream(application_id))
         app["history"] = [{"position": e.global_position, "version": e.stream_version,
                            "type": e.event_type, "payload": e.data, "metadata": e.metadata,
                            "recorded_at": e.recorded_at.isoformat()} for e in history]
@@ -325,7 +317,7 @@ class ApplicationsService(base.ServiceBase):
 
     @endpoint("GET", "/applications", action="application.read")
     def list_applications(self, request):
-        principal, args = self.store.principal, request.args
+        principal, args = self.uow.principal, request.args
         filters = {"county": args.get("county"), "round_year": _year_arg(request),
                    "status": args.get("status"), "stage": args.get("stage")}
         if principal.role == "county_officer":
@@ -338,7 +330,7 @@ class ApplicationsService(base.ServiceBase):
             if value:
                 sql += f" AND {column} = %s"
                 params.append(value)
-        return {"applications": self.store.query(sql + " ORDER BY updated_at, application_id",
+        return {"applications": self.uow.query(sql + " ORDER BY updated_at, application_id",
                                                  params)}
 
     @endpoint("GET", "/notices", public=True)
@@ -354,11 +346,11 @@ class ApplicationsService(base.ServiceBase):
         if round_year:
             sql += " AND round_year = %s"
             params.append(round_year)
-        return self.store.query(sql + " ORDER BY notice_start, application_id", params)
+        return self.uow.query(sql + " ORDER BY notice_start, application_id", params)
 
     # -- the Yixiang scheme (LT-10, LT-16) -------------------------------------------------------
     def _person(self, id_number):
-        return person_key(self.store.config["PERSON_KEY_SECRET"], id_number), \
+        return person_key(self.uow.settings.person_key_secret, id_number), \
             mask_id_number(id_number)
 
     @endpoint("POST", "/yixiang/applicants", action="yixiang.import")

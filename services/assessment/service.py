@@ -13,16 +13,18 @@ from services.assessment.domain import tenure as tenure_domain
 from services.assessment.domain.tenure import (
     ApproveDisqualification, ConfirmRectification, DeclineDisqualification, FileAnnualReport,
     FireDeadlines, OpenTenure, OrderRectification, RecordFindings, ReportGround, TransferTenure)
+from services.assessment.settings import AssessmentSettings
 from services.assessment.projections import TenuresView
 from shared import logging as tlog
-from shared import service as base  # (not ServiceBase itself: `nameko run` would take it)
+from shared.runtime import base  # (not ServiceBase itself: `nameko run` would take it)
 from shared.auth import authorize
 from shared.calendar import WorkingDayCalendar
-from shared.clock import clock_for, local_date
+from shared.clock import local_date
 from shared.errors import Forbidden, InvalidInput, NotFound, TalentError
-from shared.service import (EventStoreProvider, endpoint, expected_version, parse_body,
-                            subscribe)
-from shared.timers import exclusive, lock_key, timer
+from shared.messaging.consumers import subscribe
+from shared.runtime.provider import EventStoreProvider
+from shared.web import endpoint, expected_version, parse_body
+from shared.runtime.timers import exclusive, lock_key, timer
 
 log = tlog.get_logger(__name__)
 DEADLINES = "assessment.deadlines"
@@ -39,20 +41,15 @@ class AssessmentStore(EventStoreProvider):
 
     def setup(self):
         super().setup()
-        self.clock = clock_for(self.config)
-        self.calendar = WorkingDayCalendar.from_config(self.config.get("WORKING_DAY_OVERRIDES"))
-        with self.db.transaction() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key("assessment.rebuild"),))
-            cur.execute("SELECT NOT EXISTS (SELECT 1 FROM tenure_view) AND EXISTS"
+        self.calendar = WorkingDayCalendar.from_config(self.settings.working_day_overrides)
+        self.rebuild_if(lock_key("assessment.rebuild"),
+                        "SELECT NOT EXISTS (SELECT 1 FROM tenure_view) AND EXISTS"
                         " (SELECT 1 FROM events WHERE event_type = 'TenureOpened')")
-            if cur.fetchone()[0]:
-                log.warning("read_models_rebuilding")
-                self.store.rebuild_projections()
 
 
 class AssessmentService(base.ServiceBase):
     name = "assessment"
-    store = AssessmentStore(projectors=[TenuresView()])
+    uow = AssessmentStore(projectors=[TenuresView()], settings=AssessmentSettings)
 
     # -- opening ---------------------------------------------------------------------------------
     @subscribe("applications", "TalentCertified")
@@ -69,7 +66,7 @@ class AssessmentService(base.ServiceBase):
 
     # -- commands ----------------------------------------------------------------------------------
     def _tenure(self, talent_id):
-        row = self.store.query("SELECT * FROM tenure_view WHERE talent_id = %s", (talent_id,),
+        row = self.uow.query("SELECT * FROM tenure_view WHERE talent_id = %s", (talent_id,),
                                one=True)
         if row is None:
             raise NotFound(f"no tenure for talent {talent_id}")
@@ -79,7 +76,7 @@ class AssessmentService(base.ServiceBase):
         """The tenure, if the caller may do ``action`` on it: county staff only in their county,
         a talent only on their own tenure."""
         tenure = self._tenure(talent_id)
-        principal = self.store.principal
+        principal = self.uow.principal
         authorize(principal, action, tenure["county"])
         if principal.role == "talent" and principal.actor_id != talent_id:
             raise Forbidden("a talent acts only on their own tenure")
@@ -88,8 +85,8 @@ class AssessmentService(base.ServiceBase):
     def _execute(self, talent_id, command, **kwargs):
         """Run ``command`` on the talent's tenure, deciding with the clock's today and the
         working-day calendar."""
-        context = self.store.context(calendar=self.store.provider.calendar)
-        return self.store.execute(tenure_domain.tenure, _stream(talent_id), command,
+        context = self.uow.context(calendar=self.uow.provider.calendar)
+        return self.uow.run(tenure_domain.tenure, _stream(talent_id), command,
                                   context=context, **kwargs)
 
     def _run(self, request, talent_id, command):
@@ -150,12 +147,12 @@ class AssessmentService(base.ServiceBase):
     def _sweep(self):
         """FireDeadlines on every open tenure, in one replica at a time; idempotent (what was
         fired is in the stream, so the next sweep fires nothing again)."""
-        today = self.store.clock.today()
-        with exclusive(self.store.db, DEADLINES) as mine:
+        today = self.uow.clock.today()
+        with exclusive(self.uow.db, DEADLINES) as mine:
             if not mine:
                 log.info("deadline_sweep_skipped", today=today.isoformat())
                 return {"ran": False, "today": today, "fired": {}}
-            open_tenures = [row["talent_id"] for row in self.store.query(
+            open_tenures = [row["talent_id"] for row in self.uow.query(
                 "SELECT talent_id FROM tenure_view WHERE status = 'open' ORDER BY talent_id")]
             fired = {}
             for talent_id in open_tenures:
@@ -185,16 +182,16 @@ class AssessmentService(base.ServiceBase):
         """A talent's tenure: every year's dates, figures, findings and grade (with the
         computation), the breaches and rectification orders, the proposals and decisions."""
         tenure = self._guard("tenure.read", talent_id)
-        tenure["years"] = self.store.query(
+        tenure["years"] = self.uow.query(
             "SELECT tenure_year, starts_on, ends_on, report_due_on, assessed, figures,"
             " promotion_activities, backbones_trained, full_time_in_chuxiong, filed_on,"
             " findings, result, basis, report_missed, computation, reasons, assessed_on"
             " FROM tenure_year_view WHERE talent_id = %s ORDER BY tenure_year", (talent_id,))
-        tenure["breaches"] = self.store.query(
+        tenure["breaches"] = self.uow.query(
             "SELECT breach_id, obligation, tenure_year, detail, rectifiable, status, found_on,"
             " requirement, deadline, rectified_on FROM tenure_breach_view WHERE talent_id = %s"
             " ORDER BY found_on, breach_id", (talent_id,))
-        tenure["proposals"] = self.store.query(
+        tenure["proposals"] = self.uow.query(
             "SELECT proposal_id, ground, reasons, status, proposed_on, decided_on,"
             " decision_reasons FROM tenure_proposal_view WHERE talent_id = %s"
             " ORDER BY length(proposal_id), proposal_id", (talent_id,))
@@ -208,7 +205,7 @@ class AssessmentService(base.ServiceBase):
             query = schemas.ResultsQuery().load(request.args.to_dict())
         except marshmallow.ValidationError as exc:
             raise InvalidInput("invalid query", fields=exc.messages)
-        principal = self.store.principal
+        principal = self.uow.principal
         if principal.role == "county_officer":
             if query["county"] not in (None, principal.county):
                 raise Forbidden(f"county_officer of {principal.county} may not read "
@@ -226,7 +223,7 @@ class AssessmentService(base.ServiceBase):
         if query["county"] is not None:
             sql += " AND t.county = %s"
             args.append(query["county"])
-        rows = self.store.query(sql + " ORDER BY year, t.county, t.talent_id, y.tenure_year",
+        rows = self.uow.query(sql + " ORDER BY year, t.county, t.talent_id, y.tenure_year",
                                 args)
         summary = {result: sum(r["result"] == result for r in rows)
                    for result in ("excellent", "qualified", "unqualified")}

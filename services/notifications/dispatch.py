@@ -45,38 +45,30 @@ def stream_of(notification_id):
     return f"delivery-{notification_id}"
 
 
-def dispatcher(session, exclusive):
-    """A Dispatcher set up from the service's configuration (``SMTP_*``, ``WEBHOOK_*``,
-    ``DELIVERY_*``; a missing or empty ``DELIVERY_*`` key keeps the policy default)."""
-    config = session.config
-
-    def get(key, default):
-        value = config.get(key)
-        return default if value is None or value == "" else type(default)(value)
-    d = DeliveryPolicy()
+def dispatcher(uow, exclusive):
+    """A Dispatcher set up from the service's settings (``SMTP_*``, ``WEBHOOK_*``,
+    ``DELIVERY_*``: services/notifications/settings.py)."""
+    settings = uow.settings
     policy = DeliveryPolicy(
-        max_attempts=get("DELIVERY_MAX_ATTEMPTS", d.max_attempts),
-        first_retry_seconds=get("DELIVERY_FIRST_RETRY_SECONDS", float(d.first_retry_seconds)),
-        backoff_factor=get("DELIVERY_BACKOFF_FACTOR", float(d.backoff_factor)),
-        max_retry_seconds=get("DELIVERY_MAX_RETRY_SECONDS", float(d.max_retry_seconds)),
-        in_flight_lease_seconds=get("DELIVERY_LEASE_SECONDS", float(d.in_flight_lease_seconds)))
-    email = EmailSender(get("SMTP_HOST", "127.0.0.1"), get("SMTP_PORT", 25),
-                        get("SMTP_FROM", "notifications@talent.chuxiong.local"),
-                        timeout=get("SMTP_TIMEOUT_SECONDS", 10.0),
-                        starttls=get("SMTP_STARTTLS", False),
-                        username=config.get("SMTP_USER") or None,
-                        password=config.get("SMTP_PASSWORD") or None)
-    webhook = WebhookSender(config["WEBHOOK_SIGNING_KEY"],
-                            connect_timeout=get("WEBHOOK_CONNECT_TIMEOUT_SECONDS", 3.0),
-                            read_timeout=get("WEBHOOK_READ_TIMEOUT_SECONDS", 10.0))
-    return Dispatcher(session, email, webhook, policy, batch=get("DELIVERY_BATCH", 100),
-                      concurrency=get("DELIVERY_CONCURRENCY", 8), exclusive=exclusive)
+        max_attempts=settings.delivery_max_attempts,
+        first_retry_seconds=settings.delivery_first_retry_seconds,
+        backoff_factor=settings.delivery_backoff_factor,
+        max_retry_seconds=settings.delivery_max_retry_seconds,
+        in_flight_lease_seconds=settings.delivery_lease_seconds)
+    email = EmailSender(settings.smtp_host, settings.smtp_port, settings.smtp_from,
+                        timeout=settings.smtp_timeout_seconds, starttls=settings.smtp_starttls,
+                        username=settings.smtp_user, password=settings.smtp_password)
+    webhook = WebhookSender(settings.webhook_signing_key,
+                            connect_timeout=settings.webhook_connect_timeout_seconds,
+                            read_timeout=settings.webhook_read_timeout_seconds)
+    return Dispatcher(uow, email, webhook, policy, batch=settings.delivery_batch,
+                      concurrency=settings.delivery_concurrency, exclusive=exclusive)
 
 
 class Dispatcher:
-    def __init__(self, session, email, webhook, policy, *, batch=100, concurrency=8,
+    def __init__(self, uow, email, webhook, policy, *, batch=100, concurrency=8,
                  exclusive=None):
-        self.session = session
+        self.uow = uow
         self.email = email
         self.webhook = webhook
         self.policy = policy
@@ -87,7 +79,7 @@ class Dispatcher:
     def tick(self):
         """Claim, send, record. Returns counts by outcome (``skipped`` if another replica holds
         the guard)."""
-        with self.exclusive(self.session.db, GUARD_NAME) as mine:
+        with self.exclusive(self.uow.db, GUARD_NAME) as mine:
             if not mine:
                 return {"skipped": 1}
             claimed = self.claim()
@@ -98,13 +90,13 @@ class Dispatcher:
 
     # -- 1. claim --------------------------------------------------------------------------------
     def claim(self):
-        now = self.session.clock.now()
+        now = self.uow.clock.now()
         lease = dt.timedelta(seconds=self.policy.in_flight_lease_seconds)
-        for row in self.session.query(_STALE_SQL, (now - lease, self.batch)):
+        for row in self.uow.query(_STALE_SQL, (now - lease, self.batch)):
             self._execute(row, RecordOutcome(row["attempts"], False,
                                              "no outcome recorded within the lease: sent again"))
         claimed = []
-        for row in self.session.query(_DUE_SQL, (now, self.batch)):
+        for row in self.uow.query(_DUE_SQL, (now, self.batch)):
             target, problem = self._target(row)
             events = self._execute(row, Attempt(row["notification_id"], row["channel"], target,
                                                 problem))
@@ -149,12 +141,12 @@ class Dispatcher:
 
     def _execute(self, row, command):
         """Run ``command`` on the message's delivery stream, as caused by its notification."""
-        session = copy.copy(self.session)
-        session.causation_id = row["notification_event_id"]
-        session.correlation_id = row["correlation_id"] or session.correlation_id
+        uow = copy.copy(self.uow)
+        uow.causation_id = row["notification_event_id"]
+        uow.correlation_id = row["correlation_id"] or uow.correlation_id
         try:
-            events = session.execute(delivery_domain.delivery, stream_of(row["notification_id"]),
-                                     command, context=session.context(delivery_policy=self.policy))
+            events = uow.run(delivery_domain.delivery, stream_of(row["notification_id"]),
+                           command, context=uow.context(delivery_policy=self.policy))
             metrics.count_delivery_events(events)
             return events
         except ConcurrencyConflict:

@@ -19,16 +19,20 @@ from services.notifications.domain import messages, registry
 from services.notifications.domain.messages import (CATEGORIES_ZH, GRADES_ZH, RULES, Notify,
                                                     PartiesUnknown, addresses)
 from services.notifications.domain.register import REGISTER, Source, noted
+from services.notifications.settings import NotificationsSettings
 from services.notifications.projections import (DeliveriesView, InboxView, RegisterView,
                                                 RegistryView)
 from shared import logging as tlog
-from shared import service as base  # (not ServiceBase itself: `nameko run` would take it)
+from shared.runtime import base  # (not ServiceBase itself: `nameko run` would take it)
 from shared.contracts import load_all
 from shared.db import CONNECTION_ERRORS, prepared
+from shared.auth import may_address, may_read_inbox
 from shared.clock import local_date
 from shared.errors import ConcurrencyConflict, Forbidden, InvalidInput, NotFound
-from shared.service import EventStoreProvider, endpoint, expected_version, parse_body, subscribe
-from shared.timers import exclusive, timer
+from shared.messaging.consumers import subscribe
+from shared.runtime.provider import EventStoreProvider
+from shared.web import endpoint, expected_version, parse_body
+from shared.runtime.timers import exclusive, timer
 
 log = tlog.get_logger(__name__)
 _CONTRACTS = load_all()
@@ -89,30 +93,6 @@ def _who_query(payload):
     return None
 
 
-# -- who may read or address what ----------------------------------------------------------------
-def _owns(principal, recipient, applicant_of=None):
-    """``principal`` is the recipient named by ``recipient``. An applicant also owns the address
-    ``applicant:<application_id>`` of an application the register knows as theirs."""
-    kind, _, ident = recipient.partition(":")
-    role, actor = principal.role, principal.actor_id
-    return ((kind == "county" and role == "county_officer" and principal.county == ident)
-            or (kind == "talent" and role == "talent" and actor == ident)
-            or (kind == "applicant" and role == "applicant"
-                and (actor == ident or (applicant_of and applicant_of(ident) == actor)))
-            or (recipient == "finance" and role == "finance")
-            or (recipient == "leading_group" and role == "leading_group")
-            or (recipient == "bureau" and role == "prefecture_officer"))
-
-
-def _may_read(principal, recipient, applicant_of=None):
-    return (principal.role in ("prefecture_officer", "auditor")
-            or _owns(principal, recipient, applicant_of))
-
-
-def _may_address(principal, recipient, applicant_of=None):
-    return principal.role == "prefecture_officer" or _owns(principal, recipient, applicant_of)
-
-
 def _year(request):
     value = request.args.get("year")
     if value is None:
@@ -144,8 +124,8 @@ def public_page(url):
 
 class NotificationsService(base.ServiceBase):
     name = "notifications"
-    store = EventStoreProvider(projectors=[InboxView(), DeliveriesView(), RegistryView(),
-                                           RegisterView()])
+    uow = EventStoreProvider(projectors=[InboxView(), DeliveriesView(), RegistryView(),
+                                         RegisterView()], settings=NotificationsSettings)
 
     for _source, _type in handled_events():
         locals()[f"on_{_source}_{_type}"] = _handler(_source, _type)
@@ -173,15 +153,15 @@ class NotificationsService(base.ServiceBase):
             recipients = addresses(RULES[key], p, rule_who)
             cur.execute(prepared(cur, _CONTACTS_AND_SUBSCRIBERS), (recipients, event_type))
             contacts, subscribers = cur.fetchone()
-            rule = self.store.context(who=rule_who, contacts=dict(contacts),
+            rule = self.uow.context(who=rule_who, contacts=dict(contacts),
                                       subscribers=subscribers)
         if register:
             decider, stream_key, command = register
-            written += self.store.execute(decider, f"{decider.stream_type}-{stream_key}",
-                                          command, context=self.store.context(who=who),
+            written += self.uow.run(decider, f"{decider.stream_type}-{stream_key}",
+                                          command, context=self.uow.context(who=who),
                                           cur=cur, commit=rule is None)
         if rule:
-            self.store.execute(messages.notification, f"notification-{event.event_id}",
+            self.uow.run(messages.notification, f"notification-{event.event_id}",
                                Notify(source, event_type, event.event_id, p), context=rule,
                                cur=cur, commit=True, new_stream=True)
 
@@ -196,7 +176,7 @@ class NotificationsService(base.ServiceBase):
         return dict(zip([c.name for c in cur.description], row)) if row else {}
 
     def _applicant_of(self, application_id):
-        row = self.store.query("SELECT applicant FROM candidates WHERE application_id = %s",
+        row = self.uow.query("SELECT applicant FROM candidates WHERE application_id = %s",
                                (application_id,), one=True)
         return row and row["applicant"].removeprefix("applicant:")
 
@@ -204,23 +184,23 @@ class NotificationsService(base.ServiceBase):
     @timer("DELIVERY_TICK_SECONDS", 1.0)
     def send_due(self):
         """Every tick in every replica; the claiming runs in one at a time (shared.timers)."""
-        counts = dispatcher(self.store, exclusive).tick()
+        counts = dispatcher(self.uow, exclusive).tick()
         if counts.get("claimed"):
             log.info("deliveries_sent", **counts)
 
     # -- inboxes ---------------------------------------------------------------------------------
     @endpoint("GET", "/inbox/<path:recipient>", action="inbox.read")
     def inbox(self, request, recipient):
-        if not _may_read(self.store.principal, recipient, self._applicant_of):
-            raise Forbidden(f"{self.store.principal.role} may not read {recipient}'s inbox")
-        return {"recipient": recipient, "messages": self.store.query(
+        if not may_read_inbox(self.uow.principal, recipient, self._applicant_of):
+            raise Forbidden(f"{self.uow.principal.role} may not read {recipient}'s inbox")
+        return {"recipient": recipient, "messages": self.uow.query(
             "SELECT notification_id, subject, body, source_service, source_event_type,"
             " source_event_id, recorded_at FROM inbox_messages WHERE recipient = %s"
             " ORDER BY recorded_at, notification_id", (recipient,))}
 
     # -- webhook subscribers ---------------------------------------------------------------------
     def _subscriber(self, subscriber_id):
-        row = self.store.query("SELECT subscriber_id, name, url, event_types, secret_version,"
+        row = self.uow.query("SELECT subscriber_id, name, url, event_types, secret_version,"
                                " active, version, registered_at, updated_at FROM subscribers"
                                " WHERE subscriber_id = %s", (subscriber_id,), one=True)
         if row is None:
@@ -230,7 +210,7 @@ class NotificationsService(base.ServiceBase):
     def _secret(self, subscriber_id, events):
         version = events[-1].payload["secret_version"]
         return {"subscriber_id": subscriber_id, "secret_version": version,
-                "secret": channels.subscriber_secret(self.store.config["WEBHOOK_SIGNING_KEY"],
+                "secret": channels.subscriber_secret(self.uow.settings.webhook_signing_key,
                                                      subscriber_id, version),
                 "signature": {"algorithm": "HMAC-SHA256", "signed": "<timestamp>.<body>",
                               "headers": [channels.HEADER_DELIVERY, channels.HEADER_EVENT,
@@ -241,7 +221,7 @@ class NotificationsService(base.ServiceBase):
     def register_subscriber(self, request):
         data = parse_body(request, schemas.Subscription())
         subscriber_id = str(uuid.uuid4())
-        events = self.store.execute(registry.subscriber, f"subscriber-{subscriber_id}",
+        events = self.uow.run(registry.subscriber, f"subscriber-{subscriber_id}",
                                     registry.Register(subscriber_id, data["name"], data["url"],
                                                       tuple(data["event_types"])))
         return 201, dict(self._secret(subscriber_id, events), version=events[-1].stream_version,
@@ -249,7 +229,7 @@ class NotificationsService(base.ServiceBase):
 
     @endpoint("GET", "/subscribers", action="subscriber.manage")
     def list_subscribers(self, request):
-        return {"subscribers": self.store.query(
+        return {"subscribers": self.uow.query(
             "SELECT subscriber_id, name, url, event_types, secret_version, active, version,"
             " registered_at, updated_at FROM subscribers ORDER BY registered_at")}
 
@@ -261,7 +241,7 @@ class NotificationsService(base.ServiceBase):
     def change_subscriber(self, request, subscriber_id):
         self._subscriber(subscriber_id)
         data = parse_body(request, schemas.Subscription())
-        self.store.execute(registry.subscriber, f"subscriber-{subscriber_id}",
+        self.uow.run(registry.subscriber, f"subscriber-{subscriber_id}",
                            registry.Change(data["name"], data["url"], tuple(data["event_types"])),
                            expected_version=expected_version(request))
         return self._subscriber(subscriber_id)
@@ -269,7 +249,7 @@ class NotificationsService(base.ServiceBase):
     @endpoint("POST", "/subscribers/<subscriber_id>/secret", action="subscriber.manage")
     def rotate_secret(self, request, subscriber_id):
         self._subscriber(subscriber_id)
-        events = self.store.execute(registry.subscriber, f"subscriber-{subscriber_id}",
+        events = self.uow.run(registry.subscriber, f"subscriber-{subscriber_id}",
                                     registry.RotateSecret(),
                                     expected_version=expected_version(request))
         return self._secret(subscriber_id, events)
@@ -277,19 +257,19 @@ class NotificationsService(base.ServiceBase):
     @endpoint("DELETE", "/subscribers/<subscriber_id>", action="subscriber.manage")
     def deactivate_subscriber(self, request, subscriber_id):
         self._subscriber(subscriber_id)
-        self.store.execute(registry.subscriber, f"subscriber-{subscriber_id}",
+        self.uow.run(registry.subscriber, f"subscriber-{subscriber_id}",
                            registry.Deactivate(), expected_version=expected_version(request))
         return self._subscriber(subscriber_id)
 
     # -- e-mail contacts -------------------------------------------------------------------------
     def _addressable(self, recipient):
         recipient = schemas.recipient_address(recipient)
-        if not _may_address(self.store.principal, recipient, self._applicant_of):
-            raise Forbidden(f"{self.store.principal.role} may not set {recipient}'s contact")
+        if not may_address(self.uow.principal, recipient, self._applicant_of):
+            raise Forbidden(f"{self.uow.principal.role} may not set {recipient}'s contact")
         return recipient
 
     def _contact(self, recipient):
-        row = self.store.query("SELECT recipient, email, updated_at FROM contacts"
+        row = self.uow.query("SELECT recipient, email, updated_at FROM contacts"
                                " WHERE recipient = %s", (recipient,), one=True)
         if row is None:
             raise NotFound(f"no e-mail address for {recipient}")
@@ -299,7 +279,7 @@ class NotificationsService(base.ServiceBase):
     def set_contact(self, request, recipient):
         recipient = self._addressable(recipient)
         data = parse_body(request, schemas.SetContact())
-        self.store.execute(registry.contact, f"contact-{recipient}",
+        self.uow.run(registry.contact, f"contact-{recipient}",
                            registry.SetEmail(recipient, data["email"]))
         return self._contact(recipient)
 
@@ -311,7 +291,7 @@ class NotificationsService(base.ServiceBase):
     def remove_contact(self, request, recipient):
         recipient = self._addressable(recipient)
         self._contact(recipient)
-        self.store.execute(registry.contact, f"contact-{recipient}",
+        self.uow.run(registry.contact, f"contact-{recipient}",
                            registry.RemoveEmail(recipient))
         return {"recipient": recipient, "email": None}
 
@@ -327,17 +307,17 @@ class NotificationsService(base.ServiceBase):
             if request.args.get(column):
                 sql += f" AND {column} = %s"
                 params.append(request.args[column])
-        return {"deliveries": self.store.query(sql + " ORDER BY recorded_at, notification_id"
+        return {"deliveries": self.uow.query(sql + " ORDER BY recorded_at, notification_id"
                                                " LIMIT 1000", params)}
 
     @endpoint("GET", "/deliveries/dead-letters", action="delivery.read")
     def dead_deliveries(self, request):
-        return {"dead_letters": self.store.query(
+        return {"dead_letters": self.uow.query(
             f"SELECT {self._DELIVERY_COLUMNS} FROM deliveries WHERE status = 'dead'"
             " ORDER BY dead_at, notification_id")}
 
     def _delivery(self, notification_id):
-        row = self.store.query(f"SELECT {self._DELIVERY_COLUMNS} FROM deliveries"
+        row = self.uow.query(f"SELECT {self._DELIVERY_COLUMNS} FROM deliveries"
                                " WHERE notification_id = %s", (notification_id,), one=True)
         if row is None:
             raise NotFound(f"no e-mail or webhook delivery {notification_id}")
@@ -348,13 +328,13 @@ class NotificationsService(base.ServiceBase):
         row = self._delivery(notification_id)
         row["history"] = [{"type": e.event_type, "payload": e.data,
                            "recorded_at": e.recorded_at.isoformat()}
-                          for e in self.store.store.read_stream(stream_of(notification_id))]
+                          for e in self.uow.events.read_stream(stream_of(notification_id))]
         return row
 
     @endpoint("POST", "/deliveries/<notification_id>/redrive", action="delivery.redrive")
     def redrive_delivery(self, request, notification_id):
         row = self._delivery(notification_id)
-        self.store.execute(delivery_domain.delivery, stream_of(notification_id),
+        self.uow.run(delivery_domain.delivery, stream_of(notification_id),
                            delivery_domain.Redrive(notification_id, row["channel"]),
                            expected_version=expected_version(request))
         return self._delivery(notification_id)
@@ -362,7 +342,7 @@ class NotificationsService(base.ServiceBase):
     # -- the public feeds (no token) -------------------------------------------------------------
     def _notices(self, request):
         closed = request.args.get("include") == "closed"
-        rows = self.store.query(
+        rows = self.uow.query(
             "SELECT applicant_name AS name, county, category, round_year,"
             " notice_start AS start_date, notice_end AS end_date, working_days, status"
             " FROM candidates WHERE notice_start IS NOT NULL"
@@ -377,20 +357,20 @@ class NotificationsService(base.ServiceBase):
         """People on public notice (公示, LT-9.5): name, county, category and the notice's dates;
         ``status`` ``suspended`` while an objection is being looked into. ``?include=closed``
         adds past notices with their outcome (certified, rejected, withdrawn)."""
-        return {"as_of": self.store.clock.today(), "clause": "LT-9.5",
+        return {"as_of": self.uow.clock.today(), "clause": "LT-9.5",
                 "notices": self._notices(request)}
 
     @public_page("/public/notices.html")
     def public_notices_page(self, request):
-        return pages.notices_page(self._notices(request), self.store.clock.today())
+        return pages.notices_page(self._notices(request), self.uow.clock.today())
 
     def _results(self, request):
         year = _year(request)
-        years = [r["year"] for r in self.store.query(
+        years = [r["year"] for r in self.uow.query(
             "SELECT DISTINCT extract(year FROM assessed_on)::int AS year FROM assessment_results"
             " ORDER BY year DESC")]
-        year = year or (years[0] if years else self.store.clock.today().year)
-        rows = self.store.query(
+        year = year or (years[0] if years else self.uow.clock.today().year)
+        rows = self.uow.query(
             "SELECT applicant_name AS name, county, category, tenure_year, result, assessed_on"
             " FROM assessment_results WHERE extract(year FROM assessed_on) = %s"
             " ORDER BY county, applicant_name, tenure_year", (year,))

@@ -13,7 +13,7 @@ import pytest
 
 from deploy.local.walk import Client, application_body, stage_body
 from shared.db import Database
-from shared.eventstore import EventStore
+from shared.store import EventStore
 from tests.support.applications_pinned import exit_code, start_applications_on
 from tests.support.system import running_system
 

@@ -22,7 +22,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from deploy.local.walk import Client, application_body, fake_id_number, stage_body, shanghai_today
 from shared.db import Database
-from shared.eventstore import EventStore
+from shared.store import EventStore
 from tests.support.system import NAMEKO, ROOT, running_system
 
 pytestmark = pytest.mark.e2e

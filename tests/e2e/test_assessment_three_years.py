@@ -14,7 +14,7 @@ import pytest
 from deploy.local.walk import Client, certify, fund_lt_subsidy, shanghai_today
 from services.assessment.domain.schedule import anniversary
 from shared.db import Database
-from shared.eventstore import EventStore
+from shared.store import EventStore
 from tests.support.assessment_pinned import start_assessment_on
 
 pytestmark = pytest.mark.e2e

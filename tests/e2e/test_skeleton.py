@@ -7,8 +7,8 @@ import pytest
 
 from deploy.local.walk import Client, walk
 from shared.db import Database
-from shared.eventstore import EventStore
-from shared.relay import exchange_for
+from shared.store import EventStore
+from shared.messaging.relay import exchange_for
 
 pytestmark = pytest.mark.e2e
 
@@ -83,7 +83,7 @@ def test_redelivered_certification_grants_once(system, walked):
     """The same TalentCertified, published twice more, still leaves exactly one grant."""
     apps = stores(system)["applications"]
     certified = [e for e in apps.read_all() if e.event_type == "TalentCertified"][0]
-    from shared.relay import envelope
+    from shared.messaging.relay import envelope
     with apps.db.transaction() as cur:
         cur.execute("SELECT global_position, event_id::text, stream_type, stream_id,"
                     " stream_version, event_type, schema_version, payload::text,"

@@ -9,8 +9,8 @@ import pytest
 
 from deploy.local.walk import Client, walk
 from shared.db import Database
-from shared.eventstore import EventStore
-from shared.relay import envelope, exchange_for
+from shared.store import EventStore
+from shared.messaging.relay import envelope, exchange_for
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,8 @@ import psycopg2
 import pytest
 
 from shared.db import Database
-from shared.eventstore import EventStore, _canonical, _stored_utc_text
+from shared.store import EventStore
+from shared.store.canonical import canonical_json, stored_utc_text
 from tests.support.faults import Stream, report, settle
 
 pytestmark = pytest.mark.e2e
@@ -94,9 +95,9 @@ def test_tampering_is_named_by_service_and_position(system):
     (_, event_id, stream_type, stream_id, version, event_type, schema_version, payload, meta,
      _, recorded_text, prev_hash, digest) = original = row(cur, pos)
     forged = dict(orjson.loads(payload), county="元谋县")
-    forged_hash = hashlib.sha256(_canonical(
+    forged_hash = hashlib.sha256(canonical_json(
         pos, event_id, stream_type, stream_id, version, event_type, schema_version, forged,
-        orjson.loads(meta), _stored_utc_text(recorded_text), prev_hash)).hexdigest()
+        orjson.loads(meta), stored_utc_text(recorded_text), prev_hash)).hexdigest()
     try:
         cur.execute("UPDATE events SET payload = %s::jsonb, hash = %s WHERE global_position = %s",
                     (orjson.dumps(forged).decode(), forged_hash, pos))

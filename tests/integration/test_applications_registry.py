@@ -17,7 +17,7 @@ from services.applications.service import ApplicationsService
 from shared import config
 from shared.calendar import WorkingDayCalendar
 from shared.db import Database
-from shared.eventstore import EventStore
+from shared.store import EventStore
 from tests.support.system import running_system
 
 pytestmark = pytest.mark.integration
@@ -124,7 +124,7 @@ def test_read_models_rebuild_from_the_events(apps, client):
     live = snapshot(dsn)
     assert live["talents_view"] and live["applications_view"] and live["rounds_view"]
     store = EventStore(Database(dsn), "applications",
-                       projectors=ApplicationsService.store.projectors)
+                       projectors=ApplicationsService.uow.projectors)
     store.rebuild_projections()
     assert snapshot(dsn) == live
     store.db.close()

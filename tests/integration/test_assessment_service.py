@@ -12,8 +12,9 @@ import requests
 
 from shared.auth import mint
 from shared.db import Database
-from shared.eventstore import EventStore, Metadata, NewEvent
-from shared.relay import Relay
+from shared.decider import NewEvent
+from shared.store import EventStore, Metadata
+from shared.messaging.relay import Relay
 from tests.support.assessment_pinned import start_assessment_on
 from tests.support.faults import log_lines
 from tests.support.system import running_system

@@ -6,7 +6,7 @@ import psycopg2
 import pytest
 
 from shared.db import Database
-from shared.timers import exclusive, lock_key
+from shared.runtime.timers import exclusive, lock_key
 
 pytestmark = pytest.mark.integration
 

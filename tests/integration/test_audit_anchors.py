@@ -11,7 +11,9 @@ import pytest
 
 from shared import audit
 from shared.db import Database
-from shared.eventstore import EventStore, Metadata, NewEvent, _canonical, _stored_utc_text
+from shared.decider import NewEvent
+from shared.store import EventStore, Metadata
+from shared.store.canonical import canonical_json, stored_utc_text
 
 pytestmark = pytest.mark.integration
 META = Metadata("auditor-test", "system", "corr-anchors", policy_version="test")
@@ -76,8 +78,8 @@ def test_a_chain_recomputed_from_a_position_on_is_named_there(stores):
     for (pos, event_id, stype, sid, version, etype, sv, payload, meta, recorded,
          prev_hash) in cur.fetchall():
         payload = dict(orjson.loads(payload), amount_fen=1) if pos == 3 else orjson.loads(payload)
-        digest = hashlib.sha256(_canonical(pos, event_id, stype, sid, version, etype, sv, payload,
-                                           orjson.loads(meta), _stored_utc_text(recorded),
+        digest = hashlib.sha256(canonical_json(pos, event_id, stype, sid, version, etype, sv, payload,
+                                           orjson.loads(meta), stored_utc_text(recorded),
                                            prev or prev_hash)).hexdigest()
         cur.execute("UPDATE events SET payload = %s::jsonb, prev_hash = %s, hash = %s"
                     " WHERE global_position = %s",

@@ -9,11 +9,11 @@ import uuid
 import orjson
 import pytest
 
-from shared import chainverify
+from shared.store import verify as chainverify
 from shared.db import Database
-from shared.eventstore import (GENESIS_HASH, MIGRATIONS, VerifyResult, _canonical,
-                               _stored_utc_text, chain_hash)
-from shared import migrations
+from shared.store.canonical import GENESIS_HASH, VerifyResult, canonical_json, chain_hash, stored_utc_text
+from shared.store.schema import EVENT_STORE
+from shared.store import schema as migrations
 
 pytestmark = pytest.mark.integration
 UTC = dt.timezone.utc
@@ -45,7 +45,7 @@ def _rows(n):
 @pytest.fixture
 def db(fresh_db):
     db = Database(fresh_db("chain"))
-    migrations.apply(db, MIGRATIONS)
+    migrations.apply(db, EVENT_STORE)
     with db.transaction() as cur:
         for (pos, eid, st, sid, sv, et, schv, data, meta, at, prev, digest) in _rows(23):
             cur.execute("INSERT INTO events VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
@@ -71,8 +71,8 @@ def walk(db):
                 return VerifyResult(False, checked, pos,
                                     "prev_hash does not match the previous row's hash",
                                     expected_prev, prev)
-            actual = hashlib.sha256(_canonical(pos, eid, st, sid, sv, et, schv, orjson.loads(data),
-                                               orjson.loads(meta), _stored_utc_text(at),
+            actual = hashlib.sha256(canonical_json(pos, eid, st, sid, sv, et, schv, orjson.loads(data),
+                                               orjson.loads(meta), stored_utc_text(at),
                                                prev)).hexdigest()
             if actual != digest:
                 return VerifyResult(False, checked, pos, "row content does not match its hash",
@@ -83,7 +83,7 @@ def walk(db):
 
 
 def fast(db, size):
-    from shared.eventstore import EventStore
+    from shared.store import EventStore
     return EventStore(db, "test", registry=object()).verify(batch_size=size)
 
 

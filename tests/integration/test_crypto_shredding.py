@@ -19,7 +19,7 @@ from services.applications.identity import id_check_char, mask_id_number
 from shared import audit
 from shared.config import dsn_for
 from shared.db import Database, create_database, drop_database
-from shared.eventstore import EventStore
+from shared.store import EventStore
 from tests.support.system import ADMIN, running_system
 
 pytestmark = pytest.mark.integration

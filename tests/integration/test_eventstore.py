@@ -15,8 +15,10 @@ from shared.config import dsn_for
 from shared.contracts import EventSchema, Registry, fields, validate
 from shared.db import Database, create_database, drop_database
 from shared.errors import ConcurrencyConflict, InvalidInput
-from shared.eventstore import (GENESIS_HASH, NOTIFY_CHANNEL, EventStore, Metadata, NewEvent,
-                               RecordedEvent, chain_hash)
+from shared.decider import NewEvent
+from shared.store import EventStore, Metadata, RecordedEvent
+from shared.store.canonical import GENESIS_HASH, chain_hash
+from shared.store.schema import NOTIFY_CHANNEL
 
 pytestmark = pytest.mark.integration
 
@@ -474,7 +476,7 @@ def test_two_writers_creating_one_persons_key_at_once_both_get_the_first_ones(st
     """The second insert waits on the first's uncommitted row, finds the conflict, and its own
     statement's snapshot predates the first's commit: it must read the key again, not seal with
     none (or with a key of its own that is never stored)."""
-    from shared.crypto import KeyStore
+    from shared.store.sealing import KeyStore
     keystore, person = KeyStore(), "person-raced"
     first = psycopg2.connect(store.db.dsn)
     second = psycopg2.connect(store.db.dsn)

@@ -10,7 +10,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from shared.relay import exchange_for
+from shared.messaging.relay import exchange_for
 from tests.support.system import running_system
 from tests.support.waiting import wait_for
 

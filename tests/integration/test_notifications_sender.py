@@ -20,10 +20,11 @@ from services.notifications.domain.policy import DeliveryPolicy
 from services.notifications.projections import (DeliveriesView, InboxView, RegisterView,
                                                 RegistryView)
 from shared.db import Database
-from shared.eventstore import APPEND_LOCK, EventStore
+from shared.locks import APPEND
+from shared.store import EventStore
 from shared.clock import Clock as RealClock
-from shared.service import Session
-from shared.timers import exclusive
+from shared.runtime.provider import UnitOfWork
+from shared.runtime.timers import exclusive
 from tests.support.notification_peers import SmtpSink, WebhookReceiver
 
 pytestmark = pytest.mark.integration
@@ -54,9 +55,9 @@ def session(fresh_db):
     store = EventStore(db, "notifications", projectors=[InboxView(), DeliveriesView(),
                                                         RegistryView(), RegisterView()])
     store.migrate()
-    provider = types.SimpleNamespace(store=store, db=db, config={}, clock=Clock(),
+    provider = types.SimpleNamespace(events=store, db=db, settings=None, clock=Clock(),
                                      service="notifications")
-    yield Session(provider, types.SimpleNamespace(context_data={}))
+    yield UnitOfWork(provider, types.SimpleNamespace(context_data={}))
     db.close()
 
 
@@ -106,7 +107,7 @@ def dispatcher(session, smtp=None, *, exclusive=exclusive, read_timeout=5.0):
 
 
 def stream(session, notification_id):
-    return [e.event_type for e in session.store.read_stream(stream_of(notification_id))]
+    return [e.event_type for e in session.events.read_stream(stream_of(notification_id))]
 
 
 def test_nothing_is_held_while_a_message_is_being_sent(session, smtp, receiver):
@@ -121,7 +122,7 @@ def test_nothing_is_held_while_a_message_is_being_sent(session, smtp, receiver):
         with conn.cursor() as cur:
             cur.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
                         " AND objid = %s AND database = (SELECT oid FROM pg_database"
-                        " WHERE datname = current_database())", (APPEND_LOCK,))  # pg_locks is
+                        " WHERE datname = current_database())", (APPEND,))  # pg_locks is
             # the whole cluster's: count only this store's append lock
             seen["append_lock_held"] = cur.fetchone()[0]
             cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
@@ -196,7 +197,7 @@ def test_smtp_refusal_and_unreachable_server_are_failed_attempts_without_the_add
     smtp.handle_RCPT = refuse
     [(nid, _, _)] = certify(session, contacts={"bureau": "shangwu@example.cn"})
     assert dispatcher(session, smtp).tick()["failed"] == 1
-    [failed] = [e for e in session.store.read_stream(stream_of(nid))
+    [failed] = [e for e in session.events.read_stream(stream_of(nid))
                 if e.event_type == "DeliveryFailed"]
     assert failed.payload["error"] == "SMTP recipient refused (550)"
     assert "shangwu" not in failed.payload["error"]
@@ -262,7 +263,7 @@ def test_an_attempt_cut_off_mid_send_is_taken_up_again_after_the_lease(session, 
     assert sender.tick()["delivered"] == 1
     assert stream(session, nid) == ["DeliveryAttempted", "DeliveryFailed", "DeliveryAttempted",
                                     "Delivered"]
-    [failed] = [e for e in session.store.read_stream(stream_of(nid))
+    [failed] = [e for e in session.events.read_stream(stream_of(nid))
                 if e.event_type == "DeliveryFailed"]
     assert failed.payload["error"] == "no outcome recorded within the lease: sent again"
 
@@ -299,10 +300,10 @@ def test_read_models_rebuild_from_the_events(session, smtp, receiver):
         return {t: session.query(f"SELECT * FROM {t} ORDER BY 1") for t in tables}
     before = snapshot()
     with session.db.transaction() as cur:
-        for projector in session.store.projectors:
+        for projector in session.events.projectors:
             projector.reset(cur)
-        for event in session.store.read_all():
-            for projector in session.store.projectors:
+        for event in session.events.read_all():
+            for projector in session.events.projectors:
                 projector.apply(cur, event)
     assert snapshot() == before
     assert [r["status"] for r in before["deliveries"]] == ["delivered", "delivered"]
@@ -313,7 +314,7 @@ def test_the_public_register_follows_notice_objection_outcome_and_results(sessio
     from services.notifications.domain import register as reg
 
     def run(decider, key, command, **ctx):
-        session.execute(decider, f"{decider.stream_type}-{key}", command,
+        session.run(decider, f"{decider.stream_type}-{key}", command,
                         context=session.context(**ctx))
 
     def row():

@@ -14,9 +14,10 @@ import pytest
 
 from shared.db import Database
 from shared.errors import RuleViolation
-from shared.eventstore import EventStore, Metadata, NewEvent
-from shared.inbox import Inbox
-from shared.relay import Relay, exchange_for
+from shared.decider import NewEvent
+from shared.store import EventStore, Metadata
+from shared.messaging.inbox import Inbox
+from shared.messaging.relay import Relay, exchange_for
 
 META = Metadata("tester", "system", "corr-1", policy_version="test")
 
@@ -174,7 +175,7 @@ def test_one_leader_and_failover(store, amqp_uri):
 
 RELAY_PROCESS = """
 import sys
-from shared.relay import Relay
+from shared.messaging.relay import Relay
 Relay(sys.argv[1], sys.argv[2], sys.argv[3], batch_size=int(sys.argv[4])).run()
 """
 

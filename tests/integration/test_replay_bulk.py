@@ -12,7 +12,8 @@ import pytest
 
 from shared import audit
 from shared.db import Database
-from shared.eventstore import EventStore, Metadata, NewEvent, RecordedEvent
+from shared.decider import NewEvent
+from shared.store import EventStore, Metadata, RecordedEvent
 
 pytestmark = pytest.mark.integration
 UTC = dt.timezone.utc

@@ -21,8 +21,9 @@ import pytest
 import requests
 
 from shared.db import Database
-from shared.eventstore import EventStore, Metadata, NewEvent
-from shared.relay import Relay, exchange_for
+from shared.decider import NewEvent
+from shared.store import EventStore, Metadata
+from shared.messaging.relay import Relay, exchange_for
 from tests.integration.test_metrics import scrape, value
 from tests.support.system import running_system
 from tests.support.waiting import wait_for

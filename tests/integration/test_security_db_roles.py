@@ -7,9 +7,10 @@ import pytest
 
 from shared.contracts import load_all
 from shared.db import Database
-from shared.eventstore import EventStore, Metadata, NewEvent
-from shared.inbox import Inbox
-from shared.migrations import grant_service_role, runtime_dsn
+from shared.decider import NewEvent
+from shared.store import EventStore, Metadata
+from shared.messaging.inbox import Inbox
+from shared.store.schema import grant_service_role, runtime_dsn
 
 pytestmark = pytest.mark.integration
 

@@ -15,8 +15,8 @@ import pytest
 from deploy.local.walk import Client
 from shared.contracts import load_all
 from shared.db import Database
-from shared.eventstore import EventStore
-from shared.relay import exchange_for
+from shared.store import EventStore
+from shared.messaging.relay import exchange_for
 from tests.support.system import running_system
 from tests.support.waiting import wait_for
 

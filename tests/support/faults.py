@@ -17,7 +17,8 @@ import orjson
 import psycopg2
 
 from shared.db import Database
-from shared.eventstore import EventStore, Metadata, NewEvent
+from shared.decider import NewEvent
+from shared.store import EventStore, Metadata
 from tests.support.system import free_port
 
 # -- a stream of certifications ------------------------------------------------------------------

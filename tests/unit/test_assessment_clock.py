@@ -9,7 +9,7 @@ import pytest
 from shared.clock import PinnedClock, clock_for
 from shared.config import load
 from shared.clock import SHANGHAI, Clock
-from shared.timers import ConfiguredTimer, lock_key
+from shared.runtime.timers import ConfiguredTimer, lock_key
 
 ROOT = Path(__file__).resolve().parents[2]
 

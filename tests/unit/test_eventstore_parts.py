@@ -6,7 +6,8 @@ import uuid
 
 import pytest
 
-from shared.eventstore import PositionOf, _parts, canonical_bytes
+from shared.store import PositionOf
+from shared.store.canonical import canonical_bytes, split_canonical
 
 WHEN = dt.datetime(2026, 11, 23, 6, 5, 4, 321, tzinfo=dt.timezone.utc)
 ODD = [
@@ -23,7 +24,7 @@ ODD = [
 @pytest.mark.parametrize("stream_id", ["application-1", 'odd-","prev_hash":"-stream'])
 def test_spliced_parts_are_the_canonical_bytes(payload, metadata, stream_id):
     event_id = str(uuid.uuid4())
-    a, b, c = _parts(event_id, "application", stream_id, 7, "ReviewPassed", 2, payload,
+    a, b, c = split_canonical(event_id, "application", stream_id, 7, "ReviewPassed", 2, payload,
                      metadata, WHEN.isoformat(timespec="microseconds"))
     for position, prev_hash in ((1, "0" * 64), (123_456_789_012, "ab" * 32)):
         expected = canonical_bytes(position, event_id, "application", stream_id, 7,

@@ -258,7 +258,7 @@ def test_a_certification_handled_before_its_notice_keeps_the_notice_dates():
 
 # -- who may read an inbox, or set an address --------------------------------------------------
 def test_inbox_and_contact_authorisation():
-    from services.notifications.service import _may_address, _may_read
+    from shared.auth import may_address as _may_address, may_read_inbox as _may_read
     from shared.auth import Principal
     applicant_of = {"app-1": "u-li"}.get
     li = Principal("u-li", "applicant")

@@ -2,8 +2,8 @@
 and what a deleted key leaves ("erased")."""
 import pytest
 
-from shared import crypto
-from shared.crypto import ERASED, KeyStore, InvalidTag, is_sealed, new_key, open_value, seal_value
+from shared.store import sealing
+from shared.store.sealing import ERASED, KeyStore, InvalidTag, is_sealed, new_key, open_value, seal_value
 
 PERSON = "a" * 64
 
@@ -164,7 +164,7 @@ def test_one_key_lookup_per_person_per_batch():
 def test_every_personal_event_names_its_person_in_its_contract():
     from shared.contracts import load_all
     registry = load_all()
-    for event_type, (person_field, paths) in crypto.PERSONAL.items():
+    for event_type, (person_field, paths) in sealing.PERSONAL.items():
         schema = registry.contract(event_type).schema
         assert person_field in schema.fields, event_type
         for path in paths:

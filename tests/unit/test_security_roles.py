@@ -4,7 +4,7 @@ from pathlib import Path
 
 from psycopg2.extensions import parse_dsn
 
-from shared.migrations import runtime_dsn
+from shared.store.schema import runtime_dsn
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -37,13 +37,13 @@ REVIEWED = {
     ("shared/audit.py", "constraint_def"): "pg_get_constraintdef of a constraint the projectors'"
                                            " migrations made in the same transaction",
     ("shared/db.py", "dbname"): "database names from configuration and tests (admin only)",
-    ("shared/eventstore.py", "_COLUMNS"): "a module constant",
-    ("shared/eventstore.py", "_SELECT"): "a module constant",
-    ("shared/eventstore.py", "APPEND_LOCK"): "a module constant (talent_append's migration)",
-    ("shared/eventstore.py", "CONFLICT_SQLSTATE"): "a module constant (talent_append's migration)",
-    ("shared/eventstore.py", "GENESIS_HASH"): "a module constant (talent_append's migration)",
-    ("shared/eventstore.py", "NOTIFY_CHANNEL"): "a module constant (talent_append's migration)",
-    ("shared/eventstore.py", "self.event_id"): "PositionOf: a UUID's text, made by uuid.UUID",
+    ("shared/store/schema.py", "COLUMNS"): "a module constant",
+    ("shared/store/recording.py", "_SELECT"): "a module constant",
+    ("shared/store/schema.py", "locks.APPEND"): "a module constant (talent_append's migration)",
+    ("shared/store/schema.py", "CONFLICT_SQLSTATE"): "a module constant (talent_append's migration)",
+    ("shared/store/schema.py", "GENESIS_HASH"): "a module constant (talent_append's migration)",
+    ("shared/store/schema.py", "NOTIFY_CHANNEL"): "a module constant (talent_append's migration)",
+    ("shared/store/recording.py", "self.event_id"): "PositionOf: a UUID's text, made by uuid.UUID",
 }
 
 

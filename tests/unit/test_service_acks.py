@@ -6,7 +6,7 @@ import pytest
 from nameko.events import EventHandler
 from nameko.rpc import Rpc
 
-from shared.service import _SafeAcks
+from shared.messaging.consumers import _SafeAcks
 
 SERVICES = ("applications", "assessment", "notifications", "subsidies")
 

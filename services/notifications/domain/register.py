@@ -32,7 +32,7 @@ def applicant_address(payload, actor_id=None, actor_role=None):
     """The address of an application's applicant: their own id when the application names it
     (``applicant_id``), else the actor who filed it if that actor is the applicant, else the
     application itself (``applicant:<application_id>``, readable by the applicant the register
-    knows for it, see ``service._may_read``)."""
+    knows for it, see ``shared.auth.may_read_inbox``)."""
     if payload.get("applicant_id"):
         return f"applicant:{payload['applicant_id']}"
     if actor_role == "applicant" and actor_id:

@@ -25,10 +25,9 @@ import time
 import kombu
 import orjson
 
-from shared import metrics
-from shared import locks
+from shared import locks, metrics
 from shared.db import connect, prepared
-from shared.eventstore import NOTIFY_CHANNEL
+from shared.store.schema import NOTIFY_CHANNEL
 from shared.logging import get_logger
 
 log = get_logger(__name__)

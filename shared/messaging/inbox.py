@@ -17,7 +17,8 @@ import traceback
 import orjson
 
 from shared import logging as tlog
-from shared import metrics, migrations
+from shared import metrics
+from shared.store import schema
 from shared.db import CONNECTION_ERRORS, prepared
 from shared.errors import TalentError
 
@@ -112,9 +113,9 @@ class Inbox:
         self.dead = 0
 
     def migrate(self):
-        return migrations.apply(self.db, MIGRATIONS)
+        return schema.apply(self.db, MIGRATIONS)
 
-    def consume(self, session, handler, source, event_type, body, fn, *, prefetch=None,
+    def consume(self, uow, handler, source, event_type, body, fn, *, prefetch=None,
                 sleep=time.sleep):
         """Run ``fn(event, cur)`` once for this event; see the module doc for failures.
 
@@ -127,9 +128,9 @@ class Inbox:
         except PoisonMessage as exc:
             self._dead_letter(None, source, event_type, handler, body, str(exc), reason="poison")
             return self._observed(handler, "dead", started)
-        session.correlation_id = event.correlation_id or session.correlation_id
-        session.causation_id = event.event_id
-        tlog.bind(correlation_id=session.correlation_id, causation_id=event.event_id)
+        uow.correlation_id = event.correlation_id or uow.correlation_id
+        uow.causation_id = event.event_id
+        tlog.bind(correlation_id=uow.correlation_id, causation_id=event.event_id)
         claim = (event.event_id, handler, source, event_type)
         query = prefetch(event) if prefetch else None
         for attempt in range(1, ATTEMPTS + 1):
@@ -214,7 +215,7 @@ class Inbox:
             cols = [c.name for c in cur.description]
             return [dict(zip(cols, row)) for row in cur.fetchall()]
 
-    def redrive(self, service, session, letter_id):
+    def redrive(self, service, uow, letter_id):
         """Run a dead letter through its handler again (after the cause was fixed)."""
         from shared.errors import NotFound
         with self.db.transaction() as cur:
@@ -229,7 +230,7 @@ class Inbox:
         if subscription is None:
             raise NotFound(f"handler {handler} no longer exists")
         fn = subscription[2]
-        outcome = self.consume(session, handler, source, event_type, body,
+        outcome = self.consume(uow, handler, source, event_type, body,
                                lambda event, cur: fn(service, event, cur))
         if outcome in ("handled", "duplicate"):
             with self.db.transaction() as cur:

@@ -17,7 +17,6 @@
 """
 import contextlib
 import datetime as dt
-import hashlib
 import queue
 import threading
 import uuid
@@ -26,107 +25,17 @@ from dataclasses import dataclass
 import orjson
 import psycopg2.errors
 
-from shared import crypto, metrics, migrations
+from shared import metrics
 from shared.db import eventlet_active, prepared
 from shared.contracts import load_all
-from shared.decider import NewEvent  # noqa: F401  (the store records a decider's NewEvents)
 from shared.errors import ConcurrencyConflict
-from shared.locks import APPEND as APPEND_LOCK
+from shared.store import schema
+from shared.store.canonical import UTC, refuse_floats, split_canonical, utc_text
+from shared.store.schema import CONFLICT_SQLSTATE
+from shared.store import verify
+from shared.store.sealing import KeyStore
 
-GENESIS_HASH = "0" * 64
-NOTIFY_CHANNEL = "talent_events"
-UTC = dt.timezone.utc
 _IDLE = psycopg2.extensions.TRANSACTION_STATUS_IDLE
-CONFLICT_SQLSTATE = "TL409"  # raised by talent_append when the stream moved on
-_COLUMNS = ("global_position, event_id, stream_type, stream_id, stream_version, event_type, "
-            "schema_version, payload, metadata, recorded_at, prev_hash, hash")
-
-MIGRATIONS = [
-    ("0001_events", """
-        CREATE TABLE events (
-            global_position bigint PRIMARY KEY,
-            event_id        uuid NOT NULL UNIQUE,
-            stream_type     text NOT NULL,
-            stream_id       text NOT NULL,
-            stream_version  integer NOT NULL CHECK (stream_version > 0),
-            event_type      text NOT NULL,
-            schema_version  integer NOT NULL,
-            payload         jsonb NOT NULL,
-            metadata        jsonb NOT NULL,
-            recorded_at     timestamptz NOT NULL,
-            prev_hash       text NOT NULL,
-            hash            text NOT NULL,
-            CONSTRAINT events_stream_version_key UNIQUE (stream_id, stream_version)
-        );
-        CREATE FUNCTION events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            RAISE EXCEPTION 'events is append-only: % refused', TG_OP
-                USING ERRCODE = 'insufficient_privilege';
-        END $$;
-        CREATE TRIGGER events_no_update_delete BEFORE UPDATE OR DELETE ON events
-            FOR EACH ROW EXECUTE FUNCTION events_append_only();
-        CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
-            FOR EACH STATEMENT EXECUTE FUNCTION events_append_only();
-    """),
-    ("0002_relay_cursor", """
-        CREATE TABLE relay_cursor (
-            name     text PRIMARY KEY,
-            position bigint NOT NULL
-        );
-    """),
-] + crypto.MIGRATIONS + [  # the key store of personal fields (shared/crypto.py)
-    # The append under the lock, done by the server: no client round trip is waited for while the
-    # lock is held (see ``EventStore._append``). Each event arrives as three texts, its canonical
-    # bytes split where the position and the previous hash go (``_parts``); the function splices
-    # them, hashes with sha256(), inserts the canonical JSON plus "hash" and leaves the positions
-    # and hashes in the session setting ``talent.appended`` for the caller to read back.
-    ("0003_talent_append", f"""
-        CREATE FUNCTION talent_append(p_stream text, p_expected integer, p_parts text[])
-        RETURNS void LANGUAGE plpgsql AS $$
-        DECLARE
-            v_current integer;
-            v_position bigint;
-            v_prev text;
-            v_first bigint;
-            v_head text;
-            v_canonical text;
-            v_hash text;
-            v_hashes text[] := '{{}}';
-            v_rows text[] := '{{}}';
-        BEGIN
-            PERFORM pg_advisory_xact_lock({APPEND_LOCK});
-            SELECT coalesce(max(stream_version), 0) INTO v_current
-                FROM events WHERE stream_id = p_stream;
-            IF v_current <> p_expected THEN
-                RAISE EXCEPTION 'stream % is at version %, expected %',
-                    p_stream, v_current, p_expected
-                    USING ERRCODE = '{CONFLICT_SQLSTATE}', DETAIL = v_current::text;
-            END IF;
-            SELECT global_position, hash INTO v_position, v_prev
-                FROM events ORDER BY global_position DESC LIMIT 1;
-            v_position := coalesce(v_position, 0);
-            v_prev := coalesce(v_prev, '{GENESIS_HASH}');
-            v_first := v_position + 1;
-            v_head := v_prev;
-            FOR i IN 1 .. coalesce(array_length(p_parts, 1), 0) / 3 LOOP
-                v_position := v_position + 1;
-                v_canonical := p_parts[3 * i - 2] || v_position || p_parts[3 * i - 1]
-                               || v_prev || p_parts[3 * i];
-                v_hash := encode(sha256(convert_to(v_canonical, 'UTF8')), 'hex');
-                v_rows := v_rows || (left(v_canonical, -1) || ',"hash":"' || v_hash || '"}}');
-                v_hashes := v_hashes || v_hash;
-                v_prev := v_hash;
-            END LOOP;
-            INSERT INTO events ({_COLUMNS})
-                SELECT {_COLUMNS} FROM json_populate_recordset(
-                    NULL::events, ('[' || array_to_string(v_rows, ',') || ']')::json);
-            PERFORM pg_notify('{NOTIFY_CHANNEL}', '');
-            PERFORM set_config('talent.appended',
-                json_build_object('first', v_first, 'prev', v_head, 'hashes', v_hashes)::text, false);
-        END $$;
-    """),
-]
-
 
 @dataclass(frozen=True)
 class Metadata:
@@ -226,96 +135,6 @@ class RecordedEvent:
                 f"@{self.stream_version}>")
 
 
-@dataclass(frozen=True)
-class VerifyResult:
-    ok: bool
-    checked: int
-    position: int = None       # first position that does not match
-    reason: str = None
-    expected: str = None
-    found: str = None
-
-
-_SCALARS = frozenset({str, int, bool, type(None)})
-
-
-def _refuse_floats(value, path="payload"):
-    """Floats do not survive a jsonb round trip byte for byte, so they would break the hash chain;
-    money is integer fen and rates are Decimal text. Refuse them at the door."""
-    if isinstance(value, float):
-        raise TypeError(f"{path} is a float; use integer fen or Decimal text")
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if type(v) not in _SCALARS:
-                _refuse_floats(v, f"{path}.{k}")
-    elif isinstance(value, (list, tuple)):
-        for i, v in enumerate(value):
-            if type(v) not in _SCALARS:
-                _refuse_floats(v, f"{path}[{i}]")
-
-
-def _canonical(position, event_id, stream_type, stream_id, stream_version, event_type,
-               schema_version, data, metadata, recorded_text, prev_hash):
-    return orjson.dumps({
-        "global_position": position,
-        "event_id": event_id,
-        "stream_type": stream_type,
-        "stream_id": stream_id,
-        "stream_version": stream_version,
-        "event_type": event_type,
-        "schema_version": schema_version,
-        "payload": data,
-        "metadata": metadata,
-        "recorded_at": recorded_text,
-        "prev_hash": prev_hash,
-    }, option=orjson.OPT_SORT_KEYS)
-
-
-def _utc_text(recorded_at):
-    return recorded_at.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _stored_utc_text(text):
-    """``recorded_at::text`` as stored -> the canonical form of ``_utc_text``. PostgreSQL prints a
-    UTC timestamptz as ``YYYY-MM-DD HH:MM:SS[.ffffff]+00`` (trailing zeros of the fraction
-    dropped); that shape is rewritten directly, anything else goes through ``datetime``."""
-    if len(text) == 29 and text[26:] == "+00" and text[10] == " " and text[19] == ".":
-        return text[:10] + "T" + text[11:26] + "+00:00"
-    if len(text) >= 22 and text[10] == " " and text[19] in ".+" and text.endswith("+00"):
-        fraction = text[20:-3] if text[19] == "." else ""
-        if len(fraction) <= 6 and (not fraction or fraction.isdigit()):
-            return f"{text[:10]}T{text[11:19]}.{fraction:0<6}+00:00"
-    return _utc_text(dt.datetime.fromisoformat(text))
-
-
-def canonical_bytes(position, event_id, stream_type, stream_id, stream_version, event_type,
-                    schema_version, data, metadata, recorded_at, prev_hash):
-    """The bytes a row's hash covers: UTF-8 JSON, keys sorted, no whitespace, integers only,
-    ``recorded_at`` as ISO 8601 UTC with microseconds. Documented so auditors can recompute it
-    with any JSON library."""
-    return _canonical(position, event_id, stream_type, stream_id, stream_version, event_type,
-                      schema_version, data, metadata, _utc_text(recorded_at), prev_hash)
-
-
-def chain_hash(*row):
-    return hashlib.sha256(canonical_bytes(*row)).hexdigest()
-
-
-def _parts(event_id, stream_type, stream_id, stream_version, event_type, schema_version, data,
-           metadata, recorded_text):
-    """The canonical bytes of a row whose position and previous hash are not known yet, as three
-    texts ``a``, ``b``, ``c`` with ``canonical_bytes(...) == a + position + b + prev_hash + c``
-    (``talent_append`` splices them under the lock). The keys are sorted, so the top-level
-    "global_position" follows only "event_id" and "event_type" (the first match), and after the
-    top-level "prev_hash" come only scalars (the last match); inside a JSON string every quote is
-    escaped, so neither pattern can match there."""
-    whole = _canonical(0, event_id, stream_type, stream_id, stream_version, event_type,
-                       schema_version, data, metadata, recorded_text, "")
-    i = whole.index(b'"global_position":0,') + 18
-    j = whole.rindex(b',"prev_hash":""') + 14
-    return whole[:i].decode(), whole[i + 1:j].decode(), whole[j:].decode()
-
-
 # Read as text and parsed here: several times faster than psycopg2's per-type adapters.
 _SELECT = ("SELECT global_position, event_id::text, stream_type, stream_id, stream_version, "
            "event_type, schema_version, payload::text, metadata::text, recorded_at::text, "
@@ -401,13 +220,13 @@ class EventStore:
         self.service = service
         self.registry = registry or load_all()
         self.projectors = list(projectors)
-        self.keystore = crypto.KeyStore()
+        self.keystore = KeyStore()
 
     # -- schema ------------------------------------------------------------------------------
     def migrate(self):
-        names = migrations.apply(self.db, MIGRATIONS)
+        names = schema.apply(self.db, schema.EVENT_STORE)
         for projector in self.projectors:
-            names += migrations.apply(self.db, projector.migrations)
+            names += schema.apply(self.db, projector.migrations)
         return names
 
     # -- writing -----------------------------------------------------------------------------
@@ -445,7 +264,7 @@ class EventStore:
         encoded = []
         for event in events:
             version, plain = encode(event.event_type, event.payload)
-            _refuse_floats(plain)
+            refuse_floats(plain)
             if event.event_type in personal:
                 if begin:  # the key commits with the events, or not at all
                     cur.execute("BEGIN")
@@ -460,14 +279,14 @@ class EventStore:
                         " WHERE stream_id = %s", (stream_id,))
             expected_version, begin = cur.fetchone()[0], ""
         recorded_at = now or dt.datetime.now(UTC)
-        recorded_text = _utc_text(recorded_at)
+        recorded_text = utc_text(recorded_at)
         parts, recorded = [], []
         decoder = self.registry.decoder
         version = expected_version
         for event, schema_version, plain, data, meta in encoded:
             version += 1
             event_id = str(uuid.uuid4())
-            parts += _parts(event_id, stream_type, stream_id, version, event.event_type,
+            parts += split_canonical(event_id, stream_type, stream_id, version, event.event_type,
                             schema_version, data, meta, recorded_text)
             recorded.append(RecordedEvent(
                 PositionOf(event_id), event_id, stream_type, stream_id, version, event.event_type,
@@ -605,13 +424,12 @@ class EventStore:
         Every hash is recomputed from the stored columns (no contract is involved: what is
         checked is what is stored). Rows are read in ranges with COPY, in one snapshot
         (``shared.chainverify``; ``talent-audit verify`` checks the ranges in parallel)."""
-        from shared import chainverify
         with self.db.transaction() as cur:
             cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             cur.execute("SELECT coalesce(max(global_position), 0) FROM events")
             metas = {}
-            return chainverify.link(chainverify.verify_range(cur, first, last, metas)
-                                    for first, last in chainverify.ranges(cur.fetchone()[0],
+            return verify.link(verify.verify_range(cur, first, last, metas)
+                                    for first, last in verify.ranges(cur.fetchone()[0],
                                                                           batch_size))
 
     # -- read models -------------------------------------------------------------------------

@@ -6,9 +6,9 @@ or in several processes; ``link`` then joins them in position order, checking at
 that a range starts where the previous one ended and that its first ``prev_hash`` is the previous
 range's last hash. The result is exactly what a walk from position 1 finds (``EventStore.verify``).
 
-The bytes hashed are those of ``shared.eventstore.canonical_bytes``; any row whose text fields
+The bytes hashed are those of ``shared.store.canonical.canonical_bytes``; any row whose text fields
 need JSON escaping, or whose ``recorded_at`` is not in PostgreSQL's UTC form, goes through
-``shared.eventstore._canonical`` itself (tests/integration/test_chainverify.py checks both against a plain walk).
+``shared.store.canonical.canonical_json`` itself (tests/integration/test_chainverify.py checks both against a plain walk).
 """
 import hashlib
 import re
@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import orjson
 
-from shared.eventstore import GENESIS_HASH, VerifyResult, _canonical, _stored_utc_text
+from shared.store.canonical import GENESIS_HASH, VerifyResult, canonical_json, stored_utc_text
 
 _COPY_RANGE = ("COPY (SELECT global_position, event_id, stream_type, stream_id, stream_version,"
                " event_type, schema_version, payload, metadata, recorded_at, prev_hash, hash"
@@ -115,10 +115,10 @@ def check_lines(lines, metas=None):
                 b',"stream_id":"', stream_id, b'","stream_type":"', stream_type,
                 b'","stream_version":', stream_version, b"}"))
         else:
-            canonical = _canonical(
+            canonical = canonical_json(
                 position, event_id.decode(), stream_type.decode(), stream_id.decode(),
                 int(stream_version), event_type.decode(), int(schema_version), loads(payload),
-                loads(meta), _stored_utc_text(recorded_at.decode()), prev_hash.decode())
+                loads(meta), stored_utc_text(recorded_at.decode()), prev_hash.decode())
         actual = sha256(canonical).hexdigest()
         if actual.encode() != digest:
             return RangeResult(first_position, first_prev, None, None, checked, VerifyResult(

@@ -1,0 +1,92 @@
+"""Nameko's broker-fed entrypoints made safe for this backend: ``subscribe`` (an event handler
+whose effect happens exactly once, through the inbox) and ``rpc`` (acks that survive a broker
+that has gone). nameko's own traps are guarded here: a handler that raises would drop the event
+(the inbox dead-letters or requeues it instead), and a message kombu cannot decode would be
+acknowledged and lost (it is handed to the handler, which dead-letters it)."""
+from __future__ import annotations
+
+import functools
+
+from nameko.events import EventHandler
+from nameko.messaging import QueueConsumer
+from nameko.rpc import Rpc, RpcConsumer
+
+from shared import logging as tlog
+
+log = tlog.get_logger(__name__)
+
+
+class _SafeAcks(QueueConsumer):
+    """The queue consumer of every entrypoint fed by the broker (events and RPC)."""
+
+    # nameko swallows amqp's ConnectionError when it acks on a connection that has gone, but not
+    # the socket's own (ConnectionResetError, BrokenPipeError: the broker restarting while a
+    # worker finishes): that error kills the container, so the service would die with its broker.
+    # The unacked message is redelivered once the consumer has reconnected: the inbox drops an
+    # event as a duplicate (tests/faults/test_reconnect.py); an RPC (all of ours only read) runs
+    # again and its caller takes the first reply.
+    def ack_message(self, message):
+        try:
+            super().ack_message(message)
+        except OSError as exc:
+            log.warning("ack_lost_with_the_connection", error=repr(exc))
+
+    def requeue_message(self, message):
+        try:
+            super().requeue_message(message)
+        except OSError as exc:
+            log.warning("requeue_lost_with_the_connection", error=repr(exc))
+
+
+class _UndecodableToHandler(_SafeAcks):
+    """nameko's queue consumer leaves a message kombu cannot decode (a body that is not JSON, a
+    content type it does not accept) to kombu, which logs it and acknowledges it: the message
+    would be lost without a dead letter or a metric. This one hands the raw body to the handler
+    that owns the queue instead, so the inbox dead-letters it like any other poison message."""
+
+    def on_decode_error(self, message, exc):
+        tag = message.delivery_info.get("consumer_tag")
+        for provider, consumer in list(self._consumers.items()):
+            if tag in consumer._active_tags.values():
+                log.warning("event_undecodable", queue=provider.queue.name, error=repr(exc))
+                self.handle_message(provider, message.body, message)
+                return
+        super().on_decode_error(message, exc)
+
+
+class _EventHandler(EventHandler):
+    queue_consumer = _UndecodableToHandler()
+
+
+class _RpcConsumer(RpcConsumer):
+    queue_consumer = _SafeAcks()
+
+
+class _Rpc(Rpc):
+    rpc_consumer = _RpcConsumer()
+
+
+# nameko's @rpc, its acks safe from a broker that has gone (as the event handlers')
+rpc = _Rpc.decorator
+
+
+def subscribe(source, event_type, prefetch=None):
+    """Handle ``event_type`` from ``source`` exactly once in effect.
+
+    The handler is called as ``handler(self, event: IncomingEvent, cur)`` (the service's unit of
+    work is ``self.uow``) inside one transaction
+    that also records the event in the inbox; a redelivered event is dropped as a duplicate. A rule
+    refusal or a poison message goes to the dead-letter table at once; a database outage is
+    retried, then the message is requeued (never acked and lost). ``prefetch``: see
+    ``Inbox.consume`` (a read the handler needs, sent with the inbox insert)."""
+
+    def decorator(fn):
+        @functools.wraps(fn)
+        def wrapper(self, body):
+            uow = self.uow
+            return uow.provider.inbox.consume(
+                uow, fn.__name__, source, event_type, body,
+                lambda event, cur: fn(self, event, cur), prefetch=prefetch)
+        wrapper.talent_subscription = (source, event_type, fn)
+        return _EventHandler.decorator(source, event_type, requeue_on_error=True)(wrapper)
+    return decorator
