@@ -384,7 +384,8 @@ def _start_notice(command: StartNotice, state: Application,
         raise RuleViolation("LT-9.5", f"the application is {state.status}: only a candidate the "
                                       "Standing Committee agreed goes on public notice")
     _decision_date(command.start_date, state, context, "LT-9.5", "start_date")
-    end: dt.date = context["calendar"].nth_working_day(command.start_date, policy.NOTICE_WORKING_DAYS)
+    end: dt.date = context["calendar"].nth_working_day(command.start_date,
+                                                       policy.NOTICE_WORKING_DAYS)
     return [NewEvent("PublicNoticeStarted", {
         "application_id": state.application["application_id"], "start_date": command.start_date,
         "end_date": end, "working_days": policy.NOTICE_WORKING_DAYS}, ("LT-9.5",))]

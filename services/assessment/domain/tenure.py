@@ -232,9 +232,9 @@ class _Decision:
 
     def finish(self) -> list[NewEvent]:
         for ground, (reasons, breach_ids) in self.grounds.items():
-            payload: dict[str, Any] = {"talent_id": self.state.talent_id, "ground": ground, "reasons": reasons,
-                       "proposal_id": f"P{len(self.state.proposals) + 1}",
-                       "proposed_on": self.today}
+            payload: dict[str, Any] = {
+                "talent_id": self.state.talent_id, "ground": ground, "reasons": reasons,
+                "proposal_id": f"P{len(self.state.proposals) + 1}", "proposed_on": self.today}
             if breach_ids:
                 payload["breach_ids"] = breach_ids
             self.add("DisqualificationProposed", payload, ("LT-14", ground))
@@ -275,10 +275,11 @@ def decide(command: Command, state: Tenure, context: Mapping[str, Any]) -> list[
 def _open(decision: _Decision, command: OpenTenure, origin: str, transferred_on: dt.date | None,
           clauses: tuple[str, ...]) -> None:
     years = tenure_years(command.period_start, command.period_end, transferred_on)
-    payload: dict[str, Any] = {"talent_id": command.talent_id, "county": command.county, "track": command.track,
-               "period_start": command.period_start, "period_end": command.period_end,
-               "baseline_year": command.baseline_year, "baseline": dict(command.baseline),
-               "origin": origin, "years": years}
+    payload: dict[str, Any] = {
+        "talent_id": command.talent_id, "county": command.county, "track": command.track,
+        "period_start": command.period_start, "period_end": command.period_end,
+        "baseline_year": command.baseline_year, "baseline": dict(command.baseline),
+        "origin": origin, "years": years}
     if transferred_on:
         payload["transferred_on"] = transferred_on
     decision.add("TenureOpened", payload, clauses)
@@ -370,7 +371,8 @@ def _grade(decision: _Decision, n: int) -> None:
     report, findings = state.reports[n], state.findings.get(n)
     outcome = grade(state.track, state.baseline, report["figures"], growth_years(n), findings)
     payload: dict[str, Any] = {"talent_id": state.talent_id, "tenure_year": n,
-               "computation": outcome["computation"], "assessed_on": decision.today}
+                               "computation": outcome["computation"],
+                               "assessed_on": decision.today}
     if state.track == "influencer":
         payload["findings"] = findings and {k: findings[k] for k in (
             "ability_clearly_improved", "influence_further_increased")}
