@@ -13,8 +13,12 @@ variable of the same name) either of those as text, e.g.
 ``WORKING_DAY_OVERRIDES=/etc/talent/holidays-2027.yaml``. A schedule that cannot be right (a date
 outside its year, a date both holiday and working day) stops the service at start-up.
 """
+from __future__ import annotations
+
 import datetime as dt
 import os
+from collections.abc import Mapping
+from typing import Any
 
 import chinese_calendar
 import yaml
@@ -25,7 +29,7 @@ from shared.errors import RuleViolation
 class CalendarYearUnknown(RuleViolation):
     code = "calendar_year_unknown"
 
-    def __init__(self, year):
+    def __init__(self, year: int) -> None:
         super().__init__("LT-9.5", f"the working-day calendar for {year} is not known yet; load "
                                    f"the State Council's published {year} schedule into "
                                    f"configuration (WORKING_DAY_OVERRIDES)",
@@ -33,8 +37,9 @@ class CalendarYearUnknown(RuleViolation):
 
 
 class WorkingDayCalendar:
-    def __init__(self, overrides=None):
-        self.overrides = {}
+    def __init__(self, overrides: Mapping[Any, Mapping[str, Any]] | None = None) -> None:
+        # year -> (holidays, working days) of a year whose published schedule is configured
+        self.overrides: dict[int, tuple[set[dt.date], set[dt.date]]] = {}
         for year, sched in (overrides or {}).items():
             self.overrides[int(year)] = (
                 {_date(d) for d in sched.get("holidays", [])},
@@ -42,11 +47,11 @@ class WorkingDayCalendar:
             )
 
     @classmethod
-    def from_config(cls, value):
+    def from_config(cls, value: object) -> WorkingDayCalendar:
         """The calendar for a configured ``WORKING_DAY_OVERRIDES`` (see the module docstring)."""
         return cls(load_overrides(value))
 
-    def is_working_day(self, day):
+    def is_working_day(self, day: dt.date) -> bool:
         if day.year in self.overrides:
             holidays, workdays = self.overrides[day.year]
             if day in workdays:
@@ -55,11 +60,11 @@ class WorkingDayCalendar:
                 return False
             return day.weekday() < 5
         try:
-            return chinese_calendar.is_workday(day)
+            return bool(chinese_calendar.is_workday(day))
         except NotImplementedError:
             raise CalendarYearUnknown(day.year)
 
-    def nth_working_day(self, start, n):
+    def nth_working_day(self, start: dt.date, n: int) -> dt.date:
         """The n-th working day counting ``start`` itself as day 1 when it is a working day."""
         day, count = start, 0
         while True:
@@ -70,11 +75,11 @@ class WorkingDayCalendar:
             day += dt.timedelta(days=1)
 
 
-def _date(value):
+def _date(value: object) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
-def load_overrides(value):
+def load_overrides(value: object) -> dict[int, dict[str, list[dt.date]]]:
     """``WORKING_DAY_OVERRIDES`` as configured -> {year: {"holidays": [date], "workdays": [date]}}.
     ``value``: None or empty (no overrides), a mapping, a YAML/JSON text of one, or the path of a
     file holding one. Raises ValueError naming the year and the date of a schedule that cannot be
@@ -95,18 +100,18 @@ def load_overrides(value):
     if not isinstance(value, dict):
         raise ValueError("WORKING_DAY_OVERRIDES must map years to {holidays: [...], "
                          "workdays: [...]}")
-    schedules = {}
-    for year, sched in value.items():
+    schedules: dict[int, dict[str, list[dt.date]]] = {}
+    for key, sched in value.items():
         try:
-            year = int(year)
+            year = int(key)
         except (TypeError, ValueError):
-            raise ValueError(f"WORKING_DAY_OVERRIDES: {year!r} is not a year")
+            raise ValueError(f"WORKING_DAY_OVERRIDES: {key!r} is not a year")
         if not isinstance(sched, dict) or set(sched) - {"holidays", "workdays"}:
             raise ValueError(f"WORKING_DAY_OVERRIDES {year}: expected holidays and workdays "
                              "lists")
-        lists = {}
+        lists: dict[str, list[dt.date]] = {}
         for kind in ("holidays", "workdays"):
-            days = []
+            days: list[dt.date] = []
             for d in sched.get(kind) or []:
                 try:
                     day = _date(d)

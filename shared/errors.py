@@ -1,20 +1,26 @@
 """Errors a caller can see. Each carries a machine code, a message and, where a rule decided it,
 the clause id (e.g. ``LT-6.3``). ``shared.http`` turns them into JSON 4xx responses."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 
 class TalentError(Exception):
-    code = "error"
-    http_status = 400
+    code: str = "error"
+    http_status: int = 400
 
-    def __init__(self, message, *, clause=None, fields=None, details=None):
+    def __init__(self, message: str, *, clause: str | None = None,
+                 fields: Mapping[str, Any] | None = None,
+                 details: Mapping[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.clause = clause
         self.fields = fields or {}
         self.details = details or {}
 
-    def to_dict(self):
-        body = {"code": self.code, "message": self.message}
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.clause:
             body["clause"] = self.clause
         if self.fields:
@@ -35,8 +41,9 @@ class RuleViolation(TalentError):
     code = "rule_violation"
     http_status = 422
 
-    def __init__(self, clause, message, **kw):
-        super().__init__(message, clause=clause, **kw)
+    def __init__(self, clause: str, message: str, *, fields: Mapping[str, Any] | None = None,
+                 details: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message, clause=clause, fields=fields, details=details)
 
 
 class NotFound(TalentError):
@@ -59,7 +66,8 @@ class ConcurrencyConflict(TalentError):
     code = "conflict"
     http_status = 409
 
-    def __init__(self, stream_id, expected_version, actual_version=None):
+    def __init__(self, stream_id: str, expected_version: int | None,
+                 actual_version: int | None = None) -> None:
         msg = f"stream {stream_id} is not at expected version {expected_version}"
         if actual_version is not None:
             msg += f" (it is at {actual_version})"

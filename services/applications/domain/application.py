@@ -6,13 +6,18 @@ Pure: ``decide(command, state, context)`` and ``evolve(state, event)``. ``contex
 lock: the ``round`` (a ``round.Round``), the registry lookups for eligibility, and the round's
 ``standing`` (live candidates with their expert scores) for the quota.
 """
+from __future__ import annotations
+
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from shared.decider import Decider, NewEvent
 from shared.errors import NotFound, RuleViolation
-from services.applications.domain import eligibility, policy
+from services.applications.domain import Event, eligibility, policy
+from services.applications.domain.round import Round
 
 OPEN = ("in_review", "approved", "on_notice", "suspended")
 
@@ -26,16 +31,18 @@ class Submit:
     applicant_name: str
     enterprise_name: str
     category: str
-    evidence: dict                 # the category's integer figures (fen, counts)
+    evidence: dict[str, int]       # the category's integer figures (fen, counts)
     submitted_on: dt.date
-    applicant_id: str = None       # the applicant's actor id, when they have an account
-    person_key: str = None         # keyed pseudonym of the ID number (identity.person_key)
-    id_number_masked: str = None
-    enterprise_code: str = None    # unified social credit code; None for an individual
-    facts: dict = field(default_factory=dict)         # the category's non-numeric evidence
-    declarations: dict = field(default_factory=dict)  # LT-6 basic conditions (form part 2)
-    integrity: dict = field(default_factory=dict)     # LT-7 credit and conduct
-    form: dict = field(default_factory=dict)          # the rest of the application form
+    applicant_id: str | None = None      # the applicant's actor id, when they have an account
+    person_key: str | None = None        # keyed pseudonym of the ID number (identity.person_key)
+    id_number_masked: str | None = None
+    enterprise_code: str | None = None   # unified social credit code; None for an individual
+    # the category's non-numeric evidence
+    facts: dict[str, Any] = field(default_factory=dict)
+    # LT-6 basic conditions (form part 2)
+    declarations: dict[str, Any] = field(default_factory=dict)
+    integrity: dict[str, Any] = field(default_factory=dict)  # LT-7 credit and conduct
+    form: dict[str, Any] = field(default_factory=dict)       # the rest of the application form
 
 
 @dataclass(frozen=True)
@@ -43,14 +50,16 @@ class Review:
     stage: str
     passed: bool
     opinion: str = ""
-    reasons: tuple = ()
-    decided_on: dt.date = None
-    county_opinions: tuple = ()     # LT-9.1: {body, agrees, opinion, signed_on} per county body
-    experts: tuple = ()             # LT-9.3: {name, score[, vote]} per committee member
-    chair: dict = None              # LT-9.3: {name, signed_on}: the chair's sign-off
-    discipline_opinion: dict = None  # LT-9.4: {body, clear, opinion}
+    reasons: tuple[str, ...] = ()
+    decided_on: dt.date | None = None
+    # LT-9.1: {body, agrees, opinion, signed_on} per county body
+    county_opinions: tuple[Mapping[str, Any], ...] = ()
+    # LT-9.3: {name, score[, vote]} per committee member
+    experts: tuple[Mapping[str, Any], ...] = ()
+    chair: Mapping[str, Any] | None = None               # LT-9.3: {name, signed_on}
+    discipline_opinion: Mapping[str, Any] | None = None  # LT-9.4: {body, clear, opinion}
     findings: str = ""              # LT-9.4: what the inspection verified
-    cited: tuple = ()               # further clauses a rejection applies (e.g. LT-7)
+    cited: tuple[str, ...] = ()     # further clauses a rejection applies (e.g. LT-7)
 
 
 @dataclass(frozen=True)
@@ -71,7 +80,7 @@ class ResolveObjection:
     objection_id: str
     upheld: bool
     finding: str
-    resolved_on: dt.date = None
+    resolved_on: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -99,23 +108,28 @@ class Candidate:
 class Application:
     # new, in_review, ineligible, approved, on_notice, suspended, certified, rejected, withdrawn
     status: str = "new"
-    application: dict = field(default_factory=dict)
-    stages_passed: tuple = ()
-    last_decided_on: dt.date = None
-    expert_score: Decimal = None
-    notice_start: dt.date = None
-    notice_end: dt.date = None
-    objections: dict = field(default_factory=dict)   # id -> received_on of open objections
-    resolved: tuple = ()
-    talent_id: str = None
+    application: dict[str, Any] = field(default_factory=dict)  # the ApplicationSubmitted payload
+    stages_passed: tuple[str, ...] = ()
+    last_decided_on: dt.date | None = None
+    expert_score: Decimal | None = None
+    notice_start: dt.date | None = None
+    notice_end: dt.date | None = None
+    # id -> received_on of open objections
+    objections: dict[str, dt.date] = field(default_factory=dict)
+    resolved: tuple[str, ...] = ()
+    talent_id: str | None = None
 
     @property
-    def next_stage(self):
+    def next_stage(self) -> str | None:
         done = len(self.stages_passed)
         return policy.STAGE_NAMES[done] if done < len(policy.STAGE_NAMES) else None
 
 
-def evolve(state, event):
+Command = (Submit | Review | StartNotice | RaiseObjection | ResolveObjection | Certify
+           | Withdraw)
+
+
+def evolve(state: Application, event: Event) -> Application:
     p = event.payload
     match event.event_type:
         case "ApplicationSubmitted":
@@ -149,7 +163,8 @@ def evolve(state, event):
     return state
 
 
-def decide(command, state, context):
+def decide(command: Command, state: Application,
+           context: Mapping[str, Any]) -> list[NewEvent]:
     match command:
         case Submit():
             return _submit(command, state, context)
@@ -169,10 +184,11 @@ def decide(command, state, context):
 
 
 # -- submission and eligibility (LT-6, LT-7, LT-8, LT-9.1, LT-10) ------------------------------
-def _submit(command, state, context):
+def _submit(command: Submit, state: Application,
+            context: Mapping[str, Any]) -> list[NewEvent]:
     if state.status != "new":
         raise RuleViolation("LT-9.1", "this application was already submitted")
-    rnd = context.get("round")
+    rnd: Round | None = context.get("round")
     if rnd is None or not rnd.opened:
         raise RuleViolation("LT-8", f"no selection round is open for {command.round_year}",
                             fields={"round_year": ["No round open for this year."]})
@@ -180,6 +196,7 @@ def _submit(command, state, context):
         raise RuleViolation("LT-9.1", "an application cannot be filed in the future",
                             fields={"submitted_on": ["Must not be after today."]})
     if not rnd.accepts(command.submitted_on):
+        assert rnd.window_opens is not None and rnd.window_closes is not None
         raise RuleViolation("LT-8", f"the {rnd.year} round accepts applications from "
                                     f"{rnd.window_opens.isoformat()} to "
                                     f"{rnd.window_closes.isoformat()}",
@@ -205,7 +222,8 @@ def _submit(command, state, context):
 
 
 # -- the review stages (LT-9) -------------------------------------------------------------------
-def _review(command, state, context):
+def _review(command: Review, state: Application,
+            context: Mapping[str, Any]) -> list[NewEvent]:
     if state.status != "in_review":
         raise RuleViolation("LT-9", f"the application is {state.status}, not in review")
     if command.stage != state.next_stage:
@@ -213,9 +231,9 @@ def _review(command, state, context):
                                     f"{state.next_stage}", fields={"stage": [state.next_stage]})
     clause = policy.STAGE_CLAUSE[command.stage]
     decided_on = _decision_date(command.decided_on, state, context, clause)
-    record = {"application_id": state.application["application_id"], "stage": command.stage,
-              "decided_on": decided_on}
-    clauses = (clause,)
+    record: dict[str, Any] = {"application_id": state.application["application_id"],
+                              "stage": command.stage, "decided_on": decided_on}
+    clauses: tuple[str, ...] = (clause,)
     if command.stage == "county_recommendation":
         record.update(_county_recommendation(command))
     elif command.stage == "expert_review":
@@ -237,10 +255,11 @@ def _review(command, state, context):
                      clauses + tuple(c for c in command.cited if c not in clauses))]
 
 
-def _decision_date(decided_on, state, context, clause, field_name="decided_on"):
+def _decision_date(decided_on: dt.date | None, state: Application, context: Mapping[str, Any],
+                   clause: str, field_name: str = "decided_on") -> dt.date:
     """A decision is dated on the day it was signed: not in the future, not before the step it
     follows."""
-    day = decided_on or context["today"]
+    day: dt.date = decided_on or context["today"]
     if day > context["today"]:
         raise RuleViolation(clause, "a decision cannot be dated in the future",
                             fields={field_name: ["Must not be after today."]})
@@ -252,7 +271,7 @@ def _decision_date(decided_on, state, context, clause, field_name="decided_on"):
     return day
 
 
-def _county_recommendation(command):
+def _county_recommendation(command: Review) -> dict[str, Any]:
     """LT-9.1: the county recommends after collecting the six county bodies' opinions (form part
     6); it recommends only with all six on file, none objecting."""
     opinions = [dict(o) for o in command.county_opinions]
@@ -270,13 +289,13 @@ def _county_recommendation(command):
     return {"county_opinions": opinions} if opinions else {}
 
 
-def expert_score(experts):
+def expert_score(experts: Sequence[Mapping[str, Any]]) -> Decimal:
     """The committee's score: the members' average, to 2 decimals (half up)."""
-    total = sum(Decimal(e["score"]) for e in experts)
+    total = sum((Decimal(e["score"]) for e in experts), Decimal(0))
     return (total / len(experts)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def _expert_review(command):
+def _expert_review(command: Review) -> dict[str, Any]:
     """LT-9.3: the committee's members score (and may vote); the chair signs. The committee's
     decision is the votes' majority (过半数), or, without votes, the average score."""
     experts = [dict(e) for e in command.experts]
@@ -303,7 +322,7 @@ def _expert_review(command):
     return {"experts": experts, "expert_score": str(score), "chair": dict(command.chair)}
 
 
-def _inspection(command):
+def _inspection(command: Review) -> dict[str, Any]:
     """LT-9.4: inspection verifies the candidate, with discipline inspection's opinion; a pass
     needs that opinion and a clear one."""
     opinion = dict(command.discipline_opinion) if command.discipline_opinion else None
@@ -311,7 +330,7 @@ def _inspection(command):
         raise RuleViolation("LT-9.4", "the inspection needs the discipline inspection and "
                                       "supervision opinion", fields={"discipline_opinion": [
                                           "Required to pass the inspection."]})
-    if command.passed and not opinion["clear"]:
+    if command.passed and opinion is not None and not opinion["clear"]:
         raise RuleViolation("LT-9.4", "discipline inspection raised an issue: the inspection "
                                       "cannot pass", fields={"discipline_opinion": [
                                           "Not clear."]})
@@ -319,16 +338,18 @@ def _inspection(command):
     return {**out, "discipline_opinion": opinion} if opinion else out
 
 
-def _others(state, context):
+def _others(state: Application, context: Mapping[str, Any]) -> list[Candidate]:
     me = state.application["application_id"]
     return [c for c in context.get("standing", ()) if c.application_id != me]
 
 
-def _approval_ranking(state, context):
+def _approval_ranking(state: Application, context: Mapping[str, Any]) -> dict[str, Any]:
     """LT-8 and LT-9.5: the quota binds at approval and candidates are taken in order of their
     expert score. A candidate is approved only while a slot is free after those already approved
     and every live candidate with a higher score (ties share a rank)."""
-    rnd, score = context["round"], state.expert_score
+    rnd: Round = context["round"]
+    score = state.expert_score
+    assert rnd.quota is not None and score is not None  # an open round; a scored candidate
     others = _others(state, context)
     taken = sum(1 for c in others if c.approved)
     if taken >= rnd.quota:
@@ -346,9 +367,10 @@ def _approval_ranking(state, context):
             "expert_score": str(score)}
 
 
-def _within_quota(state, context, flag, what):
-    rnd = context["round"]
+def _within_quota(state: Application, context: Mapping[str, Any], flag: str, what: str) -> None:
+    rnd: Round = context["round"]
     taken = sum(1 for c in _others(state, context) if getattr(c, flag))
+    assert rnd.quota is not None  # an open round
     if taken >= rnd.quota:
         raise RuleViolation("LT-8", f"{taken} candidate(s) of the {rnd.year} round are already "
                                     f"{what}: the quota is {rnd.quota}",
@@ -356,24 +378,28 @@ def _within_quota(state, context, flag, what):
 
 
 # -- public notice, objections, certification (LT-9.5, LT-10) -----------------------------------
-def _start_notice(command, state, context):
+def _start_notice(command: StartNotice, state: Application,
+                  context: Mapping[str, Any]) -> list[NewEvent]:
     if state.status != "approved":
         raise RuleViolation("LT-9.5", f"the application is {state.status}: only a candidate the "
                                       "Standing Committee agreed goes on public notice")
     _decision_date(command.start_date, state, context, "LT-9.5", "start_date")
-    end = context["calendar"].nth_working_day(command.start_date, policy.NOTICE_WORKING_DAYS)
+    end: dt.date = context["calendar"].nth_working_day(command.start_date,
+                                                       policy.NOTICE_WORKING_DAYS)
     return [NewEvent("PublicNoticeStarted", {
         "application_id": state.application["application_id"], "start_date": command.start_date,
         "end_date": end, "working_days": policy.NOTICE_WORKING_DAYS}, ("LT-9.5",))]
 
 
-def _raise_objection(command, state, context):
+def _raise_objection(command: RaiseObjection, state: Application,
+                     context: Mapping[str, Any]) -> list[NewEvent]:
     if state.status not in ("on_notice", "suspended"):
         raise RuleViolation("LT-9.5", f"the application is {state.status}: objections are "
                                       "raised during its public notice")
     if command.objection_id in state.objections or command.objection_id in state.resolved:
         raise RuleViolation("LT-9.5", f"objection {command.objection_id} is already recorded")
     day = command.received_on
+    assert state.notice_start is not None and state.notice_end is not None  # on notice
     if day > context["today"]:
         raise RuleViolation("LT-9.5", "an objection cannot be received in the future",
                             fields={"received_on": ["Must not be after today."]})
@@ -388,13 +414,14 @@ def _raise_objection(command, state, context):
         "source": command.source}, ("LT-9.5",))]
 
 
-def _resolve_objection(command, state, context):
+def _resolve_objection(command: ResolveObjection, state: Application,
+                       context: Mapping[str, Any]) -> list[NewEvent]:
     received = state.objections.get(command.objection_id)
     if received is None:
         if command.objection_id in state.resolved:
             raise RuleViolation("LT-9.5", f"objection {command.objection_id} is already resolved")
         raise NotFound(f"no objection {command.objection_id} on this application")
-    day = command.resolved_on or context["today"]
+    day: dt.date = command.resolved_on or context["today"]
     if day > context["today"] or day < received:
         raise RuleViolation("LT-9.5", f"an objection received on {received.isoformat()} is "
                                       "resolved on or after that day and not in the future",
@@ -411,13 +438,15 @@ def _resolve_objection(command, state, context):
     return events
 
 
-def _certify(command, state, context):
+def _certify(command: Certify, state: Application,
+             context: Mapping[str, Any]) -> list[NewEvent]:
     if state.status == "suspended":
         raise RuleViolation("LT-9.5", "certification is suspended until the objection(s) "
                                       f"{', '.join(sorted(state.objections))} are resolved")
     if state.status != "on_notice":
         raise RuleViolation("LT-9.5", f"the application is {state.status}, not on notice")
-    today = context["today"]
+    today: dt.date = context["today"]
+    assert state.notice_end is not None  # on notice
     if today <= state.notice_end:
         raise RuleViolation("LT-9.5", f"the public notice runs until the end of "
                                       f"{state.notice_end.isoformat()}")
@@ -443,7 +472,7 @@ def _certify(command, state, context):
     }, ("LT-9.5", "LT-8", "LT-10"))]
 
 
-def period_end(start):
+def period_end(start: dt.date) -> dt.date:
     """The last day of the LT-10 training period that starts on ``start`` (届满: inclusive)."""
     years = policy.TRAINING_PERIOD_YEARS
     try:
@@ -454,7 +483,8 @@ def period_end(start):
 
 
 # -- withdrawal ----------------------------------------------------------------------------------
-def _withdraw(command, state, context):
+def _withdraw(command: Withdraw, state: Application,
+              context: Mapping[str, Any]) -> list[NewEvent]:
     if state.status not in OPEN:
         raise RuleViolation("LT-9", f"the application is {state.status}: only an application "
                                     "still in the selection can be withdrawn")
@@ -464,7 +494,7 @@ def _withdraw(command, state, context):
         "stage": state.next_stage or state.status}, ("LT-9",))]
 
 
-def stream(application_id):
+def stream(application_id: str) -> str:
     return f"application-{application_id}"
 
 

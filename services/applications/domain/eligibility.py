@@ -10,33 +10,46 @@ A check is *required* when eligibility needs it to pass; the parts of an either/
 (LT-6.1, the jobs-or-tax part of LT-6.3) are listed as not required, and the condition they make
 up is one required check.
 """
+from __future__ import annotations
+
 import calendar as _calendar
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from services.applications.domain import policy
 
+if TYPE_CHECKING:
+    from services.applications.domain.application import Submit
+
 NONE = "无"  # LT-form-8: an empty item is written 无
 
+# One check: clause, check, passed, required, and as text where it has them: value, threshold,
+# comparison, unit, note.
+Check = dict[str, Any]
 
-def at_least(value, threshold):
+
+def at_least(value: int, threshold: int) -> bool:
     """以上 / 届满: the threshold itself counts."""
     return value >= threshold
 
 
-def more_than(value, threshold):
+def more_than(value: int, threshold: int) -> bool:
     """超过: the threshold itself does not count."""
     return value > threshold
 
 
-def anniversary(day, years):
+def anniversary(day: dt.date, years: int) -> dt.date:
     """The same day ``years`` later; without such a day (29 February), the month's last day
     (Civil Code art. 202: 没有对应日的，月末日为期间的最后一日)."""
     year = day.year + years
     return day.replace(year=year, day=min(day.day, _calendar.monthrange(year, day.month)[1]))
 
 
-def _check(clause, check, passed, *, required=True, value=None, threshold=None, comparison=None,
-           unit=None, note=None):
-    out = {"clause": clause, "check": check, "passed": bool(passed), "required": required}
+def _check(clause: str, check: str, passed: object, *, required: bool = True,
+           value: object = None, threshold: object = None, comparison: str | None = None,
+           unit: str | None = None, note: str | None = None) -> Check:
+    out: Check = {"clause": clause, "check": check, "passed": bool(passed), "required": required}
     for key, val in (("value", value), ("threshold", threshold), ("comparison", comparison),
                      ("unit", unit), ("note", note)):
         if isinstance(val, bool):
@@ -46,11 +59,11 @@ def _check(clause, check, passed, *, required=True, value=None, threshold=None, 
     return out
 
 
-def _stated(text):
-    return bool(text) and text.strip() != NONE
+def _stated(text: str | None) -> bool:
+    return bool(text and text.strip() != NONE)
 
 
-def _basic(declarations):
+def _basic(declarations: Mapping[str, Any]) -> list[Check]:
     """LT-6 (form part 2): the three basic conditions the applicant declares, all required."""
     names = (("political_stance", "拥护中国共产党领导，政治立场坚定"),
              ("law_abiding", "热爱祖国，遵纪守法"),
@@ -60,12 +73,13 @@ def _basic(declarations):
                    note=text) for key, text in names]
 
 
-def _influencer(evidence, facts, submitted_on):
+def _influencer(evidence: Mapping[str, int], facts: Mapping[str, Any],
+                submitted_on: dt.date) -> list[Check]:
     """LT-6.1: account registered 2 years or more with activity proof, or more than 100,000
     followers with local influence."""
-    registered = facts.get("account_registered_on")
+    registered: dt.date | None = facts.get("account_registered_on")
     aged = registered and anniversary(registered, policy.INFLUENCER_ACCOUNT_YEARS)
-    old_enough = bool(aged) and aged <= submitted_on
+    old_enough = aged is not None and aged <= submitted_on
     proof = _stated(facts.get("activity_proof"))
     followers = evidence.get("followers", 0)
     many = more_than(followers, policy.INFLUENCER_FOLLOWERS_ABOVE)
@@ -88,13 +102,13 @@ def _influencer(evidence, facts, submitted_on):
     ]
 
 
-def _sales(clause, evidence, minimum, what):
+def _sales(clause: str, evidence: Mapping[str, int], minimum: int, what: str) -> Check:
     sales = evidence.get("sales_fen", 0)
     return _check(clause, "sales", at_least(sales, minimum), value=sales, threshold=minimum,
                   comparison=">=", unit="fen", note=f"{what} (以上: the threshold itself counts)")
 
 
-def _live_streamer(evidence, facts):
+def _live_streamer(evidence: Mapping[str, int], facts: Mapping[str, Any]) -> list[Check]:
     """LT-6.2: previous year's live-stream sales of 300,000 CNY or more, mainly Chuxiong
     specialty products."""
     local = facts.get("sells_mainly_chuxiong_products") is True
@@ -103,7 +117,7 @@ def _live_streamer(evidence, facts):
                    comparison="==", note="以销售楚雄州特色产品为主")]
 
 
-def _seller(evidence):
+def _seller(evidence: Mapping[str, int]) -> list[Check]:
     """LT-6.3: previous year's e-commerce sales of 3,000,000 CNY or more and growing year on year,
     with employment-driving capacity or a large tax contribution."""
     sales, before = evidence.get("sales_fen", 0), evidence.get("sales_fen_year_before", 0)
@@ -124,13 +138,13 @@ def _seller(evidence):
     ]
 
 
-def _cross_border(evidence):
+def _cross_border(evidence: Mapping[str, int]) -> list[Check]:
     """LT-6.4: previous year's cross-border e-commerce sales of 100,000 CNY or more."""
     return [_sales("LT-6.4", evidence, policy.CROSS_BORDER_SALES_MIN_FEN,
                    "上年度跨境电商销售额10万元人民币以上")]
 
 
-def _integrity(integrity):
+def _integrity(integrity: Mapping[str, Any]) -> list[Check]:
     """LT-7: no bad credit record, no violation of law or discipline (enterprise or person)."""
     return [_check("LT-7", key, integrity.get(key) is False, value=integrity.get(key) is True,
                    threshold=False, comparison="==", note=note)
@@ -138,7 +152,7 @@ def _integrity(integrity):
                               ("law_or_discipline_violation", "违法违纪情况"))]
 
 
-def _exclusions(enterprise_code, lookups):
+def _exclusions(enterprise_code: str | None, lookups: Mapping[str, Any]) -> list[Check]:
     """LT-10: no former Yixiang applicant; one talent per enterprise, across rounds and within
     this round."""
     yixiang = lookups.get("former_yixiang", False)
@@ -159,7 +173,7 @@ def _exclusions(enterprise_code, lookups):
     ]
 
 
-def assess(submission, lookups):
+def assess(submission: Submit, lookups: Mapping[str, Any]) -> tuple[bool, list[Check]]:
     """(eligible, checks) for a ``Submit`` command and the registry ``lookups``."""
     checks = _basic(submission.declarations)
     category, evidence, facts = submission.category, submission.evidence, submission.facts
@@ -176,6 +190,6 @@ def assess(submission, lookups):
     return all(c["passed"] for c in checks if c["required"]), checks
 
 
-def clauses_of(checks):
+def clauses_of(checks: Iterable[Check]) -> tuple[str, ...]:
     """The clauses an assessment applied, in order, once each."""
     return tuple(dict.fromkeys(c["clause"] for c in checks))

@@ -1,11 +1,15 @@
 """The selection round (选拔认定, LT-3, LT-8): one a year from 2022, with its quota of at most 10
 and the window in which the counties accept applications. Stream ``round-<year>``."""
+from __future__ import annotations
+
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from shared.decider import Decider, NewEvent
 from shared.errors import RuleViolation
-from services.applications.domain import policy
+from services.applications.domain import Event, policy
 
 
 @dataclass(frozen=True)
@@ -18,28 +22,30 @@ class OpenRound:
 
 @dataclass(frozen=True)
 class Round:
-    year: int = None
-    quota: int = None
-    window_opens: dt.date = None
-    window_closes: dt.date = None
+    """The round of a year; all None until it is opened."""
+    year: int | None = None
+    quota: int | None = None
+    window_opens: dt.date | None = None
+    window_closes: dt.date | None = None
 
     @property
-    def opened(self):
+    def opened(self) -> bool:
         return self.year is not None
 
-    def accepts(self, day):
-        """The window's both ends count (以内)."""
+    def accepts(self, day: dt.date) -> bool:
+        """The window's both ends count (以内). Asked of an opened round only."""
+        assert self.window_opens is not None and self.window_closes is not None
         return self.window_opens <= day <= self.window_closes
 
 
-def evolve(state, event):
+def evolve(state: Round, event: Event) -> Round:
     if event.event_type == "RoundOpened":
         p = event.payload
         return Round(p["year"], p["quota"], p["window_opens"], p["window_closes"])
     return state
 
 
-def decide(command, state, context):
+def decide(command: OpenRound, state: Round, context: Mapping[str, Any]) -> list[NewEvent]:
     match command:
         case OpenRound():
             if state.opened:
@@ -67,7 +73,7 @@ def decide(command, state, context):
     raise TypeError(f"unknown command {command!r}")
 
 
-def stream(year):
+def stream(year: int) -> str:
     return f"round-{year}"
 
 

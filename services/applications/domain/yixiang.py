@@ -14,12 +14,16 @@ under the Yixiang scheme, i.e. before the scheme was abolished on the rules' eff
 is still in the training period on the day the transfer is recorded (a period that has already
 run out leaves nothing to transfer into).
 """
+from __future__ import annotations
+
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from shared.decider import Decider, NewEvent
 from shared.errors import RuleViolation
-from services.applications.domain import policy
+from services.applications.domain import Event, policy
 
 
 @dataclass(frozen=True)
@@ -39,10 +43,10 @@ class TransferTalent:
     name: str
     county: str
     enterprise_name: str
-    enterprise_code: str
+    enterprise_code: str | None  # unified social credit code; None for an individual
     category: str
     baseline_year: int
-    baseline: dict
+    baseline: dict[str, int]
     period_start: dt.date
     period_end: dt.date
     prior_startup_subsidy_fen: int = 0
@@ -51,10 +55,13 @@ class TransferTalent:
 @dataclass(frozen=True)
 class YixiangPerson:
     registered: bool = False
-    talent_id: str = None
+    talent_id: str | None = None
 
 
-def evolve(state, event):
+Command = RegisterFormerApplicant | TransferTalent
+
+
+def evolve(state: YixiangPerson, event: Event) -> YixiangPerson:
     match event.event_type:
         case "YixiangApplicantRegistered":
             return YixiangPerson(True, state.talent_id)
@@ -63,7 +70,8 @@ def evolve(state, event):
     return state
 
 
-def decide(command, state, context):
+def decide(command: Command, state: YixiangPerson,
+           context: Mapping[str, Any]) -> list[NewEvent]:
     match command:
         case RegisterFormerApplicant():
             if state.registered:
@@ -76,7 +84,8 @@ def decide(command, state, context):
     raise TypeError(f"unknown command {command!r}")
 
 
-def _transfer(command, state, context):
+def _transfer(command: TransferTalent, state: YixiangPerson,
+              context: Mapping[str, Any]) -> list[NewEvent]:
     if state.talent_id:
         raise RuleViolation("LT-16", f"this Yixiang talent was already transferred as "
                                      f"{state.talent_id}")
@@ -89,7 +98,7 @@ def _transfer(command, state, context):
                                      "period starts on or after that day",
                             fields={"period_start": [f"Must be before "
                                                      f"{policy.EFFECTIVE_DATE.isoformat()}."]})
-    today = context["today"]
+    today: dt.date = context["today"]
     if command.period_end < today:
         raise RuleViolation("LT-16", f"the training period ended on "
                                      f"{command.period_end.isoformat()}: only talents still in "
@@ -117,13 +126,13 @@ def _transfer(command, state, context):
     ]
 
 
-def transfer_application_id(yixiang_talent_id):
+def transfer_application_id(yixiang_talent_id: str) -> str:
     """A transferred talent has no application here; its certification names the Yixiang record
     instead (the field is required by TalentCertified's consumers)."""
     return f"yixiang-{yixiang_talent_id}"
 
 
-def stream(person_key):
+def stream(person_key: str) -> str:
     return f"yixiang-{person_key}"
 
 

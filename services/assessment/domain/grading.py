@@ -5,15 +5,28 @@ growth g over n years satisfies current = baseline × (1 + g)^n, so "g ≥ 10%" 
 roots or floats as current × 10^n ≥ baseline × 11^n (exact fractions). The average growth itself
 is shown with as many decimals as it takes to agree with every decision taken on it, so the event
 explains the decision."""
+from __future__ import annotations
+
+from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
+from typing import Any, TypedDict
 
 from services.assessment.domain import policy
 
 EXCELLENT, QUALIFIED, UNQUALIFIED = "excellent", "qualified", "unqualified"
 
 
-def reaches(baseline, current, years, rate, *, strictly=False):
+class Grade(TypedDict):
+    """The LT-11.1 result of one tenure year."""
+    result: str                        # EXCELLENT, QUALIFIED or UNQUALIFIED
+    basis: str                         # growth, or assessor_findings
+    computation: list[dict[str, Any]]  # per graded figure: the growth against the thresholds
+    reasons: list[str]                 # why a year is unqualified (empty otherwise)
+
+
+def reaches(baseline: int, current: int, years: int, rate: Decimal, *,
+            strictly: bool = False) -> bool:
     """Whether growth from ``baseline`` to ``current`` over ``years`` averages ``rate`` or more
     (or strictly more)."""
     factor = Fraction(1) + Fraction(rate)
@@ -21,7 +34,7 @@ def reaches(baseline, current, years, rate, *, strictly=False):
     return lhs > rhs if strictly else lhs >= rhs
 
 
-def average_growth(baseline, current, years, places=4):
+def average_growth(baseline: int, current: int, years: int, places: int = 4) -> str:
     """(current / baseline)^(1/years) - 1, as Decimal text with ``places`` decimals."""
     with localcontext() as ctx:
         ctx.prec = 40
@@ -30,7 +43,8 @@ def average_growth(baseline, current, years, places=4):
         return str(growth.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN))
 
 
-def shown_growth(baseline, current, years, *checks):
+def shown_growth(baseline: int, current: int, years: int,
+                 *checks: tuple[Decimal, bool]) -> str:
     """The average growth as shown in an event: 4 decimals, or as many more as it takes for the
     shown figure to agree with each exact decision ``checks`` = (rate, strictly) (1,099,999 against
     1,000,000 is "0.099999", not a rounded "0.1000" that would contradict its own failure)."""
@@ -44,7 +58,8 @@ def shown_growth(baseline, current, years, *checks):
     return text
 
 
-def grade(track, baseline, figures, years, findings=None):
+def grade(track: str, baseline: Mapping[str, int], figures: Mapping[str, int], years: int,
+          findings: Mapping[str, Any] | None = None) -> Grade:
     """The LT-11.1 result of one tenure year: ``{"result", "basis", "computation", "reasons"}``.
 
     ``findings`` (influencers only) are the county assessor's: ``ability_clearly_improved`` and
@@ -53,7 +68,8 @@ def grade(track, baseline, figures, years, findings=None):
                       else policy.EXCELLENT_GROWTH_SELLER)
     strictly = policy.EXCELLENT_STRICTLY[track]
     checks = ((policy.QUALIFIED_GROWTH, False), (excellent_rate, strictly))
-    computation, reasons = [], []
+    computation: list[dict[str, Any]] = []
+    reasons: list[str] = []
     by_growth_qualified = by_growth_excellent = True
     for figure in policy.GRADED_FIGURES[track]:
         base, current = baseline.get(figure, 0), figures[figure]
@@ -95,7 +111,8 @@ def grade(track, baseline, figures, years, findings=None):
             "reasons": reasons if result == UNQUALIFIED else []}
 
 
-def final_without_findings(track, baseline, figures, years):
+def final_without_findings(track: str, baseline: Mapping[str, int], figures: Mapping[str, int],
+                           years: int) -> bool:
     """Whether an influencer's year can be graded before the assessor's findings: only when growth
     alone already gives the best grade, which no finding could change."""
     return track != "influencer" or grade(track, baseline, figures, years)["result"] == EXCELLENT

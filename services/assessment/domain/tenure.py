@@ -4,14 +4,22 @@ proposals and the Leading Group's decisions (LT-14), and completion.
 
 Pure: ``decide(command, state, context)`` with ``context["today"]`` and ``context["calendar"]``
 (the working-day calendar, for deadlines that fall on a holiday); ``evolve(state, event)``."""
+from __future__ import annotations
+
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar, cast
 
 from shared.decider import Decider, NewEvent
 from shared.errors import RuleViolation
-from services.assessment.domain import policy
+from services.assessment.domain import Event, policy
 from services.assessment.domain.grading import (UNQUALIFIED, final_without_findings, grade)
-from services.assessment.domain.schedule import growth_years, passed, tenure_years
+from services.assessment.domain.schedule import (WorkingDays, Year, growth_years, passed,
+                                                 tenure_years)
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 # -- commands ------------------------------------------------------------------------------------
@@ -24,20 +32,20 @@ class OpenTenure:
     period_start: dt.date
     period_end: dt.date
     baseline_year: int
-    baseline: dict
+    baseline: dict[str, int]
 
 
 @dataclass(frozen=True)
 class TransferTenure(OpenTenure):
     """A Yixiang talent still within the original period, transferred on ``transferred_on``
     (LT-16; the applications service certifies them with ``origin = "yixiang_transfer"``)."""
-    transferred_on: dt.date = None
+    transferred_on: dt.date
 
 
 @dataclass(frozen=True)
 class FileAnnualReport:
     tenure_year: int
-    figures: dict
+    figures: dict[str, int]
     promotion_activities: int
     backbones_trained: int
     full_time_in_chuxiong: bool
@@ -76,14 +84,14 @@ class ReportGround:
 @dataclass(frozen=True)
 class ApproveDisqualification:
     decided_on: dt.date
-    proposal_id: str = None
+    proposal_id: str | None = None  # None: the one pending proposal
 
 
 @dataclass(frozen=True)
 class DeclineDisqualification:
     decided_on: dt.date
-    reasons: tuple
-    proposal_id: str = None
+    reasons: tuple[str, ...]
+    proposal_id: str | None = None  # None: the one pending proposal
 
 
 @dataclass(frozen=True)
@@ -95,36 +103,47 @@ class FireDeadlines:
 @dataclass(frozen=True)
 class Tenure:
     status: str = "none"  # none, open, completed, disqualified
-    talent_id: str = None
-    county: str = None
-    track: str = None
-    period_start: dt.date = None
-    period_end: dt.date = None
-    baseline: dict = field(default_factory=dict)
-    years: tuple = ()        # schedule.tenure_years() entries
-    reports: dict = field(default_factory=dict)    # tenure year -> AnnualReportFiled payload
-    findings: dict = field(default_factory=dict)   # tenure year -> assessor findings payload
-    results: dict = field(default_factory=dict)    # tenure year -> excellent/qualified/unqualified
-    breaches: dict = field(default_factory=dict)   # breach id -> {obligation, tenure_year, ...}
-    proposals: dict = field(default_factory=dict)  # proposal id -> {ground, reasons, status, ...}
+    talent_id: str | None = None
+    county: str | None = None
+    track: str | None = None
+    period_start: dt.date | None = None
+    period_end: dt.date | None = None
+    baseline: dict[str, int] = field(default_factory=dict)
+    years: tuple[Year, ...] = ()  # schedule.tenure_years() entries
+    # tenure year -> AnnualReportFiled payload
+    reports: dict[int, Mapping[str, Any]] = field(default_factory=dict)
+    # tenure year -> assessor findings payload
+    findings: dict[int, Mapping[str, Any]] = field(default_factory=dict)
+    # tenure year -> excellent/qualified/unqualified
+    results: dict[int, str] = field(default_factory=dict)
+    # breach id -> {obligation, tenure_year, ...}
+    breaches: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    # proposal id -> {ground, reasons, status, ...}
+    proposals: dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
-    def assessed_years(self):
+    def assessed_years(self) -> list[Year]:
         return [y for y in self.years if y["assessed"]]
 
-    def pending(self):
+    def pending(self) -> list[str]:
         return [pid for pid, p in self.proposals.items() if p["status"] == "pending"]
 
 
-def _set(mapping, key, value):
+Command = (OpenTenure | TransferTenure | FileAnnualReport | RecordFindings | OrderRectification
+           | ConfirmRectification | ReportGround | ApproveDisqualification
+           | DeclineDisqualification | FireDeadlines)
+
+
+def _set(mapping: Mapping[K, V], key: K, value: V) -> dict[K, V]:
     return {**mapping, key: value}
 
 
-def _update(mapping, key, **changes):
+def _update(mapping: Mapping[K, Mapping[str, Any]], key: K,
+            **changes: Any) -> dict[K, Mapping[str, Any]]:
     return _set(mapping, key, {**mapping[key], **changes})
 
 
-def evolve(state, event):
+def evolve(state: Tenure, event: Event) -> Tenure:
     p = event.payload
     match event.event_type:
         case "TenureOpened":
@@ -169,7 +188,8 @@ def evolve(state, event):
             return replace(state, proposals=_update(state.proposals, p["proposal_id"],
                                                     status="declined"))
         case "TalentDisqualified":
-            approved, proposals = p.get("proposal_id"), {}
+            approved = p.get("proposal_id")
+            proposals: dict[str, Mapping[str, Any]] = {}
             for pid, prop in state.proposals.items():
                 if prop["status"] == "pending":  # the approved one; any other is moot now
                     prop = {**prop, "status": "approved" if approved in (None, pid)
@@ -186,29 +206,35 @@ class _Decision:
     """The events of one decision, each evolved into ``state`` as it is added (so later rules see
     earlier ones), and the disqualification grounds found on the way, proposed once per ground."""
 
-    def __init__(self, state, context):
-        self.state, self.today, self.calendar = state, context["today"], context.get("calendar")
-        self.events, self.grounds = [], {}
+    def __init__(self, state: Tenure, context: Mapping[str, Any]) -> None:
+        self.state = state
+        self.today: dt.date = context["today"]
+        # the service always gives the calendar; a decision that reaches no deadline never asks it
+        self.calendar = cast(WorkingDays, context.get("calendar"))
+        self.events: list[NewEvent] = []
+        # ground -> (reasons, breach ids)
+        self.grounds: dict[str, tuple[list[str], list[str]]] = {}
 
-    def passed(self, nominal):
+    def passed(self, nominal: dt.date) -> dt.date | None:
         """The effective last day of a period ending on ``nominal``, if it has passed."""
         return passed(nominal, self.today, self.calendar)
 
-    def add(self, event_type, payload, clauses):
+    def add(self, event_type: str, payload: dict[str, Any], clauses: Iterable[str]) -> None:
         event = NewEvent(event_type, payload, tuple(clauses))
         self.events.append(event)
         self.state = evolve(self.state, event)
 
-    def propose(self, ground, reasons, breach_ids=()):
+    def propose(self, ground: str, reasons: Iterable[str],
+                breach_ids: Iterable[str] = ()) -> None:
         entry = self.grounds.setdefault(ground, ([], []))
         entry[0].extend(reasons)
         entry[1].extend(breach_ids)
 
-    def finish(self):
+    def finish(self) -> list[NewEvent]:
         for ground, (reasons, breach_ids) in self.grounds.items():
-            payload = {"talent_id": self.state.talent_id, "ground": ground, "reasons": reasons,
-                       "proposal_id": f"P{len(self.state.proposals) + 1}",
-                       "proposed_on": self.today}
+            payload: dict[str, Any] = {
+                "talent_id": self.state.talent_id, "ground": ground, "reasons": reasons,
+                "proposal_id": f"P{len(self.state.proposals) + 1}", "proposed_on": self.today}
             if breach_ids:
                 payload["breach_ids"] = breach_ids
             self.add("DisqualificationProposed", payload, ("LT-14", ground))
@@ -216,7 +242,7 @@ class _Decision:
         return self.events
 
 
-def decide(command, state, context):
+def decide(command: Command, state: Tenure, context: Mapping[str, Any]) -> list[NewEvent]:
     decision = _Decision(state, context)
     match command:
         case OpenTenure() if state.status != "none":
@@ -246,22 +272,24 @@ def decide(command, state, context):
     return decision.finish()
 
 
-def _open(decision, command, origin, transferred_on, clauses):
+def _open(decision: _Decision, command: OpenTenure, origin: str, transferred_on: dt.date | None,
+          clauses: tuple[str, ...]) -> None:
     years = tenure_years(command.period_start, command.period_end, transferred_on)
-    payload = {"talent_id": command.talent_id, "county": command.county, "track": command.track,
-               "period_start": command.period_start, "period_end": command.period_end,
-               "baseline_year": command.baseline_year, "baseline": dict(command.baseline),
-               "origin": origin, "years": years}
+    payload: dict[str, Any] = {
+        "talent_id": command.talent_id, "county": command.county, "track": command.track,
+        "period_start": command.period_start, "period_end": command.period_end,
+        "baseline_year": command.baseline_year, "baseline": dict(command.baseline),
+        "origin": origin, "years": years}
     if transferred_on:
         payload["transferred_on"] = transferred_on
     decision.add("TenureOpened", payload, clauses)
 
 
-def _transfer(decision, command):
+def _transfer(decision: _Decision, command: TransferTenure) -> None:
     """LT-16: the original period is kept; the years that ended before the transfer was recorded
     were the abolished scheme's, the others are assessed here (the shorter remaining period)."""
     effective, transferred_on = policy.LT_EFFECTIVE_DATE, command.transferred_on
-    wrong = {}
+    wrong: dict[str, list[str]] = {}
     if command.period_start >= effective:
         wrong["period_start"] = [f"Must be before {effective}."]
     if not effective <= transferred_on <= command.period_end:
@@ -273,12 +301,12 @@ def _transfer(decision, command):
     _open(decision, command, "yixiang_transfer", transferred_on, ("LT-16", "LT-10", "LT-11"))
 
 
-def _require_open(state, clause, what):
+def _require_open(state: Tenure, clause: str, what: str) -> None:
     if state.status != "open":
         raise RuleViolation(clause, f"the tenure is {state.status}: {what}")
 
 
-def _assessed_year(state, number):
+def _assessed_year(state: Tenure, number: int) -> Year:
     """The schedule entry of tenure year ``number``, if it is assessed here (LT-10, LT-16)."""
     assessed = [y["tenure_year"] for y in state.assessed_years]
     for year in state.assessed_years:
@@ -291,7 +319,7 @@ def _assessed_year(state, number):
                         fields={"tenure_year": [f"Must be one of {listed}."]})
 
 
-def _year_open_for_input(decision, year, what):
+def _year_open_for_input(decision: _Decision, year: Year, what: str) -> None:
     """Reports and findings are accepted from the year's first day to its due date (LT-11.1)."""
     state, today, n = decision.state, decision.today, year["tenure_year"]
     if n in state.results:
@@ -305,9 +333,10 @@ def _year_open_for_input(decision, year, what):
                             fields={"tenure_year": [f"Was due on {due}."]})
 
 
-def _report(decision, command):
+def _report(decision: _Decision, command: FileAnnualReport) -> None:
     state, today, n = decision.state, decision.today, command.tenure_year
     _require_open(state, "LT-11.1", "no report can be filed")
+    assert state.track is not None  # an open tenure has its track
     year = _assessed_year(state, n)
     if n in state.reports:
         raise RuleViolation("LT-11.1", f"year {n} was already reported (一年一考核)",
@@ -335,13 +364,15 @@ def _report(decision, command):
     _check_backbones(decision)
 
 
-def _grade(decision, n):
+def _grade(decision: _Decision, n: int) -> None:
     """Grade year ``n`` from its report and whatever findings are on file (LT-11.1)."""
     state = decision.state
+    assert state.track is not None  # only an open tenure's years are graded
     report, findings = state.reports[n], state.findings.get(n)
     outcome = grade(state.track, state.baseline, report["figures"], growth_years(n), findings)
-    payload = {"talent_id": state.talent_id, "tenure_year": n,
-               "computation": outcome["computation"], "assessed_on": decision.today}
+    payload: dict[str, Any] = {"talent_id": state.talent_id, "tenure_year": n,
+                               "computation": outcome["computation"],
+                               "assessed_on": decision.today}
     if state.track == "influencer":
         payload["findings"] = findings and {k: findings[k] for k in (
             "ability_clearly_improved", "influence_further_increased")}
@@ -353,14 +384,15 @@ def _grade(decision, n):
     _failed(decision, n, outcome["reasons"])
 
 
-def _failed(decision, n, reasons):
+def _failed(decision: _Decision, n: int, reasons: Iterable[str]) -> None:
     failed = sum(r == UNQUALIFIED for r in decision.state.results.values())
     if failed >= policy.FAILED_YEARS_FOR_PROPOSAL:
         decision.propose(policy.FAILED_ASSESSMENT_GROUND,
                          [f"annual assessment of year {n} failed", *reasons])
 
 
-def _breach(decision, obligation, n, detail, breach_id=None):
+def _breach(decision: _Decision, obligation: str, n: int, detail: str,
+            breach_id: str | None = None) -> None:
     breach_id = breach_id or f"{obligation}-y{n}"
     rectifiable = obligation not in policy.NOT_RECTIFIABLE
     decision.add("ObligationBreached", {
@@ -373,7 +405,7 @@ def _breach(decision, obligation, n, detail, breach_id=None):
                          [breach_id])
 
 
-def _check_backbones(decision):
+def _check_backbones(decision: _Decision) -> None:
     """LT-12.2, once every assessed year is reported or counted missed: the average over the
     assessed years (a missed year counts 0)."""
     state = decision.state
@@ -390,7 +422,7 @@ def _check_backbones(decision):
                 f"average)", breach_id="LT-12.2")
 
 
-def _findings(decision, command):
+def _findings(decision: _Decision, command: RecordFindings) -> None:
     state, today, n = decision.state, decision.today, command.tenure_year
     _require_open(state, "LT-11.1", "no findings can be recorded")
     if state.track != "influencer":
@@ -411,16 +443,17 @@ def _findings(decision, command):
         _grade(decision, n)
 
 
-def _known_breach(state, breach_id):
+def _known_breach(state: Tenure, breach_id: str) -> Mapping[str, Any]:
     if breach_id not in state.breaches:
         raise RuleViolation("LT-13", f"no breach {breach_id}",
                             fields={"breach_id": [f"Unknown; known: {sorted(state.breaches)}."]})
     return state.breaches[breach_id]
 
 
-def _order_rectification(decision, command):
+def _order_rectification(decision: _Decision, command: OrderRectification) -> None:
     state, today = decision.state, decision.today
     _require_open(state, "LT-13", "no rectification can be ordered")
+    assert state.period_end is not None  # an open tenure has its period
     breach = _known_breach(state, command.breach_id)
     if not breach["rectifiable"]:
         raise RuleViolation(breach["obligation"], f"{policy.OBLIGATIONS[breach['obligation']]}: "
@@ -442,7 +475,7 @@ def _order_rectification(decision, command):
         ("LT-13", breach["obligation"]))
 
 
-def _confirm_rectification(decision, command):
+def _confirm_rectification(decision: _Decision, command: ConfirmRectification) -> None:
     state, today = decision.state, decision.today
     _require_open(state, "LT-13", "no rectification can be confirmed")
     breach = _known_breach(state, command.breach_id)
@@ -462,11 +495,12 @@ def _confirm_rectification(decision, command):
         ("LT-13", breach["obligation"]))
 
 
-def _report_ground(decision, command):
+def _report_ground(decision: _Decision, command: ReportGround) -> None:
     state, today = decision.state, decision.today
     ground = policy.REPORTED_GROUNDS[command.kind]
     if state.status not in ("open", "completed"):
         raise RuleViolation(ground, f"the tenure is {state.status}: no ground can be reported")
+    assert state.period_start is not None and state.period_end is not None  # it was opened
     if not state.period_start <= command.occurred_on <= state.period_end:
         raise RuleViolation("LT-14", "LT-14 grounds arise within the training period "
                                      f"({state.period_start} to {state.period_end})",
@@ -484,7 +518,8 @@ def _report_ground(decision, command):
                               f"{command.description}{reference}"])
 
 
-def _proposal(state, proposal_id, today, decided_on):
+def _proposal(state: Tenure, proposal_id: str | None, today: dt.date,
+              decided_on: dt.date) -> tuple[str, Mapping[str, Any]]:
     """The pending proposal a Leading Group decision is about (LT-14)."""
     pending = state.pending()
     if not pending:
@@ -509,7 +544,7 @@ def _proposal(state, proposal_id, today, decided_on):
     return proposal_id, proposal
 
 
-def _approve(decision, command):
+def _approve(decision: _Decision, command: ApproveDisqualification) -> None:
     state = decision.state
     pid, proposal = _proposal(state, command.proposal_id, decision.today, command.decided_on)
     decision.add("TalentDisqualified", {
@@ -518,7 +553,7 @@ def _approve(decision, command):
         ("LT-14", proposal["ground"]))
 
 
-def _decline(decision, command):
+def _decline(decision: _Decision, command: DeclineDisqualification) -> None:
     state = decision.state
     pid, proposal = _proposal(state, command.proposal_id, decision.today, command.decided_on)
     decision.add("DisqualificationDeclined", {
@@ -527,13 +562,14 @@ def _decline(decision, command):
         ("LT-14", proposal["ground"]))
 
 
-def _fire_deadlines(decision):
+def _fire_deadlines(decision: _Decision) -> None:
     """Everything that fell due before today, once: missed reports (counted failed), influencer
     years graded without findings at their due date, missed rectification deadlines, breaches
     left unrectified at the period's end, and completion of a clean period."""
     state, today = decision.state, decision.today
     if state.status != "open":
         return
+    assert state.period_end is not None  # an open tenure has its period
     for year in state.assessed_years:
         n = year["tenure_year"]
         if n in decision.state.results or not (due := decision.passed(year["report_due_on"])):
@@ -566,7 +602,7 @@ def _fire_deadlines(decision):
     _complete(decision)
 
 
-def _complete(decision):
+def _complete(decision: _Decision) -> None:
     state = decision.state
     years = [y["tenure_year"] for y in state.assessed_years]
     if (decision.grounds or state.pending() or not all(n in state.results for n in years)

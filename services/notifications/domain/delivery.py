@@ -5,10 +5,15 @@ The sender records its intent (``DeliveryAttempted``), sends outside any transac
 the outcome: ``Delivered`` (at most once per message), or ``DeliveryFailed`` with the time of the
 next attempt (exponential backoff), and after the allowed attempts ``DeliveryDeadLettered``. An
 operator re-drives a dead letter (``DeliveryRedriven``), which gives it a fresh set of attempts."""
+from __future__ import annotations
+
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from shared.decider import Decider, NewEvent
+from services.notifications.domain import Event
 from services.notifications.domain.errors import StateConflict
 from services.notifications.domain.policy import POLICY_VERSION, DeliveryPolicy
 
@@ -19,8 +24,8 @@ UTC = dt.timezone.utc
 class Attempt:
     notification_id: str
     channel: str
-    target: str = None       # the e-mail address or URL; None: there is nowhere to send it
-    problem: str = None      # why there is no target
+    target: str | None = None   # the e-mail address or URL; None: there is nowhere to send it
+    problem: str | None = None  # why there is no target
 
 
 @dataclass(frozen=True)
@@ -41,12 +46,15 @@ class Delivery:
     status: str = "pending"  # pending, in_flight, retrying, delivered, dead
     attempts: int = 0        # attempts ever made
     round_attempts: int = 0  # attempts since the message was recorded or last re-driven
-    notification_id: str = None
-    channel: str = None
-    target: str = None       # where the last attempt went
+    notification_id: str | None = None
+    channel: str | None = None
+    target: str | None = None  # where the last attempt went
 
 
-def evolve(state, event):
+Command = Attempt | RecordOutcome | Redrive
+
+
+def evolve(state: Delivery, event: Event) -> Delivery:
     p = event.payload
     state = replace(state, notification_id=p["notification_id"], channel=p["channel"])
     match event.event_type:
@@ -66,7 +74,7 @@ def evolve(state, event):
     return state
 
 
-def decide(command, state, context):
+def decide(command: Command, state: Delivery, context: Mapping[str, Any]) -> list[NewEvent]:
     """Context: ``now`` (aware datetime), ``delivery_policy`` (a DeliveryPolicy)."""
     match command:
         case Attempt():
@@ -83,6 +91,7 @@ def decide(command, state, context):
             if state.status != "in_flight" or command.attempt != state.attempts:
                 return []  # an outcome already recorded, or of an older attempt
             nid, channel = state.notification_id, state.channel
+            assert nid is not None and channel is not None  # recorded with the attempt
             if command.delivered:
                 return [NewEvent("Delivered", {
                     "notification_id": nid, "channel": channel, "attempt": command.attempt,
@@ -100,15 +109,16 @@ def decide(command, state, context):
     raise TypeError(f"unknown command {command!r}")
 
 
-def _failed(nid, channel, attempt, round_attempts, error, context):
-    policy = context.get("delivery_policy") or DeliveryPolicy()
+def _failed(nid: str, channel: str, attempt: int, round_attempts: int, error: str | None,
+            context: Mapping[str, Any]) -> list[NewEvent]:
+    policy: DeliveryPolicy = context.get("delivery_policy") or DeliveryPolicy()
     failed = {"notification_id": nid, "channel": channel, "attempt": attempt, "error": error}
     if round_attempts >= policy.max_attempts:
         return [NewEvent("DeliveryFailed", failed),
                 NewEvent("DeliveryDeadLettered", {"notification_id": nid, "channel": channel,
                                                   "attempts": round_attempts,
                                                   "last_error": error})]
-    retry_at = context["now"] + policy.retry_delay(round_attempts)
+    retry_at: dt.datetime = context["now"] + policy.retry_delay(round_attempts)
     return [NewEvent("DeliveryFailed", dict(
         failed, retry_at=retry_at.astimezone(UTC).isoformat(timespec="microseconds")))]
 

@@ -1,4 +1,6 @@
 """Refusals of the notifications domain that are not policy rules."""
+from __future__ import annotations
+
 from shared.errors import TalentError
 
 

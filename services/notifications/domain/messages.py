@@ -10,14 +10,22 @@ webhooks ``subscriber:<subscriber_id>``.
 Each recipient gets the message in their in-app inbox, and by e-mail too if the registry has an
 address for them; every webhook subscriber that wants the event type gets it as signed JSON. One
 ``NotificationRecorded`` per (event, recipient, channel), once per source event."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
-from typing import Callable
+from typing import Any
 
 import orjson
 
 from shared.decider import Decider, NewEvent
+from services.notifications.domain import Event
 from services.notifications.domain.policy import POLICY_VERSION
+
+Payload = Mapping[str, Any]  # a source event's payload
+Who = Mapping[str, Any]      # what the register knows of the person an event is about
 
 PROGRAMME = "“兴楚电商创业领军人才”"
 
@@ -29,17 +37,19 @@ class PartiesUnknown(Exception):
 
 
 # -- Chinese wording -------------------------------------------------------------------------------
-def yuan(fen):
+def yuan(fen: int) -> str:
     return f"{fen // 100:,}.{fen % 100:02d} 元"
 
 
-def day(d):
+def day(d: dt.date) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
 
-def percent(text):
+def percent(text: str | None) -> str:
     """``"0.0999"`` -> ``"9.99%"``; text that is not a number (a growth that cannot be computed)
     -> ``"无法计算"``."""
+    if text is None:
+        return "无法计算"
     try:
         value = (Decimal(text) * 100).normalize()
     except (InvalidOperation, TypeError):
@@ -72,52 +82,52 @@ OBJECTION_OUTCOMES_ZH = {"dismissed": "未发现影响选拔认定的问题，�
                          "upheld": "发现影响选拔认定的问题"}
 
 
-def stage(code):
+def stage(code: str) -> tuple[str, str]:
     """(name, clause) of a review stage; a stage not listed here keeps its own name."""
     return STAGES_ZH.get(code, (code, "LT-9"))
 
 
-def _stage(p):
+def _stage(p: Payload) -> str:
     zh, clause = stage(p["stage"])
     return f"“{zh}”环节（{clause}）"
 
 
-def ground(code):
+def ground(code: str) -> str:
     return f"{code}：{GROUNDS_ZH[code]}" if code in GROUNDS_ZH else code
 
 
-def name(p, who):
+def name(p: Payload, who: Who) -> str | None:
     """How the person is named: the name in the event, else the register's, else their id."""
     return p.get("applicant_name") or who.get("applicant_name") or p.get("talent_id") \
         or p.get("application_id")
 
 
-def clauses_of(labels):
+def clauses_of(labels: Iterable[str]) -> str:
     """``["LT-6.3 sales", "LT-7 integrity.bad_credit"]`` -> ``"LT-6.3、LT-7"`` (each once)."""
     return "、".join(dict.fromkeys(label.split(" ", 1)[0] for label in labels))
 
 
-def growth(computation):
+def growth(computation: Iterable[Mapping[str, Any]]) -> str:
     """LT-11.1 figures in words: each figure's average annual growth against the standard."""
     return "；".join(f"{FIGURES_ZH.get(c['figure'], c['figure'])}年均增长 "
                     f"{percent(c['average_growth'])}（合格标准：年均增长 "
                     f"{percent(c['qualified_threshold'])}以上）" for c in computation)
 
 
-def _eligibility(p, who):
+def _eligibility(p: Payload, who: Who) -> str:
     if p["eligible"]:
         return f"{name(p, who)}的申报经核验符合申报条件（LT-6、LT-7、LT-10）。"
     return (f"{name(p, who)}的申报经核验不符合{clauses_of(p['failed'])}规定的条件，"
             f"不进入评审（LT-9.1）。")
 
 
-def _completed(p, who):
+def _completed(p: Payload, who: Who) -> str:
     years = "；".join(f"第 {r['tenure_year']} 年度{GRADES_ZH[r['result']]}" for r in p["results"])
     return (f"{name(p, who)}的培养期（{day(p['period_start'])} 至 {day(p['period_end'])}）已届满，"
             f"保留{PROGRAMME}称号。年度考核：{years}（LT-10、LT-11.1）。")
 
 
-def _failed(p, who):
+def _failed(p: Payload, who: Who) -> str:
     if p.get("report_missed"):
         due = f"（截止 {day(p['report_due_on'])}）" if p.get("report_due_on") else ""
         detail = f"未按期提交年度报告{due}"
@@ -129,12 +139,14 @@ def _failed(p, who):
 # -- the rules -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Rule:
-    recipients: tuple          # roles: applicant, talent, county, bureau, finance, leading_group
+    # roles: applicant, talent, county, bureau, finance, leading_group
+    recipients: tuple[str, ...]
     subject: str
-    body: Callable             # (payload, who) -> text; ``who``: what the register knows
-    clauses: object = ()       # the clauses it applies, or (payload) -> them
+    body: Callable[[Payload, Who], str]  # (payload, who) -> text
+    # the clauses it applies, or (payload) -> them
+    clauses: tuple[str, ...] | Callable[[Payload], tuple[str, ...]] = ()
 
-    def clauses_for(self, payload):
+    def clauses_for(self, payload: Payload) -> tuple[str, ...]:
         return tuple(self.clauses(payload) if callable(self.clauses) else self.clauses)
 
 
@@ -291,10 +303,10 @@ RULES = {
 FIXED_ADDRESSES = ("bureau", "finance", "leading_group")
 
 
-def addresses(rule, payload, who):
+def addresses(rule: Rule, payload: Payload, who: Who) -> list[str]:
     """The rule's recipients as addresses, each once, in the rule's order. ``who`` is what the
     register knows of the application or talent the event is about (``applicant``, ``county``)."""
-    out = []
+    out: list[str] = []
     for role in rule.recipients:
         if role in FIXED_ADDRESSES:
             address = role
@@ -316,7 +328,7 @@ def addresses(rule, payload, who):
     return out
 
 
-def _about(payload):
+def _about(payload: Payload) -> str:
     return payload.get("application_id") or payload.get("talent_id") or "the event"
 
 
@@ -326,7 +338,7 @@ class Notify:
     source_service: str
     event_type: str
     event_id: str
-    payload: dict
+    payload: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -334,11 +346,11 @@ class Sent:
     recorded: bool = False
 
 
-def evolve(state, event):
+def evolve(state: Sent, event: Event) -> Sent:
     return replace(state, recorded=True)
 
 
-def decide(command, state, context):
+def decide(command: Notify, state: Sent, context: Mapping[str, Any]) -> list[NewEvent]:
     """Context: ``who`` (the register's row for the person, may be empty), ``contacts``
     ({address: e-mail}), ``subscribers`` (ids of the active webhook subscribers that want this
     event type)."""
@@ -348,26 +360,26 @@ def decide(command, state, context):
     p, who = command.payload, context.get("who") or {}
     contacts = context.get("contacts") or {}
     subject, text = rule.subject, rule.body(p, who)
-    deliveries = []
+    deliveries: list[tuple[str, str]] = []
     for address in addresses(rule, p, who):
         deliveries.append((address, "inbox"))
         if contacts.get(address):
             deliveries.append((address, "email"))
     deliveries += [(f"subscriber:{s}", "webhook") for s in sorted(context.get("subscribers", ()))]
-    events = []
+    events: list[NewEvent] = []
     for i, (recipient, channel) in enumerate(deliveries):
         notification_id = f"{command.event_id}:{i}"
-        payload = {"notification_id": notification_id, "recipient": recipient,
-                   "channel": channel, "subject": subject, "body": text,
-                   "source_service": command.source_service,
-                   "source_event_type": command.event_type, "source_event_id": command.event_id}
+        payload: dict[str, Any] = {
+            "notification_id": notification_id, "recipient": recipient, "channel": channel,
+            "subject": subject, "body": text, "source_service": command.source_service,
+            "source_event_type": command.event_type, "source_event_id": command.event_id}
         if channel == "webhook":
             payload["content"] = webhook_content(notification_id, command, subject, text)
         events.append(NewEvent("NotificationRecorded", payload, rule.clauses_for(p)))
     return events
 
 
-def webhook_content(notification_id, command, subject, text):
+def webhook_content(notification_id: str, command: Notify, subject: str, text: str) -> str:
     """The exact JSON a webhook receives (keys sorted, UTF-8): the message and the source event."""
     return orjson.dumps({
         "delivery_id": notification_id, "event_id": command.event_id,

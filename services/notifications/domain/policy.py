@@ -1,5 +1,7 @@
 """Parameters of the notifications service. Delivery parameters are defaults: configuration may
 set others (``DELIVERY_*`` in config.yaml), and every delivery event records what it applied."""
+from __future__ import annotations
+
 import datetime as dt
 from dataclasses import dataclass
 
@@ -23,7 +25,7 @@ class DeliveryPolicy:
     max_retry_seconds: float = MAX_RETRY_SECONDS
     in_flight_lease_seconds: float = IN_FLIGHT_LEASE_SECONDS
 
-    def retry_delay(self, attempt):
+    def retry_delay(self, attempt: int) -> dt.timedelta:
         """The wait after failed attempt number ``attempt`` (1, 2, …): first × factor^(n-1)."""
         seconds = self.first_retry_seconds * self.backoff_factor ** (attempt - 1)
         return dt.timedelta(seconds=min(seconds, self.max_retry_seconds))

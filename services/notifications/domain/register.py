@@ -9,11 +9,16 @@ talents, from the other services' events, for two purposes:
 
 Streams: ``candidate-<application_id>`` and ``results-<talent_id>``. ``REGISTER`` maps a source
 event to (decider, key, command); adding an event is one entry."""
+from __future__ import annotations
+
 import datetime as dt
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from shared.decider import Decider, NewEvent
-from services.notifications.domain.messages import PartiesUnknown, stage
+from services.notifications.domain import Event
+from services.notifications.domain.messages import PartiesUnknown, Payload, stage
 from services.notifications.domain.policy import POLICY_VERSION
 
 
@@ -22,13 +27,14 @@ class Source:
     """What the register reads of another service's event."""
     service: str
     event_type: str
-    payload: dict
-    actor_id: str = None
-    actor_role: str = None
-    on: dt.date = None  # the day (Asia/Shanghai) the source event was recorded
+    payload: dict[str, Any]
+    actor_id: str | None = None
+    actor_role: str | None = None
+    on: dt.date | None = None  # the day (Asia/Shanghai) the source event was recorded
 
 
-def applicant_address(payload, actor_id=None, actor_role=None):
+def applicant_address(payload: Payload, actor_id: str | None = None,
+                      actor_role: str | None = None) -> str:
     """The address of an application's applicant: their own id when the application names it
     (``applicant_id``), else the actor who filed it if that actor is the applicant, else the
     application itself (``applicant:<application_id>``, readable by the applicant the register
@@ -96,12 +102,16 @@ class WithdrawCandidate:
 class Candidate:
     noted: bool = False
     notice: bool = False          # a notice was published
-    outcome: str = None           # certified, rejected, withdrawn
-    objections: frozenset = frozenset()  # noted
-    cleared: frozenset = frozenset()     # resolved
+    outcome: str | None = None    # certified, rejected, withdrawn
+    objections: frozenset[str] = frozenset()  # noted
+    cleared: frozenset[str] = frozenset()     # resolved
 
 
-def evolve_candidate(state, event):
+CandidateCommand = (NoteCandidate | PublishNotice | CertifyCandidate | RejectCandidate
+                    | NoteObjection | ClearObjection | WithdrawCandidate)
+
+
+def evolve_candidate(state: Candidate, event: Event) -> Candidate:
     match event.event_type:
         case "CandidateNoted":
             return replace(state, noted=True)
@@ -120,7 +130,8 @@ def evolve_candidate(state, event):
     return state
 
 
-def decide_candidate(command, state, context):
+def decide_candidate(command: CandidateCommand, state: Candidate,
+                     context: Mapping[str, Any]) -> list[NewEvent]:
     """Each fact is recorded once, in whatever order the source events arrive (they come on
     separate queues): a notice's dates are kept even if its certification was handled first."""
     if isinstance(command, NoteCandidate):
@@ -180,19 +191,20 @@ class Announce:
     talent_id: str
     tenure_year: int
     result: str          # excellent, qualified, unqualified
-    assessed_on: dt.date
+    assessed_on: dt.date | None
 
 
 @dataclass(frozen=True)
 class Results:
-    years: frozenset = frozenset()
+    years: frozenset[int] = frozenset()
 
 
-def evolve_results(state, event):
+def evolve_results(state: Results, event: Event) -> Results:
     return Results(state.years | {event.payload["tenure_year"]})
 
 
-def decide_results(command, state, context):
+def decide_results(command: Announce, state: Results,
+                   context: Mapping[str, Any]) -> list[NewEvent]:
     """Context: ``who``, the register's row for the talent (the announcement names them)."""
     if not context.get("who"):
         raise PartiesUnknown(f"talent {command.talent_id} is not in the register yet")
@@ -207,32 +219,37 @@ results = Decider("results", Results(), evolve_results, decide_results, POLICY_V
 
 
 # -- which source event gives which command ------------------------------------------------------
-def _note(s, round_year):
+Command = CandidateCommand | Announce
+# what a source event gives: the decider, the stream key and the command
+Registration = tuple[Decider[Any], str, Command]
+
+
+def _note(s: Source, round_year: int) -> NoteCandidate:
     p = s.payload
     return NoteCandidate(p["application_id"], applicant_address(p, s.actor_id, s.actor_role),
                          p["applicant_name"], p["county"], p["category"], round_year)
 
 
-def _certified(s):
+def _certified(s: Source) -> Registration:
     p = s.payload
     return candidate, p["application_id"], CertifyCandidate(
         p["application_id"], p["talent_id"], p["period_start"],
         _note(s, p.get("round_year") or p["period_start"].year))
 
 
-def _application(make):
+def _application(make: Callable[[Payload], CandidateCommand]) -> Callable[[Source], Registration]:
     return lambda s: (candidate, s.payload["application_id"], make(s.payload))
 
 
-def _announced(result):
-    def command(s):
+def _announced(result: Callable[[Payload], str]) -> Callable[[Source], Registration]:
+    def command(s: Source) -> Registration:
         p = s.payload
         return results, p["talent_id"], Announce(
             p["talent_id"], p["tenure_year"], result(p), p.get("assessed_on") or s.on)
     return command
 
 
-def noted(command):
+def noted(command: Command) -> dict[str, str]:
     """What the register learns of a candidate from ``command`` (as ``candidates`` keeps it:
     applicant, applicant_name, county, category), or {} if the command notes no one."""
     note = command.noted if isinstance(command, CertifyCandidate) else command
@@ -242,7 +259,7 @@ def noted(command):
             "county": note.county, "category": note.category}
 
 
-REGISTER = {
+REGISTER: dict[tuple[str, str], Callable[[Source], Registration]] = {
     ("applications", "ApplicationSubmitted"): lambda s: (candidate, s.payload["application_id"],
                                                          _note(s, s.payload["round_year"])),
     ("applications", "PublicNoticeStarted"): _application(lambda p: PublishNotice(

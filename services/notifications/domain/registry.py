@@ -7,9 +7,14 @@
   (``county:楚雄市``, ``talent:<id>``, ``bureau``…) is also told.
 
 Input (URLs, event types, addresses) is validated by ``schemas.py`` before a command exists."""
+from __future__ import annotations
+
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from shared.decider import Decider, NewEvent
+from services.notifications.domain import Event
 from services.notifications.domain.errors import StateConflict
 from services.notifications.domain.policy import POLICY_VERSION
 
@@ -20,14 +25,14 @@ class Register:
     subscriber_id: str
     name: str
     url: str
-    event_types: tuple
+    event_types: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class Change:
     name: str
     url: str
-    event_types: tuple
+    event_types: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -43,14 +48,17 @@ class Deactivate:
 @dataclass(frozen=True)
 class Subscriber:
     status: str = "none"  # none, active, inactive
-    subscriber_id: str = None
-    name: str = None
-    url: str = None
-    event_types: tuple = ()
+    subscriber_id: str | None = None
+    name: str | None = None
+    url: str | None = None
+    event_types: tuple[str, ...] = ()
     secret_version: int = 0
 
 
-def evolve_subscriber(state, event):
+SubscriberCommand = Register | Change | RotateSecret | Deactivate
+
+
+def evolve_subscriber(state: Subscriber, event: Event) -> Subscriber:
     p = event.payload
     match event.event_type:
         case "SubscriberRegistered":
@@ -65,7 +73,8 @@ def evolve_subscriber(state, event):
     return state
 
 
-def decide_subscriber(command, state, context):
+def decide_subscriber(command: SubscriberCommand, state: Subscriber,
+                      context: Mapping[str, Any]) -> list[NewEvent]:
     if isinstance(command, Register):
         if state.status != "none":
             raise StateConflict(f"subscriber {command.subscriber_id} already exists")
@@ -112,10 +121,13 @@ class RemoveEmail:
 
 @dataclass(frozen=True)
 class Contact:
-    email: str = None
+    email: str | None = None
 
 
-def evolve_contact(state, event):
+ContactCommand = SetEmail | RemoveEmail
+
+
+def evolve_contact(state: Contact, event: Event) -> Contact:
     match event.event_type:
         case "ContactEmailSet":
             return Contact(event.payload["email"])
@@ -124,7 +136,8 @@ def evolve_contact(state, event):
     return state
 
 
-def decide_contact(command, state, context):
+def decide_contact(command: ContactCommand, state: Contact,
+                   context: Mapping[str, Any]) -> list[NewEvent]:
     match command:
         case SetEmail():
             if state.email == command.email:

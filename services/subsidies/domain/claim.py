@@ -11,12 +11,17 @@ Approval charges the measure's fund for the fiscal year of the approval: ``conte
 that fund's ``Position`` and an approval it cannot cover is refused (TM-1), not queued: an
 approval is a decision an officer can take again once finance raises the budget.
 """
+from __future__ import annotations
+
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from shared.decider import Decider, NewEvent
 from shared.errors import RuleViolation
-from services.subsidies.domain import measures, policy
+from services.subsidies.domain import Event, measures, policy
+from services.subsidies.domain.fund import Position
 
 
 @dataclass(frozen=True)
@@ -25,13 +30,13 @@ class FileClaim:
     measure: str
     party_id: str
     party_name: str
-    facts: dict  # the measure's facts, typed (dates as date)
+    facts: dict[str, Any]  # the measure's facts, typed (dates as date)
 
 
 @dataclass(frozen=True)
 class DecideClaim:
     approve: bool
-    reasons: tuple = ()
+    reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -43,21 +48,24 @@ class PayClaim:
 @dataclass(frozen=True)
 class Claim:
     status: str = "none"  # none, filed, rejected, approved, paid
-    claim_id: str = None
-    measure: str = None
-    party_id: str = None
-    kind: str = None
+    claim_id: str | None = None
+    measure: str | None = None
+    party_id: str | None = None
+    kind: str | None = None
     amount_fen: int = 0
-    fund: str = None
-    fiscal_year: int = None
+    fund: str | None = None
+    fiscal_year: int | None = None
 
 
-def fund_of(measure):
+Command = FileClaim | DecideClaim | PayClaim
+
+
+def fund_of(measure: str) -> str | None:
     """The fund a measure's approval is charged to (None: TM-6, nothing is paid)."""
     return policy.MEASURE_FUND[measure]
 
 
-def evolve(state, event):
+def evolve(state: Claim, event: Event) -> Claim:
     p = event.payload
     match event.event_type:
         case "MeasureClaimFiled":
@@ -73,7 +81,7 @@ def evolve(state, event):
     return state
 
 
-def decide(command, state, context):
+def decide(command: Command, state: Claim, context: Mapping[str, Any]) -> list[NewEvent]:
     match command:
         case FileClaim():
             return _file(command, state, context)
@@ -84,7 +92,7 @@ def decide(command, state, context):
     raise TypeError(f"unknown command {command!r}")
 
 
-def _file(command, state, context):
+def _file(command: FileClaim, state: Claim, context: Mapping[str, Any]) -> list[NewEvent]:
     if state.status not in ("none", "rejected"):
         raise RuleViolation(command.measure, f"{command.party_id} already has claim "
                                              f"{state.claim_id} ({state.status}) for this measure "
@@ -100,39 +108,43 @@ def _file(command, state, context):
         "filed_on": context["today"]}, (command.measure,))]
 
 
-def _decide(command, state, context):
+def _decide(command: DecideClaim, state: Claim, context: Mapping[str, Any]) -> list[NewEvent]:
     if state.status != "filed":
         raise RuleViolation(state.measure or "TM-1", f"the claim is {state.status}: only a filed "
                                                      "claim can be approved or rejected")
+    assert state.measure is not None  # a filed claim
     ids = {"claim_id": state.claim_id, "measure": state.measure, "party_id": state.party_id}
-    today = context["today"]
+    today: dt.date = context["today"]
     if not command.approve:
         if not command.reasons:
             raise RuleViolation(state.measure, "a rejection must give its reasons",
                                 fields={"reasons": ["Required when rejecting."]})
         return [NewEvent("MeasureClaimRejected", {**ids, "reasons": list(command.reasons),
                                                   "rejected_on": today}, (state.measure,))]
-    fund, clauses = fund_of(state.measure), (state.measure,)
+    fund = fund_of(state.measure)
+    clauses: tuple[str, ...] = (state.measure,)
     if fund is not None:
-        context["fund"].require_room(state.amount_fen)
+        position: Position = context["fund"]
+        position.require_room(state.amount_fen)
         clauses += (policy.BUDGET_CLAUSE[fund],)
     return [NewEvent("MeasureClaimApproved", {
         **ids, "kind": state.kind, "amount_fen": state.amount_fen, "fund": fund,
         "fiscal_year": today.year, "approved_on": today}, clauses)]
 
 
-def _pay(command, state):
+def _pay(command: PayClaim, state: Claim) -> list[NewEvent]:
+    clause = state.measure or "TM-1"  # a claim never filed has no measure
     if state.kind == measures.LOAN_CEILING:
-        raise RuleViolation(state.measure, "a guaranteed loan is disbursed by the lending bank: "
-                                           "nothing is paid from a fund")
+        raise RuleViolation(clause, "a guaranteed loan is disbursed by the lending bank: "
+                                    "nothing is paid from a fund")
     if state.status != "approved":
-        raise RuleViolation(state.measure or "TM-1", f"the claim is {state.status}: only an "
-                                                     "approved, unpaid claim can be paid")
+        raise RuleViolation(clause, f"the claim is {state.status}: only an approved, unpaid "
+                                    "claim can be paid")
     return [NewEvent("MeasureClaimPaid", {
         "claim_id": state.claim_id, "measure": state.measure, "party_id": state.party_id,
         "amount_fen": state.amount_fen, "fund": state.fund, "fiscal_year": state.fiscal_year,
         "payment_reference": command.payment_reference, "paid_on": command.paid_on},
-        (state.measure,))]
+        (clause,))]
 
 
 claim = Decider("claim", Claim(), evolve, decide, policy.POLICY_VERSION)

@@ -8,15 +8,19 @@ names what it releases. The service sums them in a read model inside the same tr
 that ``Position`` under a per-fund lock and hands it to the deciders as ``context["fund"]``, so no
 two decisions can both take the last of a budget.
 """
+from __future__ import annotations
+
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from shared.decider import Decider, NewEvent
 from shared.errors import RuleViolation
-from services.subsidies.domain import policy
+from services.subsidies.domain import Event, policy
 from services.subsidies.domain.money import yuan
 
 
-def stream_id(source, fiscal_year):
+def stream_id(source: str, fiscal_year: int) -> str:
     return f"fund-{source}-{fiscal_year}"
 
 
@@ -26,18 +30,18 @@ class Position:
     LT-10.1 grants wait in its queue."""
     source: str
     fiscal_year: int
-    budget_fen: int = None
+    budget_fen: int | None = None
     committed_fen: int = 0
     queued: int = 0
 
     @property
-    def available_fen(self):
+    def available_fen(self) -> int:
         return (self.budget_fen or 0) - self.committed_fen
 
-    def has_room(self, amount_fen):
+    def has_room(self, amount_fen: int) -> bool:
         return self.budget_fen is not None and amount_fen <= self.available_fen
 
-    def refusal(self, amount_fen):
+    def refusal(self, amount_fen: int) -> RuleViolation | None:
         """Why ``amount_fen`` cannot be charged, naming the budget's clause (None if it can)."""
         if self.has_room(amount_fen):
             return None
@@ -52,7 +56,7 @@ class Position:
             "committed_fen": self.committed_fen, "available_fen": self.available_fen,
             "needed_fen": amount_fen})
 
-    def require_room(self, amount_fen):
+    def require_room(self, amount_fen: int) -> None:
         if (refusal := self.refusal(amount_fen)) is not None:
             raise refusal
 
@@ -67,19 +71,19 @@ class SetBudget:
 
 @dataclass(frozen=True)
 class Fund:
-    budget_fen: int = None
+    budget_fen: int | None = None
 
 
-def evolve(state, event):
+def evolve(state: Fund, event: Event) -> Fund:
     if event.event_type == "BudgetSet":
         return replace(state, budget_fen=event.payload["amount_fen"])
     return state
 
 
-def decide(command, state, context):
+def decide(command: SetBudget, state: Fund, context: Mapping[str, Any]) -> list[NewEvent]:
     match command:
         case SetBudget():
-            position = context["fund"]
+            position: Position = context["fund"]
             clause = policy.BUDGET_CLAUSE[command.source]
             if command.amount_fen < position.committed_fen:
                 raise RuleViolation(clause, f"the budget cannot be set below the "

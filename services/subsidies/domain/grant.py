@@ -8,15 +8,21 @@ so a certification that finds the year's prefecture-finance budget short is not 
 is queued (``SubsidyGrantQueued``) and granted, first queued first, when finance raises the
 budget; while any wait, a new certification joins the end of the queue. ``context["fund"]`` is
 the fund's ``Position`` (see ``fund.py``)."""
+from __future__ import annotations
+
 import datetime as dt
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any, cast
 
 from shared.decider import Decider, NewEvent
 from shared.errors import RuleViolation
-from services.subsidies.domain import policy
-from services.subsidies.domain.money import clauses_of, line, yuan
+from services.subsidies.domain import Event, policy
+from services.subsidies.domain.fund import Position
+from services.subsidies.domain.money import Line, clauses_of, line, yuan
 
-FUND = policy.MEASURE_FUND[policy.LT_SUBSIDY_MEASURE]  # prefecture finance (州财政)
+# prefecture finance (州财政); a fund pays LT-10.1, so the entry is never None
+FUND = cast(str, policy.MEASURE_FUND[policy.LT_SUBSIDY_MEASURE])
 
 
 @dataclass(frozen=True)
@@ -24,8 +30,9 @@ class GrantForCertification:
     grant_id: str
     talent_id: str
     certified_on: dt.date
-    transferred: bool = False      # a Yixiang talent transferred in under LT-16
-    prior_subsidy_fen: int = None  # what the Yixiang scheme already paid as a startup subsidy
+    transferred: bool = False  # a Yixiang talent transferred in under LT-16
+    # what the Yixiang scheme already paid as a startup subsidy
+    prior_subsidy_fen: int | None = None
 
 
 @dataclass(frozen=True)
@@ -43,8 +50,8 @@ class RecordPayment:
 class DemandRecovery:
     ground: str
     decided_on: dt.date
-    grant_id: str = None   # known to the service even before the grant exists
-    talent_id: str = None
+    grant_id: str | None = None   # known to the service even before the grant exists
+    talent_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,22 +64,27 @@ class RecordRepayment:
 class Grant:
     # none, queued, declined, granted, paid, cancelled, recovery_demanded, recovered
     status: str = "none"
-    grant_id: str = None
-    talent_id: str = None
+    grant_id: str | None = None
+    talent_id: str | None = None
     amount_fen: int = 0
-    fund: str = None
-    fiscal_year: int = None
-    breakdown: tuple = ()
+    fund: str | None = None
+    fiscal_year: int | None = None
+    breakdown: tuple[Line, ...] = ()
     paid_fen: int = 0
     demanded_fen: int = 0
     repaid_fen: int = 0
 
     @property
-    def outstanding_fen(self):
+    def outstanding_fen(self) -> int:
         return self.demanded_fen - self.repaid_fen
 
 
-def for_certification(grant_id, certified, clauses, recorded_on):
+Command = (GrantForCertification | GrantFromQueue | RecordPayment | DemandRecovery
+           | RecordRepayment)
+
+
+def for_certification(grant_id: str, certified: Mapping[str, Any], clauses: Collection[str],
+                      recorded_on: dt.date) -> GrantForCertification:
     """The grant command a ``TalentCertified`` implies. A Yixiang talent transferred under LT-16
     keeps the original period, so it is recognised by ``origin``, by citing LT-16, or by a period
     that began before these rules took effect (no certification under them can); its subsidy is
@@ -85,7 +97,7 @@ def for_certification(grant_id, certified, clauses, recorded_on):
         transferred=transferred, prior_subsidy_fen=certified.get("prior_startup_subsidy_fen"))
 
 
-def evolve(state, event):
+def evolve(state: Grant, event: Event) -> Grant:
     p = event.payload
     match event.event_type:
         case "SubsidyGrantQueued":
@@ -114,13 +126,14 @@ def evolve(state, event):
     return state
 
 
-def decide(command, state, context):
+def decide(command: Command, state: Grant, context: Mapping[str, Any]) -> list[NewEvent]:
     match command:
         case GrantForCertification():
             return _grant(command, state, context["fund"])
         case GrantFromQueue():
             if state.status != "queued" or not context["fund"].has_room(state.amount_fen):
                 return []
+            assert state.fiscal_year is not None  # queued in a fiscal year's fund
             return [_granted({"grant_id": state.grant_id, "talent_id": state.talent_id},
                              state.amount_fen, state.fiscal_year, state.breakdown)]
         case RecordPayment():
@@ -138,7 +151,7 @@ def decide(command, state, context):
     raise TypeError(f"unknown command {command!r}")
 
 
-def _grant(command, state, position):
+def _grant(command: GrantForCertification, state: Grant, position: Position) -> list[NewEvent]:
     if state.status != "none":
         return []  # one grant decision per talent, whatever the redeliveries (LT-10.1)
     ids = {"grant_id": command.grant_id, "talent_id": command.talent_id}
@@ -157,14 +170,18 @@ def _grant(command, state, position):
     year = command.certified_on.year
     if position.has_room(amount) and not position.queued:
         return [_granted(ids, amount, year, lines)]
-    reason = (f"{position.queued} grant(s) wait ahead in the queue of this fund"
-              if position.queued else position.refusal(amount).message)
+    if position.queued:
+        reason = f"{position.queued} grant(s) wait ahead in the queue of this fund"
+    else:
+        refusal = position.refusal(amount)
+        assert refusal is not None  # the fund has no room
+        reason = refusal.message
     return [NewEvent("SubsidyGrantQueued", {
         **ids, "measure": policy.LT_SUBSIDY_MEASURE, "amount_fen": amount, "fiscal_year": year,
         "fund": FUND, "reason": reason, "breakdown": lines}, clauses_of(lines))]
 
 
-def _declined(prior):
+def _declined(prior: int) -> str:
     if not policy.LT16_TRANSFERRED_TALENTS_GET_SUBSIDY:
         return ("transferred from the Yixiang scheme (LT-16): the subsidy goes with "
                 "certification under these rules")
@@ -172,13 +189,14 @@ def _declined(prior):
             f"as a startup subsidy: the subsidy is one-time")
 
 
-def _granted(ids, amount, fiscal_year, lines):
+def _granted(ids: Mapping[str, str | None], amount: int, fiscal_year: int,
+             lines: Sequence[Line]) -> NewEvent:
     return NewEvent("SubsidyGranted", {
         **ids, "measure": policy.LT_SUBSIDY_MEASURE, "amount_fen": amount,
         "fiscal_year": fiscal_year, "fund": FUND, "breakdown": list(lines)}, clauses_of(lines))
 
 
-def _demand(command, state):
+def _demand(command: DemandRecovery, state: Grant) -> list[NewEvent]:
     if state.status == "none" and command.grant_id:
         # The disqualification arrived before the certification (they travel on different
         # queues): record the cancellation so the late certification grants nothing (LT-14).
@@ -201,7 +219,7 @@ def _demand(command, state):
                      ("LT-14", command.ground))]
 
 
-def _repay(command, state):
+def _repay(command: RecordRepayment, state: Grant) -> list[NewEvent]:
     if state.status != "recovery_demanded":
         raise RuleViolation("LT-14", f"the grant is {state.status}: no recovery is outstanding")
     if command.amount_fen <= 0:

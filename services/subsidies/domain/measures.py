@@ -7,46 +7,57 @@ Each measure also names its claim key: the party (and, where the measure pays pe
 period, that person or period) that may be paid only once for it. The key is the claim's stream
 id, so a second claim for the same measure, party and period meets the first one's stream.
 """
+from __future__ import annotations
+
 import calendar
 import datetime as dt
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
-from typing import Callable
+from typing import Any, NoReturn, TypedDict
 
 from shared.errors import RuleViolation
 from services.subsidies.domain import policy
-from services.subsidies.domain.money import line, yuan
+from services.subsidies.domain.money import Line, line, yuan
+
+Facts = Mapping[str, Any]  # a measure's facts, typed (dates as date)
 
 SUBSIDY, LOAN_CEILING = "subsidy", "loan_ceiling"
 
 
+class Finding(TypedDict):
+    """One finding of eligibility."""
+    clause: str
+    finding: str
+
+
 @dataclass(frozen=True)
 class Calculation:
-    kind: str            # SUBSIDY, or LOAN_CEILING for TM-6 (a bank lends; no fund pays)
+    kind: str                  # SUBSIDY, or LOAN_CEILING for TM-6 (a bank lends; no fund pays)
     amount_fen: int
-    breakdown: list      # [{clause, description, amount_fen}]
-    eligibility: list    # [{clause, finding}]
+    breakdown: list[Line]
+    eligibility: list[Finding]
 
 
-def finding(clause, text):
+def finding(clause: str, text: str) -> Finding:
     return {"clause": clause, "finding": text}
 
 
-def refuse(clause, message, *path):
+def refuse(clause: str, message: str, *path: str | int) -> NoReturn:
     """Refuse under ``clause``, naming the field at ``path`` (e.g. "interns", 0, "planned_months")
     the way marshmallow names fields (list indexes as text)."""
-    fields = [message]
+    fields: dict[str, Any] | None = None
     for step in reversed(path):
-        fields = {str(step): fields}
-    raise RuleViolation(clause, message, fields=fields if path else None)
+        fields = {str(step): fields or [message]}
+    raise RuleViolation(clause, message, fields=fields)
 
 
-def require(value, clause, message, *path):
+def require(value: object, clause: str, message: str, *path: str | int) -> None:
     if not value:
         refuse(clause, message, *path)
 
 
-def add_years(day, years):
+def add_years(day: dt.date, years: int) -> dt.date:
     """The same day ``years`` later (29 February -> 28 February)."""
     try:
         return day.replace(year=day.year + years)
@@ -54,13 +65,13 @@ def add_years(day, years):
         return day.replace(year=day.year + years, day=28)
 
 
-def add_months(day, months):
+def add_months(day: dt.date, months: int) -> dt.date:
     """The same day ``months`` later, or that month's last day if it is shorter."""
     year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
     return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
-def percent(numerator, denominator):
+def percent(numerator: int, denominator: int) -> str:
     """A ratio as a percentage for reading, rounded down so it never shows a threshold reached
     that is not (the decision itself compares exactly)."""
     value = (Decimal(numerator) * 100 / Decimal(denominator)).quantize(Decimal("0.01"),
@@ -68,12 +79,12 @@ def percent(numerator, denominator):
     return f"{value}%"
 
 
-def fen(amount):
+def fen(amount: Decimal | int) -> int:
     """A Decimal amount of fen, rounded to a whole fen (policy.ROUNDING)."""
     return int(Decimal(amount).quantize(Decimal(1), rounding=policy.ROUNDING))
 
 
-def capped(clause, requested, ceiling, lines, cap_text):
+def capped(clause: str, requested: int, ceiling: int, lines: list[Line], cap_text: str) -> int:
     """The amount granted: what was requested, at most ``ceiling`` (最高/不超过: included)."""
     lines.append(line(clause, f"requested {yuan(requested)}", requested))
     if requested > ceiling:
@@ -82,7 +93,7 @@ def capped(clause, requested, ceiling, lines, cap_text):
 
 
 # -- TM-4 on-the-job training subsidy (以工代训) ----------------------------------------------------
-def on_the_job_training(f, context):
+def on_the_job_training(f: Facts, context: Mapping[str, Any]) -> Calculation:
     c = "TM-4"
     require(f["ecommerce"], c, "the employer must be an e-commerce enterprise (电子商务企业)",
             "ecommerce")
@@ -95,7 +106,8 @@ def on_the_job_training(f, context):
                               f"the group {group}")]
     if f["worker_group"] == "graduate":
         left = f.get("left_school_on")
-        require(left, c, "a graduate's date of leaving school is required", "left_school_on")
+        if not left:
+            refuse(c, "a graduate's date of leaving school is required", "left_school_on")
         limit = add_years(left, policy.TM4_GRADUATE_YEARS)
         require(f["hired_on"] <= limit, c, f"hired on {f['hired_on']}, more than "
                                            f"{policy.TM4_GRADUATE_YEARS} years after leaving "
@@ -104,7 +116,7 @@ def on_the_job_training(f, context):
                                       f"within {policy.TM4_GRADUATE_YEARS} years"))
     require(f["trained_on_the_job"], c, "the person must be trained on the job (开展以工代训)",
             "trained_on_the_job")
-    lines = []
+    lines: list[Line] = []
     for month, wages in enumerate(f["monthly_wages_fen"], start=1):
         if month <= policy.TM4_MAX_MONTHS:
             lines.append(line(c, f"month {month}: {policy.TM4_RATE * 100:.0f}% of wages paid "
@@ -117,7 +129,7 @@ def on_the_job_training(f, context):
 
 
 # -- TM-5 graduate startup subsidy -----------------------------------------------------------------
-def graduate_startup(f, context):
+def graduate_startup(f: Facts, context: Mapping[str, Any]) -> Calculation:
     c = "TM-5"
     require(f["ecommerce"], c, "the entity must be an e-commerce business (电商创业实体)",
             "ecommerce")
@@ -139,20 +151,20 @@ def graduate_startup(f, context):
                               f"{founded.year - first + 1} of "
                               f"{policy.TM5_YEARS_INCLUDING_GRADUATION_YEAR}"),
                    finding(c, f"effect: {effect}")]
-    lines = []
+    lines: list[Line] = []
     amount = capped(c, f["requested_fen"], policy.TM5_MAX_FEN, lines,
                     f"最高{policy.TM5_MAX_FEN // 1_000_000}万元")
     return Calculation(SUBSIDY, amount, lines, eligibility)
 
 
 # -- TM-6 guaranteed startup loan ceiling ----------------------------------------------------------
-def guaranteed_loan(f, context):
+def guaranteed_loan(f: Facts, context: Mapping[str, Any]) -> Calculation:
     c = "TM-6"
     require(f["ecommerce"], c, "the borrower must run an e-commerce business", "ecommerce")
     require(f["meets_loan_conditions"], c, "the borrower must meet the guaranteed-loan policy "
                                            "in force (符合现行创业担保贷款政策)",
             "meets_loan_conditions")
-    kind, lines = f["borrower_kind"], []
+    kind, lines = f["borrower_kind"], list[Line]()
     if kind == "individual":
         ceiling = policy.TM6_INDIVIDUAL_MAX_FEN
         lines.append(line(c, f"individual borrower: at most {yuan(ceiling)} (人均最高额度20万元以内)",
@@ -160,8 +172,8 @@ def guaranteed_loan(f, context):
         eligibility = [finding(c, "individual borrower")]
     elif kind == "partnership":
         partners = f.get("partners")
-        require(partners and partners >= 2, c, "a partnership has at least 2 partners",
-                "partners")
+        if not (partners and partners >= 2):
+            refuse(c, "a partnership has at least 2 partners", "partners")
         product = partners * policy.TM6_PER_PARTNER_FEN
         lines.append(line(c, f"{partners} partners × {yuan(policy.TM6_PER_PARTNER_FEN)} "
                              f"(20万元/人)", product))
@@ -180,12 +192,13 @@ def guaranteed_loan(f, context):
     return Calculation(LOAN_CEILING, amount, lines, eligibility)
 
 
-def _small_enterprise(c, f, today, lines):
+def _small_enterprise(c: str, f: Facts, today: dt.date,
+                      lines: list[Line]) -> tuple[int, list[Finding]]:
     require(f.get("enterprise_size") in policy.TM6_ENTERPRISE_SIZES, c,
             "only small and micro enterprises (小微电子商务企业)", "enterprise_size")
     staff = f.get("current_staff")
-    require(staff, c, "the enterprise's current staff (现有在职职工人数) is required",
-            "current_staff")
+    if not staff:
+        refuse(c, "the enterprise's current staff (现有在职职工人数) is required", "current_staff")
     counted = [h for h in f.get("new_hires") or ()
                if h["hired_on"].year == today.year and h["meets_loan_conditions"]
                and h["contract_months"] >= policy.TM6_MIN_CONTRACT_MONTHS]
@@ -205,7 +218,7 @@ def _small_enterprise(c, f, today, lines):
 
 
 # -- TM-7 hiring subsidy ---------------------------------------------------------------------------
-def hiring(f, context):
+def hiring(f: Facts, context: Mapping[str, Any]) -> Calculation:
     c = "TM-7"
     require(f["ecommerce"], c, "the employer must be an e-commerce enterprise", "ecommerce")
     require(f["enterprise_size"] in policy.TM7_ENTERPRISE_SIZES, c,
@@ -218,7 +231,8 @@ def hiring(f, context):
                                               "graduation year (招用毕业年度高校毕业生)",
             "hire_group")
     graduated = f.get("graduated_on")
-    require(graduated, c, "a graduate's graduation date is required", "graduated_on")
+    if not graduated:
+        refuse(c, "a graduate's graduation date is required", "graduated_on")
     require(f["hired_on"].year == graduated.year, c,
             f"hired in {f['hired_on'].year}, not in the graduation year {graduated.year} "
             f"(毕业年度)", "hired_on")
@@ -234,13 +248,14 @@ def hiring(f, context):
                                    f"insurance")])
 
 
-def _hiring_2020(c, f, context):
+def _hiring_2020(c: str, f: Facts, context: Mapping[str, Any]) -> Calculation:
     hired, group = f["hired_on"], f["hire_group"]
     require(hired.year == policy.TM7_2020_YEAR, c, f"the {policy.TM7_2020_YEAR} variant covers "
                                                    f"hires in {policy.TM7_2020_YEAR}", "hired_on")
     if group == "graduate":
         graduated = f.get("graduated_on")
-        require(graduated, c, "a graduate's graduation date is required", "graduated_on")
+        if not graduated:
+            refuse(c, "a graduate's graduation date is required", "graduated_on")
         limit = add_years(graduated, policy.TM7_2020_GRADUATE_YEARS)
         require(hired <= limit, c, f"hired on {hired}, more than "
                                    f"{policy.TM7_2020_GRADUATE_YEARS} years after graduating on "
@@ -255,9 +270,10 @@ def _hiring_2020(c, f, context):
             f"a contract of {f['contract_months']} months: "
             f"{policy.TM7_2020_MIN_CONTRACT_MONTHS} or more needed (签订半年以上劳动合同)",
             "contract_months")
-    rate = context.get("tm7_2020_rate_fen", policy.TM7_2020_RATE_FEN)
-    require(rate, c, "the 2020 rate (云人社发〔2020〕26号) is not configured: set "
-                     "TM7_2020_RATE_FEN", "variant")
+    rate: int | None = context.get("tm7_2020_rate_fen", policy.TM7_2020_RATE_FEN)
+    if not rate:
+        refuse(c, "the 2020 rate (云人社发〔2020〕26号) is not configured: set TM7_2020_RATE_FEN",
+               "variant")
     return Calculation(SUBSIDY, rate, [line(c, f"one-time hiring subsidy, 2020 "
                                                f"(云人社发〔2020〕26号 rate {yuan(rate)})", rate)],
                        [finding(c, f"{policy.TM7_2020_GROUPS[group]} hired on {hired} on a "
@@ -266,11 +282,11 @@ def _hiring_2020(c, f, context):
 
 
 # -- TM-8 internship subsidy -----------------------------------------------------------------------
-def internship(f, context):
+def internship(f: Facts, context: Mapping[str, Any]) -> Calculation:
     c = "TM-8"
     require(f["ecommerce"], c, "the unit must be an e-commerce enterprise", "ecommerce")
     interns = f["interns"]
-    seen = set()
+    seen: set[str] = set()
     for i, intern in enumerate(interns):
         ref, planned = intern["intern_ref"], intern["planned_months"]
         require(ref not in seen, c, f"intern {ref} is listed twice", "interns", i, "intern_ref")
@@ -298,14 +314,15 @@ def internship(f, context):
     return Calculation(SUBSIDY, sum(x["amount_fen"] for x in lines), lines, eligibility)
 
 
-def _intern_months(intern):
+def _intern_months(intern: Mapping[str, Any]) -> int:
     """An intern hired before the end earns the unit the remaining months too; one who left early
     earns the months served."""
-    return intern["served_months"] if intern["outcome"] == "left_early" \
+    months: int = intern["served_months"] if intern["outcome"] == "left_early" \
         else intern["planned_months"]
+    return months
 
 
-def _intern_text(intern, monthly):
+def _intern_text(intern: Mapping[str, Any], monthly: int) -> str:
     planned, served = intern["planned_months"], intern["served_months"]
     text = f"intern {intern['intern_ref']}: {_intern_months(intern)} months × {yuan(monthly)}"
     if intern["outcome"] == "hired_early":
@@ -321,13 +338,13 @@ def _intern_text(intern, monthly):
 
 
 # -- TM-10 incubation base -------------------------------------------------------------------------
-def incubation_base(f, context):
+def incubation_base(f: Facts, context: Mapping[str, Any]) -> Calculation:
     c = "TM-10"
     require(f["ecommerce"], c, "the base must incubate e-commerce businesses "
                                "(电子商务创业孵化基地)", "ecommerce")
     require(f["provincial_review_passed"], c, "the base must have passed the provincial review "
                                               "(通过省级评审)", "provincial_review_passed")
-    lines = []
+    lines: list[Line] = []
     amount = capped(c, f["requested_fen"], policy.TM10_MAX_FEN, lines, "不超过200万元, once")
     return Calculation(SUBSIDY, amount, lines, [finding(c, "passed the provincial review")])
 
@@ -336,8 +353,10 @@ def incubation_base(f, context):
 @dataclass(frozen=True)
 class Measure:
     name: str
-    calculate: Callable   # (facts, context) -> Calculation, or RuleViolation
-    key: Callable         # (party_id, facts, today) -> who and which period is paid only once
+    # (facts, context) -> Calculation, or RuleViolation
+    calculate: Callable[[Facts, Mapping[str, Any]], Calculation]
+    # (party_id, facts, today) -> who and which period is paid only once
+    key: Callable[[str, Facts, dt.date], tuple[str, ...]]
 
 
 MEASURES = {
@@ -356,6 +375,6 @@ MEASURES = {
 }
 
 
-def claim_id(measure, party_id, facts, today):
+def claim_id(measure: str, party_id: str, facts: Facts, today: dt.date) -> str:
     """The claim key "<measure>:<party>[:<person or period>]"."""
     return ":".join((measure, *MEASURES[measure].key(party_id, facts, today)))

@@ -2,6 +2,8 @@
 and ratios are ``Decimal``. Changing any of them is a new ``POLICY_VERSION``; every event records
 the version it applied. Chinese legal counting: 以上/以下/以内/达到/不超过 include the number,
 超过/不满 exclude it."""
+from __future__ import annotations
+
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -102,7 +104,7 @@ TM7_2020_GROUPS = {"graduate": "毕业三年内高校毕业生",
 # "具体标准参照云人社发〔2020〕26号文件执行": that document is not in the handout, so the rate is
 # not guessed. The service's configuration sets it (TM7_2020_RATE_FEN); until then a 2020-variant
 # claim is refused citing TM-7.
-TM7_2020_RATE_FEN = None
+TM7_2020_RATE_FEN: int | None = None
 
 # -- TM-8 internship subsidy -----------------------------------------------------------------------
 TM8_MIN_MONTHS = 3                      # 见习期为 3—12 个月 (both ends included)
