@@ -9,9 +9,10 @@ import orjson
 import psycopg2
 import pytest
 
-from shared import audit
+from services import audit_cli as audit
 from shared.db import Database
 from shared.eventstore import EventStore, Metadata, NewEvent, _canonical, _stored_utc_text
+from talent_audit.stores import SERVICES
 
 pytestmark = pytest.mark.integration
 META = Metadata("auditor-test", "system", "corr-anchors", policy_version="test")
@@ -19,7 +20,7 @@ META = Metadata("auditor-test", "system", "corr-anchors", policy_version="test")
 
 @pytest.fixture
 def stores(fresh_db):
-    dsns = {svc: fresh_db(f"anchor_{svc}") for svc in audit.SERVICES}
+    dsns = {svc: fresh_db(f"anchor_{svc}") for svc in SERVICES}
     for svc, dsn in dsns.items():
         store = EventStore(Database(dsn), svc)
         store.migrate()
