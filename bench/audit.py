@@ -22,11 +22,12 @@ import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from shared import audit  # noqa: E402
+from services import audit_cli as audit  # noqa: E402
 from shared.config import dsn_for  # noqa: E402
 from shared.db import Database, create_database, drop_database  # noqa: E402
 from shared.decider import NewEvent  # noqa: E402
 from shared.store import EventStore, Metadata  # noqa: E402
+from talent_audit.stores import SERVICES  # noqa: E402
 
 STAGES = ("county_recommendation", "qualification_review", "expert_review", "inspection",
           "approval")
@@ -176,7 +177,7 @@ def main():
     ap.add_argument("--skip-history", action="store_true", help="measure verify and replay only")
     args = ap.parse_args()
     tag = args.reuse or uuid.uuid4().hex[:6]
-    dbs = {svc: f"talent_bench_audit_{svc}_{tag}" for svc in audit.SERVICES}
+    dbs = {svc: f"talent_bench_audit_{svc}_{tag}" for svc in SERVICES}
     audit_db = f"talent_bench_audit_index_{tag}"
     admin = dsn_for("postgres")
     if not args.reuse:
@@ -231,7 +232,7 @@ def main():
                   f"{history_ms:.0f} ms (query alone {query_ms:.1f} ms)")
 
         replay_eps, replay_cpu, replay_core = {}, {}, {}
-        for svc in audit.SERVICES:
+        for svc in SERVICES:
             out = io.StringIO()
             t = time.perf_counter()
             with CpuMeter(tag) as cpu:

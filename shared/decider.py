@@ -7,12 +7,23 @@ the store records a decider's ``NewEvent``s and hands back events that ``evolve`
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 S = TypeVar("S")
 E = TypeVar("E")
+
+
+class Event(Protocol):
+    """What ``evolve`` reads of a recorded event: a ``RecordedEvent`` of the store, or a stand-in
+    built from a decider's ``NewEvent``."""
+
+    @property
+    def event_type(self) -> str: ...
+
+    @property
+    def payload(self) -> Mapping[str, Any]: ...
 
 
 @dataclass(frozen=True)

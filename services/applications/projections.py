@@ -357,3 +357,6 @@ class _RegistryFold:
     def tables(self):
         return {"talents_view": (self.TALENTS, list(self.talents.values())),
                 "yixiang_persons": (self.PERSONS, [tuple(r) for r in self.persons.values()])}
+
+
+READ_MODELS = [ApplicationsView(), RoundsView(), RegistryView()]

@@ -354,3 +354,6 @@ class _TenuresFold:
                                             for r in rows.values()]}
         return {table: (columns, [tuple(r[c] for c in columns) for r in sources[table]])
                 for table, columns in self.COLUMNS.items()}
+
+
+READ_MODELS = [TenuresView()]

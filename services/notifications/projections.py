@@ -462,3 +462,6 @@ class _RegisterFold:
         rows = [r[:at] + (_array(r[at]),) + r[at + 1:] for r in rows]
         return {"candidates": (columns, rows),
                 "assessment_results": (self.RESULTS, list(self.results.values()))}
+
+
+READ_MODELS = [InboxView(), DeliveriesView(), RegistryView(), RegisterView()]

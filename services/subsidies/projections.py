@@ -432,3 +432,6 @@ class _FundsFold:
 
     def tables(self):
         return {"funds_view": (self.COLUMNS, [tuple(r) for r in self.rows.values()])}
+
+
+READ_MODELS = [GrantsView(), ClaimsView(), FundsView()]

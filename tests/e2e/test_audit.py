@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from deploy.local.walk import Client, walk
-from shared import audit
+from services import audit_cli as audit
 from shared.config import dsn_for
 from shared.db import create_database, drop_database
 
@@ -110,7 +110,7 @@ def test_verify_passes_then_names_the_tampered_store_and_position(system, audite
                     " WHERE global_position = 2")
     conn.close()
     # the console script, as an auditor runs it
-    proc = subprocess.run([sys.executable, "-m", "shared.audit", "verify", *args],
+    proc = subprocess.run([sys.executable, "-m", "services.audit_cli", "verify", *args],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     assert "subsidies" in proc.stdout and "BROKEN" in proc.stdout

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 def verify(system):
     """``talent-audit verify --json`` as an auditor runs it: (exit code, {service: result})."""
     args = [a for svc in system.dbs for a in ("--dsn", f"{svc}={system.dsn(svc)}")]
-    proc = subprocess.run([sys.executable, "-m", "shared.audit", "verify", "--json", *args],
+    proc = subprocess.run([sys.executable, "-m", "services.audit_cli", "verify", "--json", *args],
                           capture_output=True, text=True, timeout=120)
     return proc.returncode, {s["service"]: s for s in json.loads(proc.stdout)["services"]}
 

@@ -9,11 +9,12 @@ import orjson
 import psycopg2
 import pytest
 
-from shared import audit
+from services import audit_cli as audit
 from shared.db import Database
 from shared.decider import NewEvent
 from shared.store import EventStore, Metadata
 from shared.store.canonical import canonical_json, stored_utc_text
+from talent_audit.stores import SERVICES
 
 pytestmark = pytest.mark.integration
 META = Metadata("auditor-test", "system", "corr-anchors", policy_version="test")
@@ -21,7 +22,7 @@ META = Metadata("auditor-test", "system", "corr-anchors", policy_version="test")
 
 @pytest.fixture
 def stores(fresh_db):
-    dsns = {svc: fresh_db(f"anchor_{svc}") for svc in audit.SERVICES}
+    dsns = {svc: fresh_db(f"anchor_{svc}") for svc in SERVICES}
     for svc, dsn in dsns.items():
         store = EventStore(Database(dsn), svc)
         store.migrate()

@@ -15,8 +15,8 @@ import psycopg2
 import pytest
 
 from deploy.local.walk import Client, application_body, open_round, shanghai_today
+from services import audit_cli as audit
 from services.applications.identity import id_check_char, mask_id_number
-from shared import audit
 from shared.config import dsn_for
 from shared.db import Database, create_database, drop_database
 from shared.store import EventStore

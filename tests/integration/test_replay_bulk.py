@@ -10,10 +10,11 @@ import uuid
 import psycopg2
 import pytest
 
-from shared import audit
+from services import audit_cli as audit
 from shared.db import Database
 from shared.decider import NewEvent
 from shared.store import EventStore, Metadata, RecordedEvent
+from talent_audit.copy import copy_rows
 
 pytestmark = pytest.mark.integration
 UTC = dt.timezone.utc
@@ -119,7 +120,7 @@ def assert_folds_equal_statements(dsn, projectors, events):
                         f.apply(event)
                 for f in folds:
                     for table, (columns, rows) in f.tables().items():
-                        audit.copy_rows(cur, f"bulk.{table}", columns, rows)
+                        copy_rows(cur, f"bulk.{table}", columns, rows)
                 live = dump(cur, "live")
                 assert live == dump(cur, "bulk"), (cut, events[cut - 1])
         return live
@@ -371,7 +372,7 @@ def _person(i, *, certified):
 def test_replay_as_of_a_position_and_a_date_equals_the_live_read_models(fresh_db):
     store_dsn, audit_dsn = fresh_db("replay_store"), fresh_db("replay_audit")
     store = EventStore(Database(store_dsn), "applications",
-                       projectors=audit.projectors_of("applications"))
+                       projectors=audit.READ_MODELS["applications"])
     store.migrate()
     cli = ["--dsn", f"applications={store_dsn}", "--audit-dsn", audit_dsn, "--json", "--keep"]
 
@@ -438,7 +439,7 @@ def test_notifications_replay_through_the_command_equals_the_live_read_models(fr
     and a backslash among them: the same rows, and the same indexes and constraints."""
     store_dsn, audit_dsn = fresh_db("replay_store"), fresh_db("replay_audit")
     store = EventStore(Database(store_dsn), "notifications",
-                       projectors=audit.projectors_of("notifications"))
+                       projectors=audit.READ_MODELS["notifications"])
     store.migrate()
     note = lambda i, channel: NewEvent("NotificationRecorded", {  # noqa: E731
         "notification_id": f"n-{i}-{channel}", "recipient": f"talent:{i % 7}",

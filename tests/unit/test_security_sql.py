@@ -1,9 +1,10 @@
 """SQL is always parameterised: every value reaches PostgreSQL as a bound parameter (``%s``).
 
-The test reads the source of shared/ and services/ and finds every piece of SQL text built by
-interpolation (f-strings, ``%`` or ``str.format`` on text holding SQL keywords). Each interpolated
-expression must be in ``REVIEWED``: an identifier or fragment fixed in the code, never a value
-from a request or an event. A new one fails here until someone has looked at it and added it.
+The test reads the source of shared/, services/ and talent_audit/ and finds every piece of SQL
+text built by interpolation (f-strings, ``%`` or ``str.format`` on text holding SQL keywords).
+Each interpolated expression must be in ``REVIEWED``: an identifier or fragment fixed in the
+code, never a value from a request or an event. A new one fails here until someone has looked at
+it and added it.
 """
 import ast
 import re
@@ -26,16 +27,19 @@ REVIEWED = {
     ("services/notifications/service.py", "self._DELIVERY_COLUMNS"): "a class constant",
     ("services/notifications/projections.py", "sql[0]"): "SET clauses chosen by event type",
     ("services/notifications/projections.py", "change"): "'array_append' or 'array_remove'",
-    ("shared/audit.py", "_HISTORY_COLUMNS"): "a module constant",
-    ("shared/audit.py", "schema"): "the replay schema the tool names itself",
-    ("shared/audit.py", "t"): "read-model table names from the projectors' migrations",
-    ("shared/audit.py", "table_name"): "read-model table names from the projectors' migrations",
-    ("shared/audit.py", "', '.join(columns)"): "column names from the catalogue",
-    ("shared/audit.py", "index"): "a replay schema's index, quoted, named by the catalogue",
-    ("shared/audit.py", "table"): "a replay schema's table, quoted, named by the catalogue",
-    ("shared/audit.py", "constraint"): "a replay schema's constraint, quoted, from the catalogue",
-    ("shared/audit.py", "constraint_def"): "pg_get_constraintdef of a constraint the projectors'"
-                                           " migrations made in the same transaction",
+    ("talent_audit/index.py", "_HISTORY_COLUMNS"): "a module constant",
+    ("talent_audit/replay.py", "schema"): "the replay schema the tool names itself",
+    ("talent_audit/replay.py", "t"): "read-model table names from the projectors' migrations",
+    ("talent_audit/copy.py", "table_name"): "read-model table names from the projectors'"
+                                             " migrations",
+    ("talent_audit/copy.py", "', '.join(columns)"): "column names from the catalogue",
+    ("talent_audit/copy.py", "index"): "a replay schema's index, quoted, named by the catalogue",
+    ("talent_audit/copy.py", "table"): "a replay schema's table, quoted, named by the catalogue",
+    ("talent_audit/copy.py", "constraint"): "a replay schema's constraint, quoted, from the"
+                                             " catalogue",
+    ("talent_audit/copy.py", "constraint_def"): "pg_get_constraintdef of a constraint the"
+                                                 " projectors' migrations made in the same"
+                                                 " transaction",
     ("shared/db.py", "dbname"): "database names from configuration and tests (admin only)",
     ("shared/store/schema.py", "COLUMNS"): "a module constant",
     ("shared/store/recording.py", "_SELECT"): "a module constant",
@@ -49,7 +53,8 @@ REVIEWED = {
 
 def interpolations():
     found = set()
-    for path in sorted([*(ROOT / "shared").rglob("*.py"), *(ROOT / "services").rglob("*.py")]):
+    for path in sorted(p for d in ("shared", "services", "talent_audit")
+                       for p in (ROOT / d).rglob("*.py")):
         rel = str(path.relative_to(ROOT))
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.JoinedStr):

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from shared.decider import Decider, NewEvent
+from shared.decider import Decider, Event, NewEvent
 from shared.errors import NotFound, RuleViolation
-from services.applications.domain import Event, eligibility, policy
+from services.applications.domain import eligibility, policy
 from services.applications.domain.round import Round
 
 OPEN = ("in_review", "approved", "on_notice", "suspended")

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shared.decider import Decider, NewEvent
+from shared.decider import Decider, Event, NewEvent
 from shared.errors import RuleViolation
-from services.applications.domain import Event, policy
+from services.applications.domain import policy
 
 
 @dataclass(frozen=True)

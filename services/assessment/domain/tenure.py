@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar, cast
 
-from shared.decider import Decider, NewEvent
+from shared.decider import Decider, Event, NewEvent
 from shared.errors import RuleViolation
-from services.assessment.domain import Event, policy
+from services.assessment.domain import policy
 from services.assessment.domain.grading import (UNQUALIFIED, final_without_findings, grade)
 from services.assessment.domain.schedule import (WorkingDays, Year, growth_years, passed,
                                                  tenure_years)

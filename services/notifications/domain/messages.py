@@ -20,8 +20,7 @@ from typing import Any
 
 import orjson
 
-from shared.decider import Decider, NewEvent
-from services.notifications.domain import Event
+from shared.decider import Decider, Event, NewEvent
 from services.notifications.domain.policy import POLICY_VERSION
 
 Payload = Mapping[str, Any]  # a source event's payload

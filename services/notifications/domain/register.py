@@ -16,8 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from shared.decider import Decider, NewEvent
-from services.notifications.domain import Event
+from shared.decider import Decider, Event, NewEvent
 from services.notifications.domain.messages import PartiesUnknown, Payload, stage
 from services.notifications.domain.policy import POLICY_VERSION
 

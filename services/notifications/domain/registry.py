@@ -13,8 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from shared.decider import Decider, NewEvent
-from services.notifications.domain import Event
+from shared.decider import Decider, Event, NewEvent
 from services.notifications.domain.errors import StateConflict
 from services.notifications.domain.policy import POLICY_VERSION
 

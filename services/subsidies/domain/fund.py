@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from shared.decider import Decider, NewEvent
+from shared.decider import Decider, Event, NewEvent
 from shared.errors import RuleViolation
-from services.subsidies.domain import Event, policy
+from services.subsidies.domain import policy
 from services.subsidies.domain.money import yuan
 
 

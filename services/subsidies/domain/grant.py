@@ -15,9 +15,9 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
-from shared.decider import Decider, NewEvent
+from shared.decider import Decider, Event, NewEvent
 from shared.errors import RuleViolation
-from services.subsidies.domain import Event, policy
+from services.subsidies.domain import policy
 from services.subsidies.domain.fund import Position
 from services.subsidies.domain.money import Line, clauses_of, line, yuan
 

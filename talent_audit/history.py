@@ -1,0 +1,58 @@
+"""``talent-audit history``: one person's timeline across the four stores, from the audit index."""
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from talent_audit.errors import AuditError
+from talent_audit.index import open_index, person_events, sync_index
+from talent_audit.output import emit_json, table
+from talent_audit.redaction import Redactor
+from talent_audit.stores import store_dsns
+
+
+def _amounts(payload: Mapping[str, Any]) -> str:
+    return " ".join(f"{k.removesuffix('_fen')} {v / 100:,.2f}" for k, v in payload.items()
+                    if k.endswith("_fen") and isinstance(v, int))
+
+
+def _detail(payload: Mapping[str, Any]) -> str:
+    """The few payload facts that make a timeline line readable."""
+    keys = ("stage", "grade", "ground", "tenure_year", "recipient", "payment_reference")
+    return " ".join(f"{k}={payload[k]}" for k in keys if payload.get(k) is not None)
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    conn = open_index(args)
+    try:
+        sync_index(conn, store_dsns(args.dsn), progress=args.progress)
+        start = time.monotonic()
+        events = person_events(conn, args.person)
+        elapsed_ms = (time.monotonic() - start) * 1000
+    finally:
+        conn.close()
+    if not events:
+        raise AuditError(f"no events about {args.person} in any store")
+    redact = Redactor(store_dsns(args.dsn))
+    try:
+        for e in events:
+            e["payload"] = redact(e["service"], e["event_type"], e["payload"])
+    finally:
+        redact.close()
+    rows = [{"time": e["recorded_at"], "service": e["service"], "event": e["event_type"],
+             "actor": e["metadata"].get("actor_id"), "role": e["metadata"].get("actor_role"),
+             "clauses": e["metadata"].get("clauses") or [], "amount": _amounts(e["payload"]),
+             "detail": _detail(e["payload"]),
+             "position": e["global_position"], "event_id": e["event_id"],
+             "causation_id": e["causation_id"],
+             "correlation_id": e["metadata"].get("correlation_id"), "payload": e["payload"]}
+            for e in events]
+    if args.json:
+        emit_json({"person": args.person, "events": rows, "query_ms": round(elapsed_ms, 1)}, out)
+    else:
+        table(rows, ["time", "service", "event", "actor", "role", "clauses", "amount", "detail"],
+              out)
+        out.write(f"\n{len(rows)} events across {len({r['service'] for r in rows})} stores\n")
+    return 0

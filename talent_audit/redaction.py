@@ -1,0 +1,37 @@
+"""Personal fields as the auditor sees them: never the value."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from psycopg2.extensions import connection as Connection
+
+from shared.store import sealing
+from shared.db import connect
+
+
+class Redactor:
+    """Personal fields (``shared/store/sealing.py``) as the auditor sees them: ``"erased"`` where the
+    person's key was deleted, ``"encrypted"`` where it was not; never the value. Reads each
+    store's key store in a read-only session."""
+
+    def __init__(self, dsns: Mapping[str, str]) -> None:
+        self.dsns = dsns
+        self.conns: dict[str, Connection] = {}
+        self.known: dict[str, dict[Any, Any]] = {}
+        self.keystore = sealing.KeyStore()
+
+    def __call__(self, svc: str, event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
+        if event_type not in self.keystore.personal or svc not in self.dsns:
+            return payload
+        if svc not in self.conns:
+            self.conns[svc] = connect(self.dsns[svc], autocommit=True, read_only=True,
+                                      application_name="talent-audit")
+        with self.conns[svc].cursor() as cur:
+            redacted: dict[str, Any] = self.keystore.redact(cur, event_type, payload,
+                                                            self.known.setdefault(svc, {}))
+            return redacted
+
+    def close(self) -> None:
+        for conn in self.conns.values():
+            conn.close()
