@@ -1,37 +1,34 @@
 """The assessment service (考核): tenures, annual reports and grades (LT-11), obligations and
 rectification (LT-12, LT-13), disqualification (LT-14), completion.
 
-Time: "today" is the service clock's (``shared/clocks.py``): the real date, or ``CLOCK_TODAY``
-in a test configuration. Deadlines (report due dates, rectification deadlines, the period
-end) are fired by a timer that runs in every replica and acts in one at a time
-(``shared/timers.py``); ``POST /deadlines/run`` runs the same sweep at once for an operator."""
+The entrypoints parse a request or an event into a command and hand it to the use cases of
+services/assessment/handlers.py. Time: "today" is the service clock's (``shared/clock.py``): the
+real date, or ``CLOCK_TODAY`` in a test configuration. Deadlines (report due dates,
+rectification deadlines, the period end) are fired by a timer that runs in every replica and
+acts in one at a time (``shared/runtime/timers.py``); ``POST /deadlines/run`` runs the same
+sweep at once for an operator."""
+from __future__ import annotations
+
+from typing import Any
 
 import marshmallow
 
-from services.assessment import schemas
-from services.assessment.domain import tenure as tenure_domain
+from services.assessment import handlers, queries, schemas
 from services.assessment.domain.tenure import (
     ApproveDisqualification, ConfirmRectification, DeclineDisqualification, FileAnnualReport,
-    FireDeadlines, OpenTenure, OrderRectification, RecordFindings, ReportGround, TransferTenure)
-from services.assessment.settings import AssessmentSettings
+    OpenTenure, OrderRectification, RecordFindings, ReportGround, TransferTenure)
 from services.assessment.projections import TenuresView
-from shared import logging as tlog
-from shared.runtime import base  # (not ServiceBase itself: `nameko run` would take it)
-from shared.auth import authorize
+from services.assessment.settings import AssessmentSettings
 from shared.calendar import WorkingDayCalendar
 from shared.clock import local_date
-from shared.errors import Forbidden, InvalidInput, NotFound, TalentError
+from shared.errors import InvalidInput
+from shared.locks import lock_key
 from shared.messaging.consumers import subscribe
+from shared.runtime import base  # (not ServiceBase itself: `nameko run` would take it)
 from shared.runtime.provider import EventStoreProvider
+from shared.runtime.timers import timer
+from shared.store import RecordedEvent
 from shared.web import endpoint, expected_version, parse_body
-from shared.runtime.timers import exclusive, lock_key, timer
-
-log = tlog.get_logger(__name__)
-DEADLINES = "assessment.deadlines"
-
-
-def _stream(talent_id):
-    return f"tenure-{talent_id}"
 
 
 class AssessmentStore(EventStoreProvider):
@@ -39,193 +36,121 @@ class AssessmentStore(EventStoreProvider):
     migration left empty are rebuilt from the events at start (one replica does it, the others
     wait and find it done)."""
 
-    def setup(self):
+    def setup(self) -> None:
         super().setup()
         self.calendar = WorkingDayCalendar.from_config(self.settings.working_day_overrides)
-        self.rebuild_if(lock_key("assessment.rebuild"),
-                        "SELECT NOT EXISTS (SELECT 1 FROM tenure_view) AND EXISTS"
-                        " (SELECT 1 FROM events WHERE event_type = 'TenureOpened')")
+        self.rebuild_if(lock_key("assessment.rebuild"), queries.READ_MODELS_STALE)
+
+
+def _recorded(events: list[RecordedEvent]) -> dict[str, Any]:
+    """The answer to a command: the tenure's version after it and the events it recorded."""
+    return {"version": events[-1].stream_version if events else None,
+            "events": [{"type": e.event_type, "clauses": e.clauses, "payload": e.data}
+                       for e in events]}
 
 
 class AssessmentService(base.ServiceBase):
     name = "assessment"
     uow = AssessmentStore(projectors=[TenuresView()], settings=AssessmentSettings)
 
+    @property
+    def calendar(self) -> WorkingDayCalendar:
+        return self.uow.provider.calendar
+
     # -- opening ---------------------------------------------------------------------------------
     @subscribe("applications", "TalentCertified")
-    def on_talent_certified(self, event, cur):
+    def on_talent_certified(self, event: Any, cur: Any) -> None:
         p = event.payload
         opening = dict(talent_id=p["talent_id"], county=p["county"], track=p["track"],
                        period_start=p["period_start"], period_end=p["period_end"],
                        baseline_year=p["baseline_year"], baseline=p["baseline"])
+        command: OpenTenure
         if p.get("origin") == "yixiang_transfer":  # LT-16, transferred on the day recorded
             command = TransferTenure(**opening, transferred_on=local_date(event.recorded_at))
         else:
             command = OpenTenure(**opening)
-        self._execute(p["talent_id"], command, cur=cur)
+        handlers.open_tenure(self.uow, self.calendar, command, cur)
 
     # -- commands ----------------------------------------------------------------------------------
-    def _tenure(self, talent_id):
-        row = self.uow.query("SELECT * FROM tenure_view WHERE talent_id = %s", (talent_id,),
-                               one=True)
-        if row is None:
-            raise NotFound(f"no tenure for talent {talent_id}")
-        return row
-
-    def _guard(self, action, talent_id):
-        """The tenure, if the caller may do ``action`` on it: county staff only in their county,
-        a talent only on their own tenure."""
-        tenure = self._tenure(talent_id)
-        principal = self.uow.principal
-        authorize(principal, action, tenure["county"])
-        if principal.role == "talent" and principal.actor_id != talent_id:
-            raise Forbidden("a talent acts only on their own tenure")
-        return tenure
-
-    def _execute(self, talent_id, command, **kwargs):
-        """Run ``command`` on the talent's tenure, deciding with the clock's today and the
-        working-day calendar."""
-        context = self.uow.context(calendar=self.uow.provider.calendar)
-        return self.uow.run(tenure_domain.tenure, _stream(talent_id), command,
-                                  context=context, **kwargs)
-
-    def _run(self, request, talent_id, command):
-        events = self._execute(talent_id, command, expected_version=expected_version(request))
-        return {"version": events[-1].stream_version if events else None,
-                "events": [{"type": e.event_type, "clauses": e.clauses, "payload": e.data}
-                           for e in events]}
-
     @endpoint("POST", "/tenures/<talent_id>/reports", action="tenure.report")
-    def file_report(self, request, talent_id):
+    def file_report(self, request: Any, talent_id: str) -> dict[str, Any]:
         data = parse_body(request, schemas.FileAnnualReport())
-        self._guard("tenure.report", talent_id)
-        return self._run(request, talent_id, FileAnnualReport(**data))
+        return _recorded(handlers.file_report(self.uow, self.calendar, talent_id,
+                                              FileAnnualReport(**data),
+                                              expected_version(request)))
 
     @endpoint("POST", "/tenures/<talent_id>/findings", action="tenure.findings")
-    def record_findings(self, request, talent_id):
+    def record_findings(self, request: Any, talent_id: str) -> dict[str, Any]:
         data = parse_body(request, schemas.RecordFindings())
-        self._guard("tenure.findings", talent_id)
-        return self._run(request, talent_id, RecordFindings(**data))
+        return _recorded(handlers.record_findings(self.uow, self.calendar, talent_id,
+                                                  RecordFindings(**data),
+                                                  expected_version(request)))
 
     @endpoint("POST", "/tenures/<talent_id>/breaches/<breach_id>/rectification",
               action="tenure.rectification")
-    def order_rectification(self, request, talent_id, breach_id):
+    def order_rectification(self, request: Any, talent_id: str,
+                            breach_id: str) -> dict[str, Any]:
         data = parse_body(request, schemas.OrderRectification())
-        self._guard("tenure.rectification", talent_id)
-        return self._run(request, talent_id, OrderRectification(breach_id=breach_id, **data))
+        return _recorded(handlers.order_rectification(
+            self.uow, self.calendar, talent_id, OrderRectification(breach_id=breach_id, **data),
+            expected_version(request)))
 
     @endpoint("POST", "/tenures/<talent_id>/breaches/<breach_id>/rectified",
               action="tenure.rectification")
-    def confirm_rectification(self, request, talent_id, breach_id):
+    def confirm_rectification(self, request: Any, talent_id: str,
+                              breach_id: str) -> dict[str, Any]:
         data = parse_body(request, schemas.ConfirmRectification())
-        self._guard("tenure.rectification", talent_id)
-        return self._run(request, talent_id, ConfirmRectification(breach_id=breach_id, **data))
+        return _recorded(handlers.confirm_rectification(
+            self.uow, self.calendar, talent_id,
+            ConfirmRectification(breach_id=breach_id, **data), expected_version(request)))
 
     @endpoint("POST", "/tenures/<talent_id>/grounds")
-    def report_ground(self, request, talent_id):
+    def report_ground(self, request: Any, talent_id: str) -> dict[str, Any]:
         """An LT-14 ground; who may report it depends on its kind (``tenure.ground.<kind>``)."""
         data = parse_body(request, schemas.ReportGround())
-        self._guard(f"tenure.ground.{data['kind']}", talent_id)
-        return self._run(request, talent_id, ReportGround(**data))
+        return _recorded(handlers.report_ground(self.uow, self.calendar, talent_id,
+                                                ReportGround(**data),
+                                                expected_version(request)))
 
     @endpoint("POST", "/tenures/<talent_id>/disqualification", action="disqualification.approve")
-    def approve_disqualification(self, request, talent_id):
+    def approve_disqualification(self, request: Any, talent_id: str) -> dict[str, Any]:
         data = parse_body(request, schemas.ApproveDisqualification())
-        self._guard("disqualification.approve", talent_id)
-        return self._run(request, talent_id, ApproveDisqualification(**data))
+        return _recorded(handlers.approve_disqualification(
+            self.uow, self.calendar, talent_id, ApproveDisqualification(**data),
+            expected_version(request)))
 
     @endpoint("POST", "/tenures/<talent_id>/disqualification/decline",
               action="disqualification.decline")
-    def decline_disqualification(self, request, talent_id):
+    def decline_disqualification(self, request: Any, talent_id: str) -> dict[str, Any]:
         data = parse_body(request, schemas.DeclineDisqualification())
-        self._guard("disqualification.decline", talent_id)
-        return self._run(request, talent_id, DeclineDisqualification(
-            decided_on=data["decided_on"], reasons=tuple(data["reasons"]),
-            proposal_id=data["proposal_id"]))
+        command = DeclineDisqualification(decided_on=data["decided_on"],
+                                          reasons=tuple(data["reasons"]),
+                                          proposal_id=data["proposal_id"])
+        return _recorded(handlers.decline_disqualification(
+            self.uow, self.calendar, talent_id, command, expected_version(request)))
 
     # -- deadlines -------------------------------------------------------------------------------
-    def _sweep(self):
-        """FireDeadlines on every open tenure, in one replica at a time; idempotent (what was
-        fired is in the stream, so the next sweep fires nothing again)."""
-        today = self.uow.clock.today()
-        with exclusive(self.uow.db, DEADLINES) as mine:
-            if not mine:
-                log.info("deadline_sweep_skipped", today=today.isoformat())
-                return {"ran": False, "today": today, "fired": {}}
-            open_tenures = [row["talent_id"] for row in self.uow.query(
-                "SELECT talent_id FROM tenure_view WHERE status = 'open' ORDER BY talent_id")]
-            fired = {}
-            for talent_id in open_tenures:
-                try:
-                    events = self._execute(talent_id, FireDeadlines())
-                except TalentError as exc:  # e.g. a concurrent command: the next sweep retries
-                    log.warning("deadline_sweep_refused", talent_id=talent_id, code=exc.code,
-                                error=exc.message)
-                    continue
-                if events:
-                    fired[talent_id] = [e.event_type for e in events]
-            log.info("deadline_sweep", today=today.isoformat(), tenures=len(open_tenures),
-                     fired=sum(map(len, fired.values())))
-            return {"ran": True, "today": today, "fired": fired}
-
     @timer("DEADLINE_TIMER_SECONDS", 3600)
-    def deadline_timer(self):
-        self._sweep()
+    def deadline_timer(self) -> None:
+        handlers.fire_deadlines(self.uow, self.calendar)
 
     @endpoint("POST", "/deadlines/run", action="deadlines.run")
-    def run_deadlines(self, request):
-        return self._sweep()
+    def run_deadlines(self, request: Any) -> dict[str, Any]:
+        return handlers.fire_deadlines(self.uow, self.calendar)
 
     # -- read models -----------------------------------------------------------------------------
     @endpoint("GET", "/tenures/<talent_id>", action="tenure.read")
-    def get_tenure(self, request, talent_id):
+    def get_tenure(self, request: Any, talent_id: str) -> dict[str, Any]:
         """A talent's tenure: every year's dates, figures, findings and grade (with the
         computation), the breaches and rectification orders, the proposals and decisions."""
-        tenure = self._guard("tenure.read", talent_id)
-        tenure["years"] = self.uow.query(
-            "SELECT tenure_year, starts_on, ends_on, report_due_on, assessed, figures,"
-            " promotion_activities, backbones_trained, full_time_in_chuxiong, filed_on,"
-            " findings, result, basis, report_missed, computation, reasons, assessed_on"
-            " FROM tenure_year_view WHERE talent_id = %s ORDER BY tenure_year", (talent_id,))
-        tenure["breaches"] = self.uow.query(
-            "SELECT breach_id, obligation, tenure_year, detail, rectifiable, status, found_on,"
-            " requirement, deadline, rectified_on FROM tenure_breach_view WHERE talent_id = %s"
-            " ORDER BY found_on, breach_id", (talent_id,))
-        tenure["proposals"] = self.uow.query(
-            "SELECT proposal_id, ground, reasons, status, proposed_on, decided_on,"
-            " decision_reasons FROM tenure_proposal_view WHERE talent_id = %s"
-            " ORDER BY length(proposal_id), proposal_id", (talent_id,))
-        return tenure
+        return handlers.read_tenure(self.uow, talent_id)
 
     @endpoint("GET", "/results", action="assessment.results.read")
-    def results(self, request):
+    def results(self, request: Any) -> dict[str, Any]:
         """The annual results for the Commerce Bureau's announcement (LT-11.1): each graded year,
         under the calendar year in which its tenure year ended; county staff see their county."""
         try:
             query = schemas.ResultsQuery().load(request.args.to_dict())
         except marshmallow.ValidationError as exc:
             raise InvalidInput("invalid query", fields=exc.messages)
-        principal = self.uow.principal
-        if principal.role == "county_officer":
-            if query["county"] not in (None, principal.county):
-                raise Forbidden(f"county_officer of {principal.county} may not read "
-                                f"{query['county']}")
-            query["county"] = principal.county
-        sql = ("SELECT extract(year FROM y.ends_on)::int AS year, t.talent_id, t.county,"
-               " t.track, y.tenure_year, y.starts_on, y.ends_on, y.result, y.basis,"
-               " y.report_missed, y.reasons, y.assessed_on"
-               " FROM tenure_year_view y JOIN tenure_view t USING (talent_id)"
-               " WHERE y.result IS NOT NULL")
-        args = []
-        if query["year"] is not None:
-            sql += " AND extract(year FROM y.ends_on) = %s"
-            args.append(query["year"])
-        if query["county"] is not None:
-            sql += " AND t.county = %s"
-            args.append(query["county"])
-        rows = self.uow.query(sql + " ORDER BY year, t.county, t.talent_id, y.tenure_year",
-                                args)
-        summary = {result: sum(r["result"] == result for r in rows)
-                   for result in ("excellent", "qualified", "unqualified")}
-        return {"year": query["year"], "county": query["county"], "summary": summary,
-                "results": rows}
+        return handlers.results(self.uow, query["year"], query["county"])
