@@ -15,8 +15,9 @@ from dataclasses import dataclass, replace
 from services.subsidies.domain import policy
 from services.subsidies.domain.fund import Position
 
-# The clause the queue's order binds under: the budget clause of the fund LT-10.1 is paid from.
-CLAUSE = policy.BUDGET_CLAUSE[policy.MEASURE_FUND[policy.LT_SUBSIDY_MEASURE]]
+# The clause the queue's order binds under: the budget clause of prefecture finance's fund, which
+# pays the LT-10.1 subsidy.
+CLAUSE = policy.BUDGET_CLAUSE["prefecture_finance"]
 
 
 @dataclass(frozen=True)
