@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from givenwhenthen import NewEvent, given, then, when
+
 from services.subsidies.domain.fund import Position
 from services.subsidies.domain.grant import GrantFromQueue, grant
 from services.subsidies.domain.queue import CLAUSE, QueuedGrant, in_turn
