@@ -2,54 +2,45 @@
 disqualification (LT-14); the Ten Measures claims (TM-4…TM-10); the funds they are charged to
 (TM-1), per source and fiscal year.
 
-Every decision that charges a fund runs under that fund's lock (a transaction-scoped advisory
-lock taken before anything is appended, so it cannot deadlock with the store's append lock): the
-fund's position is read, the decider decides on it, and the read model that sums the commitments
-is updated by the same append. Two decisions can therefore never both take the last of a budget,
-and an event handler never meets a version conflict it would have to dead-letter.
+The entrypoints here authenticate (``@endpoint``), parse, build the command and hand it to the
+use case in ``handlers.py``, which runs it in one transaction (under the fund's lock where a
+decision charges a fund); the rules are the deciders' in ``domain/``.
 """
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 import marshmallow
+from werkzeug.wrappers import Request
 
-from services.subsidies import projections, schemas
-from services.subsidies.domain import claim as claim_domain
+from services.subsidies import handlers, schemas
 from services.subsidies.domain import fund as fund_domain
 from services.subsidies.domain import grant as grant_domain
-from services.subsidies.domain import measures
-from services.subsidies.domain.claim import DecideClaim, FileClaim, PayClaim
-from services.subsidies.domain.grant import (DemandRecovery, GrantFromQueue, RecordPayment,
-                                             RecordRepayment)
-from services.subsidies.domain.policy import LT_SUBSIDY_MEASURE
-from services.subsidies.settings import SubsidiesSettings
+from services.subsidies.domain.claim import DecideClaim, PayClaim
+from services.subsidies.domain.grant import (
+    DemandRecovery,
+    RecordPayment,
+    RecordRepayment,
+)
 from services.subsidies.projections import ClaimsView, FundsView, GrantsView
-from shared.runtime import base  # (not ServiceBase itself: `nameko run` would take it)
+from services.subsidies.settings import SubsidiesSettings
 from shared.clock import local_date
-from shared.errors import Forbidden, InvalidInput, NotFound
-from shared.locks import FUND as FUND_LOCK
+from shared.errors import InvalidInput
 from shared.messaging.consumers import subscribe
+from shared.messaging.inbox import IncomingEvent
+from shared.runtime import base  # (not ServiceBase itself: `nameko run` would take it)
 from shared.runtime.provider import EventStoreProvider
+from shared.store import RecordedEvent
 from shared.web import endpoint, expected_version, parse_body
 
+Body = dict[str, Any]
 
 
-def _stream(talent_id):
-    return f"grant-{LT_SUBSIDY_MEASURE}-{talent_id}"
-
-
-def _claim_stream(claim_id):
-    return f"claim-{claim_id}"
-
-
-def _result(events, **extra):
+def _result(events: Sequence[RecordedEvent], **extra: Any) -> Body:
     return {**extra, "version": events[-1].stream_version if events else None,
             "events": [{"type": e.event_type, "stream_id": e.stream_id, "clauses": e.clauses,
                         "payload": e.data} for e in events]}
-
-
-def _history(events):
-    return [{"type": e.event_type, "version": e.stream_version, "payload": e.data,
-             "clauses": e.clauses, "actor_role": e.metadata.get("actor_role"),
-             "recorded_at": e.recorded_at.isoformat()} for e in events]
 
 
 class SubsidiesService(base.ServiceBase):
@@ -58,209 +49,112 @@ class SubsidiesService(base.ServiceBase):
                              settings=SubsidiesSettings)
 
     # -- funds --------------------------------------------------------------------------------
-    def _fund_position(self, cur, source, fiscal_year):
-        """Lock the fund for this transaction and read its position."""
-        cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
-                    (FUND_LOCK, fund_domain.stream_id(source, fiscal_year)))
-        return projections.fund_position(cur, source, fiscal_year)
-
-    def _grant_queued(self, cur, source, fiscal_year):
-        """Grant queued LT-10.1 subsidies the fund now has room for, first queued first (the
-        fund's lock is held)."""
-        recorded = []
-        for queued in projections.queued_grants(cur, source, fiscal_year):
-            context = self.uow.context(fund=projections.fund_position(cur, source, fiscal_year))
-            events = self.uow.run(grant_domain.grant, queued["grant_id"], GrantFromQueue(),
-                                        context=context, cur=cur)
-            if not events:
-                break  # the first in line does not fit: nobody behind it jumps the queue
-            recorded += events
-        return recorded
-
     @endpoint("POST", "/funds/<source>/<int:fiscal_year>/budget", action="budget.set")
-    def set_budget(self, request, source, fiscal_year):
+    def set_budget(self, request: Request, source: str, fiscal_year: int) -> Body:
         key = self._load(schemas.FundKey(), {"source": source, "fiscal_year": fiscal_year})
         data = parse_body(request, schemas.SetBudget())
-        with self.uow.db.transaction() as cur:
-            context = self.uow.context(fund=self._fund_position(cur, source, fiscal_year))
-            events = self.uow.run(
-                fund_domain.fund, fund_domain.stream_id(source, fiscal_year),
-                fund_domain.SetBudget(**key, **data), context=context,
-                expected_version=expected_version(request), cur=cur)
-            if events:
-                events += self._grant_queued(cur, source, fiscal_year)
-        return _result(events)
+        return _result(handlers.set_budget(self.uow, fund_domain.SetBudget(**key, **data),
+                                           expected_version(request)))
 
     @endpoint("GET", "/funds", action="budget.read")
-    def list_funds(self, request):
-        year = self._year(request)
-        return {"funds": projections.fund_totals(self.uow.query, year)}
+    def list_funds(self, request: Request) -> Body:
+        return {"funds": handlers.funds(self.uow, self._year(request))}
 
     @endpoint("GET", "/funds/<source>/<int:fiscal_year>", action="budget.read")
-    def get_fund(self, request, source, fiscal_year):
+    def get_fund(self, request: Request, source: str, fiscal_year: int) -> Body:
         self._load(schemas.FundKey(), {"source": source, "fiscal_year": fiscal_year})
-        [row] = projections.fund_totals(self.uow.query, fiscal_year, source) or [None]
-        if row is None:
-            raise NotFound(f"no budget or commitment for fund {source} {fiscal_year}")
-        with self.uow.db.transaction() as cur:
-            row["queued_grants"] = projections.queued_grants(cur, source, fiscal_year)
-        row["history"] = _history(self.uow.events.read_stream(
-            fund_domain.stream_id(source, fiscal_year)))
-        return row
+        return handlers.fund(self.uow, source, fiscal_year)
 
     @endpoint("GET", "/totals", action="budget.read")
-    def totals(self, request):
-        year = self._year(request)
-        return {"fiscal_year": year, "funds": projections.fund_totals(self.uow.query, year),
-                "measures": projections.measure_totals(self.uow.query, year),
-                "pending_claims": projections.pending_claims(self.uow.query)}
+    def totals(self, request: Request) -> Body:
+        return handlers.totals(self.uow, self._year(request))
 
     # -- the LT-10.1 grant --------------------------------------------------------------------
     @subscribe("applications", "TalentCertified")
-    def on_talent_certified(self, event, cur):
-        recorded_on = local_date(event.recorded_at)
+    def on_talent_certified(self, event: IncomingEvent, cur: Any) -> None:
         command = grant_domain.for_certification(
-            _stream(event.payload["talent_id"]), event.payload, event.metadata.get("clauses", []),
-            recorded_on)
-        position = self._fund_position(cur, grant_domain.FUND, command.certified_on.year)
-        self.uow.run(grant_domain.grant, command.grant_id, command,
-                           context=self.uow.context(fund=position), cur=cur)
+            handlers.grant_stream(event.payload["talent_id"]), event.payload,
+            event.metadata.get("clauses", []), local_date(event.recorded_at))
+        handlers.grant_for_certification(self.uow, cur, command)
 
     @subscribe("assessment", "TalentDisqualified")
-    def on_talent_disqualified(self, event, cur):
+    def on_talent_disqualified(self, event: IncomingEvent, cur: Any) -> None:
         p = event.payload
-        stream = _stream(p["talent_id"])
-        state = grant_domain.grant.replay(self.uow.events.read_stream(stream, cur=cur))
-        if state.fund:  # a cancellation may release a commitment: hold the fund first
-            self._fund_position(cur, state.fund, state.fiscal_year)
-        events = self.uow.run(grant_domain.grant, stream, DemandRecovery(
-            ground=p["ground"], decided_on=p["decided_on"], grant_id=stream,
-            talent_id=p["talent_id"]), cur=cur)
-        if any(e.payload.get("released_fen") for e in events):
-            self._grant_queued(cur, state.fund, state.fiscal_year)
-
-    def _existing(self, talent_id):
-        if not self.uow.events.read_stream(_stream(talent_id)):
-            raise NotFound(f"no grant for talent {talent_id}")
+        handlers.demand_recovery(self.uow, cur, DemandRecovery(
+            ground=p["ground"], decided_on=p["decided_on"],
+            grant_id=handlers.grant_stream(p["talent_id"]), talent_id=p["talent_id"]))
 
     @endpoint("POST", "/grants/<talent_id>/payments", action="grant.pay")
-    def pay(self, request, talent_id):
+    def pay(self, request: Request, talent_id: str) -> Body:
         data = parse_body(request, schemas.RecordPayment())
-        self._existing(talent_id)
-        return _result(self.uow.run(
-            grant_domain.grant, _stream(talent_id), RecordPayment(**data),
-            expected_version=expected_version(request)))
+        return _result(handlers.pay_grant(self.uow, talent_id, RecordPayment(**data),
+                                          expected_version(request)))
 
     @endpoint("POST", "/grants/<talent_id>/repayments", action="grant.repay")
-    def repay(self, request, talent_id):
+    def repay(self, request: Request, talent_id: str) -> Body:
         data = parse_body(request, schemas.RecordRepayment())
-        self._existing(talent_id)
-        return _result(self.uow.run(
-            grant_domain.grant, _stream(talent_id), RecordRepayment(**data),
-            expected_version=expected_version(request)))
+        return _result(handlers.repay_grant(self.uow, talent_id, RecordRepayment(**data),
+                                            expected_version(request)))
 
     @endpoint("GET", "/grants/<talent_id>", action="grant.read")
-    def grant_ledger(self, request, talent_id):
-        principal = self.uow.principal
-        if principal.role == "talent" and principal.actor_id != talent_id:
-            raise Forbidden("a talent reads only their own grant")
-        grants = self.uow.query("SELECT * FROM grants_view WHERE talent_id = %s",
-                                  (talent_id,))
-        if not grants:
-            raise NotFound(f"no grant for talent {talent_id}")
-        return {"talent_id": talent_id, "grants": grants,
-                "history": _history(self.uow.events.read_stream(_stream(talent_id)))}
+    def grant_ledger(self, request: Request, talent_id: str) -> Body:
+        return handlers.grant_ledger(self.uow, talent_id)
 
     @endpoint("GET", "/recoveries", action="grant.read")
-    def outstanding_recoveries(self, request):
+    def outstanding_recoveries(self, request: Request) -> Body:
         overdue = request.args.get("overdue", "false").lower()
         if overdue not in ("true", "false"):
             raise InvalidInput("overdue is true or false", fields={"overdue": ["Not a boolean."]})
-        return {"today": self.uow.clock.today(), "recoveries": projections.recoveries(
-            self.uow.query, self.uow.clock.today(), overdue_only=overdue == "true")}
+        return handlers.recoveries(self.uow, overdue_only=overdue == "true")
 
     # -- Ten Measures claims ------------------------------------------------------------------
-    def _tm7_2020_rate(self):
-        return self.uow.settings.tm7_2020_rate_fen
-
-    def _claim(self, claim_id):
-        return self.uow.load(claim_domain.claim, _claim_stream(claim_id))[0]
-
     @endpoint("POST", "/claims", action="claim.file")
-    def file_claim(self, request):
+    def file_claim(self, request: Request) -> tuple[int, Body]:
         measure = parse_body(request, schemas.ClaimMeasure())["measure"]
         data = parse_body(request, schemas.CLAIMS[measure]())
         party_id, party_name = data.pop("party_id"), data.pop("party_name")
         del data["measure"]
-        context = self.uow.context(tm7_2020_rate_fen=self._tm7_2020_rate())
-        claim_id = measures.claim_id(measure, party_id, data, context["today"])
-        events = self.uow.run(
-            claim_domain.claim, _claim_stream(claim_id),
-            FileClaim(claim_id, measure, party_id, party_name, data), context=context,
-            expected_version=expected_version(request))
+        claim_id, events = handlers.file_claim(self.uow, measure, party_id, party_name, data,
+                                               expected_version(request))
         return 201, _result(events, claim_id=claim_id)
 
     @endpoint("POST", "/claims/<claim_id>/decision", action="claim.decide")
-    def decide_claim(self, request, claim_id):
+    def decide_claim(self, request: Request, claim_id: str) -> Body:
         data = parse_body(request, schemas.DecideClaim())
-        state = self._claim(claim_id)
-        approve = data["decision"] == "approve"
-        source = claim_domain.fund_of(state.measure)
-        with self.uow.db.transaction() as cur:
-            context = self.uow.context()
-            if approve and source:
-                context["fund"] = self._fund_position(cur, source, context["today"].year)
-            events = self.uow.run(
-                claim_domain.claim, _claim_stream(claim_id),
-                DecideClaim(approve, tuple(data["reasons"])), context=context,
-                expected_version=expected_version(request), cur=cur)
-        return _result(events, claim_id=claim_id)
+        command = DecideClaim(data["decision"] == "approve", tuple(data["reasons"]))
+        return _result(handlers.decide_claim(self.uow, claim_id, command,
+                                             expected_version(request)), claim_id=claim_id)
 
     @endpoint("POST", "/claims/<claim_id>/payments", action="claim.pay")
-    def pay_claim(self, request, claim_id):
+    def pay_claim(self, request: Request, claim_id: str) -> Body:
         data = parse_body(request, schemas.RecordPayment())
-        self._claim(claim_id)
-        return _result(self.uow.run(
-            claim_domain.claim, _claim_stream(claim_id), PayClaim(**data),
-            expected_version=expected_version(request)), claim_id=claim_id)
+        return _result(handlers.pay_claim(self.uow, claim_id, PayClaim(**data),
+                                          expected_version(request)), claim_id=claim_id)
 
     @endpoint("GET", "/claims/<claim_id>", action="claim.read")
-    def get_claim(self, request, claim_id):
-        row = self.uow.query("SELECT * FROM claims_view WHERE claim_id = %s", (claim_id,),
-                               one=True)
-        if row is None:
-            raise NotFound(f"no claim {claim_id}")
-        history = self.uow.events.read_stream(_claim_stream(claim_id))
-        filed = [e for e in history if e.event_type == "MeasureClaimFiled"][-1].data
-        return {**row, "breakdown": filed["breakdown"], "eligibility": filed["eligibility"],
-                "facts": filed["facts"], "history": _history(history)}
+    def get_claim(self, request: Request, claim_id: str) -> Body:
+        return handlers.claim(self.uow, claim_id)
 
     @endpoint("GET", "/claims", action="claim.read")
-    def list_claims(self, request):
-        sql, args = "SELECT * FROM claims_view WHERE true", []
-        for column in ("measure", "status", "party_id"):
-            if value := request.args.get(column):
-                sql += f" AND {column} = %s"
-                args.append(value)
-        return {"claims": self.uow.query(sql + " ORDER BY updated_at, claim_id", args)}
+    def list_claims(self, request: Request) -> Body:
+        return {"claims": handlers.claims(self.uow, measure=request.args.get("measure"),
+                                          status=request.args.get("status"),
+                                          party_id=request.args.get("party_id"))}
 
     # -- ledgers ------------------------------------------------------------------------------
     @endpoint("GET", "/ledger/<party_id>", action="ledger.read")
-    def ledger(self, request, party_id):
-        ledger = projections.ledger(self.uow.query, party_id)
-        if not ledger["grants"] and not ledger["claims"]:
-            raise NotFound(f"no grant or claim for {party_id}")
-        return ledger
+    def ledger(self, request: Request, party_id: str) -> Body:
+        return handlers.ledger(self.uow, party_id)
 
-    # -- helpers ------------------------------------------------------------------------------
+    # -- parsing ------------------------------------------------------------------------------
     @staticmethod
-    def _load(schema, data):
+    def _load(schema: marshmallow.Schema, data: dict[str, Any]) -> dict[str, Any]:
         try:
             return schema.load(data)
         except marshmallow.ValidationError as exc:
             raise InvalidInput("invalid input", fields=exc.messages)
 
-    def _year(self, request):
+    def _year(self, request: Request) -> int | None:
         year = request.args.get("year")
         if year is None:
             return None
