@@ -63,13 +63,6 @@ def _fund_lock(source: str, fiscal_year: int) -> tuple[int, str]:
     return (locks.FUND, fund_domain.stream_id(source, fiscal_year))
 
 
-def _hold_fund(cur: Any, source: str, fiscal_year: int) -> None:
-    """Take the fund's lock in the transaction ``cur`` already has open: an event handler's, which
-    the inbox began with its own insert (``uow.locked`` would begin another one)."""
-    cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
-                _fund_lock(source, fiscal_year))
-
-
 def _grant_in_turn(uow: UnitOfWork, cur: Any, source: str,
                    fiscal_year: int) -> list[RecordedEvent]:
     """Grant the queued LT-10.1 subsidies the fund now has room for, in turn (``queue.in_turn``),
@@ -130,7 +123,7 @@ def grant_for_certification(uow: UnitOfWork, cur: Any,
     """Grant (or queue, or decline) a certified talent's subsidy, in the event handler's
     transaction ``cur``, under the lock of the fund of the certification's year."""
     year = command.certified_on.year
-    _hold_fund(cur, grant_domain.FUND, year)
+    uow.hold(cur, exclusive=[_fund_lock(grant_domain.FUND, year)])
     position = projections.fund_position(cur, grant_domain.FUND, year)
     return uow.run(grant_domain.grant, command.grant_id, command,
                    context=uow.context(fund=position), cur=cur)
@@ -142,7 +135,7 @@ def demand_recovery(uow: UnitOfWork, cur: Any, command: DemandRecovery) -> list[
     stream = command.grant_id
     state = grant_domain.grant.replay(uow.events.read_stream(stream, cur=cur))
     if state.fund:  # a cancellation may release a commitment: hold the fund first
-        _hold_fund(cur, state.fund, state.fiscal_year)
+        uow.hold(cur, exclusive=[_fund_lock(state.fund, state.fiscal_year)])
     events = uow.run(grant_domain.grant, stream, command, cur=cur)
     if any(e.payload.get("released_fen") for e in events):
         events += _grant_in_turn(uow, cur, state.fund, state.fiscal_year)

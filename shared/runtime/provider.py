@@ -35,6 +35,23 @@ Lock = int | tuple[int, str]
 """An advisory lock: a one-key lock id, or a two-key lock ``(class, name)`` (``hashtext(name)``)."""
 
 
+def _lock_statements(exclusive: Sequence[Lock], shared: Sequence[int]) -> tuple[str, list[Any]]:
+    """The statements taking ``shared`` locks shared, then ``exclusive`` ones in ascending order
+    (two commands never wait on each other in a cycle)."""
+    sql, params = "", []
+    for key in shared:
+        sql += "SELECT pg_advisory_xact_lock_shared(%s); "
+        params.append(key)
+    for key in sorted(exclusive, key=lambda k: k if isinstance(k, tuple) else (k, "")):
+        if isinstance(key, tuple):
+            sql += "SELECT pg_advisory_xact_lock(%s, hashtext(%s)); "
+            params += key
+        else:
+            sql += "SELECT pg_advisory_xact_lock(%s); "
+            params.append(key)
+    return sql, params
+
+
 class EventStoreProvider(DependencyProvider):
     """Owns the service's database pool, event store, inbox and relay. Injects a ``UnitOfWork``.
 
@@ -160,20 +177,17 @@ class UnitOfWork:
         commands never wait on each other in a cycle). BEGIN, the locks and ``query`` (with
         ``args``; its rows are ready on the cursor) travel in one round trip. The locks last
         until the transaction ends; ``run(..., cur=cur, commit=True)`` ends it with the append."""
-        sql, params = "BEGIN; ", []
-        for key in shared:
-            sql += "SELECT pg_advisory_xact_lock_shared(%s); "
-            params.append(key)
-        for key in sorted(exclusive, key=lambda k: k if isinstance(k, tuple) else (k, "")):
-            if isinstance(key, tuple):
-                sql += "SELECT pg_advisory_xact_lock(%s, hashtext(%s)); "
-                params += key
-            else:
-                sql += "SELECT pg_advisory_xact_lock(%s); "
-                params.append(key)
+        sql, params = _lock_statements(exclusive, shared)
         with self.db.explicit_transaction() as cur:
-            cur.execute(sql + query, (*params, *args))
+            cur.execute("BEGIN; " + sql + query, (*params, *args))
             yield cur
+
+    def hold(self, cur: Any, *, exclusive: Sequence[Lock] = (),
+             shared: Sequence[int] = ()) -> None:
+        """Take advisory locks, as ``locked`` does, in the transaction ``cur`` already has open
+        (an event handler's, which the inbox began)."""
+        sql, params = _lock_statements(exclusive, shared)
+        cur.execute(sql, params)
 
     def run(self, decider: Decider[Any], stream_id: str, command: Any, *,
             context: dict[str, Any] | None = None, expected_version: int | None = None,
