@@ -77,7 +77,7 @@ def receiver():
 
 def subscribe(session, url, name="州人社局"):
     sid = str(uuid.uuid4())
-    session.execute(registry.subscriber, f"subscriber-{sid}",
+    session.run(registry.subscriber, f"subscriber-{sid}",
                     registry.Register(sid, name, url, ("TalentCertified",)))
     return sid
 
@@ -86,10 +86,10 @@ def certify(session, contacts=None, subscribers=()):
     """E-mail addresses registered, then the notifications of one TalentCertified:
     [(notification_id, channel, recipient)] of its e-mail and webhook messages."""
     for recipient, address in (contacts or {}).items():
-        session.execute(registry.contact, f"contact-{recipient}",
+        session.run(registry.contact, f"contact-{recipient}",
                         registry.SetEmail(recipient, address))
     event_id = str(uuid.uuid4())
-    events = session.execute(messages.notification, f"notification-{event_id}",
+    events = session.run(messages.notification, f"notification-{event_id}",
                              messages.Notify("applications", "TalentCertified", event_id,
                                              CERTIFIED),
                              context=session.context(who=WHO, contacts=contacts or {},
@@ -245,7 +245,7 @@ def test_retries_follow_the_backoff_then_dead_letter_then_redrive(session, recei
     clock.offset = dt.timedelta(days=30)
     assert sender.tick()["claimed"] == 0  # dead letters wait for a person
     receiver.recover("/hook")
-    session.execute(delivery_domain.delivery, stream_of(nid),
+    session.run(delivery_domain.delivery, stream_of(nid),
                     delivery_domain.Redrive(nid, "webhook"))
     assert sender.tick()["delivered"] == 1
     assert [r["status"] for r in receiver.to("/hook")] == [503, 503, 503, 200]
@@ -272,9 +272,9 @@ def test_a_deactivated_subscriber_or_a_removed_address_fails_without_sending(ses
                                                                              smtp):
     sid = subscribe(session, receiver.url + "/hook")
     sent = certify(session, contacts={"bureau": "shangwu@example.cn"}, subscribers=[sid])
-    session.execute(registry.subscriber, f"subscriber-{sid}", registry.Deactivate())
-    session.execute(registry.contact, "contact-bureau", registry.SetEmail("bureau", "a@b.cn"))
-    session.execute(registry.contact, "contact-bureau", registry.RemoveEmail("bureau"))
+    session.run(registry.subscriber, f"subscriber-{sid}", registry.Deactivate())
+    session.run(registry.contact, "contact-bureau", registry.SetEmail("bureau", "a@b.cn"))
+    session.run(registry.contact, "contact-bureau", registry.RemoveEmail("bureau"))
     assert dispatcher(session, smtp).tick() == {"claimed": 0, "delivered": 0, "failed": 0}
     errors = {row["recipient"]: row["last_error"] for row in session.query(
         "SELECT recipient, last_error FROM deliveries")}
