@@ -47,11 +47,13 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from deploy.local.walk import (STAGES, application_body, base_urls, fake_id_number,  # noqa: E402
-                               open_round, shanghai_today, stage_body, Client)
 from shared.auth import mint  # noqa: E402
 from shared.config import dsn_for  # noqa: E402
 from shared.db import Database  # noqa: E402
+from talent_client.http import base_urls, Client  # noqa: E402
+from talent_client.samples import (STAGES, application_body, fake_id_number,  # noqa: E402
+                                   shanghai_today, stage_body)
+from talent_client.steps import open_round  # noqa: E402
 
 SECRET = os.environ.get("AUTH_SECRET", "dev-only-secret-change-me-in-production!")
 COUNTY = "楚雄市"

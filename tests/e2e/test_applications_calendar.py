@@ -11,9 +11,10 @@ import random
 
 import pytest
 
-from deploy.local.walk import Client, application_body, stage_body
 from shared.db import Database
 from shared.store import EventStore
+from talent_client.http import Client
+from talent_client.samples import application_body, stage_body
 from tests.support.applications_pinned import exit_code, start_applications_on
 from tests.support.system import running_system
 

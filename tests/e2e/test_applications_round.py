@@ -20,9 +20,10 @@ import kombu
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from deploy.local.walk import Client, application_body, fake_id_number, stage_body, shanghai_today
 from shared.db import Database
 from shared.store import EventStore
+from talent_client.http import Client
+from talent_client.samples import application_body, fake_id_number, stage_body, shanghai_today
 from tests.support.system import NAMEKO, ROOT, running_system
 
 pytestmark = pytest.mark.e2e

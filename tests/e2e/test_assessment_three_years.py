@@ -11,10 +11,12 @@ import datetime as dt
 
 import pytest
 
-from deploy.local.walk import Client, certify, fund_lt_subsidy, shanghai_today
 from services.assessment.domain.schedule import anniversary
 from shared.db import Database
 from shared.store import EventStore
+from talent_client.http import Client
+from talent_client.samples import shanghai_today
+from talent_client.steps import certify, fund_lt_subsidy
 from tests.support.assessment_pinned import start_assessment_on
 
 pytestmark = pytest.mark.e2e

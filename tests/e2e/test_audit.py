@@ -9,10 +9,11 @@ import uuid
 
 import pytest
 
-from deploy.local.walk import Client, walk
+from deploy.local.walk import walk
 from services import audit_cli as audit
 from shared.config import dsn_for
 from shared.db import create_database, drop_database
+from talent_client.http import Client
 
 pytestmark = pytest.mark.e2e
 ADMIN = dsn_for("postgres")

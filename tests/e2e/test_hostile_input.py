@@ -15,8 +15,10 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deploy.local.walk import Client, application_body, open_round, stage_body, shanghai_today
 from shared.auth import mint
+from talent_client.http import Client
+from talent_client.samples import application_body, stage_body, shanghai_today
+from talent_client.steps import open_round
 from tests.support.system import running_system
 
 pytestmark = pytest.mark.e2e

@@ -12,8 +12,10 @@ import psycopg2
 import pytest
 import requests
 
-from deploy.local.walk import Client, certify, shanghai_today
 from services.notifications.channels import verify_signature
+from talent_client.http import Client
+from talent_client.samples import shanghai_today
+from talent_client.steps import certify
 from tests.support.notification_peers import SmtpSink, WebhookReceiver, wait_until
 from tests.support.system import running_system
 

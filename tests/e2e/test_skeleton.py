@@ -5,10 +5,11 @@ import time
 import kombu
 import pytest
 
-from deploy.local.walk import Client, walk
+from deploy.local.walk import walk
 from shared.db import Database
 from shared.store import EventStore
 from shared.messaging.relay import exchange_for
+from talent_client.http import Client
 
 pytestmark = pytest.mark.e2e
 

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from deploy.local.walk import Client
+from talent_client.http import Client
 from tests.support.faults import fund_the_grants
 from tests.support.system import running_system
 

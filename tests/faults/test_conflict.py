@@ -5,8 +5,10 @@ import threading
 
 import pytest
 
-from deploy.local.walk import (STAGES, Client, application_body, notice_start_for, open_round,
-                               shanghai_today, stage_body)
+from talent_client.http import Client
+from talent_client.samples import (STAGES, application_body, notice_start_for, shanghai_today,
+                                   stage_body)
+from talent_client.steps import open_round
 from tests.support.faults import report
 
 pytestmark = pytest.mark.e2e

@@ -8,7 +8,7 @@ import orjson
 import pytest
 import requests
 
-from deploy.local.walk import Client
+from talent_client.http import Client
 from tests.support.faults import (Stream, assert_exactly_once, certified, log_lines, report,
                                   settle, wait_until)
 

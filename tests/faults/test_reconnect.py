@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from deploy.local.walk import Client
 from shared.config import dsn_for
+from talent_client.http import Client
 from tests.support.faults import (CONSUMERS, PrivateRabbit, Stream, assert_exactly_once,
                                   fund_the_grants, handled, rabbitmq_server_command, report,
                                   settle, terminate_connections, wait_until)

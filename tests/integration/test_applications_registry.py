@@ -11,13 +11,14 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg2
 import pytest
 
-from deploy.local.walk import (Client, application_body, fake_credit_code, fake_id_number,
-                               shanghai_today, stage_body)
 from services.applications.service import ApplicationsService
 from shared import config
 from shared.calendar import WorkingDayCalendar
 from shared.db import Database
 from shared.store import EventStore
+from talent_client.http import Client
+from talent_client.samples import (application_body, fake_credit_code, fake_id_number,
+                                   shanghai_today, stage_body)
 from tests.support.system import running_system
 
 pytestmark = pytest.mark.integration

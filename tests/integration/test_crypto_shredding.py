@@ -14,12 +14,14 @@ import orjson
 import psycopg2
 import pytest
 
-from deploy.local.walk import Client, application_body, open_round, shanghai_today
 from services import audit_cli as audit
 from services.applications.identity import id_check_char, mask_id_number
 from shared.config import dsn_for
 from shared.db import Database, create_database, drop_database
 from shared.store import EventStore
+from talent_client.http import Client
+from talent_client.samples import application_body, shanghai_today
+from talent_client.steps import open_round
 from tests.support.system import ADMIN, running_system
 
 pytestmark = pytest.mark.integration

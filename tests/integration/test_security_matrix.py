@@ -19,14 +19,16 @@ import re
 import pytest
 import requests
 
-from deploy.local.walk import (
-    STAGES, Client, application_body, notice_start_for, open_round, shanghai_today, stage_body)
 from services.applications.service import ApplicationsService
 from services.assessment.service import AssessmentService
 from services.notifications.service import NotificationsService
 from services.subsidies.service import SubsidiesService
 from shared.auth import COUNTY_SCOPED, PERMISSIONS, ROLES, mint
 from shared.contracts.assessment import GROUND_KINDS
+from talent_client.http import Client
+from talent_client.samples import (STAGES, application_body, notice_start_for, shanghai_today,
+                                   stage_body)
+from talent_client.steps import open_round
 from tests.support.system import running_system
 
 SERVICES = {"applications": ApplicationsService, "subsidies": SubsidiesService,

@@ -12,11 +12,11 @@ import kombu
 import orjson
 import pytest
 
-from deploy.local.walk import Client
 from shared.contracts import load_all
 from shared.db import Database
 from shared.store import EventStore
 from shared.messaging.relay import exchange_for
+from talent_client.http import Client
 from tests.support.system import running_system
 from tests.support.waiting import wait_for
 

@@ -9,8 +9,8 @@ import random
 import pytest
 from marshmallow import ValidationError
 
-from deploy.local.walk import application_body, stage_body
 from services.applications import identity, schemas
+from talent_client.samples import application_body, stage_body
 
 D = dt.date
 
