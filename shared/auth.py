@@ -86,6 +86,7 @@ COUNTY_SCOPED = {"county_officer"}
 # Roles that act only on their own records (an application, a tenure, a grant): the record's owner
 # is the actor the token names.
 OWNER_SCOPED = {"applicant", "talent"}
+_ANY_OWNER = object()  # authorize(owner=...) not given: the record's owner is not checked
 
 
 class Principal:
@@ -124,10 +125,10 @@ def authenticate(secret, authorization_header):
     return Principal(claims["sub"], claims["role"], claims.get("county"))
 
 
-def authorize(principal, action, county=None, *, owner=None, record="record"):
+def authorize(principal, action, county=None, *, owner=_ANY_OWNER, record="record"):
     """Refuse unless ``principal`` may do ``action`` (on a record of ``county``, if given, and
     owned by actor ``owner``, if given: an applicant or a talent acts only on their own
-    ``record``)."""
+    ``record``; a record owned by no actor, ``owner=None``, is nobody's own)."""
     allowed = PERMISSIONS.get(action)
     if allowed is None:
         raise Forbidden(f"unknown action {action}")
@@ -136,7 +137,7 @@ def authorize(principal, action, county=None, *, owner=None, record="record"):
                         details={"allowed_roles": sorted(allowed)})
     if principal.role in COUNTY_SCOPED and county is not None and principal.county != county:
         raise Forbidden(f"{principal.role} of {principal.county} may not act on {county}")
-    if owner is not None and principal.role in OWNER_SCOPED and principal.actor_id != owner:
+    if owner is not _ANY_OWNER and principal.role in OWNER_SCOPED and principal.actor_id != owner:
         article = "an" if principal.role[0] in "aeiou" else "a"
         raise Forbidden(f"{article} {principal.role} acts only on their own {record}")
 
