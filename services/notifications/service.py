@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 from services.notifications import channels, pages, schemas
 from services.notifications.dispatch import dispatcher, stream_of
 from services.notifications.domain import delivery as delivery_domain
-from services.notifications.domain import messages, registry
+from services.notifications.domain import messages, recipients
 from services.notifications.domain.messages import (CATEGORIES_ZH, GRADES_ZH, RULES, Notify,
                                                     PartiesUnknown, addresses)
 from services.notifications.domain.register import REGISTER, Source, noted
@@ -221,8 +221,8 @@ class NotificationsService(base.ServiceBase):
     def register_subscriber(self, request):
         data = parse_body(request, schemas.Subscription())
         subscriber_id = str(uuid.uuid4())
-        events = self.uow.run(registry.subscriber, f"subscriber-{subscriber_id}",
-                                    registry.Register(subscriber_id, data["name"], data["url"],
+        events = self.uow.run(recipients.subscriber, f"subscriber-{subscriber_id}",
+                                    recipients.Register(subscriber_id, data["name"], data["url"],
                                                       tuple(data["event_types"])))
         return 201, dict(self._secret(subscriber_id, events), version=events[-1].stream_version,
                          event_types=events[-1].payload["event_types"])
@@ -241,24 +241,24 @@ class NotificationsService(base.ServiceBase):
     def change_subscriber(self, request, subscriber_id):
         self._subscriber(subscriber_id)
         data = parse_body(request, schemas.Subscription())
-        self.uow.run(registry.subscriber, f"subscriber-{subscriber_id}",
-                           registry.Change(data["name"], data["url"], tuple(data["event_types"])),
+        self.uow.run(recipients.subscriber, f"subscriber-{subscriber_id}",
+                           recipients.Change(data["name"], data["url"], tuple(data["event_types"])),
                            expected_version=expected_version(request))
         return self._subscriber(subscriber_id)
 
     @endpoint("POST", "/subscribers/<subscriber_id>/secret", action="subscriber.manage")
     def rotate_secret(self, request, subscriber_id):
         self._subscriber(subscriber_id)
-        events = self.uow.run(registry.subscriber, f"subscriber-{subscriber_id}",
-                                    registry.RotateSecret(),
+        events = self.uow.run(recipients.subscriber, f"subscriber-{subscriber_id}",
+                                    recipients.RotateSecret(),
                                     expected_version=expected_version(request))
         return self._secret(subscriber_id, events)
 
     @endpoint("DELETE", "/subscribers/<subscriber_id>", action="subscriber.manage")
     def deactivate_subscriber(self, request, subscriber_id):
         self._subscriber(subscriber_id)
-        self.uow.run(registry.subscriber, f"subscriber-{subscriber_id}",
-                           registry.Deactivate(), expected_version=expected_version(request))
+        self.uow.run(recipients.subscriber, f"subscriber-{subscriber_id}",
+                           recipients.Deactivate(), expected_version=expected_version(request))
         return self._subscriber(subscriber_id)
 
     # -- e-mail contacts -------------------------------------------------------------------------
@@ -279,8 +279,8 @@ class NotificationsService(base.ServiceBase):
     def set_contact(self, request, recipient):
         recipient = self._addressable(recipient)
         data = parse_body(request, schemas.SetContact())
-        self.uow.run(registry.contact, f"contact-{recipient}",
-                           registry.SetEmail(recipient, data["email"]))
+        self.uow.run(recipients.contact, f"contact-{recipient}",
+                           recipients.SetEmail(recipient, data["email"]))
         return self._contact(recipient)
 
     @endpoint("GET", "/contacts/<path:recipient>", action="contact.manage")
@@ -291,8 +291,8 @@ class NotificationsService(base.ServiceBase):
     def remove_contact(self, request, recipient):
         recipient = self._addressable(recipient)
         self._contact(recipient)
-        self.uow.run(registry.contact, f"contact-{recipient}",
-                           registry.RemoveEmail(recipient))
+        self.uow.run(recipients.contact, f"contact-{recipient}",
+                           recipients.RemoveEmail(recipient))
         return {"recipient": recipient, "email": None}
 
     # -- deliveries: status, dead letters, re-drive ----------------------------------------------

@@ -15,7 +15,7 @@ import pytest
 from services.notifications.channels import EmailSender, WebhookSender
 from services.notifications.dispatch import Dispatcher, stream_of
 from services.notifications.domain import delivery as delivery_domain
-from services.notifications.domain import messages, registry
+from services.notifications.domain import messages, recipients
 from services.notifications.domain.policy import DeliveryPolicy
 from services.notifications.projections import (DeliveriesView, InboxView, RegisterView,
                                                 RegistryView)
@@ -77,8 +77,8 @@ def receiver():
 
 def subscribe(session, url, name="州人社局"):
     sid = str(uuid.uuid4())
-    session.execute(registry.subscriber, f"subscriber-{sid}",
-                    registry.Register(sid, name, url, ("TalentCertified",)))
+    session.execute(recipients.subscriber, f"subscriber-{sid}",
+                    recipients.Register(sid, name, url, ("TalentCertified",)))
     return sid
 
 
@@ -86,8 +86,8 @@ def certify(session, contacts=None, subscribers=()):
     """E-mail addresses registered, then the notifications of one TalentCertified:
     [(notification_id, channel, recipient)] of its e-mail and webhook messages."""
     for recipient, address in (contacts or {}).items():
-        session.execute(registry.contact, f"contact-{recipient}",
-                        registry.SetEmail(recipient, address))
+        session.execute(recipients.contact, f"contact-{recipient}",
+                        recipients.SetEmail(recipient, address))
     event_id = str(uuid.uuid4())
     events = session.execute(messages.notification, f"notification-{event_id}",
                              messages.Notify("applications", "TalentCertified", event_id,
@@ -272,9 +272,10 @@ def test_a_deactivated_subscriber_or_a_removed_address_fails_without_sending(ses
                                                                              smtp):
     sid = subscribe(session, receiver.url + "/hook")
     sent = certify(session, contacts={"bureau": "shangwu@example.cn"}, subscribers=[sid])
-    session.execute(registry.subscriber, f"subscriber-{sid}", registry.Deactivate())
-    session.execute(registry.contact, "contact-bureau", registry.SetEmail("bureau", "a@b.cn"))
-    session.execute(registry.contact, "contact-bureau", registry.RemoveEmail("bureau"))
+    session.execute(recipients.subscriber, f"subscriber-{sid}", recipients.Deactivate())
+    session.execute(recipients.contact, "contact-bureau",
+                    recipients.SetEmail("bureau", "a@b.cn"))
+    session.execute(recipients.contact, "contact-bureau", recipients.RemoveEmail("bureau"))
     assert dispatcher(session, smtp).tick() == {"claimed": 0, "delivered": 0, "failed": 0}
     errors = {row["recipient"]: row["last_error"] for row in session.query(
         "SELECT recipient, last_error FROM deliveries")}
