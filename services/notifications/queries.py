@@ -6,6 +6,7 @@ of its own). A read inside an event handler's transaction takes the handler's cu
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -109,6 +110,32 @@ def dead_deliveries(query: Query) -> list[Row]:
 def delivery(query: Query, notification_id: str) -> Row | None:
     return query(f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE notification_id = %s",
                  (notification_id,), one=True)
+
+
+_STALE_SQL = """
+    SELECT notification_id, attempts, notification_event_id, correlation_id FROM deliveries
+    WHERE status = 'in_flight' AND attempted_at < %s ORDER BY attempted_at LIMIT %s"""
+_DUE_SQL = """
+    SELECT d.*, c.email, s.url, s.active, s.secret_version
+    FROM deliveries d
+    LEFT JOIN contacts c ON d.channel = 'email' AND c.recipient = d.recipient
+    LEFT JOIN subscribers s ON d.channel = 'webhook'
+        AND s.subscriber_id = substr(d.recipient, length('subscriber:') + 1)
+    WHERE d.status IN ('pending', 'retrying') AND d.next_attempt_at <= %s
+    ORDER BY d.next_attempt_at LIMIT %s"""
+
+
+def stale_attempts(query: Query, attempted_before: dt.datetime, limit: int) -> list[Row]:
+    """At most ``limit`` messages in flight since before ``attempted_before`` (their sender
+    stopped mid-send), the oldest attempt first."""
+    return query(_STALE_SQL, (attempted_before, limit))
+
+
+def due_deliveries(query: Query, now: dt.datetime, limit: int) -> list[Row]:
+    """At most ``limit`` messages whose next attempt has come by ``now``, the soonest first, each
+    with its target: the recipient's e-mail address, or the subscriber's URL, whether it is
+    active and its secret's version."""
+    return query(_DUE_SQL, (now, limit))
 
 
 # -- the public feeds ----------------------------------------------------------------------------
