@@ -31,6 +31,7 @@ from shared.contracts import load_all
 from shared.db import CONNECTION_ERRORS
 from shared.errors import InvalidInput
 from shared.messaging.consumers import subscribe
+from shared.messaging.inbox import IncomingEvent
 from shared.runtime.provider import EventStoreProvider
 from shared.web import endpoint, expected_version, parse_body
 from shared.runtime.timers import exclusive, timer
@@ -50,7 +51,7 @@ def handled_events() -> list[tuple[str, str]]:
 def _handler(source: str, event_type: str) -> Callable[..., Any]:
     """The entrypoint of ``event_type`` from ``source``: the inbox reads the register's row of
     the event's application or talent with its insert (``queries.who_query``)."""
-    def handle(self, event, cur):
+    def handle(self: NotificationsService, event: IncomingEvent, cur: Any) -> None:
         return handlers.handle_event(self.uow, source, event_type, event, cur)
     handle.__name__ = f"on_{source}_{event_type}"
     return subscribe(source, event_type,
@@ -68,8 +69,8 @@ def _year(request: Request) -> int | None:
 
 def public_page(url: str) -> Callable[[Callable[..., str]], Callable[..., Any]]:
     """A public HTML page (no token); errors are plain text, never a stack trace."""
-    def decorator(fn):
-        def wrapper(self, request):
+    def decorator(fn: Callable[..., str]) -> Callable[..., Any]:
+        def wrapper(self: NotificationsService, request: Request) -> Response:
             try:
                 return Response(fn(self, request), mimetype="text/html", content_type=
                                 "text/html; charset=utf-8")
@@ -98,7 +99,7 @@ class NotificationsService(base.ServiceBase):
 
     # -- sending ---------------------------------------------------------------------------------
     @timer("DELIVERY_TICK_SECONDS", 1.0)
-    def send_due(self):
+    def send_due(self) -> None:
         """Every tick in every replica; the claiming runs in one replica at a time
         (``shared.runtime.timers.exclusive``)."""
         counts = dispatcher(self.uow, exclusive).tick()
@@ -107,12 +108,12 @@ class NotificationsService(base.ServiceBase):
 
     # -- inboxes ---------------------------------------------------------------------------------
     @endpoint("GET", "/inbox/<path:recipient>", action="inbox.read")
-    def inbox(self, request, recipient):
+    def inbox(self, request: Request, recipient: str) -> dict[str, Any]:
         return {"recipient": recipient, "messages": handlers.inbox(self.uow, recipient)}
 
     # -- webhook subscribers ---------------------------------------------------------------------
     @endpoint("POST", "/subscribers", action="subscriber.manage")
-    def register_subscriber(self, request):
+    def register_subscriber(self, request: Request) -> tuple[int, dict[str, Any]]:
         data = parse_body(request, schemas.Subscription())
         subscriber_id = str(uuid.uuid4())
         events = handlers.register_subscriber(self.uow, recipients.Register(
@@ -122,15 +123,15 @@ class NotificationsService(base.ServiceBase):
                          event_types=events[-1].payload["event_types"])
 
     @endpoint("GET", "/subscribers", action="subscriber.manage")
-    def list_subscribers(self, request):
+    def list_subscribers(self, request: Request) -> dict[str, Any]:
         return {"subscribers": handlers.subscribers(self.uow)}
 
     @endpoint("GET", "/subscribers/<subscriber_id>", action="subscriber.manage")
-    def get_subscriber(self, request, subscriber_id):
+    def get_subscriber(self, request: Request, subscriber_id: str) -> dict[str, Any]:
         return handlers.subscriber(self.uow, subscriber_id)
 
     @endpoint("PUT", "/subscribers/<subscriber_id>", action="subscriber.manage")
-    def change_subscriber(self, request, subscriber_id):
+    def change_subscriber(self, request: Request, subscriber_id: str) -> dict[str, Any]:
         handlers.subscriber(self.uow, subscriber_id)  # an unknown one is 404 whatever the body
         data = parse_body(request, schemas.Subscription())
         handlers.change_subscriber(
@@ -140,14 +141,14 @@ class NotificationsService(base.ServiceBase):
         return handlers.subscriber(self.uow, subscriber_id)
 
     @endpoint("POST", "/subscribers/<subscriber_id>/secret", action="subscriber.manage")
-    def rotate_secret(self, request, subscriber_id):
+    def rotate_secret(self, request: Request, subscriber_id: str) -> dict[str, Any]:
         handlers.subscriber(self.uow, subscriber_id)
         events = handlers.change_subscriber(self.uow, subscriber_id, recipients.RotateSecret(),
                                             expected_version(request))
         return handlers.subscriber_secret(self.uow, subscriber_id, events)
 
     @endpoint("DELETE", "/subscribers/<subscriber_id>", action="subscriber.manage")
-    def deactivate_subscriber(self, request, subscriber_id):
+    def deactivate_subscriber(self, request: Request, subscriber_id: str) -> dict[str, Any]:
         handlers.subscriber(self.uow, subscriber_id)
         handlers.change_subscriber(self.uow, subscriber_id, recipients.Deactivate(),
                                    expected_version(request))
@@ -155,40 +156,40 @@ class NotificationsService(base.ServiceBase):
 
     # -- e-mail contacts -------------------------------------------------------------------------
     @endpoint("PUT", "/contacts/<path:recipient>", action="contact.manage")
-    def set_contact(self, request, recipient):
+    def set_contact(self, request: Request, recipient: str) -> dict[str, Any]:
         recipient = handlers.addressable(self.uow, schemas.recipient_address(recipient))
         data = parse_body(request, schemas.SetContact())
         handlers.set_contact(self.uow, recipients.SetEmail(recipient, data["email"]))
         return handlers.contact(self.uow, recipient)
 
     @endpoint("GET", "/contacts/<path:recipient>", action="contact.manage")
-    def get_contact(self, request, recipient):
+    def get_contact(self, request: Request, recipient: str) -> dict[str, Any]:
         return handlers.contact(
             self.uow, handlers.addressable(self.uow, schemas.recipient_address(recipient)))
 
     @endpoint("DELETE", "/contacts/<path:recipient>", action="contact.manage")
-    def remove_contact(self, request, recipient):
+    def remove_contact(self, request: Request, recipient: str) -> dict[str, Any]:
         recipient = handlers.addressable(self.uow, schemas.recipient_address(recipient))
         handlers.remove_contact(self.uow, recipients.RemoveEmail(recipient))
         return {"recipient": recipient, "email": None}
 
     # -- deliveries: status, dead letters, re-drive ----------------------------------------------
     @endpoint("GET", "/deliveries", action="delivery.read")
-    def list_deliveries(self, request):
+    def list_deliveries(self, request: Request) -> dict[str, Any]:
         filters = {column: request.args[column] for column in queries.DELIVERY_FILTERS
                    if request.args.get(column)}
         return {"deliveries": handlers.deliveries(self.uow, filters)}
 
     @endpoint("GET", "/deliveries/dead-letters", action="delivery.read")
-    def dead_deliveries(self, request):
+    def dead_deliveries(self, request: Request) -> dict[str, Any]:
         return {"dead_letters": handlers.dead_deliveries(self.uow)}
 
     @endpoint("GET", "/deliveries/<notification_id>", action="delivery.read")
-    def get_delivery(self, request, notification_id):
+    def get_delivery(self, request: Request, notification_id: str) -> dict[str, Any]:
         return handlers.delivery_history(self.uow, notification_id)
 
     @endpoint("POST", "/deliveries/<notification_id>/redrive", action="delivery.redrive")
-    def redrive_delivery(self, request, notification_id):
+    def redrive_delivery(self, request: Request, notification_id: str) -> dict[str, Any]:
         row = handlers.delivery(self.uow, notification_id)
         handlers.redrive(self.uow, delivery_domain.Redrive(notification_id, row["channel"]),
                          expected_version(request))
@@ -196,7 +197,7 @@ class NotificationsService(base.ServiceBase):
 
     # -- the public feeds (no token) -------------------------------------------------------------
     @endpoint("GET", "/public/notices", public=True)
-    def public_notices(self, request):
+    def public_notices(self, request: Request) -> dict[str, Any]:
         """People on public notice (公示, LT-9.5): name, county, category and the notice's dates;
         ``status`` ``suspended`` while an objection is being looked into. ``?include=closed``
         adds past notices with their outcome (certified, rejected, withdrawn)."""
@@ -204,19 +205,19 @@ class NotificationsService(base.ServiceBase):
                 "notices": handlers.notices(self.uow, request.args.get("include") == "closed")}
 
     @public_page("/public/notices.html")
-    def public_notices_page(self, request):
+    def public_notices_page(self, request: Request) -> str:
         return pages.notices_page(
             handlers.notices(self.uow, request.args.get("include") == "closed"),
             self.uow.clock.today())
 
     @endpoint("GET", "/public/assessment-results", public=True)
-    def public_results(self, request):
+    def public_results(self, request: Request) -> dict[str, Any]:
         """The annual assessment results the Commerce Bureau announces (LT-11.1), by the calendar
         year of the assessment (``?year=``; default the latest year with results)."""
         year, years, rows = handlers.results(self.uow, _year(request))
         return {"year": year, "years": years, "clause": "LT-11.1", "results": rows}
 
     @public_page("/public/assessment-results.html")
-    def public_results_page(self, request):
+    def public_results_page(self, request: Request) -> str:
         year, _, rows = handlers.results(self.uow, _year(request))
         return pages.results_page(year, rows)
