@@ -99,34 +99,34 @@ def endpoint(method, url, *, action=None, public=False):
     def decorator(fn):
         @functools.wraps(fn)
         def wrapper(self, request, **kwargs):
-            session = self.uow
-            session.correlation_id = request.headers.get("X-Correlation-ID") or \
-                session.correlation_id
-            tlog.bind(correlation_id=session.correlation_id)
+            uow = self.uow
+            uow.correlation_id = request.headers.get("X-Correlation-ID") or \
+                uow.correlation_id
+            tlog.bind(correlation_id=uow.correlation_id)
             try:
                 if not public:
-                    session.act_as(authenticate(session.settings.auth_secret,
+                    uow.act_as(authenticate(uow.settings.auth_secret,
                                                 request.headers.get("Authorization")))
                     if action:
-                        authorize(session.principal, action)
+                        authorize(uow.principal, action)
                 _refuse_nul(request, kwargs)
                 result = fn(self, request, **kwargs)
                 status, body = result if isinstance(result, tuple) else (200, result)
-                return json_response(status, body, session.correlation_id)
+                return json_response(status, body, uow.correlation_id)
             except TalentError as exc:
                 log.info("request_refused", path=request.path, code=exc.code,
                          clause=exc.clause, status=exc.http_status)
-                return json_response(exc.http_status, exc.to_dict(), session.correlation_id)
+                return json_response(exc.http_status, exc.to_dict(), uow.correlation_id)
             except CONNECTION_ERRORS:
                 log.exception("request_failed_database", path=request.path)
                 return json_response(503, {"code": "unavailable",
                                            "message": "database unavailable, retry later"},
-                                     session.correlation_id)
+                                     uow.correlation_id)
             except Exception:  # noqa: BLE001 - a bug: log it, show no internals
                 log.exception("request_failed", path=request.path)
                 return json_response(500, {"code": "internal_error",
                                            "message": "internal error",
-                                           "correlation_id": session.correlation_id},
-                                     session.correlation_id)
+                                           "correlation_id": uow.correlation_id},
+                                     uow.correlation_id)
         return http(method, url)(wrapper)
     return decorator

@@ -1,18 +1,20 @@
-"""Sending e-mail and webhook messages, driven by the service's timer (service layer: reads the
-deliveries read model, runs the delivery decider, calls the channels).
+"""Sending e-mail and webhook messages, driven by the service's timer (application layer: reads
+the deliveries read model, runs the delivery decider, calls the channels).
 
 One tick:
 
-1. under the service-wide guard (``shared.timers.exclusive``: one replica at a time, the others
-   skip the tick), *claim* what is due: for each message
-   whose next attempt has come, record ``DeliveryAttempted`` (its own short transaction; a second
-   claimer of the same message fails the stream-version check and skips it). An attempt left
-   without outcome beyond the lease (the sender stopped mid-send) is recorded as failed first;
+1. under the service-wide guard (``shared.runtime.timers.exclusive``: one replica at a time, the
+   others skip the tick), *claim* what is due: for each message whose next attempt has come,
+   record ``DeliveryAttempted`` (its own short transaction; a second claimer of the same message
+   fails the stream-version check and skips it). An attempt left without outcome beyond the lease
+   (the sender stopped mid-send) is recorded as failed first;
 2. with no lock and no transaction open, send the claimed messages (a few at a time, each bounded
    by the channel's timeouts);
 3. record each outcome: ``Delivered``, or ``DeliveryFailed`` with the next attempt's time, and
    ``DeliveryDeadLettered`` when the attempts are used up.
 """
+from __future__ import annotations
+
 import copy
 import datetime as dt
 
@@ -20,6 +22,8 @@ from shared import logging as tlog
 from shared import metrics
 from shared.db import eventlet_active
 from shared.errors import ConcurrencyConflict
+from shared.store import RecordedEvent
+from services.notifications import queries
 from services.notifications.channels import EmailSender, SendFailed, WebhookSender
 from services.notifications.domain import delivery as delivery_domain
 from services.notifications.domain.delivery import Attempt, RecordOutcome
@@ -28,20 +32,8 @@ from services.notifications.domain.policy import DeliveryPolicy
 log = tlog.get_logger(__name__)
 GUARD_NAME = "notifications.deliveries"
 
-_DUE_SQL = """
-    SELECT d.*, c.email, s.url, s.active, s.secret_version
-    FROM deliveries d
-    LEFT JOIN contacts c ON d.channel = 'email' AND c.recipient = d.recipient
-    LEFT JOIN subscribers s ON d.channel = 'webhook'
-        AND s.subscriber_id = substr(d.recipient, length('subscriber:') + 1)
-    WHERE d.status IN ('pending', 'retrying') AND d.next_attempt_at <= %s
-    ORDER BY d.next_attempt_at LIMIT %s"""
-_STALE_SQL = """
-    SELECT notification_id, attempts, notification_event_id, correlation_id FROM deliveries
-    WHERE status = 'in_flight' AND attempted_at < %s ORDER BY attempted_at LIMIT %s"""
 
-
-def stream_of(notification_id):
+def stream_of(notification_id: str) -> str:
     return f"delivery-{notification_id}"
 
 
@@ -92,14 +84,14 @@ class Dispatcher:
     def claim(self):
         now = self.uow.clock.now()
         lease = dt.timedelta(seconds=self.policy.in_flight_lease_seconds)
-        for row in self.uow.query(_STALE_SQL, (now - lease, self.batch)):
-            self._execute(row, RecordOutcome(row["attempts"], False,
-                                             "no outcome recorded within the lease: sent again"))
+        for row in queries.stale_attempts(self.uow.query, now - lease, self.batch):
+            self._run(row, RecordOutcome(row["attempts"], False,
+                                         "no outcome recorded within the lease: sent again"))
         claimed = []
-        for row in self.uow.query(_DUE_SQL, (now, self.batch)):
+        for row in queries.due_deliveries(self.uow.query, now, self.batch):
             target, problem = self._target(row)
-            events = self._execute(row, Attempt(row["notification_id"], row["channel"], target,
-                                                problem))
+            events = self._run(row, Attempt(row["notification_id"], row["channel"], target,
+                                            problem))
             if events and events[0].event_type == "DeliveryAttempted":
                 claimed.append((row, events[0].payload["attempt"]))
         return claimed
@@ -132,21 +124,22 @@ class Dispatcher:
         except Exception as exc:  # noqa: BLE001 - a bug in a sender: a failed attempt, logged
             log.exception("delivery_sender_error", notification_id=row["notification_id"])
             detail, delivered = f"sender error: {exc.__class__.__name__}", False
-        self._execute(row, RecordOutcome(attempt, delivered, detail))
+        self._run(row, RecordOutcome(attempt, delivered, detail))
         metrics.count_delivery(row["channel"], delivered)
         log.info("delivery_outcome", notification_id=row["notification_id"],
                  channel=row["channel"], attempt=attempt, delivered=delivered,
                  detail=detail)
         return "delivered" if delivered else "failed"
 
-    def _execute(self, row, command):
-        """Run ``command`` on the message's delivery stream, as caused by its notification."""
+    def _run(self, row: queries.Row, command: Attempt | RecordOutcome) -> list[RecordedEvent]:
+        """Run ``command`` on the message's delivery stream, as caused by its notification: the
+        recorded events, none if another sender recorded on it first."""
         uow = copy.copy(self.uow)
         uow.causation_id = row["notification_event_id"]
         uow.correlation_id = row["correlation_id"] or uow.correlation_id
         try:
             events = uow.run(delivery_domain.delivery, stream_of(row["notification_id"]),
-                           command, context=uow.context(delivery_policy=self.policy))
+                             command, context=uow.context(delivery_policy=self.policy))
             metrics.count_delivery_events(events)
             return events
         except ConcurrencyConflict:

@@ -3,33 +3,35 @@
 Entrypoints: one inbox-guarded handler per source event it knows (``RULES`` and ``REGISTER``), a
 timer that sends due e-mail and webhook messages (``dispatch.py``), HTTP for inboxes, the registry
 of subscribers and contacts, deliveries (the dead-letter list and re-drive), and the public feeds
-(公示 and assessment results; the only endpoints besides health that need no token).
+(公示 and assessment results; the only endpoints besides health that need no token). Each
+entrypoint parses its input, builds the command and hands it to ``handlers.py``.
 
 Webhook signatures, headers and how to verify them: README.md beside this file."""
-import time
+from __future__ import annotations
+
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from nameko.web.handlers import http
-from werkzeug.wrappers import Response
+from werkzeug.wrappers import Request, Response
 
-from services.notifications import channels, pages, schemas
-from services.notifications.dispatch import dispatcher, stream_of
+from services.notifications import handlers, pages, queries, schemas
+from services.notifications.dispatch import dispatcher
 from services.notifications.domain import delivery as delivery_domain
-from services.notifications.domain import messages, registry
-from services.notifications.domain.messages import (CATEGORIES_ZH, GRADES_ZH, RULES, Notify,
-                                                    PartiesUnknown, addresses)
-from services.notifications.domain.register import REGISTER, Source, noted
+from services.notifications.domain import recipients
+from services.notifications.domain.messages import RULES
+from services.notifications.domain.register import REGISTER
 from services.notifications.settings import NotificationsSettings
 from services.notifications.projections import (DeliveriesView, InboxView, RegisterView,
                                                 RegistryView)
 from shared import logging as tlog
 from shared.runtime import base  # (not ServiceBase itself: `nameko run` would take it)
 from shared.contracts import load_all
-from shared.db import CONNECTION_ERRORS, prepared
-from shared.auth import may_address, may_read_inbox
-from shared.clock import local_date
-from shared.errors import ConcurrencyConflict, Forbidden, InvalidInput, NotFound
+from shared.db import CONNECTION_ERRORS
+from shared.errors import InvalidInput
 from shared.messaging.consumers import subscribe
+from shared.messaging.inbox import IncomingEvent
 from shared.runtime.provider import EventStoreProvider
 from shared.web import endpoint, expected_version, parse_body
 from shared.runtime.timers import exclusive, timer
@@ -38,7 +40,7 @@ log = tlog.get_logger(__name__)
 _CONTRACTS = load_all()
 
 
-def handled_events():
+def handled_events() -> list[tuple[str, str]]:
     """The source events this service subscribes to: those with a rule or a register entry whose
     contract exists (a rule may be written before its producer ships the event)."""
     return sorted(key for key in set(RULES) | set(REGISTER)
@@ -46,54 +48,17 @@ def handled_events():
                   and _CONTRACTS.contract(key[1]).service == key[0])
 
 
-class Contended(Exception):
-    """Two events about the same application or talent were handled at once and this one lost
-    the append: not a refusal, so the inbox retries it (with backoff) instead of dead-lettering."""
-
-
-# The events of one application travel on separate queues, so an event can be handled while the
-# one that introduced its application (ApplicationSubmitted) is still being handled beside it:
-# under load that was most EligibilityAssessed. Before giving up (PartiesUnknown: the inbox rolls
-# back, logs a traceback and retries 0.2 s later), wait this long for the register, each time
-# reading it again inside the same transaction (READ COMMITTED sees the other's commit), provided
-# this handler has written nothing yet.
-PARTIES_WAIT = (0.005, 0.01, 0.02, 0.04, 0.08)
-
-_CONTACTS_AND_SUBSCRIBERS = (
-    "SELECT ARRAY(SELECT ARRAY[recipient, email] FROM contacts WHERE recipient = ANY(%s)),"
-    " ARRAY(SELECT subscriber_id FROM subscribers WHERE active AND %s = ANY(event_types))")
-
-
-def _handler(source, event_type):
-    def handle(self, event, cur):
-        who = event.prefetched  # the register's row, read with the inbox insert
-        for pause in PARTIES_WAIT + (None,):
-            written = []
-            try:
-                return self._on_event(source, event_type, event, cur, written, who=who)
-            except ConcurrencyConflict as exc:
-                raise Contended(exc.message) from exc
-            except PartiesUnknown:
-                if pause is None or written:
-                    raise
-                time.sleep(pause)
-                who = None  # read it again
+def _handler(source: str, event_type: str) -> Callable[..., Any]:
+    """The entrypoint of ``event_type`` from ``source``: the inbox reads the register's row of
+    the event's application or talent with its insert (``queries.who_query``)."""
+    def handle(self: NotificationsService, event: IncomingEvent, cur: Any) -> None:
+        return handlers.handle_event(self.uow, source, event_type, event, cur)
     handle.__name__ = f"on_{source}_{event_type}"
     return subscribe(source, event_type,
-                     prefetch=lambda event: _who_query(event.payload))(handle)
+                     prefetch=lambda event: queries.who_query(event.payload))(handle)
 
 
-def _who_query(payload):
-    """The register's row for the application or talent ``payload`` is about: (sql, args), or
-    None if it is about neither."""
-    for column in ("application_id", "talent_id"):
-        if column in payload:
-            return ("SELECT applicant, applicant_name, county, category FROM candidates"
-                    f" WHERE {column} = %s", (payload[column],))
-    return None
-
-
-def _year(request):
+def _year(request: Request) -> int | None:
     value = request.args.get("year")
     if value is None:
         return None
@@ -102,10 +67,10 @@ def _year(request):
     return int(value)
 
 
-def public_page(url):
+def public_page(url: str) -> Callable[[Callable[..., str]], Callable[..., Any]]:
     """A public HTML page (no token); errors are plain text, never a stack trace."""
-    def decorator(fn):
-        def wrapper(self, request):
+    def decorator(fn: Callable[..., str]) -> Callable[..., Any]:
+        def wrapper(self: NotificationsService, request: Request) -> Response:
             try:
                 return Response(fn(self, request), mimetype="text/html", content_type=
                                 "text/html; charset=utf-8")
@@ -127,266 +92,132 @@ class NotificationsService(base.ServiceBase):
     uow = EventStoreProvider(projectors=[InboxView(), DeliveriesView(), RegistryView(),
                                          RegisterView()], settings=NotificationsSettings)
 
+    # -- consuming other services' events ------------------------------------------------------
     for _source, _type in handled_events():
         locals()[f"on_{_source}_{_type}"] = _handler(_source, _type)
     del _source, _type
 
-    # -- consuming other services' events ------------------------------------------------------
-    def _on_event(self, source, event_type, event, cur, written=None, who=None):
-        """``written`` (a list) is told whether this handler appended anything yet; ``who``: the
-        register's row if already read (``_who``), None to read it here. Everything
-        is read before the first append: an append holds the store's lock until COMMIT, and the
-        last one brings COMMIT with it (no client round trip under the lock but between the
-        register's append and the notification's, when the event has both)."""
-        p, key = event.payload, (source, event_type)
-        written = [] if written is None else written
-        who = self._who(p, cur) if who is None else who
-        register = rule = None
-        if key in REGISTER:
-            register = REGISTER[key](Source(
-                source, event_type, p, event.metadata.get("actor_id"),
-                event.metadata.get("actor_role"), local_date(event.recorded_at)))
-        if key in RULES:
-            # who the rule addresses: what the register knows, or (an event that introduces
-            # the application or talent) what it is about to learn from this very event
-            rule_who = who or (noted(register[2]) if register else {})
-            recipients = addresses(RULES[key], p, rule_who)
-            cur.execute(prepared(cur, _CONTACTS_AND_SUBSCRIBERS), (recipients, event_type))
-            contacts, subscribers = cur.fetchone()
-            rule = self.uow.context(who=rule_who, contacts=dict(contacts),
-                                      subscribers=subscribers)
-        if register:
-            decider, stream_key, command = register
-            written += self.uow.run(decider, f"{decider.stream_type}-{stream_key}",
-                                          command, context=self.uow.context(who=who),
-                                          cur=cur, commit=rule is None)
-        if rule:
-            self.uow.run(messages.notification, f"notification-{event.event_id}",
-                               Notify(source, event_type, event.event_id, p), context=rule,
-                               cur=cur, commit=True, new_stream=True)
-
-    @staticmethod
-    def _who(payload, cur):
-        """The register's row for the application or talent ``payload`` is about, or {}."""
-        query = _who_query(payload)
-        if query is None:
-            return {}
-        cur.execute(*query)
-        row = cur.fetchone()
-        return dict(zip([c.name for c in cur.description], row)) if row else {}
-
-    def _applicant_of(self, application_id):
-        row = self.uow.query("SELECT applicant FROM candidates WHERE application_id = %s",
-                               (application_id,), one=True)
-        return row and row["applicant"].removeprefix("applicant:")
-
     # -- sending ---------------------------------------------------------------------------------
     @timer("DELIVERY_TICK_SECONDS", 1.0)
-    def send_due(self):
-        """Every tick in every replica; the claiming runs in one at a time (shared.timers)."""
+    def send_due(self) -> None:
+        """Every tick in every replica; the claiming runs in one replica at a time
+        (``shared.runtime.timers.exclusive``)."""
         counts = dispatcher(self.uow, exclusive).tick()
         if counts.get("claimed"):
             log.info("deliveries_sent", **counts)
 
     # -- inboxes ---------------------------------------------------------------------------------
     @endpoint("GET", "/inbox/<path:recipient>", action="inbox.read")
-    def inbox(self, request, recipient):
-        if not may_read_inbox(self.uow.principal, recipient, self._applicant_of):
-            raise Forbidden(f"{self.uow.principal.role} may not read {recipient}'s inbox")
-        return {"recipient": recipient, "messages": self.uow.query(
-            "SELECT notification_id, subject, body, source_service, source_event_type,"
-            " source_event_id, recorded_at FROM inbox_messages WHERE recipient = %s"
-            " ORDER BY recorded_at, notification_id", (recipient,))}
+    def inbox(self, request: Request, recipient: str) -> dict[str, Any]:
+        return {"recipient": recipient, "messages": handlers.inbox(self.uow, recipient)}
 
     # -- webhook subscribers ---------------------------------------------------------------------
-    def _subscriber(self, subscriber_id):
-        row = self.uow.query("SELECT subscriber_id, name, url, event_types, secret_version,"
-                               " active, version, registered_at, updated_at FROM subscribers"
-                               " WHERE subscriber_id = %s", (subscriber_id,), one=True)
-        if row is None:
-            raise NotFound(f"unknown subscriber {subscriber_id}")
-        return row
-
-    def _secret(self, subscriber_id, events):
-        version = events[-1].payload["secret_version"]
-        return {"subscriber_id": subscriber_id, "secret_version": version,
-                "secret": channels.subscriber_secret(self.uow.settings.webhook_signing_key,
-                                                     subscriber_id, version),
-                "signature": {"algorithm": "HMAC-SHA256", "signed": "<timestamp>.<body>",
-                              "headers": [channels.HEADER_DELIVERY, channels.HEADER_EVENT,
-                                          channels.HEADER_TIMESTAMP, channels.HEADER_SIGNATURE],
-                              "tolerance_seconds": channels.SIGNATURE_TOLERANCE_SECONDS}}
-
     @endpoint("POST", "/subscribers", action="subscriber.manage")
-    def register_subscriber(self, request):
+    def register_subscriber(self, request: Request) -> tuple[int, dict[str, Any]]:
         data = parse_body(request, schemas.Subscription())
         subscriber_id = str(uuid.uuid4())
-        events = self.uow.run(registry.subscriber, f"subscriber-{subscriber_id}",
-                                    registry.Register(subscriber_id, data["name"], data["url"],
-                                                      tuple(data["event_types"])))
-        return 201, dict(self._secret(subscriber_id, events), version=events[-1].stream_version,
+        events = handlers.register_subscriber(self.uow, recipients.Register(
+            subscriber_id, data["name"], data["url"], tuple(data["event_types"])))
+        return 201, dict(handlers.subscriber_secret(self.uow, subscriber_id, events),
+                         version=events[-1].stream_version,
                          event_types=events[-1].payload["event_types"])
 
     @endpoint("GET", "/subscribers", action="subscriber.manage")
-    def list_subscribers(self, request):
-        return {"subscribers": self.uow.query(
-            "SELECT subscriber_id, name, url, event_types, secret_version, active, version,"
-            " registered_at, updated_at FROM subscribers ORDER BY registered_at")}
+    def list_subscribers(self, request: Request) -> dict[str, Any]:
+        return {"subscribers": handlers.subscribers(self.uow)}
 
     @endpoint("GET", "/subscribers/<subscriber_id>", action="subscriber.manage")
-    def get_subscriber(self, request, subscriber_id):
-        return self._subscriber(subscriber_id)
+    def get_subscriber(self, request: Request, subscriber_id: str) -> dict[str, Any]:
+        return handlers.subscriber(self.uow, subscriber_id)
 
     @endpoint("PUT", "/subscribers/<subscriber_id>", action="subscriber.manage")
-    def change_subscriber(self, request, subscriber_id):
-        self._subscriber(subscriber_id)
+    def change_subscriber(self, request: Request, subscriber_id: str) -> dict[str, Any]:
+        handlers.subscriber(self.uow, subscriber_id)  # an unknown one is 404 whatever the body
         data = parse_body(request, schemas.Subscription())
-        self.uow.run(registry.subscriber, f"subscriber-{subscriber_id}",
-                           registry.Change(data["name"], data["url"], tuple(data["event_types"])),
-                           expected_version=expected_version(request))
-        return self._subscriber(subscriber_id)
+        handlers.change_subscriber(
+            self.uow, subscriber_id,
+            recipients.Change(data["name"], data["url"], tuple(data["event_types"])),
+            expected_version(request))
+        return handlers.subscriber(self.uow, subscriber_id)
 
     @endpoint("POST", "/subscribers/<subscriber_id>/secret", action="subscriber.manage")
-    def rotate_secret(self, request, subscriber_id):
-        self._subscriber(subscriber_id)
-        events = self.uow.run(registry.subscriber, f"subscriber-{subscriber_id}",
-                                    registry.RotateSecret(),
-                                    expected_version=expected_version(request))
-        return self._secret(subscriber_id, events)
+    def rotate_secret(self, request: Request, subscriber_id: str) -> dict[str, Any]:
+        handlers.subscriber(self.uow, subscriber_id)
+        events = handlers.change_subscriber(self.uow, subscriber_id, recipients.RotateSecret(),
+                                            expected_version(request))
+        return handlers.subscriber_secret(self.uow, subscriber_id, events)
 
     @endpoint("DELETE", "/subscribers/<subscriber_id>", action="subscriber.manage")
-    def deactivate_subscriber(self, request, subscriber_id):
-        self._subscriber(subscriber_id)
-        self.uow.run(registry.subscriber, f"subscriber-{subscriber_id}",
-                           registry.Deactivate(), expected_version=expected_version(request))
-        return self._subscriber(subscriber_id)
+    def deactivate_subscriber(self, request: Request, subscriber_id: str) -> dict[str, Any]:
+        handlers.subscriber(self.uow, subscriber_id)
+        handlers.change_subscriber(self.uow, subscriber_id, recipients.Deactivate(),
+                                   expected_version(request))
+        return handlers.subscriber(self.uow, subscriber_id)
 
     # -- e-mail contacts -------------------------------------------------------------------------
-    def _addressable(self, recipient):
-        recipient = schemas.recipient_address(recipient)
-        if not may_address(self.uow.principal, recipient, self._applicant_of):
-            raise Forbidden(f"{self.uow.principal.role} may not set {recipient}'s contact")
-        return recipient
-
-    def _contact(self, recipient):
-        row = self.uow.query("SELECT recipient, email, updated_at FROM contacts"
-                               " WHERE recipient = %s", (recipient,), one=True)
-        if row is None:
-            raise NotFound(f"no e-mail address for {recipient}")
-        return row
-
     @endpoint("PUT", "/contacts/<path:recipient>", action="contact.manage")
-    def set_contact(self, request, recipient):
-        recipient = self._addressable(recipient)
+    def set_contact(self, request: Request, recipient: str) -> dict[str, Any]:
+        recipient = handlers.addressable(self.uow, schemas.recipient_address(recipient))
         data = parse_body(request, schemas.SetContact())
-        self.uow.run(registry.contact, f"contact-{recipient}",
-                           registry.SetEmail(recipient, data["email"]))
-        return self._contact(recipient)
+        handlers.set_contact(self.uow, recipients.SetEmail(recipient, data["email"]))
+        return handlers.contact(self.uow, recipient)
 
     @endpoint("GET", "/contacts/<path:recipient>", action="contact.manage")
-    def get_contact(self, request, recipient):
-        return self._contact(self._addressable(recipient))
+    def get_contact(self, request: Request, recipient: str) -> dict[str, Any]:
+        return handlers.contact(
+            self.uow, handlers.addressable(self.uow, schemas.recipient_address(recipient)))
 
     @endpoint("DELETE", "/contacts/<path:recipient>", action="contact.manage")
-    def remove_contact(self, request, recipient):
-        recipient = self._addressable(recipient)
-        self._contact(recipient)
-        self.uow.run(registry.contact, f"contact-{recipient}",
-                           registry.RemoveEmail(recipient))
+    def remove_contact(self, request: Request, recipient: str) -> dict[str, Any]:
+        recipient = handlers.addressable(self.uow, schemas.recipient_address(recipient))
+        handlers.remove_contact(self.uow, recipients.RemoveEmail(recipient))
         return {"recipient": recipient, "email": None}
 
     # -- deliveries: status, dead letters, re-drive ----------------------------------------------
-    _DELIVERY_COLUMNS = ("notification_id, channel, recipient, subject, source_service,"
-                         " source_event_type, source_event_id, status, attempts, last_error,"
-                         " next_attempt_at, attempted_at, delivered_at, dead_at, recorded_at")
-
     @endpoint("GET", "/deliveries", action="delivery.read")
-    def list_deliveries(self, request):
-        sql, params = f"SELECT {self._DELIVERY_COLUMNS} FROM deliveries WHERE true", []
-        for column in ("status", "channel", "recipient", "source_event_id"):
-            if request.args.get(column):
-                sql += f" AND {column} = %s"
-                params.append(request.args[column])
-        return {"deliveries": self.uow.query(sql + " ORDER BY recorded_at, notification_id"
-                                               " LIMIT 1000", params)}
+    def list_deliveries(self, request: Request) -> dict[str, Any]:
+        filters = {column: request.args[column] for column in queries.DELIVERY_FILTERS
+                   if request.args.get(column)}
+        return {"deliveries": handlers.deliveries(self.uow, filters)}
 
     @endpoint("GET", "/deliveries/dead-letters", action="delivery.read")
-    def dead_deliveries(self, request):
-        return {"dead_letters": self.uow.query(
-            f"SELECT {self._DELIVERY_COLUMNS} FROM deliveries WHERE status = 'dead'"
-            " ORDER BY dead_at, notification_id")}
-
-    def _delivery(self, notification_id):
-        row = self.uow.query(f"SELECT {self._DELIVERY_COLUMNS} FROM deliveries"
-                               " WHERE notification_id = %s", (notification_id,), one=True)
-        if row is None:
-            raise NotFound(f"no e-mail or webhook delivery {notification_id}")
-        return row
+    def dead_deliveries(self, request: Request) -> dict[str, Any]:
+        return {"dead_letters": handlers.dead_deliveries(self.uow)}
 
     @endpoint("GET", "/deliveries/<notification_id>", action="delivery.read")
-    def get_delivery(self, request, notification_id):
-        row = self._delivery(notification_id)
-        row["history"] = [{"type": e.event_type, "payload": e.data,
-                           "recorded_at": e.recorded_at.isoformat()}
-                          for e in self.uow.events.read_stream(stream_of(notification_id))]
-        return row
+    def get_delivery(self, request: Request, notification_id: str) -> dict[str, Any]:
+        return handlers.delivery_history(self.uow, notification_id)
 
     @endpoint("POST", "/deliveries/<notification_id>/redrive", action="delivery.redrive")
-    def redrive_delivery(self, request, notification_id):
-        row = self._delivery(notification_id)
-        self.uow.run(delivery_domain.delivery, stream_of(notification_id),
-                           delivery_domain.Redrive(notification_id, row["channel"]),
-                           expected_version=expected_version(request))
-        return self._delivery(notification_id)
+    def redrive_delivery(self, request: Request, notification_id: str) -> dict[str, Any]:
+        row = handlers.delivery(self.uow, notification_id)
+        handlers.redrive(self.uow, delivery_domain.Redrive(notification_id, row["channel"]),
+                         expected_version(request))
+        return handlers.delivery(self.uow, notification_id)
 
     # -- the public feeds (no token) -------------------------------------------------------------
-    def _notices(self, request):
-        closed = request.args.get("include") == "closed"
-        rows = self.uow.query(
-            "SELECT applicant_name AS name, county, category, round_year,"
-            " notice_start AS start_date, notice_end AS end_date, working_days, status"
-            " FROM candidates WHERE notice_start IS NOT NULL"
-            + ("" if closed else " AND status IN ('on_notice', 'suspended')")
-            + " ORDER BY notice_start, county, applicant_name")
-        for row in rows:
-            row["category_name"] = CATEGORIES_ZH.get(row["category"], row["category"])
-        return rows
-
     @endpoint("GET", "/public/notices", public=True)
-    def public_notices(self, request):
+    def public_notices(self, request: Request) -> dict[str, Any]:
         """People on public notice (公示, LT-9.5): name, county, category and the notice's dates;
         ``status`` ``suspended`` while an objection is being looked into. ``?include=closed``
         adds past notices with their outcome (certified, rejected, withdrawn)."""
         return {"as_of": self.uow.clock.today(), "clause": "LT-9.5",
-                "notices": self._notices(request)}
+                "notices": handlers.notices(self.uow, request.args.get("include") == "closed")}
 
     @public_page("/public/notices.html")
-    def public_notices_page(self, request):
-        return pages.notices_page(self._notices(request), self.uow.clock.today())
-
-    def _results(self, request):
-        year = _year(request)
-        years = [r["year"] for r in self.uow.query(
-            "SELECT DISTINCT extract(year FROM assessed_on)::int AS year FROM assessment_results"
-            " ORDER BY year DESC")]
-        year = year or (years[0] if years else self.uow.clock.today().year)
-        rows = self.uow.query(
-            "SELECT applicant_name AS name, county, category, tenure_year, result, assessed_on"
-            " FROM assessment_results WHERE extract(year FROM assessed_on) = %s"
-            " ORDER BY county, applicant_name, tenure_year", (year,))
-        for row in rows:
-            row["category_name"] = CATEGORIES_ZH.get(row["category"], row["category"])
-            row["result_name"] = GRADES_ZH[row["result"]]
-        return year, years, rows
+    def public_notices_page(self, request: Request) -> str:
+        return pages.notices_page(
+            handlers.notices(self.uow, request.args.get("include") == "closed"),
+            self.uow.clock.today())
 
     @endpoint("GET", "/public/assessment-results", public=True)
-    def public_results(self, request):
+    def public_results(self, request: Request) -> dict[str, Any]:
         """The annual assessment results the Commerce Bureau announces (LT-11.1), by the calendar
         year of the assessment (``?year=``; default the latest year with results)."""
-        year, years, rows = self._results(request)
+        year, years, rows = handlers.results(self.uow, _year(request))
         return {"year": year, "years": years, "clause": "LT-11.1", "results": rows}
 
     @public_page("/public/assessment-results.html")
-    def public_results_page(self, request):
-        year, _, rows = self._results(request)
+    def public_results_page(self, request: Request) -> str:
+        year, _, rows = handlers.results(self.uow, _year(request))
         return pages.results_page(year, rows)

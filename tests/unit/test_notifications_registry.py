@@ -8,7 +8,7 @@ import pytest
 from givenwhenthen import NewEvent, given, then, when
 from services.notifications import schemas
 from services.notifications.channels import sign, subscriber_secret, verify_signature
-from services.notifications.domain import register, registry
+from services.notifications.domain import recipients, register
 from services.notifications.domain.errors import StateConflict
 from services.notifications.domain.messages import PartiesUnknown
 from shared.errors import InvalidInput
@@ -25,47 +25,48 @@ def registered(**kw):
 
 
 def test_register_sorts_and_dedupes_event_types_and_starts_at_secret_version_1():
-    command = registry.Register(SUB, "州人社局", "https://hr.cx.gov.cn/hook",
-                                ("TalentCertified", "SubsidyPaid", "TalentCertified"))
-    then(when(registry.subscriber, given(registry.subscriber), command), registered())
+    command = recipients.Register(SUB, "州人社局", "https://hr.cx.gov.cn/hook",
+                                  ("TalentCertified", "SubsidyPaid", "TalentCertified"))
+    then(when(recipients.subscriber, given(recipients.subscriber), command), registered())
 
 
 def test_register_twice_is_a_conflict():
     with pytest.raises(StateConflict):
-        when(registry.subscriber, given(registry.subscriber, registered()),
-             registry.Register(SUB, "x", "https://x.cn", ("SubsidyPaid",)))
+        when(recipients.subscriber, given(recipients.subscriber, registered()),
+             recipients.Register(SUB, "x", "https://x.cn", ("SubsidyPaid",)))
 
 
 def test_change_rotate_deactivate():
-    state = given(registry.subscriber, registered())
-    change = registry.Change("州人社局", "https://hr2.cx.gov.cn/hook", ("TalentCertified",))
-    then(when(registry.subscriber, state, change),
+    state = given(recipients.subscriber, registered())
+    change = recipients.Change("州人社局", "https://hr2.cx.gov.cn/hook", ("TalentCertified",))
+    then(when(recipients.subscriber, state, change),
          NewEvent("SubscriberChanged", {"subscriber_id": SUB, "name": "州人社局",
                                         "url": "https://hr2.cx.gov.cn/hook",
                                         "event_types": ["TalentCertified"]}))
-    same = registry.Change("州人社局", "https://hr.cx.gov.cn/hook",
-                           ("TalentCertified", "SubsidyPaid"))
-    assert when(registry.subscriber, state, same) == []
-    then(when(registry.subscriber, state, registry.RotateSecret()),
+    same = recipients.Change("州人社局", "https://hr.cx.gov.cn/hook",
+                             ("TalentCertified", "SubsidyPaid"))
+    assert when(recipients.subscriber, state, same) == []
+    then(when(recipients.subscriber, state, recipients.RotateSecret()),
          NewEvent("SubscriberSecretRotated", {"subscriber_id": SUB, "secret_version": 2}))
     deactivated = NewEvent("SubscriberDeactivated", {"subscriber_id": SUB})
-    then(when(registry.subscriber, state, registry.Deactivate()), deactivated)
-    gone = given(registry.subscriber, registered(), deactivated)
-    assert when(registry.subscriber, gone, registry.Deactivate()) == []
+    then(when(recipients.subscriber, state, recipients.Deactivate()), deactivated)
+    gone = given(recipients.subscriber, registered(), deactivated)
+    assert when(recipients.subscriber, gone, recipients.Deactivate()) == []
     with pytest.raises(StateConflict, match="deactivated"):
-        when(registry.subscriber, gone, change)
+        when(recipients.subscriber, gone, change)
 
 
 # -- contacts --------------------------------------------------------------------------------------
 def test_contact_set_change_remove():
-    contact = registry.contact
+    contact = recipients.contact
     first = NewEvent("ContactEmailSet", {"recipient": "county:楚雄市", "email": "sw@cx.gov.cn"})
-    then(when(contact, given(contact), registry.SetEmail("county:楚雄市", "sw@cx.gov.cn")), first)
+    then(when(contact, given(contact), recipients.SetEmail("county:楚雄市", "sw@cx.gov.cn")),
+         first)
     assert when(contact, given(contact, first),
-                registry.SetEmail("county:楚雄市", "sw@cx.gov.cn")) == []
-    then(when(contact, given(contact, first), registry.RemoveEmail("county:楚雄市")),
+                recipients.SetEmail("county:楚雄市", "sw@cx.gov.cn")) == []
+    then(when(contact, given(contact, first), recipients.RemoveEmail("county:楚雄市")),
          NewEvent("ContactEmailRemoved", {"recipient": "county:楚雄市"}))
-    assert when(contact, given(contact), registry.RemoveEmail("county:楚雄市")) == []
+    assert when(contact, given(contact), recipients.RemoveEmail("county:楚雄市")) == []
 
 
 # -- input validation ----------------------------------------------------------------------------

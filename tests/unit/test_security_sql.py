@@ -23,8 +23,9 @@ REVIEWED = {
     ("services/subsidies/projections.py", "_LINES"): "a module constant CTE",
     ("services/assessment/projections.py", "sets"): "keyword names of _breach's callers",
     ("services/assessment/projections.py", "table"): "a loop over the class's TABLES",
-    ("services/notifications/service.py", "column"): "'application_id' or 'talent_id'",
-    ("services/notifications/service.py", "self._DELIVERY_COLUMNS"): "a class constant",
+    ("services/notifications/queries.py", "column"): "'application_id', 'talent_id' or one of"
+                                                     " the constant DELIVERY_FILTERS",
+    ("services/notifications/queries.py", "_DELIVERY_COLUMNS"): "a module constant",
     ("services/notifications/projections.py", "sql[0]"): "SET clauses chosen by event type",
     ("services/notifications/projections.py", "change"): "'array_append' or 'array_remove'",
     ("talent_audit/index.py", "_HISTORY_COLUMNS"): "a module constant",

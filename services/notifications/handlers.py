@@ -1,0 +1,227 @@
+"""The notifications service's use cases (its application layer): one function per use case,
+taking the unit of work ``uow`` and the command (or what identifies the record read), doing
+"look up, decide (``uow.run``), append" in one transaction and returning the recorded events
+(or the rows read). The rules are in ``domain/`` (the deciders) and ``shared/auth.py`` (who may
+read an inbox or set a contact); the reads in ``queries.py``; sending due messages in
+``dispatch.py``.
+"""
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from services.notifications import channels, queries
+from services.notifications.dispatch import stream_of
+from services.notifications.domain import delivery as delivery_domain
+from services.notifications.domain import messages, recipients
+from services.notifications.domain.messages import (CATEGORIES_ZH, GRADES_ZH, RULES, Notify,
+                                                    PartiesUnknown, addresses)
+from services.notifications.domain.register import REGISTER, Source, noted
+from shared.auth import may_address, may_read_inbox
+from shared.clock import local_date
+from shared.errors import ConcurrencyConflict, Forbidden, NotFound
+
+if TYPE_CHECKING:
+    from shared.messaging.inbox import IncomingEvent
+    from shared.runtime.provider import UnitOfWork
+    from shared.store import RecordedEvent
+
+Row = queries.Row
+
+
+# -- other services' events ----------------------------------------------------------------------
+class Contended(Exception):
+    """Two events about the same application or talent were handled at once and this one lost
+    the append: not a refusal, so the inbox retries it (with backoff) instead of dead-lettering."""
+
+
+# The events of one application travel on separate queues, so an event can be handled while the
+# one that introduced its application (ApplicationSubmitted) is still being handled beside it
+# (under load, most often EligibilityAssessed). Before giving up (PartiesUnknown: the inbox rolls
+# back, logs a traceback and retries 0.2 s later), wait this long for the register, each time
+# reading it again inside the same transaction (READ COMMITTED sees the other's commit), provided
+# this handler has written nothing yet.
+PARTIES_WAIT = (0.005, 0.01, 0.02, 0.04, 0.08)
+
+
+def handle_event(uow: UnitOfWork, source: str, event_type: str, event: IncomingEvent,
+                 cur: Any) -> None:
+    """What another service's event means here, inside the inbox's transaction ``cur``: what the
+    register learns of it (``REGISTER``) and the notification it calls for (``RULES``). The
+    register's row is the one the inbox read with its insert (``event.prefetched``); while the
+    parties are unknown, it is read again after each pause of ``PARTIES_WAIT``."""
+    who = event.prefetched
+    for pause in PARTIES_WAIT + (None,):
+        written: list[RecordedEvent] = []
+        try:
+            return _handle_event(uow, source, event_type, event, cur, written, who)
+        except ConcurrencyConflict as exc:
+            raise Contended(exc.message) from exc
+        except PartiesUnknown:
+            if pause is None or written:
+                raise
+            time.sleep(pause)
+            who = None  # read it again
+
+
+def _handle_event(uow: UnitOfWork, source: str, event_type: str, event: IncomingEvent, cur: Any,
+                  written: list[RecordedEvent], who: Row | None) -> None:
+    """``written`` is told whether anything was appended yet; ``who``: the register's row if
+    already read, None to read it here. Everything is read before the first append: an append
+    holds the store's lock until COMMIT, and the last one brings COMMIT with it (no client round
+    trip under the lock but between the register's append and the notification's, when the
+    event has both)."""
+    p, key = event.payload, (source, event_type)
+    who = queries.who(cur, p) if who is None else who
+    register = rule = None
+    if key in REGISTER:
+        register = REGISTER[key](Source(
+            source, event_type, p, event.metadata.get("actor_id"),
+            event.metadata.get("actor_role"), local_date(event.recorded_at)))
+    if key in RULES:
+        # who the rule addresses: what the register knows, or (an event that introduces
+        # the application or talent) what it is about to learn from this very event
+        rule_who = who or (noted(register[2]) if register else {})
+        contacts, subscribers = queries.contacts_and_subscribers(
+            cur, addresses(RULES[key], p, rule_who), event_type)
+        rule = uow.context(who=rule_who, contacts=contacts, subscribers=subscribers)
+    if register:
+        decider, stream_key, command = register
+        written += uow.run(decider, f"{decider.stream_type}-{stream_key}", command,
+                           context=uow.context(who=who), cur=cur, commit=rule is None)
+    if rule:
+        uow.run(messages.notification, f"notification-{event.event_id}",
+                Notify(source, event_type, event.event_id, p), context=rule,
+                cur=cur, commit=True, new_stream=True)
+
+
+# -- inboxes -------------------------------------------------------------------------------------
+def _applicant_of(uow: UnitOfWork) -> Callable[[str], str | None]:
+    return functools.partial(queries.applicant_of, uow.query)
+
+
+def inbox(uow: UnitOfWork, recipient: str) -> list[Row]:
+    """The messages of ``recipient``'s inbox, if the acting principal may read it."""
+    if not may_read_inbox(uow.principal, recipient, _applicant_of(uow)):
+        raise Forbidden(f"{uow.principal.role} may not read {recipient}'s inbox")
+    return queries.inbox_messages(uow.query, recipient)
+
+
+# -- webhook subscribers -------------------------------------------------------------------------
+def subscriber(uow: UnitOfWork, subscriber_id: str) -> Row:
+    row = queries.subscriber(uow.query, subscriber_id)
+    if row is None:
+        raise NotFound(f"unknown subscriber {subscriber_id}")
+    return row
+
+
+def subscribers(uow: UnitOfWork) -> list[Row]:
+    return queries.subscribers(uow.query)
+
+
+def subscriber_secret(uow: UnitOfWork, subscriber_id: str,
+                      events: list[RecordedEvent]) -> dict[str, Any]:
+    """The signing secret ``events`` (the last one names its version) gave the subscriber, and
+    how its webhooks are signed."""
+    version = events[-1].payload["secret_version"]
+    return {"subscriber_id": subscriber_id, "secret_version": version,
+            "secret": channels.subscriber_secret(uow.settings.webhook_signing_key,
+                                                 subscriber_id, version),
+            "signature": {"algorithm": "HMAC-SHA256", "signed": "<timestamp>.<body>",
+                          "headers": [channels.HEADER_DELIVERY, channels.HEADER_EVENT,
+                                      channels.HEADER_TIMESTAMP, channels.HEADER_SIGNATURE],
+                          "tolerance_seconds": channels.SIGNATURE_TOLERANCE_SECONDS}}
+
+
+def register_subscriber(uow: UnitOfWork,
+                        command: recipients.Register) -> list[RecordedEvent]:
+    return uow.run(recipients.subscriber, f"subscriber-{command.subscriber_id}", command)
+
+
+def change_subscriber(uow: UnitOfWork, subscriber_id: str, command: Any,
+                      expected_version: int | None) -> list[RecordedEvent]:
+    """Change, rotate the secret of or deactivate (``command``) a subscriber."""
+    return uow.run(recipients.subscriber, f"subscriber-{subscriber_id}", command,
+                   expected_version=expected_version)
+
+
+# -- e-mail contacts -----------------------------------------------------------------------------
+def addressable(uow: UnitOfWork, recipient: str) -> str:
+    """``recipient``, if the acting principal may set its e-mail address."""
+    if not may_address(uow.principal, recipient, _applicant_of(uow)):
+        raise Forbidden(f"{uow.principal.role} may not set {recipient}'s contact")
+    return recipient
+
+
+def contact(uow: UnitOfWork, recipient: str) -> Row:
+    row = queries.contact(uow.query, recipient)
+    if row is None:
+        raise NotFound(f"no e-mail address for {recipient}")
+    return row
+
+
+def set_contact(uow: UnitOfWork, command: recipients.SetEmail) -> list[RecordedEvent]:
+    return uow.run(recipients.contact, f"contact-{command.recipient}", command)
+
+
+def remove_contact(uow: UnitOfWork, command: recipients.RemoveEmail) -> list[RecordedEvent]:
+    """Remove a recipient's e-mail address (NotFound if it has none)."""
+    contact(uow, command.recipient)
+    return uow.run(recipients.contact, f"contact-{command.recipient}", command)
+
+
+# -- deliveries ----------------------------------------------------------------------------------
+def deliveries(uow: UnitOfWork, filters: dict[str, str]) -> list[Row]:
+    return queries.deliveries(uow.query, filters)
+
+
+def dead_deliveries(uow: UnitOfWork) -> list[Row]:
+    return queries.dead_deliveries(uow.query)
+
+
+def delivery(uow: UnitOfWork, notification_id: str) -> Row:
+    row = queries.delivery(uow.query, notification_id)
+    if row is None:
+        raise NotFound(f"no e-mail or webhook delivery {notification_id}")
+    return row
+
+
+def delivery_history(uow: UnitOfWork, notification_id: str) -> Row:
+    """A message's delivery with every event of its stream (``history``)."""
+    row = delivery(uow, notification_id)
+    row["history"] = [{"type": e.event_type, "payload": e.data,
+                       "recorded_at": e.recorded_at.isoformat()}
+                      for e in uow.events.read_stream(stream_of(notification_id))]
+    return row
+
+
+def redrive(uow: UnitOfWork, command: delivery_domain.Redrive,
+            expected_version: int | None) -> list[RecordedEvent]:
+    """Send a dead-lettered message again."""
+    return uow.run(delivery_domain.delivery, stream_of(command.notification_id), command,
+                   expected_version=expected_version)
+
+
+# -- the public feeds ----------------------------------------------------------------------------
+def notices(uow: UnitOfWork, closed: bool) -> list[Row]:
+    """People on public notice (LT-9.5), with their category's name; ``closed``: past notices
+    too."""
+    rows = queries.notices(uow.query, closed)
+    for row in rows:
+        row["category_name"] = CATEGORIES_ZH.get(row["category"], row["category"])
+    return rows
+
+
+def results(uow: UnitOfWork, year: int | None) -> tuple[int, list[int], list[Row]]:
+    """(year, the years with results, the results of that year) of the annual assessment
+    (LT-11.1), with the names of categories and grades. ``year`` None: the latest year with
+    results (this year if there are none)."""
+    years = queries.result_years(uow.query)
+    year = year or (years[0] if years else uow.clock.today().year)
+    rows = queries.results(uow.query, year)
+    for row in rows:
+        row["category_name"] = CATEGORIES_ZH.get(row["category"], row["category"])
+        row["result_name"] = GRADES_ZH[row["result"]]
+    return year, years, rows
