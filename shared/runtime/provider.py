@@ -66,7 +66,7 @@ class EventStoreProvider(DependencyProvider):
         try:
             EventStore(owner, self.service, projectors=self.projectors,
                        registry=load_all()).migrate()
-            Inbox(owner, self.service, None).migrate()
+            Inbox(owner, self.service, None).migrate()  # type: ignore[arg-type]  # decodes none
             if settings.db_role:
                 schema.grant_service_role(owner, settings.db_role)
                 dsn = schema.runtime_dsn(dsn, settings.db_role, settings.db_role_password)
@@ -79,8 +79,10 @@ class EventStoreProvider(DependencyProvider):
         self.relay: Relay | None = None
         if settings.relay_enabled:
             coalesce = settings.relay_coalesce_seconds
-            self.relay = Relay(dsn, settings.amqp_uri, self.service,
-                               **({"coalesce": coalesce} if coalesce else {}))
+            # (mypy checks the float against every keyword of Relay: it is only ever coalesce)
+            self.relay = Relay(
+                dsn, settings.amqp_uri, self.service,
+                **({"coalesce": coalesce} if coalesce else {}))  # type: ignore[arg-type]
 
     def rebuild_if(self, lock: int, stale_sql: str) -> None:
         """Rebuild the read models from the events if ``stale_sql`` (one boolean) says a migration
@@ -88,7 +90,7 @@ class EventStoreProvider(DependencyProvider):
         with self.db.transaction() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
             cur.execute(stale_sql)
-            stale = cur.fetchone()[0]
+            stale = cur.fetchone()[0]  # type: ignore[index]  # one row, always
         if stale:
             log.warning("read_models_rebuilding")
             self.events.rebuild_projections()
@@ -160,6 +162,8 @@ class UnitOfWork:
         commands never wait on each other in a cycle). BEGIN, the locks and ``query`` (with
         ``args``; its rows are ready on the cursor) travel in one round trip. The locks last
         until the transaction ends; ``run(..., cur=cur, commit=True)`` ends it with the append."""
+        key: Lock  # each loop's own
+        params: list[int | str]
         sql, params = "BEGIN; ", []
         for key in shared:
             sql += "SELECT pg_advisory_xact_lock_shared(%s); "
