@@ -3,7 +3,11 @@ place where who may do what is written down.
 
 Tokens are JWTs (HS256, PyJWT) with claims ``sub`` (actor id), ``role``, ``county`` and ``exp``.
 """
+from __future__ import annotations
+
 import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import jwt
 
@@ -12,7 +16,7 @@ from shared.errors import Forbidden, Unauthenticated
 ALGORITHM = "HS256"
 
 # Roles, by the body that holds them in the programme (LT-4, LT-9, LT-13, LT-14).
-ROLES = {
+ROLES: dict[str, str] = {
     "applicant": "an applicant for the Leading Talent title",
     "county_officer": "county (市/县) commerce department officer (LT-9.1, LT-13)",
     "prefecture_officer": "prefecture Commerce Bureau officer (州商务局, LT-4, LT-9.2)",
@@ -29,7 +33,7 @@ ROLES = {
 }
 
 # action -> roles allowed. County-scoped roles act only within their own county (see authorize).
-PERMISSIONS = {
+PERMISSIONS: dict[str, set[str]] = {
     "application.submit": {"applicant", "county_officer"},
     "application.read": {"applicant", "county_officer", "prefecture_officer", "expert_chair",
                          "inspector", "leading_group", "standing_committee", "auditor"},
@@ -92,24 +96,26 @@ _ANY_OWNER = object()  # authorize(owner=...) not given: the record's owner is n
 class Principal:
     __slots__ = ("actor_id", "role", "county")
 
-    def __init__(self, actor_id, role, county=None):
+    def __init__(self, actor_id: str, role: str, county: str | None = None) -> None:
         self.actor_id, self.role, self.county = actor_id, role, county
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Principal({self.actor_id!r}, {self.role!r}, {self.county!r})"
 
 
-def mint(secret, actor_id, role, county=None, *, ttl=dt.timedelta(hours=8), now=None):
+def mint(secret: str, actor_id: str, role: str, county: str | None = None, *,
+         ttl: dt.timedelta = dt.timedelta(hours=8), now: dt.datetime | None = None) -> str:
+    """A token for ``actor_id`` acting as ``role`` (of ``county``), valid for ``ttl``."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role}")
     now = now or dt.datetime.now(dt.timezone.utc)
-    claims = {"sub": actor_id, "role": role, "iat": now, "exp": now + ttl}
+    claims: dict[str, Any] = {"sub": actor_id, "role": role, "iat": now, "exp": now + ttl}
     if county:
         claims["county"] = county
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def authenticate(secret, authorization_header):
+def authenticate(secret: str, authorization_header: str | None) -> Principal:
     """The principal named by a ``Bearer`` token, or Unauthenticated saying why not."""
     if not authorization_header or not authorization_header.startswith("Bearer "):
         raise Unauthenticated("missing bearer token (Authorization: Bearer <token>)")
@@ -125,7 +131,8 @@ def authenticate(secret, authorization_header):
     return Principal(claims["sub"], claims["role"], claims.get("county"))
 
 
-def authorize(principal, action, county=None, *, owner=_ANY_OWNER, record="record"):
+def authorize(principal: Principal, action: str, county: str | None = None, *,
+              owner: object = _ANY_OWNER, record: str = "record") -> None:
     """Refuse unless ``principal`` may do ``action`` (on a record of ``county``, if given, and
     owned by actor ``owner``, if given: an applicant or a talent acts only on their own
     ``record``; a record owned by no actor, ``owner=None``, is nobody's own)."""
@@ -145,7 +152,12 @@ def authorize(principal, action, county=None, *, owner=_ANY_OWNER, record="recor
 # -- notification addresses ----------------------------------------------------------------------
 # A notification's recipient is an address: ``county:<county>``, ``talent:<talent id>``,
 # ``applicant:<applicant id or application id>``, ``finance``, ``leading_group`` or ``bureau``.
-def owns_address(principal, recipient, applicant_of=None):
+ApplicantOf = Callable[[str], str | None]
+"""Of an application id: its applicant's actor id (None: no such application)."""
+
+
+def owns_address(principal: Principal, recipient: str,
+                 applicant_of: ApplicantOf | None = None) -> bool:
     """``principal`` is the recipient named by ``recipient``. An applicant also owns the address
     ``applicant:<application_id>`` of an application ``applicant_of`` knows as theirs."""
     kind, _, ident = recipient.partition(":")
@@ -160,19 +172,21 @@ def owns_address(principal, recipient, applicant_of=None):
             or (recipient == "bureau" and role == "prefecture_officer"))
 
 
-def may_read_inbox(principal, recipient, applicant_of=None):
+def may_read_inbox(principal: Principal, recipient: str,
+                   applicant_of: ApplicantOf | None = None) -> bool:
     """The bureau and auditors read every inbox; everyone else their own."""
     return (principal.role in ("prefecture_officer", "auditor")
             or owns_address(principal, recipient, applicant_of))
 
 
-def may_address(principal, recipient, applicant_of=None):
+def may_address(principal: Principal, recipient: str,
+                applicant_of: ApplicantOf | None = None) -> bool:
     """The bureau sets anyone's contact; everyone else their own."""
     return principal.role == "prefecture_officer" or owns_address(principal, recipient,
                                                                   applicant_of)
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     """``python -m shared.auth ROLE [ACTOR] [COUNTY]``: print a token signed with $AUTH_SECRET."""
     import os
     import sys

@@ -1,8 +1,10 @@
 """Service configuration: one YAML per service, ``${VAR:default}`` substituted from the environment
 exactly as ``nameko run --config`` does (we reuse nameko's own loader so both read alike)."""
-import os
+from __future__ import annotations
 
+import os
 import warnings
+from typing import Any
 
 import yaml
 
@@ -25,12 +27,13 @@ _ConfigLoader.add_constructor("!raw_env_var",
 _ConfigLoader.add_implicit_resolver("!env_var", IMPLICIT_ENV_VAR_MATCHER, None)
 
 
-def load(path):
+def load(path: str | os.PathLike[str]) -> Any:
+    """The YAML file ``path``, its ``${VAR:default}`` substituted from the environment."""
     with open(path) as f:
         return yaml.load(f, Loader=_ConfigLoader)  # noqa: S506 - a SafeLoader subclass
 
 
-def dsn_for(dbname, base=None):
+def dsn_for(dbname: str, base: str | None = None) -> str:
     """A libpq DSN for ``dbname`` on the server named by ``TALENT_PG_DSN_BASE``."""
     base = base or os.environ.get("TALENT_PG_DSN_BASE", PG_DSN_BASE_DEFAULT)
     return f"{base} dbname={dbname}"

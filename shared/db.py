@@ -8,18 +8,23 @@
 * A connection that failed (server restart, ``pg_terminate_backend``) is thrown away, never reused:
   the next transaction opens a fresh one, so services reconnect by themselves.
 """
+from __future__ import annotations
+
 import contextlib
 import itertools
 import threading
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import psycopg2
 import psycopg2.extensions
 import psycopg2.extras
+from psycopg2.extensions import connection, cursor
 
 CONNECTION_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
 
 
-def eventlet_active():
+def eventlet_active() -> bool:
     try:
         import warnings
         with warnings.catch_warnings():  # eventlet announces its deprecation on import
@@ -27,10 +32,10 @@ def eventlet_active():
             import eventlet.patcher
     except ImportError:  # pragma: no cover
         return False
-    return eventlet.patcher.is_monkey_patched("socket")
+    return eventlet.patcher.is_monkey_patched("socket")  # type: ignore[no-any-return]  # untyped
 
 
-def _make_green():
+def _make_green() -> None:
     if eventlet_active() and psycopg2.extensions.get_wait_callback() is None:
         from psycogreen.eventlet import patch_psycopg
         patch_psycopg()
@@ -39,16 +44,17 @@ def _make_green():
 class _Connection(psycopg2.extensions.connection):
     """A psycopg2 connection that remembers which statements it has prepared (``prepared``)."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.prepared = set()
+        self.prepared: set[str] = set()
 
 
-_STATEMENTS = {}
+# sql -> (statement name, its PREPARE, its EXECUTE), shared by every connection of the process
+_STATEMENTS: dict[str, tuple[str, str, str]] = {}
 _NAMES = itertools.count(1)
 
 
-def prepared(cur, sql):
+def prepared(cur: cursor, sql: str) -> str:
     """``sql`` (``%s`` placeholders, as for ``cur.execute``) as the ``EXECUTE`` of a statement
     prepared on ``cur``'s connection, PREPAREd there first if it is not yet: PostgreSQL then
     parses and plans it once per connection instead of on every call (for the hottest reads,
@@ -76,15 +82,16 @@ def prepared(cur, sql):
     return execute
 
 
-def connect(dsn, *, connect_timeout=5, statement_timeout_ms=30_000, autocommit=False,
-            application_name="talent", read_only=False):
+def connect(dsn: str, *, connect_timeout: float = 5, statement_timeout_ms: int = 30_000,
+            autocommit: bool = False, application_name: str = "talent",
+            read_only: bool = False) -> connection:
     """Open one connection, bounded in time whether or not eventlet is active. ``read_only``
     makes every transaction of the session read-only (the auditors' tools)."""
     _make_green()
     options = f"-c statement_timeout={int(statement_timeout_ms)} -c timezone=UTC"
     if read_only:
         options += " -c default_transaction_read_only=on"
-    kwargs = dict(
+    kwargs: dict[str, Any] = dict(
         connection_factory=_Connection,
         connect_timeout=connect_timeout,
         application_name=application_name,
@@ -95,7 +102,7 @@ def connect(dsn, *, connect_timeout=5, statement_timeout_ms=30_000, autocommit=F
         import eventlet
         try:
             with eventlet.Timeout(connect_timeout):
-                conn = psycopg2.connect(dsn, **kwargs)
+                conn: connection = psycopg2.connect(dsn, **kwargs)
         except eventlet.Timeout:
             raise psycopg2.OperationalError(f"connect timed out after {connect_timeout}s")
     else:
@@ -107,20 +114,21 @@ def connect(dsn, *, connect_timeout=5, statement_timeout_ms=30_000, autocommit=F
 class Database:
     """A small pool of connections with ``transaction()`` as the one way to use them."""
 
-    def __init__(self, dsn, *, max_size=8, application_name="talent", **connect_kwargs):
+    def __init__(self, dsn: str, *, max_size: int = 8, application_name: str = "talent",
+                 **connect_kwargs: Any) -> None:
         self.dsn = dsn
         self.application_name = application_name
         self._connect_kwargs = connect_kwargs
-        self._idle = []
+        self._idle: list[connection] = []
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(max_size)
 
-    def connect(self, **overrides):
+    def connect(self, **overrides: Any) -> connection:
         kw = dict(self._connect_kwargs, application_name=self.application_name)
         kw.update(overrides)
         return connect(self.dsn, **kw)
 
-    def _checkout(self):
+    def _checkout(self) -> connection:
         with self._lock:
             while self._idle:
                 conn = self._idle.pop()
@@ -128,14 +136,15 @@ class Database:
                     return conn
         return self.connect()
 
-    def _checkin(self, conn):
+    def _checkin(self, conn: connection) -> None:
         if conn.closed:
             return
         with self._lock:
             self._idle.append(conn)
 
     @contextlib.contextmanager
-    def transaction(self, cursor_factory=None, name=None, itersize=2000):
+    def transaction(self, cursor_factory: Callable[..., cursor] | None = None,
+                    name: str | None = None, itersize: int = 2000) -> Iterator[cursor]:
         """Yield a cursor inside one transaction: committed on success, rolled back on error.
         A connection that failed at the network level is discarded. ``name`` makes it a
         server-side cursor that streams ``itersize`` rows at a time."""
@@ -165,7 +174,7 @@ class Database:
             self._slots.release()
 
     @contextlib.contextmanager
-    def explicit_transaction(self):
+    def explicit_transaction(self) -> Iterator[cursor]:
         """Yield a cursor for a caller that sends ``BEGIN`` and ``COMMIT`` itself, each in the same
         round trip as its first and its last statement (so a two-statement transaction costs two
         round trips, not four). The connection is in autocommit mode meanwhile: psycopg2 sends
@@ -206,14 +215,14 @@ class Database:
         finally:
             self._slots.release()
 
-    def close(self):
+    def close(self) -> None:
         with self._lock:
             idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
 
 
-def create_database(admin_dsn, dbname, *, drop_first=False):
+def create_database(admin_dsn: str, dbname: str, *, drop_first: bool = False) -> None:
     """Create ``dbname`` (as the server's admin) if it does not exist."""
     conn = psycopg2.connect(admin_dsn)
     conn.autocommit = True
@@ -228,7 +237,7 @@ def create_database(admin_dsn, dbname, *, drop_first=False):
         conn.close()
 
 
-def drop_database(admin_dsn, dbname):
+def drop_database(admin_dsn: str, dbname: str) -> None:
     conn = psycopg2.connect(admin_dsn)
     conn.autocommit = True
     try:

@@ -8,10 +8,18 @@ are told apart by Prometheus' own ``instance`` label.
 Relay lag is read from the database at scrape time (store head vs. the relay's stored cursor,
 and the age of the oldest unpublished event), so every replica reports it, leader or standby.
 """
+from __future__ import annotations
+
 import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Literal
 
 from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram,
                                disable_created_metrics, generate_latest)
+
+if TYPE_CHECKING:
+    from shared.db import Database
+    from shared.store.recording import RecordedEvent
 
 disable_created_metrics()  # no *_created samples: half the exposition, no use here
 
@@ -74,27 +82,27 @@ _LAG_SQL = """
     FROM cursor"""
 
 
-def observe_relay_lag(db, service):
+def observe_relay_lag(db: Database, service: str) -> None:
     """Set the relay lag gauges from the database (called on each scrape)."""
     with db.transaction() as cur:
         cur.execute(_LAG_SQL)
-        events, seconds = cur.fetchone()
+        events, seconds = cur.fetchone()  # type: ignore[misc]  # one row, always
     RELAY_LAG_EVENTS.labels(service).set(max(int(events or 0), 0))
     RELAY_LAG_SECONDS.labels(service).set(max(float(seconds or 0.0), 0.0))
 
 
-def count_delivery(channel, delivered):
+def count_delivery(channel: str, delivered: bool) -> None:
     NOTIFICATION_DELIVERIES.labels(channel, "delivered" if delivered else "failed").inc()
 
 
-def count_delivery_events(events):
+def count_delivery_events(events: Iterable[RecordedEvent] | None) -> None:
     """Count the DeliveryDeadLettered among events a delivery command recorded."""
     for event in events or ():
         if event.event_type == "DeliveryDeadLettered":
             NOTIFICATION_DEAD_LETTERS.labels(event.payload.get("channel", "unknown")).inc()
 
 
-def exposition():
+def exposition() -> tuple[bytes, str]:
     """(body, content type) of the Prometheus text format for this process."""
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
@@ -102,10 +110,10 @@ def exposition():
 class Timer:
     """``with Timer() as t: ...; t.seconds``: a monotonic stopwatch for the histograms."""
 
-    def __enter__(self):
+    def __enter__(self) -> Timer:
         self.start = time.monotonic()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         self.seconds = time.monotonic() - self.start
         return False

@@ -5,11 +5,13 @@ unit of work as ``self.uow``."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import marshmallow
 import orjson
 from nameko.web.handlers import http
-from werkzeug.wrappers import Response
+from werkzeug.wrappers import Request, Response
 
 from shared import logging as tlog
 from shared.auth import authenticate, authorize
@@ -19,23 +21,23 @@ from shared.errors import InvalidInput, TalentError
 log = tlog.get_logger(__name__)
 
 
-def _json_default(value):
+def _json_default(value: object) -> list[Any] | str:
     if isinstance(value, (set, frozenset)):
         return sorted(value)
     return str(value)  # Decimal, UUID
 
 
-def json_response(status, body, correlation_id=None):
+def json_response(status: int, body: Any, correlation_id: str | None = None) -> Response:
     headers = {"X-Correlation-ID": correlation_id} if correlation_id else {}
     # OPT_NON_STR_KEYS: marshmallow names a list item's errors by its (int) index
     return Response(orjson.dumps(body, default=_json_default, option=orjson.OPT_NON_STR_KEYS),
                     status=status, mimetype="application/json", headers=headers)
 
 
-_SCHEMAS = {}
+_SCHEMAS: dict[type[marshmallow.Schema], marshmallow.Schema] = {}
 
 
-def _schema(schema):
+def _schema(schema: type[marshmallow.Schema] | marshmallow.Schema) -> marshmallow.Schema:
     """One instance per schema class, built once: building one (its fields deep-copied, its
     nested schemas instantiated) cost more than loading a whole application form with it. A
     marshmallow schema keeps no state between loads, so the instance is shared."""
@@ -47,7 +49,8 @@ def _schema(schema):
     return instance
 
 
-def parse_body(request, schema):
+def parse_body(request: Request,
+               schema: type[marshmallow.Schema] | marshmallow.Schema) -> dict[str, Any]:
     """The request's JSON body loaded through ``schema`` (a schema class, whose one shared
     instance is used, or an instance), or InvalidInput naming the fields."""
     schema = _schema(schema)
@@ -60,10 +63,11 @@ def parse_body(request, schema):
     try:
         return schema.load(data)
     except marshmallow.ValidationError as exc:
-        raise InvalidInput("invalid input", fields=exc.messages)
+        raise InvalidInput("invalid input",
+                           fields=exc.messages)  # type: ignore[arg-type]  # a schema's errors: a dict
 
 
-def expected_version(request):
+def expected_version(request: Request) -> int | None:
     """The version a caller last saw, from ``If-Match`` (optimistic concurrency over HTTP)."""
     value = request.headers.get("If-Match")
     if value is None:
@@ -75,7 +79,7 @@ def expected_version(request):
                            fields={"If-Match": ["Not a valid integer."]})
 
 
-def _refuse_nul(request, kwargs):
+def _refuse_nul(request: Request, kwargs: Mapping[str, Any]) -> None:
     """PostgreSQL text and jsonb cannot hold NUL (U+0000): refuse it at the door, naming where
     it was, rather than fail in the database (a JSON body's escaped ``\\u0000`` included)."""
     bad = ["NUL characters (U+0000) are not accepted."]
@@ -91,14 +95,15 @@ def _refuse_nul(request, kwargs):
         raise InvalidInput("the body holds a NUL character", fields={"body": bad})
 
 
-def endpoint(method, url, *, action=None, public=False):
+def endpoint(method: str, url: str, *, action: str | None = None,
+             public: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
     """A JSON HTTP entrypoint: authenticates the bearer token, checks ``action`` against the
     authorisation matrix, maps errors to 4xx JSON (never a stack trace) and tags the response with
     the correlation id. The handler returns a body (200) or ``(status, body)``."""
 
-    def decorator(fn):
+    def decorator(fn: Callable[..., Any]) -> Callable[..., Response]:
         @functools.wraps(fn)
-        def wrapper(self, request, **kwargs):
+        def wrapper(self: Any, request: Request, **kwargs: Any) -> Response:
             uow = self.uow
             uow.correlation_id = request.headers.get("X-Correlation-ID") or \
                 uow.correlation_id

@@ -134,4 +134,4 @@ def copy_rows(cur: Cursor, table_name: str, columns: Sequence[str],
             else:  # not one value per column: the server says so, as for any bad row
                 text = "\n".join("\t".join(map(_copy_text, row)) for row in part)
             yield text + "\n"
-    cur.copy_expert(sql, _Pieces(pieces()))
+    cur.copy_expert(sql, _Pieces(pieces()))  # type: ignore[arg-type]  # read() is all COPY uses

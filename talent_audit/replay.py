@@ -99,7 +99,7 @@ def run(args: argparse.Namespace, out: TextIO, *, read_models: ReadModels) -> in
             state: dict[str, list[dict[str, Any]]] = {}
             for t in tables:
                 cur.execute(f'SELECT * FROM "{schema}"."{t}" ORDER BY 1 LIMIT %s', (args.limit,))
-                cols = [c.name for c in cur.description]
+                cols = [c.name for c in cur.description or ()]
                 state[t] = [dict(zip(cols, r)) for r in cur.fetchall()]
         conn.commit()
         if not args.keep:

@@ -96,10 +96,10 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     elapsed = time.monotonic() - start
     results: list[dict[str, Any]] = []
     for svc in dsns:
-        r = chainverify.link(found[svc][first] for first in sorted(found[svc]))
-        results.append({"service": svc, "ok": r.ok, "checked": r.checked,
-                        "first_bad_position": r.position, "reason": r.reason,
-                        "expected": r.expected, "found": r.found})
+        linked = chainverify.link(found[svc][first] for first in sorted(found[svc]))
+        results.append({"service": svc, "ok": linked.ok, "checked": linked.checked,
+                        "first_bad_position": linked.position, "reason": linked.reason,
+                        "expected": linked.expected, "found": linked.found})
     _check_anchors(args, dsns, heads, results)
     total = sum(r["checked"] for r in results)
     if args.json:

@@ -19,13 +19,28 @@ Marshmallow's ``dump`` converts rather than refuses (``5.5`` or ``"5"`` for an I
 then sees only the converted data. So the slow path also loads what it would store and refuses,
 naming the field, any value that would not be stored as given.
 """
+from __future__ import annotations
+
 import datetime as dt
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, NoReturn, TypeVar
 
 import marshmallow
 from marshmallow import Schema, fields, validate  # noqa: F401  (re-exported for contract modules)
 
 from shared.errors import InvalidInput, UnknownEventType
+
+Payload = dict[str, Any]
+Conv = Callable[[Any], Any]
+"""A compiled field: one value in, its converted value out (or _Slow raised)."""
+Decoder = Callable[[Any], Payload]
+"""Stored or received JSON -> the payload (a compiled schema, marshmallow's load, ``dict``)."""
+Upcast = Callable[[Payload], Payload]
+"""A payload of one version -> the same payload at the next version."""
+Errors = dict[Any, Any] | list[Any]
+"""Marshmallow's shape of errors: a field's messages, or messages by field (or index)."""
+SchemaT = TypeVar("SchemaT", bound=Schema)
 
 
 class EventSchema(Schema):
@@ -40,9 +55,10 @@ class _Slow(Exception):
     """The fast path cannot vouch for this value: let marshmallow handle it."""
 
 
-def _compile_dump(f):
+def _compile_dump(f: fields.Field[Any]) -> Conv:
     """Python value -> JSON value for field ``f`` (validators included), or raise _Slow."""
     validators = tuple(f.validators)
+    conv: Conv
     if isinstance(f, fields.Nested):
         inner = _compile_schema_dump(f.schema)
         conv = (lambda v: [inner(x) for x in v]) if f.many else inner
@@ -65,7 +81,7 @@ def _compile_dump(f):
         return _slow
     allow_none = f.allow_none
 
-    def dump(value):
+    def dump(value: Any) -> Any:
         if value is None:
             return None if allow_none else _slow()
         out = conv(value)
@@ -78,12 +94,12 @@ def _compile_dump(f):
     return dump
 
 
-def _compile_schema_dump(schema):
+def _compile_schema_dump(schema: Schema) -> Callable[[Any], Payload]:
     plan = [(name, f.data_key or name, f.required, _compile_dump(f))
             for name, f in schema.fields.items() if not f.load_only]
     names = frozenset(schema.fields)
 
-    def dump(obj):
+    def dump(obj: Any) -> Payload:
         if not isinstance(obj, dict) or not names.issuperset(obj):
             _slow()
         out = {}
@@ -96,7 +112,7 @@ def _compile_schema_dump(schema):
     return dump
 
 
-def _compile_load(f):
+def _compile_load(f: fields.Field[Any]) -> Conv | None:
     """Trusted stored JSON -> Python value for ``f``; None where the JSON value is already it."""
     if isinstance(f, fields.Nested):
         inner = _compile_schema_load(f.schema)
@@ -108,7 +124,8 @@ def _compile_load(f):
         val = f.value_field and _compile_load(f.value_field)
         if f.key_field and _compile_load(f.key_field):
             raise _Slow
-        return val and (lambda v: {k: val(x) for k, x in v.items()})
+        # (val is None or a Conv: a field is never false)
+        return val and (lambda v: {k: val(x) for k, x in v.items()})  # type: ignore[return-value]
     if type(f) in (fields.String, fields.Str, fields.Integer, fields.Int, fields.Boolean,
                    fields.Bool, fields.Raw):
         return None
@@ -117,7 +134,7 @@ def _compile_load(f):
     raise _Slow
 
 
-def _compile_schema_load(schema):
+def _compile_schema_load(schema: Schema) -> Decoder:
     plan = [(f.data_key or name, name, conv) for name, f in schema.fields.items()
             if not f.dump_only and (conv := _compile_load(f))]
     renames = any(key != name for name, f in schema.fields.items()
@@ -128,7 +145,7 @@ def _compile_schema_load(schema):
     if not plan:
         return dict  # every field's JSON value is already its Python value: a copy will do
 
-    def load(data):
+    def load(data: Any) -> Payload:
         out = dict(data)
         for key, name, conv in plan:
             value = out.get(key)
@@ -138,25 +155,27 @@ def _compile_schema_load(schema):
     return load
 
 
-def _slow(*_):
+def _slow(*_: object) -> NoReturn:
     raise _Slow
 
 
-def _same(value):
+def _same(value: Any) -> Any:
     return value
 
 
-def _compile_check(f):
+def _compile_check(f: Any) -> Conv:
     """Untrusted JSON value -> the Python value marshmallow's ``load`` gives for field ``f``
     (validators included), or raise _Slow: a value this does not vouch for goes to marshmallow,
     which decides (and words the error). Only exact field kinds whose load of a JSON value is an
     identity (or ``date.fromisoformat``, as marshmallow's) are compiled; anything else raises
-    _Slow here, and the whole schema is left to marshmallow."""
+    _Slow here, and the whole schema is left to marshmallow. (``f`` is a marshmallow field, typed
+    Any: its kind is tested on ``type(f)``, which does not narrow ``f`` for mypy.)"""
     if (f.data_key is not None or f.attribute is not None
             or f.load_default is not marshmallow.missing
             or getattr(f, "pre_load", None) or getattr(f, "post_load", None)):
         raise _Slow
     kind = type(f)
+    conv: Conv
     if kind is fields.Nested:
         if f.unknown not in (None, marshmallow.RAISE):
             raise _Slow
@@ -187,7 +206,7 @@ def _compile_check(f):
         raise _Slow
     validators, allow_none = tuple(f.validators), f.allow_none
 
-    def check(value):
+    def check(value: Any) -> Any:
         if value is None:
             return None if allow_none else _slow()
         out = conv(value)
@@ -201,11 +220,11 @@ def _compile_check(f):
     return check
 
 
-def _each(item):
+def _each(item: Conv) -> Conv:
     return lambda v: [item(x) for x in v] if type(v) is list else _slow()
 
 
-def _iso_date(value):
+def _iso_date(value: Any) -> dt.date:
     if type(value) is not str:
         _slow()
     try:
@@ -214,7 +233,7 @@ def _iso_date(value):
         _slow()
 
 
-def _compile_schema_check(schema):
+def _compile_schema_check(schema: Schema) -> Callable[[Any], Payload]:
     """Untrusted JSON object -> what ``schema.load`` returns, or raise _Slow (see
     ``_compile_check``): unknown keys, a missing required field or any field's doubt."""
     if (schema.unknown != marshmallow.RAISE or schema.many or schema.partial
@@ -223,7 +242,7 @@ def _compile_schema_check(schema):
     plan = [(name, f.required, _compile_check(f)) for name, f in schema.load_fields.items()]
     names = frozenset(schema.load_fields)
 
-    def check(data):
+    def check(data: Any) -> Payload:
         if type(data) is not dict or not names.issuperset(data):
             _slow()
         out = {}
@@ -239,12 +258,13 @@ def _compile_schema_check(schema):
 _MISSING = object()
 
 
-def _invalid(f):
+def _invalid(f: fields.Field[Any]) -> list[Any]:
     messages = f.error_messages
     return [messages.get("invalid") or messages.get("type") or "Invalid value."]
 
 
-def _each_mismatch(f, check, given, stored):
+def _each_mismatch(f: fields.Field[Any], check: Callable[[Any, Any], Errors | None], given: Any,
+                   stored: Any) -> Errors | None:
     if (not isinstance(given, (list, tuple)) or not isinstance(stored, list)
             or len(given) != len(stored)):
         return _invalid(f)
@@ -252,7 +272,7 @@ def _each_mismatch(f, check, given, stored):
     return errors or None
 
 
-def _mismatch(f, given, stored):
+def _mismatch(f: fields.Field[Any], given: Any, stored: Any) -> Errors | None:
     """Errors (marshmallow's shape) if ``given`` for field ``f`` would be stored as ``stored``
     (``dump`` then ``load``) rather than as given; None if it round-trips exactly."""
     if given is None or stored is None or stored is _MISSING:
@@ -285,10 +305,10 @@ def _mismatch(f, given, stored):
     return None if same_kind and given == stored else _invalid(f)
 
 
-def _schema_mismatch(schema, given, stored):
+def _schema_mismatch(schema: Schema, given: Any, stored: Any) -> dict[str, Any] | None:
     if not isinstance(given, dict) or not isinstance(stored, dict):
         return {"_schema": ["Invalid input type."]}
-    errors = {}
+    errors: dict[str, Any] = {}
     for name, value in given.items():
         f = schema.fields.get(name)
         if f is None:
@@ -299,9 +319,9 @@ def _schema_mismatch(schema, given, stored):
     return errors or None
 
 
-def _unserializable(schema, payload):
+def _unserializable(schema: Schema, payload: Mapping[str, Any]) -> dict[str, Any]:
     """The fields marshmallow cannot even dump (it raises TypeError & co, not ValidationError)."""
-    errors = {}
+    errors: dict[str, Any] = {}
     for name, f in schema.fields.items():
         if name in payload and not f.load_only:
             try:
@@ -318,13 +338,14 @@ class Contract:
     schema: Schema
     service: str
     description: str
-    upcast: object = None  # callable(payload of this version) -> payload of version + 1
-    fast_dump: object = None
-    fast_load: object = None
-    fast_check: object = None
-    field_names: frozenset = field(default=frozenset(), init=False, repr=False, compare=False)
+    upcast: Upcast | None = None  # payload of this version -> payload of version + 1
+    fast_dump: Callable[[Any], Payload] | None = None
+    fast_load: Decoder | None = None
+    fast_check: Callable[[Any], Payload] | None = None
+    field_names: frozenset[str] = field(default=frozenset(), init=False, repr=False,
+                                        compare=False)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.field_names = frozenset(self.schema.fields)
         try:
             self.fast_dump = _compile_schema_dump(self.schema)
@@ -339,7 +360,7 @@ class Contract:
         except _Slow:
             self.fast_check = None
 
-    def dump(self, payload):
+    def dump(self, payload: Any) -> Payload:
         """Validated JSON-safe form of ``payload``, or InvalidInput naming the fields."""
         if isinstance(payload, dict) and not self.field_names.issuperset(payload):
             unknown = set(payload) - self.field_names
@@ -352,7 +373,7 @@ class Contract:
                 pass
         return self._dump_slowly(payload)
 
-    def _dump_slowly(self, payload):
+    def _dump_slowly(self, payload: Any) -> Payload:
         """Marshmallow's dump and validate, then refuse what would not be stored as given."""
         refused = f"event {self.event_type} does not match its contract"
         if not isinstance(payload, dict):
@@ -361,6 +382,7 @@ class Contract:
             data = self.schema.dump(payload)
         except (TypeError, ValueError, AttributeError):
             raise InvalidInput(refused, fields=_unserializable(self.schema, payload))
+        errors: dict[str, Any] | None
         errors = self.schema.validate(data)
         if not errors:
             errors = _schema_mismatch(self.schema, payload, self.schema.load(data))
@@ -368,7 +390,7 @@ class Contract:
             raise InvalidInput(refused, fields=errors)
         return data
 
-    def load(self, data):
+    def load(self, data: Any) -> Payload:
         if self.fast_load is not None:
             return self.fast_load(data)
         return self.schema.load(data)
@@ -376,12 +398,14 @@ class Contract:
 
 @dataclass
 class Registry:
-    contracts: dict = field(default_factory=dict)  # (type, version) -> Contract
-    latest: dict = field(default_factory=dict)     # type -> version
+    contracts: dict[tuple[str, int], Contract] = field(default_factory=dict)
+    latest: dict[str, int] = field(default_factory=dict)     # type -> version
     # (type, version) -> callable(stored JSON) -> current payload; rebuilt after register()
-    _decoders: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _decoders: dict[tuple[str, int], Decoder] = field(default_factory=dict, init=False,
+                                                      repr=False, compare=False)
 
-    def register(self, service, schema_cls, *, version=1, upcast=None, name=None):
+    def register(self, service: str, schema_cls: type[SchemaT], *, version: int = 1,
+                 upcast: Upcast | None = None, name: str | None = None) -> type[SchemaT]:
         """Register ``schema_cls`` as event ``name`` (default: the class name minus 'Schema')."""
         event_type = name or schema_cls.__name__.removesuffix("Schema")
         key = (event_type, version)
@@ -393,20 +417,21 @@ class Registry:
         self._decoders.clear()
         return schema_cls
 
-    def contract(self, event_type, version=None):
+    def contract(self, event_type: str, version: int | None = None) -> Contract:
         version = version or self.latest.get(event_type)
-        try:
-            return self.contracts[(event_type, version)]
+        try:  # (a version None finds nothing: UnknownEventType)
+            return self.contracts[(event_type, version)]  # type: ignore[index]
         except KeyError:
             raise UnknownEventType(f"no contract for event {event_type} v{version}",
                                    details={"event_type": event_type, "version": version})
 
-    def encode(self, event_type, payload):
+    def encode(self, event_type: str, payload: Any) -> tuple[int, Payload]:
         """Python payload -> JSON-safe dict of the current version; refuses what the schema does."""
         contract = self.contract(event_type)
         return contract.version, contract.dump(payload)
 
-    def decode(self, event_type, version, data, *, trusted=True):
+    def decode(self, event_type: str, version: int, data: Any, *,
+               trusted: bool = True) -> Payload:
         """Stored JSON of any known version -> Python payload of the current version.
         ``trusted=False`` (data from the wire, not from our own store) validates it in full:
         through the compiled check (``_compile_schema_check``, ~9x faster than marshmallow on
@@ -414,6 +439,7 @@ class Registry:
         wording are always marshmallow's."""
         if trusted:
             return self.decoder(event_type, version)(data)
+        upcasters: list[Upcast]
         contract = self._upcasts(event_type, version, upcasters := [])
         for upcast in upcasters:
             data = upcast(data)
@@ -424,7 +450,7 @@ class Registry:
                 pass
         return contract.schema.load(data)
 
-    def _upcasts(self, event_type, version, upcasters):
+    def _upcasts(self, event_type: str, version: int, upcasters: list[Upcast]) -> Contract:
         """The current contract of ``event_type``; ``upcasters`` gets the steps from ``version``."""
         contract = self.contract(event_type, version)
         while contract.version < self.latest[event_type]:
@@ -434,7 +460,7 @@ class Registry:
             contract = self.contract(event_type, contract.version + 1)
         return contract
 
-    def decoder(self, event_type, version):
+    def decoder(self, event_type: str, version: int) -> Decoder:
         """What ``decode`` applies to stored JSON of (``event_type``, ``version``): the upcasters
         up to the current version, then the current contract's ``load``. Built once per (type,
         version) until the next ``register``: replays call it for every event."""
@@ -442,10 +468,13 @@ class Registry:
             return self._decoders[(event_type, version)]
         except KeyError:
             pass
+        upcasters: list[Upcast]
         contract = self._upcasts(event_type, version, upcasters := [])
         load = contract.load if contract.fast_load is None else contract.fast_load
+        decode: Decoder
         if upcasters:
-            def decode(data, upcasters=tuple(upcasters), load=load):
+            def decode(data: Any, upcasters: tuple[Upcast, ...] = tuple(upcasters),
+                       load: Decoder = load) -> Payload:
                 for upcast in upcasters:
                     data = upcast(data)
                 return load(data)
@@ -454,7 +483,7 @@ class Registry:
         self._decoders[(event_type, version)] = decode
         return decode
 
-    def by_service(self, service):
+    def by_service(self, service: str) -> list[Contract]:
         return sorted((c for c in self.contracts.values() if c.service == service),
                       key=lambda c: (c.event_type, c.version))
 
@@ -462,7 +491,7 @@ class Registry:
 registry = Registry()
 
 
-def load_all():
+def load_all() -> Registry:
     """Import every contract module so the registry is complete."""
     from shared.contracts import applications, assessment, notifications, subsidies  # noqa: F401
     return registry

@@ -5,6 +5,10 @@ notifications consume them); everything added since is optional, so payloads wri
 still decode. ``stage`` gained the values ``standing_committee`` (LT-9.5: the Standing Committee
 agrees after the Leading Group) and ``public_notice`` (an upheld objection, on ReviewRejected).
 """
+from __future__ import annotations
+
+from typing import Any
+
 from shared.contracts import EventSchema, fields, registry, validate
 
 SERVICE = "applications"
@@ -19,12 +23,12 @@ COUNTY_BODIES = ("organisation_department", "two_new_committee", "finance", "hum
 VOTES = ("for", "against", "abstain")
 
 
-def _figures(required=True):
+def _figures(required: bool = True) -> fields.Dict:
     return fields.Dict(keys=fields.String(), values=fields.Integer(strict=True),
                        required=required)
 
 
-def _nested(schema, **kw):
+def _nested(schema: type[EventSchema], **kw: Any) -> fields.Nested:
     return fields.Nested(schema, **kw)
 
 

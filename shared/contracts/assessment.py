@@ -3,6 +3,10 @@
 Consumed elsewhere: ``TalentDisqualified`` (subsidies: recovery; notifications),
 ``AssessmentPassed`` / ``AssessmentFailed`` (notifications). Fields added since the first version
 are optional (``required=False``), so stored events and other consumers stay valid."""
+from __future__ import annotations
+
+from typing import Any
+
 from shared.contracts import EventSchema, fields, registry, validate
 
 SERVICE = "assessment"
@@ -16,11 +20,11 @@ GROUND_KINDS = ("refusal", "violation", "credit_fraud", "departure", "other")
 BASES = ("growth", "assessor_findings")
 
 
-def _figures(**kw):
+def _figures(**kw: Any) -> fields.Dict:
     return fields.Dict(keys=fields.String(), values=fields.Integer(strict=True), **kw)
 
 
-def _count(**kw):
+def _count(**kw: Any) -> fields.Integer:
     return fields.Integer(strict=True, validate=validate.Range(min=0), **kw)
 
 

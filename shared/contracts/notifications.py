@@ -5,6 +5,8 @@ announcement of annual assessment results (LT-11.1).
 
 Timestamps inside payloads are ISO 8601 text in UTC; the event's own ``recorded_at`` is when it
 happened (an attempt is recorded just before the message is sent, its outcome just after)."""
+from __future__ import annotations
+
 from shared.contracts import EventSchema, fields, registry, validate
 
 SERVICE = "notifications"
@@ -13,7 +15,7 @@ DELIVERY_CHANNELS = ("email", "webhook")
 RESULTS = ("excellent", "qualified", "unqualified")
 
 
-def _count():
+def _count() -> fields.Integer:
     return fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
 
 

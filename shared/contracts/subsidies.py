@@ -3,6 +3,10 @@
 Two families: the Leading Talent grant of LT-10.1 (``Subsidy…``, stream per talent), the Ten
 Measures claims (``MeasureClaim…``, stream per measure, party and period), and the funds they are
 charged to (``BudgetSet``, stream per fund source and fiscal year)."""
+from __future__ import annotations
+
+from typing import Any
+
 from shared.contracts import EventSchema, fields, registry, validate
 
 SERVICE = "subsidies"
@@ -13,11 +17,11 @@ MEASURES = ("TM-4", "TM-5", "TM-6", "TM-7", "TM-8", "TM-10")
 CLAIM_KINDS = ("subsidy", "loan_ceiling")
 
 
-def _fen(**kw):
+def _fen(**kw: Any) -> fields.Integer:
     return fields.Integer(strict=True, validate=validate.Range(min=0), **kw)
 
 
-def _fund(**kw):
+def _fund(**kw: Any) -> fields.String:
     return fields.String(validate=validate.OneOf(FUND_SOURCES), **kw)
 
 
@@ -34,7 +38,7 @@ class _Finding(EventSchema):
     finding = fields.String(required=True)
 
 
-def _int(**kw):
+def _int(**kw: Any) -> fields.Integer:
     return fields.Integer(strict=True, **kw)
 
 
@@ -97,7 +101,7 @@ class _Facts(EventSchema):
     provincial_review_passed = fields.Boolean()
 
 
-def _breakdown(**kw):
+def _breakdown(**kw: Any) -> fields.List[Any]:
     return fields.List(fields.Nested(_Line), **kw)
 
 

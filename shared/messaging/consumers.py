@@ -6,12 +6,24 @@ acknowledged and lost (it is handed to the handler, which dead-letters it)."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from nameko.events import EventHandler
 from nameko.messaging import QueueConsumer
 from nameko.rpc import Rpc, RpcConsumer
 
 from shared import logging as tlog
+
+if TYPE_CHECKING:
+    from psycopg2.extensions import cursor
+
+    from shared.messaging.inbox import IncomingEvent, Prefetch
+
+    Handler = Callable[[Any, IncomingEvent, cursor], object]
+    """A service's event handler: ``handler(self, event, cur)``."""
+    Consumer = Callable[[Any, object], str]
+    """What nameko calls with a message's body: ``consumer(self, body)`` -> the outcome."""
 
 log = tlog.get_logger(__name__)
 
@@ -25,13 +37,13 @@ class _SafeAcks(QueueConsumer):
     # The unacked message is redelivered once the consumer has reconnected: the inbox drops an
     # event as a duplicate (tests/faults/test_reconnect.py); an RPC (all of ours only read) runs
     # again and its caller takes the first reply.
-    def ack_message(self, message):
+    def ack_message(self, message: Any) -> None:
         try:
             super().ack_message(message)
         except OSError as exc:
             log.warning("ack_lost_with_the_connection", error=repr(exc))
 
-    def requeue_message(self, message):
+    def requeue_message(self, message: Any) -> None:
         try:
             super().requeue_message(message)
         except OSError as exc:
@@ -44,7 +56,7 @@ class _UndecodableToHandler(_SafeAcks):
     would be lost without a dead letter or a metric. This one hands the raw body to the handler
     that owns the queue instead, so the inbox dead-letters it like any other poison message."""
 
-    def on_decode_error(self, message, exc):
+    def on_decode_error(self, message: Any, exc: Exception) -> None:
         tag = message.delivery_info.get("consumer_tag")
         for provider, consumer in list(self._consumers.items()):
             if tag in consumer._active_tags.values():
@@ -70,7 +82,8 @@ class _Rpc(Rpc):
 rpc = _Rpc.decorator
 
 
-def subscribe(source, event_type, prefetch=None):
+def subscribe(source: str, event_type: str,
+              prefetch: Prefetch | None = None) -> Callable[[Handler], Consumer]:
     """Handle ``event_type`` from ``source`` exactly once in effect.
 
     The handler is called as ``handler(self, event: IncomingEvent, cur)`` (the service's unit of
@@ -80,13 +93,14 @@ def subscribe(source, event_type, prefetch=None):
     retried, then the message is requeued (never acked and lost). ``prefetch``: see
     ``Inbox.consume`` (a read the handler needs, sent with the inbox insert)."""
 
-    def decorator(fn):
+    def decorator(fn: Handler) -> Consumer:
         @functools.wraps(fn)
-        def wrapper(self, body):
+        def wrapper(self: Any, body: object) -> str:
             uow = self.uow
             return uow.provider.inbox.consume(
                 uow, fn.__name__, source, event_type, body,
                 lambda event, cur: fn(self, event, cur), prefetch=prefetch)
-        wrapper.talent_subscription = (source, event_type, fn)
+        # (an attribute of the function, which Inbox.redrive reads: mypy knows of none)
+        wrapper.talent_subscription = (source, event_type, fn)  # type: ignore[attr-defined]
         return _EventHandler.decorator(source, event_type, requeue_on_error=True)(wrapper)
     return decorator

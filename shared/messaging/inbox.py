@@ -11,8 +11,12 @@ Failures, decided on purpose (nameko acks an event whose handler raises unless t
   the message (``requeue_on_error=True``): never acked and lost;
 * any other error (a bug): retried, then dead-lettered with the traceback.
 """
+from __future__ import annotations
+
 import time
 import traceback
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -22,9 +26,16 @@ from shared.store import schema
 from shared.db import CONNECTION_ERRORS, prepared
 from shared.errors import TalentError
 
+if TYPE_CHECKING:
+    from psycopg2.extensions import cursor
+
+    from shared.contracts import Registry
+    from shared.db import Database
+    from shared.runtime.provider import UnitOfWork
+
 log = tlog.get_logger(__name__)
 
-MIGRATIONS = [
+MIGRATIONS: list[tuple[str, str]] = [
     ("inbox_0001", """
         CREATE TABLE inbox (
             event_id       uuid NOT NULL,
@@ -69,9 +80,20 @@ class IncomingEvent:
     """An event received from another service, its payload decoded through its contract."""
     __slots__ = ("event_id", "event_type", "schema_version", "source", "stream_id",
                  "global_position", "recorded_at", "payload", "metadata", "prefetched")
+    # the envelope's fields (``shared.messaging.relay.envelope``)
+    event_id: str
+    event_type: str
+    schema_version: int
+    source: str
+    stream_id: str
+    global_position: int
+    recorded_at: str
+    payload: dict[str, Any]
+    metadata: dict[str, Any]
+    prefetched: dict[str, Any] | None
 
     @classmethod
-    def parse(cls, body, registry):
+    def parse(cls, body: object, registry: Registry) -> IncomingEvent:
         if isinstance(body, (bytes, str)):
             try:
                 body = orjson.loads(body)
@@ -99,12 +121,19 @@ class IncomingEvent:
         return self
 
     @property
-    def correlation_id(self):
+    def correlation_id(self) -> str | None:
         return self.metadata.get("correlation_id")
 
 
+Prefetch = Callable[[IncomingEvent], tuple[str, Sequence[Any]] | None]
+"""Of an event: ``(sql, args)`` of the one-row query its handler would run first, or None."""
+
+
 class Inbox:
-    def __init__(self, db, service, registry):
+    """The inbox and dead letters of one service database (``registry``: the contracts incoming
+    payloads are decoded with)."""
+
+    def __init__(self, db: Database, service: str, registry: Registry) -> None:
         self.db = db
         self.service = service
         self.registry = registry
@@ -112,11 +141,14 @@ class Inbox:
         self.duplicates = 0
         self.dead = 0
 
-    def migrate(self):
+    def migrate(self) -> list[str]:
         return schema.apply(self.db, MIGRATIONS)
 
-    def consume(self, uow, handler, source, event_type, body, fn, *, prefetch=None,
-                sleep=time.sleep):
+    # (every attempt returns or raises, the last one included: mypy cannot tell, hence the ignore)
+    def consume(self, uow: UnitOfWork, handler: str, source: str,  # type: ignore[return]
+                event_type: str, body: object, fn: Callable[[IncomingEvent, cursor], object], *,
+                prefetch: Prefetch | None = None,
+                sleep: Callable[[float], object] = time.sleep) -> str:
         """Run ``fn(event, cur)`` once for this event; see the module doc for failures.
 
         ``prefetch(event)``, if given, is ``(sql, args)`` of a query the handler would run first
@@ -145,9 +177,10 @@ class Inbox:
                         cur.execute("BEGIN; " + prepared(cur, _CLAIM_AND_READ.format(query[0])),
                                     (*claim, *query[1]))
                         row = cur.fetchone()
-                        claimed, found = row[0], row[1]
+                        claimed, found = row[0], row[1]  # type: ignore[index]  # one row, always
                         event.prefetched = dict(zip(
-                            [c.name for c in cur.description[2:]], row[2:])) if found else {}
+                            [c.name for c in cur.description[2:]],  # type: ignore[index]
+                            row[2:])) if found else {}  # type: ignore[index]
                     if not claimed:
                         self.duplicates += 1
                         metrics.INBOX_DUPLICATES.labels(self.service, handler).inc()
@@ -182,13 +215,14 @@ class Inbox:
                     return self._observed(handler, "dead", started)
             sleep(BACKOFF[attempt - 1])
 
-    def _observed(self, handler, outcome, started):
+    def _observed(self, handler: str, outcome: str, started: float) -> str:
         metrics.HANDLER_LATENCY.labels(self.service, handler, outcome).observe(
             time.monotonic() - started)
         return outcome
 
-    def _dead_letter(self, event_id, source, event_type, handler, body, error, *, clause=None,
-                     attempts=1, reason="failed"):
+    def _dead_letter(self, event_id: object, source: str, event_type: str, handler: str,
+                     body: object, error: str, *, clause: str | None = None, attempts: int = 1,
+                     reason: str = "failed") -> None:
         text = body if isinstance(body, str) else (
             body.decode("utf-8", "replace") if isinstance(body, bytes)
             else orjson.dumps(body).decode())
@@ -206,16 +240,16 @@ class Inbox:
                     handler=handler, error=error.splitlines()[-1] if error else None,
                     clause=clause)
 
-    def dead_letters(self, include_redriven=False):
+    def dead_letters(self, include_redriven: bool = False) -> list[dict[str, Any]]:
         with self.db.transaction() as cur:
             cur.execute(
                 "SELECT id, event_id::text, source_service, event_type, handler, error, clause,"
                 " attempts, dead_at, redriven_at FROM dead_letters"
                 + ("" if include_redriven else " WHERE redriven_at IS NULL") + " ORDER BY id")
-            cols = [c.name for c in cur.description]
+            cols = [c.name for c in cur.description]  # type: ignore[union-attr]  # a SELECT
             return [dict(zip(cols, row)) for row in cur.fetchall()]
 
-    def redrive(self, service, uow, letter_id):
+    def redrive(self, service: object, uow: UnitOfWork, letter_id: int) -> dict[str, Any]:
         """Run a dead letter through its handler again (after the cause was fixed)."""
         from shared.errors import NotFound
         with self.db.transaction() as cur:
@@ -239,7 +273,7 @@ class Inbox:
         return {"dead_letter": letter_id, "outcome": outcome}
 
 
-def _is_uuid(value):
+def _is_uuid(value: object) -> bool:
     import uuid
     try:
         uuid.UUID(str(value))

@@ -3,6 +3,7 @@ the catch-up feed. A service class inherits ``ServiceBase`` (imported as a modul
 that ``nameko run`` does not take the base class for a service)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
 
 import kombu
 from nameko.messaging import QueueConsumer
@@ -14,10 +15,15 @@ from shared import metrics
 from shared.messaging.consumers import rpc
 from shared.web import endpoint
 
+if TYPE_CHECKING:
+    from werkzeug.wrappers import Request
+
+    from shared.runtime.provider import UnitOfWork
+
 log = tlog.get_logger(__name__)
 
 
-def _consumers_ready(container):
+def _consumers_ready(container: Any) -> bool:
     """True once the container's AMQP consumers (event handlers, RPC) are declared and consuming."""
     return all(ext._consumers_ready.ready() for ext in container.extensions
                if isinstance(ext, QueueConsumer))
@@ -25,14 +31,15 @@ def _consumers_ready(container):
 
 class ServiceBase:
     """Health checks and dead-letter handling, the same in every service."""
+    uow: UnitOfWork  # injected by the service's EventStoreProvider
 
     @endpoint("GET", "/health/live", public=True)
-    def health_live(self, request):
+    def health_live(self, request: Request) -> dict[str, Any]:
         return {"status": "ok", "service": self.uow.service}
 
     @endpoint("GET", "/health/ready", public=True)
-    def health_ready(self, request):
-        checks = {}
+    def health_ready(self, request: Request) -> tuple[int, dict[str, Any]]:
+        checks: dict[str, str] = {}
         try:
             self.uow.query("SELECT 1")
             checks["database"] = "ok"
@@ -55,7 +62,7 @@ class ServiceBase:
         return (200 if ok else 503), {"status": "ok" if ok else "unavailable", "checks": checks}
 
     @http("GET", "/metrics")
-    def prometheus_metrics(self, request):
+    def prometheus_metrics(self, request: Request) -> Response:
         """Prometheus text exposition of this process (public, like the health checks)."""
         try:
             metrics.observe_relay_lag(self.uow.db, self.uow.service)
@@ -65,15 +72,15 @@ class ServiceBase:
         return Response(body, status=200, headers={"Content-Type": content_type})
 
     @endpoint("GET", "/dead-letters", action="dead_letters.manage")
-    def dead_letters(self, request):
+    def dead_letters(self, request: Request) -> dict[str, Any]:
         return {"dead_letters": self.uow.provider.inbox.dead_letters()}
 
     @endpoint("POST", "/dead-letters/<int:letter_id>/redrive", action="dead_letters.manage")
-    def redrive_dead_letter(self, request, letter_id):
+    def redrive_dead_letter(self, request: Request, letter_id: int) -> dict[str, Any]:
         return self.uow.provider.inbox.redrive(self, self.uow, letter_id)
 
     @rpc
-    def catch_up(self, after=0, limit=1000):
+    def catch_up(self, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
         """The catch-up feed: stored events after ``after`` as published envelopes."""
         events = []
         for event in self.uow.events.read_all(after, to_position=after + limit, decode=False):

@@ -38,6 +38,8 @@ Lock = int | tuple[int, str]
 def _lock_statements(exclusive: Sequence[Lock], shared: Sequence[int]) -> tuple[str, list[Any]]:
     """The statements taking ``shared`` locks shared, then ``exclusive`` ones in ascending order
     (two commands never wait on each other in a cycle)."""
+    key: Lock  # each loop's own
+    params: list[int | str]
     sql, params = "", []
     for key in shared:
         sql += "SELECT pg_advisory_xact_lock_shared(%s); "
@@ -83,7 +85,7 @@ class EventStoreProvider(DependencyProvider):
         try:
             EventStore(owner, self.service, projectors=self.projectors,
                        registry=load_all()).migrate()
-            Inbox(owner, self.service, None).migrate()
+            Inbox(owner, self.service, None).migrate()  # type: ignore[arg-type]  # decodes none
             if settings.db_role:
                 schema.grant_service_role(owner, settings.db_role)
                 dsn = schema.runtime_dsn(dsn, settings.db_role, settings.db_role_password)
@@ -96,8 +98,10 @@ class EventStoreProvider(DependencyProvider):
         self.relay: Relay | None = None
         if settings.relay_enabled:
             coalesce = settings.relay_coalesce_seconds
-            self.relay = Relay(dsn, settings.amqp_uri, self.service,
-                               **({"coalesce": coalesce} if coalesce else {}))
+            # (mypy checks the float against every keyword of Relay: it is only ever coalesce)
+            self.relay = Relay(
+                dsn, settings.amqp_uri, self.service,
+                **({"coalesce": coalesce} if coalesce else {}))  # type: ignore[arg-type]
 
     def rebuild_if(self, lock: int, stale_sql: str) -> None:
         """Rebuild the read models from the events if ``stale_sql`` (one boolean) says a migration
@@ -105,7 +109,7 @@ class EventStoreProvider(DependencyProvider):
         with self.db.transaction() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
             cur.execute(stale_sql)
-            stale = cur.fetchone()[0]
+            stale = cur.fetchone()[0]  # type: ignore[index]  # one row, always
         if stale:
             log.warning("read_models_rebuilding")
             self.events.rebuild_projections()

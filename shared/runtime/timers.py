@@ -17,30 +17,39 @@ configuration at start (``default`` seconds when the key is absent), firing at o
             if mine:
                 ...
 """
+from __future__ import annotations
+
 import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from nameko.timer import Timer
 
 from shared.locks import lock_key
 
+if TYPE_CHECKING:
+    from shared.db import Database
+
 
 @contextlib.contextmanager
-def exclusive(db, name):
+def exclusive(db: Database, name: str) -> Iterator[bool]:
     """Yield True to the one holder of ``name`` among everyone sharing the database, False at once
     to the others. The holder's lock lasts until the block ends."""
     with db.transaction() as cur:
         cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (lock_key(name),))
-        yield cur.fetchone()[0]
+        yield cur.fetchone()[0]  # type: ignore[index]  # one row, always
 
 
 class ConfiguredTimer(Timer):
     """Nameko's timer, its interval (seconds) taken from configuration key ``config_key``."""
+    interval: float
 
-    def __init__(self, config_key, default, eager=True, **kwargs):
+    def __init__(self, config_key: str, default: float, eager: bool = True,
+                 **kwargs: Any) -> None:
         super().__init__(default, eager=eager, **kwargs)
         self.config_key = config_key
 
-    def setup(self):
+    def setup(self) -> None:
         self.interval = float(self.container.config.get(self.config_key) or self.interval)
 
 

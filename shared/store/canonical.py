@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -22,16 +24,16 @@ UTC = dt.timezone.utc
 class VerifyResult:
     ok: bool
     checked: int
-    position: int = None       # first position that does not match
-    reason: str = None
-    expected: str = None
-    found: str = None
+    position: int | None = None       # first position that does not match
+    reason: str | None = None
+    expected: str | None = None
+    found: str | None = None
 
 
 _SCALARS = frozenset({str, int, bool, type(None)})
 
 
-def refuse_floats(value, path="payload"):
+def refuse_floats(value: object, path: str = "payload") -> None:
     """Floats do not survive a jsonb round trip byte for byte, so they would break the hash chain;
     money is integer fen and rates are Decimal text. Refuse them at the door."""
     if isinstance(value, float):
@@ -46,8 +48,9 @@ def refuse_floats(value, path="payload"):
                 refuse_floats(v, f"{path}[{i}]")
 
 
-def canonical_json(position, event_id, stream_type, stream_id, stream_version, event_type,
-               schema_version, data, metadata, recorded_text, prev_hash):
+def canonical_json(position: int, event_id: str, stream_type: str, stream_id: str,
+                   stream_version: int, event_type: str, schema_version: int, data: Any,
+                   metadata: Mapping[str, Any], recorded_text: str, prev_hash: str) -> bytes:
     return orjson.dumps({
         "global_position": position,
         "event_id": event_id,
@@ -63,11 +66,11 @@ def canonical_json(position, event_id, stream_type, stream_id, stream_version, e
     }, option=orjson.OPT_SORT_KEYS)
 
 
-def utc_text(recorded_at):
+def utc_text(recorded_at: dt.datetime) -> str:
     return recorded_at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def stored_utc_text(text):
+def stored_utc_text(text: str) -> str:
     """``recorded_at::text`` as stored -> the canonical form of ``utc_text``. PostgreSQL prints a
     UTC timestamptz as ``YYYY-MM-DD HH:MM:SS[.ffffff]+00`` (trailing zeros of the fraction
     dropped); that shape is rewritten directly, anything else goes through ``datetime``."""
@@ -80,21 +83,25 @@ def stored_utc_text(text):
     return utc_text(dt.datetime.fromisoformat(text))
 
 
-def canonical_bytes(position, event_id, stream_type, stream_id, stream_version, event_type,
-                    schema_version, data, metadata, recorded_at, prev_hash):
+def canonical_bytes(position: int, event_id: str, stream_type: str, stream_id: str,
+                    stream_version: int, event_type: str, schema_version: int, data: Any,
+                    metadata: Mapping[str, Any], recorded_at: dt.datetime,
+                    prev_hash: str) -> bytes:
     """The bytes a row's hash covers: UTF-8 JSON, keys sorted, no whitespace, integers only,
     ``recorded_at`` as ISO 8601 UTC with microseconds. Documented so auditors can recompute it
     with any JSON library."""
     return canonical_json(position, event_id, stream_type, stream_id, stream_version, event_type,
-                      schema_version, data, metadata, utc_text(recorded_at), prev_hash)
+                          schema_version, data, metadata, utc_text(recorded_at), prev_hash)
 
 
-def chain_hash(*row):
+def chain_hash(*row: Any) -> str:
+    """The hash of a row: SHA-256 (hex) of ``canonical_bytes(*row)``."""
     return hashlib.sha256(canonical_bytes(*row)).hexdigest()
 
 
-def split_canonical(event_id, stream_type, stream_id, stream_version, event_type, schema_version, data,
-           metadata, recorded_text):
+def split_canonical(event_id: str, stream_type: str, stream_id: str, stream_version: int,
+                    event_type: str, schema_version: int, data: Any,
+                    metadata: Mapping[str, Any], recorded_text: str) -> tuple[str, str, str]:
     """The canonical bytes of a row whose position and previous hash are not known yet, as three
     texts ``a``, ``b``, ``c`` with ``canonical_bytes(...) == a + position + b + prev_hash + c``
     (``talent_append`` splices them under the lock). The keys are sorted, so the top-level
@@ -102,7 +109,7 @@ def split_canonical(event_id, stream_type, stream_id, stream_version, event_type
     top-level "prev_hash" come only scalars (the last match); inside a JSON string every quote is
     escaped, so neither pattern can match there."""
     whole = canonical_json(0, event_id, stream_type, stream_id, stream_version, event_type,
-                       schema_version, data, metadata, recorded_text, "")
+                           schema_version, data, metadata, recorded_text, "")
     i = whole.index(b'"global_position":0,') + 18
     j = whole.rindex(b',"prev_hash":""') + 14
     return whole[:i].decode(), whole[i + 1:j].decode(), whole[j:].decode()

@@ -15,12 +15,16 @@
 * A trigger refuses UPDATE, DELETE and TRUNCATE on ``events``.
 * Payloads go through their marshmallow contract on the way in and out (``shared.contracts``).
 """
+from __future__ import annotations
+
 import contextlib
 import datetime as dt
 import queue
 import threading
 import uuid
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 import orjson
 import psycopg2.errors
@@ -35,7 +39,18 @@ from shared.store.schema import CONFLICT_SQLSTATE
 from shared.store import verify
 from shared.store.sealing import KeyStore
 
+if TYPE_CHECKING:
+    from psycopg2.extensions import Column, cursor
+
+    from shared.contracts import Registry
+    from shared.db import Database
+    from shared.decider import NewEvent
+    from shared.store.canonical import VerifyResult
+    from shared.store.sealing import Keys
+
 _IDLE = psycopg2.extensions.TRANSACTION_STATUS_IDLE
+Row = tuple[Any, ...]
+
 
 @dataclass(frozen=True)
 class Metadata:
@@ -43,10 +58,10 @@ class Metadata:
     actor_id: str
     actor_role: str
     correlation_id: str
-    causation_id: str = None
-    policy_version: str = None
+    causation_id: str | None = None
+    policy_version: str | None = None
 
-    def for_event(self, event):
+    def for_event(self, event: NewEvent) -> dict[str, Any]:
         return {
             "actor_id": self.actor_id,
             "actor_role": self.actor_role,
@@ -64,23 +79,23 @@ class PositionOf:
     the new row; used as a number in Python it refuses."""
     __slots__ = ("event_id",)
 
-    def __init__(self, event_id):
+    def __init__(self, event_id: str) -> None:
         self.event_id = str(uuid.UUID(event_id))  # a UUID's text: safe inside the quotes below
 
-    def __conform__(self, protocol):
+    def __conform__(self, protocol: object) -> PositionOf | None:
         return self if protocol is psycopg2.extensions.ISQLQuote else None
 
-    def getquoted(self):
+    def getquoted(self) -> bytes:
         return (f"(SELECT global_position FROM events WHERE event_id = '{self.event_id}')"
                 .encode())
 
-    def __index__(self):
+    def __index__(self) -> NoReturn:
         raise TypeError("the position of an event being appended is known to the server only; "
                         "pass it to SQL as a parameter")
 
     __int__ = __index__
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"PositionOf({self.event_id})"
 
 
@@ -93,9 +108,11 @@ class RecordedEvent:
                  "event_type", "schema_version", "payload", "data", "_metadata", "_recorded_at",
                  "prev_hash", "hash")
 
-    def __init__(self, global_position, event_id, stream_type, stream_id, stream_version,
-                 event_type, schema_version, payload, data, metadata, recorded_at, prev_hash,
-                 hash):
+    def __init__(self, global_position: int | PositionOf, event_id: str, stream_type: str,
+                 stream_id: str, stream_version: int, event_type: str, schema_version: int,
+                 payload: dict[str, Any], data: dict[str, Any],
+                 metadata: str | bytes | dict[str, Any], recorded_at: str | dt.datetime,
+                 prev_hash: str | None, hash: str | None) -> None:
         self.global_position = global_position
         self.event_id = event_id
         self.stream_type = stream_type
@@ -111,26 +128,26 @@ class RecordedEvent:
         self.hash = hash
 
     @property
-    def metadata(self):
+    def metadata(self) -> dict[str, Any]:
         if isinstance(self._metadata, (str, bytes)):
             self._metadata = orjson.loads(self._metadata)
-        return self._metadata
+        return self._metadata  # type: ignore[return-value]  # parsed, if it was text
 
     @property
-    def recorded_at(self):
+    def recorded_at(self) -> dt.datetime:
         if isinstance(self._recorded_at, str):
             self._recorded_at = dt.datetime.fromisoformat(self._recorded_at)
         return self._recorded_at
 
     @recorded_at.setter
-    def recorded_at(self, value):
+    def recorded_at(self, value: dt.datetime) -> None:
         self._recorded_at = value
 
     @property
-    def clauses(self):
-        return self.metadata.get("clauses", [])
+    def clauses(self) -> list[str]:
+        return self.metadata.get("clauses", [])  # type: ignore[no-any-return]  # JSON
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"<{self.event_type} #{self.global_position} {self.stream_id}"
                 f"@{self.stream_version}>")
 
@@ -141,12 +158,14 @@ _SELECT = ("SELECT global_position, event_id::text, stream_type, stream_id, stre
            "prev_hash, hash FROM events")
 
 
-def _prefetched(cur, first, batch_size):
+def _prefetched(cur: cursor, first: list[Row], batch_size: int) -> Iterator[list[Row]]:
     """Batches of ``cur`` (``first`` already fetched), the next one fetched by a helper thread
     while the caller works on this one: the server produces rows while Python decodes them."""
+    batches: queue.Queue[list[Row] | BaseException]
+    rows: list[Row] | BaseException
     batches, stop = queue.Queue(maxsize=2), threading.Event()
 
-    def fetch():
+    def fetch() -> None:
         try:
             while not stop.is_set():
                 rows = cur.fetchmany(batch_size)
@@ -184,38 +203,52 @@ class _Batch:
     trip. A projector that reads (``fetch*``) gets its answer: what is pending is sent first,
     its query last, in one round trip too."""
 
-    def __init__(self, cur):
+    def __init__(self, cur: cursor) -> None:
         self.cur = cur
         self.connection = cur.connection
-        self.pending = []
+        self.pending: list[bytes] = []
 
-    def execute(self, sql, args=None):
+    def execute(self, sql: str, args: Sequence[Any] | None = None) -> None:
         self.pending.append(self.cur.mogrify(sql, args))
 
-    def flush(self):
+    def flush(self) -> None:
         if self.pending:
             sql, self.pending = b"; ".join(self.pending), []
             self.cur.execute(sql)
 
-    def fetchone(self):
+    def fetchone(self) -> Row | None:
         self.flush()
         return self.cur.fetchone()
 
-    def fetchall(self):
+    def fetchall(self) -> list[Row]:
         self.flush()
         return self.cur.fetchall()
 
     @property
-    def description(self):
+    def description(self) -> tuple[Column, ...] | None:
         self.flush()
         return self.cur.description
+
+
+class Projector(Protocol):
+    """A read model the store keeps (``services/<svc>/projections.py``): its tables'
+    migrations, ``reset`` (empty them) and ``apply`` (one event; ``cur`` is the append's batch,
+    or a cursor when the read models are rebuilt)."""
+
+    @property
+    def migrations(self) -> Sequence[tuple[str, str]]: ...
+
+    def reset(self, cur: cursor) -> None: ...
+
+    def apply(self, cur: Any, event: RecordedEvent) -> None: ...
 
 
 class EventStore:
     """One service's event store. ``projectors`` are applied to every appended event inside the
     append's transaction, so read models are never behind the events that feed them."""
 
-    def __init__(self, db, service, *, projectors=(), registry=None):
+    def __init__(self, db: Database, service: str, *, projectors: Iterable[Projector] = (),
+                 registry: Registry | None = None) -> None:
         self.db = db
         self.service = service
         self.registry = registry or load_all()
@@ -223,15 +256,16 @@ class EventStore:
         self.keystore = KeyStore()
 
     # -- schema ------------------------------------------------------------------------------
-    def migrate(self):
+    def migrate(self) -> list[str]:
         names = schema.apply(self.db, schema.EVENT_STORE)
         for projector in self.projectors:
             names += schema.apply(self.db, projector.migrations)
         return names
 
     # -- writing -----------------------------------------------------------------------------
-    def append(self, stream_type, stream_id, expected_version, events, metadata, *, cur=None,
-               now=None, commit=False):
+    def append(self, stream_type: str, stream_id: str, expected_version: int | None,
+               events: Sequence[NewEvent], metadata: Metadata, *, cur: cursor | None = None,
+               now: dt.datetime | None = None, commit: bool = False) -> list[RecordedEvent]:
         """Append ``events`` to ``stream_id`` if it is at ``expected_version`` (None: any).
         Pass ``cur`` to append inside the caller's transaction (e.g. with an inbox row); with
         ``commit=True`` (a cursor of ``Database.explicit_transaction``) the append is the
@@ -252,12 +286,18 @@ class EventStore:
         return self._append(stream_type, stream_id, expected_version, events, metadata, cur,
                             now, begin=begin, commit=commit)
 
-    def _append(self, stream_type, stream_id, expected_version, events, metadata, cur, now,
-                begin, commit):
+    def _append(self, stream_type: str, stream_id: str, expected_version: int | None,
+                events: Sequence[NewEvent], metadata: Metadata, cur: cursor,
+                now: dt.datetime | None, begin: bool | str, commit: bool) -> list[RecordedEvent]:
         # Everything that does not depend on the chain's head is done before the append lock is
         # taken (the lock serialises every writer of the store, so its hold time is the store's
         # ceiling): contracts, float check, and sealing personal fields (whose key lookups are
         # round trips of their own).
+        # ``begin``: True if BEGIN is still to be sent; below, the text that sends it ("": sent)
+        event: NewEvent | RecordedEvent  # each loop's own
+        keys: Keys
+        parts: list[str]
+        recorded: list[RecordedEvent]
         encode = self.registry.encode
         personal, keys = self.keystore.personal, {}
         begin = "BEGIN; " if begin else ""
@@ -277,7 +317,7 @@ class EventStore:
         if expected_version is None:  # "any": the version it is at now (refused if it moves)
             cur.execute(begin + "SELECT coalesce(max(stream_version), 0) FROM events"
                         " WHERE stream_id = %s", (stream_id,))
-            expected_version, begin = cur.fetchone()[0], ""
+            expected_version, begin = cur.fetchone()[0], ""  # type: ignore[index]  # max(): a row
         recorded_at = now or dt.datetime.now(UTC)
         recorded_text = utc_text(recorded_at)
         parts, recorded = [], []
@@ -307,11 +347,13 @@ class EventStore:
             batch.execute("COMMIT")
         batch.execute("SELECT current_setting('talent.appended')")
         try:
-            appended = orjson.loads(batch.fetchone()[0])
+            appended = orjson.loads(batch.fetchone()[0])  # type: ignore[index]  # a row
         except psycopg2.Error as exc:
             if exc.pgcode == CONFLICT_SQLSTATE:
-                raise ConcurrencyConflict(stream_id, expected_version,
-                                          int(exc.diag.message_detail)) from None
+                # (talent_append's DETAIL: the version the stream is at)
+                raise ConcurrencyConflict(
+                    stream_id, expected_version,
+                    int(exc.diag.message_detail)) from None  # type: ignore[arg-type]
             if (isinstance(exc, psycopg2.errors.UniqueViolation)
                     and exc.diag.constraint_name in ("events_stream_version_key", "events_pkey")):
                 raise ConcurrencyConflict(stream_id, expected_version) from None
@@ -324,7 +366,7 @@ class EventStore:
         return recorded
 
     # -- reading -----------------------------------------------------------------------------
-    def _recorded(self, row, decode=True):
+    def _recorded(self, row: Row, decode: bool = True) -> RecordedEvent:
         (position, event_id, stream_type, stream_id, stream_version, event_type, schema_version,
          data, meta, recorded_at, prev_hash, digest) = row
         data = orjson.loads(data)
@@ -333,7 +375,9 @@ class EventStore:
                              event_type, schema_version, payload, data, meta, recorded_at,
                              prev_hash, digest)
 
-    def read_stream(self, stream_id, *, to_version=None, as_of=None, cur=None):
+    def read_stream(self, stream_id: str, *, to_version: int | None = None,
+                    as_of: dt.datetime | None = None,
+                    cur: cursor | None = None) -> list[RecordedEvent]:
         """The events of one stream in order, optionally up to a version or a point in time."""
         if cur is None:
             with self.db.transaction() as cur:
@@ -343,6 +387,7 @@ class EventStore:
         # a person-bearing row comes with its person's key (None: erased), so opening it costs
         # no round trip of its own
         with_key = len(fields) == 1
+        args: list[Any]
         if with_key:
             sql = _SELECT.replace(" FROM events", ", CASE WHEN event_type = ANY(%s) THEN (SELECT"
                                   " key FROM person_keys WHERE person_key = payload->>%s) END"
@@ -362,6 +407,8 @@ class EventStore:
         if not any(row[5] in personal for row in rows):
             return [self._recorded(row[:12]) for row in rows]
         # one person's record: their sealed fields opened ("erased" where the key is gone)
+        keys: Keys
+        out: list[RecordedEvent]
         keys, out = {}, []
         for row in rows:
             if row[5] in personal:
@@ -374,7 +421,8 @@ class EventStore:
             out.append(self._recorded(row[:12]))
         return out
 
-    def _batches(self, sql, args, batch_size):
+    def _batches(self, sql: str, args: Sequence[Any],
+                 batch_size: int) -> Generator[list[Row], None, None]:
         """Lists of rows of ``sql``, streamed through a server-side cursor in one transaction.
         Past the first batch, the next is fetched while the caller works on the current one
         (not under eventlet, where a helper thread would be a green thread anyway)."""
@@ -390,11 +438,13 @@ class EventStore:
                     return
                 rows = cur.fetchmany(batch_size)
 
-    def read_all(self, after=0, *, batch_size=1000, to_position=None, as_of=None, decode=True):
+    def read_all(self, after: int = 0, *, batch_size: int = 1000, to_position: int | None = None,
+                 as_of: dt.datetime | None = None,
+                 decode: bool = True) -> Iterator[RecordedEvent]:
         """Every event after ``after`` in position order, streamed through a server-side cursor.
         This is also the catch-up feed for a new or lagging subscriber."""
         sql = f"{_SELECT} WHERE global_position > %s"
-        args = [after]
+        args: list[Any] = [after]
         if to_position is not None:
             sql += " AND global_position <= %s"
             args.append(to_position)
@@ -413,13 +463,14 @@ class EventStore:
                                 decoder(event_type, schema_version)(data) if decode else data,
                                 data, meta, recorded_at, prev_hash, digest)
 
-    def head(self):
+    def head(self) -> int:
+        """The position of the last event (0: none)."""
         with self.db.transaction() as cur:
             cur.execute("SELECT coalesce(max(global_position), 0) FROM events")
-            return cur.fetchone()[0]
+            return cur.fetchone()[0]  # type: ignore[index, no-any-return]  # max(): an int
 
     # -- auditing ----------------------------------------------------------------------------
-    def verify(self, *, batch_size=20_000):
+    def verify(self, *, batch_size: int = 20_000) -> VerifyResult:
         """Walk the hash chain from the first event; name the first position that does not match.
         Every hash is recomputed from the stored columns (no contract is involved: what is
         checked is what is stored). Rows are read in ranges with COPY, in one snapshot
@@ -427,13 +478,14 @@ class EventStore:
         with self.db.transaction() as cur:
             cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             cur.execute("SELECT coalesce(max(global_position), 0) FROM events")
-            metas = {}
+            metas: dict[bytes, bytes] = {}
             return verify.link(verify.verify_range(cur, first, last, metas)
-                                    for first, last in verify.ranges(cur.fetchone()[0],
-                                                                          batch_size))
+                               for first, last in verify.ranges(
+                                   cur.fetchone()[0],  # type: ignore[index]  # max(): a row
+                                   batch_size))
 
     # -- read models -------------------------------------------------------------------------
-    def rebuild_projections(self):
+    def rebuild_projections(self) -> None:
         """Drop every read model's rows and rebuild them from the events (from zero)."""
         with self.db.transaction() as cur:
             for projector in self.projectors:

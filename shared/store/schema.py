@@ -10,11 +10,15 @@
 """
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from shared import locks
 from shared.store import sealing
 from shared.store.canonical import GENESIS_HASH
+
+if TYPE_CHECKING:
+    from shared.db import Database
 
 NOTIFY_CHANNEL = "talent_events"
 """NOTIFY'd by every append, LISTENed to by the relay."""
@@ -24,8 +28,7 @@ COLUMNS = ("global_position, event_id, stream_type, stream_id, stream_version, e
            "schema_version, payload, metadata, recorded_at, prev_hash, hash")
 
 
-
-EVENT_STORE = [
+EVENT_STORE: list[tuple[str, str]] = [
     ("0001_events", """
         CREATE TABLE events (
             global_position bigint PRIMARY KEY,
@@ -112,7 +115,8 @@ EVENT_STORE = [
 ]
 
 
-def apply(db: Any, migrations: list[tuple[str, str]]) -> list[str]:
+def apply(db: Database, migrations: Sequence[tuple[str, str]]) -> list[str]:
+    """Apply the ``(name, sql)`` migrations not applied yet, in order; their names."""
     with db.transaction() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (locks.MIGRATION,))
         cur.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -146,7 +150,7 @@ def runtime_dsn(owner_dsn: str, role: str, password: str | None = None) -> str:
     return make_dsn(owner_dsn, **extra)
 
 
-def grant_service_role(db: Any, role: str) -> None:
+def grant_service_role(db: Database, role: str) -> None:
     """Create ``role`` (LOGIN, nothing else) if missing, and give it exactly what the service
     needs in this database: DML on every table but the append-only ones, INSERT and SELECT on
     those. Idempotent; run after every migration so tables added later are covered."""
@@ -166,7 +170,7 @@ def grant_service_role(db: Any, role: str) -> None:
     with db.transaction() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (locks.ROLE,))
         cur.execute("SELECT current_database()")
-        dbname = sql.Identifier(cur.fetchone()[0])
+        dbname = sql.Identifier(cur.fetchone()[0])  # type: ignore[index]  # one row, always
         cur.execute(sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(dbname, ident))
         cur.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(ident))
         cur.execute(sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN "
@@ -175,7 +179,7 @@ def grant_service_role(db: Any, role: str) -> None:
                             "TO {}").format(ident))
         for table in APPEND_ONLY_TABLES:
             cur.execute("SELECT to_regclass(%s)", (f"public.{table}",))
-            if cur.fetchone()[0] is None:
+            if cur.fetchone()[0] is None:  # type: ignore[index]  # one row, always
                 continue
             cur.execute(sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {} "
                                 "FROM {}").format(sql.Identifier(table), ident))

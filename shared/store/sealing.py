@@ -30,20 +30,32 @@ still verifies (the hash is over the ciphertext, which stays).
   the relay (the broker payload other services and webhook subscribers see) and the catch-up
   feed carry the sealed values as stored. A value whose key was deleted reads as ``"erased"``.
 """
+from __future__ import annotations
+
 import base64
 import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+if TYPE_CHECKING:
+    from psycopg2.extensions import cursor
 
 PREFIX = "enc1:"
 ERASED = "erased"
 KEY_BYTES = 32
 NONCE_BYTES = 12
 
+Personal = tuple[str, tuple[str, ...]]
+"""Of an event type: the payload field naming the person, and the personal fields (dotted paths)."""
+Keys = dict[str, bytes | None]
+"""Person -> their key (None: erased), looked up once per person by the calls sharing it."""
+
 # event type -> (the payload field naming the person, the personal fields as dotted paths)
-PERSONAL = {
+PERSONAL: dict[str, Personal] = {
     "ApplicationSubmitted": ("person_key", ("id_number_masked", "form.applicant.phone",
                                             "form.applicant.native_place",
                                             "form.applicant.photo")),
@@ -51,7 +63,7 @@ PERSONAL = {
     "YixiangTalentTransferred": ("person_key", ("id_number_masked",)),
 }
 
-MIGRATIONS = [("crypto_0001_person_keys", """
+MIGRATIONS: list[tuple[str, str]] = [("crypto_0001_person_keys", """
     CREATE TABLE person_keys (
         person_key text PRIMARY KEY,
         key        bytea NOT NULL,
@@ -60,37 +72,37 @@ MIGRATIONS = [("crypto_0001_person_keys", """
 """)]
 
 
-def new_key():
+def new_key() -> bytes:
     return AESGCM.generate_key(bit_length=KEY_BYTES * 8)
 
 
-def _aad(person, path):
+def _aad(person: str, path: str) -> bytes:
     return f"{person}\x1f{path}".encode()
 
 
-def seal_value(key, person, path, value):
+def seal_value(key: bytes, person: str, path: str, value: Any) -> str:
     """``value`` (anything JSON can hold) encrypted under ``key`` for ``person``'s ``path``."""
     nonce = os.urandom(NONCE_BYTES)
     sealed = AESGCM(key).encrypt(nonce, orjson.dumps(value), _aad(person, path))
     return PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
 
 
-def is_sealed(value):
+def is_sealed(value: object) -> bool:
     return isinstance(value, str) and value.startswith(PREFIX)
 
 
-def open_value(key, person, path, token):
+def open_value(key: bytes | None, person: str, path: str, token: str) -> Any:
     """The value ``token`` seals; ``ERASED`` without a key. A token altered or moved to another
     person or field raises ``InvalidTag``."""
     if key is None:
         return ERASED
-    raw = token[len(PREFIX):]
-    raw = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+    text = token[len(PREFIX):]
+    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     return orjson.loads(AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:],
                                             _aad(person, path)))
 
 
-def _get(data, parts):
+def _get(data: Any, parts: Sequence[str]) -> tuple[Any, bool]:
     for part in parts:
         if not isinstance(data, dict) or part not in data:
             return None, False
@@ -98,9 +110,10 @@ def _get(data, parts):
     return data, True
 
 
-def _replace(data, parts, fn):
+def _replace(data: Any, parts: Sequence[str], fn: Callable[..., Any]) -> Any:
     """A copy of ``data`` with the value at ``parts`` replaced by ``fn(value)`` (the branches on
-    the way copied, the rest shared)."""
+    the way copied, the rest shared). (``fn`` is typed loosely: mypy cannot type a lambda that
+    binds a default, as the callers' do.)"""
     head, rest = parts[0], parts[1:]
     if not isinstance(data, dict) or head not in data:
         return data
@@ -109,7 +122,7 @@ def _replace(data, parts, fn):
     return out
 
 
-def _open_or_erased(key, person, path, token):
+def _open_or_erased(key: bytes | None, person: str, path: str, token: str) -> Any:
     """A value sealed under an earlier key of a person erased and then recorded again cannot be
     opened by their new key: it was erased. (An altered row is the hash chain's to catch.)"""
     try:
@@ -121,15 +134,16 @@ def _open_or_erased(key, person, path, token):
 class KeyStore:
     """The per-person keys of one service database, used inside the caller's transaction."""
 
-    def __init__(self, personal=None):
+    def __init__(self, personal: Mapping[str, Personal] | None = None) -> None:
         self.personal = PERSONAL if personal is None else personal
 
-    def person_of(self, event_type, data):
+    def person_of(self, event_type: str,
+                  data: Mapping[str, Any]) -> tuple[Personal | None, Any]:
         spec = self.personal.get(event_type)
         return (spec, data.get(spec[0])) if spec else (None, None)
 
     # -- keys --------------------------------------------------------------------------------
-    def key(self, cur, person, *, create=False):
+    def key(self, cur: cursor, person: str, *, create: bool = False) -> bytes | None:
         if create:  # one round trip: the new key, or the one a concurrent writer stored first
             cur.execute("WITH made AS (INSERT INTO person_keys (person_key, key) VALUES (%s, %s)"
                         " ON CONFLICT (person_key) DO NOTHING RETURNING key)"
@@ -144,18 +158,19 @@ class KeyStore:
         row = cur.fetchone()
         return bytes(row[0]) if row else None
 
-    def erase(self, cur, person):
+    def erase(self, cur: cursor, person: str) -> bool:
         """Delete ``person``'s key: every value sealed for them reads ``"erased"`` from now on.
         True if there was a key."""
         cur.execute("DELETE FROM person_keys WHERE person_key = %s", (person,))
         return cur.rowcount > 0
 
-    def known(self, cur, person):
+    def known(self, cur: cursor, person: str) -> bool:
         cur.execute("SELECT 1 FROM person_keys WHERE person_key = %s", (person,))
         return cur.fetchone() is not None
 
     # -- events ------------------------------------------------------------------------------
-    def seal(self, cur, event_type, data, keys=None):
+    def seal(self, cur: cursor, event_type: str, data: dict[str, Any],
+             keys: Keys | None = None) -> dict[str, Any]:
         """``data`` with its personal fields sealed (a new dict; ``data`` itself is left as it
         is). A person erased before cannot be written again under a fresh key."""
         spec, person = self.person_of(event_type, data)
@@ -168,11 +183,15 @@ class KeyStore:
         for path in spec[1]:
             value, present = _get(data, path.split("."))
             if present and value is not None and not is_sealed(value):
-                data = _replace(data, path.split("."),
-                                lambda v, p=path: seal_value(key, person, p, v))
+                # (the key was found or made just now: None only if erased meanwhile, and then
+                # AESGCM refuses it)
+                data = _replace(
+                    data, path.split("."),
+                    lambda v, p=path: seal_value(key, person, p, v))  # type: ignore[arg-type]
         return data
 
-    def unseal(self, cur, event_type, data, keys=None):
+    def unseal(self, cur: cursor, event_type: str, data: dict[str, Any],
+               keys: Keys | None = None) -> dict[str, Any]:
         """``data`` with its sealed fields opened (``"erased"`` where the key is gone)."""
         spec, person = self.person_of(event_type, data)
         if not spec or not person:
@@ -188,7 +207,8 @@ class KeyStore:
                                 lambda v, p=path: _open_or_erased(key, person, p, v))
         return data
 
-    def redact(self, cur, event_type, data, keys=None):
+    def redact(self, cur: cursor, event_type: str, data: dict[str, Any],
+               keys: dict[str, bool] | None = None) -> dict[str, Any]:
         """For auditors: ``data`` with each sealed field shown as ``"erased"`` where the person's
         key is gone and ``"encrypted"`` where it is not (the auditor sees no personal data)."""
         spec, person = self.person_of(event_type, data)

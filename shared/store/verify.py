@@ -10,13 +10,20 @@ The bytes hashed are those of ``shared.store.canonical.canonical_bytes``; any ro
 need JSON escaping, or whose ``recorded_at`` is not in PostgreSQL's UTC form, goes through
 ``shared.store.canonical.canonical_json`` itself (tests/integration/test_chainverify.py checks both against a plain walk).
 """
+from __future__ import annotations
+
 import hashlib
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import orjson
 
 from shared.store.canonical import GENESIS_HASH, VerifyResult, canonical_json, stored_utc_text
+
+if TYPE_CHECKING:
+    from psycopg2.extensions import cursor
 
 _COPY_RANGE = ("COPY (SELECT global_position, event_id, stream_type, stream_id, stream_version,"
                " event_type, schema_version, payload, metadata, recorded_at, prev_hash, hash"
@@ -31,7 +38,7 @@ _NEEDS_ESCAPING = re.compile(rb'["\\\x00-\x1f]')
 _SORT = orjson.OPT_SORT_KEYS
 
 
-def _uncopy(field):
+def _uncopy(field: bytes) -> bytes:
     return _COPY_ESCAPE.sub(lambda m: _COPY_ESCAPES[m.group()], field)
 
 
@@ -41,25 +48,25 @@ class RangeResult:
     ``link``), the position after its last row and that row's hash, the rows that matched, and
     the first row inside the range that did not (``bad.checked`` counts from the range's start).
     """
-    first_position: int = None
-    first_prev: str = None
-    next_position: int = None
-    last_hash: str = None
+    first_position: int | None = None
+    first_prev: str | None = None
+    next_position: int | None = None
+    last_hash: str | None = None
     checked: int = 0
-    bad: VerifyResult = None
+    bad: VerifyResult | None = None
 
 
 class _Sink:
     """What ``copy_expert`` writes to: each write is one row (bytes)."""
     __slots__ = ("write",)
 
-    def __init__(self, write):
+    def __init__(self, write: Callable[[bytes], object]) -> None:
         self.write = write
 
 
-def read_range(cur, first, last):
+def read_range(cur: cursor, first: int, last: int) -> list[bytes]:
     """The rows of positions ``first..last`` as COPY text lines (bytes, newline-terminated)."""
-    lines = []
+    lines: list[bytes] = []
     # In position order straight from the primary key: without statistics (a freshly loaded
     # store) the planner picks a bitmap scan and an on-disk sort, six times slower.
     cur.execute("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off;"
@@ -68,7 +75,8 @@ def read_range(cur, first, last):
     return lines
 
 
-def check_lines(lines, metas=None):
+def check_lines(lines: Iterable[bytes],
+                metas: dict[bytes, bytes] | None = None) -> RangeResult:
     """Check consecutive COPY lines as one piece of a chain (see ``RangeResult``)."""
     metas = {} if metas is None else metas
     if len(metas) > 100_000:
@@ -94,7 +102,8 @@ def check_lines(lines, metas=None):
             if prev_hash != expected_prev:
                 return RangeResult(first_position, first_prev, None, None, checked, VerifyResult(
                     False, checked, position, "prev_hash does not match the previous row's hash",
-                    expected_prev.decode(), prev_hash.decode()))
+                    expected_prev.decode(),  # type: ignore[union-attr]  # set with the position
+                    prev_hash.decode()))
         canonical_meta = metas.get(meta)
         if canonical_meta is None:
             canonical_meta = metas[meta] = dumps(loads(meta), option=_SORT)
@@ -128,22 +137,28 @@ def check_lines(lines, metas=None):
         expected_position, expected_prev = position + 1, digest
     if first_position is None:
         return RangeResult()
-    return RangeResult(first_position, first_prev, expected_position, expected_prev.decode(),
+    return RangeResult(first_position, first_prev, expected_position,
+                       expected_prev.decode(),  # type: ignore[union-attr]  # a row was checked
                        checked)
 
 
-def verify_range(cur, first, last, metas=None):
+def verify_range(cur: cursor, first: int, last: int,
+                 metas: dict[bytes, bytes] | None = None) -> RangeResult:
+    """Check the rows of positions ``first..last`` (see ``RangeResult``)."""
     return check_lines(read_range(cur, first, last), metas)
 
 
-def ranges(head, size):
+def ranges(head: int, size: int) -> list[tuple[int, int]]:
     """Positions 1..``head`` cut into ``(first, last)`` ranges of ``size``."""
     return [(first, min(first + size - 1, head)) for first in range(1, head + 1, size)]
 
 
-def link(results):
+def link(results: Iterable[RangeResult]) -> VerifyResult:
     """Join range results, in position order, into what a walk from position 1 finds. Stops
     consuming ``results`` at the first break."""
+    # (a range with rows sets both its last hash and its next position; None: it had none)
+    expected_prev: str | None
+    expected_position: int | None
     expected_prev, expected_position, checked = GENESIS_HASH, 1, 0
     for r in results:
         if r.first_position is None:  # no rows in that range: the next row must still follow
