@@ -36,6 +36,26 @@ REVIEWED = {
     ("shared/audit.py", "constraint"): "a replay schema's constraint, quoted, from the catalogue",
     ("shared/audit.py", "constraint_def"): "pg_get_constraintdef of a constraint the projectors'"
                                            " migrations made in the same transaction",
+    # shared/readmodel.py: every identifier is a Table's name or one of its columns (plain
+    # identifiers, checked when the Table is made; a column through Table.ref or checked by it
+    # before the text is built); every value is a %s parameter
+    ("shared/readmodel.py", "table.name"): "a Table's name",
+    ("shared/readmodel.py", "t.name"): "a Table's name",
+    ("shared/readmodel.py", "s.name"): "a Table's name (an insert_from's source)",
+    ("shared/readmodel.py", "table.ref(self.column)"): "a Table's column, qualified",
+    ("shared/readmodel.py", "', '.join(values)"): "columns, each checked by Table.ref",
+    ("shared/readmodel.py", "', '.join(t.columns)"): "a Table's columns",
+    ("shared/readmodel.py", "', '.join([*values, *take])"): "columns, each checked by Table.ref",
+    ("shared/readmodel.py", "', '.join(['%s'] * len(values))"): "placeholders",
+    ("shared/readmodel.py", "', '.join(['%s'] * len(values) + taken)"):
+        "placeholders and a source Table's columns, qualified by Table.ref",
+    ("shared/readmodel.py", "sets"): "SET items: checked columns = placeholders or expressions",
+    ("shared/readmodel.py", "_set_sql(t, update or {}, computed, params)"): "the same, by _set_sql",
+    ("shared/readmodel.py", "_key_sql(t, key, params)"): "key columns (Table.ref) = placeholders",
+    ("shared/readmodel.py", "_key_sql(s, key, params)"): "key columns (Table.ref) = placeholders",
+    ("shared/readmodel.py", "only.sql(t, params)"): "a Condition: Table.ref columns, placeholders",
+    ("shared/readmodel.py", "self.left.sql(table, params)"): "a Condition's, as above",
+    ("shared/readmodel.py", "self.right.sql(table, params)"): "a Condition's, as above",
     ("shared/db.py", "dbname"): "database names from configuration and tests (admin only)",
     ("shared/eventstore.py", "_COLUMNS"): "a module constant",
     ("shared/eventstore.py", "_SELECT"): "a module constant",
