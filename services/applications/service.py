@@ -29,8 +29,8 @@ from services.applications.domain.application import (
     Certify, RaiseObjection, ResolveObjection, Review, StartNotice, Submit, Withdraw)
 from services.applications.domain.policy import STAGES
 from services.applications.identity import mask_id_number, person_key
-from services.applications.projections import (
-    ApplicationsView, RegistryView, RoundsView, enterprise_talent, registry_lookups, standing)
+from services.applications import projections
+from services.applications.projections import enterprise_talent, registry_lookups, standing
 from shared import logging as tlog
 from shared import service as base  # (not ServiceBase itself: `nameko run` would take it)
 from shared.auth import authorize
@@ -105,7 +105,7 @@ def _plain(row):
 
 class ApplicationsService(base.ServiceBase):
     name = "applications"
-    store = ApplicationsStore(projectors=[ApplicationsView(), RoundsView(), RegistryView()])
+    store = ApplicationsStore(projectors=projections.READ_MODELS)
     calendar = WorkingDays()
 
     # -- the one way a command runs -------------------------------------------------------------

@@ -13,7 +13,7 @@ from services.assessment.domain import tenure as tenure_domain
 from services.assessment.domain.tenure import (
     ApproveDisqualification, ConfirmRectification, DeclineDisqualification, FileAnnualReport,
     FireDeadlines, OpenTenure, OrderRectification, RecordFindings, ReportGround, TransferTenure)
-from services.assessment.projections import TenuresView
+from services.assessment import projections
 from shared import logging as tlog
 from shared import service as base  # (not ServiceBase itself: `nameko run` would take it)
 from shared.auth import authorize
@@ -52,7 +52,7 @@ class AssessmentStore(EventStoreProvider):
 
 class AssessmentService(base.ServiceBase):
     name = "assessment"
-    store = AssessmentStore(projectors=[TenuresView()])
+    store = AssessmentStore(projectors=projections.READ_MODELS)
 
     # -- opening ---------------------------------------------------------------------------------
     @subscribe("applications", "TalentCertified")

@@ -12,15 +12,13 @@ import uuid
 from nameko.web.handlers import http
 from werkzeug.wrappers import Response
 
-from services.notifications import channels, pages, schemas
+from services.notifications import channels, pages, projections, schemas
 from services.notifications.dispatch import dispatcher, stream_of
 from services.notifications.domain import delivery as delivery_domain
 from services.notifications.domain import messages, registry
 from services.notifications.domain.messages import (CATEGORIES_ZH, GRADES_ZH, RULES, Notify,
                                                     PartiesUnknown, addresses)
 from services.notifications.domain.register import REGISTER, Source, noted
-from services.notifications.projections import (DeliveriesView, InboxView, RegisterView,
-                                                RegistryView)
 from shared import logging as tlog
 from shared import service as base  # (not ServiceBase itself: `nameko run` would take it)
 from shared.contracts import load_all
@@ -144,8 +142,7 @@ def public_page(url):
 
 class NotificationsService(base.ServiceBase):
     name = "notifications"
-    store = EventStoreProvider(projectors=[InboxView(), DeliveriesView(), RegistryView(),
-                                           RegisterView()])
+    store = EventStoreProvider(projectors=projections.READ_MODELS)
 
     for _source, _type in handled_events():
         locals()[f"on_{_source}_{_type}"] = _handler(_source, _type)

@@ -20,7 +20,6 @@ from services.subsidies.domain.claim import DecideClaim, FileClaim, PayClaim
 from services.subsidies.domain.grant import (DemandRecovery, GrantFromQueue, RecordPayment,
                                              RecordRepayment)
 from services.subsidies.domain.policy import LT_SUBSIDY_MEASURE
-from services.subsidies.projections import ClaimsView, FundsView, GrantsView
 from shared import service as base  # (not ServiceBase itself: `nameko run` would take it)
 from shared.clock import local_date
 from shared.errors import Forbidden, InvalidInput, NotFound
@@ -52,7 +51,7 @@ def _history(events):
 
 class SubsidiesService(base.ServiceBase):
     name = "subsidies"
-    store = EventStoreProvider(projectors=[GrantsView(), ClaimsView(), FundsView()])
+    store = EventStoreProvider(projectors=projections.READ_MODELS)
 
     # -- funds --------------------------------------------------------------------------------
     def _fund_position(self, cur, source, fiscal_year):
