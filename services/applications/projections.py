@@ -183,11 +183,10 @@ class RegistryView(ReadModel):
     @on("TalentCertified")
     def certified(self, event: Event, rows: Rows) -> None:
         p = event.payload
-        rows.insert("talents_view", {
-            "talent_id": p["talent_id"], "application_id": p["application_id"],
-            "applicant_name": p["applicant_name"], "county": p["county"],
-            "enterprise_code": p.get("enterprise_code"), "origin": p.get("origin", "selection"),
-            "period_start": p["period_start"], "period_end": p["period_end"]})
+        rows.insert("talents_view", (  # every column, in order: a row never changed
+            p["talent_id"], p["application_id"], p["applicant_name"], p["county"],
+            p.get("enterprise_code"), p.get("origin", "selection"), p["period_start"],
+            p["period_end"]))
 
     @on("YixiangApplicantRegistered")
     def registered(self, event: Event, rows: Rows) -> None:

@@ -147,10 +147,11 @@ class TenuresView(ReadModel):
                                 "starts_on": y["starts_on"], "ends_on": y["ends_on"],
                                 "report_due_on": y["report_due_on"], "assessed": y["assessed"]})
 
+    # (a year's values are made only for a year the tenure has: see Rows.update)
     @on("AnnualReportFiled")
     def report_filed(self, event: Event, rows: Rows) -> None:
         p = event.payload
-        rows.update(YEARS, (p["talent_id"], p["tenure_year"]), {
+        rows.update(YEARS, (p["talent_id"], p["tenure_year"]), lambda: {
             "figures": _json(p["figures"]), "promotion_activities": p["promotion_activities"],
             "backbones_trained": p["backbones_trained"],
             "full_time_in_chuxiong": p["full_time_in_chuxiong"], "filed_on": p.get("filed_on")})
@@ -159,7 +160,7 @@ class TenuresView(ReadModel):
     @on("AssessorFindingsRecorded")
     def findings(self, event: Event, rows: Rows) -> None:
         p = event.payload
-        rows.update(YEARS, (p["talent_id"], p["tenure_year"]), {"findings": _json({
+        rows.update(YEARS, (p["talent_id"], p["tenure_year"]), lambda: {"findings": _json({
             k: p[k] for k in ("ability_clearly_improved", "influence_further_increased", "note",
                               "recorded_on")})})
         _tenure(rows, event)
@@ -167,13 +168,17 @@ class TenuresView(ReadModel):
     @on("AssessmentPassed", "AssessmentFailed")
     def assessed(self, event: Event, rows: Rows) -> None:
         p = event.payload
-        assessed_on = p.get("assessed_on")
-        rows.update(YEARS, (p["talent_id"], p["tenure_year"]), {
-            "result": p["grade"] if event.event_type == "AssessmentPassed" else "unqualified",
-            "basis": p.get("basis"), "report_missed": bool(p.get("report_missed")),
-            "computation": _json(p["computation"]), "reasons": _json(p.get("reasons", [])),
-            "assessed_on": local_date(event.recorded_at) if assessed_on is None
-            else assessed_on})
+
+        def values() -> dict:
+            assessed_on = p.get("assessed_on")
+            return {"result": p["grade"] if event.event_type == "AssessmentPassed"
+                    else "unqualified", "basis": p.get("basis"),
+                    "report_missed": bool(p.get("report_missed")),
+                    "computation": _json(p["computation"]),
+                    "reasons": _json(p.get("reasons", [])),
+                    "assessed_on": local_date(event.recorded_at) if assessed_on is None
+                    else assessed_on}
+        rows.update(YEARS, (p["talent_id"], p["tenure_year"]), values)
         _tenure(rows, event)
 
     @on("ObligationBreached")

@@ -32,13 +32,14 @@ class InboxView(ReadModel):
         CREATE INDEX inbox_messages_recipient ON inbox_messages (recipient, recorded_at);
     """)]
 
-    _message = operator.itemgetter(*tables[0].columns[:-1])  # the payload's part of a row
-
     @on("NotificationRecorded")
     def recorded(self, event: Event, rows: Rows) -> None:
         p = event.payload
         if p["channel"] == "inbox":  # (a row as a tuple: the most numerous rows of the store)
-            rows.insert(INBOX, (*self._message(p), event.recorded_at))
+            rows.insert(INBOX, (*_MESSAGE(p), event.recorded_at))
+
+
+_MESSAGE = operator.itemgetter(*InboxView.tables[0].columns[:-1])  # the payload's part of a row
 
 
 class DeliveriesView(ReadModel):
