@@ -1,5 +1,6 @@
 """Read models of the applications service, built from its own events (rebuildable from zero), and
-the registry lookups its decisions need.
+the registry lookups its decisions need. Each is defined once (``shared.readmodel``): the live
+path's statements and talent-audit's bulk replay both come from that definition.
 
 * ``applications_view``: one row per application, where it is in the selection. ``stage`` is the
   stage awaiting a decision while ``in_review``, ``public_notice`` while on notice or suspended,
@@ -13,17 +14,27 @@ The lookups are read inside the command's transaction after the store's append l
 (see service.py), so they see every committed event and no other command can change them before
 this one commits: "one talent per enterprise" and the round's quota hold under concurrency.
 """
+from __future__ import annotations
+
 import orjson
 
 from services.applications.domain.application import OPEN, Candidate
 from services.applications.domain.policy import STAGE_NAMES
 from shared.db import prepared
+from shared.readmodel import Add, Case, Eq, Event, ReadModel, Rows, Table, on
 
 APPROVED_AT = STAGE_NAMES.index("approval") + 1
 CONFIRMED_AT = STAGE_NAMES.index("standing_committee") + 1
+APPLICATIONS = "applications_view"
 
 
-class ApplicationsView:
+class ApplicationsView(ReadModel):
+    tables = (Table(APPLICATIONS, key=("application_id",), columns=(
+        "application_id", "round_year", "county", "applicant_name", "category", "status", "stage",
+        "version", "notice_start", "notice_end", "talent_id", "updated_at", "applicant_id",
+        "enterprise_name", "enterprise_code", "submitted_on", "eligible", "failed_checks",
+        "stages_passed", "expert_score", "open_objections"),
+        defaults={"stages_passed": 0, "open_objections": 0}),)
     migrations = [("applications_view_0001", """
         CREATE TABLE applications_view (
             application_id text PRIMARY KEY,
@@ -55,66 +66,75 @@ class ApplicationsView:
         CREATE INDEX applications_view_stage ON applications_view (round_year, stage);
     """)]
 
-    def reset(self, cur):
-        cur.execute("DELETE FROM applications_view")
-
-    def fold(self):
-        """The bulk replay path (see below)."""
-        return _ApplicationsFold()
-
-    def apply(self, cur, event):
+    @on("ApplicationSubmitted")
+    def submitted(self, event: Event, rows: Rows) -> None:
         p = event.payload
-        set_ = "UPDATE applications_view SET version = %s, updated_at = %s"
-        where = " WHERE application_id = %s"
-        common = (event.stream_version, event.recorded_at)
-        app_id = p.get("application_id")
-        match event.event_type:
-            case "ApplicationSubmitted":
-                cur.execute(
-                    "INSERT INTO applications_view (application_id, round_year, county,"
-                    " applicant_name, category, status, stage, version, updated_at, applicant_id,"
-                    " enterprise_name, enterprise_code, submitted_on)"
-                    " VALUES (%s, %s, %s, %s, %s, 'in_review', %s, %s, %s, %s, %s, %s, %s)",
-                    (app_id, p["round_year"], p["county"], p["applicant_name"], p["category"],
-                     STAGE_NAMES[0], event.stream_version, event.recorded_at,
-                     p.get("applicant_id"), p["enterprise_name"], p.get("enterprise_code"),
-                     p["submitted_on"]))
-            case "EligibilityAssessed":
-                cur.execute(set_ + ", eligible = %s, failed_checks = %s::jsonb,"
-                            " status = CASE WHEN %s THEN status ELSE 'ineligible' END,"
-                            " stage = CASE WHEN %s THEN stage ELSE 'eligibility' END" + where,
-                            common + (p["eligible"], _json(p["failed"]), p["eligible"],
-                                      p["eligible"], app_id))
-            case "ReviewPassed":
-                done = STAGE_NAMES.index(p["stage"]) + 1
-                nxt = STAGE_NAMES[done] if done < len(STAGE_NAMES) else None
-                cur.execute(set_ + ", stage = %s, status = %s, stages_passed = %s,"
-                            " expert_score = coalesce(%s::numeric, expert_score)" + where,
-                            common + (nxt, "in_review" if nxt else "approved", done,
-                                      p.get("expert_score"), app_id))
-            case "ReviewRejected":
-                cur.execute(set_ + ", status = 'rejected', stage = %s" + where,
-                            common + (p["stage"], app_id))
-            case "PublicNoticeStarted":
-                cur.execute(set_ + ", status = 'on_notice', stage = 'public_notice',"
-                            " notice_start = %s, notice_end = %s" + where,
-                            common + (p["start_date"], p["end_date"], app_id))
-            case "ObjectionRaised":
-                cur.execute(set_ + ", status = 'suspended',"
-                            " open_objections = open_objections + 1" + where, common + (app_id,))
-            case "ObjectionResolved":
-                cur.execute(set_ + ", open_objections = open_objections - 1,"
-                            " status = CASE WHEN open_objections = 1 AND status = 'suspended'"
-                            " THEN 'on_notice' ELSE status END" + where, common + (app_id,))
-            case "TalentCertified":  # (a transferred talent has no row here)
-                cur.execute(set_ + ", status = 'certified', stage = NULL, talent_id = %s"
-                            + where, common + (p["talent_id"], app_id))
-            case "ApplicationWithdrawn":
-                cur.execute(set_ + ", status = 'withdrawn', stage = %s" + where,
-                            common + (p["stage"], app_id))
+        rows.insert(APPLICATIONS, {
+            "application_id": p.get("application_id"), "round_year": p["round_year"],
+            "county": p["county"], "applicant_name": p["applicant_name"],
+            "category": p["category"], "status": "in_review", "stage": STAGE_NAMES[0],
+            "version": event.stream_version, "updated_at": event.recorded_at,
+            "applicant_id": p.get("applicant_id"), "enterprise_name": p["enterprise_name"],
+            "enterprise_code": p.get("enterprise_code"), "submitted_on": p["submitted_on"]})
+
+    @on("EligibilityAssessed")
+    def assessed(self, event: Event, rows: Rows) -> None:
+        p = event.payload
+        values = {"eligible": p["eligible"], "failed_checks": _json(p["failed"])}
+        if not p["eligible"]:
+            values.update(status="ineligible", stage="eligibility")
+        _application(rows, event, values)
+
+    @on("ReviewPassed")
+    def passed(self, event: Event, rows: Rows) -> None:
+        p = event.payload
+        done = STAGE_NAMES.index(p["stage"]) + 1
+        nxt = STAGE_NAMES[done] if done < len(STAGE_NAMES) else None
+        values = {"stage": nxt, "status": "in_review" if nxt else "approved",
+                  "stages_passed": done}
+        if p.get("expert_score") is not None:
+            values["expert_score"] = p["expert_score"]
+        _application(rows, event, values)
+
+    @on("ReviewRejected")
+    def rejected(self, event: Event, rows: Rows) -> None:
+        _application(rows, event, {"status": "rejected", "stage": event.payload["stage"]})
+
+    @on("PublicNoticeStarted")
+    def on_notice(self, event: Event, rows: Rows) -> None:
+        p = event.payload
+        _application(rows, event, {"status": "on_notice", "stage": "public_notice",
+                                   "notice_start": p["start_date"], "notice_end": p["end_date"]})
+
+    @on("ObjectionRaised")
+    def objected(self, event: Event, rows: Rows) -> None:
+        _application(rows, event, {"status": "suspended"}, {"open_objections": Add(1)})
+
+    @on("ObjectionResolved")
+    def resolved(self, event: Event, rows: Rows) -> None:
+        # back on notice when the last open objection of a suspended application is resolved
+        _application(rows, event, {}, {"open_objections": Add(-1), "status": Case(
+            (Eq("open_objections", 1) & Eq("status", "suspended"), "on_notice"))})
+
+    @on("TalentCertified")  # (a transferred talent has no row here)
+    def certified(self, event: Event, rows: Rows) -> None:
+        _application(rows, event, {"status": "certified", "stage": None,
+                                   "talent_id": event.payload["talent_id"]})
+
+    @on("ApplicationWithdrawn")
+    def withdrawn(self, event: Event, rows: Rows) -> None:
+        _application(rows, event, {"status": "withdrawn", "stage": event.payload["stage"]})
 
 
-class RoundsView:
+def _application(rows: Rows, event: Event, values: dict, computed: dict | None = None) -> None:
+    """``values`` and ``computed`` set on the event's application, with its version and time."""
+    values["version"], values["updated_at"] = event.stream_version, event.recorded_at
+    rows.update(APPLICATIONS, event.payload.get("application_id"), values, computed)
+
+
+class RoundsView(ReadModel):
+    tables = (Table("rounds_view", key=("year",), columns=(
+        "year", "quota", "window_opens", "window_closes", "opened_on")),)
     migrations = [("rounds_view_0001", """
         CREATE TABLE rounds_view (
             year          integer PRIMARY KEY,
@@ -125,22 +145,21 @@ class RoundsView:
         );
     """)]
 
-    def reset(self, cur):
-        cur.execute("DELETE FROM rounds_view")
-
-    def fold(self):
-        """The bulk replay path (see below)."""
-        return _RoundsFold()
-
-    def apply(self, cur, event):
-        if event.event_type == "RoundOpened":
-            p = event.payload
-            cur.execute("INSERT INTO rounds_view VALUES (%s, %s, %s, %s, %s)",
-                        (p["year"], p["quota"], p["window_opens"], p["window_closes"],
-                         p["opened_on"]))
+    @on("RoundOpened")
+    def opened(self, event: Event, rows: Rows) -> None:
+        p = event.payload
+        rows.insert("rounds_view", {"year": p["year"], "quota": p["quota"],
+                                     "window_opens": p["window_opens"],
+                                     "window_closes": p["window_closes"],
+                                     "opened_on": p["opened_on"]})
 
 
-class RegistryView:
+class RegistryView(ReadModel):
+    tables = (Table("talents_view", key=("talent_id",), columns=(
+                  "talent_id", "application_id", "applicant_name", "county", "enterprise_code",
+                  "origin", "period_start", "period_end")),
+              Table("yixiang_persons", key=("person_key",), columns=(
+                  "person_key", "name", "applied_year", "talent_id")))
     migrations = [("registry_0001", """
         CREATE TABLE talents_view (
             talent_id       text PRIMARY KEY,
@@ -161,33 +180,29 @@ class RegistryView:
         );
     """)]
 
-    def reset(self, cur):
-        cur.execute("DELETE FROM talents_view; DELETE FROM yixiang_persons")
-
-    def fold(self):
-        """The bulk replay path (see below)."""
-        return _RegistryFold()
-
-    def apply(self, cur, event):
+    @on("TalentCertified")
+    def certified(self, event: Event, rows: Rows) -> None:
         p = event.payload
-        match event.event_type:
-            case "TalentCertified":
-                cur.execute("INSERT INTO talents_view VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                            (p["talent_id"], p["application_id"], p["applicant_name"],
-                             p["county"], p.get("enterprise_code"), p.get("origin", "selection"),
-                             p["period_start"], p["period_end"]))
-            case "YixiangApplicantRegistered":
-                cur.execute("INSERT INTO yixiang_persons VALUES (%s, %s, %s, NULL)"
-                            " ON CONFLICT (person_key) DO NOTHING",
-                            (p["person_key"], p["name"], p["applied_year"]))
-            case "YixiangTalentTransferred":
-                cur.execute("INSERT INTO yixiang_persons VALUES (%s, %s, NULL, %s)"
-                            " ON CONFLICT (person_key)"
-                            " DO UPDATE SET talent_id = EXCLUDED.talent_id",
-                            (p["person_key"], p["name"], p["talent_id"]))
+        rows.insert("talents_view", (  # every column, in order: a row never changed
+            p["talent_id"], p["application_id"], p["applicant_name"], p["county"],
+            p.get("enterprise_code"), p.get("origin", "selection"), p["period_start"],
+            p["period_end"]))
+
+    @on("YixiangApplicantRegistered")
+    def registered(self, event: Event, rows: Rows) -> None:
+        p = event.payload
+        rows.upsert("yixiang_persons", {"person_key": p["person_key"], "name": p["name"],
+                                         "applied_year": p["applied_year"]})
+
+    @on("YixiangTalentTransferred")
+    def transferred(self, event: Event, rows: Rows) -> None:
+        p = event.payload
+        rows.upsert("yixiang_persons", {"person_key": p["person_key"], "name": p["name"],
+                                         "talent_id": p["talent_id"]},
+                     update={"talent_id": p["talent_id"]})
 
 
-def _json(value):
+def _json(value: object) -> str:
     return orjson.dumps(value).decode()
 
 
@@ -231,132 +246,6 @@ def standing(cur, round_year):
     return tuple(Candidate(app_id, score, passed >= APPROVED_AT, passed >= CONFIRMED_AT,
                            status == "certified")
                  for app_id, score, passed, status in cur.fetchall())
-
-
-# -- bulk replay (talent-audit replay) ----------------------------------------------------------
-# The same read models folded in memory, event by event, with the statements' exact effects
-# (an UPDATE of a missing row changes nothing, SET expressions read the old row), then written
-# once (talent-audit writes them with COPY). tests/integration/test_replay_bulk.py checks that
-# they equal what ``apply`` builds. The live path above stays the one the service uses.
-_APPLICATION_COLUMNS = (
-    "application_id", "round_year", "county", "applicant_name", "category", "status", "stage",
-    "version", "notice_start", "notice_end", "talent_id", "updated_at", "applicant_id",
-    "enterprise_name", "enterprise_code", "submitted_on", "eligible", "failed_checks",
-    "stages_passed", "expert_score", "open_objections")
-
-
-class _ApplicationsFold:
-    def __init__(self):
-        self.rows = {}
-
-    def apply(self, event):
-        p = event.payload
-        kind = event.event_type
-        if kind == "ApplicationSubmitted":
-            self.rows[p.get("application_id")] = {
-                "application_id": p.get("application_id"), "round_year": p["round_year"],
-                "county": p["county"], "applicant_name": p["applicant_name"],
-                "category": p["category"], "status": "in_review", "stage": STAGE_NAMES[0],
-                "version": event.stream_version, "notice_start": None, "notice_end": None,
-                "talent_id": None, "updated_at": event.recorded_at,
-                "applicant_id": p.get("applicant_id"), "enterprise_name": p["enterprise_name"],
-                "enterprise_code": p.get("enterprise_code"), "submitted_on": p["submitted_on"],
-                "eligible": None, "failed_checks": None, "stages_passed": 0,
-                "expert_score": None, "open_objections": 0}
-            return
-        row = self.rows.get(p.get("application_id"))
-        if row is None or kind not in _UPDATES:
-            return
-        row["version"], row["updated_at"] = event.stream_version, event.recorded_at
-        _UPDATES[kind](row, p)
-
-    def tables(self):
-        return {"applications_view": (_APPLICATION_COLUMNS, [
-            tuple(r[c] for c in _APPLICATION_COLUMNS) for r in self.rows.values()])}
-
-
-def _eligibility_assessed(row, p):
-    row["eligible"], row["failed_checks"] = p["eligible"], _json(p["failed"])
-    if not p["eligible"]:
-        row["status"], row["stage"] = "ineligible", "eligibility"
-
-
-def _review_passed(row, p):
-    done = STAGE_NAMES.index(p["stage"]) + 1
-    nxt = STAGE_NAMES[done] if done < len(STAGE_NAMES) else None
-    row["stage"], row["status"], row["stages_passed"] = nxt, "in_review" if nxt else "approved", done
-    if p.get("expert_score") is not None:
-        row["expert_score"] = p["expert_score"]
-
-
-def _objection_resolved(row, p):
-    if row["open_objections"] == 1 and row["status"] == "suspended":
-        row["status"] = "on_notice"
-    row["open_objections"] -= 1
-
-
-_UPDATES = {
-    "EligibilityAssessed": _eligibility_assessed,
-    "ReviewPassed": _review_passed,
-    "ReviewRejected": lambda row, p: row.update(status="rejected", stage=p["stage"]),
-    "PublicNoticeStarted": lambda row, p: row.update(
-        status="on_notice", stage="public_notice", notice_start=p["start_date"],
-        notice_end=p["end_date"]),
-    "ObjectionRaised": lambda row, p: row.update(status="suspended",
-                                                 open_objections=row["open_objections"] + 1),
-    "ObjectionResolved": _objection_resolved,
-    "TalentCertified": lambda row, p: row.update(status="certified", stage=None,
-                                                 talent_id=p["talent_id"]),
-    "ApplicationWithdrawn": lambda row, p: row.update(status="withdrawn", stage=p["stage"]),
-}
-
-
-class _RoundsFold:
-    COLUMNS = ("year", "quota", "window_opens", "window_closes", "opened_on")
-
-    def __init__(self):
-        self.rows = {}
-
-    def apply(self, event):
-        if event.event_type == "RoundOpened":
-            p = event.payload
-            self.rows[p["year"]] = (p["year"], p["quota"], p["window_opens"], p["window_closes"],
-                                    p["opened_on"])
-
-    def tables(self):
-        return {"rounds_view": (self.COLUMNS, list(self.rows.values()))}
-
-
-class _RegistryFold:
-    TALENTS = ("talent_id", "application_id", "applicant_name", "county", "enterprise_code",
-               "origin", "period_start", "period_end")
-    PERSONS = ("person_key", "name", "applied_year", "talent_id")
-
-    def __init__(self):
-        self.talents, self.persons = {}, {}
-
-    def apply(self, event):
-        p = event.payload
-        match event.event_type:
-            case "TalentCertified":
-                self.talents[p["talent_id"]] = (
-                    p["talent_id"], p["application_id"], p["applicant_name"], p["county"],
-                    p.get("enterprise_code"), p.get("origin", "selection"), p["period_start"],
-                    p["period_end"])
-            case "YixiangApplicantRegistered":
-                self.persons.setdefault(p["person_key"],
-                                        [p["person_key"], p["name"], p["applied_year"], None])
-            case "YixiangTalentTransferred":
-                row = self.persons.get(p["person_key"])
-                if row is None:
-                    self.persons[p["person_key"]] = [p["person_key"], p["name"], None,
-                                                     p["talent_id"]]
-                else:
-                    row[3] = p["talent_id"]
-
-    def tables(self):
-        return {"talents_view": (self.TALENTS, list(self.talents.values())),
-                "yixiang_persons": (self.PERSONS, [tuple(r) for r in self.persons.values()])}
 
 
 READ_MODELS = [ApplicationsView(), RoundsView(), RegistryView()]

@@ -20,7 +20,7 @@ from services.applications.domain import yixiang as yixiang_domain
 from services.applications.domain.application import (
     Certify, RaiseObjection, ResolveObjection, Review, StartNotice, Submit, Withdraw)
 from services.applications.identity import mask_id_number, person_key
-from services.applications.projections import ApplicationsView, RegistryView, RoundsView
+from services.applications import projections
 from services.applications.settings import ApplicationsSettings
 from shared.calendar import WorkingDayCalendar
 from shared.errors import Forbidden, InvalidInput
@@ -82,7 +82,7 @@ def _result(events: list[RecordedEvent], status: int = 200,
 
 class ApplicationsService(base.ServiceBase):
     name = "applications"
-    uow = ApplicationsStore(projectors=[ApplicationsView(), RoundsView(), RegistryView()],
+    uow = ApplicationsStore(projectors=projections.READ_MODELS,
                             settings=ApplicationsSettings)
     calendar = WorkingDays()
 

@@ -1,18 +1,44 @@
 """Read models of the assessment service, rebuilt from its own events: each tenure, its years
 (figures, findings, grades), its breaches and rectification orders, and its disqualification
 proposals. The Commerce Bureau's announcement of results (LT-11.1, 考核结果由州商务局通报) reads
-the years table."""
+the years table. Defined once (``shared.readmodel``): the live path's statements and
+talent-audit's bulk replay both come from that definition."""
+from __future__ import annotations
+
 import orjson
 
 from services.assessment.domain.schedule import tenure_years
 from shared.clock import local_date
+from shared.readmodel import By, Case, Eq, Event, In, ReadModel, Rows, Table, on, otherwise
+
+TENURES, YEARS = "tenure_view", "tenure_year_view"
+BREACHES, PROPOSALS = "tenure_breach_view", "tenure_proposal_view"
 
 
-def _json(value):
+def _json(value: object) -> str:
     return orjson.dumps(value, default=str).decode()
 
 
-class TenuresView:
+class TenuresView(ReadModel):
+    """Every event of a tenure's stream moves its ``tenure_view`` row on (version, time and, for
+    a disqualification or the tenure's end, its status)."""
+    tables = (
+        Table(TENURES, key=("talent_id",), columns=(
+            "talent_id", "county", "track", "origin", "period_start", "period_end",
+            "transferred_on", "baseline_year", "baseline", "status", "completed_on", "version",
+            "updated_at")),
+        Table(YEARS, key=("talent_id", "tenure_year"), columns=(
+            "talent_id", "tenure_year", "starts_on", "ends_on", "report_due_on", "assessed",
+            "figures", "promotion_activities", "backbones_trained", "full_time_in_chuxiong",
+            "filed_on", "findings", "result", "basis", "report_missed", "computation", "reasons",
+            "assessed_on"), defaults={"report_missed": False}),
+        Table(BREACHES, key=("talent_id", "breach_id"), columns=(
+            "talent_id", "breach_id", "obligation", "tenure_year", "detail", "rectifiable",
+            "status", "found_on", "requirement", "deadline", "rectified_on")),
+        Table(PROPOSALS, key=("talent_id", "proposal_id"), columns=(
+            "talent_id", "proposal_id", "ground", "reasons", "status", "proposed_on",
+            "decided_on", "decision_reasons"), lookups=(("talent_id",),)),
+    )
     migrations = [
         ("tenures_view_0001", """
             CREATE TABLE tenures_view (
@@ -103,257 +129,139 @@ class TenuresView:
             );
         """),
     ]
-    TABLES = ("tenure_view", "tenure_year_view", "tenure_breach_view", "tenure_proposal_view")
 
-    def reset(self, cur):
-        cur.execute("; ".join(f"DELETE FROM {table}" for table in self.TABLES))
-
-    def fold(self):
-        """The bulk replay path (see the end of this file)."""
-        return _TenuresFold()
-
-    def apply(self, cur, event):
-        p, talent = event.payload, event.payload["talent_id"]
-        status = None
-        match event.event_type:
-            case "TenureOpened":
-                self._opened(cur, p, event)
-                return
-            case "AnnualReportFiled":
-                cur.execute(
-                    "UPDATE tenure_year_view SET figures = %s, promotion_activities = %s,"
-                    " backbones_trained = %s, full_time_in_chuxiong = %s, filed_on = %s"
-                    " WHERE talent_id = %s AND tenure_year = %s",
-                    (_json(p["figures"]), p["promotion_activities"], p["backbones_trained"],
-                     p["full_time_in_chuxiong"], p.get("filed_on"), talent, p["tenure_year"]))
-            case "AssessorFindingsRecorded":
-                cur.execute("UPDATE tenure_year_view SET findings = %s WHERE talent_id = %s"
-                            " AND tenure_year = %s",
-                            (_json({k: p[k] for k in ("ability_clearly_improved",
-                                                      "influence_further_increased", "note",
-                                                      "recorded_on")}),
-                             talent, p["tenure_year"]))
-            case "AssessmentPassed" | "AssessmentFailed":
-                passed = event.event_type == "AssessmentPassed"
-                cur.execute(
-                    "UPDATE tenure_year_view SET result = %s, basis = %s, report_missed = %s,"
-                    " computation = %s, reasons = %s, assessed_on = coalesce(%s,"
-                    " (%s::timestamptz AT TIME ZONE 'Asia/Shanghai')::date)"
-                    " WHERE talent_id = %s AND tenure_year = %s",
-                    (p["grade"] if passed else "unqualified", p.get("basis"),
-                     bool(p.get("report_missed")), _json(p["computation"]),
-                     _json(p.get("reasons", [])), p.get("assessed_on"), event.recorded_at,
-                     talent, p["tenure_year"]))
-            case "ObligationBreached":
-                cur.execute("INSERT INTO tenure_breach_view (talent_id, breach_id, obligation,"
-                            " tenure_year, detail, rectifiable, status, found_on)"
-                            " VALUES (%s, %s, %s, %s, %s, %s, 'open', %s)",
-                            (talent, p["breach_id"], p["obligation"], p["tenure_year"],
-                             p["detail"], p["rectifiable"], p["found_on"]))
-            case "RectificationOrdered":
-                self._breach(cur, talent, p["breach_id"], status="ordered",
-                             requirement=p["requirement"], deadline=p["deadline"])
-            case "RectificationConfirmed":
-                self._breach(cur, talent, p["breach_id"], status="rectified",
-                             rectified_on=p["rectified_on"])
-            case "RectificationDeadlineMissed":
-                self._breach(cur, talent, p["breach_id"], status="missed")
-            case "DisqualificationProposed":
-                pid = p.get("proposal_id") or self._next_proposal(cur, talent)
-                cur.execute("INSERT INTO tenure_proposal_view (talent_id, proposal_id, ground,"
-                            " reasons, status, proposed_on) VALUES (%s, %s, %s, %s, 'pending',"
-                            " %s)", (talent, pid, p["ground"], _json(p["reasons"]),
-                                     p.get("proposed_on")))
-                cur.execute("UPDATE tenure_breach_view SET status = 'escalated'"
-                            " WHERE talent_id = %s AND breach_id = ANY(%s) AND status = 'open'",
-                            (talent, list(p.get("breach_ids") or [])))
-            case "DisqualificationDeclined":
-                cur.execute("UPDATE tenure_proposal_view SET status = 'declined',"
-                            " decided_on = %s, decision_reasons = %s"
-                            " WHERE talent_id = %s AND proposal_id = %s",
-                            (p["decided_on"], _json(p["reasons"]), talent, p["proposal_id"]))
-            case "TalentDisqualified":
-                approved = p.get("proposal_id")
-                cur.execute("UPDATE tenure_proposal_view SET decided_on = %s, status = CASE"
-                            " WHEN %s::text IS NULL OR proposal_id = %s THEN 'approved'"
-                            " ELSE 'superseded' END"
-                            " WHERE talent_id = %s AND status = 'pending'",
-                            (p["decided_on"], approved, approved, talent))
-                status = "disqualified"
-            case "TenureCompleted":
-                cur.execute("UPDATE tenure_view SET completed_on = %s WHERE talent_id = %s",
-                            (p["completed_on"], talent))
-                status = "completed"
-        cur.execute("UPDATE tenure_view SET status = coalesce(%s, status), version = %s,"
-                    " updated_at = %s WHERE talent_id = %s",
-                    (status, event.stream_version, event.recorded_at, talent))
-
-    def _opened(self, cur, p, event):
-        cur.execute("INSERT INTO tenure_view (talent_id, county, track, origin, period_start,"
-                    " period_end, transferred_on, baseline_year, baseline, status, version,"
-                    " updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 'open', %s, %s)",
-                    (p["talent_id"], p["county"], p["track"], p.get("origin", "selection"),
-                     p["period_start"], p["period_end"], p.get("transferred_on"),
-                     p["baseline_year"], _json(p["baseline"]), event.stream_version,
-                     event.recorded_at))
+    @on("TenureOpened")
+    def opened(self, event: Event, rows: Rows) -> None:
+        p = event.payload
+        talent = p["talent_id"]
+        rows.insert(TENURES, {
+            "talent_id": talent, "county": p["county"], "track": p["track"],
+            "origin": p.get("origin", "selection"), "period_start": p["period_start"],
+            "period_end": p["period_end"], "transferred_on": p.get("transferred_on"),
+            "baseline_year": p["baseline_year"], "baseline": _json(p["baseline"]),
+            "status": "open", "version": event.stream_version, "updated_at": event.recorded_at})
         years = p.get("years") or tenure_years(p["period_start"], p["period_end"],
                                                p.get("transferred_on"))
         for y in years:
-            cur.execute("INSERT INTO tenure_year_view (talent_id, tenure_year, starts_on, ends_on,"
-                        " report_due_on, assessed) VALUES (%s, %s, %s, %s, %s, %s)",
-                        (p["talent_id"], y["tenure_year"], y["starts_on"], y["ends_on"],
-                         y["report_due_on"], y["assessed"]))
+            rows.insert(YEARS, {"talent_id": talent, "tenure_year": y["tenure_year"],
+                                "starts_on": y["starts_on"], "ends_on": y["ends_on"],
+                                "report_due_on": y["report_due_on"], "assessed": y["assessed"]})
 
-    @staticmethod
-    def _breach(cur, talent, breach_id, **changes):
-        sets = ", ".join(f"{column} = %s" for column in changes)
-        cur.execute(f"UPDATE tenure_breach_view SET {sets} WHERE talent_id = %s"
-                    " AND breach_id = %s", (*changes.values(), talent, breach_id))
+    # (a year's values are made only for a year the tenure has: see Rows.update)
+    @on("AnnualReportFiled")
+    def report_filed(self, event: Event, rows: Rows) -> None:
+        p = event.payload
+        rows.update(YEARS, (p["talent_id"], p["tenure_year"]), lambda: {
+            "figures": _json(p["figures"]), "promotion_activities": p["promotion_activities"],
+            "backbones_trained": p["backbones_trained"],
+            "full_time_in_chuxiong": p["full_time_in_chuxiong"], "filed_on": p.get("filed_on")})
+        _tenure(rows, event)
 
-    @staticmethod
-    def _next_proposal(cur, talent):
-        cur.execute("SELECT count(*) FROM tenure_proposal_view WHERE talent_id = %s", (talent,))
-        return f"P{cur.fetchone()[0] + 1}"
+    @on("AssessorFindingsRecorded")
+    def findings(self, event: Event, rows: Rows) -> None:
+        p = event.payload
+        rows.update(YEARS, (p["talent_id"], p["tenure_year"]), lambda: {"findings": _json({
+            k: p[k] for k in ("ability_clearly_improved", "influence_further_increased", "note",
+                              "recorded_on")})})
+        _tenure(rows, event)
 
+    @on("AssessmentPassed", "AssessmentFailed")
+    def assessed(self, event: Event, rows: Rows) -> None:
+        p = event.payload
 
-# -- bulk replay (talent-audit replay) ----------------------------------------------------------
-# The same read models folded in memory with the statements' exact effects (an UPDATE of a
-# missing row changes nothing), then written once (talent-audit writes them with COPY).
-# tests/integration/test_replay_bulk.py checks them against ``apply``; the live path above stays
-# the one the service uses.
-class _TenuresFold:
-    COLUMNS = {
-        "tenure_view": ("talent_id", "county", "track", "origin", "period_start", "period_end",
-                        "transferred_on", "baseline_year", "baseline", "status", "completed_on",
-                        "version", "updated_at"),
-        "tenure_year_view": ("talent_id", "tenure_year", "starts_on", "ends_on", "report_due_on",
-                             "assessed", "figures", "promotion_activities", "backbones_trained",
-                             "full_time_in_chuxiong", "filed_on", "findings", "result", "basis",
-                             "report_missed", "computation", "reasons", "assessed_on"),
-        "tenure_breach_view": ("talent_id", "breach_id", "obligation", "tenure_year", "detail",
-                               "rectifiable", "status", "found_on", "requirement", "deadline",
-                               "rectified_on"),
-        "tenure_proposal_view": ("talent_id", "proposal_id", "ground", "reasons", "status",
-                                 "proposed_on", "decided_on", "decision_reasons"),
-    }
+        def values() -> dict:
+            assessed_on = p.get("assessed_on")
+            return {"result": p["grade"] if event.event_type == "AssessmentPassed"
+                    else "unqualified", "basis": p.get("basis"),
+                    "report_missed": bool(p.get("report_missed")),
+                    "computation": _json(p["computation"]),
+                    "reasons": _json(p.get("reasons", [])),
+                    "assessed_on": local_date(event.recorded_at) if assessed_on is None
+                    else assessed_on}
+        rows.update(YEARS, (p["talent_id"], p["tenure_year"]), values)
+        _tenure(rows, event)
 
-    def __init__(self):
-        self.tenures, self.years = {}, {}
-        self.breaches, self.proposals = {}, {}   # talent -> {id: row}
+    @on("ObligationBreached")
+    def breached(self, event: Event, rows: Rows) -> None:
+        p = event.payload
+        rows.insert(BREACHES, {
+            "talent_id": p["talent_id"], "breach_id": p["breach_id"],
+            "obligation": p["obligation"], "tenure_year": p["tenure_year"], "detail": p["detail"],
+            "rectifiable": p["rectifiable"], "status": "open", "found_on": p["found_on"]})
+        _tenure(rows, event)
 
-    def apply(self, event):
-        p, kind = event.payload, event.event_type
+    @on("RectificationOrdered")
+    def ordered(self, event: Event, rows: Rows) -> None:
+        p = event.payload
+        rows.update(BREACHES, (p["talent_id"], p["breach_id"]), {
+            "status": "ordered", "requirement": p["requirement"], "deadline": p["deadline"]})
+        _tenure(rows, event)
+
+    @on("RectificationConfirmed")
+    def rectified(self, event: Event, rows: Rows) -> None:
+        p = event.payload
+        rows.update(BREACHES, (p["talent_id"], p["breach_id"]),
+                    {"status": "rectified", "rectified_on": p["rectified_on"]})
+        _tenure(rows, event)
+
+    @on("RectificationDeadlineMissed")
+    def missed(self, event: Event, rows: Rows) -> None:
+        p = event.payload
+        rows.update(BREACHES, (p["talent_id"], p["breach_id"]), {"status": "missed"})
+        _tenure(rows, event)
+
+    @on("DisqualificationProposed")
+    def proposed(self, event: Event, rows: Rows) -> None:
+        p = event.payload
         talent = p["talent_id"]
-        status = None
-        if kind == "TenureOpened":
-            self._opened(p, event)
-            return
-        if kind == "AnnualReportFiled":
-            row = self.years.get((talent, p["tenure_year"]))
-            if row is not None:
-                row.update(figures=_json(p["figures"]),
-                           promotion_activities=p["promotion_activities"],
-                           backbones_trained=p["backbones_trained"],
-                           full_time_in_chuxiong=p["full_time_in_chuxiong"],
-                           filed_on=p.get("filed_on"))
-        elif kind == "AssessorFindingsRecorded":
-            row = self.years.get((talent, p["tenure_year"]))
-            if row is not None:
-                row["findings"] = _json({k: p[k] for k in (
-                    "ability_clearly_improved", "influence_further_increased", "note",
-                    "recorded_on")})
-        elif kind in ("AssessmentPassed", "AssessmentFailed"):
-            row = self.years.get((talent, p["tenure_year"]))
-            if row is not None:
-                assessed_on = p.get("assessed_on")
-                row.update(result=p["grade"] if kind == "AssessmentPassed" else "unqualified",
-                           basis=p.get("basis"), report_missed=bool(p.get("report_missed")),
-                           computation=_json(p["computation"]),
-                           reasons=_json(p.get("reasons", [])),
-                           assessed_on=assessed_on if assessed_on is not None
-                           else local_date(event.recorded_at))
-        elif kind == "ObligationBreached":
-            self.breaches.setdefault(talent, {})[p["breach_id"]] = dict(
-                talent_id=talent, breach_id=p["breach_id"], obligation=p["obligation"],
-                tenure_year=p["tenure_year"], detail=p["detail"], rectifiable=p["rectifiable"],
-                status="open", found_on=p["found_on"], requirement=None, deadline=None,
-                rectified_on=None)
-        elif kind == "RectificationOrdered":
-            self._breach(talent, p["breach_id"], status="ordered",
-                         requirement=p["requirement"], deadline=p["deadline"])
-        elif kind == "RectificationConfirmed":
-            self._breach(talent, p["breach_id"], status="rectified",
-                         rectified_on=p["rectified_on"])
-        elif kind == "RectificationDeadlineMissed":
-            self._breach(talent, p["breach_id"], status="missed")
-        elif kind == "DisqualificationProposed":
-            proposals = self.proposals.setdefault(talent, {})
-            pid = p.get("proposal_id") or f"P{len(proposals) + 1}"
-            proposals[pid] = dict(talent_id=talent, proposal_id=pid, ground=p["ground"],
-                                  reasons=_json(p["reasons"]), status="pending",
-                                  proposed_on=p.get("proposed_on"), decided_on=None,
-                                  decision_reasons=None)
-            breaches = self.breaches.get(talent, {})
-            for breach_id in p.get("breach_ids") or []:
-                row = breaches.get(breach_id)
-                if row is not None and row["status"] == "open":
-                    row["status"] = "escalated"
-        elif kind == "DisqualificationDeclined":
-            row = self.proposals.get(talent, {}).get(p["proposal_id"])
-            if row is not None:
-                row.update(status="declined", decided_on=p["decided_on"],
-                           decision_reasons=_json(p["reasons"]))
-        elif kind == "TalentDisqualified":
-            approved = p.get("proposal_id")
-            for row in self.proposals.get(talent, {}).values():
-                if row["status"] == "pending":
-                    row["decided_on"] = p["decided_on"]
-                    row["status"] = ("approved" if approved is None
-                                     or row["proposal_id"] == approved else "superseded")
-            status = "disqualified"
-        elif kind == "TenureCompleted":
-            row = self.tenures.get(talent)
-            if row is not None:
-                row["completed_on"] = p["completed_on"]
-            status = "completed"
-        row = self.tenures.get(talent)
-        if row is not None:
-            if status is not None:
-                row["status"] = status
-            row["version"], row["updated_at"] = event.stream_version, event.recorded_at
+        # a proposal recorded without an id is named by its place among the talent's proposals
+        pid = p.get("proposal_id") or f"P{rows.count(PROPOSALS, By(talent_id=talent)) + 1}"
+        rows.insert(PROPOSALS, {"talent_id": talent, "proposal_id": pid, "ground": p["ground"],
+                                "reasons": _json(p["reasons"]), "status": "pending",
+                                "proposed_on": p.get("proposed_on")})
+        rows.update(BREACHES, In((talent, b) for b in p.get("breach_ids") or ()),
+                    {"status": "escalated"}, only=Eq("status", "open"))
+        _tenure(rows, event)
 
-    def _opened(self, p, event):
-        talent = p["talent_id"]
-        self.tenures[talent] = dict(
-            talent_id=talent, county=p["county"], track=p["track"],
-            origin=p.get("origin", "selection"), period_start=p["period_start"],
-            period_end=p["period_end"], transferred_on=p.get("transferred_on"),
-            baseline_year=p["baseline_year"], baseline=_json(p["baseline"]), status="open",
-            completed_on=None, version=event.stream_version, updated_at=event.recorded_at)
-        years = p.get("years") or tenure_years(p["period_start"], p["period_end"],
-                                               p.get("transferred_on"))
-        for y in years:
-            self.years[(talent, y["tenure_year"])] = dict(
-                talent_id=talent, tenure_year=y["tenure_year"], starts_on=y["starts_on"],
-                ends_on=y["ends_on"], report_due_on=y["report_due_on"], assessed=y["assessed"],
-                figures=None, promotion_activities=None, backbones_trained=None,
-                full_time_in_chuxiong=None, filed_on=None, findings=None, result=None,
-                basis=None, report_missed=False, computation=None, reasons=None,
-                assessed_on=None)
+    @on("DisqualificationDeclined")
+    def declined(self, event: Event, rows: Rows) -> None:
+        p = event.payload
+        rows.update(PROPOSALS, (p["talent_id"], p["proposal_id"]), {
+            "status": "declined", "decided_on": p["decided_on"],
+            "decision_reasons": _json(p["reasons"])})
+        _tenure(rows, event)
 
-    def _breach(self, talent, breach_id, **changes):
-        row = self.breaches.get(talent, {}).get(breach_id)
-        if row is not None:
-            row.update(changes)
+    @on("TalentDisqualified")
+    def disqualified(self, event: Event, rows: Rows) -> None:
+        p = event.payload
+        approved = p.get("proposal_id")
+        # the pending proposals are decided: the one approved (all, if none is named), the
+        # others superseded
+        if approved is None:
+            values, computed = {"decided_on": p["decided_on"], "status": "approved"}, None
+        else:
+            values = {"decided_on": p["decided_on"]}
+            computed = {"status": Case((Eq("proposal_id", approved), "approved"),
+                                       otherwise="superseded")}
+        rows.update(PROPOSALS, By(talent_id=p["talent_id"]), values, computed,
+                    only=Eq("status", "pending"))
+        _tenure(rows, event, {"status": "disqualified"})
 
-    def tables(self):
-        sources = {"tenure_view": self.tenures.values(), "tenure_year_view": self.years.values(),
-                   "tenure_breach_view": [r for rows in self.breaches.values()
-                                          for r in rows.values()],
-                   "tenure_proposal_view": [r for rows in self.proposals.values()
-                                            for r in rows.values()]}
-        return {table: (columns, [tuple(r[c] for c in columns) for r in sources[table]])
-                for table, columns in self.COLUMNS.items()}
+    @on("TenureCompleted")
+    def completed(self, event: Event, rows: Rows) -> None:
+        _tenure(rows, event, {"status": "completed",
+                             "completed_on": event.payload["completed_on"]})
+
+    @otherwise
+    def recorded(self, event: Event, rows: Rows) -> None:
+        _tenure(rows, event)
+
+
+def _tenure(rows: Rows, event: Event, values: dict | None = None) -> None:
+    """The tenure moved on to the event's version and time (and ``values``)."""
+    moved = {"version": event.stream_version, "updated_at": event.recorded_at}
+    rows.update(TENURES, event.payload["talent_id"],
+                moved if values is None else {**values, **moved})
 
 
 READ_MODELS = [TenuresView()]

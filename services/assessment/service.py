@@ -17,7 +17,7 @@ from services.assessment import handlers, queries, schemas
 from services.assessment.domain.tenure import (
     ApproveDisqualification, ConfirmRectification, DeclineDisqualification, FileAnnualReport,
     OpenTenure, OrderRectification, RecordFindings, ReportGround, TransferTenure)
-from services.assessment.projections import TenuresView
+from services.assessment import projections
 from services.assessment.settings import AssessmentSettings
 from shared.calendar import WorkingDayCalendar
 from shared.clock import local_date
@@ -51,7 +51,7 @@ def _recorded(events: list[RecordedEvent]) -> dict[str, Any]:
 
 class AssessmentService(base.ServiceBase):
     name = "assessment"
-    uow = AssessmentStore(projectors=[TenuresView()], settings=AssessmentSettings)
+    uow = AssessmentStore(projectors=projections.READ_MODELS, settings=AssessmentSettings)
 
     @property
     def calendar(self) -> WorkingDayCalendar:

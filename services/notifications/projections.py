@@ -1,11 +1,23 @@
 """Read models of the notifications service, built from its own events (rebuildable from zero):
 each recipient's in-app inbox, the deliveries (what the sender works from, and the dead-letter
-list), the registry of subscribers and contacts, and the public register behind the feeds."""
+list), the registry of subscribers and contacts, and the public register behind the feeds. Each is
+defined once (``shared.readmodel``): the live path's statements and talent-audit's bulk replay
+both come from that definition."""
+from __future__ import annotations
+
 import operator
 
+from shared.readmodel import (Append, By, Case, Empty, Eq, Event, ReadModel, Remove, Rows,
+                              Table, on)
 
-class InboxView:
+INBOX, DELIVERIES = "inbox_messages", "deliveries"
+
+
+class InboxView(ReadModel):
     """Each recipient's in-app inbox: a message recorded on the inbox channel is delivered."""
+    tables = (Table(INBOX, key=("notification_id",), columns=(
+        "notification_id", "recipient", "subject", "body", "source_service", "source_event_type",
+        "source_event_id", "recorded_at")),)
     migrations = [("inbox_messages_0001", """
         CREATE TABLE inbox_messages (
             notification_id   text PRIMARY KEY,
@@ -20,25 +32,24 @@ class InboxView:
         CREATE INDEX inbox_messages_recipient ON inbox_messages (recipient, recorded_at);
     """)]
 
-    def reset(self, cur):
-        cur.execute("DELETE FROM inbox_messages")
-
-    def fold(self):
-        """The bulk replay path (see the end of this file)."""
-        return _InboxFold()
-
-    def apply(self, cur, event):
-        if event.event_type != "NotificationRecorded" or event.payload["channel"] != "inbox":
-            return
+    @on("NotificationRecorded")
+    def recorded(self, event: Event, rows: Rows) -> None:
         p = event.payload
-        cur.execute("INSERT INTO inbox_messages VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                    (p["notification_id"], p["recipient"], p["subject"], p["body"],
-                     p["source_service"], p["source_event_type"], p["source_event_id"],
-                     event.recorded_at))
+        if p["channel"] == "inbox":  # (a row as a tuple: the most numerous rows of the store)
+            rows.insert(INBOX, (*_MESSAGE(p), event.recorded_at))
 
 
-class DeliveriesView:
+_MESSAGE = operator.itemgetter(*InboxView.tables[0].columns[:-1])  # the payload's part of a row
+
+
+class DeliveriesView(ReadModel):
     """One row per e-mail or webhook message: its state, the next attempt due, the last error."""
+    tables = (Table(DELIVERIES, key=("notification_id",), columns=(
+        "notification_id", "channel", "recipient", "subject", "body", "content",
+        "source_service", "source_event_type", "source_event_id", "notification_event_id",
+        "correlation_id", "status", "attempts", "target", "last_error", "next_attempt_at",
+        "attempted_at", "delivered_at", "dead_at", "recorded_at", "updated_at"),
+        defaults={"attempts": 0}),)
     migrations = [("deliveries_0001", """
         CREATE TABLE deliveries (
             notification_id   text PRIMARY KEY,
@@ -69,50 +80,60 @@ class DeliveriesView:
         CREATE INDEX deliveries_source ON deliveries (source_event_id);
     """)]
 
-    def reset(self, cur):
-        cur.execute("DELETE FROM deliveries")
+    @on("NotificationRecorded")
+    def recorded(self, event: Event, rows: Rows) -> None:
+        p = event.payload
+        if p["channel"] == "inbox":
+            return
+        at = event.recorded_at
+        rows.insert(DELIVERIES, {
+            "notification_id": p["notification_id"], "channel": p["channel"],
+            "recipient": p["recipient"], "subject": p["subject"], "body": p["body"],
+            "content": p.get("content"), "source_service": p["source_service"],
+            "source_event_type": p["source_event_type"], "source_event_id": p["source_event_id"],
+            "notification_event_id": event.event_id,
+            "correlation_id": event.metadata.get("correlation_id"), "status": "pending",
+            "next_attempt_at": at, "recorded_at": at, "updated_at": at})
 
-    def fold(self):
-        """The bulk replay path (see the end of this file)."""
-        return _DeliveriesFold()
+    @on("DeliveryAttempted")
+    def attempted(self, event: Event, rows: Rows) -> None:
+        p = event.payload
+        _delivery(rows, event, {"status": "in_flight", "attempts": p["attempt"],
+                                "target": p["target"], "attempted_at": event.recorded_at})
 
-    def apply(self, cur, event):
-        p, at = event.payload, event.recorded_at
-        match event.event_type:
-            case "NotificationRecorded":
-                if p["channel"] == "inbox":
-                    return
-                cur.execute(
-                    "INSERT INTO deliveries (notification_id, channel, recipient, subject, body,"
-                    " content, source_service, source_event_type, source_event_id,"
-                    " notification_event_id, correlation_id, status, next_attempt_at,"
-                    " recorded_at, updated_at) VALUES"
-                    " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending', %s, %s, %s)",
-                    (p["notification_id"], p["channel"], p["recipient"], p["subject"], p["body"],
-                     p.get("content"), p["source_service"], p["source_event_type"],
-                     p["source_event_id"], event.event_id, event.metadata.get("correlation_id"),
-                     at, at, at))
-                return
-            case "DeliveryAttempted":
-                sql = ("status = 'in_flight', attempts = %s, target = %s, attempted_at = %s",
-                       (p["attempt"], p["target"], at))
-            case "Delivered":
-                sql = "status = 'delivered', delivered_at = %s, next_attempt_at = NULL", (at,)
-            case "DeliveryFailed":
-                sql = ("status = 'retrying', attempts = %s, last_error = %s, next_attempt_at = %s",
-                       (p["attempt"], p["error"], p.get("retry_at")))
-            case "DeliveryDeadLettered":
-                sql = "status = 'dead', dead_at = %s, next_attempt_at = NULL", (at,)
-            case "DeliveryRedriven":
-                sql = "status = 'pending', dead_at = NULL, next_attempt_at = %s", (at,)
-            case _:
-                return
-        cur.execute(f"UPDATE deliveries SET {sql[0]}, updated_at = %s WHERE notification_id = %s",
-                    sql[1] + (at, p["notification_id"]))
+    @on("Delivered")
+    def delivered(self, event: Event, rows: Rows) -> None:
+        _delivery(rows, event, {"status": "delivered", "delivered_at": event.recorded_at,
+                                "next_attempt_at": None})
+
+    @on("DeliveryFailed")
+    def failed(self, event: Event, rows: Rows) -> None:
+        p = event.payload
+        _delivery(rows, event, {"status": "retrying", "attempts": p["attempt"],
+                                "last_error": p["error"], "next_attempt_at": p.get("retry_at")})
+
+    @on("DeliveryDeadLettered")
+    def dead_lettered(self, event: Event, rows: Rows) -> None:
+        _delivery(rows, event, {"status": "dead", "dead_at": event.recorded_at,
+                                "next_attempt_at": None})
+
+    @on("DeliveryRedriven")
+    def redriven(self, event: Event, rows: Rows) -> None:
+        _delivery(rows, event, {"status": "pending", "dead_at": None,
+                                "next_attempt_at": event.recorded_at})
 
 
-class RegistryView:
+def _delivery(rows: Rows, event: Event, values: dict) -> None:
+    values["updated_at"] = event.recorded_at
+    rows.update(DELIVERIES, event.payload["notification_id"], values)
+
+
+class RegistryView(ReadModel):
     """Webhook subscribers and e-mail contacts, as they stand."""
+    tables = (Table("subscribers", key=("subscriber_id",), columns=(
+                  "subscriber_id", "name", "url", "event_types", "secret_version", "active",
+                  "version", "registered_at", "updated_at"), arrays=("event_types",)),
+              Table("contacts", key=("recipient",), columns=("recipient", "email", "updated_at")))
     migrations = [("registry_0001", """
         CREATE TABLE subscribers (
             subscriber_id  text PRIMARY KEY,
@@ -133,43 +154,56 @@ class RegistryView:
         );
     """)]
 
-    def reset(self, cur):
-        cur.execute("DELETE FROM subscribers; DELETE FROM contacts")
+    @on("SubscriberRegistered")
+    def registered(self, event: Event, rows: Rows) -> None:
+        p, at = event.payload, event.recorded_at
+        rows.insert("subscribers", {
+            "subscriber_id": p["subscriber_id"], "name": p["name"], "url": p["url"],
+            "event_types": list(p["event_types"]), "secret_version": p["secret_version"],
+            "active": True, "version": event.stream_version, "registered_at": at,
+            "updated_at": at})
 
-    def fold(self):
-        """The bulk replay path (see the end of this file)."""
-        return _RegistryFold()
+    @on("SubscriberChanged")
+    def changed(self, event: Event, rows: Rows) -> None:
+        p = event.payload
+        _subscriber(rows, event, {"name": p["name"], "url": p["url"],
+                                  "event_types": list(p["event_types"])})
 
-    def apply(self, cur, event):
-        p, at, version = event.payload, event.recorded_at, event.stream_version
-        match event.event_type:
-            case "SubscriberRegistered":
-                cur.execute("INSERT INTO subscribers VALUES (%s, %s, %s, %s, %s, true, %s, %s, %s)",
-                            (p["subscriber_id"], p["name"], p["url"], list(p["event_types"]),
-                             p["secret_version"], version, at, at))
-            case "SubscriberChanged":
-                cur.execute("UPDATE subscribers SET name = %s, url = %s, event_types = %s,"
-                            " version = %s, updated_at = %s WHERE subscriber_id = %s",
-                            (p["name"], p["url"], list(p["event_types"]), version, at,
-                             p["subscriber_id"]))
-            case "SubscriberSecretRotated":
-                cur.execute("UPDATE subscribers SET secret_version = %s, version = %s,"
-                            " updated_at = %s WHERE subscriber_id = %s",
-                            (p["secret_version"], version, at, p["subscriber_id"]))
-            case "SubscriberDeactivated":
-                cur.execute("UPDATE subscribers SET active = false, version = %s, updated_at = %s"
-                            " WHERE subscriber_id = %s", (version, at, p["subscriber_id"]))
-            case "ContactEmailSet":
-                cur.execute("INSERT INTO contacts VALUES (%s, %s, %s) ON CONFLICT (recipient)"
-                            " DO UPDATE SET email = excluded.email,"
-                            " updated_at = excluded.updated_at",
-                            (p["recipient"], p["email"], at))
-            case "ContactEmailRemoved":
-                cur.execute("DELETE FROM contacts WHERE recipient = %s", (p["recipient"],))
+    @on("SubscriberSecretRotated")
+    def rotated(self, event: Event, rows: Rows) -> None:
+        _subscriber(rows, event, {"secret_version": event.payload["secret_version"]})
+
+    @on("SubscriberDeactivated")
+    def deactivated(self, event: Event, rows: Rows) -> None:
+        _subscriber(rows, event, {"active": False})
+
+    @on("ContactEmailSet")
+    def email_set(self, event: Event, rows: Rows) -> None:
+        p = event.payload
+        rows.upsert("contacts", {"recipient": p["recipient"], "email": p["email"],
+                                 "updated_at": event.recorded_at},
+                    update={"email": p["email"], "updated_at": event.recorded_at})
+
+    @on("ContactEmailRemoved")
+    def email_removed(self, event: Event, rows: Rows) -> None:
+        rows.delete("contacts", event.payload["recipient"])
 
 
-class RegisterView:
+def _subscriber(rows: Rows, event: Event, values: dict) -> None:
+    values["version"], values["updated_at"] = event.stream_version, event.recorded_at
+    rows.update("subscribers", event.payload["subscriber_id"], values)
+
+
+class RegisterView(ReadModel):
     """The public register: candidates and their notices (LT-9.5), assessment results (LT-11.1)."""
+    tables = (Table("candidates", key=("application_id",), columns=(
+                  "application_id", "applicant", "applicant_name", "county", "category",
+                  "round_year", "status", "notice_start", "notice_end", "working_days",
+                  "objections", "talent_id", "certified_on", "updated_at"),
+                  defaults={"objections": ()}, arrays=("objections",), lookups=(("talent_id",),)),
+              Table("assessment_results", key=("talent_id", "tenure_year"), columns=(
+                  "talent_id", "tenure_year", "result", "assessed_on", "applicant_name", "county",
+                  "category")))
     migrations = [("register_0001", """
         CREATE TABLE candidates (
             application_id text PRIMARY KEY,
@@ -202,266 +236,58 @@ class RegisterView:
         CREATE INDEX assessment_results_year ON assessment_results (assessed_on);
     """)]
 
-    def reset(self, cur):
-        cur.execute("DELETE FROM candidates; DELETE FROM assessment_results")
-
-    def fold(self):
-        """The bulk replay path (see the end of this file)."""
-        return _RegisterFold()
-
-    def apply(self, cur, event):
-        p, at = event.payload, event.recorded_at
-        match event.event_type:
-            case "CandidateNoted":
-                cur.execute("INSERT INTO candidates (application_id, applicant, applicant_name,"
-                            " county, category, round_year, status, updated_at)"
-                            " VALUES (%s, %s, %s, %s, %s, %s, 'noted', %s)",
-                            (p["application_id"], p["applicant"], p["applicant_name"],
-                             p["county"], p["category"], p["round_year"], at))
-            case "NoticePublished":
-                cur.execute("UPDATE candidates SET notice_start = %s, notice_end = %s,"
-                            " working_days = %s, updated_at = %s, status = CASE"
-                            " WHEN status <> 'noted' THEN status"
-                            " WHEN cardinality(objections) > 0 THEN 'suspended'"
-                            " ELSE 'on_notice' END WHERE application_id = %s",
-                            (p["start_date"], p["end_date"], p["working_days"], at,
-                             p["application_id"]))
-            case "CandidateCertified":
-                cur.execute("UPDATE candidates SET status = 'certified', talent_id = %s,"
-                            " certified_on = %s, updated_at = %s WHERE application_id = %s",
-                            (p["talent_id"], p["certified_on"], at, p["application_id"]))
-            case "CandidateRejected" | "CandidateWithdrawn":
-                status = "rejected" if event.event_type == "CandidateRejected" else "withdrawn"
-                cur.execute("UPDATE candidates SET status = %s, updated_at = %s"
-                            " WHERE application_id = %s", (status, at, p["application_id"]))
-            case "ObjectionNoted" | "ObjectionCleared":
-                change = ("array_append" if event.event_type == "ObjectionNoted"
-                          else "array_remove")
-                cur.execute(f"UPDATE candidates SET objections = {change}(objections, %s),"
-                            " updated_at = %s WHERE application_id = %s",
-                            (p["objection_id"], at, p["application_id"]))
-                # on notice, certification suspended while an objection is pending (LT-9.5)
-                cur.execute("UPDATE candidates SET status = CASE"
-                            " WHEN status = 'on_notice' AND cardinality(objections) > 0"
-                            " THEN 'suspended'"
-                            " WHEN status = 'suspended' AND cardinality(objections) = 0"
-                            " THEN 'on_notice' ELSE status END WHERE application_id = %s",
-                            (p["application_id"],))
-            case "AssessmentResultAnnounced":
-                cur.execute("INSERT INTO assessment_results SELECT %s, %s, %s, %s, applicant_name,"
-                            " county, category FROM candidates WHERE talent_id = %s",
-                            (p["talent_id"], p["tenure_year"], p["result"], p["assessed_on"],
-                             p["talent_id"]))
-
-
-# -- bulk replay (talent-audit replay) ----------------------------------------------------------
-# The same read models folded in memory with the statements' exact effects (an UPDATE of a
-# missing row changes nothing; the second statement of an objection sees the first one's
-# result), then written once (talent-audit writes them with COPY; a text[] goes as an array
-# literal). tests/integration/test_replay_bulk.py checks them against ``apply``; the live path
-# above stays the one the service uses. Each fold names the ``event_types`` it reads (talent-audit
-# gives it only those) and ignores any other at once.
-def _array(values):
-    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-                          for v in values) + "}"
-
-
-def _table(columns, rows):
-    return columns, [tuple(r[c] for c in columns) for r in rows]
-
-
-class _InboxFold:
-    COLUMNS = ("notification_id", "recipient", "subject", "body", "source_service",
-               "source_event_type", "source_event_id", "recorded_at")
-    event_types = frozenset({"NotificationRecorded"})
-    _values = operator.itemgetter(*COLUMNS[:-1])  # the payload's part of a row
-
-    def __init__(self):
-        self.rows = {}
-
-    def apply(self, event):
-        if event.event_type != "NotificationRecorded":
-            return
+    @on("CandidateNoted")
+    def noted(self, event: Event, rows: Rows) -> None:
         p = event.payload
-        if p["channel"] == "inbox":
-            self.rows[p["notification_id"]] = (*self._values(p), event.recorded_at)
+        rows.insert("candidates", {
+            "application_id": p["application_id"], "applicant": p["applicant"],
+            "applicant_name": p["applicant_name"], "county": p["county"],
+            "category": p["category"], "round_year": p["round_year"], "status": "noted",
+            "updated_at": event.recorded_at})
 
-    def tables(self):
-        return {"inbox_messages": (self.COLUMNS, list(self.rows.values()))}
-
-
-class _DeliveriesFold:
-    COLUMNS = ("notification_id", "channel", "recipient", "subject", "body", "content",
-               "source_service", "source_event_type", "source_event_id",
-               "notification_event_id", "correlation_id", "status", "attempts", "target",
-               "last_error", "next_attempt_at", "attempted_at", "delivered_at", "dead_at",
-               "recorded_at", "updated_at")
-
-    event_types = frozenset({"NotificationRecorded", "DeliveryAttempted", "Delivered",
-                             "DeliveryFailed", "DeliveryDeadLettered", "DeliveryRedriven"})
-
-    def __init__(self):
-        self.rows = {}
-
-    def apply(self, event):
-        kind = event.event_type
-        if kind not in self.event_types:
-            return
+    @on("NoticePublished")
+    def published(self, event: Event, rows: Rows) -> None:
         p = event.payload
-        if kind == "NotificationRecorded":
-            if p["channel"] != "inbox":
-                at = event.recorded_at
-                self.rows[p["notification_id"]] = dict(
-                    notification_id=p["notification_id"], channel=p["channel"],
-                    recipient=p["recipient"], subject=p["subject"], body=p["body"],
-                    content=p.get("content"), source_service=p["source_service"],
-                    source_event_type=p["source_event_type"],
-                    source_event_id=p["source_event_id"], notification_event_id=event.event_id,
-                    correlation_id=event.metadata.get("correlation_id"), status="pending",
-                    attempts=0, target=None, last_error=None, next_attempt_at=at,
-                    attempted_at=None, delivered_at=None, dead_at=None, recorded_at=at,
-                    updated_at=at)
-            return
-        at = event.recorded_at
-        if kind == "DeliveryAttempted":
-            changes = dict(status="in_flight", attempts=p["attempt"], target=p["target"],
-                           attempted_at=at)
-        elif kind == "Delivered":
-            changes = dict(status="delivered", delivered_at=at, next_attempt_at=None)
-        elif kind == "DeliveryFailed":
-            changes = dict(status="retrying", attempts=p["attempt"], last_error=p["error"],
-                           next_attempt_at=p.get("retry_at"))
-        elif kind == "DeliveryDeadLettered":
-            changes = dict(status="dead", dead_at=at, next_attempt_at=None)
-        else:  # DeliveryRedriven
-            changes = dict(status="pending", dead_at=None, next_attempt_at=at)
-        row = self.rows.get(p["notification_id"])
-        if row is not None:
-            row.update(changes, updated_at=at)
+        # a noted candidate goes on notice, suspended at once if an objection is pending
+        noted = Eq("status", "noted")
+        rows.update("candidates", p["application_id"], {
+            "notice_start": p["start_date"], "notice_end": p["end_date"],
+            "working_days": p["working_days"], "updated_at": event.recorded_at},
+            {"status": Case((noted & ~Empty("objections"), "suspended"), (noted, "on_notice"))})
 
-    def tables(self):
-        return {"deliveries": _table(self.COLUMNS, self.rows.values())}
+    @on("CandidateCertified")
+    def certified(self, event: Event, rows: Rows) -> None:
+        p = event.payload
+        rows.update("candidates", p["application_id"], {
+            "status": "certified", "talent_id": p["talent_id"],
+            "certified_on": p["certified_on"], "updated_at": event.recorded_at})
 
+    @on("CandidateRejected", "CandidateWithdrawn")
+    def ended(self, event: Event, rows: Rows) -> None:
+        status = "rejected" if event.event_type == "CandidateRejected" else "withdrawn"
+        rows.update("candidates", event.payload["application_id"],
+                    {"status": status, "updated_at": event.recorded_at})
 
-class _RegistryFold:
-    SUBSCRIBERS = ("subscriber_id", "name", "url", "event_types", "secret_version", "active",
-                   "version", "registered_at", "updated_at")
+    @on("ObjectionNoted", "ObjectionCleared")
+    def objection(self, event: Event, rows: Rows) -> None:
+        p = event.payload
+        change = Append if event.event_type == "ObjectionNoted" else Remove
+        rows.update("candidates", p["application_id"], {"updated_at": event.recorded_at},
+                    {"objections": change(p["objection_id"])})
+        # on notice, certification suspended while an objection is pending (LT-9.5)
+        rows.update("candidates", p["application_id"], {}, {"status": Case(
+            (Eq("status", "on_notice") & ~Empty("objections"), "suspended"),
+            (Eq("status", "suspended") & Empty("objections"), "on_notice"))})
 
-    event_types = frozenset({"SubscriberRegistered", "ContactEmailSet", "ContactEmailRemoved",
-                             "SubscriberChanged", "SubscriberSecretRotated",
-                             "SubscriberDeactivated"})
-
-    def __init__(self):
-        self.subscribers, self.contacts = {}, {}
-
-    def apply(self, event):
-        kind = event.event_type
-        if kind not in self.event_types:
-            return
-        p, at, version = event.payload, event.recorded_at, event.stream_version
-        if kind == "SubscriberRegistered":
-            self.subscribers[p["subscriber_id"]] = dict(
-                subscriber_id=p["subscriber_id"], name=p["name"], url=p["url"],
-                event_types=list(p["event_types"]), secret_version=p["secret_version"],
-                active=True, version=version, registered_at=at, updated_at=at)
-            return
-        if kind == "ContactEmailSet":
-            self.contacts[p["recipient"]] = (p["recipient"], p["email"], at)
-            return
-        if kind == "ContactEmailRemoved":
-            self.contacts.pop(p["recipient"], None)
-            return
-        if kind == "SubscriberChanged":
-            changes = dict(name=p["name"], url=p["url"], event_types=list(p["event_types"]))
-        elif kind == "SubscriberSecretRotated":
-            changes = dict(secret_version=p["secret_version"])
-        else:  # SubscriberDeactivated
-            changes = dict(active=False)
-        row = self.subscribers.get(p["subscriber_id"])
-        if row is not None:
-            row.update(changes, version=version, updated_at=at)
-
-    def tables(self):
-        columns, rows = _table(self.SUBSCRIBERS, self.subscribers.values())
-        at = columns.index("event_types")
-        rows = [r[:at] + (_array(r[at]),) + r[at + 1:] for r in rows]
-        return {"subscribers": (columns, rows),
-                "contacts": (("recipient", "email", "updated_at"), list(self.contacts.values()))}
-
-
-class _RegisterFold:
-    CANDIDATES = ("application_id", "applicant", "applicant_name", "county", "category",
-                  "round_year", "status", "notice_start", "notice_end", "working_days",
-                  "objections", "talent_id", "certified_on", "updated_at")
-    RESULTS = ("talent_id", "tenure_year", "result", "assessed_on", "applicant_name", "county",
-               "category")
-
-    event_types = frozenset({"CandidateNoted", "AssessmentResultAnnounced", "NoticePublished",
-                             "CandidateCertified", "CandidateRejected", "CandidateWithdrawn",
-                             "ObjectionNoted", "ObjectionCleared"})
-
-    def __init__(self):
-        self.candidates, self.results = {}, {}
-        self.certified = {}  # talent_id -> its candidate (talent_id is UNIQUE in candidates)
-
-    def apply(self, event):
-        kind = event.event_type
-        if kind not in self.event_types:
-            return
-        p, at = event.payload, event.recorded_at
-        if kind == "CandidateNoted":
-            self._forget(self.candidates.get(p["application_id"]))
-            self.candidates[p["application_id"]] = dict(
-                application_id=p["application_id"], applicant=p["applicant"],
-                applicant_name=p["applicant_name"], county=p["county"],
-                category=p["category"], round_year=p["round_year"], status="noted",
-                notice_start=None, notice_end=None, working_days=None, objections=[],
-                talent_id=None, certified_on=None, updated_at=at)
-            return
-        if kind == "AssessmentResultAnnounced":
-            c = self.certified.get(p["talent_id"])
-            if c is not None:
-                self.results[(p["talent_id"], p["tenure_year"])] = (
-                    p["talent_id"], p["tenure_year"], p["result"], p["assessed_on"],
-                    c["applicant_name"], c["county"], c["category"])
-            return
-        row = self.candidates.get(p.get("application_id"))
-        if row is None:
-            return
-        if kind == "NoticePublished":
-            if row["status"] == "noted":
-                row["status"] = "suspended" if row["objections"] else "on_notice"
-            row.update(notice_start=p["start_date"], notice_end=p["end_date"],
-                       working_days=p["working_days"], updated_at=at)
-        elif kind == "CandidateCertified":
-            self._forget(row)
-            row.update(status="certified", talent_id=p["talent_id"],
-                       certified_on=p["certified_on"], updated_at=at)
-            self.certified[row["talent_id"]] = row
-        elif kind in ("CandidateRejected", "CandidateWithdrawn"):
-            row.update(status="rejected" if kind == "CandidateRejected" else "withdrawn",
-                       updated_at=at)
-        elif kind in ("ObjectionNoted", "ObjectionCleared"):
-            if kind == "ObjectionNoted":
-                row["objections"] = row["objections"] + [p["objection_id"]]
-            else:
-                row["objections"] = [o for o in row["objections"] if o != p["objection_id"]]
-            row["updated_at"] = at
-            if row["status"] == "on_notice" and row["objections"]:
-                row["status"] = "suspended"
-            elif row["status"] == "suspended" and not row["objections"]:
-                row["status"] = "on_notice"
-
-    def _forget(self, row):
-        if row is not None and self.certified.get(row["talent_id"]) is row:
-            del self.certified[row["talent_id"]]
-
-    def tables(self):
-        columns, rows = _table(self.CANDIDATES, self.candidates.values())
-        at = columns.index("objections")
-        rows = [r[:at] + (_array(r[at]),) + r[at + 1:] for r in rows]
-        return {"candidates": (columns, rows),
-                "assessment_results": (self.RESULTS, list(self.results.values()))}
+    @on("AssessmentResultAnnounced")
+    def result_announced(self, event: Event, rows: Rows) -> None:
+        p = event.payload
+        # named as the certified candidate is on the register
+        rows.insert_from("assessment_results", {
+            "talent_id": p["talent_id"], "tenure_year": p["tenure_year"], "result": p["result"],
+            "assessed_on": p["assessed_on"]}, "candidates", By(talent_id=p["talent_id"]),
+            take={"applicant_name": "applicant_name", "county": "county",
+                  "category": "category"})
 
 
 READ_MODELS = [InboxView(), DeliveriesView(), RegistryView(), RegisterView()]

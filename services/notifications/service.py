@@ -22,9 +22,8 @@ from services.notifications.domain import delivery as delivery_domain
 from services.notifications.domain import recipients
 from services.notifications.domain.messages import RULES
 from services.notifications.domain.register import REGISTER
+from services.notifications import projections
 from services.notifications.settings import NotificationsSettings
-from services.notifications.projections import (DeliveriesView, InboxView, RegisterView,
-                                                RegistryView)
 from shared import logging as tlog
 from shared.runtime import base  # (not ServiceBase itself: `nameko run` would take it)
 from shared.contracts import load_all
@@ -89,8 +88,7 @@ def public_page(url: str) -> Callable[[Callable[..., str]], Callable[..., Any]]:
 
 class NotificationsService(base.ServiceBase):
     name = "notifications"
-    uow = EventStoreProvider(projectors=[InboxView(), DeliveriesView(), RegistryView(),
-                                         RegisterView()], settings=NotificationsSettings)
+    uow = EventStoreProvider(projectors=projections.READ_MODELS, settings=NotificationsSettings)
 
     # -- consuming other services' events ------------------------------------------------------
     for _source, _type in handled_events():

@@ -1,11 +1,23 @@
 """Read models of the subsidies service, built from its own events inside the appends' transactions
 (so never behind them) and rebuildable from zero: the LT-10.1 grants, the Ten Measures claims and
-the funds (budget and what is committed against it). The read queries over them are here too."""
+the funds (budget and what is committed against it). Each is defined once (``shared.readmodel``):
+the live path's statements and talent-audit's bulk replay both come from that definition. The
+read queries over them are here too."""
+from __future__ import annotations
+
 from services.subsidies.domain.fund import Position
+from shared.readmodel import Add, Event, ReadModel, Rows, Table, on
+
+GRANTS, CLAIMS, FUNDS = "grants_view", "claims_view", "funds_view"
 
 
-class GrantsView:
-    """One row per LT-10.1 grant (per talent)."""
+class GrantsView(ReadModel):
+    """One row per LT-10.1 grant (per talent), from the events of grant streams."""
+    tables = (Table(GRANTS, key=("grant_id",), columns=(
+        "grant_id", "talent_id", "measure", "fiscal_year", "status", "amount_fen", "paid_fen",
+        "demanded_fen", "repaid_fen", "due_on", "version", "updated_at", "fund",
+        "queued_position", "reason", "paid_on", "payment_reference"),
+        defaults={"paid_fen": 0, "demanded_fen": 0, "repaid_fen": 0}),)
     migrations = [("grants_view_0001", """
         CREATE TABLE grants_view (
             grant_id       text PRIMARY KEY,
@@ -32,65 +44,78 @@ class GrantsView:
         CREATE INDEX grants_view_queue ON grants_view (fund, fiscal_year, queued_position)
             WHERE status = 'queued';
     """)]
+    _DECIDED = {"SubsidyGrantQueued": "queued", "SubsidyGranted": "granted",
+                "SubsidyGrantDeclined": "declined"}
 
-    def reset(self, cur):
-        cur.execute("DELETE FROM grants_view")
-
-    def fold(self):
-        """The bulk replay path (see the end of this file)."""
-        return _GrantsFold()
-
-    def apply(self, cur, event):
+    @on(*_DECIDED)
+    def decided(self, event: Event, rows: Rows) -> None:
         if event.stream_type != "grant":
             return
         p = event.payload
-        tail = (event.stream_version, event.recorded_at, p["grant_id"])
-        match event.event_type:
-            case "SubsidyGrantQueued" | "SubsidyGranted" | "SubsidyGrantDeclined":
-                status = {"SubsidyGrantQueued": "queued", "SubsidyGranted": "granted",
-                          "SubsidyGrantDeclined": "declined"}[event.event_type]
-                queued = event.global_position if status == "queued" else None
-                cur.execute(
-                    "INSERT INTO grants_view (grant_id, talent_id, measure, fiscal_year, fund,"
-                    " status, amount_fen, queued_position, reason, version, updated_at)"
-                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                    " ON CONFLICT (grant_id) DO UPDATE SET status = excluded.status,"
-                    " amount_fen = excluded.amount_fen, fiscal_year = excluded.fiscal_year,"
-                    " fund = excluded.fund, reason = excluded.reason,"
-                    " version = excluded.version, updated_at = excluded.updated_at",
-                    (p["grant_id"], p["talent_id"], p["measure"], p.get("fiscal_year"),
-                     p.get("fund"), status, p.get("amount_fen", 0), queued, p.get("reason"),
-                     event.stream_version, event.recorded_at))
-            case "SubsidyPaid":
-                cur.execute("UPDATE grants_view SET status = 'paid', paid_fen = paid_fen + %s,"
-                            " paid_on = %s, payment_reference = %s, version = %s,"
-                            " updated_at = %s WHERE grant_id = %s",
-                            (p["amount_fen"], p["paid_on"], p["payment_reference"]) + tail)
-            case "SubsidyGrantCancelled" if event.stream_version == 1:  # before any grant
-                cur.execute("INSERT INTO grants_view (grant_id, talent_id, measure, status,"
-                            " amount_fen, reason, version, updated_at)"
-                            " VALUES (%s, %s, 'LT-10.1', 'cancelled', 0, %s, %s, %s)",
-                            (p["grant_id"], p["talent_id"], p["ground"], event.stream_version,
-                             event.recorded_at))
-            case "SubsidyGrantCancelled":
-                cur.execute("UPDATE grants_view SET status = 'cancelled', reason = %s,"
-                            " version = %s, updated_at = %s WHERE grant_id = %s",
-                            (p["ground"],) + tail)
-            case "SubsidyRecoveryDemanded":
-                cur.execute("UPDATE grants_view SET status = 'recovery_demanded',"
-                            " demanded_fen = %s, due_on = %s, reason = %s, version = %s,"
-                            " updated_at = %s WHERE grant_id = %s",
-                            (p["amount_fen"], p["due_on"], p["ground"]) + tail)
-            case "SubsidyRepaymentRecorded":
-                cur.execute("UPDATE grants_view SET repaid_fen = repaid_fen + %s, version = %s,"
-                            " updated_at = %s WHERE grant_id = %s", (p["amount_fen"],) + tail)
-            case "SubsidyRecovered":
-                cur.execute("UPDATE grants_view SET status = 'recovered', version = %s,"
-                            " updated_at = %s WHERE grant_id = %s", tail)
+        status = self._DECIDED[event.event_type]
+        values = {"status": status, "amount_fen": p.get("amount_fen", 0),
+                  "fiscal_year": p.get("fiscal_year"), "fund": p.get("fund"),
+                  "reason": p.get("reason"), "version": event.stream_version,
+                  "updated_at": event.recorded_at}
+        # a queued grant keeps its place in the queue (its first queueing's position)
+        rows.upsert(GRANTS, {
+            "grant_id": p["grant_id"], "talent_id": p["talent_id"], "measure": p["measure"],
+            "queued_position": event.global_position if status == "queued" else None,
+            **values}, update=values)
+
+    @on("SubsidyPaid")
+    def paid(self, event: Event, rows: Rows) -> None:
+        if event.stream_type != "grant":
+            return
+        p = event.payload
+        _grant(rows, event, {"status": "paid", "paid_on": p["paid_on"],
+                             "payment_reference": p["payment_reference"]},
+               {"paid_fen": Add(p["amount_fen"])})
+
+    @on("SubsidyGrantCancelled")
+    def cancelled(self, event: Event, rows: Rows) -> None:
+        if event.stream_type != "grant":
+            return
+        p = event.payload
+        if event.stream_version == 1:  # before any grant
+            rows.insert(GRANTS, {"grant_id": p["grant_id"], "talent_id": p["talent_id"],
+                                 "measure": "LT-10.1", "status": "cancelled", "amount_fen": 0,
+                                 "reason": p["ground"], "version": event.stream_version,
+                                 "updated_at": event.recorded_at})
+        else:
+            _grant(rows, event, {"status": "cancelled", "reason": p["ground"]})
+
+    @on("SubsidyRecoveryDemanded")
+    def recovery_demanded(self, event: Event, rows: Rows) -> None:
+        if event.stream_type != "grant":
+            return
+        p = event.payload
+        _grant(rows, event, {"status": "recovery_demanded", "demanded_fen": p["amount_fen"],
+                             "due_on": p["due_on"], "reason": p["ground"]})
+
+    @on("SubsidyRepaymentRecorded")
+    def repaid(self, event: Event, rows: Rows) -> None:
+        if event.stream_type == "grant":
+            _grant(rows, event, {}, {"repaid_fen": Add(event.payload["amount_fen"])})
+
+    @on("SubsidyRecovered")
+    def recovered(self, event: Event, rows: Rows) -> None:
+        if event.stream_type == "grant":
+            _grant(rows, event, {"status": "recovered"})
 
 
-class ClaimsView:
+def _grant(rows: Rows, event: Event, values: dict, computed: dict | None = None) -> None:
+    """``values`` and ``computed`` set on the event's grant, with its version and time."""
+    values["version"], values["updated_at"] = event.stream_version, event.recorded_at
+    rows.update(GRANTS, event.payload["grant_id"], values, computed)
+
+
+class ClaimsView(ReadModel):
     """One row per Ten Measures claim (per measure, party and period)."""
+    tables = (Table(CLAIMS, key=("claim_id",), columns=(
+        "claim_id", "measure", "party_id", "party_name", "kind", "status", "amount_fen", "fund",
+        "fiscal_year", "filed_on", "decided_on", "paid_fen", "paid_on", "payment_reference",
+        "version", "updated_at"), defaults={"paid_fen": 0}),)
     migrations = [("claims_view_0001", """
         CREATE TABLE claims_view (
             claim_id          text PRIMARY KEY,
@@ -114,49 +139,51 @@ class ClaimsView:
         CREATE INDEX claims_view_measure ON claims_view (measure, status);
     """)]
 
-    def reset(self, cur):
-        cur.execute("DELETE FROM claims_view")
-
-    def fold(self):
-        """The bulk replay path (see the end of this file)."""
-        return _ClaimsFold()
-
-    def apply(self, cur, event):
+    @on("MeasureClaimFiled")  # a first filing, or a corrected one after a rejection
+    def filed(self, event: Event, rows: Rows) -> None:
         if event.stream_type != "claim":
             return
         p = event.payload
-        tail = (event.stream_version, event.recorded_at, p["claim_id"])
-        match event.event_type:
-            case "MeasureClaimFiled":  # a first filing, or a corrected one after a rejection
-                cur.execute(
-                    "INSERT INTO claims_view (claim_id, measure, party_id, party_name, kind,"
-                    " status, amount_fen, filed_on, version, updated_at)"
-                    " VALUES (%s, %s, %s, %s, %s, 'filed', %s, %s, %s, %s)"
-                    " ON CONFLICT (claim_id) DO UPDATE SET status = 'filed',"
-                    " party_name = excluded.party_name, kind = excluded.kind,"
-                    " amount_fen = excluded.amount_fen, filed_on = excluded.filed_on,"
-                    " decided_on = NULL, version = excluded.version,"
-                    " updated_at = excluded.updated_at",
-                    (p["claim_id"], p["measure"], p["party_id"], p["party_name"], p["kind"],
-                     p["amount_fen"], p["filed_on"], event.stream_version, event.recorded_at))
-            case "MeasureClaimApproved":
-                cur.execute("UPDATE claims_view SET status = 'approved', fund = %s,"
-                            " fiscal_year = %s, decided_on = %s, version = %s, updated_at = %s"
-                            " WHERE claim_id = %s",
-                            (p["fund"], p["fiscal_year"], p["approved_on"]) + tail)
-            case "MeasureClaimRejected":
-                cur.execute("UPDATE claims_view SET status = 'rejected', decided_on = %s,"
-                            " version = %s, updated_at = %s WHERE claim_id = %s",
-                            (p["rejected_on"],) + tail)
-            case "MeasureClaimPaid":
-                cur.execute("UPDATE claims_view SET status = 'paid', paid_fen = %s,"
-                            " paid_on = %s, payment_reference = %s, version = %s,"
-                            " updated_at = %s WHERE claim_id = %s",
-                            (p["amount_fen"], p["paid_on"], p["payment_reference"]) + tail)
+        values = {"status": "filed", "party_name": p["party_name"], "kind": p["kind"],
+                  "amount_fen": p["amount_fen"], "filed_on": p["filed_on"],
+                  "version": event.stream_version, "updated_at": event.recorded_at}
+        rows.upsert(CLAIMS, {"claim_id": p["claim_id"], "measure": p["measure"],
+                             "party_id": p["party_id"], **values},
+                    update={**values, "decided_on": None})
+
+    @on("MeasureClaimApproved")
+    def approved(self, event: Event, rows: Rows) -> None:
+        if event.stream_type != "claim":
+            return
+        p = event.payload
+        _claim(rows, event, {"status": "approved", "fund": p["fund"],
+                             "fiscal_year": p["fiscal_year"], "decided_on": p["approved_on"]})
+
+    @on("MeasureClaimRejected")
+    def rejected(self, event: Event, rows: Rows) -> None:
+        if event.stream_type == "claim":
+            _claim(rows, event, {"status": "rejected", "decided_on": event.payload["rejected_on"]})
+
+    @on("MeasureClaimPaid")
+    def paid(self, event: Event, rows: Rows) -> None:
+        if event.stream_type != "claim":
+            return
+        p = event.payload
+        _claim(rows, event, {"status": "paid", "paid_fen": p["amount_fen"],
+                             "paid_on": p["paid_on"], "payment_reference": p["payment_reference"]})
 
 
-class FundsView:
+def _claim(rows: Rows, event: Event, values: dict) -> None:
+    """``values`` set on the event's claim, with its version and time."""
+    values["version"], values["updated_at"] = event.stream_version, event.recorded_at
+    rows.update(CLAIMS, event.payload["claim_id"], values)
+
+
+class FundsView(ReadModel):
     """One row per fund (source and fiscal year): its budget and what decisions committed."""
+    tables = (Table(FUNDS, key=("fund", "fiscal_year"), columns=(
+        "fund", "fiscal_year", "budget_fen", "committed_fen", "updated_at"),
+        defaults={"committed_fen": 0}),)
     migrations = [("funds_view_0001", """
         CREATE TABLE funds_view (
             fund           text NOT NULL,
@@ -168,35 +195,33 @@ class FundsView:
         );
     """)]
 
-    def reset(self, cur):
-        cur.execute("DELETE FROM funds_view")
-
-    def fold(self):
-        """The bulk replay path (see the end of this file)."""
-        return _FundsFold()
-
-    def apply(self, cur, event):
+    @on("BudgetSet")
+    def budget_set(self, event: Event, rows: Rows) -> None:
         p = event.payload
-        match event.event_type:
-            case "BudgetSet":
-                self._upsert(cur, p["fund"], p["fiscal_year"], event.recorded_at,
-                             budget=p["amount_fen"])
-            case "SubsidyGranted" | "MeasureClaimApproved" if p.get("fund"):
-                self._upsert(cur, p["fund"], p["fiscal_year"], event.recorded_at,
-                             committed=p["amount_fen"])
-            case "SubsidyGrantCancelled" if p.get("released_fen"):
-                self._upsert(cur, p["fund"], p["fiscal_year"], event.recorded_at,
-                             committed=-p["released_fen"])
+        rows.upsert(FUNDS, {"fund": p["fund"], "fiscal_year": p["fiscal_year"],
+                            "budget_fen": p["amount_fen"], "committed_fen": 0,
+                            "updated_at": event.recorded_at},
+                    update={"budget_fen": p["amount_fen"], "updated_at": event.recorded_at})
 
-    @staticmethod
-    def _upsert(cur, fund, fiscal_year, at, budget=None, committed=0):
-        cur.execute("INSERT INTO funds_view (fund, fiscal_year, budget_fen, committed_fen,"
-                    " updated_at) VALUES (%s, %s, %s, %s, %s)"
-                    " ON CONFLICT (fund, fiscal_year) DO UPDATE SET"
-                    " budget_fen = coalesce(excluded.budget_fen, funds_view.budget_fen),"
-                    " committed_fen = funds_view.committed_fen + excluded.committed_fen,"
-                    " updated_at = excluded.updated_at",
-                    (fund, fiscal_year, budget, committed, at))
+    @on("SubsidyGranted", "MeasureClaimApproved")
+    def committed(self, event: Event, rows: Rows) -> None:
+        p = event.payload
+        if p.get("fund"):
+            _commit(rows, event, p["amount_fen"])
+
+    @on("SubsidyGrantCancelled")
+    def released(self, event: Event, rows: Rows) -> None:
+        p = event.payload
+        if p.get("released_fen"):
+            _commit(rows, event, -p["released_fen"])
+
+
+def _commit(rows: Rows, event: Event, amount: int) -> None:
+    """``amount`` more committed against the event's fund (a row without a budget if new)."""
+    p = event.payload
+    rows.upsert(FUNDS, {"fund": p["fund"], "fiscal_year": p["fiscal_year"], "budget_fen": None,
+                        "committed_fen": amount, "updated_at": event.recorded_at},
+                update={"updated_at": event.recorded_at}, computed={"committed_fen": Add(amount)})
 
 
 # -- queries ---------------------------------------------------------------------------------------
@@ -299,139 +324,6 @@ def recoveries(query, today, overdue_only=False):
         sql += " AND due_on < %s"
     return query(sql + " ORDER BY due_on, grant_id", (today, today) if overdue_only
                  else (today,))
-
-
-# -- bulk replay (talent-audit replay) ----------------------------------------------------------
-# The same read models folded in memory with the statements' exact effects (an UPDATE of a
-# missing row changes nothing; ON CONFLICT updates only the columns it names), then written once
-# (talent-audit writes them with COPY). tests/integration/test_replay_bulk.py checks them against
-# ``apply``; the live path above stays the one the service uses.
-class _RowsFold:
-    COLUMNS = ()
-    TABLE = None
-
-    def __init__(self):
-        self.rows = {}
-
-    def tables(self):
-        return {self.TABLE: (self.COLUMNS, [tuple(r[c] for c in self.COLUMNS)
-                                            for r in self.rows.values()])}
-
-    def _update(self, key, event, **values):
-        row = self.rows.get(key)
-        if row is not None:
-            row.update(values, version=event.stream_version, updated_at=event.recorded_at)
-        return row
-
-
-class _GrantsFold(_RowsFold):
-    TABLE = "grants_view"
-    COLUMNS = ("grant_id", "talent_id", "measure", "fiscal_year", "status", "amount_fen",
-               "paid_fen", "demanded_fen", "repaid_fen", "due_on", "version", "updated_at",
-               "fund", "queued_position", "reason", "paid_on", "payment_reference")
-    _STATUS = {"SubsidyGrantQueued": "queued", "SubsidyGranted": "granted",
-               "SubsidyGrantDeclined": "declined"}
-
-    def apply(self, event):
-        if event.stream_type != "grant":
-            return
-        p, kind = event.payload, event.event_type
-        key = p["grant_id"]
-        if kind in self._STATUS:
-            status = self._STATUS[kind]
-            values = dict(status=status, amount_fen=p.get("amount_fen", 0),
-                          fiscal_year=p.get("fiscal_year"), fund=p.get("fund"),
-                          reason=p.get("reason"))
-            if self._update(key, event, **values) is None:
-                self.rows[key] = dict(
-                    values, grant_id=key, talent_id=p["talent_id"], measure=p["measure"],
-                    queued_position=event.global_position if status == "queued" else None,
-                    paid_fen=0, demanded_fen=0, repaid_fen=0, due_on=None, paid_on=None,
-                    payment_reference=None, version=event.stream_version,
-                    updated_at=event.recorded_at)
-        elif kind == "SubsidyPaid":
-            row = self._update(key, event, status="paid", paid_on=p["paid_on"],
-                               payment_reference=p["payment_reference"])
-            if row is not None:
-                row["paid_fen"] += p["amount_fen"]
-        elif kind == "SubsidyGrantCancelled" and event.stream_version == 1:
-            self.rows[key] = dict(
-                grant_id=key, talent_id=p["talent_id"], measure="LT-10.1", fiscal_year=None,
-                status="cancelled", amount_fen=0, paid_fen=0, demanded_fen=0, repaid_fen=0,
-                due_on=None, version=event.stream_version, updated_at=event.recorded_at,
-                fund=None, queued_position=None, reason=p["ground"], paid_on=None,
-                payment_reference=None)
-        elif kind == "SubsidyGrantCancelled":
-            self._update(key, event, status="cancelled", reason=p["ground"])
-        elif kind == "SubsidyRecoveryDemanded":
-            self._update(key, event, status="recovery_demanded", demanded_fen=p["amount_fen"],
-                         due_on=p["due_on"], reason=p["ground"])
-        elif kind == "SubsidyRepaymentRecorded":
-            row = self._update(key, event)
-            if row is not None:
-                row["repaid_fen"] += p["amount_fen"]
-        elif kind == "SubsidyRecovered":
-            self._update(key, event, status="recovered")
-
-
-class _ClaimsFold(_RowsFold):
-    TABLE = "claims_view"
-    COLUMNS = ("claim_id", "measure", "party_id", "party_name", "kind", "status", "amount_fen",
-               "fund", "fiscal_year", "filed_on", "decided_on", "paid_fen", "paid_on",
-               "payment_reference", "version", "updated_at")
-
-    def apply(self, event):
-        if event.stream_type != "claim":
-            return
-        p, kind = event.payload, event.event_type
-        key = p["claim_id"]
-        if kind == "MeasureClaimFiled":
-            values = dict(status="filed", party_name=p["party_name"], kind=p["kind"],
-                          amount_fen=p["amount_fen"], filed_on=p["filed_on"], decided_on=None)
-            if self._update(key, event, **values) is None:
-                self.rows[key] = dict(
-                    values, claim_id=key, measure=p["measure"], party_id=p["party_id"],
-                    fund=None, fiscal_year=None, paid_fen=0, paid_on=None,
-                    payment_reference=None, version=event.stream_version,
-                    updated_at=event.recorded_at)
-        elif kind == "MeasureClaimApproved":
-            self._update(key, event, status="approved", fund=p["fund"],
-                         fiscal_year=p["fiscal_year"], decided_on=p["approved_on"])
-        elif kind == "MeasureClaimRejected":
-            self._update(key, event, status="rejected", decided_on=p["rejected_on"])
-        elif kind == "MeasureClaimPaid":
-            self._update(key, event, status="paid", paid_fen=p["amount_fen"],
-                         paid_on=p["paid_on"], payment_reference=p["payment_reference"])
-
-
-class _FundsFold:
-    COLUMNS = ("fund", "fiscal_year", "budget_fen", "committed_fen", "updated_at")
-
-    def __init__(self):
-        self.rows = {}
-
-    def apply(self, event):
-        p, kind = event.payload, event.event_type
-        if kind == "BudgetSet":
-            self._upsert(p["fund"], p["fiscal_year"], event.recorded_at, p["amount_fen"], 0)
-        elif kind in ("SubsidyGranted", "MeasureClaimApproved") and p.get("fund"):
-            self._upsert(p["fund"], p["fiscal_year"], event.recorded_at, None, p["amount_fen"])
-        elif kind == "SubsidyGrantCancelled" and p.get("released_fen"):
-            self._upsert(p["fund"], p["fiscal_year"], event.recorded_at, None,
-                         -p["released_fen"])
-
-    def _upsert(self, fund, fiscal_year, at, budget, committed):
-        row = self.rows.get((fund, fiscal_year))
-        if row is None:
-            self.rows[(fund, fiscal_year)] = [fund, fiscal_year, budget, committed, at]
-        else:
-            if budget is not None:
-                row[2] = budget
-            row[3] += committed
-            row[4] = at
-
-    def tables(self):
-        return {"funds_view": (self.COLUMNS, [tuple(r) for r in self.rows.values()])}
 
 
 READ_MODELS = [GrantsView(), ClaimsView(), FundsView()]

@@ -23,7 +23,7 @@ from services.subsidies.domain.grant import (
     RecordPayment,
     RecordRepayment,
 )
-from services.subsidies.projections import ClaimsView, FundsView, GrantsView
+from services.subsidies import projections
 from services.subsidies.settings import SubsidiesSettings
 from shared.clock import local_date
 from shared.errors import InvalidInput
@@ -45,7 +45,7 @@ def _result(events: Sequence[RecordedEvent], **extra: Any) -> Body:
 
 class SubsidiesService(base.ServiceBase):
     name = "subsidies"
-    uow = EventStoreProvider(projectors=[GrantsView(), ClaimsView(), FundsView()],
+    uow = EventStoreProvider(projectors=projections.READ_MODELS,
                              settings=SubsidiesSettings)
 
     # -- funds --------------------------------------------------------------------------------

@@ -1,8 +1,11 @@
-"""The bulk replay path (projectors' ``fold``, written with COPY by ``talent-audit replay``)
-builds exactly the read models the live path (``apply``, one statement per event) builds from
-the same events: event by event for every kind a projector handles, and through the real store
-and the console command, as of a position and as of a date."""
+"""Each read model is defined once (``shared.readmodel``), and its two sinks make the same rows
+from the same events: the SQL sink's statements in PostgreSQL (the live path, ``apply``) and the
+memory sink's rows written with COPY (``fold``, as ``talent-audit replay`` does). Checked as of
+every position of a history of every event kind of each service (and of a read model that uses
+every kind of change), through the real store and the console command as of a position and a date,
+and against the tables the migrations make."""
 import datetime as dt
+import importlib
 import io
 import json
 import uuid
@@ -14,13 +17,15 @@ from services import audit_cli as audit
 from shared.db import Database
 from shared.decider import NewEvent
 from shared.store import EventStore, Metadata, RecordedEvent
+from shared.readmodel import ReadModel
 from talent_audit.copy import copy_rows
+from tests.support import library
 
 pytestmark = pytest.mark.integration
 UTC = dt.timezone.utc
 D = dt.date(2024, 6, 3)
 META = Metadata("tester", "system", "corr", policy_version="test")
-READ_MODELS = {"applications_view", "rounds_view", "talents_view", "yixiang_persons"}
+APPLICATIONS_TABLES = {"applications_view", "rounds_view", "talents_view", "yixiang_persons"}
 ODD = "tab\there, new\nline, back\\slash \\N 楚雄"
 
 
@@ -33,6 +38,42 @@ def dump(cur, schema):
         cur.execute(f'SELECT * FROM "{schema}"."{table}"')
         out[table] = sorted(map(repr, cur.fetchall()))
     return out
+
+
+def assert_sinks_agree(dsn, models, events):
+    """As of every position: the rows of the SQL sink == the rows of the memory sink + COPY."""
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn, conn.cursor() as cur:
+            for cut in range(1, len(events) + 1):
+                for schema in ("live", "bulk"):
+                    cur.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};"
+                                f" SET search_path TO {schema}")
+                    for m in models:
+                        for _name, sql in m.migrations:
+                            cur.execute(sql)
+                cur.execute("SET search_path TO live")
+                for event in events[:cut]:
+                    for m in models:
+                        m.apply(cur, event)
+                folds = [m.fold() for m in models]
+                for event in events[:cut]:
+                    for f in folds:
+                        if f.event_types is None or event.event_type in f.event_types:
+                            f.apply(event)
+                for f in folds:
+                    for table, (columns, rows) in f.tables().items():
+                        copy_rows(cur, f"bulk.{table}", columns, rows)
+                live = dump(cur, "live")
+                assert live == dump(cur, "bulk"), (cut, events[cut - 1])
+        return live
+    finally:
+        conn.close()
+
+
+def test_every_kind_of_change_makes_the_same_rows_through_both_sinks(fresh_db):
+    final = assert_sinks_agree(fresh_db("sinks"), [library.Library()], library.history())
+    assert all(final.values())
 
 
 # -- event by event, every kind ------------------------------------------------------------------
@@ -98,41 +139,9 @@ def _recorded(spec):
     return events
 
 
-def assert_folds_equal_statements(dsn, projectors, events):
-    """As of every position: the rows ``fold`` makes == the rows ``apply`` makes."""
-    conn = psycopg2.connect(dsn)
-    try:
-        with conn, conn.cursor() as cur:
-            for cut in range(1, len(events) + 1):
-                for schema in ("live", "bulk"):
-                    cur.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};"
-                                f" SET search_path TO {schema}")
-                    for p in projectors:
-                        for _name, sql in p.migrations:
-                            cur.execute(sql)
-                cur.execute("SET search_path TO live")
-                for event in events[:cut]:
-                    for p in projectors:
-                        p.apply(cur, event)
-                folds = [p.fold() for p in projectors]
-                for event in events[:cut]:
-                    for f in folds:
-                        f.apply(event)
-                for f in folds:
-                    for table, (columns, rows) in f.tables().items():
-                        copy_rows(cur, f"bulk.{table}", columns, rows)
-                live = dump(cur, "live")
-                assert live == dump(cur, "bulk"), (cut, events[cut - 1])
-        return live
-    finally:
-        conn.close()
-
-
-def test_every_applications_event_kind_folds_to_the_rows_the_statements_make(fresh_db):
-    from services.applications.projections import ApplicationsView, RegistryView, RoundsView
-    final = assert_folds_equal_statements(fresh_db("fold"),
-                                          [ApplicationsView(), RoundsView(), RegistryView()],
-                                          _events())
+def test_every_applications_event_kind_makes_the_same_rows_through_both_sinks(fresh_db):
+    from services.applications.projections import READ_MODELS
+    final = assert_sinks_agree(fresh_db("sinks"), READ_MODELS, _events())
     assert all(final.values())
     assert any("Decimal('87.46')" in r for r in final["applications_view"])
 
@@ -186,11 +195,9 @@ def _subsidies_events():
     return _recorded(spec)
 
 
-def test_every_subsidies_event_kind_folds_to_the_rows_the_statements_make(fresh_db):
-    from services.subsidies.projections import ClaimsView, FundsView, GrantsView
-    final = assert_folds_equal_statements(fresh_db("fold"),
-                                          [GrantsView(), ClaimsView(), FundsView()],
-                                          _subsidies_events())
+def test_every_subsidies_event_kind_makes_the_same_rows_through_both_sinks(fresh_db):
+    from services.subsidies.projections import READ_MODELS
+    final = assert_sinks_agree(fresh_db("sinks"), READ_MODELS, _subsidies_events())
     assert all(final.values())
 
 
@@ -241,6 +248,9 @@ def _assessment_events():
                                               proposal_id="X")),
         ("TalentDisqualified", "t-1", t(1, decided_on=D, proposal_id="X")),
         ("DisqualificationProposed", "t-2", t(2, ground="LT-14.1", reasons=["c"])),
+        ("DisqualificationGroundReported", "t-2", t(2, kind="violation", ground="LT-14.1",
+                                                    occurred_on=D, description=ODD,
+                                                    reference="r", reported_on=D)),
         ("TalentDisqualified", "t-2", t(2, decided_on=D)),
         ("TenureCompleted", "t-2", t(2, completed_on=D)),
         ("TenureCompleted", "t-8", t(8, completed_on=D)),
@@ -252,10 +262,9 @@ def _assessment_events():
     return events
 
 
-def test_every_assessment_event_kind_folds_to_the_rows_the_statements_make(fresh_db):
-    from services.assessment.projections import TenuresView
-    final = assert_folds_equal_statements(fresh_db("fold"), [TenuresView()],
-                                          _assessment_events())
+def test_every_assessment_event_kind_makes_the_same_rows_through_both_sinks(fresh_db):
+    from services.assessment.projections import READ_MODELS
+    final = assert_sinks_agree(fresh_db("sinks"), READ_MODELS, _assessment_events())
     assert all(final.values())
     assert any("datetime.date(2024, 7, 1)" in r for r in final["tenure_year_view"])
 
@@ -333,13 +342,46 @@ def _notifications_events():
     return _recorded(spec)
 
 
-def test_every_notifications_event_kind_folds_to_the_rows_the_statements_make(fresh_db):
-    from services.notifications.projections import (DeliveriesView, InboxView, RegisterView,
-                                                    RegistryView)
-    final = assert_folds_equal_statements(
-        fresh_db("fold"), [InboxView(), DeliveriesView(), RegistryView(), RegisterView()],
-        _notifications_events())
+def test_every_notifications_event_kind_makes_the_same_rows_through_both_sinks(fresh_db):
+    from services.notifications.projections import READ_MODELS
+    final = assert_sinks_agree(fresh_db("sinks"), READ_MODELS, _notifications_events())
     assert all(final.values())
+
+
+def _columns(cur, table):
+    """``table``'s columns: name -> (type, whether its DEFAULT is other than NULL)."""
+    cur.execute("SELECT column_name, data_type, coalesce(column_default, 'NULL') <> 'NULL'"
+                " FROM information_schema.columns WHERE table_schema = current_schema()"
+                " AND table_name = %s", (table,))
+    return {name: (kind, has_default) for name, kind, has_default in cur.fetchall()}
+
+
+@pytest.mark.parametrize("service", ["applications", "subsidies", "assessment",
+                                     "notifications", None])
+def test_the_tables_a_read_model_declares_are_those_its_migrations_make(fresh_db, service):
+    """Columns, primary key, the columns with a DEFAULT and the text[] ones (the memory sink
+    fills and writes rows by the declaration, the SQL sink names columns from it)."""
+    if service is None:
+        models = [library.Library()]
+    else:
+        models = importlib.import_module(f"services.{service}.projections").READ_MODELS
+    assert all(isinstance(m, ReadModel) for m in models)
+    with psycopg2.connect(fresh_db("tables")) as conn, conn.cursor() as cur:
+        for m in models:
+            for _name, sql in m.migrations:
+                cur.execute(sql)
+        cur.execute("SELECT table_name FROM information_schema.tables"
+                    " WHERE table_schema = current_schema()")
+        assert {t for (t,) in cur.fetchall()} == {t.name for m in models for t in m.tables}
+        for table in (t for m in models for t in m.tables):
+            columns = _columns(cur, table.name)
+            assert set(columns) == set(table.columns), table.name
+            assert {c for c, (_, has) in columns.items() if has} == set(table.defaults)
+            assert {c for c, (kind, _) in columns.items() if kind == "ARRAY"} == set(table.arrays)
+            cur.execute("SELECT a.attname FROM pg_index i JOIN pg_attribute a"
+                        " ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)"
+                        " WHERE i.indrelid = %s::regclass AND i.indisprimary", (table.name,))
+            assert {c for (c,) in cur.fetchall()} == set(table.key), table.name
 
 
 # -- through the store and the command, as of a position and a date ----------------------------
@@ -386,7 +428,7 @@ def test_replay_as_of_a_position_and_a_date_equals_the_live_read_models(fresh_db
     def live():
         with psycopg2.connect(store_dsn) as conn, conn.cursor() as cur:
             models = dump(cur, "public")
-        return {t: rows for t, rows in models.items() if t in READ_MODELS}
+        return {t: rows for t, rows in models.items() if t in APPLICATIONS_TABLES}
 
     try:
         june = dt.datetime(2024, 6, 30, 15, 0, tzinfo=UTC)   # 23:00 on 30 June in China
@@ -413,7 +455,7 @@ def test_replay_as_of_a_position_and_a_date_equals_the_live_read_models(fresh_db
         assert len(certified) == 6
         summary, state = replay("2024-07-01")
         assert summary["events"] == store.head() and state == now
-        assert set(state) == READ_MODELS
+        assert set(state) == APPLICATIONS_TABLES
         assert any("Decimal('88.50')" in r
                                         for r in state["applications_view"])
     finally:
