@@ -594,9 +594,8 @@ class _MemoryTable:
             self.dicts += 1
         if (None in key) if self.composite else key is None:
             raise ValueError(f"{self.table.name}: a key column is NULL in {values}")
-        if key in self.rows:
+        if self.rows.setdefault(key, row) is not row:
             raise ValueError(f"{self.table.name}: duplicate key {key!r}")
-        self.rows[key] = row
         if self.indexes:
             self._index(key, row)
 
@@ -645,7 +644,7 @@ class _MemoryTable:
             lambda r: (r[columns[0]],))
         # a row with a column the table has not is refused: one an update set (a row longer
         # than the table is wide), or one an insert gave instead of another (KeyError below)
-        if set(map(len, kept)) != {self.width} and kept:
+        if self.dicts and set(map(len, kept)) != {self.width}:
             self.unknown(next(r for r in kept if len(r) != self.width))
         try:
             if not self.dicts:
@@ -677,9 +676,12 @@ class MemoryRows:
     def insert(self, table: str, values: dict[str, Any] | tuple) -> None:
         t = self.tables[table]
         if type(values) is tuple and t.plain and len(values) == t.width:
-            key = t.key_at(values)  # the most common change of a bulk replay, in short
-            if key is not None and key not in t.rows:
-                t.rows[key] = values
+            rows, key = t.rows, t.key_at(values)  # the most common change of a bulk replay
+            if key is not None:
+                before = len(rows)
+                rows[key] = values
+                if len(rows) == before:  # (the row there is lost, as is the replay)
+                    raise ValueError(f"{table}: duplicate key {key!r}")
                 return
         t.insert(values)
 

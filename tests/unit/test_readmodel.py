@@ -46,6 +46,10 @@ def test_an_insert_fills_the_defaults_and_a_tuple_is_kept_as_given():
     rows.insert("notes", ("n1", "a"))
     assert rows.tables["notes"].rows["n1"] == ("n1", "a")  # a table without lookups keeps it
     assert rows.dump()["notes"] == (("note", "text"), [("n1", "a")])
+    with pytest.raises(ValueError, match="duplicate key 'n1'"):
+        rows.insert("notes", ("n1", "b"))
+    with pytest.raises(ValueError, match="NULL"):
+        rows.insert("notes", (None, "b"))
 
 
 @pytest.mark.parametrize("values, message", [
