@@ -9,6 +9,7 @@ Targets: verify >= 200,000 events/s; history of one person < 200 ms; replay >= 1
 verify is measured twice (the first read of freshly loaded rows also sets their hint bits);
 replay is measured for each service. Ends with one JSON line.
 """
+
 import argparse
 import datetime as dt
 import io
@@ -29,53 +30,152 @@ from shared.decider import NewEvent  # noqa: E402
 from shared.store import EventStore, Metadata  # noqa: E402
 from talent_audit.stores import SERVICES  # noqa: E402
 
-STAGES = ("county_recommendation", "qualification_review", "expert_review", "inspection",
-          "approval")
+STAGES = (
+    "county_recommendation",
+    "qualification_review",
+    "expert_review",
+    "inspection",
+    "approval",
+)
 D = dt.date(2025, 6, 1)
 
 
 def person_events(i):
     app, talent = f"app-{i}", f"talent-{i}"
-    apps = [NewEvent("ApplicationSubmitted", {
-        "application_id": app, "round_year": 2025, "county": "楚雄市",
-        "applicant_name": f"申报人{i}", "enterprise_name": f"企业{i}", "category": "LT-6.3",
-        "evidence": {"sales_fen": 400_000_000}, "submitted_on": D}, ("LT-9.1",))]
-    apps += [NewEvent("ReviewPassed", {"application_id": app, "stage": s, "opinion": "同意"},
-                      ("LT-9",)) for s in STAGES]
-    apps += [NewEvent("PublicNoticeStarted", {"application_id": app, "start_date": D,
-                                              "end_date": D, "working_days": 5}, ("LT-9.5",)),
-             NewEvent("TalentCertified", {
-                 "talent_id": talent, "application_id": app, "applicant_name": f"申报人{i}",
-                 "county": "楚雄市", "category": "LT-6.3", "track": "seller",
-                 "baseline_year": 2024, "baseline": {"sales_fen": 400_000_000},
-                 "period_start": D, "period_end": D}, ("LT-10",))]
-    subs = [NewEvent("SubsidyGranted", {"grant_id": f"g-{i}", "talent_id": talent,
-                                        "measure": "LT-10.1", "amount_fen": 5_000_000,
-                                        "fiscal_year": 2025}, ("LT-10.1",)),
-            NewEvent("SubsidyPaid", {"grant_id": f"g-{i}", "talent_id": talent,
-                                     "amount_fen": 5_000_000, "payment_reference": f"P{i}",
-                                     "paid_on": D}, ("LT-10.1",))]
-    comp = [{"figure": "sales_fen", "baseline": 1, "current": 2, "years": 1,
-             "average_growth": "1.0000", "qualified_threshold": "0.10"}]
-    tenure = [NewEvent("TenureOpened", {"talent_id": talent, "county": "楚雄市",
-                                        "track": "seller", "period_start": D, "period_end": D,
-                                        "baseline_year": 2024,
-                                        "baseline": {"sales_fen": 400_000_000}}, ("LT-10",))]
+    apps = [
+        NewEvent(
+            "ApplicationSubmitted",
+            {
+                "application_id": app,
+                "round_year": 2025,
+                "county": "楚雄市",
+                "applicant_name": f"申报人{i}",
+                "enterprise_name": f"企业{i}",
+                "category": "LT-6.3",
+                "evidence": {"sales_fen": 400_000_000},
+                "submitted_on": D,
+            },
+            ("LT-9.1",),
+        )
+    ]
+    apps += [
+        NewEvent("ReviewPassed", {"application_id": app, "stage": s, "opinion": "同意"}, ("LT-9",))
+        for s in STAGES
+    ]
+    apps += [
+        NewEvent(
+            "PublicNoticeStarted",
+            {"application_id": app, "start_date": D, "end_date": D, "working_days": 5},
+            ("LT-9.5",),
+        ),
+        NewEvent(
+            "TalentCertified",
+            {
+                "talent_id": talent,
+                "application_id": app,
+                "applicant_name": f"申报人{i}",
+                "county": "楚雄市",
+                "category": "LT-6.3",
+                "track": "seller",
+                "baseline_year": 2024,
+                "baseline": {"sales_fen": 400_000_000},
+                "period_start": D,
+                "period_end": D,
+            },
+            ("LT-10",),
+        ),
+    ]
+    subs = [
+        NewEvent(
+            "SubsidyGranted",
+            {
+                "grant_id": f"g-{i}",
+                "talent_id": talent,
+                "measure": "LT-10.1",
+                "amount_fen": 5_000_000,
+                "fiscal_year": 2025,
+            },
+            ("LT-10.1",),
+        ),
+        NewEvent(
+            "SubsidyPaid",
+            {
+                "grant_id": f"g-{i}",
+                "talent_id": talent,
+                "amount_fen": 5_000_000,
+                "payment_reference": f"P{i}",
+                "paid_on": D,
+            },
+            ("LT-10.1",),
+        ),
+    ]
+    comp = [
+        {
+            "figure": "sales_fen",
+            "baseline": 1,
+            "current": 2,
+            "years": 1,
+            "average_growth": "1.0000",
+            "qualified_threshold": "0.10",
+        }
+    ]
+    tenure = [
+        NewEvent(
+            "TenureOpened",
+            {
+                "talent_id": talent,
+                "county": "楚雄市",
+                "track": "seller",
+                "period_start": D,
+                "period_end": D,
+                "baseline_year": 2024,
+                "baseline": {"sales_fen": 400_000_000},
+            },
+            ("LT-10",),
+        )
+    ]
     for year in (1, 2, 3):
-        tenure += [NewEvent("AnnualReportFiled", {
-            "talent_id": talent, "tenure_year": year, "figures": {"sales_fen": 500_000_000},
-            "promotion_activities": 2, "backbones_trained": 6, "full_time_in_chuxiong": True},
-            ("LT-11.1",)),
-            NewEvent("AssessmentPassed", {"talent_id": talent, "tenure_year": year,
-                                          "grade": "qualified", "computation": comp},
-                     ("LT-11.1",))]
-    notes = [NewEvent("NotificationRecorded", {
-        "notification_id": f"n-{i}-{k}", "recipient": f"talent:{talent}", "channel": "inbox",
-        "subject": "通知", "body": "正文", "source_service": "applications",
-        "source_event_type": "ReviewPassed", "source_event_id": str(uuid.uuid4())})
-        for k in range(20)]
-    return {"applications": apps, "subsidies": subs, "assessment": tenure,
-            "notifications": notes}
+        tenure += [
+            NewEvent(
+                "AnnualReportFiled",
+                {
+                    "talent_id": talent,
+                    "tenure_year": year,
+                    "figures": {"sales_fen": 500_000_000},
+                    "promotion_activities": 2,
+                    "backbones_trained": 6,
+                    "full_time_in_chuxiong": True,
+                },
+                ("LT-11.1",),
+            ),
+            NewEvent(
+                "AssessmentPassed",
+                {
+                    "talent_id": talent,
+                    "tenure_year": year,
+                    "grade": "qualified",
+                    "computation": comp,
+                },
+                ("LT-11.1",),
+            ),
+        ]
+    notes = [
+        NewEvent(
+            "NotificationRecorded",
+            {
+                "notification_id": f"n-{i}-{k}",
+                "recipient": f"talent:{talent}",
+                "channel": "inbox",
+                "subject": "通知",
+                "body": "正文",
+                "source_service": "applications",
+                "source_event_type": "ReviewPassed",
+                "source_event_id": str(uuid.uuid4()),
+            },
+        )
+        for k in range(20)
+    ]
+    return {"applications": apps, "subsidies": subs, "assessment": tenure, "notifications": notes}
 
 
 def generate(stores, target):
@@ -171,8 +271,11 @@ class CpuMeter:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=1_000_000)
-    ap.add_argument("--keep", action="store_true",
-                    help="keep the generated databases (their tag is printed) for --reuse")
+    ap.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the generated databases (their tag is printed) for --reuse",
+    )
     ap.add_argument("--reuse", metavar="TAG", help="measure the databases kept by a --keep run")
     ap.add_argument("--skip-history", action="store_true", help="measure verify and replay only")
     args = ap.parse_args()
@@ -196,8 +299,10 @@ def main():
         sizes = {svc: s.head() for svc, s in stores.items()}
         for s in stores.values():
             s.db.close()
-        print(f"{total:,} events, {persons:,} people, tag {tag}: "
-              + ", ".join(f"{svc} {n:,}" for svc, n in sizes.items()))
+        print(
+            f"{total:,} events, {persons:,} people, tag {tag}: "
+            + ", ".join(f"{svc} {n:,}" for svc, n in sizes.items())
+        )
         cli = [a for svc, db in dbs.items() for a in ("--dsn", f"{svc}={dsn_for(db)}")]
         cli += ["--audit-dsn", dsn_for(audit_db)]
 
@@ -210,10 +315,12 @@ def main():
             verify_s = time.perf_counter() - t
             verify_eps.append(total / verify_s)
             verify_cpu.append(total / cpu.total)
-            print(f"verify ({run}): {total:,} events in {verify_s:.1f} s, whole command "
-                  f"= {verify_eps[-1]:,.0f}/s; {cpu.client:.1f} CPU-s client + "
-                  f"{cpu.server:.1f} CPU-s server = {verify_cpu[-1]:,.0f} events/CPU-s; "
-                  f"load {os.getloadavg()[0]:.1f}")
+            print(
+                f"verify ({run}): {total:,} events in {verify_s:.1f} s, whole command "
+                f"= {verify_eps[-1]:,.0f}/s; {cpu.client:.1f} CPU-s client + "
+                f"{cpu.server:.1f} CPU-s server = {verify_cpu[-1]:,.0f} events/CPU-s; "
+                f"load {os.getloadavg()[0]:.1f}"
+            )
 
         if not args.skip_history:
             t = time.perf_counter()
@@ -228,38 +335,50 @@ def main():
                 samples.append((time.perf_counter() - t) * 1000)
                 query_ms = json.loads(out.getvalue())["query_ms"]
             history_ms = max(samples)
-            print(f"history of one person, whole command (index already current): "
-                  f"{history_ms:.0f} ms (query alone {query_ms:.1f} ms)")
+            print(
+                f"history of one person, whole command (index already current): "
+                f"{history_ms:.0f} ms (query alone {query_ms:.1f} ms)"
+            )
 
         replay_eps, replay_cpu, replay_core = {}, {}, {}
         for svc in SERVICES:
             out = io.StringIO()
             t = time.perf_counter()
             with CpuMeter(tag) as cpu:
-                audit.main(["replay", svc, "--as-of", str(10**12), "--json", "--limit", "1",
-                            *cli], out=out)
+                audit.main(
+                    ["replay", svc, "--as-of", str(10**12), "--json", "--limit", "1", *cli], out=out
+                )
             replay = json.loads(out.getvalue())
             replay_eps[svc] = round(replay["events"] / (time.perf_counter() - t))
             replay_cpu[svc] = round(replay["events"] / cpu.total)
             replay_core[svc] = replay["events_per_s"]
-            print(f"replay {svc}, whole command: {replay['events']:,} events at "
-                  f"{replay_eps[svc]:,}/s (read, fold and write alone: "
-                  f"{replay['events_per_s']:,}/s); {cpu.client:.1f} CPU-s client + "
-                  f"{cpu.server:.1f} CPU-s server = {replay_cpu[svc]:,} events/CPU-s; "
-                  f"load {os.getloadavg()[0]:.1f}")
+            print(
+                f"replay {svc}, whole command: {replay['events']:,} events at "
+                f"{replay_eps[svc]:,}/s (read, fold and write alone: "
+                f"{replay['events_per_s']:,}/s); {cpu.client:.1f} CPU-s client + "
+                f"{cpu.server:.1f} CPU-s server = {replay_cpu[svc]:,} events/CPU-s; "
+                f"load {os.getloadavg()[0]:.1f}"
+            )
     finally:
         if not args.keep:
             for name in list(dbs.values()) + [audit_db]:
                 drop_database(admin, name)
-    print(json.dumps({"events": total, "persons": persons,
-                      "verify_eps": [round(v) for v in verify_eps],
-                      "verify_events_per_cpu_s": [round(v) for v in verify_cpu],
-                      "history_ms": history_ms and round(history_ms, 1),
-                      "history_index_s": index_s and round(index_s, 1),
-                      "replay_eps": replay_eps, "replay_events_per_cpu_s": replay_cpu,
-                      "replay_eps_without_start": replay_core,
-                      "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(
-                          timespec="seconds")}))
+    print(
+        json.dumps(
+            {
+                "events": total,
+                "persons": persons,
+                "verify_eps": [round(v) for v in verify_eps],
+                "verify_events_per_cpu_s": [round(v) for v in verify_cpu],
+                "history_ms": history_ms and round(history_ms, 1),
+                "history_index_s": index_s and round(index_s, 1),
+                "replay_eps": replay_eps,
+                "replay_events_per_cpu_s": replay_cpu,
+                "replay_eps_without_start": replay_core,
+                "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ Targets on the 2-core machine: append_ratio >= 0.70, batch_ratio >= 0.50, replay
 statements); ``append_in_tx_ratio`` is ``append(cur=...)`` inside a caller's
 ``db.transaction()``, which is how the services append (after reading the stream).
 """
+
 import argparse
 import datetime as dt
 import json
@@ -36,12 +37,15 @@ from shared.store import EventStore, Metadata  # noqa: E402
 
 DBNAME = "talent_bench_eventstore"
 META = Metadata("bench", "system", str(uuid.uuid4()), policy_version="bench")
-PAYLOAD = dict(grant_id="g-1", talent_id="t-1", measure="LT-10.1", amount_fen=5_000_000,
-               fiscal_year=2026)
+PAYLOAD = dict(
+    grant_id="g-1", talent_id="t-1", measure="LT-10.1", amount_fen=5_000_000, fiscal_year=2026
+)
 EVENT = NewEvent("SubsidyGranted", PAYLOAD, ("LT-10.1",))
-RAW_SQL = ("INSERT INTO raw_events (global_position, event_id, stream_type, stream_id, "
-           "stream_version, event_type, schema_version, payload, metadata, recorded_at, prev_hash,"
-           " hash) VALUES ")
+RAW_SQL = (
+    "INSERT INTO raw_events (global_position, event_id, stream_type, stream_id, "
+    "stream_version, event_type, schema_version, payload, metadata, recorded_at, prev_hash,"
+    " hash) VALUES "
+)
 ROW_TEMPLATE = "(%s, %s, 'grant', %s, 1, 'SubsidyGranted', 1, %s::jsonb, %s::jsonb, now(), %s, %s)"
 _seq = iter(range(1, 10**12))
 _seq_lock = threading.Lock()
@@ -55,8 +59,10 @@ def next_positions(n):
 def raw_rows(n):
     data = orjson.dumps(PAYLOAD).decode()
     meta = orjson.dumps(META.for_event(EVENT)).decode()
-    return [(p, str(uuid.uuid4()), f"raw-{p}", data, meta, "0" * 64, "f" * 64)
-            for p in next_positions(n)]
+    return [
+        (p, str(uuid.uuid4()), f"raw-{p}", data, meta, "0" * 64, "f" * 64)
+        for p in next_positions(n)
+    ]
 
 
 def raw_insert(db, n_tx, per_tx):
@@ -105,8 +111,10 @@ def main():
         setup = EventStore(Database(dsn), "bench")
         setup.migrate()
         with setup.db.transaction() as cur:
-            cur.execute("CREATE TABLE raw_events (LIKE events INCLUDING CONSTRAINTS "
-                        "INCLUDING INDEXES INCLUDING DEFAULTS)")
+            cur.execute(
+                "CREATE TABLE raw_events (LIKE events INCLUDING CONSTRAINTS "
+                "INCLUDING INDEXES INCLUDING DEFAULTS)"
+            )
         mk_db = lambda: Database(dsn)  # noqa: E731
         mk_store = lambda: EventStore(Database(dsn), "bench", registry=setup.registry)  # noqa
 
@@ -124,8 +132,11 @@ def main():
         for r in range(args.rounds):
             for name, (fn, writers, n_tx, per_tx, make) in cases.items():
                 results[name].append(rate(fn, writers, n_tx, per_tx, make))
-            print(f"round {r + 1}/{args.rounds}: " + ", ".join(
-                f"{k} {v[-1]:,.0f}/s" for k, v in results.items()), flush=True)
+            print(
+                f"round {r + 1}/{args.rounds}: "
+                + ", ".join(f"{k} {v[-1]:,.0f}/s" for k, v in results.items()),
+                flush=True,
+            )
         med = {k: statistics.median(v) for k, v in results.items()}
 
         have = setup.head()
@@ -160,22 +171,32 @@ def main():
         "replay_eps": round(replay_eps),
         "verify_eps": round(verify_eps),
         "verify_ok": verified.ok,
-        "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     print()
     print(f"raw INSERT+COMMIT, 1 writer     {figures['raw_insert_commit_per_s']:>9,}/s")
-    print(f"store append, 1 writer          {figures['append_per_s']:>9,}/s   "
-          f"ratio {figures['append_ratio']:.2f} (target >= 0.70)")
-    print(f"store append in caller's tx     {figures['append_in_tx_per_s']:>9,}/s   "
-          f"ratio {figures['append_in_tx_ratio']:.2f}")
+    print(
+        f"store append, 1 writer          {figures['append_per_s']:>9,}/s   "
+        f"ratio {figures['append_ratio']:.2f} (target >= 0.70)"
+    )
+    print(
+        f"store append in caller's tx     {figures['append_in_tx_per_s']:>9,}/s   "
+        f"ratio {figures['append_in_tx_ratio']:.2f}"
+    )
     print(f"raw INSERT+COMMIT, 4 writers    {figures['raw_4w_per_s']:>9,}/s")
-    print(f"store append, 4 writers         {figures['append_4w_per_s']:>9,}/s   "
-          f"ratio {figures['append_4w_ratio']:.2f}")
+    print(
+        f"store append, 4 writers         {figures['append_4w_per_s']:>9,}/s   "
+        f"ratio {figures['append_4w_ratio']:.2f}"
+    )
     print(f"raw batched insert (100/tx)     {figures['raw_batch_per_s']:>9,}/s")
-    print(f"store batched append (100/tx)   {figures['batch_append_per_s']:>9,}/s   "
-          f"ratio {figures['batch_ratio']:.2f} (target >= 0.50)")
-    print(f"replay, read + decode           {figures['replay_eps']:>9,}/s   "
-          f"({count:,} events; target >= 100,000/s)")
+    print(
+        f"store batched append (100/tx)   {figures['batch_append_per_s']:>9,}/s   "
+        f"ratio {figures['batch_ratio']:.2f} (target >= 0.50)"
+    )
+    print(
+        f"replay, read + decode           {figures['replay_eps']:>9,}/s   "
+        f"({count:,} events; target >= 100,000/s)"
+    )
     print(f"verify hash chain               {figures['verify_eps']:>9,}/s   ok={verified.ok}")
     print(json.dumps(figures))
 

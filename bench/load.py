@@ -30,6 +30,7 @@ Reported (one JSON line at the end):
     python bench/load.py --rate 150 --timeline t.txt  # and where in the run the slow ones were
 Target on the 2-core machine: >= 200 commands/s sustained with e2e p99 < 250 ms.
 """
+
 import argparse
 import datetime as dt
 import http.client
@@ -43,16 +44,20 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from shared.auth import mint  # noqa: E402
 from shared.config import dsn_for  # noqa: E402
 from shared.db import Database  # noqa: E402
-from talent_client.http import base_urls, Client  # noqa: E402
-from talent_client.samples import (STAGES, application_body, fake_id_number,  # noqa: E402
-                                   shanghai_today, stage_body)
+from talent_client.http import Client, base_urls  # noqa: E402
+from talent_client.samples import (  # noqa: E402
+    STAGES,
+    application_body,
+    fake_id_number,
+    shanghai_today,
+    stage_body,
+)
 from talent_client.steps import open_round  # noqa: E402
 
 SECRET = os.environ.get("AUTH_SECRET", "dev-only-secret-change-me-in-production!")
@@ -109,17 +114,19 @@ class Officer(threading.Thread):
         self.base = urlsplit(urls["applications"])
         self.http = None  # one keep-alive connection (http.client: a third of the CPU of
         #                   requests, which the client would take from the services)
-        self.commands = []   # (correlation_id, due/sent wall clock, http seconds, kind, late s)
+        self.commands = []  # (correlation_id, due/sent wall clock, http seconds, kind, late s)
         self.errors = []
 
     def post(self, path, body, headers):
         if self.http is None:
-            self.http = http.client.HTTPConnection(self.base.hostname, self.base.port,
-                                                   timeout=30)
+            self.http = http.client.HTTPConnection(self.base.hostname, self.base.port, timeout=30)
         try:
-            self.http.request("POST", self.base.path.rstrip("/") + path,
-                              json.dumps(body, default=str).encode(),
-                              {**headers, "Content-Type": "application/json"})
+            self.http.request(
+                "POST",
+                self.base.path.rstrip("/") + path,
+                json.dumps(body, default=str).encode(),
+                {**headers, "Content-Type": "application/json"},
+            )
             response = self.http.getresponse()
             return response.status, response.read()
         except (http.client.HTTPException, OSError):
@@ -133,8 +140,11 @@ class Officer(threading.Thread):
         sent, started = time.time(), time.perf_counter()
         late = 0.0 if due is None else max(0.0, sent - due)
         sent = sent if due is None else min(sent, due)
-        status, text = self.post(path, body, {"Authorization": f"Bearer {self.tokens[role]}",
-                                              "X-Correlation-ID": correlation})
+        status, text = self.post(
+            path,
+            body,
+            {"Authorization": f"Bearer {self.tokens[role]}", "X-Correlation-ID": correlation},
+        )
         elapsed = time.perf_counter() - started
         if status not in (200, 201):
             self.errors.append(f"{kind} {status} {text[:200]!r}")
@@ -145,8 +155,14 @@ class Officer(threading.Thread):
     def run(self):
         while not self.stop.is_set():
             n = next(self.numbers)
-            body = application_body(COUNTY, f"压测{n}", "LT-6.3", self.submitted, self.year,
-                                    id_number=unique_id_number(n))
+            body = application_body(
+                COUNTY,
+                f"压测{n}",
+                "LT-6.3",
+                self.submitted,
+                self.year,
+                id_number=unique_id_number(n),
+            )
             result = self.command("/applications", "county_officer", body, "submit")
             if not result or not result.get("eligible"):
                 continue
@@ -154,9 +170,15 @@ class Officer(threading.Thread):
             for i, (stage, role) in enumerate(REVIEWS, start=1):
                 if self.stop.is_set():
                     break
-                if self.command(f"/applications/{app}/reviews", role,
-                                stage_body(stage, self.submitted + dt.timedelta(days=i)),
-                                "review") is None:
+                if (
+                    self.command(
+                        f"/applications/{app}/reviews",
+                        role,
+                        stage_body(stage, self.submitted + dt.timedelta(days=i)),
+                        "review",
+                    )
+                    is None
+                ):
                     break
 
 
@@ -170,23 +192,28 @@ def percentile(values, q):
 def last_recorded(db, run_tag):
     """{correlation_id: (count, last recorded_at epoch)} of a store's events of this run."""
     with db.transaction() as cur:
-        cur.execute("SELECT metadata->>'correlation_id', count(*),"
-                    " extract(epoch FROM max(recorded_at))::float8 FROM events"
-                    " WHERE metadata->>'correlation_id' LIKE %s GROUP BY 1",
-                    (f"load-{run_tag}-%",))
+        cur.execute(
+            "SELECT metadata->>'correlation_id', count(*),"
+            " extract(epoch FROM max(recorded_at))::float8 FROM events"
+            " WHERE metadata->>'correlation_id' LIKE %s GROUP BY 1",
+            (f"load-{run_tag}-%",),
+        )
         return {c: (n, t) for c, n, t in cur.fetchall()}
 
 
 def missing_downstream(apps_db, notif_db, run_tag):
     """Applications events of this run that notifications subscribes to but has not handled."""
     with apps_db.transaction() as cur:
-        cur.execute("SELECT event_id::text FROM events WHERE event_type = ANY(%s)"
-                    " AND metadata->>'correlation_id' LIKE %s",
-                    (list(NOTIFIED), f"load-{run_tag}-%"))
+        cur.execute(
+            "SELECT event_id::text FROM events WHERE event_type = ANY(%s)"
+            " AND metadata->>'correlation_id' LIKE %s",
+            (list(NOTIFIED), f"load-{run_tag}-%"),
+        )
         expected = {row[0] for row in cur.fetchall()}
     with notif_db.transaction() as cur:
-        cur.execute("SELECT DISTINCT event_id::text FROM inbox WHERE source_service ="
-                    " 'applications'")
+        cur.execute(
+            "SELECT DISTINCT event_id::text FROM inbox WHERE source_service = 'applications'"
+        )
         handled = {row[0] for row in cur.fetchall()}
     return expected - handled, len(expected)
 
@@ -204,8 +231,13 @@ def servers_cpu_seconds():
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             name = stat.read_text().split("(", 1)[1].split(")", 1)[0]
-            kind = ("postgresql" if name.startswith("postgres") else
-                    "rabbitmq" if name in ("beam.smp", "erl_child_setup") else None)
+            kind = (
+                "postgresql"
+                if name.startswith("postgres")
+                else "rabbitmq"
+                if name in ("beam.smp", "erl_child_setup")
+                else None
+            )
             if kind:
                 total[kind] += cpu_seconds(stat.parent.name)
         except (OSError, IndexError, ValueError):
@@ -218,6 +250,7 @@ def machine_pace(dsn, seconds=2.0):
     different days): raw psycopg2 single-row INSERT+COMMIT per second on a temporary table, and
     the nanoseconds a pure-Python loop step takes (CPU speed as the services' Python sees it)."""
     import psycopg2
+
     conn = psycopg2.connect(dsn)
     try:
         with conn.cursor() as cur:
@@ -240,8 +273,17 @@ def machine_pace(dsn, seconds=2.0):
     return {"raw_insert_commit_per_s": round(inserts), "python_loop_ns": round(loop_ns, 1)}
 
 
-def drive(urls, dsns, duration, concurrency, rate=None, drain_timeout=120.0, pids=None,
-          warmup=0.0, timeline_file=None):
+def drive(
+    urls,
+    dsns,
+    duration,
+    concurrency,
+    rate=None,
+    drain_timeout=120.0,
+    pids=None,
+    warmup=0.0,
+    timeline_file=None,
+):
     run_tag = uuid.uuid4().hex[:8]
     pace = machine_pace(dsns["applications"])
     today = shanghai_today()
@@ -254,8 +296,10 @@ def drive(urls, dsns, duration, concurrency, rate=None, drain_timeout=120.0, pid
     numbers = itertools.count(int(time.time()) % 100_000 * 1000)  # fresh ID numbers per run
     stop = threading.Event()
     pacer = Pacer(rate) if rate else None
-    officers = [Officer(urls, tokens, numbers, submitted, year, stop, run_tag, pacer)
-                for _ in range(concurrency)]
+    officers = [
+        Officer(urls, tokens, numbers, submitted, year, stop, run_tag, pacer)
+        for _ in range(concurrency)
+    ]
     pids = pids or {}
     if pacer:
         pacer.begin()
@@ -273,8 +317,9 @@ def drive(urls, dsns, duration, concurrency, rate=None, drain_timeout=120.0, pid
         officer.join(timeout=60)
     elapsed = time.perf_counter() - started
     cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
-    cpu.update({name: seconds - cpu_before[name]
-                for name, seconds in servers_cpu_seconds().items()})
+    cpu.update(
+        {name: seconds - cpu_before[name] for name, seconds in servers_cpu_seconds().items()}
+    )
     cpu["load_client"] = time.process_time() - cpu_self
     everything = [c for o in officers for c in o.commands]
     commands = [c for c in everything if c[1] >= measured_from]
@@ -309,40 +354,58 @@ def drive(urls, dsns, duration, concurrency, rate=None, drain_timeout=120.0, pid
         downstream.append((last - own[1]) * 1000)
         timeline.append((sent, (own[1] - sent) * 1000, (last - own[1]) * 1000))
     if timeline_file:
-        Path(timeline_file).write_text("".join(f"{s:.3f} {u:.1f} {d:.1f}\n"
-                                               for s, u, d in sorted(timeline)))
+        Path(timeline_file).write_text(
+            "".join(f"{s:.3f} {u:.1f} {d:.1f}\n" for s, u, d in sorted(timeline))
+        )
     http = [c[2] * 1000 for c in commands]
     result = {
-        "bench": "load", "duration_s": round(elapsed, 1), "concurrency": concurrency,
+        "bench": "load",
+        "duration_s": round(elapsed, 1),
+        "concurrency": concurrency,
         "pacing": f"open loop, {rate}/s" if rate else "closed loop",
-        "warmup_s": warmup, "warmup_commands": len(everything) - len(commands),
-        "commands": len(commands), "submissions": sum(c[3] == "submit" for c in commands),
-        "reviews": sum(c[3] == "review" for c in commands), "errors": len(errors),
+        "warmup_s": warmup,
+        "warmup_commands": len(everything) - len(commands),
+        "commands": len(commands),
+        "submissions": sum(c[3] == "submit" for c in commands),
+        "reviews": sum(c[3] == "review" for c in commands),
+        "errors": len(errors),
         "commands_per_s": round(len(commands) / elapsed, 1),
-        "e2e_ms": {"p50": _r(percentile(e2e, 50)), "p99": _r(percentile(e2e, 99)),
-                   "max": _r(max(e2e) if e2e else None)},
+        "e2e_ms": {
+            "p50": _r(percentile(e2e, 50)),
+            "p99": _r(percentile(e2e, 99)),
+            "max": _r(max(e2e) if e2e else None),
+        },
         "http_ms": {"p50": _r(percentile(http, 50)), "p99": _r(percentile(http, 99))},
         # the two legs of e2e: sent -> its own events recorded; those -> the last downstream one
         "own_ms": {"p50": _r(percentile(upstream, 50)), "p99": _r(percentile(upstream, 99))},
-        "downstream_ms": {"p50": _r(percentile(downstream, 50)),
-                          "p99": _r(percentile(downstream, 99))},
+        "downstream_ms": {
+            "p50": _r(percentile(downstream, 50)),
+            "p99": _r(percentile(downstream, 99)),
+        },
         # how far behind its due time a command went out (open loop: all officers were busy)
         "late_ms_p99": _r(percentile([c[4] * 1000 for c in commands], 99)),
         "expected_downstream_events": expected_downstream,
         "lost": lost_own + len(missing),
         # CPU per accepted command, by process (the services', the servers' and this client's,
         # during the load phase), and in all as a share of the box's cores
-        "cpu_cores_used": round(sum(cpu.values()) / elapsed, 2), "cores": os.cpu_count(),
-        "cpu_ms_per_command": {name: round(seconds * 1000 / max(len(commands), 1), 2)
-                               for name, seconds in cpu.items()},
+        "cpu_cores_used": round(sum(cpu.values()) / elapsed, 2),
+        "cores": os.cpu_count(),
+        "cpu_ms_per_command": {
+            name: round(seconds * 1000 / max(len(commands), 1), 2) for name, seconds in cpu.items()
+        },
         "loadavg_1m": round(os.getloadavg()[0], 2),
         "machine": pace,
         # commands per raw single-row INSERT+COMMIT the box managed in the same run
-        "commands_per_raw_insert": round(len(commands) / elapsed
-                                         / max(pace["raw_insert_commit_per_s"], 1), 3),
+        "commands_per_raw_insert": round(
+            len(commands) / elapsed / max(pace["raw_insert_commit_per_s"], 1), 3
+        ),
     }
-    result["target_met"] = bool(result["commands_per_s"] >= 200 and e2e
-                                and result["e2e_ms"]["p99"] < 250 and result["lost"] == 0)
+    result["target_met"] = bool(
+        result["commands_per_s"] >= 200
+        and e2e
+        and result["e2e_ms"]["p99"] < 250
+        and result["lost"] == 0
+    )
     if errors:
         result["first_error"] = errors[0]
     return result
@@ -355,35 +418,65 @@ def _r(value):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load")
-    parser.add_argument("--rate", type=float, default=None,
-                        help="commands/s, open loop (default: closed loop)")
-    parser.add_argument("--warmup", type=float, default=5.0,
-                        help="seconds of the same load before the measured ones (not counted)")
-    parser.add_argument("--timeline", metavar="FILE",
-                        help="write each measured command: due time, own ms, downstream ms")
-    parser.add_argument("--concurrency", type=int, default=None,
-                        help="officers (threads); default 48 with --rate, else 16")
-    parser.add_argument("--running", action="store_true",
-                        help="drive the system `make run` started (its URLs and databases)")
+    parser.add_argument(
+        "--rate", type=float, default=None, help="commands/s, open loop (default: closed loop)"
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=5.0,
+        help="seconds of the same load before the measured ones (not counted)",
+    )
+    parser.add_argument(
+        "--timeline",
+        metavar="FILE",
+        help="write each measured command: due time, own ms, downstream ms",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="officers (threads); default 48 with --rate, else 16",
+    )
+    parser.add_argument(
+        "--running",
+        action="store_true",
+        help="drive the system `make run` started (its URLs and databases)",
+    )
     args = parser.parse_args(argv)
     if args.concurrency is None:
         args.concurrency = 48 if args.rate else 16
     if args.running:
         urls = base_urls()
-        dsns = {svc: dsn_for(os.environ.get(f"{svc.upper()}_DB", f"talent_{svc}"))
-                for svc in ("applications", "notifications")}
-        result = drive(urls, dsns, args.duration, args.concurrency, args.rate,
-                       warmup=args.warmup, timeline_file=args.timeline)
+        dsns = {
+            svc: dsn_for(os.environ.get(f"{svc.upper()}_DB", f"talent_{svc}"))
+            for svc in ("applications", "notifications")
+        }
+        result = drive(
+            urls,
+            dsns,
+            args.duration,
+            args.concurrency,
+            args.rate,
+            warmup=args.warmup,
+            timeline_file=args.timeline,
+        )
     else:
         from tests.support.system import running_system
+
         gen = running_system(services=("applications", "notifications"), log_prefix="load")
         system = next(gen)
         try:
-            result = drive(system.urls, {svc: system.dsn(svc) for svc in
-                                         ("applications", "notifications")},
-                           args.duration, args.concurrency, args.rate,
-                           pids={svc: proc.pid for svc, proc in system.procs.items()},
-                           warmup=args.warmup, timeline_file=args.timeline)
+            result = drive(
+                system.urls,
+                {svc: system.dsn(svc) for svc in ("applications", "notifications")},
+                args.duration,
+                args.concurrency,
+                args.rate,
+                pids={svc: proc.pid for svc, proc in system.procs.items()},
+                warmup=args.warmup,
+                timeline_file=args.timeline,
+            )
         finally:
             gen.close()
     print(json.dumps(result, ensure_ascii=False))

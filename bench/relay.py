@@ -10,6 +10,7 @@
     python bench/relay.py [--events N] [--latency-events M] [--rate R]
 Target on the 2-core machine: relay_eps >= 3,000. Ends with one JSON line.
 """
+
 import argparse
 import datetime as dt
 import json
@@ -31,17 +32,25 @@ sys.path.insert(0, str(ROOT))
 from shared.config import dsn_for  # noqa: E402
 from shared.db import Database, create_database, drop_database  # noqa: E402
 from shared.decider import NewEvent  # noqa: E402
-from shared.store import EventStore, Metadata  # noqa: E402
 from shared.messaging.relay import Relay, envelope, exchange_for  # noqa: E402
+from shared.store import EventStore, Metadata  # noqa: E402
 
 AMQP = os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
 META = Metadata("bench", "system", "bench", policy_version="bench")
 
 
 def event(i):
-    return NewEvent("SubsidyGranted", {"grant_id": f"g-{i}", "talent_id": f"t-{i}",
-                                       "measure": "LT-10.1", "amount_fen": 5_000_000,
-                                       "fiscal_year": 2026}, ("LT-10.1",))
+    return NewEvent(
+        "SubsidyGranted",
+        {
+            "grant_id": f"g-{i}",
+            "talent_id": f"t-{i}",
+            "measure": "LT-10.1",
+            "amount_fen": 5_000_000,
+            "fiscal_year": 2026,
+        },
+        ("LT-10.1",),
+    )
 
 
 def lines(path):
@@ -71,18 +80,26 @@ def raw_publish_rate(source, n, body):
         channel = conn.channel()
         exchange = exchange_for(source)(channel)
         exchange.declare()
-        queue = kombu.Queue(f"rawbench-{uuid.uuid4().hex[:6]}", exchange_for(source),
-                            routing_key="RawBench", auto_delete=False)(channel)
+        queue = kombu.Queue(
+            f"rawbench-{uuid.uuid4().hex[:6]}",
+            exchange_for(source),
+            routing_key="RawBench",
+            auto_delete=False,
+        )(channel)
         queue.declare()
         channel.confirm_select()
         acked = set()
         channel.events["basic_ack"].add(
-            lambda tag, multiple: acked.update(range(1, tag + 1)) if multiple else acked.add(tag))
+            lambda tag, multiple: acked.update(range(1, tag + 1)) if multiple else acked.add(tag)
+        )
         start = time.perf_counter()
         for _ in range(n):
-            msg = channel.prepare_message(body, content_type="application/json",
-                                          content_encoding="utf-8",
-                                          properties={"delivery_mode": 2})
+            msg = channel.prepare_message(
+                body,
+                content_type="application/json",
+                content_encoding="utf-8",
+                properties={"delivery_mode": 2},
+            )
             channel.basic_publish(msg, exchange=exchange.name, routing_key="RawBench")
         while len(acked) < n:
             conn.drain_events(timeout=10)
@@ -96,8 +113,12 @@ def main():
     ap.add_argument("--events", type=int, default=20_000)
     ap.add_argument("--latency-events", type=int, default=1_000)
     ap.add_argument("--rate", type=float, default=200.0, help="appends/s in the latency run")
-    ap.add_argument("--coalesce", type=float, default=Relay.COALESCE,
-                    help="the relay's shortest cycle, seconds (RELAY_COALESCE_SECONDS)")
+    ap.add_argument(
+        "--coalesce",
+        type=float,
+        default=Relay.COALESCE,
+        help="the relay's shortest cycle, seconds (RELAY_COALESCE_SECONDS)",
+    )
     args = ap.parse_args()
 
     source = f"relaybench{uuid.uuid4().hex[:6]}"
@@ -112,19 +133,36 @@ def main():
     cfg.write(f"AMQP_URI: '{AMQP}'\nmax_workers: {os.environ.get('BENCH_SINK_WORKERS', 50)}\n")
     cfg.close()
     env = dict(os.environ, BENCH_SOURCE=source, BENCH_OUT=out, PYTHONPATH=str(ROOT))
-    sink = subprocess.Popen([str(Path(sys.executable).with_name("nameko")), "run", "--config",
-                             cfg.name, "bench.relay_sink"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sink = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("nameko")),
+            "run",
+            "--config",
+            cfg.name,
+            "bench.relay_sink",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     relay = None
     try:
         time.sleep(4)  # let the sink declare and bind its queue
         for start in range(0, args.events, 500):
-            store.append("grant", f"backlog-{start}", 0,
-                         [event(i) for i in range(start, min(start + 500, args.events))], META)
+            store.append(
+                "grant",
+                f"backlog-{start}",
+                0,
+                [event(i) for i in range(start, min(start + 500, args.events))],
+                META,
+            )
         with store.db.transaction() as cur:
-            cur.execute("SELECT global_position, event_id::text, stream_type, stream_id, "
-                        "stream_version, event_type, schema_version, payload::text, "
-                        "metadata::text, recorded_at FROM events LIMIT 1")
+            cur.execute(
+                "SELECT global_position, event_id::text, stream_type, stream_id, "
+                "stream_version, event_type, schema_version, payload::text, "
+                "metadata::text, recorded_at FROM events LIMIT 1"
+            )
             sample_body = envelope(source, cur.fetchone())
         raw_eps = raw_publish_rate(source, args.events, sample_body)
 
@@ -137,9 +175,11 @@ def main():
         published_eps = args.events / (time.perf_counter() - t0)
         wait_lines(out, args.events, timeout=300)
         relay_eps = args.events / (time.perf_counter() - t0)
-        print(f"backlog of {args.events:,} relayed and handled in another process: "
-              f"{relay_eps:,.0f} events/s (published and confirmed: {published_eps:,.0f}/s; raw kombu publish with confirms: {raw_eps:,.0f}/s)",
-              flush=True)
+        print(
+            f"backlog of {args.events:,} relayed and handled in another process: "
+            f"{relay_eps:,.0f} events/s (published and confirmed: {published_eps:,.0f}/s; raw kombu publish with confirms: {raw_eps:,.0f}/s)",
+            flush=True,
+        )
 
         open(out, "w").close()
         interval = 1.0 / args.rate
@@ -166,15 +206,23 @@ def main():
         os.unlink(out)
         os.unlink(cfg.name)
 
-    figures = {"relay_eps": round(relay_eps), "raw_publish_eps": round(raw_eps),
-               "relay_ratio": round(relay_eps / raw_eps, 3),
-               "published_eps": round(published_eps), "p50_ms": round(p50, 2),
-               "p99_ms": round(p99, 2), "events": args.events,
-               "latency_events": args.latency_events, "append_rate": args.rate,
-               "coalesce_s": args.coalesce,
-               "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
-    print(f"append-to-handled latency at {args.rate:.0f} appends/s: p50 {p50:.1f} ms, "
-          f"p99 {p99:.1f} ms")
+    figures = {
+        "relay_eps": round(relay_eps),
+        "raw_publish_eps": round(raw_eps),
+        "relay_ratio": round(relay_eps / raw_eps, 3),
+        "published_eps": round(published_eps),
+        "p50_ms": round(p50, 2),
+        "p99_ms": round(p99, 2),
+        "events": args.events,
+        "latency_events": args.latency_events,
+        "append_rate": args.rate,
+        "coalesce_s": args.coalesce,
+        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    print(
+        f"append-to-handled latency at {args.rate:.0f} appends/s: p50 {p50:.1f} ms, "
+        f"p99 {p99:.1f} ms"
+    )
     print(json.dumps(figures))
 
 

@@ -1,5 +1,6 @@
 """The ``talent-audit`` console script: the auditors' tool (``talent_audit``) given the read
 models of this system's four services, which ``talent-audit replay`` rebuilds."""
+
 from __future__ import annotations
 
 import sys
@@ -15,12 +16,15 @@ from talent_audit.read_models import ReadModels
 
 # Each service's projections module lists the projector objects its store applies (to a type
 # checker, lists of plain objects: the projector classes share no base class).
-READ_MODELS = cast(ReadModels, {
-    "applications": applications.READ_MODELS,
-    "subsidies": subsidies.READ_MODELS,
-    "assessment": assessment.READ_MODELS,
-    "notifications": notifications.READ_MODELS,
-})
+READ_MODELS = cast(
+    ReadModels,
+    {
+        "applications": applications.READ_MODELS,
+        "subsidies": subsidies.READ_MODELS,
+        "assessment": assessment.READ_MODELS,
+        "notifications": notifications.READ_MODELS,
+    },
+)
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

@@ -3,6 +3,7 @@ place where who may do what is written down.
 
 Tokens are JWTs (HS256, PyJWT) with claims ``sub`` (actor id), ``role``, ``county`` and ``exp``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,7 +27,7 @@ ROLES: dict[str, str] = {
     "standing_committee": "Prefecture Party Standing Committee (州委常委会, LT-9.5)",
     "finance": "prefecture finance bureau (州财政局, LT-10.1, TM-1)",
     "hrss_officer": "prefecture Human Resources and Social Security Bureau officer "
-                    "(州人力资源和社会保障局, TM-1…TM-10)",
+    "(州人力资源和社会保障局, TM-1…TM-10)",
     "talent": "a certified Leading Talent",
     "auditor": "auditor (read-only)",
     "system": "another service of this backend",
@@ -35,8 +36,16 @@ ROLES: dict[str, str] = {
 # action -> roles allowed. County-scoped roles act only within their own county (see authorize).
 PERMISSIONS: dict[str, set[str]] = {
     "application.submit": {"applicant", "county_officer"},
-    "application.read": {"applicant", "county_officer", "prefecture_officer", "expert_chair",
-                         "inspector", "leading_group", "standing_committee", "auditor"},
+    "application.read": {
+        "applicant",
+        "county_officer",
+        "prefecture_officer",
+        "expert_chair",
+        "inspector",
+        "leading_group",
+        "standing_committee",
+        "auditor",
+    },
     "review.county_recommendation": {"county_officer"},
     "review.qualification_review": {"prefecture_officer"},
     "review.expert_review": {"expert_chair"},
@@ -71,8 +80,7 @@ PERMISSIONS: dict[str, set[str]] = {
     "tenure.ground.credit_fraud": {"prefecture_officer"},
     "tenure.ground.departure": {"county_officer"},
     "tenure.ground.other": {"prefecture_officer"},
-    "assessment.results.read": {"county_officer", "prefecture_officer", "leading_group",
-                                "auditor"},
+    "assessment.results.read": {"county_officer", "prefecture_officer", "leading_group", "auditor"},
     "deadlines.run": {"prefecture_officer", "system"},
     "disqualification.approve": {"leading_group"},
     "disqualification.decline": {"leading_group"},
@@ -81,8 +89,14 @@ PERMISSIONS: dict[str, set[str]] = {
     # notifications: webhook subscribers, e-mail addresses (each recipient their own; the bureau
     # anyone's), the delivery record and re-driving dead-lettered messages
     "subscriber.manage": {"prefecture_officer"},
-    "contact.manage": {"prefecture_officer", "county_officer", "finance", "leading_group",
-                       "talent", "applicant"},
+    "contact.manage": {
+        "prefecture_officer",
+        "county_officer",
+        "finance",
+        "leading_group",
+        "talent",
+        "applicant",
+    },
     "delivery.read": {"prefecture_officer", "auditor"},
     "delivery.redrive": {"prefecture_officer"},
 }
@@ -103,12 +117,19 @@ class Principal:
         return f"Principal({self.actor_id!r}, {self.role!r}, {self.county!r})"
 
 
-def mint(secret: str, actor_id: str, role: str, county: str | None = None, *,
-         ttl: dt.timedelta = dt.timedelta(hours=8), now: dt.datetime | None = None) -> str:
+def mint(
+    secret: str,
+    actor_id: str,
+    role: str,
+    county: str | None = None,
+    *,
+    ttl: dt.timedelta = dt.timedelta(hours=8),
+    now: dt.datetime | None = None,
+) -> str:
     """A token for ``actor_id`` acting as ``role`` (of ``county``), valid for ``ttl``."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role}")
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     claims: dict[str, Any] = {"sub": actor_id, "role": role, "iat": now, "exp": now + ttl}
     if county:
         claims["county"] = county
@@ -120,19 +141,29 @@ def authenticate(secret: str, authorization_header: str | None) -> Principal:
     if not authorization_header or not authorization_header.startswith("Bearer "):
         raise Unauthenticated("missing bearer token (Authorization: Bearer <token>)")
     try:
-        claims = jwt.decode(authorization_header[7:], secret, algorithms=[ALGORITHM],
-                            options={"require": ["sub", "role", "exp"]})
+        claims = jwt.decode(
+            authorization_header[7:],
+            secret,
+            algorithms=[ALGORITHM],
+            options={"require": ["sub", "role", "exp"]},
+        )
     except jwt.ExpiredSignatureError:
-        raise Unauthenticated("token expired")
+        raise Unauthenticated("token expired") from None
     except jwt.InvalidTokenError as exc:
-        raise Unauthenticated(f"invalid token: {exc}")
+        raise Unauthenticated(f"invalid token: {exc}") from exc
     if claims["role"] not in ROLES:
         raise Unauthenticated(f"unknown role {claims['role']}")
     return Principal(claims["sub"], claims["role"], claims.get("county"))
 
 
-def authorize(principal: Principal, action: str, county: str | None = None, *,
-              owner: object = _ANY_OWNER, record: str = "record") -> None:
+def authorize(
+    principal: Principal,
+    action: str,
+    county: str | None = None,
+    *,
+    owner: object = _ANY_OWNER,
+    record: str = "record",
+) -> None:
     """Refuse unless ``principal`` may do ``action`` (on a record of ``county``, if given, and
     owned by actor ``owner``, if given: an applicant or a talent acts only on their own
     ``record``; a record owned by no actor, ``owner=None``, is nobody's own)."""
@@ -140,8 +171,9 @@ def authorize(principal: Principal, action: str, county: str | None = None, *,
     if allowed is None:
         raise Forbidden(f"unknown action {action}")
     if principal.role not in allowed:
-        raise Forbidden(f"role {principal.role} may not {action}",
-                        details={"allowed_roles": sorted(allowed)})
+        raise Forbidden(
+            f"role {principal.role} may not {action}", details={"allowed_roles": sorted(allowed)}
+        )
     if principal.role in COUNTY_SCOPED and county is not None and principal.county != county:
         raise Forbidden(f"{principal.role} of {principal.county} may not act on {county}")
     if owner is not _ANY_OWNER and principal.role in OWNER_SCOPED and principal.actor_id != owner:
@@ -156,48 +188,68 @@ ApplicantOf = Callable[[str], str | None]
 """Of an application id: its applicant's actor id (None: no such application)."""
 
 
-def owns_address(principal: Principal, recipient: str,
-                 applicant_of: ApplicantOf | None = None) -> bool:
+def owns_address(
+    principal: Principal, recipient: str, applicant_of: ApplicantOf | None = None
+) -> bool:
     """``principal`` is the recipient named by ``recipient``. An applicant also owns the address
     ``applicant:<application_id>`` of an application ``applicant_of`` knows as theirs."""
     kind, _, ident = recipient.partition(":")
     role, actor = principal.role, principal.actor_id
-    return ((kind == "county" and role == "county_officer" and principal.county == ident)
-            or (kind == "talent" and role == "talent" and actor == ident)
-            or (kind == "applicant" and role == "applicant"
-                and (actor == ident or (applicant_of is not None
-                                        and applicant_of(ident) == actor)))
-            or (recipient == "finance" and role == "finance")
-            or (recipient == "leading_group" and role == "leading_group")
-            or (recipient == "bureau" and role == "prefecture_officer"))
+    return (
+        (kind == "county" and role == "county_officer" and principal.county == ident)
+        or (kind == "talent" and role == "talent" and actor == ident)
+        or (
+            kind == "applicant"
+            and role == "applicant"
+            and (actor == ident or (applicant_of is not None and applicant_of(ident) == actor))
+        )
+        or (recipient == "finance" and role == "finance")
+        or (recipient == "leading_group" and role == "leading_group")
+        or (recipient == "bureau" and role == "prefecture_officer")
+    )
 
 
-def may_read_inbox(principal: Principal, recipient: str,
-                   applicant_of: ApplicantOf | None = None) -> bool:
+def may_read_inbox(
+    principal: Principal, recipient: str, applicant_of: ApplicantOf | None = None
+) -> bool:
     """The bureau and auditors read every inbox; everyone else their own."""
-    return (principal.role in ("prefecture_officer", "auditor")
-            or owns_address(principal, recipient, applicant_of))
+    return principal.role in ("prefecture_officer", "auditor") or owns_address(
+        principal, recipient, applicant_of
+    )
 
 
-def may_address(principal: Principal, recipient: str,
-                applicant_of: ApplicantOf | None = None) -> bool:
+def may_address(
+    principal: Principal, recipient: str, applicant_of: ApplicantOf | None = None
+) -> bool:
     """The bureau sets anyone's contact; everyone else their own."""
-    return principal.role == "prefecture_officer" or owns_address(principal, recipient,
-                                                                  applicant_of)
+    return principal.role == "prefecture_officer" or owns_address(
+        principal, recipient, applicant_of
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m shared.auth ROLE [ACTOR] [COUNTY]``: print a token signed with $AUTH_SECRET."""
     import os
     import sys
+
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] not in ROLES:
-        print(__doc__ + "\nusage: python -m shared.auth ROLE [ACTOR] [COUNTY]\nroles: "
-              + ", ".join(ROLES), file=sys.stderr)
+        print(
+            __doc__
+            + "\nusage: python -m shared.auth ROLE [ACTOR] [COUNTY]\nroles: "
+            + ", ".join(ROLES),
+            file=sys.stderr,
+        )
         return 2
     secret = os.environ.get("AUTH_SECRET", "dev-only-secret-change-me-in-production!")
-    print(mint(secret, args[1] if len(args) > 1 else f"{args[0]}-1", args[0],
-               args[2] if len(args) > 2 else None))
+    print(
+        mint(
+            secret,
+            args[1] if len(args) > 1 else f"{args[0]}-1",
+            args[0],
+            args[2] if len(args) > 2 else None,
+        )
+    )
     return 0
 
 

@@ -13,6 +13,7 @@ variable of the same name) either of those as text, e.g.
 ``WORKING_DAY_OVERRIDES=/etc/talent/holidays-2027.yaml``. A schedule that cannot be right (a date
 outside its year, a date both holiday and working day) stops the service at start-up.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,10 +31,13 @@ class CalendarYearUnknown(RuleViolation):
     code = "calendar_year_unknown"
 
     def __init__(self, year: int) -> None:
-        super().__init__("LT-9.5", f"the working-day calendar for {year} is not known yet; load "
-                                   f"the State Council's published {year} schedule into "
-                                   f"configuration (WORKING_DAY_OVERRIDES)",
-                         details={"year": year})
+        super().__init__(
+            "LT-9.5",
+            f"the working-day calendar for {year} is not known yet; load "
+            f"the State Council's published {year} schedule into "
+            f"configuration (WORKING_DAY_OVERRIDES)",
+            details={"year": year},
+        )
 
 
 class WorkingDayCalendar:
@@ -62,7 +66,7 @@ class WorkingDayCalendar:
         try:
             return bool(chinese_calendar.is_workday(day))
         except NotImplementedError:
-            raise CalendarYearUnknown(day.year)
+            raise CalendarYearUnknown(day.year) from None
 
     def nth_working_day(self, start: dt.date, n: int) -> dt.date:
         """The n-th working day counting ``start`` itself as day 1 when it is a working day."""
@@ -94,21 +98,23 @@ def load_overrides(value: object) -> dict[int, dict[str, list[dt.date]]]:
         try:
             value = yaml.safe_load(text)  # YAML, or JSON (which YAML reads too)
         except yaml.YAMLError as exc:
-            raise ValueError(f"WORKING_DAY_OVERRIDES is neither a schedule nor a file: {exc}")
+            raise ValueError(
+                f"WORKING_DAY_OVERRIDES is neither a schedule nor a file: {exc}"
+            ) from exc
     if isinstance(value, str):
         raise ValueError(f"WORKING_DAY_OVERRIDES: no such file {value!r}")
     if not isinstance(value, dict):
-        raise ValueError("WORKING_DAY_OVERRIDES must map years to {holidays: [...], "
-                         "workdays: [...]}")
+        raise ValueError(
+            "WORKING_DAY_OVERRIDES must map years to {holidays: [...], workdays: [...]}"
+        )
     schedules: dict[int, dict[str, list[dt.date]]] = {}
     for key, sched in value.items():
         try:
             year = int(key)
         except (TypeError, ValueError):
-            raise ValueError(f"WORKING_DAY_OVERRIDES: {key!r} is not a year")
+            raise ValueError(f"WORKING_DAY_OVERRIDES: {key!r} is not a year") from None
         if not isinstance(sched, dict) or set(sched) - {"holidays", "workdays"}:
-            raise ValueError(f"WORKING_DAY_OVERRIDES {year}: expected holidays and workdays "
-                             "lists")
+            raise ValueError(f"WORKING_DAY_OVERRIDES {year}: expected holidays and workdays lists")
         lists: dict[str, list[dt.date]] = {}
         for kind in ("holidays", "workdays"):
             days: list[dt.date] = []
@@ -116,15 +122,17 @@ def load_overrides(value: object) -> dict[int, dict[str, list[dt.date]]]:
                 try:
                     day = _date(d)
                 except ValueError:
-                    raise ValueError(f"WORKING_DAY_OVERRIDES {year} {kind}: {d!r} is not a date")
+                    raise ValueError(
+                        f"WORKING_DAY_OVERRIDES {year} {kind}: {d!r} is not a date"
+                    ) from None
                 if day.year != year:
-                    raise ValueError(f"WORKING_DAY_OVERRIDES {year} {kind}: {day} is not in "
-                                     f"{year}")
+                    raise ValueError(f"WORKING_DAY_OVERRIDES {year} {kind}: {day} is not in {year}")
                 days.append(day)
             lists[kind] = days
         both = sorted(set(lists["holidays"]) & set(lists["workdays"]))
         if both:
-            raise ValueError(f"WORKING_DAY_OVERRIDES {year}: {both[0]} is both a holiday and a "
-                             "working day")
+            raise ValueError(
+                f"WORKING_DAY_OVERRIDES {year}: {both[0]} is both a holiday and a working day"
+            )
         schedules[year] = lists
     return schedules

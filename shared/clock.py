@@ -8,6 +8,7 @@ production configurations (``services/*/config.yaml``) do not have the key, so n
 variable can move a production clock; a configuration that has the key but leaves it empty is
 refused rather than silently run on the real date.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -34,7 +35,7 @@ class Clock:
     """The service's one source of "now"; domain code receives it as an argument."""
 
     def now(self) -> dt.datetime:
-        return dt.datetime.now(dt.timezone.utc)
+        return dt.datetime.now(dt.UTC)
 
     def today(self) -> dt.date:
         return self.now().astimezone(SHANGHAI).date()
@@ -48,7 +49,7 @@ class PinnedClock(Clock):
 
     def now(self) -> dt.datetime:
         wall = super().now().astimezone(SHANGHAI)
-        return dt.datetime.combine(self.pinned, wall.timetz()).astimezone(dt.timezone.utc)
+        return dt.datetime.combine(self.pinned, wall.timetz()).astimezone(dt.UTC)
 
     def today(self) -> dt.date:
         return self.pinned
@@ -60,8 +61,10 @@ def clock_for(config: Mapping[str, Any]) -> Clock:
         return Clock()
     value = config["CLOCK_TODAY"]
     if isinstance(value, dt.datetime) or not value:
-        raise ValueError("CLOCK_TODAY is in this configuration but is not a date: set it to an "
-                         "ISO date, or use the production configuration (no CLOCK_TODAY)")
+        raise ValueError(
+            "CLOCK_TODAY is in this configuration but is not a date: set it to an "
+            "ISO date, or use the production configuration (no CLOCK_TODAY)"
+        )
     today = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value).strip())
     log.warning("clock_pinned", today=today.isoformat())
     return PinnedClock(today)

@@ -1,5 +1,6 @@
 """Service configuration: one YAML per service, ``${VAR:default}`` substituted from the environment
 exactly as ``nameko run --config`` does (we reuse nameko's own loader so both read alike)."""
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,9 @@ class _ConfigLoader(yaml.SafeLoader):
 
 
 _ConfigLoader.add_constructor("!env_var", env_var_constructor)
-_ConfigLoader.add_constructor("!raw_env_var",
-                              lambda loader, node: env_var_constructor(loader, node, raw=True))
+_ConfigLoader.add_constructor(
+    "!raw_env_var", lambda loader, node: env_var_constructor(loader, node, raw=True)
+)
 _ConfigLoader.add_implicit_resolver("!env_var", IMPLICIT_ENV_VAR_MATCHER, None)
 
 

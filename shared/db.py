@@ -8,6 +8,7 @@
 * A connection that failed (server restart, ``pg_terminate_backend``) is thrown away, never reused:
   the next transaction opens a fresh one, so services reconnect by themselves.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -27,6 +28,7 @@ CONNECTION_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
 def eventlet_active() -> bool:
     try:
         import warnings
+
         with warnings.catch_warnings():  # eventlet announces its deprecation on import
             warnings.simplefilter("ignore")
             import eventlet.patcher
@@ -38,6 +40,7 @@ def eventlet_active() -> bool:
 def _make_green() -> None:
     if eventlet_active() and psycopg2.extensions.get_wait_callback() is None:
         from psycogreen.eventlet import patch_psycopg
+
         patch_psycopg()
 
 
@@ -68,13 +71,17 @@ def prepared(cur: cursor, sql: str) -> str:
         name, prepare, execute = _STATEMENTS[sql]
     except KeyError:
         if "%%" in sql or "%(" in sql:
-            raise ValueError("prepared statements take positional %s placeholders only")
+            raise ValueError("prepared statements take positional %s placeholders only") from None
         pieces = sql.split("%s")
         name = f"talent_{next(_NAMES)}"
-        prepare = f"PREPARE {name} AS " + pieces[0] + "".join(
-            f"${i}{piece}" for i, piece in enumerate(pieces[1:], start=1))
-        execute = f"EXECUTE {name}" + (f" ({', '.join(['%s'] * (len(pieces) - 1))})"
-                                       if len(pieces) > 1 else "")
+        prepare = (
+            f"PREPARE {name} AS "
+            + pieces[0]
+            + "".join(f"${i}{piece}" for i, piece in enumerate(pieces[1:], start=1))
+        )
+        execute = f"EXECUTE {name}" + (
+            f" ({', '.join(['%s'] * (len(pieces) - 1))})" if len(pieces) > 1 else ""
+        )
         name, prepare, execute = _STATEMENTS.setdefault(sql, (name, prepare, execute))
     if name not in done:
         cur.execute(prepare)
@@ -82,9 +89,15 @@ def prepared(cur: cursor, sql: str) -> str:
     return execute
 
 
-def connect(dsn: str, *, connect_timeout: float = 5, statement_timeout_ms: int = 30_000,
-            autocommit: bool = False, application_name: str = "talent",
-            read_only: bool = False) -> connection:
+def connect(
+    dsn: str,
+    *,
+    connect_timeout: float = 5,
+    statement_timeout_ms: int = 30_000,
+    autocommit: bool = False,
+    application_name: str = "talent",
+    read_only: bool = False,
+) -> connection:
     """Open one connection, bounded in time whether or not eventlet is active. ``read_only``
     makes every transaction of the session read-only (the auditors' tools)."""
     _make_green()
@@ -96,15 +109,19 @@ def connect(dsn: str, *, connect_timeout: float = 5, statement_timeout_ms: int =
         connect_timeout=connect_timeout,
         application_name=application_name,
         options=options,
-        keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=3,
+        keepalives=1,
+        keepalives_idle=10,
+        keepalives_interval=5,
+        keepalives_count=3,
     )
     if eventlet_active():
         import eventlet
+
         try:
             with eventlet.Timeout(connect_timeout):
                 conn: connection = psycopg2.connect(dsn, **kwargs)
         except eventlet.Timeout:
-            raise psycopg2.OperationalError(f"connect timed out after {connect_timeout}s")
+            raise psycopg2.OperationalError(f"connect timed out after {connect_timeout}s") from None
     else:
         conn = psycopg2.connect(dsn, **kwargs)
     conn.autocommit = autocommit
@@ -114,8 +131,14 @@ def connect(dsn: str, *, connect_timeout: float = 5, statement_timeout_ms: int =
 class Database:
     """A small pool of connections with ``transaction()`` as the one way to use them."""
 
-    def __init__(self, dsn: str, *, max_size: int = 8, application_name: str = "talent",
-                 **connect_kwargs: Any) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        max_size: int = 8,
+        application_name: str = "talent",
+        **connect_kwargs: Any,
+    ) -> None:
         self.dsn = dsn
         self.application_name = application_name
         self._connect_kwargs = connect_kwargs
@@ -143,8 +166,12 @@ class Database:
             self._idle.append(conn)
 
     @contextlib.contextmanager
-    def transaction(self, cursor_factory: Callable[..., cursor] | None = None,
-                    name: str | None = None, itersize: int = 2000) -> Iterator[cursor]:
+    def transaction(
+        self,
+        cursor_factory: Callable[..., cursor] | None = None,
+        name: str | None = None,
+        itersize: int = 2000,
+    ) -> Iterator[cursor]:
         """Yield a cursor inside one transaction: committed on success, rolled back on error.
         A connection that failed at the network level is discarded. ``name`` makes it a
         server-side cursor that streams ``itersize`` rows at a time."""
@@ -197,8 +224,9 @@ class Database:
                 conn.close()
                 raise
             except BaseException:
-                if not conn.closed and (conn.info.transaction_status
-                                        != psycopg2.extensions.TRANSACTION_STATUS_IDLE):
+                if not conn.closed and (
+                    conn.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE
+                ):
                     try:
                         with conn.cursor() as cur:
                             cur.execute("ROLLBACK")

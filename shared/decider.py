@@ -5,6 +5,7 @@
 the service looked up, so tests and replays are deterministic. Nothing here touches the store:
 the store records a decider's ``NewEvent``s and hands back events that ``evolve`` folds.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
@@ -29,6 +30,7 @@ class Event(Protocol):
 @dataclass(frozen=True)
 class NewEvent:
     """An event a decider wants recorded: its type, its payload and the clauses it applied."""
+
     event_type: str
     payload: dict[str, Any]
     clauses: tuple[str, ...] = ()
@@ -45,6 +47,7 @@ def fold(evolve: Callable[[S, E], S], state: S, events: Iterable[E]) -> S:
 class Decider(Generic[S]):
     """One aggregate's rules: the stream type it records under, its initial state, ``evolve``,
     ``decide`` and the policy version its decisions cite."""
+
     stream_type: str
     initial_state: S
     evolve: Callable[[S, Any], S]

@@ -1,5 +1,6 @@
 """Errors a caller can see. Each carries a machine code, a message and, where a rule decided it,
 the clause id (e.g. ``LT-6.3``). ``shared.http`` turns them into JSON 4xx responses."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -10,9 +11,14 @@ class TalentError(Exception):
     code: str = "error"
     http_status: int = 400
 
-    def __init__(self, message: str, *, clause: str | None = None,
-                 fields: Mapping[str, Any] | None = None,
-                 details: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        clause: str | None = None,
+        fields: Mapping[str, Any] | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.clause = clause
@@ -32,17 +38,25 @@ class TalentError(Exception):
 
 class InvalidInput(TalentError):
     """The request does not match the command's schema (field-level errors)."""
+
     code = "invalid_input"
     http_status = 400
 
 
 class RuleViolation(TalentError):
     """The command is well formed but a policy rule refuses it. ``clause`` names the rule."""
+
     code = "rule_violation"
     http_status = 422
 
-    def __init__(self, clause: str, message: str, *, fields: Mapping[str, Any] | None = None,
-                 details: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        clause: str,
+        message: str,
+        *,
+        fields: Mapping[str, Any] | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(message, clause=clause, fields=fields, details=details)
 
 
@@ -63,17 +77,24 @@ class Forbidden(TalentError):
 
 class ConcurrencyConflict(TalentError):
     """Optimistic concurrency: the stream moved on since the caller read it."""
+
     code = "conflict"
     http_status = 409
 
-    def __init__(self, stream_id: str, expected_version: int | None,
-                 actual_version: int | None = None) -> None:
+    def __init__(
+        self, stream_id: str, expected_version: int | None, actual_version: int | None = None
+    ) -> None:
         msg = f"stream {stream_id} is not at expected version {expected_version}"
         if actual_version is not None:
             msg += f" (it is at {actual_version})"
-        super().__init__(msg, details={"stream_id": stream_id,
-                                       "expected_version": expected_version,
-                                       "actual_version": actual_version})
+        super().__init__(
+            msg,
+            details={
+                "stream_id": stream_id,
+                "expected_version": expected_version,
+                "actual_version": actual_version,
+            },
+        )
         self.stream_id = stream_id
         self.expected_version = expected_version
         self.actual_version = actual_version

@@ -3,6 +3,7 @@ correlation and causation ids bound per worker (``structlog.contextvars``).
 
 Personal data never reaches a log: keys that hold it are masked and any string that looks like a
 mainland resident ID number or mobile number is masked wherever it appears."""
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,7 @@ def _scrub_value(value: Any) -> Any:
     return value
 
 
-def scrub_personal_data(_logger: WrappedLogger, _method: str,
-                        event_dict: EventDict) -> EventDict:
+def scrub_personal_data(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
     return {k: (MASK if k in PERSONAL_KEYS else _scrub_value(v)) for k, v in event_dict.items()}
 
 
@@ -48,8 +48,7 @@ def _json(event_dict: EventDict, **_kw: Any) -> str:
         return json.dumps(event_dict, default=str, ensure_ascii=False)
 
 
-def configure(service: str, level: int = logging.INFO,
-              stream: TextIO | None = None) -> None:
+def configure(service: str, level: int = logging.INFO, stream: TextIO | None = None) -> None:
     """structlog (this code) and stdlib logging (nameko, kombu) as JSON lines on ``stream``.
 
     structlog's own calls do not go through stdlib ``logging`` (a LogRecord, the handler lock and
@@ -67,8 +66,11 @@ def configure(service: str, level: int = logging.INFO,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         lambda _l, _m, ed: {**ed, "service": service},
     ]
-    render: list[Processor] = [structlog.processors.format_exc_info, scrub_personal_data,
-              structlog.processors.JSONRenderer(serializer=_json)]
+    render: list[Processor] = [
+        structlog.processors.format_exc_info,
+        scrub_personal_data,
+        structlog.processors.JSONRenderer(serializer=_json),
+    ]
     structlog.configure(
         processors=shared_processors + render,
         logger_factory=structlog.WriteLoggerFactory(file=stream),

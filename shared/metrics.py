@@ -1,5 +1,5 @@
 """Prometheus metrics, one registry per service process, served as ``GET /metrics`` (text format,
-public, like the health checks) by every service (``shared/service.py``).
+public, like the health checks) by every service (``shared/runtime/base.py``).
 
 Call sites stay one line each (``metrics.DEAD_LETTERS.labels(service, handler, reason).inc()``).
 Every metric carries a ``service`` label, so one scrape config fits the four services; replicas
@@ -8,14 +8,22 @@ are told apart by Prometheus' own ``instance`` label.
 Relay lag is read from the database at scrape time (store head vs. the relay's stored cursor,
 and the age of the oldest unpublished event), so every replica reports it, leader or standby.
 """
+
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Literal
 
-from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram,
-                               disable_created_metrics, generate_latest)
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 
 if TYPE_CHECKING:
     from shared.db import Database
@@ -29,47 +37,81 @@ _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 
 # -- the event store ---------------------------------------------------------------------------
 EVENTS_APPENDED = Counter(
-    "talent_events_appended_total", "Events appended to the service's event store.",
-    ["service", "stream_type"], registry=REGISTRY)
+    "talent_events_appended_total",
+    "Events appended to the service's event store.",
+    ["service", "stream_type"],
+    registry=REGISTRY,
+)
 
 # -- the relay (outbox publisher) ---------------------------------------------------------------
 RELAY_PUBLISHED = Counter(
-    "talent_relay_published_total", "Events published by this process's relay and confirmed by "
-    "the broker.", ["service"], registry=REGISTRY)
+    "talent_relay_published_total",
+    "Events published by this process's relay and confirmed by the broker.",
+    ["service"],
+    registry=REGISTRY,
+)
 RELAY_LEADER = Gauge(
-    "talent_relay_leader", "1 while this process's relay holds the leader lock, else 0.",
-    ["service"], registry=REGISTRY)
+    "talent_relay_leader",
+    "1 while this process's relay holds the leader lock, else 0.",
+    ["service"],
+    registry=REGISTRY,
+)
 RELAY_LAG_EVENTS = Gauge(
-    "talent_relay_lag_events", "Stored events not yet published (store head - relay cursor).",
-    ["service"], registry=REGISTRY)
+    "talent_relay_lag_events",
+    "Stored events not yet published (store head - relay cursor).",
+    ["service"],
+    registry=REGISTRY,
+)
 RELAY_LAG_SECONDS = Gauge(
-    "talent_relay_lag_seconds", "Age of the oldest stored event not yet published (0: none).",
-    ["service"], registry=REGISTRY)
+    "talent_relay_lag_seconds",
+    "Age of the oldest stored event not yet published (0: none).",
+    ["service"],
+    registry=REGISTRY,
+)
 
 # -- event handlers (the inbox) -----------------------------------------------------------------
 HANDLER_LATENCY = Histogram(
-    "talent_handler_duration_seconds", "Time to handle one consumed event (inbox + effects), "
-    "by outcome: handled, duplicate, dead, requeued.", ["service", "handler", "outcome"],
-    buckets=_LATENCY_BUCKETS, registry=REGISTRY)
+    "talent_handler_duration_seconds",
+    "Time to handle one consumed event (inbox + effects), "
+    "by outcome: handled, duplicate, dead, requeued.",
+    ["service", "handler", "outcome"],
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
 HANDLER_FAILURES = Counter(
-    "talent_handler_failures_total", "Failed handler attempts, by kind: database (retried, then "
+    "talent_handler_failures_total",
+    "Failed handler attempts, by kind: database (retried, then "
     "requeued), error (a bug: retried, then dead-lettered), refused (a rule refusal).",
-    ["service", "handler", "kind"], registry=REGISTRY)
+    ["service", "handler", "kind"],
+    registry=REGISTRY,
+)
 INBOX_DUPLICATES = Counter(
-    "talent_inbox_duplicates_dropped_total", "Redelivered events the inbox dropped (already "
-    "handled).", ["service", "handler"], registry=REGISTRY)
+    "talent_inbox_duplicates_dropped_total",
+    "Redelivered events the inbox dropped (already handled).",
+    ["service", "handler"],
+    registry=REGISTRY,
+)
 DEAD_LETTERS = Counter(
-    "talent_dead_letters_total", "Consumed events dead-lettered, by handler and reason: poison "
+    "talent_dead_letters_total",
+    "Consumed events dead-lettered, by handler and reason: poison "
     "(undecodable message), refused (a rule refusal), failed (a handler error after retries).",
-    ["service", "handler", "reason"], registry=REGISTRY)
+    ["service", "handler", "reason"],
+    registry=REGISTRY,
+)
 
 # -- notifications ------------------------------------------------------------------------------
 NOTIFICATION_DELIVERIES = Counter(
-    "talent_notification_deliveries_total", "Delivery attempts of notifications by channel and "
-    "outcome (delivered, failed).", ["channel", "outcome"], registry=REGISTRY)
+    "talent_notification_deliveries_total",
+    "Delivery attempts of notifications by channel and outcome (delivered, failed).",
+    ["channel", "outcome"],
+    registry=REGISTRY,
+)
 NOTIFICATION_DEAD_LETTERS = Counter(
-    "talent_notification_dead_letters_total", "Notification deliveries given up after their "
-    "attempts (DeliveryDeadLettered), by channel.", ["channel"], registry=REGISTRY)
+    "talent_notification_dead_letters_total",
+    "Notification deliveries given up after their attempts (DeliveryDeadLettered), by channel.",
+    ["channel"],
+    registry=REGISTRY,
+)
 
 DEAD_LETTER_REASONS = ("poison", "refused", "failed")
 

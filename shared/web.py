@@ -2,6 +2,7 @@
 error mapping (a refusal is a 4xx JSON body naming the fields and the clause; never a stack
 trace), each response tagged with the request's correlation id. A service's entrypoints use its
 unit of work as ``self.uow``."""
+
 from __future__ import annotations
 
 import functools
@@ -30,8 +31,12 @@ def _json_default(value: object) -> list[Any] | str:
 def json_response(status: int, body: Any, correlation_id: str | None = None) -> Response:
     headers = {"X-Correlation-ID": correlation_id} if correlation_id else {}
     # OPT_NON_STR_KEYS: marshmallow names a list item's errors by its (int) index
-    return Response(orjson.dumps(body, default=_json_default, option=orjson.OPT_NON_STR_KEYS),
-                    status=status, mimetype="application/json", headers=headers)
+    return Response(
+        orjson.dumps(body, default=_json_default, option=orjson.OPT_NON_STR_KEYS),
+        status=status,
+        mimetype="application/json",
+        headers=headers,
+    )
 
 
 _SCHEMAS: dict[type[marshmallow.Schema], marshmallow.Schema] = {}
@@ -49,22 +54,22 @@ def _schema(schema: type[marshmallow.Schema] | marshmallow.Schema) -> marshmallo
     return instance
 
 
-def parse_body(request: Request,
-               schema: type[marshmallow.Schema] | marshmallow.Schema) -> dict[str, Any]:
+def parse_body(
+    request: Request, schema: type[marshmallow.Schema] | marshmallow.Schema
+) -> dict[str, Any]:
     """The request's JSON body loaded through ``schema`` (a schema class, whose one shared
     instance is used, or an instance), or InvalidInput naming the fields."""
     schema = _schema(schema)
     try:
         data = orjson.loads(request.get_data() or b"{}")
     except orjson.JSONDecodeError as exc:
-        raise InvalidInput(f"body is not valid JSON: {exc}")
+        raise InvalidInput(f"body is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise InvalidInput("body must be a JSON object")
     try:
         return schema.load(data)
     except marshmallow.ValidationError as exc:
-        raise InvalidInput("invalid input",
-                           fields=exc.messages)  # type: ignore[arg-type]  # a schema's errors: a dict
+        raise InvalidInput("invalid input", fields=exc.messages) from exc  # type: ignore[arg-type]  # a schema's errors: a dict
 
 
 def expected_version(request: Request) -> int | None:
@@ -75,8 +80,10 @@ def expected_version(request: Request) -> int | None:
     try:
         return int(value.strip('"'))
     except ValueError:
-        raise InvalidInput("If-Match must be the stream version the caller last read",
-                           fields={"If-Match": ["Not a valid integer."]})
+        raise InvalidInput(
+            "If-Match must be the stream version the caller last read",
+            fields={"If-Match": ["Not a valid integer."]},
+        ) from None
 
 
 def _refuse_nul(request: Request, kwargs: Mapping[str, Any]) -> None:
@@ -88,15 +95,18 @@ def _refuse_nul(request: Request, kwargs: Mapping[str, Any]) -> None:
             raise InvalidInput(f"{name} holds a NUL character", fields={name: bad})
     for name, value in request.args.items(multi=True):
         if "\x00" in name or "\x00" in value:
-            raise InvalidInput("a query argument holds a NUL character",
-                               fields={name.replace("\x00", "") or "query": bad})
+            raise InvalidInput(
+                "a query argument holds a NUL character",
+                fields={name.replace("\x00", "") or "query": bad},
+            )
     body = request.get_data()
     if b"\x00" in body or b"\\u0000" in body:
         raise InvalidInput("the body holds a NUL character", fields={"body": bad})
 
 
-def endpoint(method: str, url: str, *, action: str | None = None,
-             public: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
+def endpoint(
+    method: str, url: str, *, action: str | None = None, public: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
     """A JSON HTTP entrypoint: authenticates the bearer token, checks ``action`` against the
     authorisation matrix, maps errors to 4xx JSON (never a stack trace) and tags the response with
     the correlation id. The handler returns a body (200) or ``(status, body)``."""
@@ -105,13 +115,13 @@ def endpoint(method: str, url: str, *, action: str | None = None,
         @functools.wraps(fn)
         def wrapper(self: Any, request: Request, **kwargs: Any) -> Response:
             uow = self.uow
-            uow.correlation_id = request.headers.get("X-Correlation-ID") or \
-                uow.correlation_id
+            uow.correlation_id = request.headers.get("X-Correlation-ID") or uow.correlation_id
             tlog.bind(correlation_id=uow.correlation_id)
             try:
                 if not public:
-                    uow.act_as(authenticate(uow.settings.auth_secret,
-                                                request.headers.get("Authorization")))
+                    uow.act_as(
+                        authenticate(uow.settings.auth_secret, request.headers.get("Authorization"))
+                    )
                     if action:
                         authorize(uow.principal, action)
                 _refuse_nul(request, kwargs)
@@ -119,19 +129,33 @@ def endpoint(method: str, url: str, *, action: str | None = None,
                 status, body = result if isinstance(result, tuple) else (200, result)
                 return json_response(status, body, uow.correlation_id)
             except TalentError as exc:
-                log.info("request_refused", path=request.path, code=exc.code,
-                         clause=exc.clause, status=exc.http_status)
+                log.info(
+                    "request_refused",
+                    path=request.path,
+                    code=exc.code,
+                    clause=exc.clause,
+                    status=exc.http_status,
+                )
                 return json_response(exc.http_status, exc.to_dict(), uow.correlation_id)
             except CONNECTION_ERRORS:
                 log.exception("request_failed_database", path=request.path)
-                return json_response(503, {"code": "unavailable",
-                                           "message": "database unavailable, retry later"},
-                                     uow.correlation_id)
+                return json_response(
+                    503,
+                    {"code": "unavailable", "message": "database unavailable, retry later"},
+                    uow.correlation_id,
+                )
             except Exception:  # noqa: BLE001 - a bug: log it, show no internals
                 log.exception("request_failed", path=request.path)
-                return json_response(500, {"code": "internal_error",
-                                           "message": "internal error",
-                                           "correlation_id": uow.correlation_id},
-                                     uow.correlation_id)
+                return json_response(
+                    500,
+                    {
+                        "code": "internal_error",
+                        "message": "internal error",
+                        "correlation_id": uow.correlation_id,
+                    },
+                    uow.correlation_id,
+                )
+
         return http(method, url)(wrapper)
+
     return decorator

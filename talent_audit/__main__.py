@@ -1,6 +1,7 @@
 """``python -m talent_audit``: the tool given no read models. ``verify``, ``history`` and
 ``export`` read the stores alone; ``replay`` needs the services' read models, which the
 ``talent-audit`` console script passes to ``cli.main``."""
+
 from __future__ import annotations
 
 import sys

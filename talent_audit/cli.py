@@ -15,6 +15,7 @@ the services) or given with ``--dsn service=DSN``. ``history`` keeps its own ind
 (database ``talent_audit``, or ``--audit-dsn``), brought up to date from the stores at each run;
 ``replay`` writes only to that scratch database, into a schema of its own.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,23 +30,46 @@ from talent_audit.read_models import ReadModels
 
 
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="talent-audit", description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 epilog=__doc__.split("\n\n", 1)[1])
+    ap = argparse.ArgumentParser(
+        prog="talent-audit",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 1)[1],
+    )
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--dsn", action="append", default=[], metavar="SERVICE=DSN",
-                        help="where a service's store is (default: its config.yaml)")
-    common.add_argument("--audit-dsn", help="the audit database (index and replays); default "
-                                            "$TALENT_AUDIT_DSN or database talent_audit")
+    common.add_argument(
+        "--dsn",
+        action="append",
+        default=[],
+        metavar="SERVICE=DSN",
+        help="where a service's store is (default: its config.yaml)",
+    )
+    common.add_argument(
+        "--audit-dsn",
+        help="the audit database (index and replays); default "
+        "$TALENT_AUDIT_DSN or database talent_audit",
+    )
     common.add_argument("--json", action="store_true", help="machine-readable output")
-    common.add_argument("--progress", action="store_true", default=sys.stderr.isatty(),
-                        help="show progress on stderr")
+    common.add_argument(
+        "--progress",
+        action="store_true",
+        default=sys.stderr.isatty(),
+        help="show progress on stderr",
+    )
     sub = ap.add_subparsers(dest="command", required=True)
     v = sub.add_parser("verify", parents=[common], help="verify every hash chain")
-    v.add_argument("--expect", action="append", default=[], metavar="SERVICE=POSITION:HASH",
-                   help="a head kept outside the system that the store must still hold")
-    v.add_argument("--no-anchors", action="store_true",
-                   help="neither check nor record the heads verified before")
+    v.add_argument(
+        "--expect",
+        action="append",
+        default=[],
+        metavar="SERVICE=POSITION:HASH",
+        help="a head kept outside the system that the store must still hold",
+    )
+    v.add_argument(
+        "--no-anchors",
+        action="store_true",
+        help="neither check nor record the heads verified before",
+    )
     h = sub.add_parser("history", parents=[common], help="one person's cross-service timeline")
     h.add_argument("person", help="a talent id, application id or applicant id")
     r = sub.add_parser("replay", parents=[common], help="a service's read models as of a point")
@@ -61,14 +85,18 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None, *,
-         read_models: ReadModels) -> int:
+def main(
+    argv: Sequence[str] | None = None, out: TextIO | None = None, *, read_models: ReadModels
+) -> int:
     """Run one command; ``read_models`` (service name -> its projectors) are what ``replay``
     rebuilds. The exit status: 0, 1 where ``verify`` finds a chain broken, 2 on an error."""
     args = parser().parse_args(argv)
     commands: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
-        "verify": verify.run, "history": history.run,
-        "replay": functools.partial(replay.run, read_models=read_models), "export": export.run}
+        "verify": verify.run,
+        "history": history.run,
+        "replay": functools.partial(replay.run, read_models=read_models),
+        "export": export.run,
+    }
     try:
         return commands[args.command](args, out or sys.stdout)
     except AuditError as exc:

@@ -1,5 +1,6 @@
 """Writing rebuilt read models in bulk: rows to PostgreSQL's COPY text format, and the indexes of
 the tables dropped while COPY loads them and made again after."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,7 +21,8 @@ def drop_indexes(cur: Cursor, schema: str, tables: Iterable[str]) -> list[str]:
     checks every row, as COPY would have). A table that a foreign key references keeps its own."""
     if not tables:
         return []
-    cur.execute("""
+    cur.execute(
+        """
         SELECT t.relname, i.relname, pg_get_indexdef(i.oid), c.conname, pg_get_constraintdef(c.oid)
           FROM pg_index x
           JOIN pg_class i ON i.oid = x.indexrelid
@@ -31,11 +33,14 @@ def drop_indexes(cur: Cursor, schema: str, tables: Iterable[str]) -> list[str]:
          WHERE n.nspname = %s AND t.relname = ANY(%s)
            AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f'
                                                           AND f.confrelid = t.oid)
-         ORDER BY c.conname IS NULL, i.oid""", (schema, sorted(tables)))
+         ORDER BY c.conname IS NULL, i.oid""",
+        (schema, sorted(tables)),
+    )
 
     def quote(name: str) -> str:
         quoted: str = psycopg2.extensions.quote_ident(name, cur)
         return quoted
+
     rebuild = []
     for table_name, index, index_def, constraint, constraint_def in cur.fetchall():
         if constraint is None:
@@ -64,15 +69,22 @@ def _copy_text(value: object) -> str:
     else:
         text = str(value)
     if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
-        text = (text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
-                .replace("\r", "\\r"))
+        text = (
+            text.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
     return text
 
 
 # Values of these exact types whose COPY text (what _copy_text makes of them) needs no escaping.
 _PLAIN_TEXT: dict[type, Callable[[Any], str]] = {
-    int: str, dt.date: dt.date.isoformat, dt.datetime: dt.datetime.isoformat,
-    bool: {True: "t", False: "f"}.__getitem__}
+    int: str,
+    dt.date: dt.date.isoformat,
+    dt.datetime: dt.datetime.isoformat,
+    bool: {True: "t", False: "f"}.__getitem__,
+}
 _ZONE = operator.attrgetter("tzinfo")
 
 
@@ -117,8 +129,13 @@ class _Pieces:
         return next(self.pieces, "")
 
 
-def copy_rows(cur: Cursor, table_name: str, columns: Sequence[str],
-              rows: Sequence[Sequence[object]], chunk: int = 5_000) -> None:
+def copy_rows(
+    cur: Cursor,
+    table_name: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    chunk: int = 5_000,
+) -> None:
     """Write ``rows`` (tuples in ``columns`` order) into ``table_name`` with one COPY, the text
     made ``chunk`` rows at a time (column by column) while the server takes in the last piece."""
     if not rows:
@@ -128,10 +145,11 @@ def copy_rows(cur: Cursor, table_name: str, columns: Sequence[str],
     def pieces() -> Iterator[str]:
         width = len(columns)
         for i in range(0, len(rows), chunk):
-            part = rows[i:i + chunk]
+            part = rows[i : i + chunk]
             if set(map(len, part)) == {width}:
                 text = "\n".join(map("\t".join, zip(*map(_copy_column, zip(*part)))))
             else:  # not one value per column: the server says so, as for any bad row
                 text = "\n".join("\t".join(map(_copy_text, row)) for row in part)
             yield text + "\n"
+
     cur.copy_expert(sql, _Pieces(pieces()))  # type: ignore[arg-type]  # read() is all COPY uses

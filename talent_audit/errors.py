@@ -1,4 +1,5 @@
 """The one error the tool reports to the auditor as a message rather than a traceback."""
+
 from __future__ import annotations
 
 

@@ -1,4 +1,5 @@
 """``talent-audit history``: one person's timeline across the four stores, from the audit index."""
+
 from __future__ import annotations
 
 import argparse
@@ -14,8 +15,11 @@ from talent_audit.stores import store_dsns
 
 
 def _amounts(payload: Mapping[str, Any]) -> str:
-    return " ".join(f"{k.removesuffix('_fen')} {v / 100:,.2f}" for k, v in payload.items()
-                    if k.endswith("_fen") and isinstance(v, int))
+    return " ".join(
+        f"{k.removesuffix('_fen')} {v / 100:,.2f}"
+        for k, v in payload.items()
+        if k.endswith("_fen") and isinstance(v, int)
+    )
 
 
 def _detail(payload: Mapping[str, Any]) -> str:
@@ -41,18 +45,29 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             e["payload"] = redact(e["service"], e["event_type"], e["payload"])
     finally:
         redact.close()
-    rows = [{"time": e["recorded_at"], "service": e["service"], "event": e["event_type"],
-             "actor": e["metadata"].get("actor_id"), "role": e["metadata"].get("actor_role"),
-             "clauses": e["metadata"].get("clauses") or [], "amount": _amounts(e["payload"]),
-             "detail": _detail(e["payload"]),
-             "position": e["global_position"], "event_id": e["event_id"],
-             "causation_id": e["causation_id"],
-             "correlation_id": e["metadata"].get("correlation_id"), "payload": e["payload"]}
-            for e in events]
+    rows = [
+        {
+            "time": e["recorded_at"],
+            "service": e["service"],
+            "event": e["event_type"],
+            "actor": e["metadata"].get("actor_id"),
+            "role": e["metadata"].get("actor_role"),
+            "clauses": e["metadata"].get("clauses") or [],
+            "amount": _amounts(e["payload"]),
+            "detail": _detail(e["payload"]),
+            "position": e["global_position"],
+            "event_id": e["event_id"],
+            "causation_id": e["causation_id"],
+            "correlation_id": e["metadata"].get("correlation_id"),
+            "payload": e["payload"],
+        }
+        for e in events
+    ]
     if args.json:
         emit_json({"person": args.person, "events": rows, "query_ms": round(elapsed_ms, 1)}, out)
     else:
-        table(rows, ["time", "service", "event", "actor", "role", "clauses", "amount", "detail"],
-              out)
+        table(
+            rows, ["time", "service", "event", "actor", "role", "clauses", "amount", "detail"], out
+        )
         out.write(f"\n{len(rows)} events across {len({r['service'] for r in rows})} stores\n")
     return 0

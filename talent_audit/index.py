@@ -1,5 +1,6 @@
 """The audit database: an index of every store's events (for ``history`` and ``export
 --person``), the heads ``verify`` saw (anchors), and the scratch schemas of ``replay``."""
+
 from __future__ import annotations
 
 import argparse
@@ -99,10 +100,23 @@ def sync_index(conn: Connection, dsns: Mapping[str, str], progress: bool = False
         last, n = None, 0
         for ev in store.read_all(after, decode=False):
             p, m = ev.data, ev.metadata
-            batch.append((svc, ev.global_position, ev.event_id, ev.event_type, ev.stream_id,
-                          ev.recorded_at, p.get("talent_id"), p.get("application_id"),
-                          p.get("applicant_id"), m.get("causation_id"), m.get("correlation_id"),
-                          orjson.dumps(p).decode(), orjson.dumps(m).decode()))
+            batch.append(
+                (
+                    svc,
+                    ev.global_position,
+                    ev.event_id,
+                    ev.event_type,
+                    ev.stream_id,
+                    ev.recorded_at,
+                    p.get("talent_id"),
+                    p.get("application_id"),
+                    p.get("applicant_id"),
+                    m.get("causation_id"),
+                    m.get("correlation_id"),
+                    orjson.dumps(p).decode(),
+                    orjson.dumps(m).decode(),
+                )
+            )
             last = ev
             n += 1
             if len(batch) >= 5000:
@@ -115,22 +129,31 @@ def sync_index(conn: Connection, dsns: Mapping[str, str], progress: bool = False
         store.db.close()
 
 
-def _flush(conn: Connection, batch: list[tuple[object, ...]], svc: str,
-           last: RecordedEvent) -> None:
+def _flush(
+    conn: Connection, batch: list[tuple[object, ...]], svc: str, last: RecordedEvent
+) -> None:
     with conn.cursor() as cur:
         if batch:
             psycopg2.extras.execute_values(
-                cur, "INSERT INTO audit_events VALUES %s", batch,
-                template="(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s::jsonb,%s::jsonb)", page_size=1000)
-        cur.execute("INSERT INTO audit_cursor VALUES (%s, %s, %s) ON CONFLICT (service) DO "
-                    "UPDATE SET position = excluded.position, hash = excluded.hash",
-                    (svc, last.global_position, last.hash))
+                cur,
+                "INSERT INTO audit_events VALUES %s",
+                batch,
+                template="(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s::jsonb,%s::jsonb)",
+                page_size=1000,
+            )
+        cur.execute(
+            "INSERT INTO audit_cursor VALUES (%s, %s, %s) ON CONFLICT (service) DO "
+            "UPDATE SET position = excluded.position, hash = excluded.hash",
+            (svc, last.global_position, last.hash),
+        )
     conn.commit()
 
 
-_HISTORY_COLUMNS = ("service, global_position, event_id::text, event_type, stream_id, "
-                    "recorded_at, talent_id, application_id, applicant_id, causation_id, "
-                    "payload, metadata")
+_HISTORY_COLUMNS = (
+    "service, global_position, event_id::text, event_type, stream_id, "
+    "recorded_at, talent_id, application_id, applicant_id, causation_id, "
+    "payload, metadata"
+)
 
 
 def person_events(conn: Connection, person: str) -> list[Event]:
@@ -139,21 +162,28 @@ def person_events(conn: Connection, person: str) -> list[Event]:
     with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
         ids = {person}
         while True:  # a talent id leads to its application id and back (TalentCertified)
-            cur.execute("SELECT DISTINCT talent_id, application_id, applicant_id FROM audit_events"
-                        " WHERE talent_id = ANY(%(ids)s) OR application_id = ANY(%(ids)s)"
-                        " OR applicant_id = ANY(%(ids)s)", {"ids": list(ids)})
+            cur.execute(
+                "SELECT DISTINCT talent_id, application_id, applicant_id FROM audit_events"
+                " WHERE talent_id = ANY(%(ids)s) OR application_id = ANY(%(ids)s)"
+                " OR applicant_id = ANY(%(ids)s)",
+                {"ids": list(ids)},
+            )
             found = {v for row in cur.fetchall() for v in row.values() if v} | ids
             if found == ids:
                 break
             ids = found
-        cur.execute(f"SELECT {_HISTORY_COLUMNS} FROM audit_events WHERE talent_id = ANY(%(ids)s)"
-                    " OR application_id = ANY(%(ids)s) OR applicant_id = ANY(%(ids)s)",
-                    {"ids": list(ids)})
+        cur.execute(
+            f"SELECT {_HISTORY_COLUMNS} FROM audit_events WHERE talent_id = ANY(%(ids)s)"
+            " OR application_id = ANY(%(ids)s) OR applicant_id = ANY(%(ids)s)",
+            {"ids": list(ids)},
+        )
         events = {r["event_id"]: r for r in cur.fetchall()}
         frontier = list(events)
         while frontier:
-            cur.execute(f"SELECT {_HISTORY_COLUMNS} FROM audit_events"
-                        " WHERE causation_id = ANY(%s)", (frontier,))
+            cur.execute(
+                f"SELECT {_HISTORY_COLUMNS} FROM audit_events WHERE causation_id = ANY(%s)",
+                (frontier,),
+            )
             new = [r for r in cur.fetchall() if r["event_id"] not in events]
             events.update((r["event_id"], r) for r in new)
             frontier = [r["event_id"] for r in new]
@@ -176,6 +206,7 @@ def causal_order(events: list[Event]) -> list[Event]:
             place(cause)
         placed.add(e["event_id"])
         ordered.append(e)
+
     for e in events:
         place(e)
     return ordered

@@ -1,4 +1,5 @@
 """What the commands print: aligned tables, JSON, and progress on stderr."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,11 +15,13 @@ from shared.clock import SHANGHAI
 
 def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], out: TextIO) -> None:
     """Aligned columns, widths measured in display cells (Chinese characters count 2)."""
+
     def width(text: str) -> int:
         return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
     def line(vals: Sequence[str]) -> str:
         return "  ".join(v + " " * (w - width(v)) for v, w in zip(vals, widths))
+
     cells = [[_text(r.get(c)) for c in columns] for r in rows]
     widths = [max([width(c)] + [width(row[i]) for row in cells]) for i, c in enumerate(columns)]
     out.write(line(columns).rstrip() + "\n")

@@ -3,6 +3,7 @@
 Each offers ``migrations`` (the tables it keeps) and ``apply(cur, event)`` (its statements for one
 event); one with a bulk path also offers ``fold()``, an in-memory fold of the events whose
 ``tables()`` are written with COPY (and which may name the ``event_types`` it reads)."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence

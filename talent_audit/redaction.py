@@ -1,4 +1,5 @@
 """Personal fields as the auditor sees them: never the value."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -6,8 +7,8 @@ from typing import Any
 
 from psycopg2.extensions import connection as Connection
 
-from shared.store import sealing
 from shared.db import connect
+from shared.store import sealing
 
 
 class Redactor:
@@ -25,11 +26,13 @@ class Redactor:
         if event_type not in self.keystore.personal or svc not in self.dsns:
             return payload
         if svc not in self.conns:
-            self.conns[svc] = connect(self.dsns[svc], autocommit=True, read_only=True,
-                                      application_name="talent-audit")
+            self.conns[svc] = connect(
+                self.dsns[svc], autocommit=True, read_only=True, application_name="talent-audit"
+            )
         with self.conns[svc].cursor() as cur:
-            redacted: dict[str, Any] = self.keystore.redact(cur, event_type, payload,
-                                                            self.known.setdefault(svc, {}))
+            redacted: dict[str, Any] = self.keystore.redact(
+                cur, event_type, payload, self.known.setdefault(svc, {})
+            )
             return redacted
 
     def close(self) -> None:

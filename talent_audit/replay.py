@@ -1,5 +1,6 @@
 """``talent-audit replay``: a service's read models rebuilt as of a date, datetime or position, in
 a scratch schema of the audit database, from the projectors the tool is given."""
+
 from __future__ import annotations
 
 import argparse
@@ -31,7 +32,7 @@ def parse_as_of(text: str) -> dict[str, Any]:
     try:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise AuditError(f"--as-of {text!r} is neither a position, a date nor a datetime")
+        raise AuditError(f"--as-of {text!r} is neither a position, a date nor a datetime") from None
     return {"as_of": moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)}
 
 
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace, out: TextIO, *, read_models: ReadModels) -> in
     bound = parse_as_of(args.as_of)
     projectors = projectors_of(read_models, args.service)
     store = open_store(args.service, store_dsns(args.dsn)[args.service])
-    schema = f"replay_{args.service}_{dt.datetime.now(dt.timezone.utc):%Y%m%d%H%M%S%f}"
+    schema = f"replay_{args.service}_{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S%f}"
     conn = open_index(args)
     start, n = time.monotonic(), 0
     tick = Progress(f"replaying {args.service}", args.progress)
@@ -75,6 +76,7 @@ def run(args: argparse.Namespace, out: TextIO, *, read_models: ReadModels) -> in
             def appliers(kind: str) -> list[Callable[[RecordedEvent], None]]:
                 found = by_type[kind] = [f.apply for f in folds if _reads(f, kind)]
                 return found
+
             for event in store.read_all(0, batch_size=5000, **bound):
                 kind = event.event_type
                 for apply in by_type[kind] if kind in by_type else appliers(kind):
@@ -84,8 +86,11 @@ def run(args: argparse.Namespace, out: TextIO, *, read_models: ReadModels) -> in
                 n += 1
                 if n % 10_000 == 0:
                     tick(n)
-            written = [(table_name, columns, rows) for fold in folds
-                       for table_name, (columns, rows) in fold.tables().items()]
+            written = [
+                (table_name, columns, rows)
+                for fold in folds
+                for table_name, (columns, rows) in fold.tables().items()
+            ]
             rebuild = drop_indexes(cur, schema, {t for t, _, rows in written if rows})
             for table_name, columns, rows in written:
                 copy_rows(cur, f'"{schema}"."{table_name}"', columns, rows)
@@ -93,8 +98,11 @@ def run(args: argparse.Namespace, out: TextIO, *, read_models: ReadModels) -> in
                 cur.execute(statement)
             tick.done()
             elapsed = time.monotonic() - start
-            cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s"
-                        " AND table_name <> 'schema_migrations' ORDER BY table_name", (schema,))
+            cur.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s"
+                " AND table_name <> 'schema_migrations' ORDER BY table_name",
+                (schema,),
+            )
             tables = [t for (t,) in cur.fetchall()]
             state: dict[str, list[dict[str, Any]]] = {}
             for t in tables:
@@ -109,15 +117,23 @@ def run(args: argparse.Namespace, out: TextIO, *, read_models: ReadModels) -> in
     finally:
         conn.close()
         store.db.close()
-    summary = {"service": args.service, "as_of": args.as_of, "events": n,
-               "events_per_s": round(n / elapsed) if elapsed else None,
-               "schema": schema if args.keep else None, "read_models": state}
+    summary = {
+        "service": args.service,
+        "as_of": args.as_of,
+        "events": n,
+        "events_per_s": round(n / elapsed) if elapsed else None,
+        "schema": schema if args.keep else None,
+        "read_models": state,
+    }
     if args.json:
         emit_json(summary, out)
     else:
-        out.write(f"{args.service} as of {args.as_of}: {n:,} events replayed "
-                  f"({summary['events_per_s'] or 0:,}/s)"
-                  + (f" into schema {schema} of the audit database" if args.keep else "") + "\n")
+        out.write(
+            f"{args.service} as of {args.as_of}: {n:,} events replayed "
+            f"({summary['events_per_s'] or 0:,}/s)"
+            + (f" into schema {schema} of the audit database" if args.keep else "")
+            + "\n"
+        )
         for t, sample in state.items():
             first = f", first {args.limit}" if len(sample) == args.limit else ""
             out.write(f"\n{t} ({len(sample)} rows{first})\n")

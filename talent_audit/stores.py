@@ -1,4 +1,5 @@
 """Where the four services' event stores are, and opening them read-only."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -39,8 +40,9 @@ def open_store(svc: str, dsn: str) -> EventStore:
         store = EventStore(Database(dsn, application_name="talent-audit", read_only=True), svc)
         store.head()
     except psycopg2.Error as exc:
-        raise AuditError(f"cannot read the {svc} store ({_where(dsn)}): "
-                         f"{str(exc).strip().splitlines()[0]}")
+        raise AuditError(
+            f"cannot read the {svc} store ({_where(dsn)}): {str(exc).strip().splitlines()[0]}"
+        ) from exc
     return store
 
 

@@ -1,5 +1,6 @@
 """``talent-audit verify``: every hash chain, checked in parallel, and compared with the heads
 verified before (anchors)."""
+
 from __future__ import annotations
 
 import argparse
@@ -13,9 +14,9 @@ from typing import Any, TextIO
 import psycopg2
 from psycopg2.extensions import connection as Connection
 
-from shared.store import verify as chainverify
 from shared.clock import SHANGHAI
 from shared.db import connect
+from shared.store import verify as chainverify
 from talent_audit.errors import AuditError
 from talent_audit.index import open_index
 from talent_audit.output import Progress, emit_json, table
@@ -29,20 +30,25 @@ _worker_metas: dict[str, dict[Any, Any]] = {}
 Anchor = tuple[str, int, str, str]
 
 
-def _verify_range(svc: str, dsn: str, first: int,
-                  last: int) -> tuple[str, int, chainverify.RangeResult]:
+def _verify_range(
+    svc: str, dsn: str, first: int, last: int
+) -> tuple[str, int, chainverify.RangeResult]:
     """In a worker process: check positions first..last of one store (shared.store.verify)."""
     conn = _worker_conns.get(dsn)
     if conn is None or conn.closed:
         for other in _worker_conns.values():  # one connection per worker at a time
             other.close()
         _worker_conns.clear()
-        conn = _worker_conns[dsn] = connect(dsn, application_name="talent-audit", read_only=True,
-                                            statement_timeout_ms=600_000)
+        conn = _worker_conns[dsn] = connect(
+            dsn, application_name="talent-audit", read_only=True, statement_timeout_ms=600_000
+        )
     try:
         with conn.cursor() as cur:
-            return svc, first, chainverify.verify_range(cur, first, last,
-                                                        _worker_metas.setdefault(dsn, {}))
+            return (
+                svc,
+                first,
+                chainverify.verify_range(cur, first, last, _worker_metas.setdefault(dsn, {})),
+            )
     finally:
         conn.rollback()
 
@@ -53,9 +59,17 @@ def _forkserver() -> multiprocessing.context.ForkServerContext:
     threads). The caller's main module is not preloaded: each worker runs it again, and finding
     it already imported would warn."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["orjson", "psycopg2.extras", "shared.config", "shared.db",
-                                    "shared.store.recording", "shared.store.verify",
-                                    "talent_audit.verify"])
+    context.set_forkserver_preload(
+        [
+            "orjson",
+            "psycopg2.extras",
+            "shared.config",
+            "shared.db",
+            "shared.store.recording",
+            "shared.store.verify",
+            "talent_audit.verify",
+        ]
+    )
     return context
 
 
@@ -75,45 +89,73 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     not checked."""
     dsns = store_dsns(args.dsn)
     heads = _heads(dsns)
-    work = [(svc, dsns[svc], first, last) for svc in dsns
-            for first, last in chainverify.ranges(heads[svc], VERIFY_RANGE)]
+    work = [
+        (svc, dsns[svc], first, last)
+        for svc in dsns
+        for first, last in chainverify.ranges(heads[svc], VERIFY_RANGE)
+    ]
     work.sort(key=lambda w: (w[0], w[2]))  # a worker mostly stays on one store
     found: dict[str, dict[int, chainverify.RangeResult]] = {svc: {} for svc in dsns}
     start, done = time.monotonic(), 0
     tick = Progress("verifying", args.progress)
     # two per CPU: while one waits for the server to produce its range, the other hashes
     workers = max(1, min(len(work), 2 * (os.cpu_count() or 1)))
-    with ProcessPoolExecutor(max_workers=workers,
-                             mp_context=_forkserver()) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_forkserver()) as pool:
         try:
             for svc, first, result in pool.map(_verify_range, *zip(*work)) if work else ():
                 found[svc][first] = result
                 done += min(VERIFY_RANGE, heads[svc] - first + 1)
                 tick(done)
         except psycopg2.Error as exc:
-            raise AuditError(f"cannot read a store: {str(exc).strip().splitlines()[0]}")
+            raise AuditError(f"cannot read a store: {str(exc).strip().splitlines()[0]}") from exc
     tick.done()
     elapsed = time.monotonic() - start
     results: list[dict[str, Any]] = []
     for svc in dsns:
         linked = chainverify.link(found[svc][first] for first in sorted(found[svc]))
-        results.append({"service": svc, "ok": linked.ok, "checked": linked.checked,
-                        "first_bad_position": linked.position, "reason": linked.reason,
-                        "expected": linked.expected, "found": linked.found})
+        results.append(
+            {
+                "service": svc,
+                "ok": linked.ok,
+                "checked": linked.checked,
+                "first_bad_position": linked.position,
+                "reason": linked.reason,
+                "expected": linked.expected,
+                "found": linked.found,
+            }
+        )
     _check_anchors(args, dsns, heads, results)
     total = sum(r["checked"] for r in results)
     if args.json:
-        emit_json({"ok": all(r["ok"] for r in results), "services": results,
-                   "checked": total, "seconds": round(elapsed, 3),
-                   "events_per_s": round(total / elapsed) if elapsed else None}, out)
+        emit_json(
+            {
+                "ok": all(r["ok"] for r in results),
+                "services": results,
+                "checked": total,
+                "seconds": round(elapsed, 3),
+                "events_per_s": round(total / elapsed) if elapsed else None,
+            },
+            out,
+        )
     else:
-        table([{**r, "result": "ok" if r["ok"] else "BROKEN",
-                "head": f"{r['head_position']} {(r['head_hash'] or '')[:16]}"} for r in results],
-              ["service", "result", "checked", "head", "first_bad_position", "reason"], out)
+        table(
+            [
+                {
+                    **r,
+                    "result": "ok" if r["ok"] else "BROKEN",
+                    "head": f"{r['head_position']} {(r['head_hash'] or '')[:16]}",
+                }
+                for r in results
+            ],
+            ["service", "result", "checked", "head", "first_bad_position", "reason"],
+            out,
+        )
         for r in results:
             if not r["ok"]:
-                out.write(f"\n{r['service']}: position {r['first_bad_position']}: {r['reason']}\n"
-                          f"  expected {r['expected']}\n  found    {r['found']}\n")
+                out.write(
+                    f"\n{r['service']}: position {r['first_bad_position']}: {r['reason']}\n"
+                    f"  expected {r['expected']}\n  found    {r['found']}\n"
+                )
     return 0 if all(r["ok"] for r in results) else 1
 
 
@@ -122,8 +164,10 @@ def _hashes_at(dsn: str, svc: str, positions: Iterable[int]) -> dict[int, str]:
     store = open_store(svc, dsn)
     try:
         with store.db.transaction() as cur:
-            cur.execute("SELECT global_position, hash FROM events WHERE global_position = ANY(%s)",
-                        (sorted(set(positions)),))
+            cur.execute(
+                "SELECT global_position, hash FROM events WHERE global_position = ANY(%s)",
+                (sorted(set(positions)),),
+            )
             return dict(cur.fetchall())
     finally:
         store.db.close()
@@ -141,8 +185,12 @@ def _parse_expect(items: Iterable[str]) -> list[Anchor]:
     return expected
 
 
-def _check_anchors(args: argparse.Namespace, dsns: Mapping[str, str], heads: Mapping[str, int],
-                   results: list[dict[str, Any]]) -> None:
+def _check_anchors(
+    args: argparse.Namespace,
+    dsns: Mapping[str, str],
+    heads: Mapping[str, int],
+    results: list[dict[str, Any]],
+) -> None:
     """A hash chain proves every row against the one before it, but not that rows were not cut
     off its end (or that the whole chain was not recomputed by whoever can write the table). So
     each verify compares the store with the heads verified before (kept in the audit database,
@@ -154,11 +202,20 @@ def _check_anchors(args: argparse.Namespace, dsns: Mapping[str, str], heads: Map
     try:
         if conn is not None:
             with conn.cursor() as cur:
-                cur.execute("SELECT service, position, hash, verified_at FROM audit_anchors"
-                            " WHERE store = ANY(%s)", ([store_key(d) for d in dsns.values()],))
+                cur.execute(
+                    "SELECT service, position, hash, verified_at FROM audit_anchors"
+                    " WHERE store = ANY(%s)",
+                    ([store_key(d) for d in dsns.values()],),
+                )
                 for svc, position, digest, when in cur.fetchall():
-                    anchors.append((svc, position, digest,
-                                    f"verified on {when.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"))
+                    anchors.append(
+                        (
+                            svc,
+                            position,
+                            digest,
+                            f"verified on {when.astimezone(SHANGHAI):%Y-%m-%d %H:%M}",
+                        )
+                    )
         for r in results:
             svc = r["service"]
             mine = [a for a in anchors if a[0] == svc]
@@ -167,17 +224,31 @@ def _check_anchors(args: argparse.Namespace, dsns: Mapping[str, str], heads: Map
             for _, position, digest, source in sorted(mine, key=lambda a: a[1]):
                 problem: tuple[int, str, str, str | None]
                 if position > heads[svc]:
-                    problem = (heads[svc] + 1, f"the store ends at position {heads[svc]}, but "
-                               f"position {position} was there ({source}): events were removed",
-                               digest, None)
+                    problem = (
+                        heads[svc] + 1,
+                        f"the store ends at position {heads[svc]}, but "
+                        f"position {position} was there ({source}): events were removed",
+                        digest,
+                        None,
+                    )
                 elif found.get(position) != digest:
-                    problem = (position, f"the hash at position {position} is not the one "
-                               f"{source}: the chain was rewritten", digest, found.get(position))
+                    problem = (
+                        position,
+                        f"the hash at position {position} is not the one "
+                        f"{source}: the chain was rewritten",
+                        digest,
+                        found.get(position),
+                    )
                 else:
                     continue
                 if r["ok"] or problem[0] < r["first_bad_position"]:
-                    r.update(ok=False, first_bad_position=problem[0], reason=problem[1],
-                             expected=problem[2], found=problem[3])
+                    r.update(
+                        ok=False,
+                        first_bad_position=problem[0],
+                        reason=problem[1],
+                        expected=problem[2],
+                        found=problem[3],
+                    )
                 break
         if conn is not None:
             with conn.cursor() as cur:
@@ -186,8 +257,13 @@ def _check_anchors(args: argparse.Namespace, dsns: Mapping[str, str], heads: Map
                         cur.execute(
                             "INSERT INTO audit_anchors (service, store, position, hash)"
                             " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                            (r["service"], store_key(dsns[r["service"]]), r["head_position"],
-                             r["head_hash"]))
+                            (
+                                r["service"],
+                                store_key(dsns[r["service"]]),
+                                r["head_position"],
+                                r["head_hash"],
+                            ),
+                        )
             conn.commit()
     finally:
         if conn is not None:

@@ -1,5 +1,6 @@
 """Shared fixtures: throw-away databases and an isolated RabbitMQ virtual host per test run, so
 tests never touch the live databases or queues of a running system (`make run`)."""
+
 import uuid
 import warnings
 
@@ -26,6 +27,7 @@ def fresh_db():
         create_database(ADMIN_DSN, name, drop_first=True)
         made.append(name)
         return dsn_for(name)
+
     yield make
     for name in made:
         drop_database(ADMIN_DSN, name)

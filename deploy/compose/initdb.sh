@@ -1,6 +1,6 @@
 #!/bin/sh
 # PostgreSQL's first start: one database per service and each service's runtime role (LOGIN
-# only; the service grants it INSERT/SELECT on events at start, shared/migrations.py), with the
+# only; the service grants it INSERT/SELECT on events at start, shared/store/schema.py), with the
 # password the service is given. The services create their tables on start.
 set -eu
 for svc in applications subsidies assessment notifications; do

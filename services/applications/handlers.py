@@ -22,6 +22,7 @@ BEGIN and its locks (``UnitOfWork.locked(query=...)``), and its append carries C
 Authorisation beyond the endpoint's role check: a county officer acts only within their county,
 an applicant only on their own application (``shared.auth.authorize``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -33,7 +34,14 @@ from services.applications.domain import person as person_domain
 from services.applications.domain import round as round_domain
 from services.applications.domain import yixiang as yixiang_domain
 from services.applications.domain.application import (
-    Certify, RaiseObjection, ResolveObjection, Review, StartNotice, Submit, Withdraw)
+    Certify,
+    RaiseObjection,
+    ResolveObjection,
+    Review,
+    StartNotice,
+    Submit,
+    Withdraw,
+)
 from services.applications.domain.policy import STAGES
 from services.applications.domain.round import OpenRound, Round
 from services.applications.domain.yixiang import RegisterFormerApplicant, TransferTalent
@@ -59,10 +67,17 @@ Events = list[RecordedEvent]
 
 
 # -- running a command ---------------------------------------------------------------------------
-def _under_rules(uow: UnitOfWork, calendar: WorkingDayCalendar, decider: Decider[Any],
-                 stream_id: str, command: Any, *, expected: int | None = None,
-                 lookups: Callable[[Any], dict[str, Any]] | None = None,
-                 keys: list[str] | None = None) -> Events:
+def _under_rules(
+    uow: UnitOfWork,
+    calendar: WorkingDayCalendar,
+    decider: Decider[Any],
+    stream_id: str,
+    command: Any,
+    *,
+    expected: int | None = None,
+    lookups: Callable[[Any], dict[str, Any]] | None = None,
+    keys: list[str] | None = None,
+) -> Events:
     """Decide ``command`` on ``stream_id`` under the rules lock, with ``lookups(cur)`` (a dict)
     added to the context: exclusively, or, given ``keys`` (names of what the rules read, e.g. an
     enterprise), shared and with an exclusive lock per key. ``expected``: the version the caller
@@ -73,26 +88,46 @@ def _under_rules(uow: UnitOfWork, calendar: WorkingDayCalendar, decider: Decider
         shared, exclusive = [], [RULES_LOCK]
     with uow.locked(shared=shared, exclusive=exclusive) as cur:
         found = lookups(cur) if lookups else {}
-        return uow.run(decider, stream_id, command,
-                       context=uow.context(calendar=calendar, **found),
-                       expected_version=expected, cur=cur, commit=True)
+        return uow.run(
+            decider,
+            stream_id,
+            command,
+            context=uow.context(calendar=calendar, **found),
+            expected_version=expected,
+            cur=cur,
+            commit=True,
+        )
 
 
-def _on_application(uow: UnitOfWork, calendar: WorkingDayCalendar, application_id: str,
-                    action: str, command: Any, *, expected: int | None = None,
-                    lookups: Callable[[Any, Row], dict[str, Any]] | None = None) -> Events:
+def _on_application(
+    uow: UnitOfWork,
+    calendar: WorkingDayCalendar,
+    application_id: str,
+    action: str,
+    command: Any,
+    *,
+    expected: int | None = None,
+    lookups: Callable[[Any, Row], dict[str, Any]] | None = None,
+) -> Events:
     """Decide ``command`` on the application: its row is read in the same round trip as BEGIN,
     its reader authorised for ``action`` (404/403 as ``application``), and handed to
     ``lookups(cur, row)``; with ``lookups`` (its rules span applications) under the rules lock,
     exclusively; without, under no lock."""
     exclusive = [RULES_LOCK] if lookups is not None else []
-    with uow.locked(exclusive=exclusive, query=queries.APPLICATION_ROW,
-                    args=(application_id,)) as cur:
+    with uow.locked(
+        exclusive=exclusive, query=queries.APPLICATION_ROW, args=(application_id,)
+    ) as cur:
         row = authorized(uow, queries.fetched_row(cur), application_id, action)
         found = lookups(cur, row) if lookups else {}
-        return uow.run(app_domain.application, app_domain.stream(application_id), command,
-                       context=uow.context(calendar=calendar, **found),
-                       expected_version=expected, cur=cur, commit=True)
+        return uow.run(
+            app_domain.application,
+            app_domain.stream(application_id),
+            command,
+            context=uow.context(calendar=calendar, **found),
+            expected_version=expected,
+            cur=cur,
+            commit=True,
+        )
 
 
 def _round(uow: UnitOfWork, cur: Any, year: int) -> Round | None:
@@ -103,8 +138,10 @@ def _round(uow: UnitOfWork, cur: Any, year: int) -> Round | None:
 
 def _quota_context(uow: UnitOfWork, cur: Any, row: Row) -> dict[str, Any]:
     """What the quota needs: the application's round and the round's standing."""
-    return {"round": _round(uow, cur, row["round_year"]),
-            "standing": standing(cur, row["round_year"])}
+    return {
+        "round": _round(uow, cur, row["round_year"]),
+        "standing": standing(cur, row["round_year"]),
+    }
 
 
 # -- reading applications with their authorisation -----------------------------------------------
@@ -115,15 +152,15 @@ def authorized(uow: UnitOfWork, row: Row | None, application_id: str, action: st
         raise NotFound(f"application {application_id} not found")
     principal = uow.principal
     if principal is not None:
-        authorize(principal, action, row["county"],
-                  owner=row["applicant_id"], record="application")
+        authorize(principal, action, row["county"], owner=row["applicant_id"], record="application")
     return row
 
 
 def application(uow: UnitOfWork, application_id: str, action: str = "application.read") -> Row:
     """The application's row, if the caller may do ``action`` on it."""
-    return authorized(uow, queries.application_row(uow.query, application_id), application_id,
-                      action)
+    return authorized(
+        uow, queries.application_row(uow.query, application_id), application_id, action
+    )
 
 
 def application_with_history(uow: UnitOfWork, application_id: str) -> tuple[Row, Events]:
@@ -132,8 +169,14 @@ def application_with_history(uow: UnitOfWork, application_id: str) -> tuple[Row,
     return row, uow.events.read_stream(app_domain.stream(application_id))
 
 
-def applications(uow: UnitOfWork, *, county: str | None = None, round_year: int | None = None,
-                 status: str | None = None, stage: str | None = None) -> list[Row]:
+def applications(
+    uow: UnitOfWork,
+    *,
+    county: str | None = None,
+    round_year: int | None = None,
+    status: str | None = None,
+    stage: str | None = None,
+) -> list[Row]:
     """The applications the caller may read matching the filters given: a county officer's of
     their county, an applicant's own."""
     principal = uow.principal
@@ -153,8 +196,9 @@ def notices(uow: UnitOfWork, round_year: int | None = None) -> list[Row]:
 
 # -- rounds (LT-3, LT-8) ---------------------------------------------------------------------------
 def open_round(uow: UnitOfWork, calendar: WorkingDayCalendar, command: OpenRound) -> Events:
-    return _under_rules(uow, calendar, round_domain.selection_round,
-                        round_domain.stream(command.year), command)
+    return _under_rules(
+        uow, calendar, round_domain.selection_round, round_domain.stream(command.year), command
+    )
 
 
 def rounds(uow: UnitOfWork) -> list[Row]:
@@ -178,63 +222,128 @@ def submit(uow: UnitOfWork, calendar: WorkingDayCalendar, command: Submit) -> Ev
     authorize(uow.principal, "application.submit", command.county)
 
     def lookups(cur: Any) -> dict[str, Any]:
-        return {"round": _round(uow, cur, command.round_year),
-                "lookups": registry_lookups(cur, person_key=command.person_key,
-                                            enterprise_code=command.enterprise_code,
-                                            round_year=command.round_year,
-                                            application_id=command.application_id)}
+        return {
+            "round": _round(uow, cur, command.round_year),
+            "lookups": registry_lookups(
+                cur,
+                person_key=command.person_key,
+                enterprise_code=command.enterprise_code,
+                round_year=command.round_year,
+                application_id=command.application_id,
+            ),
+        }
+
     keys = [f"person:{command.person_key}"]
     if command.enterprise_code:
         keys.append(f"enterprise:{command.enterprise_code}")
-    return _under_rules(uow, calendar, app_domain.application,
-                        app_domain.stream(command.application_id), command, lookups=lookups,
-                        keys=keys)
+    return _under_rules(
+        uow,
+        calendar,
+        app_domain.application,
+        app_domain.stream(command.application_id),
+        command,
+        lookups=lookups,
+        keys=keys,
+    )
 
 
-def review(uow: UnitOfWork, calendar: WorkingDayCalendar, application_id: str, command: Review,
-           *, expected: int | None = None) -> Events:
+def review(
+    uow: UnitOfWork,
+    calendar: WorkingDayCalendar,
+    application_id: str,
+    command: Review,
+    *,
+    expected: int | None = None,
+) -> Events:
     """Record a stage's decision (LT-9), by the stage's body; the quota stages (LT-8) under the
     rules lock with the round's standing."""
-    quota = (lambda cur, row: _quota_context(uow, cur, row)) \
-        if command.stage in QUOTA_STAGES else None
-    return _on_application(uow, calendar, application_id, STAGE_ACTION[command.stage], command,
-                           expected=expected, lookups=quota)
+    quota = (
+        (lambda cur, row: _quota_context(uow, cur, row)) if command.stage in QUOTA_STAGES else None
+    )
+    return _on_application(
+        uow,
+        calendar,
+        application_id,
+        STAGE_ACTION[command.stage],
+        command,
+        expected=expected,
+        lookups=quota,
+    )
 
 
-def start_notice(uow: UnitOfWork, calendar: WorkingDayCalendar, application_id: str,
-                 command: StartNotice, *, expected: int | None = None) -> Events:
-    return _on_application(uow, calendar, application_id, "notice.start", command,
-                           expected=expected)
+def start_notice(
+    uow: UnitOfWork,
+    calendar: WorkingDayCalendar,
+    application_id: str,
+    command: StartNotice,
+    *,
+    expected: int | None = None,
+) -> Events:
+    return _on_application(
+        uow, calendar, application_id, "notice.start", command, expected=expected
+    )
 
 
-def raise_objection(uow: UnitOfWork, calendar: WorkingDayCalendar, application_id: str,
-                    command: RaiseObjection, *, expected: int | None = None) -> Events:
-    return _on_application(uow, calendar, application_id, "objection.record", command,
-                           expected=expected)
+def raise_objection(
+    uow: UnitOfWork,
+    calendar: WorkingDayCalendar,
+    application_id: str,
+    command: RaiseObjection,
+    *,
+    expected: int | None = None,
+) -> Events:
+    return _on_application(
+        uow, calendar, application_id, "objection.record", command, expected=expected
+    )
 
 
-def resolve_objection(uow: UnitOfWork, calendar: WorkingDayCalendar, application_id: str,
-                      command: ResolveObjection, *, expected: int | None = None) -> Events:
-    return _on_application(uow, calendar, application_id, "objection.resolve", command,
-                           expected=expected)
+def resolve_objection(
+    uow: UnitOfWork,
+    calendar: WorkingDayCalendar,
+    application_id: str,
+    command: ResolveObjection,
+    *,
+    expected: int | None = None,
+) -> Events:
+    return _on_application(
+        uow, calendar, application_id, "objection.resolve", command, expected=expected
+    )
 
 
-def certify(uow: UnitOfWork, calendar: WorkingDayCalendar, application_id: str,
-            command: Certify, *, expected: int | None = None) -> Events:
+def certify(
+    uow: UnitOfWork,
+    calendar: WorkingDayCalendar,
+    application_id: str,
+    command: Certify,
+    *,
+    expected: int | None = None,
+) -> Events:
     """Certify the application after its notice, under the rules lock: the quota and one talent
     per enterprise."""
+
     def lookups(cur: Any, row: Row) -> dict[str, Any]:
         code = row["enterprise_code"]
-        return {**_quota_context(uow, cur, row),
-                "lookups": {"enterprise_talent": code and enterprise_talent(cur, code)}}
-    return _on_application(uow, calendar, application_id, "notice.close", command,
-                           expected=expected, lookups=lookups)
+        return {
+            **_quota_context(uow, cur, row),
+            "lookups": {"enterprise_talent": code and enterprise_talent(cur, code)},
+        }
+
+    return _on_application(
+        uow, calendar, application_id, "notice.close", command, expected=expected, lookups=lookups
+    )
 
 
-def withdraw(uow: UnitOfWork, calendar: WorkingDayCalendar, application_id: str,
-             command: Withdraw, *, expected: int | None = None) -> Events:
-    return _on_application(uow, calendar, application_id, "application.withdraw", command,
-                           expected=expected)
+def withdraw(
+    uow: UnitOfWork,
+    calendar: WorkingDayCalendar,
+    application_id: str,
+    command: Withdraw,
+    *,
+    expected: int | None = None,
+) -> Events:
+    return _on_application(
+        uow, calendar, application_id, "application.withdraw", command, expected=expected
+    )
 
 
 def erase_person(uow: UnitOfWork, application_id: str, basis: str) -> Events:
@@ -250,24 +359,50 @@ def erase_person(uow: UnitOfWork, application_id: str, basis: str) -> Events:
     if not key:
         raise NotFound(f"application {application_id} names no person to erase")
     command = person_domain.ErasePerson(
-        person_key=key, application_id=application_id, basis=basis,
-        fields_erased=PERSONAL["ApplicationSubmitted"][1])
+        person_key=key,
+        application_id=application_id,
+        basis=basis,
+        fields_erased=PERSONAL["ApplicationSubmitted"][1],
+    )
     with uow.locked(exclusive=[RULES_LOCK]) as cur:
         held = uow.events.keystore.erase(cur, key)
-        events = uow.run(person_domain.person, person_domain.stream(key), command,
-                         context=uow.context(key_held=held), cur=cur, commit=True)
+        events = uow.run(
+            person_domain.person,
+            person_domain.stream(key),
+            command,
+            context=uow.context(key_held=held),
+            cur=cur,
+            commit=True,
+        )
     log.info("person_erased", application_id=application_id, basis=basis)
     return events
 
 
 # -- the Yixiang scheme (LT-10, LT-16) -------------------------------------------------------------
-def register_yixiang_applicant(uow: UnitOfWork, calendar: WorkingDayCalendar,
-                               command: RegisterFormerApplicant) -> Events:
-    return _under_rules(uow, calendar, yixiang_domain.yixiang_person,
-                        yixiang_domain.stream(command.person_key), command)
+def register_yixiang_applicant(
+    uow: UnitOfWork, calendar: WorkingDayCalendar, command: RegisterFormerApplicant
+) -> Events:
+    return _under_rules(
+        uow,
+        calendar,
+        yixiang_domain.yixiang_person,
+        yixiang_domain.stream(command.person_key),
+        command,
+    )
 
 
-def transfer_yixiang_talent(uow: UnitOfWork, calendar: WorkingDayCalendar,
-                            command: TransferTalent, *, expected: int | None = None) -> Events:
-    return _under_rules(uow, calendar, yixiang_domain.yixiang_person,
-                        yixiang_domain.stream(command.person_key), command, expected=expected)
+def transfer_yixiang_talent(
+    uow: UnitOfWork,
+    calendar: WorkingDayCalendar,
+    command: TransferTalent,
+    *,
+    expected: int | None = None,
+) -> Events:
+    return _under_rules(
+        uow,
+        calendar,
+        yixiang_domain.yixiang_person,
+        yixiang_domain.stream(command.person_key),
+        command,
+        expected=expected,
+    )

@@ -8,6 +8,7 @@ LT-10 (former Yixiang applicants excluded; one talent per enterprise).
 * An enterprise is its unified social credit code (统一社会信用代码, GB 32100-2015: 18 characters
   and a check character). It is public information and is stored as given.
 """
+
 import datetime as dt
 import hashlib
 import hmac
@@ -56,8 +57,10 @@ def credit_code_check_char(first17):
 def credit_code_error(value):
     """Why ``value`` is not a valid unified social credit code, or None."""
     if len(value) != 18 or any(c not in _CODE_CHARS for c in value):
-        return ("Not a unified social credit code: 18 characters of 0-9 and capital letters "
-                "other than I, O, Z, S, V.")
+        return (
+            "Not a unified social credit code: 18 characters of 0-9 and capital letters "
+            "other than I, O, Z, S, V."
+        )
     if credit_code_check_char(value[:17]) != value[17]:
         return "The check character does not match (GB 32100)."
     return None

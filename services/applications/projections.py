@@ -14,6 +14,7 @@ The lookups are read inside the command's transaction after the store's append l
 (see service.py), so they see every committed event and no other command can change them before
 this one commits: "one talent per enterprise" and the round's quota hold under concurrency.
 """
+
 from __future__ import annotations
 
 import orjson
@@ -29,13 +30,40 @@ APPLICATIONS = "applications_view"
 
 
 class ApplicationsView(ReadModel):
-    tables = (Table(APPLICATIONS, key=("application_id",), columns=(
-        "application_id", "round_year", "county", "applicant_name", "category", "status", "stage",
-        "version", "notice_start", "notice_end", "talent_id", "updated_at", "applicant_id",
-        "enterprise_name", "enterprise_code", "submitted_on", "eligible", "failed_checks",
-        "stages_passed", "expert_score", "open_objections"),
-        defaults={"stages_passed": 0, "open_objections": 0}),)
-    migrations = [("applications_view_0001", """
+    tables = (
+        Table(
+            APPLICATIONS,
+            key=("application_id",),
+            columns=(
+                "application_id",
+                "round_year",
+                "county",
+                "applicant_name",
+                "category",
+                "status",
+                "stage",
+                "version",
+                "notice_start",
+                "notice_end",
+                "talent_id",
+                "updated_at",
+                "applicant_id",
+                "enterprise_name",
+                "enterprise_code",
+                "submitted_on",
+                "eligible",
+                "failed_checks",
+                "stages_passed",
+                "expert_score",
+                "open_objections",
+            ),
+            defaults={"stages_passed": 0, "open_objections": 0},
+        ),
+    )
+    migrations = [
+        (
+            "applications_view_0001",
+            """
         CREATE TABLE applications_view (
             application_id text PRIMARY KEY,
             round_year     integer NOT NULL,
@@ -51,7 +79,11 @@ class ApplicationsView(ReadModel):
             updated_at     timestamptz NOT NULL
         );
         CREATE INDEX applications_view_round ON applications_view (round_year, county, status);
-    """), ("applications_view_0002", """
+    """,
+        ),
+        (
+            "applications_view_0002",
+            """
         ALTER TABLE applications_view
             ADD COLUMN applicant_id    text,
             ADD COLUMN enterprise_name text,
@@ -64,18 +96,31 @@ class ApplicationsView(ReadModel):
             ADD COLUMN open_objections integer NOT NULL DEFAULT 0;
         CREATE INDEX applications_view_enterprise ON applications_view (enterprise_code);
         CREATE INDEX applications_view_stage ON applications_view (round_year, stage);
-    """)]
+    """,
+        ),
+    ]
 
     @on("ApplicationSubmitted")
     def submitted(self, event: Event, rows: Rows) -> None:
         p = event.payload
-        rows.insert(APPLICATIONS, {
-            "application_id": p.get("application_id"), "round_year": p["round_year"],
-            "county": p["county"], "applicant_name": p["applicant_name"],
-            "category": p["category"], "status": "in_review", "stage": STAGE_NAMES[0],
-            "version": event.stream_version, "updated_at": event.recorded_at,
-            "applicant_id": p.get("applicant_id"), "enterprise_name": p["enterprise_name"],
-            "enterprise_code": p.get("enterprise_code"), "submitted_on": p["submitted_on"]})
+        rows.insert(
+            APPLICATIONS,
+            {
+                "application_id": p.get("application_id"),
+                "round_year": p["round_year"],
+                "county": p["county"],
+                "applicant_name": p["applicant_name"],
+                "category": p["category"],
+                "status": "in_review",
+                "stage": STAGE_NAMES[0],
+                "version": event.stream_version,
+                "updated_at": event.recorded_at,
+                "applicant_id": p.get("applicant_id"),
+                "enterprise_name": p["enterprise_name"],
+                "enterprise_code": p.get("enterprise_code"),
+                "submitted_on": p["submitted_on"],
+            },
+        )
 
     @on("EligibilityAssessed")
     def assessed(self, event: Event, rows: Rows) -> None:
@@ -90,8 +135,7 @@ class ApplicationsView(ReadModel):
         p = event.payload
         done = STAGE_NAMES.index(p["stage"]) + 1
         nxt = STAGE_NAMES[done] if done < len(STAGE_NAMES) else None
-        values = {"stage": nxt, "status": "in_review" if nxt else "approved",
-                  "stages_passed": done}
+        values = {"stage": nxt, "status": "in_review" if nxt else "approved", "stages_passed": done}
         if p.get("expert_score") is not None:
             values["expert_score"] = p["expert_score"]
         _application(rows, event, values)
@@ -103,8 +147,16 @@ class ApplicationsView(ReadModel):
     @on("PublicNoticeStarted")
     def on_notice(self, event: Event, rows: Rows) -> None:
         p = event.payload
-        _application(rows, event, {"status": "on_notice", "stage": "public_notice",
-                                   "notice_start": p["start_date"], "notice_end": p["end_date"]})
+        _application(
+            rows,
+            event,
+            {
+                "status": "on_notice",
+                "stage": "public_notice",
+                "notice_start": p["start_date"],
+                "notice_end": p["end_date"],
+            },
+        )
 
     @on("ObjectionRaised")
     def objected(self, event: Event, rows: Rows) -> None:
@@ -113,13 +165,23 @@ class ApplicationsView(ReadModel):
     @on("ObjectionResolved")
     def resolved(self, event: Event, rows: Rows) -> None:
         # back on notice when the last open objection of a suspended application is resolved
-        _application(rows, event, {}, {"open_objections": Add(-1), "status": Case(
-            (Eq("open_objections", 1) & Eq("status", "suspended"), "on_notice"))})
+        _application(
+            rows,
+            event,
+            {},
+            {
+                "open_objections": Add(-1),
+                "status": Case((Eq("open_objections", 1) & Eq("status", "suspended"), "on_notice")),
+            },
+        )
 
     @on("TalentCertified")  # (a transferred talent has no row here)
     def certified(self, event: Event, rows: Rows) -> None:
-        _application(rows, event, {"status": "certified", "stage": None,
-                                   "talent_id": event.payload["talent_id"]})
+        _application(
+            rows,
+            event,
+            {"status": "certified", "stage": None, "talent_id": event.payload["talent_id"]},
+        )
 
     @on("ApplicationWithdrawn")
     def withdrawn(self, event: Event, rows: Rows) -> None:
@@ -133,9 +195,17 @@ def _application(rows: Rows, event: Event, values: dict, computed: dict | None =
 
 
 class RoundsView(ReadModel):
-    tables = (Table("rounds_view", key=("year",), columns=(
-        "year", "quota", "window_opens", "window_closes", "opened_on")),)
-    migrations = [("rounds_view_0001", """
+    tables = (
+        Table(
+            "rounds_view",
+            key=("year",),
+            columns=("year", "quota", "window_opens", "window_closes", "opened_on"),
+        ),
+    )
+    migrations = [
+        (
+            "rounds_view_0001",
+            """
         CREATE TABLE rounds_view (
             year          integer PRIMARY KEY,
             quota         integer NOT NULL,
@@ -143,24 +213,51 @@ class RoundsView(ReadModel):
             window_closes date NOT NULL,
             opened_on     date NOT NULL
         );
-    """)]
+    """,
+        )
+    ]
 
     @on("RoundOpened")
     def opened(self, event: Event, rows: Rows) -> None:
         p = event.payload
-        rows.insert("rounds_view", {"year": p["year"], "quota": p["quota"],
-                                     "window_opens": p["window_opens"],
-                                     "window_closes": p["window_closes"],
-                                     "opened_on": p["opened_on"]})
+        rows.insert(
+            "rounds_view",
+            {
+                "year": p["year"],
+                "quota": p["quota"],
+                "window_opens": p["window_opens"],
+                "window_closes": p["window_closes"],
+                "opened_on": p["opened_on"],
+            },
+        )
 
 
 class RegistryView(ReadModel):
-    tables = (Table("talents_view", key=("talent_id",), columns=(
-                  "talent_id", "application_id", "applicant_name", "county", "enterprise_code",
-                  "origin", "period_start", "period_end")),
-              Table("yixiang_persons", key=("person_key",), columns=(
-                  "person_key", "name", "applied_year", "talent_id")))
-    migrations = [("registry_0001", """
+    tables = (
+        Table(
+            "talents_view",
+            key=("talent_id",),
+            columns=(
+                "talent_id",
+                "application_id",
+                "applicant_name",
+                "county",
+                "enterprise_code",
+                "origin",
+                "period_start",
+                "period_end",
+            ),
+        ),
+        Table(
+            "yixiang_persons",
+            key=("person_key",),
+            columns=("person_key", "name", "applied_year", "talent_id"),
+        ),
+    )
+    migrations = [
+        (
+            "registry_0001",
+            """
         CREATE TABLE talents_view (
             talent_id       text PRIMARY KEY,
             application_id  text NOT NULL,
@@ -178,28 +275,43 @@ class RegistryView(ReadModel):
             applied_year integer,
             talent_id    text
         );
-    """)]
+    """,
+        )
+    ]
 
     @on("TalentCertified")
     def certified(self, event: Event, rows: Rows) -> None:
         p = event.payload
-        rows.insert("talents_view", (  # every column, in order: a row never changed
-            p["talent_id"], p["application_id"], p["applicant_name"], p["county"],
-            p.get("enterprise_code"), p.get("origin", "selection"), p["period_start"],
-            p["period_end"]))
+        rows.insert(
+            "talents_view",
+            (  # every column, in order: a row never changed
+                p["talent_id"],
+                p["application_id"],
+                p["applicant_name"],
+                p["county"],
+                p.get("enterprise_code"),
+                p.get("origin", "selection"),
+                p["period_start"],
+                p["period_end"],
+            ),
+        )
 
     @on("YixiangApplicantRegistered")
     def registered(self, event: Event, rows: Rows) -> None:
         p = event.payload
-        rows.upsert("yixiang_persons", {"person_key": p["person_key"], "name": p["name"],
-                                         "applied_year": p["applied_year"]})
+        rows.upsert(
+            "yixiang_persons",
+            {"person_key": p["person_key"], "name": p["name"], "applied_year": p["applied_year"]},
+        )
 
     @on("YixiangTalentTransferred")
     def transferred(self, event: Event, rows: Rows) -> None:
         p = event.payload
-        rows.upsert("yixiang_persons", {"person_key": p["person_key"], "name": p["name"],
-                                         "talent_id": p["talent_id"]},
-                     update={"talent_id": p["talent_id"]})
+        rows.upsert(
+            "yixiang_persons",
+            {"person_key": p["person_key"], "name": p["name"], "talent_id": p["talent_id"]},
+            update={"talent_id": p["talent_id"]},
+        )
 
 
 def _json(value: object) -> str:
@@ -208,21 +320,32 @@ def _json(value: object) -> str:
 
 # -- lookups for decisions (``cur`` inside the command's locked transaction) ---------------------
 def registry_lookups(cur, *, person_key, enterprise_code, round_year, application_id):
-    """What eligibility (LT-10) needs to know about this person and enterprise (one round trip).
-    """
+    """What eligibility (LT-10) needs to know about this person and enterprise (one round trip)."""
     out = {"former_yixiang": False, "enterprise_talent": None, "enterprise_rivals": ()}
     if not person_key and not enterprise_code:
         return out
-    cur.execute(prepared(cur, "SELECT"
-                " %s::text IS NOT NULL AND EXISTS (SELECT 1 FROM yixiang_persons"
-                " WHERE person_key = %s),"
-                " (SELECT talent_id FROM talents_view WHERE enterprise_code = %s"
-                " ORDER BY period_start, talent_id LIMIT 1),"
-                " ARRAY(SELECT application_id FROM applications_view WHERE round_year = %s"
-                " AND enterprise_code = %s AND status = ANY(%s) AND application_id <> %s"
-                " ORDER BY application_id)"),
-                (person_key or None, person_key or None, enterprise_code or None, round_year,
-                 enterprise_code or None, list(OPEN), application_id))
+    cur.execute(
+        prepared(
+            cur,
+            "SELECT"
+            " %s::text IS NOT NULL AND EXISTS (SELECT 1 FROM yixiang_persons"
+            " WHERE person_key = %s),"
+            " (SELECT talent_id FROM talents_view WHERE enterprise_code = %s"
+            " ORDER BY period_start, talent_id LIMIT 1),"
+            " ARRAY(SELECT application_id FROM applications_view WHERE round_year = %s"
+            " AND enterprise_code = %s AND status = ANY(%s) AND application_id <> %s"
+            " ORDER BY application_id)",
+        ),
+        (
+            person_key or None,
+            person_key or None,
+            enterprise_code or None,
+            round_year,
+            enterprise_code or None,
+            list(OPEN),
+            application_id,
+        ),
+    )
     former, talent, rivals = cur.fetchone()
     out["former_yixiang"] = bool(former)
     if enterprise_code:
@@ -232,20 +355,29 @@ def registry_lookups(cur, *, person_key, enterprise_code, round_year, applicatio
 
 
 def enterprise_talent(cur, enterprise_code):
-    cur.execute("SELECT talent_id FROM talents_view WHERE enterprise_code = %s"
-                " ORDER BY period_start, talent_id LIMIT 1", (enterprise_code,))
+    cur.execute(
+        "SELECT talent_id FROM talents_view WHERE enterprise_code = %s"
+        " ORDER BY period_start, talent_id LIMIT 1",
+        (enterprise_code,),
+    )
     row = cur.fetchone()
     return row[0] if row else None
 
 
 def standing(cur, round_year):
     """The round's live candidates that have an expert score (LT-8, LT-9.5)."""
-    cur.execute("SELECT application_id, expert_score, stages_passed, status"
-                " FROM applications_view WHERE round_year = %s AND expert_score IS NOT NULL"
-                " AND status = ANY(%s)", (round_year, list(OPEN) + ["certified"]))
-    return tuple(Candidate(app_id, score, passed >= APPROVED_AT, passed >= CONFIRMED_AT,
-                           status == "certified")
-                 for app_id, score, passed, status in cur.fetchall())
+    cur.execute(
+        "SELECT application_id, expert_score, stages_passed, status"
+        " FROM applications_view WHERE round_year = %s AND expert_score IS NOT NULL"
+        " AND status = ANY(%s)",
+        (round_year, list(OPEN) + ["certified"]),
+    )
+    return tuple(
+        Candidate(
+            app_id, score, passed >= APPROVED_AT, passed >= CONFIRMED_AT, status == "certified"
+        )
+        for app_id, score, passed, status in cur.fetchall()
+    )
 
 
 READ_MODELS = [ApplicationsView(), RoundsView(), RegistryView()]

@@ -7,6 +7,7 @@ dicts). ``APPLICATION_ROW`` is the one read that travels with a command's BEGIN 
 The lookups a decision makes inside its transaction (``registry_lookups``, ``enterprise_talent``,
 ``standing``) are the read models' own, in projections.py.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -24,7 +25,8 @@ READ_MODELS_STALE = (
     " OR (NOT EXISTS (SELECT 1 FROM rounds_view) AND EXISTS (SELECT 1 FROM"
     " events WHERE event_type = 'RoundOpened'))"
     " OR (NOT EXISTS (SELECT 1 FROM talents_view) AND EXISTS (SELECT 1 FROM"
-    " events WHERE event_type = 'TalentCertified'))")
+    " events WHERE event_type = 'TalentCertified'))"
+)
 """True if a read model a migration added (or widened) misses what recorded events hold: rows of
 applications from before ``submitted_on``, or no rounds or talents while their events exist."""
 
@@ -67,17 +69,22 @@ def round_row(query: Query, year: int) -> Row | None:
 
 def status_counts(query: Query, year: int) -> dict[str, int]:
     """How many of the round's applications are in each status (statuses with none left out)."""
-    rows = query("SELECT status, count(*)::int AS n FROM applications_view"
-                 " WHERE round_year = %s GROUP BY status", (year,))
+    rows = query(
+        "SELECT status, count(*)::int AS n FROM applications_view"
+        " WHERE round_year = %s GROUP BY status",
+        (year,),
+    )
     return {r["status"]: r["n"] for r in rows}
 
 
 def notices(query: Query, round_year: int | None = None) -> list[Row]:
     """The public-notice list (公示): applications on notice or suspended by an objection, with
     the notice's dates (of ``round_year``'s round, if given)."""
-    sql = ("SELECT application_id, round_year, applicant_name, county, enterprise_name,"
-           " category, notice_start, notice_end, status FROM applications_view"
-           " WHERE status IN ('on_notice', 'suspended')")
+    sql = (
+        "SELECT application_id, round_year, applicant_name, county, enterprise_name,"
+        " category, notice_start, notice_end, status FROM applications_view"
+        " WHERE status IN ('on_notice', 'suspended')"
+    )
     params = []
     if round_year:
         sql += " AND round_year = %s"

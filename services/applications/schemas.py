@@ -16,11 +16,19 @@ here, field by field, so a caller learns exactly which field breaks which instru
 The three basic declarations, the category and its evidence (form part 2) sit beside ``form``;
 ``integrity`` is the county's credit check (LT-7). Money is integer fen.
 """
+
 import datetime as dt
 import re
 
-from marshmallow import (RAISE, Schema, ValidationError, fields, post_load, validate,
-                         validates_schema)
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
 
 from services.applications import identity
 from services.applications.domain import policy
@@ -41,8 +49,10 @@ class _Strict(Schema):
 class FormDate(fields.Field):
     """LT-form-1: ``yyyy.mm.dd`` (e.g. 1980.01.01). ``allow`` maps words such as 无 or 至今 to
     None where the form allows them."""
-    default_error_messages = {"invalid": "Write the date as yyyy.mm.dd, e.g. 1980.01.01 "
-                                         "(LT-form-1)."}
+
+    default_error_messages = {
+        "invalid": "Write the date as yyyy.mm.dd, e.g. 1980.01.01 (LT-form-1)."
+    }
 
     def __init__(self, allow=(), **kw):
         super().__init__(**kw)
@@ -56,7 +66,7 @@ class FormDate(fields.Field):
         try:
             return dt.datetime.strptime(value, "%Y.%m.%d").date()
         except ValueError:
-            raise self.make_error("invalid")
+            raise self.make_error("invalid") from None
 
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else value.strftime("%Y.%m.%d")
@@ -75,8 +85,10 @@ def _not_none_word(value):
 
 def text(max_len=200, allow_none_word=True):
     """A required item of the form: filled in, 无 if empty (LT-form-8)."""
-    return fields.String(required=True, validate=[
-        validate.Length(max=max_len), _filled if allow_none_word else _not_none_word])
+    return fields.String(
+        required=True,
+        validate=[validate.Length(max=max_len), _filled if allow_none_word else _not_none_word],
+    )
 
 
 def form_date(**kw):
@@ -86,6 +98,7 @@ def form_date(**kw):
 # -- the application form ------------------------------------------------------------------------
 class ApplicantIn(_Strict):
     """Form part 1 and the cover (申报人, 联系电话)."""
+
     name = text(100, allow_none_word=False)
     gender = fields.String(required=True, validate=validate.OneOf(("男", "女")))
     birth_date = form_date()
@@ -120,6 +133,7 @@ class ApplicantIn(_Strict):
 
 class EmployerIn(_Strict):
     """所在单位 and its unified social credit code; 无 and 无 for an individual."""
+
     name = text(200)
     credit_code = fields.String(required=True)
 
@@ -127,8 +141,9 @@ class EmployerIn(_Strict):
     def _code(self, data, **kwargs):
         individual = data["name"].strip() == NONE
         if individual and data["credit_code"] != NONE:
-            raise ValidationError({"credit_code": ["An individual (employer 无) has no code: "
-                                                   "write 无."]})
+            raise ValidationError(
+                {"credit_code": ["An individual (employer 无) has no code: write 无."]}
+            )
         if not individual and (error := identity.credit_code_error(data["credit_code"])):
             raise ValidationError({"credit_code": [error]})
 
@@ -147,8 +162,7 @@ class EducationIn(_Strict):
         if data["end"] < data["start"]:
             errors["end"] = ["Must not be before start."]
         if data["qualification"].strip() in PRE_TERTIARY:
-            errors["qualification"] = ["Education is listed from after high school "
-                                       "(LT-form-5)."]
+            errors["qualification"] = ["Education is listed from after high school (LT-form-5)."]
         if errors:
             raise ValidationError(errors)
 
@@ -214,8 +228,10 @@ class FormIn(_Strict):
         if affirm:
             errors["affirmation"] = affirm
         if data["classified_material"]:
-            errors["classified_material"] = ["The form may not contain classified material; "
-                                             "send it apart under the secrecy rules (LT-form-7)."]
+            errors["classified_material"] = [
+                "The form may not contain classified material; "
+                "send it apart under the secrecy rules (LT-form-7)."
+            ]
         if errors:
             raise ValidationError(errors)
 
@@ -231,8 +247,10 @@ def _work_errors(periods):
         elif period["end"] is not None and period["end"] < period["start"]:
             here["end"] = ["Must not be before start."]
         if i and periods[i - 1]["end"] is not None and period["start"] != periods[i - 1]["end"]:
-            here["start"] = [f"Must be {periods[i - 1]['end'].strftime('%Y.%m.%d')}, the end "
-                             f"of the period before (LT-form-5: periods join end to start)."]
+            here["start"] = [
+                f"Must be {periods[i - 1]['end'].strftime('%Y.%m.%d')}, the end "
+                f"of the period before (LT-form-5: periods join end to start)."
+            ]
         if here:
             errors[i] = here
     return errors
@@ -257,6 +275,7 @@ class EvidenceIn(_Strict):
     """The chosen category's evidence (policy.EVIDENCE_REQUIRED says which): figures of the
     previous year, money in fen. ``sales_fen`` is the category's sales (live-stream for LT-6.2,
     e-commerce for LT-6.3, cross-border for LT-6.4)."""
+
     sales_fen = _amount()
     sales_fen_year_before = _amount()
     jobs_driven = _amount()
@@ -269,13 +288,20 @@ class EvidenceIn(_Strict):
     sells_mainly_chuxiong_products = fields.Boolean()
 
 
-FIGURES = ("sales_fen", "sales_fen_year_before", "jobs_driven", "tax_paid_fen", "followers",
-           "exposure")
+FIGURES = (
+    "sales_fen",
+    "sales_fen_year_before",
+    "jobs_driven",
+    "tax_paid_fen",
+    "followers",
+    "exposure",
+)
 
 
 class SubmitApplication(_Strict):
-    round_year = fields.Integer(required=True, strict=True,
-                                validate=validate.Range(min=policy.FIRST_ROUND_YEAR))
+    round_year = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=policy.FIRST_ROUND_YEAR)
+    )
     county = fields.String(required=True, validate=validate.OneOf(policy.COUNTIES))
     submitted_on = fields.Date(required=True)
     applicant_id = fields.String(validate=validate.Length(min=1, max=100))
@@ -288,8 +314,9 @@ class SubmitApplication(_Strict):
     @validates_schema
     def _category_and_dates(self, data, **kwargs):
         errors = {}
-        missing = [k for k in policy.EVIDENCE_REQUIRED[data["category"]]
-                   if k not in data["evidence"]]
+        missing = [
+            k for k in policy.EVIDENCE_REQUIRED[data["category"]] if k not in data["evidence"]
+        ]
         if missing:
             errors["evidence"] = {k: [f"Required for {data['category']}."] for k in missing}
         if data["form"]["filled_on"] > data["submitted_on"]:
@@ -329,8 +356,9 @@ class CountyOpinionIn(_Strict):
 
 class ExpertIn(_Strict):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    score = fields.Integer(required=True, strict=True,
-                           validate=validate.Range(min=0, max=policy.EXPERT_SCORE_MAX))
+    score = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=0, max=policy.EXPERT_SCORE_MAX)
+    )
     vote = fields.String(validate=validate.OneOf(VOTES))
 
 
@@ -356,8 +384,9 @@ class RecordReview(_Strict):
     stage = fields.String(required=True, validate=validate.OneOf(STAGES))
     decision = fields.String(required=True, validate=validate.OneOf(("pass", "reject")))
     opinion = fields.String(load_default="", validate=validate.Length(max=2000))
-    reasons = fields.List(fields.String(validate=validate.Length(min=1, max=500)),
-                          load_default=list)
+    reasons = fields.List(
+        fields.String(validate=validate.Length(min=1, max=500)), load_default=list
+    )
     clauses = fields.List(fields.String(validate=validate.Regexp(_CLAUSE)), load_default=list)
     decided_on = fields.Date(load_default=None)
     county_opinions = fields.List(fields.Nested(CountyOpinionIn))
@@ -404,8 +433,13 @@ class ResolveObjection(_Strict):
 
 class ErasePerson(_Strict):
     """Erase the applicant's personal data (crypto-shredding): why, for the record."""
-    basis = fields.String(required=True, validate=validate.OneOf(
-        ("request_of_the_person", "retention_period_over", "unlawful_processing")))
+
+    basis = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            ("request_of_the_person", "retention_period_over", "unlawful_processing")
+        ),
+    )
 
 
 class Withdraw(_Strict):
@@ -427,8 +461,9 @@ def _id_number(value):
 class RegisterYixiangApplicant(_Strict):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     id_number = fields.String(required=True, validate=_id_number)
-    applied_year = fields.Integer(required=True, strict=True,
-                                  validate=validate.Range(max=policy.EFFECTIVE_DATE.year))
+    applied_year = fields.Integer(
+        required=True, strict=True, validate=validate.Range(max=policy.EFFECTIVE_DATE.year)
+    )
 
 
 class BaselineIn(_Strict):
@@ -438,8 +473,9 @@ class BaselineIn(_Strict):
 
 
 class TransferYixiangTalent(_Strict):
-    yixiang_talent_id = fields.String(required=True,
-                                      validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$"))
+    yixiang_talent_id = fields.String(
+        required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$")
+    )
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     id_number = fields.String(required=True, validate=_id_number)
     county = fields.String(required=True, validate=validate.OneOf(policy.COUNTIES))
@@ -449,13 +485,15 @@ class TransferYixiangTalent(_Strict):
     baseline = fields.Nested(BaselineIn, required=True)
     period_start = fields.Date(required=True)
     period_end = fields.Date(required=True)
-    prior_startup_subsidy_fen = fields.Integer(strict=True, load_default=0,
-                                               validate=validate.Range(min=0))
+    prior_startup_subsidy_fen = fields.Integer(
+        strict=True, load_default=0, validate=validate.Range(min=0)
+    )
 
     @validates_schema
     def _baseline(self, data, **kwargs):
         track = policy.TRACK_OF_CATEGORY[data["category"]]
         missing = [k for k in policy.BASELINE_FIGURES[track] if k not in data["baseline"]]
         if missing:
-            raise ValidationError({"baseline": {k: [f"Required for the {track} track."]
-                                                for k in missing}})
+            raise ValidationError(
+                {"baseline": {k: [f"Required for the {track} track."] for k in missing}}
+            )

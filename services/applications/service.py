@@ -6,6 +6,7 @@ need (see there); the rules are the deciders' (services/applications/domain/).
 Time: "today" is the service clock's (``shared/clock.py``): the real date, or ``CLOCK_TODAY`` in
 a test or demo configuration. Working days: ``WORKING_DAY_OVERRIDES`` (``shared/calendar.py``).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -14,13 +15,19 @@ from typing import Any
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Request
 
-from services.applications import handlers, queries, schemas
+from services.applications import handlers, projections, queries, schemas
 from services.applications.domain import round as round_domain
 from services.applications.domain import yixiang as yixiang_domain
 from services.applications.domain.application import (
-    Certify, RaiseObjection, ResolveObjection, Review, StartNotice, Submit, Withdraw)
+    Certify,
+    RaiseObjection,
+    ResolveObjection,
+    Review,
+    StartNotice,
+    Submit,
+    Withdraw,
+)
 from services.applications.identity import mask_id_number, person_key
-from services.applications import projections
 from services.applications.settings import ApplicationsSettings
 from shared.calendar import WorkingDayCalendar
 from shared.errors import Forbidden, InvalidInput
@@ -49,7 +56,8 @@ class WorkingDays(DependencyProvider):
 
     def setup(self) -> None:
         self.calendar = WorkingDayCalendar.from_config(
-            ApplicationsSettings.read(self.container.config).working_day_overrides)
+            ApplicationsSettings.read(self.container.config).working_day_overrides
+        )
 
     def get_dependency(self, worker_ctx: Any) -> WorkingDayCalendar:
         return self.calendar
@@ -67,23 +75,27 @@ def _year_arg(request: Request) -> int | None:
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
     """A read-model row as JSON-safe values for RPC callers (dates and decimals as text)."""
-    return {k: (v if v is None or isinstance(v, (bool, int, str, list, dict)) else str(v))
-            for k, v in row.items()}
+    return {
+        k: (v if v is None or isinstance(v, (bool, int, str, list, dict)) else str(v))
+        for k, v in row.items()
+    }
 
 
-def _result(events: list[RecordedEvent], status: int = 200,
-            **extra: Any) -> tuple[int, dict[str, Any]]:
+def _result(
+    events: list[RecordedEvent], status: int = 200, **extra: Any
+) -> tuple[int, dict[str, Any]]:
     """The response to a command: ``extra``, the stream's version after it and its events."""
     last = events[-1] if events else None
-    return status, {**extra, "version": last.stream_version if last else None,
-                    "events": [{"type": e.event_type, "clauses": e.clauses, "payload": e.data}
-                               for e in events]}
+    return status, {
+        **extra,
+        "version": last.stream_version if last else None,
+        "events": [{"type": e.event_type, "clauses": e.clauses, "payload": e.data} for e in events],
+    }
 
 
 class ApplicationsService(base.ServiceBase):
     name = "applications"
-    uow = ApplicationsStore(projectors=projections.READ_MODELS,
-                            settings=ApplicationsSettings)
+    uow = ApplicationsStore(projectors=projections.READ_MODELS, settings=ApplicationsSettings)
     calendar = WorkingDays()
 
     # -- rounds (LT-3, LT-8) --------------------------------------------------------------------
@@ -108,71 +120,108 @@ class ApplicationsService(base.ServiceBase):
         principal = self.uow.principal
         if principal.role == "applicant":
             if data.setdefault("applicant_id", principal.actor_id) != principal.actor_id:
-                raise Forbidden("an applicant files only their own application",
-                                fields={"applicant_id": ["Must be your own id."]})
+                raise Forbidden(
+                    "an applicant files only their own application",
+                    fields={"applicant_id": ["Must be your own id."]},
+                )
         id_number = data.pop("id_number")
-        command = Submit(application_id=str(uuid.uuid4()),
-                         person_key=person_key(self.uow.settings.person_key_secret, id_number),
-                         id_number_masked=mask_id_number(id_number), **data)
+        command = Submit(
+            application_id=str(uuid.uuid4()),
+            person_key=person_key(self.uow.settings.person_key_secret, id_number),
+            id_number_masked=mask_id_number(id_number),
+            **data,
+        )
         events = handlers.submit(self.uow, self.calendar, command)
         assessed = events[-1].payload
-        return _result(events, 201, application_id=command.application_id,
-                       eligible=assessed["eligible"], failed=assessed["failed"])
+        return _result(
+            events,
+            201,
+            application_id=command.application_id,
+            eligible=assessed["eligible"],
+            failed=assessed["failed"],
+        )
 
     @endpoint("POST", "/applications/<application_id>/reviews")
     def review(self, request: Request, application_id: str) -> Response:
         data = parse_body(request, schemas.RecordReview)
         command = Review(
-            stage=data["stage"], passed=data["decision"] == "pass", opinion=data["opinion"],
-            reasons=tuple(data["reasons"]), decided_on=data["decided_on"],
+            stage=data["stage"],
+            passed=data["decision"] == "pass",
+            opinion=data["opinion"],
+            reasons=tuple(data["reasons"]),
+            decided_on=data["decided_on"],
             county_opinions=tuple(data.get("county_opinions", ())),
-            experts=tuple(data.get("experts", ())), chair=data.get("chair"),
+            experts=tuple(data.get("experts", ())),
+            chair=data.get("chair"),
             discipline_opinion=data.get("discipline_opinion"),
-            findings=data.get("findings", ""), cited=tuple(data["clauses"]))
-        events = handlers.review(self.uow, self.calendar, application_id, command,
-                                 expected=expected_version(request))
+            findings=data.get("findings", ""),
+            cited=tuple(data["clauses"]),
+        )
+        events = handlers.review(
+            self.uow, self.calendar, application_id, command, expected=expected_version(request)
+        )
         return _result(events, application_id=application_id)
 
     @endpoint("POST", "/applications/<application_id>/notice", action="notice.start")
     def start_notice(self, request: Request, application_id: str) -> Response:
         data = parse_body(request, schemas.StartNotice)
-        events = handlers.start_notice(self.uow, self.calendar, application_id,
-                                       StartNotice(data["start_date"]),
-                                       expected=expected_version(request))
+        events = handlers.start_notice(
+            self.uow,
+            self.calendar,
+            application_id,
+            StartNotice(data["start_date"]),
+            expected=expected_version(request),
+        )
         return _result(events, application_id=application_id)
 
     @endpoint("POST", "/applications/<application_id>/objections", action="objection.record")
     def raise_objection(self, request: Request, application_id: str) -> Response:
         data = parse_body(request, schemas.RaiseObjection)
         command = RaiseObjection(objection_id=str(uuid.uuid4()), **data)
-        events = handlers.raise_objection(self.uow, self.calendar, application_id, command,
-                                          expected=expected_version(request))
+        events = handlers.raise_objection(
+            self.uow, self.calendar, application_id, command, expected=expected_version(request)
+        )
         _, body = _result(events, application_id=application_id)
         return 201, {**body, "objection_id": command.objection_id}
 
-    @endpoint("POST", "/applications/<application_id>/objections/<objection_id>/resolution",
-              action="objection.resolve")
-    def resolve_objection(self, request: Request, application_id: str,
-                          objection_id: str) -> Response:
+    @endpoint(
+        "POST",
+        "/applications/<application_id>/objections/<objection_id>/resolution",
+        action="objection.resolve",
+    )
+    def resolve_objection(
+        self, request: Request, application_id: str, objection_id: str
+    ) -> Response:
         data = parse_body(request, schemas.ResolveObjection)
-        command = ResolveObjection(objection_id, data["outcome"] == "upheld", data["finding"],
-                                   data["resolved_on"])
-        events = handlers.resolve_objection(self.uow, self.calendar, application_id, command,
-                                            expected=expected_version(request))
+        command = ResolveObjection(
+            objection_id, data["outcome"] == "upheld", data["finding"], data["resolved_on"]
+        )
+        events = handlers.resolve_objection(
+            self.uow, self.calendar, application_id, command, expected=expected_version(request)
+        )
         return _result(events, application_id=application_id)
 
     @endpoint("POST", "/applications/<application_id>/certification", action="notice.close")
     def certify(self, request: Request, application_id: str) -> Response:
-        events = handlers.certify(self.uow, self.calendar, application_id,
-                                  Certify(talent_id=f"talent-{application_id}"),
-                                  expected=expected_version(request))
+        events = handlers.certify(
+            self.uow,
+            self.calendar,
+            application_id,
+            Certify(talent_id=f"talent-{application_id}"),
+            expected=expected_version(request),
+        )
         return _result(events, application_id=application_id)
 
     @endpoint("POST", "/applications/<application_id>/withdrawal", action="application.withdraw")
     def withdraw(self, request: Request, application_id: str) -> Response:
         data = parse_body(request, schemas.Withdraw)
-        events = handlers.withdraw(self.uow, self.calendar, application_id,
-                                   Withdraw(data["reason"]), expected=expected_version(request))
+        events = handlers.withdraw(
+            self.uow,
+            self.calendar,
+            application_id,
+            Withdraw(data["reason"]),
+            expected=expected_version(request),
+        )
         return _result(events, application_id=application_id)
 
     @endpoint("POST", "/applications/<application_id>/erasure", action="person.erase")
@@ -186,19 +235,34 @@ class ApplicationsService(base.ServiceBase):
     @endpoint("GET", "/applications/<application_id>", action="application.read")
     def get_application(self, request: Request, application_id: str) -> Response:
         app, history = handlers.application_with_history(self.uow, application_id)
-        app["history"] = [{"position": e.global_position, "version": e.stream_version,
-                           "type": e.event_type, "payload": e.data, "metadata": e.metadata,
-                           "recorded_at": e.recorded_at.isoformat()} for e in history]
-        app["eligibility"] = next((e.data for e in history
-                                   if e.event_type == "EligibilityAssessed"), None)
+        app["history"] = [
+            {
+                "position": e.global_position,
+                "version": e.stream_version,
+                "type": e.event_type,
+                "payload": e.data,
+                "metadata": e.metadata,
+                "recorded_at": e.recorded_at.isoformat(),
+            }
+            for e in history
+        ]
+        app["eligibility"] = next(
+            (e.data for e in history if e.event_type == "EligibilityAssessed"), None
+        )
         return app
 
     @endpoint("GET", "/applications", action="application.read")
     def list_applications(self, request: Request) -> Response:
         args = request.args
-        return {"applications": handlers.applications(
-            self.uow, county=args.get("county"), round_year=_year_arg(request),
-            status=args.get("status"), stage=args.get("stage"))}
+        return {
+            "applications": handlers.applications(
+                self.uow,
+                county=args.get("county"),
+                round_year=_year_arg(request),
+                status=args.get("status"),
+                stage=args.get("stage"),
+            )
+        }
 
     @endpoint("GET", "/notices", public=True)
     def public_notices(self, request: Request) -> Response:
@@ -208,15 +272,15 @@ class ApplicationsService(base.ServiceBase):
     # -- the Yixiang scheme (LT-10, LT-16) -------------------------------------------------------
     def _person(self, id_number: str) -> tuple[str, str]:
         """The person's keyed pseudonym and the masked form of their ID number."""
-        return person_key(self.uow.settings.person_key_secret, id_number), \
-            mask_id_number(id_number)
+        return person_key(self.uow.settings.person_key_secret, id_number), mask_id_number(id_number)
 
     @endpoint("POST", "/yixiang/applicants", action="yixiang.import")
     def register_yixiang_applicant(self, request: Request) -> Response:
         data = parse_body(request, schemas.RegisterYixiangApplicant)
         key, masked = self._person(data["id_number"])
-        command = yixiang_domain.RegisterFormerApplicant(key, masked, data["name"],
-                                                         data["applied_year"])
+        command = yixiang_domain.RegisterFormerApplicant(
+            key, masked, data["name"], data["applied_year"]
+        )
         events = handlers.register_yixiang_applicant(self.uow, self.calendar, command)
         return _result(events, 201 if events else 200, registered=True)
 
@@ -227,11 +291,16 @@ class ApplicationsService(base.ServiceBase):
         enterprise = data.pop("enterprise")
         code = enterprise["credit_code"]
         command = yixiang_domain.TransferTalent(
-            talent_id=f"talent-yixiang-{data['yixiang_talent_id']}", person_key=key,
-            id_number_masked=masked, enterprise_name=enterprise["name"],
-            enterprise_code=None if code == schemas.NONE else code, **data)
-        events = handlers.transfer_yixiang_talent(self.uow, self.calendar, command,
-                                                  expected=expected_version(request))
+            talent_id=f"talent-yixiang-{data['yixiang_talent_id']}",
+            person_key=key,
+            id_number_masked=masked,
+            enterprise_name=enterprise["name"],
+            enterprise_code=None if code == schemas.NONE else code,
+            **data,
+        )
+        events = handlers.transfer_yixiang_talent(
+            self.uow, self.calendar, command, expected=expected_version(request)
+        )
         return _result(events, 201, talent_id=command.talent_id)
 
     # -- for other services ----------------------------------------------------------------------

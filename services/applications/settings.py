@@ -1,4 +1,5 @@
 """The applications service's settings (services/applications/config.yaml), checked at start."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -5,14 +5,24 @@ or the rows a read returns.
 
 The commands come from the entrypoints of services/assessment/service.py; the rules are the
 decider's (services/assessment/domain/tenure.py) and the authorisation policy's."""
+
 from __future__ import annotations
 
 from typing import Any
 
 from services.assessment import queries
 from services.assessment.domain.tenure import (
-    ApproveDisqualification, ConfirmRectification, DeclineDisqualification, FileAnnualReport,
-    FireDeadlines, OpenTenure, OrderRectification, RecordFindings, ReportGround, tenure)
+    ApproveDisqualification,
+    ConfirmRectification,
+    DeclineDisqualification,
+    FileAnnualReport,
+    FireDeadlines,
+    OpenTenure,
+    OrderRectification,
+    RecordFindings,
+    ReportGround,
+    tenure,
+)
 from shared import logging as tlog
 from shared.auth import COUNTY_SCOPED, authorize
 from shared.calendar import WorkingDayCalendar
@@ -44,24 +54,44 @@ def _tenure_for(uow: UnitOfWork, action: str, talent_id: str) -> dict[str, Any]:
     return row
 
 
-def _run(uow: UnitOfWork, calendar: WorkingDayCalendar, talent_id: str, command: Any, *,
-         expected_version: int | None = None, cur: Any = None) -> list[RecordedEvent]:
+def _run(
+    uow: UnitOfWork,
+    calendar: WorkingDayCalendar,
+    talent_id: str,
+    command: Any,
+    *,
+    expected_version: int | None = None,
+    cur: Any = None,
+) -> list[RecordedEvent]:
     """Run ``command`` on the talent's tenure (in ``cur``'s transaction if given, else in one of
     its own), deciding with the clock's today and the working-day calendar."""
-    return uow.run(tenure, stream(talent_id), command, context=uow.context(calendar=calendar),
-                   expected_version=expected_version, cur=cur)
+    return uow.run(
+        tenure,
+        stream(talent_id),
+        command,
+        context=uow.context(calendar=calendar),
+        expected_version=expected_version,
+        cur=cur,
+    )
 
 
-def _act(uow: UnitOfWork, calendar: WorkingDayCalendar, action: str, talent_id: str,
-         command: Any, expected_version: int | None) -> list[RecordedEvent]:
+def _act(
+    uow: UnitOfWork,
+    calendar: WorkingDayCalendar,
+    action: str,
+    talent_id: str,
+    command: Any,
+    expected_version: int | None,
+) -> list[RecordedEvent]:
     """``command`` on the talent's tenure by the caller, if they may do ``action`` on it."""
     _tenure_for(uow, action, talent_id)
     return _run(uow, calendar, talent_id, command, expected_version=expected_version)
 
 
 # -- opening ---------------------------------------------------------------------------------------
-def open_tenure(uow: UnitOfWork, calendar: WorkingDayCalendar, command: OpenTenure,
-                cur: Any) -> list[RecordedEvent]:
+def open_tenure(
+    uow: UnitOfWork, calendar: WorkingDayCalendar, command: OpenTenure, cur: Any
+) -> list[RecordedEvent]:
     """The tenure of a certified talent (LT-10), or of a transferred Yixiang talent (LT-16, a
     ``TransferTenure``), opened in ``cur``'s transaction (the one recording the certification
     in the inbox); none if it is open already."""
@@ -69,56 +99,83 @@ def open_tenure(uow: UnitOfWork, calendar: WorkingDayCalendar, command: OpenTenu
 
 
 # -- commands --------------------------------------------------------------------------------------
-def file_report(uow: UnitOfWork, calendar: WorkingDayCalendar, talent_id: str,
-                command: FileAnnualReport,
-                expected_version: int | None = None) -> list[RecordedEvent]:
+def file_report(
+    uow: UnitOfWork,
+    calendar: WorkingDayCalendar,
+    talent_id: str,
+    command: FileAnnualReport,
+    expected_version: int | None = None,
+) -> list[RecordedEvent]:
     """A year's report, by the talent or their county (LT-11.1, LT-12)."""
     return _act(uow, calendar, "tenure.report", talent_id, command, expected_version)
 
 
-def record_findings(uow: UnitOfWork, calendar: WorkingDayCalendar, talent_id: str,
-                    command: RecordFindings,
-                    expected_version: int | None = None) -> list[RecordedEvent]:
+def record_findings(
+    uow: UnitOfWork,
+    calendar: WorkingDayCalendar,
+    talent_id: str,
+    command: RecordFindings,
+    expected_version: int | None = None,
+) -> list[RecordedEvent]:
     """The county assessor's findings on an influencer's year (LT-11.1, LT-13)."""
     return _act(uow, calendar, "tenure.findings", talent_id, command, expected_version)
 
 
-def order_rectification(uow: UnitOfWork, calendar: WorkingDayCalendar, talent_id: str,
-                        command: OrderRectification,
-                        expected_version: int | None = None) -> list[RecordedEvent]:
+def order_rectification(
+    uow: UnitOfWork,
+    calendar: WorkingDayCalendar,
+    talent_id: str,
+    command: OrderRectification,
+    expected_version: int | None = None,
+) -> list[RecordedEvent]:
     """The county's order to rectify a breach by a deadline (LT-13)."""
     return _act(uow, calendar, "tenure.rectification", talent_id, command, expected_version)
 
 
-def confirm_rectification(uow: UnitOfWork, calendar: WorkingDayCalendar, talent_id: str,
-                          command: ConfirmRectification,
-                          expected_version: int | None = None) -> list[RecordedEvent]:
+def confirm_rectification(
+    uow: UnitOfWork,
+    calendar: WorkingDayCalendar,
+    talent_id: str,
+    command: ConfirmRectification,
+    expected_version: int | None = None,
+) -> list[RecordedEvent]:
     """The county's confirmation that a breach was rectified in time (LT-13)."""
     return _act(uow, calendar, "tenure.rectification", talent_id, command, expected_version)
 
 
-def report_ground(uow: UnitOfWork, calendar: WorkingDayCalendar, talent_id: str,
-                  command: ReportGround,
-                  expected_version: int | None = None) -> list[RecordedEvent]:
+def report_ground(
+    uow: UnitOfWork,
+    calendar: WorkingDayCalendar,
+    talent_id: str,
+    command: ReportGround,
+    expected_version: int | None = None,
+) -> list[RecordedEvent]:
     """An LT-14 ground; who may report it depends on its kind (``tenure.ground.<kind>``)."""
-    return _act(uow, calendar, f"tenure.ground.{command.kind}", talent_id, command,
-                expected_version)
+    return _act(
+        uow, calendar, f"tenure.ground.{command.kind}", talent_id, command, expected_version
+    )
 
 
-def approve_disqualification(uow: UnitOfWork, calendar: WorkingDayCalendar, talent_id: str,
-                             command: ApproveDisqualification,
-                             expected_version: int | None = None) -> list[RecordedEvent]:
+def approve_disqualification(
+    uow: UnitOfWork,
+    calendar: WorkingDayCalendar,
+    talent_id: str,
+    command: ApproveDisqualification,
+    expected_version: int | None = None,
+) -> list[RecordedEvent]:
     """The Leading Group's approval of a pending proposal: the talent is disqualified (LT-14)."""
-    return _act(uow, calendar, "disqualification.approve", talent_id, command,
-                expected_version)
+    return _act(uow, calendar, "disqualification.approve", talent_id, command, expected_version)
 
 
-def decline_disqualification(uow: UnitOfWork, calendar: WorkingDayCalendar, talent_id: str,
-                             command: DeclineDisqualification,
-                             expected_version: int | None = None) -> list[RecordedEvent]:
+def decline_disqualification(
+    uow: UnitOfWork,
+    calendar: WorkingDayCalendar,
+    talent_id: str,
+    command: DeclineDisqualification,
+    expected_version: int | None = None,
+) -> list[RecordedEvent]:
     """The Leading Group's refusal of a pending proposal, with its reasons (LT-14)."""
-    return _act(uow, calendar, "disqualification.decline", talent_id, command,
-                expected_version)
+    return _act(uow, calendar, "disqualification.decline", talent_id, command, expected_version)
 
 
 # -- deadlines -------------------------------------------------------------------------------------
@@ -137,13 +194,18 @@ def fire_deadlines(uow: UnitOfWork, calendar: WorkingDayCalendar) -> dict[str, A
             try:
                 events = _run(uow, calendar, talent_id, FireDeadlines())
             except TalentError as exc:  # e.g. a concurrent command: the next sweep retries
-                log.warning("deadline_sweep_refused", talent_id=talent_id, code=exc.code,
-                            error=exc.message)
+                log.warning(
+                    "deadline_sweep_refused", talent_id=talent_id, code=exc.code, error=exc.message
+                )
                 continue
             if events:
                 fired[talent_id] = [e.event_type for e in events]
-        log.info("deadline_sweep", today=today.isoformat(), tenures=len(talents),
-                 fired=sum(map(len, fired.values())))
+        log.info(
+            "deadline_sweep",
+            today=today.isoformat(),
+            tenures=len(talents),
+            fired=sum(map(len, fired.values())),
+        )
         return {"ran": True, "today": today, "fired": fired}
 
 

@@ -3,6 +3,7 @@
 proposals. The Commerce Bureau's announcement of results (LT-11.1, 考核结果由州商务局通报) reads
 the years table. Defined once (``shared.readmodel``): the live path's statements and
 talent-audit's bulk replay both come from that definition."""
+
 from __future__ import annotations
 
 import orjson
@@ -22,25 +23,89 @@ def _json(value: object) -> str:
 class TenuresView(ReadModel):
     """Every event of a tenure's stream moves its ``tenure_view`` row on (version, time and, for
     a disqualification or the tenure's end, its status)."""
+
     tables = (
-        Table(TENURES, key=("talent_id",), columns=(
-            "talent_id", "county", "track", "origin", "period_start", "period_end",
-            "transferred_on", "baseline_year", "baseline", "status", "completed_on", "version",
-            "updated_at")),
-        Table(YEARS, key=("talent_id", "tenure_year"), columns=(
-            "talent_id", "tenure_year", "starts_on", "ends_on", "report_due_on", "assessed",
-            "figures", "promotion_activities", "backbones_trained", "full_time_in_chuxiong",
-            "filed_on", "findings", "result", "basis", "report_missed", "computation", "reasons",
-            "assessed_on"), defaults={"report_missed": False}),
-        Table(BREACHES, key=("talent_id", "breach_id"), columns=(
-            "talent_id", "breach_id", "obligation", "tenure_year", "detail", "rectifiable",
-            "status", "found_on", "requirement", "deadline", "rectified_on")),
-        Table(PROPOSALS, key=("talent_id", "proposal_id"), columns=(
-            "talent_id", "proposal_id", "ground", "reasons", "status", "proposed_on",
-            "decided_on", "decision_reasons"), lookups=(("talent_id",),)),
+        Table(
+            TENURES,
+            key=("talent_id",),
+            columns=(
+                "talent_id",
+                "county",
+                "track",
+                "origin",
+                "period_start",
+                "period_end",
+                "transferred_on",
+                "baseline_year",
+                "baseline",
+                "status",
+                "completed_on",
+                "version",
+                "updated_at",
+            ),
+        ),
+        Table(
+            YEARS,
+            key=("talent_id", "tenure_year"),
+            columns=(
+                "talent_id",
+                "tenure_year",
+                "starts_on",
+                "ends_on",
+                "report_due_on",
+                "assessed",
+                "figures",
+                "promotion_activities",
+                "backbones_trained",
+                "full_time_in_chuxiong",
+                "filed_on",
+                "findings",
+                "result",
+                "basis",
+                "report_missed",
+                "computation",
+                "reasons",
+                "assessed_on",
+            ),
+            defaults={"report_missed": False},
+        ),
+        Table(
+            BREACHES,
+            key=("talent_id", "breach_id"),
+            columns=(
+                "talent_id",
+                "breach_id",
+                "obligation",
+                "tenure_year",
+                "detail",
+                "rectifiable",
+                "status",
+                "found_on",
+                "requirement",
+                "deadline",
+                "rectified_on",
+            ),
+        ),
+        Table(
+            PROPOSALS,
+            key=("talent_id", "proposal_id"),
+            columns=(
+                "talent_id",
+                "proposal_id",
+                "ground",
+                "reasons",
+                "status",
+                "proposed_on",
+                "decided_on",
+                "decision_reasons",
+            ),
+            lookups=(("talent_id",),),
+        ),
     )
     migrations = [
-        ("tenures_view_0001", """
+        (
+            "tenures_view_0001",
+            """
             CREATE TABLE tenures_view (
                 talent_id    text PRIMARY KEY,
                 county       text NOT NULL,
@@ -58,10 +123,13 @@ class TenuresView(ReadModel):
                 detail      jsonb NOT NULL,
                 PRIMARY KEY (talent_id, tenure_year)
             );
-        """),
+        """,
+        ),
         # v2: years, breaches and proposals. The service rebuilds the new tables from the events
         # at start when they are empty and the store is not (services/assessment/service.py).
-        ("tenures_view_0002", """
+        (
+            "tenures_view_0002",
+            """
             DROP TABLE assessment_results;
             DROP TABLE tenures_view;
             CREATE TABLE tenure_view (
@@ -127,42 +195,84 @@ class TenuresView(ReadModel):
                 decision_reasons jsonb,
                 PRIMARY KEY (talent_id, proposal_id)
             );
-        """),
+        """,
+        ),
     ]
 
     @on("TenureOpened")
     def opened(self, event: Event, rows: Rows) -> None:
         p = event.payload
         talent = p["talent_id"]
-        rows.insert(TENURES, {
-            "talent_id": talent, "county": p["county"], "track": p["track"],
-            "origin": p.get("origin", "selection"), "period_start": p["period_start"],
-            "period_end": p["period_end"], "transferred_on": p.get("transferred_on"),
-            "baseline_year": p["baseline_year"], "baseline": _json(p["baseline"]),
-            "status": "open", "version": event.stream_version, "updated_at": event.recorded_at})
-        years = p.get("years") or tenure_years(p["period_start"], p["period_end"],
-                                               p.get("transferred_on"))
+        rows.insert(
+            TENURES,
+            {
+                "talent_id": talent,
+                "county": p["county"],
+                "track": p["track"],
+                "origin": p.get("origin", "selection"),
+                "period_start": p["period_start"],
+                "period_end": p["period_end"],
+                "transferred_on": p.get("transferred_on"),
+                "baseline_year": p["baseline_year"],
+                "baseline": _json(p["baseline"]),
+                "status": "open",
+                "version": event.stream_version,
+                "updated_at": event.recorded_at,
+            },
+        )
+        years = p.get("years") or tenure_years(
+            p["period_start"], p["period_end"], p.get("transferred_on")
+        )
         for y in years:
-            rows.insert(YEARS, {"talent_id": talent, "tenure_year": y["tenure_year"],
-                                "starts_on": y["starts_on"], "ends_on": y["ends_on"],
-                                "report_due_on": y["report_due_on"], "assessed": y["assessed"]})
+            rows.insert(
+                YEARS,
+                {
+                    "talent_id": talent,
+                    "tenure_year": y["tenure_year"],
+                    "starts_on": y["starts_on"],
+                    "ends_on": y["ends_on"],
+                    "report_due_on": y["report_due_on"],
+                    "assessed": y["assessed"],
+                },
+            )
 
     # (a year's values are made only for a year the tenure has: see Rows.update)
     @on("AnnualReportFiled")
     def report_filed(self, event: Event, rows: Rows) -> None:
         p = event.payload
-        rows.update(YEARS, (p["talent_id"], p["tenure_year"]), lambda: {
-            "figures": _json(p["figures"]), "promotion_activities": p["promotion_activities"],
-            "backbones_trained": p["backbones_trained"],
-            "full_time_in_chuxiong": p["full_time_in_chuxiong"], "filed_on": p.get("filed_on")})
+        rows.update(
+            YEARS,
+            (p["talent_id"], p["tenure_year"]),
+            lambda: {
+                "figures": _json(p["figures"]),
+                "promotion_activities": p["promotion_activities"],
+                "backbones_trained": p["backbones_trained"],
+                "full_time_in_chuxiong": p["full_time_in_chuxiong"],
+                "filed_on": p.get("filed_on"),
+            },
+        )
         _tenure(rows, event)
 
     @on("AssessorFindingsRecorded")
     def findings(self, event: Event, rows: Rows) -> None:
         p = event.payload
-        rows.update(YEARS, (p["talent_id"], p["tenure_year"]), lambda: {"findings": _json({
-            k: p[k] for k in ("ability_clearly_improved", "influence_further_increased", "note",
-                              "recorded_on")})})
+        rows.update(
+            YEARS,
+            (p["talent_id"], p["tenure_year"]),
+            lambda: {
+                "findings": _json(
+                    {
+                        k: p[k]
+                        for k in (
+                            "ability_clearly_improved",
+                            "influence_further_increased",
+                            "note",
+                            "recorded_on",
+                        )
+                    }
+                )
+            },
+        )
         _tenure(rows, event)
 
     @on("AssessmentPassed", "AssessmentFailed")
@@ -171,37 +281,56 @@ class TenuresView(ReadModel):
 
         def values() -> dict:
             assessed_on = p.get("assessed_on")
-            return {"result": p["grade"] if event.event_type == "AssessmentPassed"
-                    else "unqualified", "basis": p.get("basis"),
-                    "report_missed": bool(p.get("report_missed")),
-                    "computation": _json(p["computation"]),
-                    "reasons": _json(p.get("reasons", [])),
-                    "assessed_on": local_date(event.recorded_at) if assessed_on is None
-                    else assessed_on}
+            return {
+                "result": p["grade"] if event.event_type == "AssessmentPassed" else "unqualified",
+                "basis": p.get("basis"),
+                "report_missed": bool(p.get("report_missed")),
+                "computation": _json(p["computation"]),
+                "reasons": _json(p.get("reasons", [])),
+                "assessed_on": local_date(event.recorded_at)
+                if assessed_on is None
+                else assessed_on,
+            }
+
         rows.update(YEARS, (p["talent_id"], p["tenure_year"]), values)
         _tenure(rows, event)
 
     @on("ObligationBreached")
     def breached(self, event: Event, rows: Rows) -> None:
         p = event.payload
-        rows.insert(BREACHES, {
-            "talent_id": p["talent_id"], "breach_id": p["breach_id"],
-            "obligation": p["obligation"], "tenure_year": p["tenure_year"], "detail": p["detail"],
-            "rectifiable": p["rectifiable"], "status": "open", "found_on": p["found_on"]})
+        rows.insert(
+            BREACHES,
+            {
+                "talent_id": p["talent_id"],
+                "breach_id": p["breach_id"],
+                "obligation": p["obligation"],
+                "tenure_year": p["tenure_year"],
+                "detail": p["detail"],
+                "rectifiable": p["rectifiable"],
+                "status": "open",
+                "found_on": p["found_on"],
+            },
+        )
         _tenure(rows, event)
 
     @on("RectificationOrdered")
     def ordered(self, event: Event, rows: Rows) -> None:
         p = event.payload
-        rows.update(BREACHES, (p["talent_id"], p["breach_id"]), {
-            "status": "ordered", "requirement": p["requirement"], "deadline": p["deadline"]})
+        rows.update(
+            BREACHES,
+            (p["talent_id"], p["breach_id"]),
+            {"status": "ordered", "requirement": p["requirement"], "deadline": p["deadline"]},
+        )
         _tenure(rows, event)
 
     @on("RectificationConfirmed")
     def rectified(self, event: Event, rows: Rows) -> None:
         p = event.payload
-        rows.update(BREACHES, (p["talent_id"], p["breach_id"]),
-                    {"status": "rectified", "rectified_on": p["rectified_on"]})
+        rows.update(
+            BREACHES,
+            (p["talent_id"], p["breach_id"]),
+            {"status": "rectified", "rectified_on": p["rectified_on"]},
+        )
         _tenure(rows, event)
 
     @on("RectificationDeadlineMissed")
@@ -216,19 +345,37 @@ class TenuresView(ReadModel):
         talent = p["talent_id"]
         # a proposal recorded without an id is named by its place among the talent's proposals
         pid = p.get("proposal_id") or f"P{rows.count(PROPOSALS, By(talent_id=talent)) + 1}"
-        rows.insert(PROPOSALS, {"talent_id": talent, "proposal_id": pid, "ground": p["ground"],
-                                "reasons": _json(p["reasons"]), "status": "pending",
-                                "proposed_on": p.get("proposed_on")})
-        rows.update(BREACHES, In((talent, b) for b in p.get("breach_ids") or ()),
-                    {"status": "escalated"}, only=Eq("status", "open"))
+        rows.insert(
+            PROPOSALS,
+            {
+                "talent_id": talent,
+                "proposal_id": pid,
+                "ground": p["ground"],
+                "reasons": _json(p["reasons"]),
+                "status": "pending",
+                "proposed_on": p.get("proposed_on"),
+            },
+        )
+        rows.update(
+            BREACHES,
+            In((talent, b) for b in p.get("breach_ids") or ()),
+            {"status": "escalated"},
+            only=Eq("status", "open"),
+        )
         _tenure(rows, event)
 
     @on("DisqualificationDeclined")
     def declined(self, event: Event, rows: Rows) -> None:
         p = event.payload
-        rows.update(PROPOSALS, (p["talent_id"], p["proposal_id"]), {
-            "status": "declined", "decided_on": p["decided_on"],
-            "decision_reasons": _json(p["reasons"])})
+        rows.update(
+            PROPOSALS,
+            (p["talent_id"], p["proposal_id"]),
+            {
+                "status": "declined",
+                "decided_on": p["decided_on"],
+                "decision_reasons": _json(p["reasons"]),
+            },
+        )
         _tenure(rows, event)
 
     @on("TalentDisqualified")
@@ -241,16 +388,17 @@ class TenuresView(ReadModel):
             values, computed = {"decided_on": p["decided_on"], "status": "approved"}, None
         else:
             values = {"decided_on": p["decided_on"]}
-            computed = {"status": Case((Eq("proposal_id", approved), "approved"),
-                                       otherwise="superseded")}
-        rows.update(PROPOSALS, By(talent_id=p["talent_id"]), values, computed,
-                    only=Eq("status", "pending"))
+            computed = {
+                "status": Case((Eq("proposal_id", approved), "approved"), otherwise="superseded")
+            }
+        rows.update(
+            PROPOSALS, By(talent_id=p["talent_id"]), values, computed, only=Eq("status", "pending")
+        )
         _tenure(rows, event, {"status": "disqualified"})
 
     @on("TenureCompleted")
     def completed(self, event: Event, rows: Rows) -> None:
-        _tenure(rows, event, {"status": "completed",
-                             "completed_on": event.payload["completed_on"]})
+        _tenure(rows, event, {"status": "completed", "completed_on": event.payload["completed_on"]})
 
     @otherwise
     def recorded(self, event: Event, rows: Rows) -> None:
@@ -260,8 +408,9 @@ class TenuresView(ReadModel):
 def _tenure(rows: Rows, event: Event, values: dict | None = None) -> None:
     """The tenure moved on to the event's version and time (and ``values``)."""
     moved = {"version": event.stream_version, "updated_at": event.recorded_at}
-    rows.update(TENURES, event.payload["talent_id"],
-                moved if values is None else {**values, **moved})
+    rows.update(
+        TENURES, event.payload["talent_id"], moved if values is None else {**values, **moved}
+    )
 
 
 READ_MODELS = [TenuresView()]

@@ -1,5 +1,6 @@
 """Input schemas of the assessment service's commands (HTTP bodies). Events are contracts in
 ``shared/contracts/assessment.py``."""
+
 from marshmallow import RAISE, Schema, fields, validate
 
 from shared.contracts.assessment import GROUND_KINDS
@@ -13,8 +14,9 @@ class _Strict(Schema):
 def _text(required=True, **kw):
     if not required:
         kw.setdefault("load_default", "")
-    return fields.String(required=required, validate=validate.Length(
-        min=1 if required else 0, max=2000), **kw)
+    return fields.String(
+        required=required, validate=validate.Length(min=1 if required else 0, max=2000), **kw
+    )
 
 
 def _count():
@@ -41,9 +43,11 @@ def _tenure_year():
 
 class FileAnnualReport(_Strict):
     tenure_year = _tenure_year()
-    figures = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=50)),
-                          values=fields.Integer(strict=True, validate=validate.Range(min=0)),
-                          required=True)
+    figures = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=50)),
+        values=fields.Integer(strict=True, validate=validate.Range(min=0)),
+        required=True,
+    )
     promotion_activities = _count()
     backbones_trained = _count()
     full_time_in_chuxiong = _flag()
@@ -79,8 +83,11 @@ class ApproveDisqualification(_Strict):
 
 
 class DeclineDisqualification(ApproveDisqualification):
-    reasons = fields.List(fields.String(validate=validate.Length(min=1, max=2000)),
-                          required=True, validate=validate.Length(min=1))
+    reasons = fields.List(
+        fields.String(validate=validate.Length(min=1, max=2000)),
+        required=True,
+        validate=validate.Length(min=1),
+    )
 
 
 class ResultsQuery(_Strict):

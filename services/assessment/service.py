@@ -7,17 +7,25 @@ real date, or ``CLOCK_TODAY`` in a test configuration. Deadlines (report due dat
 rectification deadlines, the period end) are fired by a timer that runs in every replica and
 acts in one at a time (``shared/runtime/timers.py``); ``POST /deadlines/run`` runs the same
 sweep at once for an operator."""
+
 from __future__ import annotations
 
 from typing import Any
 
 import marshmallow
 
-from services.assessment import handlers, queries, schemas
+from services.assessment import handlers, projections, queries, schemas
 from services.assessment.domain.tenure import (
-    ApproveDisqualification, ConfirmRectification, DeclineDisqualification, FileAnnualReport,
-    OpenTenure, OrderRectification, RecordFindings, ReportGround, TransferTenure)
-from services.assessment import projections
+    ApproveDisqualification,
+    ConfirmRectification,
+    DeclineDisqualification,
+    FileAnnualReport,
+    OpenTenure,
+    OrderRectification,
+    RecordFindings,
+    ReportGround,
+    TransferTenure,
+)
 from services.assessment.settings import AssessmentSettings
 from shared.calendar import WorkingDayCalendar
 from shared.clock import local_date
@@ -44,9 +52,10 @@ class AssessmentStore(EventStoreProvider):
 
 def _recorded(events: list[RecordedEvent]) -> dict[str, Any]:
     """The answer to a command: the tenure's version after it and the events it recorded."""
-    return {"version": events[-1].stream_version if events else None,
-            "events": [{"type": e.event_type, "clauses": e.clauses, "payload": e.data}
-                       for e in events]}
+    return {
+        "version": events[-1].stream_version if events else None,
+        "events": [{"type": e.event_type, "clauses": e.clauses, "payload": e.data} for e in events],
+    }
 
 
 class AssessmentService(base.ServiceBase):
@@ -61,9 +70,15 @@ class AssessmentService(base.ServiceBase):
     @subscribe("applications", "TalentCertified")
     def on_talent_certified(self, event: Any, cur: Any) -> None:
         p = event.payload
-        opening = dict(talent_id=p["talent_id"], county=p["county"], track=p["track"],
-                       period_start=p["period_start"], period_end=p["period_end"],
-                       baseline_year=p["baseline_year"], baseline=p["baseline"])
+        opening = dict(
+            talent_id=p["talent_id"],
+            county=p["county"],
+            track=p["track"],
+            period_start=p["period_start"],
+            period_end=p["period_end"],
+            baseline_year=p["baseline_year"],
+            baseline=p["baseline"],
+        )
         command: OpenTenure
         if p.get("origin") == "yixiang_transfer":  # LT-16, transferred on the day recorded
             command = TransferTenure(**opening, transferred_on=local_date(event.recorded_at))
@@ -75,59 +90,99 @@ class AssessmentService(base.ServiceBase):
     @endpoint("POST", "/tenures/<talent_id>/reports", action="tenure.report")
     def file_report(self, request: Any, talent_id: str) -> dict[str, Any]:
         data = parse_body(request, schemas.FileAnnualReport())
-        return _recorded(handlers.file_report(self.uow, self.calendar, talent_id,
-                                              FileAnnualReport(**data),
-                                              expected_version(request)))
+        return _recorded(
+            handlers.file_report(
+                self.uow,
+                self.calendar,
+                talent_id,
+                FileAnnualReport(**data),
+                expected_version(request),
+            )
+        )
 
     @endpoint("POST", "/tenures/<talent_id>/findings", action="tenure.findings")
     def record_findings(self, request: Any, talent_id: str) -> dict[str, Any]:
         data = parse_body(request, schemas.RecordFindings())
-        return _recorded(handlers.record_findings(self.uow, self.calendar, talent_id,
-                                                  RecordFindings(**data),
-                                                  expected_version(request)))
+        return _recorded(
+            handlers.record_findings(
+                self.uow,
+                self.calendar,
+                talent_id,
+                RecordFindings(**data),
+                expected_version(request),
+            )
+        )
 
-    @endpoint("POST", "/tenures/<talent_id>/breaches/<breach_id>/rectification",
-              action="tenure.rectification")
-    def order_rectification(self, request: Any, talent_id: str,
-                            breach_id: str) -> dict[str, Any]:
+    @endpoint(
+        "POST",
+        "/tenures/<talent_id>/breaches/<breach_id>/rectification",
+        action="tenure.rectification",
+    )
+    def order_rectification(self, request: Any, talent_id: str, breach_id: str) -> dict[str, Any]:
         data = parse_body(request, schemas.OrderRectification())
-        return _recorded(handlers.order_rectification(
-            self.uow, self.calendar, talent_id, OrderRectification(breach_id=breach_id, **data),
-            expected_version(request)))
+        return _recorded(
+            handlers.order_rectification(
+                self.uow,
+                self.calendar,
+                talent_id,
+                OrderRectification(breach_id=breach_id, **data),
+                expected_version(request),
+            )
+        )
 
-    @endpoint("POST", "/tenures/<talent_id>/breaches/<breach_id>/rectified",
-              action="tenure.rectification")
-    def confirm_rectification(self, request: Any, talent_id: str,
-                              breach_id: str) -> dict[str, Any]:
+    @endpoint(
+        "POST", "/tenures/<talent_id>/breaches/<breach_id>/rectified", action="tenure.rectification"
+    )
+    def confirm_rectification(self, request: Any, talent_id: str, breach_id: str) -> dict[str, Any]:
         data = parse_body(request, schemas.ConfirmRectification())
-        return _recorded(handlers.confirm_rectification(
-            self.uow, self.calendar, talent_id,
-            ConfirmRectification(breach_id=breach_id, **data), expected_version(request)))
+        return _recorded(
+            handlers.confirm_rectification(
+                self.uow,
+                self.calendar,
+                talent_id,
+                ConfirmRectification(breach_id=breach_id, **data),
+                expected_version(request),
+            )
+        )
 
     @endpoint("POST", "/tenures/<talent_id>/grounds")
     def report_ground(self, request: Any, talent_id: str) -> dict[str, Any]:
         """An LT-14 ground; who may report it depends on its kind (``tenure.ground.<kind>``)."""
         data = parse_body(request, schemas.ReportGround())
-        return _recorded(handlers.report_ground(self.uow, self.calendar, talent_id,
-                                                ReportGround(**data),
-                                                expected_version(request)))
+        return _recorded(
+            handlers.report_ground(
+                self.uow, self.calendar, talent_id, ReportGround(**data), expected_version(request)
+            )
+        )
 
     @endpoint("POST", "/tenures/<talent_id>/disqualification", action="disqualification.approve")
     def approve_disqualification(self, request: Any, talent_id: str) -> dict[str, Any]:
         data = parse_body(request, schemas.ApproveDisqualification())
-        return _recorded(handlers.approve_disqualification(
-            self.uow, self.calendar, talent_id, ApproveDisqualification(**data),
-            expected_version(request)))
+        return _recorded(
+            handlers.approve_disqualification(
+                self.uow,
+                self.calendar,
+                talent_id,
+                ApproveDisqualification(**data),
+                expected_version(request),
+            )
+        )
 
-    @endpoint("POST", "/tenures/<talent_id>/disqualification/decline",
-              action="disqualification.decline")
+    @endpoint(
+        "POST", "/tenures/<talent_id>/disqualification/decline", action="disqualification.decline"
+    )
     def decline_disqualification(self, request: Any, talent_id: str) -> dict[str, Any]:
         data = parse_body(request, schemas.DeclineDisqualification())
-        command = DeclineDisqualification(decided_on=data["decided_on"],
-                                          reasons=tuple(data["reasons"]),
-                                          proposal_id=data["proposal_id"])
-        return _recorded(handlers.decline_disqualification(
-            self.uow, self.calendar, talent_id, command, expected_version(request)))
+        command = DeclineDisqualification(
+            decided_on=data["decided_on"],
+            reasons=tuple(data["reasons"]),
+            proposal_id=data["proposal_id"],
+        )
+        return _recorded(
+            handlers.decline_disqualification(
+                self.uow, self.calendar, talent_id, command, expected_version(request)
+            )
+        )
 
     # -- deadlines -------------------------------------------------------------------------------
     @timer("DEADLINE_TIMER_SECONDS", 3600)
@@ -152,5 +207,5 @@ class AssessmentService(base.ServiceBase):
         try:
             query = schemas.ResultsQuery().load(request.args.to_dict())
         except marshmallow.ValidationError as exc:
-            raise InvalidInput("invalid query", fields=exc.messages)
+            raise InvalidInput("invalid query", fields=exc.messages) from exc
         return handlers.results(self.uow, query["year"], query["county"])

@@ -1,4 +1,5 @@
 """The assessment service's settings (services/assessment/config.yaml), checked at start."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -8,6 +8,7 @@ and the subscriber's id and secret version, never stored. E-mail is plain-text U
 ``Message-ID`` derived from the delivery id. Headers, body and verification for subscribers:
 ``services/notifications/README.md``.
 """
+
 import email.message
 import email.utils
 import hashlib
@@ -32,8 +33,11 @@ class SendFailed(Exception):
 # -- signing ---------------------------------------------------------------------------------------
 def subscriber_secret(signing_key, subscriber_id, secret_version):
     """The subscriber's HMAC secret (hex), derived from the service's key."""
-    return hmac.new(signing_key.encode(), f"webhook-secret:{subscriber_id}:{secret_version}"
-                    .encode(), hashlib.sha256).hexdigest()
+    return hmac.new(
+        signing_key.encode(),
+        f"webhook-secret:{subscriber_id}:{secret_version}".encode(),
+        hashlib.sha256,
+    ).hexdigest()
 
 
 def sign(secret, timestamp, body):
@@ -42,8 +46,15 @@ def sign(secret, timestamp, body):
     return f"{SIGNATURE_VERSION}={mac.hexdigest()}"
 
 
-def verify_signature(secret, timestamp_header, body, signature_header, *, now=None,
-                     tolerance=SIGNATURE_TOLERANCE_SECONDS):
+def verify_signature(
+    secret,
+    timestamp_header,
+    body,
+    signature_header,
+    *,
+    now=None,
+    tolerance=SIGNATURE_TOLERANCE_SECONDS,
+):
     """What a receiver does: True if ``signature_header`` signs ``body`` at ``timestamp_header``
     with ``secret`` and the timestamp is within ``tolerance`` seconds of ``now``."""
     try:
@@ -59,8 +70,14 @@ def verify_signature(secret, timestamp_header, body, signature_header, *, now=No
 
 # -- senders ---------------------------------------------------------------------------------------
 class WebhookSender:
-    def __init__(self, signing_key, *, connect_timeout=3.0, read_timeout=10.0,
-                 user_agent="chuxiong-talent-notifications/1"):
+    def __init__(
+        self,
+        signing_key,
+        *,
+        connect_timeout=3.0,
+        read_timeout=10.0,
+        user_agent="chuxiong-talent-notifications/1",
+    ):
         self.signing_key = signing_key
         self.timeout = (connect_timeout, read_timeout)
         self.user_agent = user_agent
@@ -71,27 +88,40 @@ class WebhookSender:
         body = delivery["content"].encode("utf-8")
         timestamp = int(time.time() if now is None else now)
         secret = subscriber_secret(self.signing_key, subscriber_id, secret_version)
-        headers = {"Content-Type": "application/json; charset=utf-8",
-                   "User-Agent": self.user_agent,
-                   HEADER_DELIVERY: delivery["notification_id"],
-                   HEADER_EVENT: delivery["source_event_type"],
-                   HEADER_TIMESTAMP: str(timestamp),
-                   HEADER_SIGNATURE: sign(secret, timestamp, body)}
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": self.user_agent,
+            HEADER_DELIVERY: delivery["notification_id"],
+            HEADER_EVENT: delivery["source_event_type"],
+            HEADER_TIMESTAMP: str(timestamp),
+            HEADER_SIGNATURE: sign(secret, timestamp, body),
+        }
         try:
-            response = self.http.post(url, data=body, headers=headers, timeout=self.timeout,
-                                      allow_redirects=False)
+            response = self.http.post(
+                url, data=body, headers=headers, timeout=self.timeout, allow_redirects=False
+            )
         except requests.Timeout:
-            raise SendFailed(f"no answer within {self.timeout[0]}+{self.timeout[1]} s")
+            raise SendFailed(f"no answer within {self.timeout[0]}+{self.timeout[1]} s") from None
         except requests.RequestException as exc:
-            raise SendFailed(f"connection failed: {exc.__class__.__name__}")
+            raise SendFailed(f"connection failed: {exc.__class__.__name__}") from exc
         if not 200 <= response.status_code < 300:
             raise SendFailed(f"HTTP {response.status_code}")
         return f"HTTP {response.status_code}"
 
 
 class EmailSender:
-    def __init__(self, host, port, sender, *, timeout=10.0, starttls=False, username=None,
-                 password=None, domain="talent.chuxiong.local"):
+    def __init__(
+        self,
+        host,
+        port,
+        sender,
+        *,
+        timeout=10.0,
+        starttls=False,
+        username=None,
+        password=None,
+        domain="talent.chuxiong.local",
+    ):
         self.host, self.port, self.sender = host, int(port), sender
         self.timeout, self.starttls = timeout, starttls
         self.username, self.password = username, password
@@ -120,12 +150,12 @@ class EmailSender:
                     smtp.login(self.username, self.password or "")
                 refused = smtp.send_message(self.message(delivery, to))
         except smtplib.SMTPResponseException as exc:
-            raise SendFailed(f"SMTP {exc.smtp_code}")
+            raise SendFailed(f"SMTP {exc.smtp_code}") from exc
         except smtplib.SMTPRecipientsRefused as exc:
             codes = sorted({code for code, _ in exc.recipients.values()})
-            raise SendFailed(f"SMTP recipient refused ({', '.join(map(str, codes))})")
+            raise SendFailed(f"SMTP recipient refused ({', '.join(map(str, codes))})") from exc
         except (smtplib.SMTPException, OSError) as exc:
-            raise SendFailed(f"SMTP {exc.__class__.__name__}")
+            raise SendFailed(f"SMTP {exc.__class__.__name__}") from exc
         if refused:
             raise SendFailed("SMTP recipient refused")
         return "SMTP 250"

@@ -13,21 +13,22 @@ One tick:
 3. record each outcome: ``Delivered``, or ``DeliveryFailed`` with the next attempt's time, and
    ``DeliveryDeadLettered`` when the attempts are used up.
 """
+
 from __future__ import annotations
 
 import copy
 import datetime as dt
 
-from shared import logging as tlog
-from shared import metrics
-from shared.db import eventlet_active
-from shared.errors import ConcurrencyConflict
-from shared.store import RecordedEvent
 from services.notifications import queries
 from services.notifications.channels import EmailSender, SendFailed, WebhookSender
 from services.notifications.domain import delivery as delivery_domain
 from services.notifications.domain.delivery import Attempt, RecordOutcome
 from services.notifications.domain.policy import DeliveryPolicy
+from shared import logging as tlog
+from shared import metrics
+from shared.db import eventlet_active
+from shared.errors import ConcurrencyConflict
+from shared.store import RecordedEvent
 
 log = tlog.get_logger(__name__)
 GUARD_NAME = "notifications.deliveries"
@@ -46,20 +47,35 @@ def dispatcher(uow, exclusive):
         first_retry_seconds=settings.delivery_first_retry_seconds,
         backoff_factor=settings.delivery_backoff_factor,
         max_retry_seconds=settings.delivery_max_retry_seconds,
-        in_flight_lease_seconds=settings.delivery_lease_seconds)
-    email = EmailSender(settings.smtp_host, settings.smtp_port, settings.smtp_from,
-                        timeout=settings.smtp_timeout_seconds, starttls=settings.smtp_starttls,
-                        username=settings.smtp_user, password=settings.smtp_password)
-    webhook = WebhookSender(settings.webhook_signing_key,
-                            connect_timeout=settings.webhook_connect_timeout_seconds,
-                            read_timeout=settings.webhook_read_timeout_seconds)
-    return Dispatcher(uow, email, webhook, policy, batch=settings.delivery_batch,
-                      concurrency=settings.delivery_concurrency, exclusive=exclusive)
+        in_flight_lease_seconds=settings.delivery_lease_seconds,
+    )
+    email = EmailSender(
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.smtp_from,
+        timeout=settings.smtp_timeout_seconds,
+        starttls=settings.smtp_starttls,
+        username=settings.smtp_user,
+        password=settings.smtp_password,
+    )
+    webhook = WebhookSender(
+        settings.webhook_signing_key,
+        connect_timeout=settings.webhook_connect_timeout_seconds,
+        read_timeout=settings.webhook_read_timeout_seconds,
+    )
+    return Dispatcher(
+        uow,
+        email,
+        webhook,
+        policy,
+        batch=settings.delivery_batch,
+        concurrency=settings.delivery_concurrency,
+        exclusive=exclusive,
+    )
 
 
 class Dispatcher:
-    def __init__(self, uow, email, webhook, policy, *, batch=100, concurrency=8,
-                 exclusive=None):
+    def __init__(self, uow, email, webhook, policy, *, batch=100, concurrency=8, exclusive=None):
         self.uow = uow
         self.email = email
         self.webhook = webhook
@@ -85,13 +101,18 @@ class Dispatcher:
         now = self.uow.clock.now()
         lease = dt.timedelta(seconds=self.policy.in_flight_lease_seconds)
         for row in queries.stale_attempts(self.uow.query, now - lease, self.batch):
-            self._run(row, RecordOutcome(row["attempts"], False,
-                                         "no outcome recorded within the lease: sent again"))
+            self._run(
+                row,
+                RecordOutcome(
+                    row["attempts"], False, "no outcome recorded within the lease: sent again"
+                ),
+            )
         claimed = []
         for row in queries.due_deliveries(self.uow.query, now, self.batch):
             target, problem = self._target(row)
-            events = self._run(row, Attempt(row["notification_id"], row["channel"], target,
-                                            problem))
+            events = self._run(
+                row, Attempt(row["notification_id"], row["channel"], target, problem)
+            )
             if events and events[0].event_type == "DeliveryAttempted":
                 claimed.append((row, events[0].payload["attempt"]))
         return claimed
@@ -115,9 +136,12 @@ class Dispatcher:
             if row["channel"] == "email":
                 detail = self.email.send(row, row["email"])
             else:
-                detail = self.webhook.send(row, row["url"],
-                                           row["recipient"].removeprefix("subscriber:"),
-                                           row["secret_version"])
+                detail = self.webhook.send(
+                    row,
+                    row["url"],
+                    row["recipient"].removeprefix("subscriber:"),
+                    row["secret_version"],
+                )
             delivered = True
         except SendFailed as exc:
             detail, delivered = str(exc), False
@@ -126,9 +150,14 @@ class Dispatcher:
             detail, delivered = f"sender error: {exc.__class__.__name__}", False
         self._run(row, RecordOutcome(attempt, delivered, detail))
         metrics.count_delivery(row["channel"], delivered)
-        log.info("delivery_outcome", notification_id=row["notification_id"],
-                 channel=row["channel"], attempt=attempt, delivered=delivered,
-                 detail=detail)
+        log.info(
+            "delivery_outcome",
+            notification_id=row["notification_id"],
+            channel=row["channel"],
+            attempt=attempt,
+            delivered=delivered,
+            detail=detail,
+        )
         return "delivered" if delivered else "failed"
 
     def _run(self, row: queries.Row, command: Attempt | RecordOutcome) -> list[RecordedEvent]:
@@ -138,8 +167,12 @@ class Dispatcher:
         uow.causation_id = row["notification_event_id"]
         uow.correlation_id = row["correlation_id"] or uow.correlation_id
         try:
-            events = uow.run(delivery_domain.delivery, stream_of(row["notification_id"]),
-                             command, context=uow.context(delivery_policy=self.policy))
+            events = uow.run(
+                delivery_domain.delivery,
+                stream_of(row["notification_id"]),
+                command,
+                context=uow.context(delivery_policy=self.policy),
+            )
             metrics.count_delivery_events(events)
             return events
         except ConcurrencyConflict:
@@ -149,5 +182,6 @@ class Dispatcher:
     def _map(self, fn, items):
         if eventlet_active() and len(items) > 1:
             import eventlet
+
             return list(eventlet.GreenPool(self.concurrency).imap(fn, items))
         return [fn(item) for item in items]

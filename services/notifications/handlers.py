@@ -5,6 +5,7 @@ taking the unit of work ``uow`` and the command (or what identifies the record r
 read an inbox or set a contact); the reads in ``queries.py``; sending due messages in
 ``dispatch.py``.
 """
+
 from __future__ import annotations
 
 import functools
@@ -16,8 +17,14 @@ from services.notifications import channels, queries
 from services.notifications.dispatch import stream_of
 from services.notifications.domain import delivery as delivery_domain
 from services.notifications.domain import messages, recipients
-from services.notifications.domain.messages import (CATEGORIES_ZH, GRADES_ZH, RULES, Notify,
-                                                    PartiesUnknown, addresses)
+from services.notifications.domain.messages import (
+    CATEGORIES_ZH,
+    GRADES_ZH,
+    RULES,
+    Notify,
+    PartiesUnknown,
+    addresses,
+)
 from services.notifications.domain.register import REGISTER, Source, noted
 from shared.auth import may_address, may_read_inbox
 from shared.clock import local_date
@@ -46,8 +53,9 @@ class Contended(Exception):
 PARTIES_WAIT = (0.005, 0.01, 0.02, 0.04, 0.08)
 
 
-def handle_event(uow: UnitOfWork, source: str, event_type: str, event: IncomingEvent,
-                 cur: Any) -> None:
+def handle_event(
+    uow: UnitOfWork, source: str, event_type: str, event: IncomingEvent, cur: Any
+) -> None:
     """What another service's event means here, inside the inbox's transaction ``cur``: what the
     register learns of it (``REGISTER``) and the notification it calls for (``RULES``). The
     register's row is the one the inbox read with its insert (``event.prefetched``); while the
@@ -66,8 +74,15 @@ def handle_event(uow: UnitOfWork, source: str, event_type: str, event: IncomingE
             who = None  # read it again
 
 
-def _handle_event(uow: UnitOfWork, source: str, event_type: str, event: IncomingEvent, cur: Any,
-                  written: list[RecordedEvent], who: Row | None) -> None:
+def _handle_event(
+    uow: UnitOfWork,
+    source: str,
+    event_type: str,
+    event: IncomingEvent,
+    cur: Any,
+    written: list[RecordedEvent],
+    who: Row | None,
+) -> None:
     """``written`` is told whether anything was appended yet; ``who``: the register's row if
     already read, None to read it here. Everything is read before the first append: an append
     holds the store's lock until COMMIT, and the last one brings COMMIT with it (no client round
@@ -77,24 +92,44 @@ def _handle_event(uow: UnitOfWork, source: str, event_type: str, event: Incoming
     who = queries.who(cur, p) if who is None else who
     register = rule = None
     if key in REGISTER:
-        register = REGISTER[key](Source(
-            source, event_type, p, event.metadata.get("actor_id"),
-            event.metadata.get("actor_role"), local_date(event.recorded_at)))
+        register = REGISTER[key](
+            Source(
+                source,
+                event_type,
+                p,
+                event.metadata.get("actor_id"),
+                event.metadata.get("actor_role"),
+                local_date(event.recorded_at),
+            )
+        )
     if key in RULES:
         # who the rule addresses: what the register knows, or (an event that introduces
         # the application or talent) what it is about to learn from this very event
         rule_who = who or (noted(register[2]) if register else {})
         contacts, subscribers = queries.contacts_and_subscribers(
-            cur, addresses(RULES[key], p, rule_who), event_type)
+            cur, addresses(RULES[key], p, rule_who), event_type
+        )
         rule = uow.context(who=rule_who, contacts=contacts, subscribers=subscribers)
     if register:
         decider, stream_key, command = register
-        written += uow.run(decider, f"{decider.stream_type}-{stream_key}", command,
-                           context=uow.context(who=who), cur=cur, commit=rule is None)
+        written += uow.run(
+            decider,
+            f"{decider.stream_type}-{stream_key}",
+            command,
+            context=uow.context(who=who),
+            cur=cur,
+            commit=rule is None,
+        )
     if rule:
-        uow.run(messages.notification, f"notification-{event.event_id}",
-                Notify(source, event_type, event.event_id, p), context=rule,
-                cur=cur, commit=True, new_stream=True)
+        uow.run(
+            messages.notification,
+            f"notification-{event.event_id}",
+            Notify(source, event_type, event.event_id, p),
+            context=rule,
+            cur=cur,
+            commit=True,
+            new_stream=True,
+        )
 
 
 # -- inboxes -------------------------------------------------------------------------------------
@@ -121,30 +156,46 @@ def subscribers(uow: UnitOfWork) -> list[Row]:
     return queries.subscribers(uow.query)
 
 
-def subscriber_secret(uow: UnitOfWork, subscriber_id: str,
-                      events: list[RecordedEvent]) -> dict[str, Any]:
+def subscriber_secret(
+    uow: UnitOfWork, subscriber_id: str, events: list[RecordedEvent]
+) -> dict[str, Any]:
     """The signing secret ``events`` (the last one names its version) gave the subscriber, and
     how its webhooks are signed."""
     version = events[-1].payload["secret_version"]
-    return {"subscriber_id": subscriber_id, "secret_version": version,
-            "secret": channels.subscriber_secret(uow.settings.webhook_signing_key,
-                                                 subscriber_id, version),
-            "signature": {"algorithm": "HMAC-SHA256", "signed": "<timestamp>.<body>",
-                          "headers": [channels.HEADER_DELIVERY, channels.HEADER_EVENT,
-                                      channels.HEADER_TIMESTAMP, channels.HEADER_SIGNATURE],
-                          "tolerance_seconds": channels.SIGNATURE_TOLERANCE_SECONDS}}
+    return {
+        "subscriber_id": subscriber_id,
+        "secret_version": version,
+        "secret": channels.subscriber_secret(
+            uow.settings.webhook_signing_key, subscriber_id, version
+        ),
+        "signature": {
+            "algorithm": "HMAC-SHA256",
+            "signed": "<timestamp>.<body>",
+            "headers": [
+                channels.HEADER_DELIVERY,
+                channels.HEADER_EVENT,
+                channels.HEADER_TIMESTAMP,
+                channels.HEADER_SIGNATURE,
+            ],
+            "tolerance_seconds": channels.SIGNATURE_TOLERANCE_SECONDS,
+        },
+    }
 
 
-def register_subscriber(uow: UnitOfWork,
-                        command: recipients.Register) -> list[RecordedEvent]:
+def register_subscriber(uow: UnitOfWork, command: recipients.Register) -> list[RecordedEvent]:
     return uow.run(recipients.subscriber, f"subscriber-{command.subscriber_id}", command)
 
 
-def change_subscriber(uow: UnitOfWork, subscriber_id: str, command: Any,
-                      expected_version: int | None) -> list[RecordedEvent]:
+def change_subscriber(
+    uow: UnitOfWork, subscriber_id: str, command: Any, expected_version: int | None
+) -> list[RecordedEvent]:
     """Change, rotate the secret of or deactivate (``command``) a subscriber."""
-    return uow.run(recipients.subscriber, f"subscriber-{subscriber_id}", command,
-                   expected_version=expected_version)
+    return uow.run(
+        recipients.subscriber,
+        f"subscriber-{subscriber_id}",
+        command,
+        expected_version=expected_version,
+    )
 
 
 # -- e-mail contacts -----------------------------------------------------------------------------
@@ -191,17 +242,23 @@ def delivery(uow: UnitOfWork, notification_id: str) -> Row:
 def delivery_history(uow: UnitOfWork, notification_id: str) -> Row:
     """A message's delivery with every event of its stream (``history``)."""
     row = delivery(uow, notification_id)
-    row["history"] = [{"type": e.event_type, "payload": e.data,
-                       "recorded_at": e.recorded_at.isoformat()}
-                      for e in uow.events.read_stream(stream_of(notification_id))]
+    row["history"] = [
+        {"type": e.event_type, "payload": e.data, "recorded_at": e.recorded_at.isoformat()}
+        for e in uow.events.read_stream(stream_of(notification_id))
+    ]
     return row
 
 
-def redrive(uow: UnitOfWork, command: delivery_domain.Redrive,
-            expected_version: int | None) -> list[RecordedEvent]:
+def redrive(
+    uow: UnitOfWork, command: delivery_domain.Redrive, expected_version: int | None
+) -> list[RecordedEvent]:
     """Send a dead-lettered message again."""
-    return uow.run(delivery_domain.delivery, stream_of(command.notification_id), command,
-                   expected_version=expected_version)
+    return uow.run(
+        delivery_domain.delivery,
+        stream_of(command.notification_id),
+        command,
+        expected_version=expected_version,
+    )
 
 
 # -- the public feeds ----------------------------------------------------------------------------

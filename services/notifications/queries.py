@@ -4,6 +4,7 @@ named function each.
 A read on its own takes ``query``: the unit of work's ``query`` (rows as dicts, in a transaction
 of its own). A read inside an event handler's transaction takes the handler's cursor ``cur``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,8 +24,11 @@ def who_query(payload: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]] | None:
     None if it is about neither. The inbox runs it with its insert (``subscribe(prefetch=)``)."""
     for column in ("application_id", "talent_id"):
         if column in payload:
-            return ("SELECT applicant, applicant_name, county, category FROM candidates"
-                    f" WHERE {column} = %s", (payload[column],))
+            return (
+                "SELECT applicant, applicant_name, county, category FROM candidates"
+                f" WHERE {column} = %s",
+                (payload[column],),
+            )
     return None
 
 
@@ -40,11 +44,13 @@ def who(cur: Any, payload: Mapping[str, Any]) -> Row:
 
 _CONTACTS_AND_SUBSCRIBERS = (
     "SELECT ARRAY(SELECT ARRAY[recipient, email] FROM contacts WHERE recipient = ANY(%s)),"
-    " ARRAY(SELECT subscriber_id FROM subscribers WHERE active AND %s = ANY(event_types))")
+    " ARRAY(SELECT subscriber_id FROM subscribers WHERE active AND %s = ANY(event_types))"
+)
 
 
-def contacts_and_subscribers(cur: Any, recipients: Sequence[str],
-                             event_type: str) -> tuple[dict[str, str], list[str]]:
+def contacts_and_subscribers(
+    cur: Any, recipients: Sequence[str], event_type: str
+) -> tuple[dict[str, str], list[str]]:
     """The e-mail addresses of ``recipients`` ({recipient: address}, those that have one) and the
     active webhook subscribers of ``event_type``, in one prepared statement."""
     cur.execute(prepared(cur, _CONTACTS_AND_SUBSCRIBERS), (recipients, event_type))
@@ -54,39 +60,54 @@ def contacts_and_subscribers(cur: Any, recipients: Sequence[str],
 
 def applicant_of(query: Query, application_id: str) -> str | None:
     """The applicant's actor id the register knows for ``application_id``, or None."""
-    row = query("SELECT applicant FROM candidates WHERE application_id = %s",
-                (application_id,), one=True)
+    row = query(
+        "SELECT applicant FROM candidates WHERE application_id = %s", (application_id,), one=True
+    )
     return row and row["applicant"].removeprefix("applicant:")
 
 
 # -- inboxes -------------------------------------------------------------------------------------
 def inbox_messages(query: Query, recipient: str) -> list[Row]:
-    return query("SELECT notification_id, subject, body, source_service, source_event_type,"
-                 " source_event_id, recorded_at FROM inbox_messages WHERE recipient = %s"
-                 " ORDER BY recorded_at, notification_id", (recipient,))
+    return query(
+        "SELECT notification_id, subject, body, source_service, source_event_type,"
+        " source_event_id, recorded_at FROM inbox_messages WHERE recipient = %s"
+        " ORDER BY recorded_at, notification_id",
+        (recipient,),
+    )
 
 
 # -- webhook subscribers and e-mail contacts -----------------------------------------------------
 def subscriber(query: Query, subscriber_id: str) -> Row | None:
-    return query("SELECT subscriber_id, name, url, event_types, secret_version,"
-                 " active, version, registered_at, updated_at FROM subscribers"
-                 " WHERE subscriber_id = %s", (subscriber_id,), one=True)
+    return query(
+        "SELECT subscriber_id, name, url, event_types, secret_version,"
+        " active, version, registered_at, updated_at FROM subscribers"
+        " WHERE subscriber_id = %s",
+        (subscriber_id,),
+        one=True,
+    )
 
 
 def subscribers(query: Query) -> list[Row]:
-    return query("SELECT subscriber_id, name, url, event_types, secret_version, active, version,"
-                 " registered_at, updated_at FROM subscribers ORDER BY registered_at")
+    return query(
+        "SELECT subscriber_id, name, url, event_types, secret_version, active, version,"
+        " registered_at, updated_at FROM subscribers ORDER BY registered_at"
+    )
 
 
 def contact(query: Query, recipient: str) -> Row | None:
-    return query("SELECT recipient, email, updated_at FROM contacts WHERE recipient = %s",
-                 (recipient,), one=True)
+    return query(
+        "SELECT recipient, email, updated_at FROM contacts WHERE recipient = %s",
+        (recipient,),
+        one=True,
+    )
 
 
 # -- deliveries ----------------------------------------------------------------------------------
-_DELIVERY_COLUMNS = ("notification_id, channel, recipient, subject, source_service,"
-                     " source_event_type, source_event_id, status, attempts, last_error,"
-                     " next_attempt_at, attempted_at, delivered_at, dead_at, recorded_at")
+_DELIVERY_COLUMNS = (
+    "notification_id, channel, recipient, subject, source_service,"
+    " source_event_type, source_event_id, status, attempts, last_error,"
+    " next_attempt_at, attempted_at, delivered_at, dead_at, recorded_at"
+)
 DELIVERY_FILTERS = ("status", "channel", "recipient", "source_event_id")
 """The columns the list of deliveries can be filtered by."""
 
@@ -103,13 +124,18 @@ def deliveries(query: Query, filters: Mapping[str, str]) -> list[Row]:
 
 
 def dead_deliveries(query: Query) -> list[Row]:
-    return query(f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE status = 'dead'"
-                 " ORDER BY dead_at, notification_id")
+    return query(
+        f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE status = 'dead'"
+        " ORDER BY dead_at, notification_id"
+    )
 
 
 def delivery(query: Query, notification_id: str) -> Row | None:
-    return query(f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE notification_id = %s",
-                 (notification_id,), one=True)
+    return query(
+        f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE notification_id = %s",
+        (notification_id,),
+        one=True,
+    )
 
 
 _STALE_SQL = """
@@ -146,14 +172,19 @@ def notices(query: Query, closed: bool) -> list[Row]:
         " notice_start AS start_date, notice_end AS end_date, working_days, status"
         " FROM candidates WHERE notice_start IS NOT NULL"
         + ("" if closed else " AND status IN ('on_notice', 'suspended')")
-        + " ORDER BY notice_start, county, applicant_name")
+        + " ORDER BY notice_start, county, applicant_name"
+    )
 
 
 def result_years(query: Query) -> list[int]:
     """The calendar years with assessment results, the latest first."""
-    return [r["year"] for r in query(
-        "SELECT DISTINCT extract(year FROM assessed_on)::int AS year FROM assessment_results"
-        " ORDER BY year DESC")]
+    return [
+        r["year"]
+        for r in query(
+            "SELECT DISTINCT extract(year FROM assessed_on)::int AS year FROM assessment_results"
+            " ORDER BY year DESC"
+        )
+    ]
 
 
 def results(query: Query, year: int) -> list[Row]:
@@ -161,4 +192,6 @@ def results(query: Query, year: int) -> list[Row]:
     return query(
         "SELECT applicant_name AS name, county, category, tenure_year, result, assessed_on"
         " FROM assessment_results WHERE extract(year FROM assessed_on) = %s"
-        " ORDER BY county, applicant_name, tenure_year", (year,))
+        " ORDER BY county, applicant_name, tenure_year",
+        (year,),
+    )

@@ -1,5 +1,6 @@
 """Input schemas of the notifications service's commands (HTTP bodies and addresses). Events are
 contracts in ``shared/contracts/notifications.py``."""
+
 import urllib.parse
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
@@ -10,10 +11,13 @@ from shared.errors import InvalidInput
 
 _contracts = load_all()
 # The event types a subscriber may ask for: those this service is told about.
-NOTIFIABLE_EVENT_TYPES = tuple(sorted(
-    event_type for service, event_type in RULES
-    if event_type in _contracts.latest
-    and _contracts.contract(event_type).service == service))
+NOTIFIABLE_EVENT_TYPES = tuple(
+    sorted(
+        event_type
+        for service, event_type in RULES
+        if event_type in _contracts.latest and _contracts.contract(event_type).service == service
+    )
+)
 ADDRESS_KINDS = ("talent", "applicant", "county")
 
 
@@ -30,7 +34,7 @@ def webhook_url(value):
         parts = urllib.parse.urlsplit(value)
         parts.port  # noqa: B018 - raises on a port that is not a number in range
     except ValueError:
-        raise ValidationError("Not a valid URL.")
+        raise ValidationError("Not a valid URL.") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError("Must be an absolute http:// or https:// URL with a host.")
     if parts.username or parts.password:
@@ -44,8 +48,11 @@ def webhook_url(value):
 class Subscription(_Strict):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     url = fields.String(required=True, validate=webhook_url)
-    event_types = fields.List(fields.String(validate=validate.OneOf(NOTIFIABLE_EVENT_TYPES)),
-                              required=True, validate=validate.Length(min=1, max=100))
+    event_types = fields.List(
+        fields.String(validate=validate.OneOf(NOTIFIABLE_EVENT_TYPES)),
+        required=True,
+        validate=validate.Length(min=1, max=100),
+    )
 
 
 class SetContact(_Strict):
@@ -56,10 +63,20 @@ def recipient_address(address):
     """``address`` if it names a recipient (``bureau``, ``finance``, ``leading_group``,
     ``talent:<id>``, ``applicant:<id>``, ``county:<name>``), else InvalidInput."""
     kind, sep, ident = address.partition(":")
-    if (address in FIXED_ADDRESSES
-            or (sep and kind in ADDRESS_KINDS and ident.strip() and len(ident) <= 200
-                and ident == ident.strip())):
+    if address in FIXED_ADDRESSES or (
+        sep
+        and kind in ADDRESS_KINDS
+        and ident.strip()
+        and len(ident) <= 200
+        and ident == ident.strip()
+    ):
         return address
-    raise InvalidInput("not a recipient address", fields={"recipient": [
-        f"Must be one of {', '.join(FIXED_ADDRESSES)} or "
-        f"{', '.join(k + ':<id>' for k in ADDRESS_KINDS)}."]})
+    raise InvalidInput(
+        "not a recipient address",
+        fields={
+            "recipient": [
+                f"Must be one of {', '.join(FIXED_ADDRESSES)} or "
+                f"{', '.join(k + ':<id>' for k in ADDRESS_KINDS)}."
+            ]
+        },
+    )

@@ -7,6 +7,7 @@ of subscribers and contacts, deliveries (the dead-letter list and re-drive), and
 entrypoint parses its input, builds the command and hands it to ``handlers.py``.
 
 Webhook signatures, headers and how to verify them: README.md beside this file."""
+
 from __future__ import annotations
 
 import uuid
@@ -16,24 +17,23 @@ from typing import Any
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
-from services.notifications import handlers, pages, queries, schemas
+from services.notifications import handlers, pages, projections, queries, schemas
 from services.notifications.dispatch import dispatcher
 from services.notifications.domain import delivery as delivery_domain
 from services.notifications.domain import recipients
 from services.notifications.domain.messages import RULES
 from services.notifications.domain.register import REGISTER
-from services.notifications import projections
 from services.notifications.settings import NotificationsSettings
 from shared import logging as tlog
-from shared.runtime import base  # (not ServiceBase itself: `nameko run` would take it)
 from shared.contracts import load_all
 from shared.db import CONNECTION_ERRORS
 from shared.errors import InvalidInput
 from shared.messaging.consumers import subscribe
 from shared.messaging.inbox import IncomingEvent
+from shared.runtime import base  # (not ServiceBase itself: `nameko run` would take it)
 from shared.runtime.provider import EventStoreProvider
-from shared.web import endpoint, expected_version, parse_body
 from shared.runtime.timers import exclusive, timer
+from shared.web import endpoint, expected_version, parse_body
 
 log = tlog.get_logger(__name__)
 _CONTRACTS = load_all()
@@ -42,19 +42,24 @@ _CONTRACTS = load_all()
 def handled_events() -> list[tuple[str, str]]:
     """The source events this service subscribes to: those with a rule or a register entry whose
     contract exists (a rule may be written before its producer ships the event)."""
-    return sorted(key for key in set(RULES) | set(REGISTER)
-                  if key[1] in _CONTRACTS.latest
-                  and _CONTRACTS.contract(key[1]).service == key[0])
+    return sorted(
+        key
+        for key in set(RULES) | set(REGISTER)
+        if key[1] in _CONTRACTS.latest and _CONTRACTS.contract(key[1]).service == key[0]
+    )
 
 
 def _handler(source: str, event_type: str) -> Callable[..., Any]:
     """The entrypoint of ``event_type`` from ``source``: the inbox reads the register's row of
     the event's application or talent with its insert (``queries.who_query``)."""
+
     def handle(self: NotificationsService, event: IncomingEvent, cur: Any) -> None:
         return handlers.handle_event(self.uow, source, event_type, event, cur)
+
     handle.__name__ = f"on_{source}_{event_type}"
-    return subscribe(source, event_type,
-                     prefetch=lambda event: queries.who_query(event.payload))(handle)
+    return subscribe(source, event_type, prefetch=lambda event: queries.who_query(event.payload))(
+        handle
+    )
 
 
 def _year(request: Request) -> int | None:
@@ -68,11 +73,13 @@ def _year(request: Request) -> int | None:
 
 def public_page(url: str) -> Callable[[Callable[..., str]], Callable[..., Any]]:
     """A public HTML page (no token); errors are plain text, never a stack trace."""
+
     def decorator(fn: Callable[..., str]) -> Callable[..., Any]:
         def wrapper(self: NotificationsService, request: Request) -> Response:
             try:
-                return Response(fn(self, request), mimetype="text/html", content_type=
-                                "text/html; charset=utf-8")
+                return Response(
+                    fn(self, request), mimetype="text/html", content_type="text/html; charset=utf-8"
+                )
             except InvalidInput as exc:
                 return Response(exc.message, status=400, mimetype="text/plain")
             except CONNECTION_ERRORS:
@@ -81,8 +88,10 @@ def public_page(url: str) -> Callable[[Callable[..., str]], Callable[..., Any]]:
             except Exception:  # noqa: BLE001 - a bug: logged, no internals shown
                 log.exception("page_failed", path=request.path)
                 return Response("internal error", status=500, mimetype="text/plain")
+
         wrapper.__name__ = fn.__name__
         return http("GET", url)(wrapper)
+
     return decorator
 
 
@@ -114,11 +123,17 @@ class NotificationsService(base.ServiceBase):
     def register_subscriber(self, request: Request) -> tuple[int, dict[str, Any]]:
         data = parse_body(request, schemas.Subscription())
         subscriber_id = str(uuid.uuid4())
-        events = handlers.register_subscriber(self.uow, recipients.Register(
-            subscriber_id, data["name"], data["url"], tuple(data["event_types"])))
-        return 201, dict(handlers.subscriber_secret(self.uow, subscriber_id, events),
-                         version=events[-1].stream_version,
-                         event_types=events[-1].payload["event_types"])
+        events = handlers.register_subscriber(
+            self.uow,
+            recipients.Register(
+                subscriber_id, data["name"], data["url"], tuple(data["event_types"])
+            ),
+        )
+        return 201, dict(
+            handlers.subscriber_secret(self.uow, subscriber_id, events),
+            version=events[-1].stream_version,
+            event_types=events[-1].payload["event_types"],
+        )
 
     @endpoint("GET", "/subscribers", action="subscriber.manage")
     def list_subscribers(self, request: Request) -> dict[str, Any]:
@@ -133,23 +148,27 @@ class NotificationsService(base.ServiceBase):
         handlers.subscriber(self.uow, subscriber_id)  # an unknown one is 404 whatever the body
         data = parse_body(request, schemas.Subscription())
         handlers.change_subscriber(
-            self.uow, subscriber_id,
+            self.uow,
+            subscriber_id,
             recipients.Change(data["name"], data["url"], tuple(data["event_types"])),
-            expected_version(request))
+            expected_version(request),
+        )
         return handlers.subscriber(self.uow, subscriber_id)
 
     @endpoint("POST", "/subscribers/<subscriber_id>/secret", action="subscriber.manage")
     def rotate_secret(self, request: Request, subscriber_id: str) -> dict[str, Any]:
         handlers.subscriber(self.uow, subscriber_id)
-        events = handlers.change_subscriber(self.uow, subscriber_id, recipients.RotateSecret(),
-                                            expected_version(request))
+        events = handlers.change_subscriber(
+            self.uow, subscriber_id, recipients.RotateSecret(), expected_version(request)
+        )
         return handlers.subscriber_secret(self.uow, subscriber_id, events)
 
     @endpoint("DELETE", "/subscribers/<subscriber_id>", action="subscriber.manage")
     def deactivate_subscriber(self, request: Request, subscriber_id: str) -> dict[str, Any]:
         handlers.subscriber(self.uow, subscriber_id)
-        handlers.change_subscriber(self.uow, subscriber_id, recipients.Deactivate(),
-                                   expected_version(request))
+        handlers.change_subscriber(
+            self.uow, subscriber_id, recipients.Deactivate(), expected_version(request)
+        )
         return handlers.subscriber(self.uow, subscriber_id)
 
     # -- e-mail contacts -------------------------------------------------------------------------
@@ -163,7 +182,8 @@ class NotificationsService(base.ServiceBase):
     @endpoint("GET", "/contacts/<path:recipient>", action="contact.manage")
     def get_contact(self, request: Request, recipient: str) -> dict[str, Any]:
         return handlers.contact(
-            self.uow, handlers.addressable(self.uow, schemas.recipient_address(recipient)))
+            self.uow, handlers.addressable(self.uow, schemas.recipient_address(recipient))
+        )
 
     @endpoint("DELETE", "/contacts/<path:recipient>", action="contact.manage")
     def remove_contact(self, request: Request, recipient: str) -> dict[str, Any]:
@@ -174,8 +194,11 @@ class NotificationsService(base.ServiceBase):
     # -- deliveries: status, dead letters, re-drive ----------------------------------------------
     @endpoint("GET", "/deliveries", action="delivery.read")
     def list_deliveries(self, request: Request) -> dict[str, Any]:
-        filters = {column: request.args[column] for column in queries.DELIVERY_FILTERS
-                   if request.args.get(column)}
+        filters = {
+            column: request.args[column]
+            for column in queries.DELIVERY_FILTERS
+            if request.args.get(column)
+        }
         return {"deliveries": handlers.deliveries(self.uow, filters)}
 
     @endpoint("GET", "/deliveries/dead-letters", action="delivery.read")
@@ -189,8 +212,11 @@ class NotificationsService(base.ServiceBase):
     @endpoint("POST", "/deliveries/<notification_id>/redrive", action="delivery.redrive")
     def redrive_delivery(self, request: Request, notification_id: str) -> dict[str, Any]:
         row = handlers.delivery(self.uow, notification_id)
-        handlers.redrive(self.uow, delivery_domain.Redrive(notification_id, row["channel"]),
-                         expected_version(request))
+        handlers.redrive(
+            self.uow,
+            delivery_domain.Redrive(notification_id, row["channel"]),
+            expected_version(request),
+        )
         return handlers.delivery(self.uow, notification_id)
 
     # -- the public feeds (no token) -------------------------------------------------------------
@@ -199,14 +225,18 @@ class NotificationsService(base.ServiceBase):
         """People on public notice (公示, LT-9.5): name, county, category and the notice's dates;
         ``status`` ``suspended`` while an objection is being looked into. ``?include=closed``
         adds past notices with their outcome (certified, rejected, withdrawn)."""
-        return {"as_of": self.uow.clock.today(), "clause": "LT-9.5",
-                "notices": handlers.notices(self.uow, request.args.get("include") == "closed")}
+        return {
+            "as_of": self.uow.clock.today(),
+            "clause": "LT-9.5",
+            "notices": handlers.notices(self.uow, request.args.get("include") == "closed"),
+        }
 
     @public_page("/public/notices.html")
     def public_notices_page(self, request: Request) -> str:
         return pages.notices_page(
             handlers.notices(self.uow, request.args.get("include") == "closed"),
-            self.uow.clock.today())
+            self.uow.clock.today(),
+        )
 
     @endpoint("GET", "/public/assessment-results", public=True)
     def public_results(self, request: Request) -> dict[str, Any]:

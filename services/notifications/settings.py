@@ -1,4 +1,5 @@
 """The notifications service's settings (services/notifications/config.yaml), checked at start."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,14 +24,18 @@ class NotificationsSettings(Settings):
     webhook_read_timeout_seconds: float = setting("WEBHOOK_READ_TIMEOUT_SECONDS", 10.0)
     # an empty DELIVERY_* key keeps the default of services/notifications/domain/policy.py
     delivery_max_attempts: int = setting("DELIVERY_MAX_ATTEMPTS", _DEFAULT.max_attempts)
-    delivery_first_retry_seconds: float = setting("DELIVERY_FIRST_RETRY_SECONDS",
-                                                  float(_DEFAULT.first_retry_seconds))
-    delivery_backoff_factor: float = setting("DELIVERY_BACKOFF_FACTOR",
-                                             float(_DEFAULT.backoff_factor))
-    delivery_max_retry_seconds: float = setting("DELIVERY_MAX_RETRY_SECONDS",
-                                                float(_DEFAULT.max_retry_seconds))
-    delivery_lease_seconds: float = setting("DELIVERY_LEASE_SECONDS",
-                                            float(_DEFAULT.in_flight_lease_seconds))
+    delivery_first_retry_seconds: float = setting(
+        "DELIVERY_FIRST_RETRY_SECONDS", float(_DEFAULT.first_retry_seconds)
+    )
+    delivery_backoff_factor: float = setting(
+        "DELIVERY_BACKOFF_FACTOR", float(_DEFAULT.backoff_factor)
+    )
+    delivery_max_retry_seconds: float = setting(
+        "DELIVERY_MAX_RETRY_SECONDS", float(_DEFAULT.max_retry_seconds)
+    )
+    delivery_lease_seconds: float = setting(
+        "DELIVERY_LEASE_SECONDS", float(_DEFAULT.in_flight_lease_seconds)
+    )
     delivery_tick_seconds: float = setting("DELIVERY_TICK_SECONDS", 1.0)
     delivery_batch: int = setting("DELIVERY_BATCH", 100)
     delivery_concurrency: int = setting("DELIVERY_CONCURRENCY", 8)

@@ -11,6 +11,7 @@ and the read model that sums the commitments is updated by the same append. Two 
 therefore never both take the last of a budget, and an event handler never meets a version
 conflict it would have to dead-letter.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -53,9 +54,17 @@ def claim_stream(claim_id: str) -> str:
 
 def history(events: Sequence[RecordedEvent]) -> list[Row]:
     """A stream's events as a read shows them."""
-    return [{"type": e.event_type, "version": e.stream_version, "payload": e.data,
-             "clauses": e.clauses, "actor_role": e.metadata.get("actor_role"),
-             "recorded_at": e.recorded_at.isoformat()} for e in events]
+    return [
+        {
+            "type": e.event_type,
+            "version": e.stream_version,
+            "payload": e.data,
+            "clauses": e.clauses,
+            "actor_role": e.metadata.get("actor_role"),
+            "recorded_at": e.recorded_at.isoformat(),
+        }
+        for e in events
+    ]
 
 
 # -- fund locks ------------------------------------------------------------------------------------
@@ -63,32 +72,45 @@ def _fund_lock(source: str, fiscal_year: int) -> tuple[int, str]:
     return (locks.FUND, fund_domain.stream_id(source, fiscal_year))
 
 
-def _grant_in_turn(uow: UnitOfWork, cur: Any, source: str,
-                   fiscal_year: int) -> list[RecordedEvent]:
+def _grant_in_turn(uow: UnitOfWork, cur: Any, source: str, fiscal_year: int) -> list[RecordedEvent]:
     """Grant the queued LT-10.1 subsidies the fund now has room for, in turn (``queue.in_turn``),
     each decided on the fund's position as the grants before it left it (the fund's lock is
     held)."""
-    waiting = [queue.QueuedGrant(row["grant_id"], row["amount_fen"])
-               for row in projections.queued_grants(cur, source, fiscal_year)]
+    waiting = [
+        queue.QueuedGrant(row["grant_id"], row["amount_fen"])
+        for row in projections.queued_grants(cur, source, fiscal_year)
+    ]
     position = projections.fund_position(cur, source, fiscal_year)
     recorded: list[RecordedEvent] = []
     for grant_id in queue.in_turn(waiting, position):
         if recorded:
             position = projections.fund_position(cur, source, fiscal_year)
-        recorded += uow.run(grant_domain.grant, grant_id, GrantFromQueue(),
-                            context=uow.context(fund=position), cur=cur)
+        recorded += uow.run(
+            grant_domain.grant,
+            grant_id,
+            GrantFromQueue(),
+            context=uow.context(fund=position),
+            cur=cur,
+        )
     return recorded
 
 
 # -- funds -----------------------------------------------------------------------------------------
-def set_budget(uow: UnitOfWork, command: fund_domain.SetBudget,
-               expected_version: int | None) -> list[RecordedEvent]:
+def set_budget(
+    uow: UnitOfWork, command: fund_domain.SetBudget, expected_version: int | None
+) -> list[RecordedEvent]:
     """Set a fund's budget; a budget that changes moves the fund's grant queue."""
     source, year = command.source, command.fiscal_year
     with uow.locked(exclusive=[_fund_lock(source, year)]) as cur:
         context = uow.context(fund=projections.fund_position(cur, source, year))
-        events = uow.run(fund_domain.fund, fund_domain.stream_id(source, year), command,
-                         context=context, expected_version=expected_version, cur=cur)
+        events = uow.run(
+            fund_domain.fund,
+            fund_domain.stream_id(source, year),
+            command,
+            context=context,
+            expected_version=expected_version,
+            cur=cur,
+        )
         if events:
             events += _grant_in_turn(uow, cur, source, year)
     return events
@@ -112,21 +134,26 @@ def fund(uow: UnitOfWork, source: str, fiscal_year: int) -> Row:
 
 def totals(uow: UnitOfWork, fiscal_year: int | None) -> Row:
     """The funds', the measures' and the pending claims' totals."""
-    return {"fiscal_year": fiscal_year, "funds": projections.fund_totals(uow.query, fiscal_year),
-            "measures": projections.measure_totals(uow.query, fiscal_year),
-            "pending_claims": projections.pending_claims(uow.query)}
+    return {
+        "fiscal_year": fiscal_year,
+        "funds": projections.fund_totals(uow.query, fiscal_year),
+        "measures": projections.measure_totals(uow.query, fiscal_year),
+        "pending_claims": projections.pending_claims(uow.query),
+    }
 
 
 # -- the LT-10.1 grant -----------------------------------------------------------------------------
-def grant_for_certification(uow: UnitOfWork, cur: Any,
-                            command: GrantForCertification) -> list[RecordedEvent]:
+def grant_for_certification(
+    uow: UnitOfWork, cur: Any, command: GrantForCertification
+) -> list[RecordedEvent]:
     """Grant (or queue, or decline) a certified talent's subsidy, in the event handler's
     transaction ``cur``, under the lock of the fund of the certification's year."""
     year = command.certified_on.year
     uow.hold(cur, exclusive=[_fund_lock(grant_domain.FUND, year)])
     position = projections.fund_position(cur, grant_domain.FUND, year)
-    return uow.run(grant_domain.grant, command.grant_id, command,
-                   context=uow.context(fund=position), cur=cur)
+    return uow.run(
+        grant_domain.grant, command.grant_id, command, context=uow.context(fund=position), cur=cur
+    )
 
 
 def demand_recovery(uow: UnitOfWork, cur: Any, command: DemandRecovery) -> list[RecordedEvent]:
@@ -147,18 +174,22 @@ def _require_grant(uow: UnitOfWork, talent_id: str) -> None:
         raise NotFound(f"no grant for talent {talent_id}")
 
 
-def pay_grant(uow: UnitOfWork, talent_id: str, command: RecordPayment,
-              expected_version: int | None) -> list[RecordedEvent]:
+def pay_grant(
+    uow: UnitOfWork, talent_id: str, command: RecordPayment, expected_version: int | None
+) -> list[RecordedEvent]:
     _require_grant(uow, talent_id)
-    return uow.run(grant_domain.grant, grant_stream(talent_id), command,
-                   expected_version=expected_version)
+    return uow.run(
+        grant_domain.grant, grant_stream(talent_id), command, expected_version=expected_version
+    )
 
 
-def repay_grant(uow: UnitOfWork, talent_id: str, command: RecordRepayment,
-                expected_version: int | None) -> list[RecordedEvent]:
+def repay_grant(
+    uow: UnitOfWork, talent_id: str, command: RecordRepayment, expected_version: int | None
+) -> list[RecordedEvent]:
     _require_grant(uow, talent_id)
-    return uow.run(grant_domain.grant, grant_stream(talent_id), command,
-                   expected_version=expected_version)
+    return uow.run(
+        grant_domain.grant, grant_stream(talent_id), command, expected_version=expected_version
+    )
 
 
 def grant_ledger(uow: UnitOfWork, talent_id: str) -> Row:
@@ -167,32 +198,48 @@ def grant_ledger(uow: UnitOfWork, talent_id: str) -> Row:
     grants = queries.grants_of(uow.query, talent_id)
     if not grants:
         raise NotFound(f"no grant for talent {talent_id}")
-    return {"talent_id": talent_id, "grants": grants,
-            "history": history(uow.events.read_stream(grant_stream(talent_id)))}
+    return {
+        "talent_id": talent_id,
+        "grants": grants,
+        "history": history(uow.events.read_stream(grant_stream(talent_id))),
+    }
 
 
 def recoveries(uow: UnitOfWork, overdue_only: bool) -> Row:
     """The recovery demands not yet met as of today (only the overdue ones, if asked)."""
     today: dt.date = uow.clock.today()
-    return {"today": today, "recoveries": projections.recoveries(uow.query, today,
-                                                                 overdue_only=overdue_only)}
+    return {
+        "today": today,
+        "recoveries": projections.recoveries(uow.query, today, overdue_only=overdue_only),
+    }
 
 
 # -- Ten Measures claims ---------------------------------------------------------------------------
-def file_claim(uow: UnitOfWork, measure: str, party_id: str, party_name: str, facts: Row,
-               expected_version: int | None) -> tuple[str, list[RecordedEvent]]:
+def file_claim(
+    uow: UnitOfWork,
+    measure: str,
+    party_id: str,
+    party_name: str,
+    facts: Row,
+    expected_version: int | None,
+) -> tuple[str, list[RecordedEvent]]:
     """File a claim on the stream of its key (measure, party and period, as of today): the claim
     id and the recorded events."""
     context = uow.context(tm7_2020_rate_fen=uow.settings.tm7_2020_rate_fen)
     claim_id = measures.claim_id(measure, party_id, facts, context["today"])
-    events = uow.run(claim_domain.claim, claim_stream(claim_id),
-                     FileClaim(claim_id, measure, party_id, party_name, facts), context=context,
-                     expected_version=expected_version)
+    events = uow.run(
+        claim_domain.claim,
+        claim_stream(claim_id),
+        FileClaim(claim_id, measure, party_id, party_name, facts),
+        context=context,
+        expected_version=expected_version,
+    )
     return claim_id, events
 
 
-def decide_claim(uow: UnitOfWork, claim_id: str, command: DecideClaim,
-                 expected_version: int | None) -> list[RecordedEvent]:
+def decide_claim(
+    uow: UnitOfWork, claim_id: str, command: DecideClaim, expected_version: int | None
+) -> list[RecordedEvent]:
     """Approve or reject a claim; an approval is charged to its measure's fund of this year,
     under that fund's lock."""
     state = uow.load(claim_domain.claim, claim_stream(claim_id))[0]
@@ -202,15 +249,24 @@ def decide_claim(uow: UnitOfWork, claim_id: str, command: DecideClaim,
     with uow.locked(exclusive=[_fund_lock(charged, year)] if charged else []) as cur:
         if charged:
             context["fund"] = projections.fund_position(cur, charged, year)
-        return uow.run(claim_domain.claim, claim_stream(claim_id), command, context=context,
-                       expected_version=expected_version, cur=cur, commit=True)
+        return uow.run(
+            claim_domain.claim,
+            claim_stream(claim_id),
+            command,
+            context=context,
+            expected_version=expected_version,
+            cur=cur,
+            commit=True,
+        )
 
 
-def pay_claim(uow: UnitOfWork, claim_id: str, command: PayClaim,
-              expected_version: int | None) -> list[RecordedEvent]:
+def pay_claim(
+    uow: UnitOfWork, claim_id: str, command: PayClaim, expected_version: int | None
+) -> list[RecordedEvent]:
     uow.load(claim_domain.claim, claim_stream(claim_id))  # NotFound for a claim never filed
-    return uow.run(claim_domain.claim, claim_stream(claim_id), command,
-                   expected_version=expected_version)
+    return uow.run(
+        claim_domain.claim, claim_stream(claim_id), command, expected_version=expected_version
+    )
 
 
 def claim(uow: UnitOfWork, claim_id: str) -> Row:
@@ -220,12 +276,22 @@ def claim(uow: UnitOfWork, claim_id: str) -> Row:
         raise NotFound(f"no claim {claim_id}")
     stream = uow.events.read_stream(claim_stream(claim_id))
     filed = [e for e in stream if e.event_type == "MeasureClaimFiled"][-1].data
-    return {**row, "breakdown": filed["breakdown"], "eligibility": filed["eligibility"],
-            "facts": filed["facts"], "history": history(stream)}
+    return {
+        **row,
+        "breakdown": filed["breakdown"],
+        "eligibility": filed["eligibility"],
+        "facts": filed["facts"],
+        "history": history(stream),
+    }
 
 
-def claims(uow: UnitOfWork, *, measure: str | None = None, status: str | None = None,
-           party_id: str | None = None) -> list[Row]:
+def claims(
+    uow: UnitOfWork,
+    *,
+    measure: str | None = None,
+    status: str | None = None,
+    party_id: str | None = None,
+) -> list[Row]:
     return queries.claims(uow.query, measure=measure, status=status, party_id=party_id)
 
 

@@ -2,6 +2,7 @@
 talent's grants, a claim, the claims matching a filter. Each takes ``query``, a function running
 one statement and returning its rows as dicts (``UnitOfWork.query``). The fund positions, the
 grant queue, the totals, ledgers and recoveries are read by ``projections.py``'s own helpers."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -21,8 +22,13 @@ def claim_row(query: Query, claim_id: str) -> Row | None:
     return query("SELECT * FROM claims_view WHERE claim_id = %s", (claim_id,), one=True)
 
 
-def claims(query: Query, *, measure: str | None = None, status: str | None = None,
-           party_id: str | None = None) -> list[Row]:
+def claims(
+    query: Query,
+    *,
+    measure: str | None = None,
+    status: str | None = None,
+    party_id: str | None = None,
+) -> list[Row]:
     """The claims of this measure, status and party (a filter not given, or empty, matches
     every claim), oldest change first."""
     sql, args = "SELECT * FROM claims_view WHERE true", []

@@ -1,6 +1,7 @@
 """Input schemas of the subsidies service's commands. Shapes and types are checked here (400 naming
 the field); the policy's rules (eligibility, limits, the 3–12 months of TM-8…) are the domain's
 (422 naming the clause and the field)."""
+
 import re
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
@@ -8,8 +9,9 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validat
 from services.subsidies.domain import policy
 from services.subsidies.domain.measures import MEASURES
 
-REF = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
-                      error="Letters, digits, '_', '.' or '-', at most 64.")
+REF = validate.Regexp(
+    r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", error="Letters, digits, '_', '.' or '-', at most 64."
+)
 _PERSONAL = re.compile(r"\d{15}|\d{17}[\dXx]|1\d{10}")
 
 
@@ -58,9 +60,11 @@ class RecordRepayment(_Strict):
 # -- funds -----------------------------------------------------------------------------------------
 class FundKey(_Strict):
     """The fund named in the path."""
+
     source = fields.String(required=True, validate=validate.OneOf(tuple(policy.FUNDS)))
-    fiscal_year = fields.Integer(required=True, strict=True,
-                                 validate=validate.Range(min=2020, max=2099))
+    fiscal_year = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=2020, max=2099)
+    )
 
 
 class SetBudget(_Strict):
@@ -71,8 +75,10 @@ class SetBudget(_Strict):
 # -- Ten Measures claims ---------------------------------------------------------------------------
 class ClaimMeasure(Schema):
     """Which measure a claim is for: picks the schema of the rest."""
+
     class Meta:
         unknown = EXCLUDE
+
     measure = fields.String(required=True, validate=validate.OneOf(tuple(MEASURES)))
 
 
@@ -85,27 +91,30 @@ class _Claim(_Strict):
 
 class OnTheJobTrainingClaim(_Claim):
     """TM-4: an SME employer, for one person hired and trained on the job."""
+
     enterprise_size = fields.String(required=True, validate=SIZES)
     worker_ref = _person_ref()
-    worker_group = fields.String(required=True, validate=validate.OneOf(
-        tuple(policy.TM4_GROUPS) + ("other",)))
+    worker_group = fields.String(
+        required=True, validate=validate.OneOf(tuple(policy.TM4_GROUPS) + ("other",))
+    )
     left_school_on = fields.Date(load_default=None)
     hired_on = fields.Date(required=True)
     trained_on_the_job = fields.Boolean(required=True)
     # the wages paid for each month actually employed, in order
-    monthly_wages_fen = fields.List(_fen(), required=True,
-                                    validate=validate.Length(min=1, max=120))
+    monthly_wages_fen = fields.List(_fen(), required=True, validate=validate.Length(min=1, max=120))
 
 
 class GraduateStartupClaim(_Claim):
     """TM-5: the graduate (the party) who founded the entity."""
+
     party_id = _person_ref()
     graduated_on = fields.Date(required=True)
     founded_on = fields.Date(required=True)
     entity_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     in_prefecture = fields.Boolean(required=True)
-    effect = fields.String(required=True, validate=validate.OneOf(
-        tuple(policy.TM5_EFFECTS) + ("none",)))
+    effect = fields.String(
+        required=True, validate=validate.OneOf(tuple(policy.TM5_EFFECTS) + ("none",))
+    )
     requested_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
 
 
@@ -118,25 +127,29 @@ class _Hire(_Strict):
 
 class GuaranteedLoanClaim(_Claim):
     """TM-6: the borrower (a person, a partnership or a small/micro enterprise)."""
-    borrower_kind = fields.String(required=True, validate=validate.OneOf(
-        ("individual", "partnership", "small_enterprise")))
+
+    borrower_kind = fields.String(
+        required=True, validate=validate.OneOf(("individual", "partnership", "small_enterprise"))
+    )
     partners = fields.Integer(strict=True, validate=validate.Range(min=1), load_default=None)
     enterprise_size = fields.String(validate=SIZES, load_default=None)
-    current_staff = fields.Integer(strict=True, validate=validate.Range(min=1),
-                                   load_default=None)
-    new_hires = fields.List(fields.Nested(_Hire), load_default=list,
-                            validate=validate.Length(max=10_000))
+    current_staff = fields.Integer(strict=True, validate=validate.Range(min=1), load_default=None)
+    new_hires = fields.List(
+        fields.Nested(_Hire), load_default=list, validate=validate.Length(max=10_000)
+    )
     meets_loan_conditions = fields.Boolean(required=True)
     requested_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
 
 
 class HiringClaim(_Claim):
     """TM-7: an SME employer, for one person hired."""
+
     variant = fields.String(required=True, validate=validate.OneOf(("standard", "2020")))
     enterprise_size = fields.String(required=True, validate=SIZES)
     hire_ref = _person_ref()
-    hire_group = fields.String(required=True, validate=validate.OneOf(
-        tuple(policy.TM7_2020_GROUPS)))
+    hire_group = fields.String(
+        required=True, validate=validate.OneOf(tuple(policy.TM7_2020_GROUPS))
+    )
     graduated_on = fields.Date(load_default=None)
     unemployed_months = _count(load_default=None)
     hired_on = fields.Date(required=True)
@@ -150,30 +163,42 @@ class _Intern(_Strict):
     planned_months = fields.Integer(required=True, strict=True)  # 3–12 is TM-8's rule
     served_months = _count(required=True)
     interrupted_months = _count(load_default=0)  # an epidemic interruption
-    outcome = fields.String(required=True, validate=validate.OneOf(
-        ("completed", "hired_early", "left_early")))
+    outcome = fields.String(
+        required=True, validate=validate.OneOf(("completed", "hired_early", "left_early"))
+    )
     retained = fields.Boolean(load_default=False)  # kept on at the end (completed interns)
 
 
 class InternshipClaim(_Claim):
     """TM-8: a unit, for one intake (cohort) of interns."""
+
     cohort = _ref()
-    interns = fields.List(fields.Nested(_Intern), required=True,
-                          validate=validate.Length(min=1, max=1000))
+    interns = fields.List(
+        fields.Nested(_Intern), required=True, validate=validate.Length(min=1, max=1000)
+    )
 
 
 class IncubationBaseClaim(_Claim):
     """TM-10: the base (the party)."""
+
     provincial_review_passed = fields.Boolean(required=True)
     requested_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
 
 
-CLAIMS = {"TM-4": OnTheJobTrainingClaim, "TM-5": GraduateStartupClaim,
-          "TM-6": GuaranteedLoanClaim, "TM-7": HiringClaim, "TM-8": InternshipClaim,
-          "TM-10": IncubationBaseClaim}
+CLAIMS = {
+    "TM-4": OnTheJobTrainingClaim,
+    "TM-5": GraduateStartupClaim,
+    "TM-6": GuaranteedLoanClaim,
+    "TM-7": HiringClaim,
+    "TM-8": InternshipClaim,
+    "TM-10": IncubationBaseClaim,
+}
 
 
 class DecideClaim(_Strict):
     decision = fields.String(required=True, validate=validate.OneOf(("approve", "reject")))
-    reasons = fields.List(fields.String(validate=validate.Length(min=1, max=500)),
-                          load_default=list, validate=validate.Length(max=20))
+    reasons = fields.List(
+        fields.String(validate=validate.Length(min=1, max=500)),
+        load_default=list,
+        validate=validate.Length(max=20),
+    )

@@ -6,6 +6,7 @@ The entrypoints here authenticate (``@endpoint``), parse, build the command and 
 use case in ``handlers.py``, which runs it in one transaction (under the fund's lock where a
 decision charges a fund); the rules are the deciders' in ``domain/``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -14,16 +15,11 @@ from typing import Any
 import marshmallow
 from werkzeug.wrappers import Request
 
-from services.subsidies import handlers, schemas
+from services.subsidies import handlers, projections, schemas
 from services.subsidies.domain import fund as fund_domain
 from services.subsidies.domain import grant as grant_domain
 from services.subsidies.domain.claim import DecideClaim, PayClaim
-from services.subsidies.domain.grant import (
-    DemandRecovery,
-    RecordPayment,
-    RecordRepayment,
-)
-from services.subsidies import projections
+from services.subsidies.domain.grant import DemandRecovery, RecordPayment, RecordRepayment
 from services.subsidies.settings import SubsidiesSettings
 from shared.clock import local_date
 from shared.errors import InvalidInput
@@ -38,23 +34,35 @@ Body = dict[str, Any]
 
 
 def _result(events: Sequence[RecordedEvent], **extra: Any) -> Body:
-    return {**extra, "version": events[-1].stream_version if events else None,
-            "events": [{"type": e.event_type, "stream_id": e.stream_id, "clauses": e.clauses,
-                        "payload": e.data} for e in events]}
+    return {
+        **extra,
+        "version": events[-1].stream_version if events else None,
+        "events": [
+            {
+                "type": e.event_type,
+                "stream_id": e.stream_id,
+                "clauses": e.clauses,
+                "payload": e.data,
+            }
+            for e in events
+        ],
+    }
 
 
 class SubsidiesService(base.ServiceBase):
     name = "subsidies"
-    uow = EventStoreProvider(projectors=projections.READ_MODELS,
-                             settings=SubsidiesSettings)
+    uow = EventStoreProvider(projectors=projections.READ_MODELS, settings=SubsidiesSettings)
 
     # -- funds --------------------------------------------------------------------------------
     @endpoint("POST", "/funds/<source>/<int:fiscal_year>/budget", action="budget.set")
     def set_budget(self, request: Request, source: str, fiscal_year: int) -> Body:
         key = self._load(schemas.FundKey(), {"source": source, "fiscal_year": fiscal_year})
         data = parse_body(request, schemas.SetBudget())
-        return _result(handlers.set_budget(self.uow, fund_domain.SetBudget(**key, **data),
-                                           expected_version(request)))
+        return _result(
+            handlers.set_budget(
+                self.uow, fund_domain.SetBudget(**key, **data), expected_version(request)
+            )
+        )
 
     @endpoint("GET", "/funds", action="budget.read")
     def list_funds(self, request: Request) -> Body:
@@ -73,28 +81,44 @@ class SubsidiesService(base.ServiceBase):
     @subscribe("applications", "TalentCertified")
     def on_talent_certified(self, event: IncomingEvent, cur: Any) -> None:
         command = grant_domain.for_certification(
-            handlers.grant_stream(event.payload["talent_id"]), event.payload,
-            event.metadata.get("clauses", []), local_date(event.recorded_at))
+            handlers.grant_stream(event.payload["talent_id"]),
+            event.payload,
+            event.metadata.get("clauses", []),
+            local_date(event.recorded_at),
+        )
         handlers.grant_for_certification(self.uow, cur, command)
 
     @subscribe("assessment", "TalentDisqualified")
     def on_talent_disqualified(self, event: IncomingEvent, cur: Any) -> None:
         p = event.payload
-        handlers.demand_recovery(self.uow, cur, DemandRecovery(
-            ground=p["ground"], decided_on=p["decided_on"],
-            grant_id=handlers.grant_stream(p["talent_id"]), talent_id=p["talent_id"]))
+        handlers.demand_recovery(
+            self.uow,
+            cur,
+            DemandRecovery(
+                ground=p["ground"],
+                decided_on=p["decided_on"],
+                grant_id=handlers.grant_stream(p["talent_id"]),
+                talent_id=p["talent_id"],
+            ),
+        )
 
     @endpoint("POST", "/grants/<talent_id>/payments", action="grant.pay")
     def pay(self, request: Request, talent_id: str) -> Body:
         data = parse_body(request, schemas.RecordPayment())
-        return _result(handlers.pay_grant(self.uow, talent_id, RecordPayment(**data),
-                                          expected_version(request)))
+        return _result(
+            handlers.pay_grant(
+                self.uow, talent_id, RecordPayment(**data), expected_version(request)
+            )
+        )
 
     @endpoint("POST", "/grants/<talent_id>/repayments", action="grant.repay")
     def repay(self, request: Request, talent_id: str) -> Body:
         data = parse_body(request, schemas.RecordRepayment())
-        return _result(handlers.repay_grant(self.uow, talent_id, RecordRepayment(**data),
-                                            expected_version(request)))
+        return _result(
+            handlers.repay_grant(
+                self.uow, talent_id, RecordRepayment(**data), expected_version(request)
+            )
+        )
 
     @endpoint("GET", "/grants/<talent_id>", action="grant.read")
     def grant_ledger(self, request: Request, talent_id: str) -> Body:
@@ -114,22 +138,27 @@ class SubsidiesService(base.ServiceBase):
         data = parse_body(request, schemas.CLAIMS[measure]())
         party_id, party_name = data.pop("party_id"), data.pop("party_name")
         del data["measure"]
-        claim_id, events = handlers.file_claim(self.uow, measure, party_id, party_name, data,
-                                               expected_version(request))
+        claim_id, events = handlers.file_claim(
+            self.uow, measure, party_id, party_name, data, expected_version(request)
+        )
         return 201, _result(events, claim_id=claim_id)
 
     @endpoint("POST", "/claims/<claim_id>/decision", action="claim.decide")
     def decide_claim(self, request: Request, claim_id: str) -> Body:
         data = parse_body(request, schemas.DecideClaim())
         command = DecideClaim(data["decision"] == "approve", tuple(data["reasons"]))
-        return _result(handlers.decide_claim(self.uow, claim_id, command,
-                                             expected_version(request)), claim_id=claim_id)
+        return _result(
+            handlers.decide_claim(self.uow, claim_id, command, expected_version(request)),
+            claim_id=claim_id,
+        )
 
     @endpoint("POST", "/claims/<claim_id>/payments", action="claim.pay")
     def pay_claim(self, request: Request, claim_id: str) -> Body:
         data = parse_body(request, schemas.RecordPayment())
-        return _result(handlers.pay_claim(self.uow, claim_id, PayClaim(**data),
-                                          expected_version(request)), claim_id=claim_id)
+        return _result(
+            handlers.pay_claim(self.uow, claim_id, PayClaim(**data), expected_version(request)),
+            claim_id=claim_id,
+        )
 
     @endpoint("GET", "/claims/<claim_id>", action="claim.read")
     def get_claim(self, request: Request, claim_id: str) -> Body:
@@ -137,9 +166,14 @@ class SubsidiesService(base.ServiceBase):
 
     @endpoint("GET", "/claims", action="claim.read")
     def list_claims(self, request: Request) -> Body:
-        return {"claims": handlers.claims(self.uow, measure=request.args.get("measure"),
-                                          status=request.args.get("status"),
-                                          party_id=request.args.get("party_id"))}
+        return {
+            "claims": handlers.claims(
+                self.uow,
+                measure=request.args.get("measure"),
+                status=request.args.get("status"),
+                party_id=request.args.get("party_id"),
+            )
+        }
 
     # -- ledgers ------------------------------------------------------------------------------
     @endpoint("GET", "/ledger/<party_id>", action="ledger.read")
@@ -152,11 +186,13 @@ class SubsidiesService(base.ServiceBase):
         try:
             return schema.load(data)
         except marshmallow.ValidationError as exc:
-            raise InvalidInput("invalid input", fields=exc.messages)
+            raise InvalidInput("invalid input", fields=exc.messages) from exc
 
     def _year(self, request: Request) -> int | None:
         year = request.args.get("year")
         if year is None:
             return None
-        return self._load(schemas.FundKey(only=("fiscal_year",)),
-                          {"fiscal_year": int(year) if year.isdigit() else year})["fiscal_year"]
+        return self._load(
+            schemas.FundKey(only=("fiscal_year",)),
+            {"fiscal_year": int(year) if year.isdigit() else year},
+        )["fiscal_year"]

@@ -1,4 +1,5 @@
 """The subsidies service's settings (services/subsidies/config.yaml), checked at start."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

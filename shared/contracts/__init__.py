@@ -19,6 +19,7 @@ Marshmallow's ``dump`` converts rather than refuses (``5.5`` or ``"5"`` for an I
 then sees only the converted data. So the slow path also loads what it would store and refuses,
 naming the field, any value that would not be stored as given.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -91,12 +92,16 @@ def _compile_dump(f: fields.Field[Any]) -> Conv:
             except marshmallow.ValidationError:
                 _slow()
         return out
+
     return dump
 
 
 def _compile_schema_dump(schema: Schema) -> Callable[[Any], Payload]:
-    plan = [(name, f.data_key or name, f.required, _compile_dump(f))
-            for name, f in schema.fields.items() if not f.load_only]
+    plan = [
+        (name, f.data_key or name, f.required, _compile_dump(f))
+        for name, f in schema.fields.items()
+        if not f.load_only
+    ]
     names = frozenset(schema.fields)
 
     def dump(obj: Any) -> Payload:
@@ -109,6 +114,7 @@ def _compile_schema_dump(schema: Schema) -> Callable[[Any], Payload]:
             elif required:
                 _slow()
         return out
+
     return dump
 
 
@@ -126,8 +132,15 @@ def _compile_load(f: fields.Field[Any]) -> Conv | None:
             raise _Slow
         # (val is None or a Conv: a field is never false)
         return val and (lambda v: {k: val(x) for k, x in v.items()})  # type: ignore[return-value]
-    if type(f) in (fields.String, fields.Str, fields.Integer, fields.Int, fields.Boolean,
-                   fields.Bool, fields.Raw):
+    if type(f) in (
+        fields.String,
+        fields.Str,
+        fields.Integer,
+        fields.Int,
+        fields.Boolean,
+        fields.Bool,
+        fields.Raw,
+    ):
         return None
     if type(f) is fields.Date:
         return dt.date.fromisoformat
@@ -135,10 +148,12 @@ def _compile_load(f: fields.Field[Any]) -> Conv | None:
 
 
 def _compile_schema_load(schema: Schema) -> Decoder:
-    plan = [(f.data_key or name, name, conv) for name, f in schema.fields.items()
-            if not f.dump_only and (conv := _compile_load(f))]
-    renames = any(key != name for name, f in schema.fields.items()
-                  for key in [f.data_key or name])
+    plan = [
+        (f.data_key or name, name, conv)
+        for name, f in schema.fields.items()
+        if not f.dump_only and (conv := _compile_load(f))
+    ]
+    renames = any(key != name for name, f in schema.fields.items() for key in [f.data_key or name])
     if renames:
         raise _Slow
 
@@ -152,6 +167,7 @@ def _compile_schema_load(schema: Schema) -> Decoder:
             if value is not None:
                 out[name] = conv(value)
         return out
+
     return load
 
 
@@ -170,9 +186,13 @@ def _compile_check(f: Any) -> Conv:
     identity (or ``date.fromisoformat``, as marshmallow's) are compiled; anything else raises
     _Slow here, and the whole schema is left to marshmallow. (``f`` is a marshmallow field, typed
     Any: its kind is tested on ``type(f)``, which does not narrow ``f`` for mypy.)"""
-    if (f.data_key is not None or f.attribute is not None
-            or f.load_default is not marshmallow.missing
-            or getattr(f, "pre_load", None) or getattr(f, "post_load", None)):
+    if (
+        f.data_key is not None
+        or f.attribute is not None
+        or f.load_default is not marshmallow.missing
+        or getattr(f, "pre_load", None)
+        or getattr(f, "post_load", None)
+    ):
         raise _Slow
     kind = type(f)
     conv: Conv
@@ -186,8 +206,11 @@ def _compile_check(f: Any) -> Conv:
     elif kind is fields.Dict:
         key = _compile_check(f.key_field) if f.key_field else _same
         val = _compile_check(f.value_field) if f.value_field else _same
-        conv = lambda v: ({key(k): val(x) for k, x in v.items()} if type(v) is dict  # noqa
-                          else _slow())
+        conv = lambda v: (
+            {key(k): val(x) for k, x in v.items()}
+            if type(v) is dict  # noqa
+            else _slow()
+        )
     elif kind is fields.String:
         conv = lambda v: v if type(v) is str else _slow()  # noqa: E731
     elif kind is fields.Integer:
@@ -217,6 +240,7 @@ def _compile_check(f: Any) -> Conv:
             except marshmallow.ValidationError:
                 _slow()
         return out
+
     return check
 
 
@@ -236,8 +260,12 @@ def _iso_date(value: Any) -> dt.date:
 def _compile_schema_check(schema: Schema) -> Callable[[Any], Payload]:
     """Untrusted JSON object -> what ``schema.load`` returns, or raise _Slow (see
     ``_compile_check``): unknown keys, a missing required field or any field's doubt."""
-    if (schema.unknown != marshmallow.RAISE or schema.many or schema.partial
-            or any(schema._hooks.values())):
+    if (
+        schema.unknown != marshmallow.RAISE
+        or schema.many
+        or schema.partial
+        or any(schema._hooks.values())
+    ):
         raise _Slow
     plan = [(name, f.required, _compile_check(f)) for name, f in schema.load_fields.items()]
     names = frozenset(schema.load_fields)
@@ -252,6 +280,7 @@ def _compile_schema_check(schema: Schema) -> Callable[[Any], Payload]:
             elif required:
                 _slow()
         return out
+
     return check
 
 
@@ -263,10 +292,14 @@ def _invalid(f: fields.Field[Any]) -> list[Any]:
     return [messages.get("invalid") or messages.get("type") or "Invalid value."]
 
 
-def _each_mismatch(f: fields.Field[Any], check: Callable[[Any, Any], Errors | None], given: Any,
-                   stored: Any) -> Errors | None:
-    if (not isinstance(given, (list, tuple)) or not isinstance(stored, list)
-            or len(given) != len(stored)):
+def _each_mismatch(
+    f: fields.Field[Any], check: Callable[[Any, Any], Errors | None], given: Any, stored: Any
+) -> Errors | None:
+    if (
+        not isinstance(given, (list, tuple))
+        or not isinstance(stored, list)
+        or len(given) != len(stored)
+    ):
         return _invalid(f)
     errors = {i: e for i, (g, s) in enumerate(zip(given, stored)) if (e := check(g, s))}
     return errors or None
@@ -284,13 +317,17 @@ def _mismatch(f: fields.Field[Any], given: Any, stored: Any) -> Errors | None:
     if isinstance(f, fields.List):
         return _each_mismatch(f, lambda g, s: _mismatch(f.inner, g, s), given, stored)
     if isinstance(f, fields.Dict):
-        if (not isinstance(given, dict) or not isinstance(stored, dict)
-                or given.keys() != stored.keys()):
+        if (
+            not isinstance(given, dict)
+            or not isinstance(stored, dict)
+            or given.keys() != stored.keys()
+        ):
             return _invalid(f)
         if f.value_field is None:
             return None if given == stored else _invalid(f)
-        errors = {k: {"value": e} for k in given
-                  if (e := _mismatch(f.value_field, given[k], stored[k]))}
+        errors = {
+            k: {"value": e} for k in given if (e := _mismatch(f.value_field, given[k], stored[k]))
+        }
         return errors or None
     if isinstance(f, fields.Boolean):
         same_kind = type(given) is bool
@@ -342,8 +379,7 @@ class Contract:
     fast_dump: Callable[[Any], Payload] | None = None
     fast_load: Decoder | None = None
     fast_check: Callable[[Any], Payload] | None = None
-    field_names: frozenset[str] = field(default=frozenset(), init=False, repr=False,
-                                        compare=False)
+    field_names: frozenset[str] = field(default=frozenset(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.field_names = frozenset(self.schema.fields)
@@ -364,8 +400,10 @@ class Contract:
         """Validated JSON-safe form of ``payload``, or InvalidInput naming the fields."""
         if isinstance(payload, dict) and not self.field_names.issuperset(payload):
             unknown = set(payload) - self.field_names
-            raise InvalidInput(f"event {self.event_type} has fields outside its contract",
-                               fields={k: ["Unknown field."] for k in sorted(unknown)})
+            raise InvalidInput(
+                f"event {self.event_type} has fields outside its contract",
+                fields={k: ["Unknown field."] for k in sorted(unknown)},
+            )
         if self.fast_dump is not None:
             try:
                 return self.fast_dump(payload)
@@ -381,7 +419,7 @@ class Contract:
         try:
             data = self.schema.dump(payload)
         except (TypeError, ValueError, AttributeError):
-            raise InvalidInput(refused, fields=_unserializable(self.schema, payload))
+            raise InvalidInput(refused, fields=_unserializable(self.schema, payload)) from None
         errors: dict[str, Any] | None
         errors = self.schema.validate(data)
         if not errors:
@@ -399,20 +437,29 @@ class Contract:
 @dataclass
 class Registry:
     contracts: dict[tuple[str, int], Contract] = field(default_factory=dict)
-    latest: dict[str, int] = field(default_factory=dict)     # type -> version
+    latest: dict[str, int] = field(default_factory=dict)  # type -> version
     # (type, version) -> callable(stored JSON) -> current payload; rebuilt after register()
-    _decoders: dict[tuple[str, int], Decoder] = field(default_factory=dict, init=False,
-                                                      repr=False, compare=False)
+    _decoders: dict[tuple[str, int], Decoder] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
-    def register(self, service: str, schema_cls: type[SchemaT], *, version: int = 1,
-                 upcast: Upcast | None = None, name: str | None = None) -> type[SchemaT]:
+    def register(
+        self,
+        service: str,
+        schema_cls: type[SchemaT],
+        *,
+        version: int = 1,
+        upcast: Upcast | None = None,
+        name: str | None = None,
+    ) -> type[SchemaT]:
         """Register ``schema_cls`` as event ``name`` (default: the class name minus 'Schema')."""
         event_type = name or schema_cls.__name__.removesuffix("Schema")
         key = (event_type, version)
         if key in self.contracts:
             raise ValueError(f"contract {event_type} v{version} registered twice")
-        self.contracts[key] = Contract(event_type, version, schema_cls(), service,
-                                       (schema_cls.__doc__ or "").strip(), upcast)
+        self.contracts[key] = Contract(
+            event_type, version, schema_cls(), service, (schema_cls.__doc__ or "").strip(), upcast
+        )
         self.latest[event_type] = max(version, self.latest.get(event_type, 0))
         self._decoders.clear()
         return schema_cls
@@ -422,16 +469,17 @@ class Registry:
         try:  # (a version None finds nothing: UnknownEventType)
             return self.contracts[(event_type, version)]  # type: ignore[index]
         except KeyError:
-            raise UnknownEventType(f"no contract for event {event_type} v{version}",
-                                   details={"event_type": event_type, "version": version})
+            raise UnknownEventType(
+                f"no contract for event {event_type} v{version}",
+                details={"event_type": event_type, "version": version},
+            ) from None
 
     def encode(self, event_type: str, payload: Any) -> tuple[int, Payload]:
         """Python payload -> JSON-safe dict of the current version; refuses what the schema does."""
         contract = self.contract(event_type)
         return contract.version, contract.dump(payload)
 
-    def decode(self, event_type: str, version: int, data: Any, *,
-               trusted: bool = True) -> Payload:
+    def decode(self, event_type: str, version: int, data: Any, *, trusted: bool = True) -> Payload:
         """Stored JSON of any known version -> Python payload of the current version.
         ``trusted=False`` (data from the wire, not from our own store) validates it in full:
         through the compiled check (``_compile_schema_check``, ~9x faster than marshmallow on
@@ -473,8 +521,10 @@ class Registry:
         load = contract.load if contract.fast_load is None else contract.fast_load
         decode: Decoder
         if upcasters:
-            def decode(data: Any, upcasters: tuple[Upcast, ...] = tuple(upcasters),
-                       load: Decoder = load) -> Payload:
+
+            def decode(
+                data: Any, upcasters: tuple[Upcast, ...] = tuple(upcasters), load: Decoder = load
+            ) -> Payload:
                 for upcast in upcasters:
                     data = upcast(data)
                 return load(data)
@@ -484,8 +534,10 @@ class Registry:
         return decode
 
     def by_service(self, service: str) -> list[Contract]:
-        return sorted((c for c in self.contracts.values() if c.service == service),
-                      key=lambda c: (c.event_type, c.version))
+        return sorted(
+            (c for c in self.contracts.values() if c.service == service),
+            key=lambda c: (c.event_type, c.version),
+        )
 
 
 registry = Registry()
@@ -494,4 +546,5 @@ registry = Registry()
 def load_all() -> Registry:
     """Import every contract module so the registry is complete."""
     from shared.contracts import applications, assessment, notifications, subsidies  # noqa: F401
+
     return registry

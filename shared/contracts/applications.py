@@ -5,6 +5,7 @@ notifications consume them); everything added since is optional, so payloads wri
 still decode. ``stage`` gained the values ``standing_committee`` (LT-9.5: the Standing Committee
 agrees after the Leading Group) and ``public_notice`` (an upheld objection, on ReviewRejected).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -13,19 +14,30 @@ from shared.contracts import EventSchema, fields, registry, validate
 
 SERVICE = "applications"
 CATEGORIES = ("LT-6.1", "LT-6.2", "LT-6.3", "LT-6.4")
-STAGES = ("county_recommendation", "qualification_review", "expert_review", "inspection",
-          "approval", "standing_committee")
+STAGES = (
+    "county_recommendation",
+    "qualification_review",
+    "expert_review",
+    "inspection",
+    "approval",
+    "standing_committee",
+)
 REJECTION_STAGES = STAGES + ("public_notice",)
 TRACKS = ("influencer", "seller")
 ORIGINS = ("selection", "yixiang_transfer")
-COUNTY_BODIES = ("organisation_department", "two_new_committee", "finance", "human_resources",
-                 "agriculture", "commerce")
+COUNTY_BODIES = (
+    "organisation_department",
+    "two_new_committee",
+    "finance",
+    "human_resources",
+    "agriculture",
+    "commerce",
+)
 VOTES = ("for", "against", "abstain")
 
 
 def _figures(required: bool = True) -> fields.Dict:
-    return fields.Dict(keys=fields.String(), values=fields.Integer(strict=True),
-                       required=required)
+    return fields.Dict(keys=fields.String(), values=fields.Integer(strict=True), required=required)
 
 
 def _nested(schema: type[EventSchema], **kw: Any) -> fields.Nested:
@@ -39,6 +51,7 @@ class _Part(EventSchema):
 
 class ApplicantInfo(_Part):
     """Form part 1 (申报人基本情况) and the cover; the ID number itself is never stored."""
+
     name = fields.String(required=True)
     gender = fields.String(required=True)
     birth_date = fields.Date(required=True)
@@ -60,12 +73,14 @@ class ApplicantInfo(_Part):
 
 class Employer(_Part):
     """所在单位: the enterprise (统一社会信用代码 absent for an individual)."""
+
     name = fields.String(required=True)
     credit_code = fields.String()
 
 
 class Education(_Part):
     """主要教育经历, from after high school (LT-form-5)."""
+
     start = fields.Date(required=True)
     end = fields.Date(required=True)
     school = fields.String(required=True)
@@ -76,6 +91,7 @@ class Education(_Part):
 
 class Work(_Part):
     """主要工作经历: periods joining end to start (LT-form-5); ``end`` None is 至今 (to date)."""
+
     start = fields.Date(required=True)
     end = fields.Date(required=True, allow_none=True)
     country = fields.String(required=True)
@@ -85,6 +101,7 @@ class Work(_Part):
 
 class Statement(_Part):
     """Form part 3: the applicant's statement on the conditions and the evidence of results."""
+
     basic_conditions = fields.String(required=True)
     achievements = fields.String(required=True)
     employer_stamped_on = fields.Date(required=True, allow_none=True)
@@ -92,6 +109,7 @@ class Statement(_Part):
 
 class Affirmation(_Part):
     """Form parts 4-5: the applicant's and the employer's affirmations of truth (LT-form-6)."""
+
     applicant_signed_on = fields.Date(required=True)
     employer_agrees = fields.Boolean(required=True)
     employer_stamped_on = fields.Date(required=True, allow_none=True)
@@ -99,6 +117,7 @@ class Affirmation(_Part):
 
 class Form(_Part):
     """The rest of the application form."""
+
     specialty = fields.String(required=True)
     filled_on = fields.Date(required=True)
     applicant = _nested(ApplicantInfo, required=True)
@@ -112,6 +131,7 @@ class Form(_Part):
 
 class Facts(_Part):
     """The non-numeric evidence of the category (LT-6.1, LT-6.2)."""
+
     account_registered_on = fields.Date()
     activity_proof = fields.String()
     local_influence = fields.String()
@@ -120,6 +140,7 @@ class Facts(_Part):
 
 class Declarations(_Part):
     """LT-6 basic conditions (form part 2), as ticked."""
+
     political_stance = fields.Boolean(required=True)
     law_abiding = fields.Boolean(required=True)
     professional_ethics = fields.Boolean(required=True)
@@ -127,6 +148,7 @@ class Declarations(_Part):
 
 class Integrity(_Part):
     """LT-7: credit record and conduct of the applicant and the enterprise."""
+
     bad_credit_record = fields.Boolean(required=True)
     law_or_discipline_violation = fields.Boolean(required=True)
 
@@ -134,6 +156,7 @@ class Integrity(_Part):
 class ApplicationSubmittedSchema(EventSchema):
     """An applicant filed the Leading Talent form with the county commerce department (LT-9.1).
     ``evidence``: the category's figures of the previous year (fen, counts)."""
+
     application_id = fields.String(required=True)
     round_year = fields.Integer(required=True, strict=True)
     county = fields.String(required=True)
@@ -154,6 +177,7 @@ class ApplicationSubmittedSchema(EventSchema):
 
 class Check(_Part):
     """One condition checked: the figures compared, as text (fen, counts, ISO dates)."""
+
     clause = fields.String(required=True)
     check = fields.String(required=True)
     passed = fields.Boolean(required=True)
@@ -168,6 +192,7 @@ class Check(_Part):
 class EligibilityAssessedSchema(EventSchema):
     """Every condition of LT-6, LT-7 and LT-10 checked for a submitted application; an ineligible
     one goes no further. ``failed`` names the required checks that failed."""
+
     application_id = fields.String(required=True)
     eligible = fields.Boolean(required=True)
     failed = fields.List(fields.String(), required=True)
@@ -200,6 +225,7 @@ class DisciplineOpinion(_Part):
 
 class Ranking(_Part):
     """LT-8/LT-9.5 at approval: the candidate's rank by expert score in the round."""
+
     rank = fields.Integer(required=True, strict=True)
     candidates = fields.Integer(required=True, strict=True)
     quota = fields.Integer(required=True, strict=True)
@@ -211,6 +237,7 @@ class ReviewPassedSchema(EventSchema):
     """A review stage of LT-9 passed the application. Stage records: ``county_opinions`` (LT-9.1),
     ``experts``/``expert_score``/``chair`` (LT-9.3), ``findings``/``discipline_opinion`` (LT-9.4),
     ``ranking`` (approval)."""
+
     application_id = fields.String(required=True)
     stage = fields.String(required=True, validate=validate.OneOf(STAGES))
     opinion = fields.String(required=True)
@@ -227,6 +254,7 @@ class ReviewPassedSchema(EventSchema):
 class ReviewRejectedSchema(EventSchema):
     """A review stage of LT-9 rejected the application, with reasons (stage ``public_notice``: an
     objection during the notice was upheld)."""
+
     application_id = fields.String(required=True)
     stage = fields.String(required=True, validate=validate.OneOf(REJECTION_STAGES))
     reasons = fields.List(fields.String(), required=True)
@@ -241,6 +269,7 @@ class ReviewRejectedSchema(EventSchema):
 
 class PublicNoticeStartedSchema(EventSchema):
     """Public notice (公示) of the approved candidate, at least 5 working days (LT-9.5)."""
+
     application_id = fields.String(required=True)
     start_date = fields.Date(required=True)
     end_date = fields.Date(required=True)
@@ -249,6 +278,7 @@ class PublicNoticeStartedSchema(EventSchema):
 
 class ObjectionRaisedSchema(EventSchema):
     """An objection received during the public notice: certification waits for it (LT-9.5)."""
+
     application_id = fields.String(required=True)
     objection_id = fields.String(required=True)
     received_on = fields.Date(required=True)
@@ -259,6 +289,7 @@ class ObjectionRaisedSchema(EventSchema):
 class ObjectionResolvedSchema(EventSchema):
     """An objection investigated: ``dismissed`` lets certification go on, ``upheld`` (an issue
     affecting the selection) is followed by ReviewRejected(stage=public_notice)."""
+
     application_id = fields.String(required=True)
     objection_id = fields.String(required=True)
     outcome = fields.String(required=True, validate=validate.OneOf(("dismissed", "upheld")))
@@ -268,6 +299,7 @@ class ObjectionResolvedSchema(EventSchema):
 
 class ApplicationWithdrawnSchema(EventSchema):
     """The applicant withdrew before certification; ``stage`` is where the application was."""
+
     application_id = fields.String(required=True)
     reason = fields.String(required=True)
     withdrawn_on = fields.Date(required=True)
@@ -279,6 +311,7 @@ class TalentCertifiedSchema(EventSchema):
     ``origin`` ``yixiang_transfer``: a Yixiang talent transferred under LT-16 with its original
     period (``application_id`` is then ``yixiang-<Yixiang record id>``, and
     ``prior_startup_subsidy_fen`` what the Yixiang scheme already paid as a startup subsidy)."""
+
     talent_id = fields.String(required=True)
     application_id = fields.String(required=True)
     applicant_name = fields.String(required=True)
@@ -299,6 +332,7 @@ class TalentCertifiedSchema(EventSchema):
 
 class RoundOpenedSchema(EventSchema):
     """The prefecture Commerce Bureau opened the year's selection round (LT-3, LT-8)."""
+
     year = fields.Integer(required=True, strict=True)
     quota = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10))
     window_opens = fields.Date(required=True)
@@ -308,6 +342,7 @@ class RoundOpenedSchema(EventSchema):
 
 class YixiangApplicantRegisteredSchema(EventSchema):
     """A person who applied to the abolished Yixiang scheme: excluded from applying (LT-10)."""
+
     person_key = fields.String(required=True)
     id_number_masked = fields.String(required=True)
     name = fields.String(required=True)
@@ -317,6 +352,7 @@ class YixiangApplicantRegisteredSchema(EventSchema):
 class YixiangTalentTransferredSchema(EventSchema):
     """A Yixiang talent still in the training period transferred into this programme with the
     original period (LT-16); a TalentCertified follows."""
+
     talent_id = fields.String(required=True)
     yixiang_talent_id = fields.String(required=True)
     person_key = fields.String(required=True)
@@ -332,14 +368,16 @@ class YixiangTalentTransferredSchema(EventSchema):
     period_start = fields.Date(required=True)
     period_end = fields.Date(required=True)
     transferred_on = fields.Date(required=True)
-    prior_startup_subsidy_fen = fields.Integer(required=True, strict=True,
-                                               validate=validate.Range(min=0))
+    prior_startup_subsidy_fen = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=0)
+    )
 
 
 class PersonErasedSchema(EventSchema):
     """A person's personal data was erased (个人信息保护法 art. 47, ``PIPL-47``): the key their
-    fields were sealed with was deleted (``shared/crypto.py``), so those fields read "erased" in
+    fields were sealed with was deleted (``shared/store/sealing.py``), so those fields read "erased" in
     every stored event while the hash chain still verifies. Names the person only by pseudonym."""
+
     person_key = fields.String(required=True)
     application_id = fields.String()
     erased_on = fields.Date(required=True)
@@ -347,9 +385,19 @@ class PersonErasedSchema(EventSchema):
     fields_erased = fields.List(fields.String(), required=True)
 
 
-for _schema in (ApplicationSubmittedSchema, EligibilityAssessedSchema, ReviewPassedSchema,
-                ReviewRejectedSchema, PublicNoticeStartedSchema, ObjectionRaisedSchema,
-                ObjectionResolvedSchema, ApplicationWithdrawnSchema, TalentCertifiedSchema,
-                RoundOpenedSchema, YixiangApplicantRegisteredSchema,
-                YixiangTalentTransferredSchema, PersonErasedSchema):
+for _schema in (
+    ApplicationSubmittedSchema,
+    EligibilityAssessedSchema,
+    ReviewPassedSchema,
+    ReviewRejectedSchema,
+    PublicNoticeStartedSchema,
+    ObjectionRaisedSchema,
+    ObjectionResolvedSchema,
+    ApplicationWithdrawnSchema,
+    TalentCertifiedSchema,
+    RoundOpenedSchema,
+    YixiangApplicantRegisteredSchema,
+    YixiangTalentTransferredSchema,
+    PersonErasedSchema,
+):
     registry.register(SERVICE, _schema)

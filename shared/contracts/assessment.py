@@ -3,6 +3,7 @@
 Consumed elsewhere: ``TalentDisqualified`` (subsidies: recovery; notifications),
 ``AssessmentPassed`` / ``AssessmentFailed`` (notifications). Fields added since the first version
 are optional (``required=False``), so stored events and other consumers stay valid."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -40,6 +41,7 @@ class TenureOpenedSchema(EventSchema):
     """A certified talent's training period (3 years, LT-10) is opened for assessment; or a Yixiang
     talent's remaining period transferred into the programme (LT-16). ``years`` lists each tenure
     year with its report due date (LT-11.1)."""
+
     talent_id = fields.String(required=True)
     county = fields.String(required=True)
     track = fields.String(required=True, validate=validate.OneOf(TRACKS))
@@ -54,6 +56,7 @@ class TenureOpenedSchema(EventSchema):
 
 class AnnualReportFiledSchema(EventSchema):
     """The talent's annual report for one tenure year (LT-11, LT-12)."""
+
     talent_id = fields.String(required=True)
     tenure_year = fields.Integer(required=True, strict=True)
     figures = _figures(required=True)
@@ -66,6 +69,7 @@ class AnnualReportFiledSchema(EventSchema):
 class AssessorFindingsRecordedSchema(EventSchema):
     """The county assessor's findings on an influencer's year: the qualitative alternatives of
     LT-11.1 (promotion ability clearly improved; influence in Chuxiong further increased)."""
+
     talent_id = fields.String(required=True)
     tenure_year = fields.Integer(required=True, strict=True)
     ability_clearly_improved = fields.Boolean(required=True)
@@ -95,6 +99,7 @@ class _Findings(EventSchema):
 class AssessmentPassedSchema(EventSchema):
     """An annual assessment (LT-11.1) graded the talent qualified or excellent, by growth or by
     the assessor's findings (``basis``)."""
+
     talent_id = fields.String(required=True)
     tenure_year = fields.Integer(required=True, strict=True)
     grade = fields.String(required=True, validate=validate.OneOf(GRADES))
@@ -107,6 +112,7 @@ class AssessmentPassedSchema(EventSchema):
 class AssessmentFailedSchema(EventSchema):
     """An annual assessment (LT-11.1) found the talent unqualified (不合格); ``report_missed``
     when no report was filed by its due date."""
+
     talent_id = fields.String(required=True)
     tenure_year = fields.Integer(required=True, strict=True)
     reasons = fields.List(fields.String(), required=True)
@@ -120,6 +126,7 @@ class AssessmentFailedSchema(EventSchema):
 class ObligationBreachedSchema(EventSchema):
     """An obligation of LT-12 was not met; ``rectifiable`` says whether a county order (LT-13)
     can still put it right."""
+
     talent_id = fields.String(required=True)
     breach_id = fields.String(required=True)
     obligation = fields.String(required=True, validate=validate.OneOf(OBLIGATIONS))
@@ -131,6 +138,7 @@ class ObligationBreachedSchema(EventSchema):
 
 class RectificationOrderedSchema(EventSchema):
     """The county ordered a breach rectified by a deadline (限期整改, LT-13)."""
+
     talent_id = fields.String(required=True)
     breach_id = fields.String(required=True)
     requirement = fields.String(required=True)
@@ -140,6 +148,7 @@ class RectificationOrderedSchema(EventSchema):
 
 class RectificationConfirmedSchema(EventSchema):
     """The county confirmed a breach rectified within its deadline (LT-13)."""
+
     talent_id = fields.String(required=True)
     breach_id = fields.String(required=True)
     rectified_on = fields.Date(required=True)
@@ -148,6 +157,7 @@ class RectificationConfirmedSchema(EventSchema):
 
 class RectificationDeadlineMissedSchema(EventSchema):
     """A rectification deadline passed without the breach being put right (LT-13)."""
+
     talent_id = fields.String(required=True)
     breach_id = fields.String(required=True)
     deadline = fields.Date(required=True)
@@ -157,6 +167,7 @@ class RectificationDeadlineMissedSchema(EventSchema):
 class DisqualificationGroundReportedSchema(EventSchema):
     """Someone with the authority reported a ground of LT-14 (a refusal, a violation, a credit-
     system fraud record, leaving before 3 years, another ground)."""
+
     talent_id = fields.String(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(GROUND_KINDS))
     ground = fields.String(required=True, validate=validate.OneOf(GROUNDS))
@@ -168,6 +179,7 @@ class DisqualificationGroundReportedSchema(EventSchema):
 
 class DisqualificationProposedSchema(EventSchema):
     """A ground of LT-14 applies; the Talent Work Leading Group must decide."""
+
     talent_id = fields.String(required=True)
     ground = fields.String(required=True, validate=validate.OneOf(GROUNDS))
     reasons = fields.List(fields.String(), required=True)
@@ -178,6 +190,7 @@ class DisqualificationProposedSchema(EventSchema):
 
 class DisqualificationDeclinedSchema(EventSchema):
     """The Talent Work Leading Group declined a disqualification proposal; the title stays."""
+
     talent_id = fields.String(required=True)
     proposal_id = fields.String(required=True)
     ground = fields.String(required=True, validate=validate.OneOf(GROUNDS))
@@ -187,6 +200,7 @@ class DisqualificationDeclinedSchema(EventSchema):
 
 class TalentDisqualifiedSchema(EventSchema):
     """The Talent Work Leading Group revoked the title; the subsidy is to be recovered (LT-14)."""
+
     talent_id = fields.String(required=True)
     ground = fields.String(required=True, validate=validate.OneOf(GROUNDS))
     reasons = fields.List(fields.String(), required=True)
@@ -202,6 +216,7 @@ class _YearResult(EventSchema):
 class TenureCompletedSchema(EventSchema):
     """The training period ended with the title kept: every assessed year decided, no breach left
     unrectified and no proposal pending (LT-10 to LT-14)."""
+
     talent_id = fields.String(required=True)
     period_start = fields.Date(required=True)
     period_end = fields.Date(required=True)
@@ -210,10 +225,20 @@ class TenureCompletedSchema(EventSchema):
     completed_on = fields.Date(required=True)
 
 
-for _schema in (TenureOpenedSchema, AnnualReportFiledSchema, AssessorFindingsRecordedSchema,
-                AssessmentPassedSchema, AssessmentFailedSchema, ObligationBreachedSchema,
-                RectificationOrderedSchema, RectificationConfirmedSchema,
-                RectificationDeadlineMissedSchema, DisqualificationGroundReportedSchema,
-                DisqualificationProposedSchema, DisqualificationDeclinedSchema,
-                TalentDisqualifiedSchema, TenureCompletedSchema):
+for _schema in (
+    TenureOpenedSchema,
+    AnnualReportFiledSchema,
+    AssessorFindingsRecordedSchema,
+    AssessmentPassedSchema,
+    AssessmentFailedSchema,
+    ObligationBreachedSchema,
+    RectificationOrderedSchema,
+    RectificationConfirmedSchema,
+    RectificationDeadlineMissedSchema,
+    DisqualificationGroundReportedSchema,
+    DisqualificationProposedSchema,
+    DisqualificationDeclinedSchema,
+    TalentDisqualifiedSchema,
+    TenureCompletedSchema,
+):
     registry.register(SERVICE, _schema)

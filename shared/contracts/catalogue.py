@@ -5,6 +5,7 @@ as ``shared/contracts/asyncapi.yaml`` so an outside government system can read h
     python -m shared.contracts.catalogue --write    regenerate the committed file
     python -m shared.contracts.catalogue --check    exit 1 if the committed file is stale
 """
+
 from __future__ import annotations
 
 import sys
@@ -28,7 +29,8 @@ ENVELOPE_DOC = (
     "causation_id, clauses (the policy clauses applied, e.g. LT-10.1), policy_version}. "
     "Bind a durable queue to the topic exchange `<source>.events` with the event type as "
     "routing key (a Nameko `@event_handler(source, event_type)` does exactly that). A subscriber "
-    "that was away can backfill from the source's `catch_up(after, limit)` RPC.")
+    "that was away can backfill from the source's `catch_up(after, limit)` RPC."
+)
 
 
 def json_schema(field: fields.Field[Any]) -> dict[str, Any]:
@@ -68,8 +70,12 @@ def schema_of(schema: Schema) -> dict[str, Any]:
     """The JSON Schema of a payload schema: its fields, exactly (no other key)."""
     props = {(f.data_key or name): json_schema(f) for name, f in schema.fields.items()}
     required = [(f.data_key or name) for name, f in schema.fields.items() if f.required]
-    return {"type": "object", "additionalProperties": False, "properties": props,
-            "required": required}
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": props,
+        "required": required,
+    }
 
 
 def document() -> dict[str, Any]:
@@ -91,17 +97,30 @@ def document() -> dict[str, Any]:
             }
             channels[f"{service}.events/{c.event_type}"] = {
                 "description": f"Exchange `{service}.events` (topic, durable), routing key "
-                               f"`{c.event_type}`.",
-                "subscribe": {"operationId": f"on{c.event_type}",
-                              "message": {"$ref": f"#/components/messages/{key}"}},
-                "bindings": {"amqp": {"is": "routingKey",
-                                      "exchange": {"name": f"{service}.events", "type": "topic",
-                                                   "durable": True, "autoDelete": False}}},
+                f"`{c.event_type}`.",
+                "subscribe": {
+                    "operationId": f"on{c.event_type}",
+                    "message": {"$ref": f"#/components/messages/{key}"},
+                },
+                "bindings": {
+                    "amqp": {
+                        "is": "routingKey",
+                        "exchange": {
+                            "name": f"{service}.events",
+                            "type": "topic",
+                            "durable": True,
+                            "autoDelete": False,
+                        },
+                    }
+                },
             }
     return {
         "asyncapi": "2.6.0",
-        "info": {"title": "Chuxiong talent-programme events", "version": "1",
-                 "description": ENVELOPE_DOC},
+        "info": {
+            "title": "Chuxiong talent-programme events",
+            "version": "1",
+            "description": ENVELOPE_DOC,
+        },
         "defaultContentType": "application/json",
         "channels": channels,
         "components": {"messages": messages},

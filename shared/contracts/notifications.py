@@ -5,6 +5,7 @@ announcement of annual assessment results (LT-11.1).
 
 Timestamps inside payloads are ISO 8601 text in UTC; the event's own ``recorded_at`` is when it
 happened (an attempt is recorded just before the message is sent, its outcome just after)."""
+
 from __future__ import annotations
 
 from shared.contracts import EventSchema, fields, registry, validate
@@ -25,6 +26,7 @@ class NotificationRecordedSchema(EventSchema):
     channel recording it is delivering it; e-mail and webhook messages are then delivered
     (DeliveryAttempted, Delivered / DeliveryFailed, DeliveryDeadLettered). ``content`` is the exact
     JSON body a webhook receives."""
+
     notification_id = fields.String(required=True)
     recipient = fields.String(required=True)
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
@@ -40,6 +42,7 @@ class NotificationRecordedSchema(EventSchema):
 class DeliveryAttemptedSchema(EventSchema):
     """About to send a message (recorded before the network is touched): attempt number and the
     address or URL it goes to."""
+
     notification_id = fields.String(required=True)
     channel = fields.String(required=True, validate=validate.OneOf(DELIVERY_CHANNELS))
     attempt = _count()
@@ -48,6 +51,7 @@ class DeliveryAttemptedSchema(EventSchema):
 
 class DeliveredSchema(EventSchema):
     """The receiving server accepted the message (SMTP 250, HTTP 2xx). At most one per message."""
+
     notification_id = fields.String(required=True)
     channel = fields.String(required=True, validate=validate.OneOf(DELIVERY_CHANNELS))
     attempt = _count()
@@ -57,6 +61,7 @@ class DeliveredSchema(EventSchema):
 
 class DeliveryFailedSchema(EventSchema):
     """An attempt failed; ``retry_at`` (UTC) is when the next one is due, absent when none is."""
+
     notification_id = fields.String(required=True)
     channel = fields.String(required=True, validate=validate.OneOf(DELIVERY_CHANNELS))
     attempt = _count()
@@ -66,6 +71,7 @@ class DeliveryFailedSchema(EventSchema):
 
 class DeliveryDeadLetteredSchema(EventSchema):
     """The allowed attempts are used up: the message waits in the dead-letter list, re-drivable."""
+
     notification_id = fields.String(required=True)
     channel = fields.String(required=True, validate=validate.OneOf(DELIVERY_CHANNELS))
     attempts = _count()
@@ -74,6 +80,7 @@ class DeliveryDeadLetteredSchema(EventSchema):
 
 class DeliveryRedrivenSchema(EventSchema):
     """An operator sent a dead-lettered message back for delivery, with a fresh set of attempts."""
+
     notification_id = fields.String(required=True)
     channel = fields.String(required=True, validate=validate.OneOf(DELIVERY_CHANNELS))
 
@@ -82,6 +89,7 @@ class DeliveryRedrivenSchema(EventSchema):
 class SubscriberRegisteredSchema(EventSchema):
     """Another system subscribed a webhook URL to the event types it wants. Its signing secret is
     derived from the service's key and ``secret_version``; it is never stored in an event."""
+
     subscriber_id = fields.String(required=True)
     name = fields.String(required=True)
     url = fields.String(required=True)
@@ -91,6 +99,7 @@ class SubscriberRegisteredSchema(EventSchema):
 
 class SubscriberChangedSchema(EventSchema):
     """A subscriber's name, URL or event types changed."""
+
     subscriber_id = fields.String(required=True)
     name = fields.String(required=True)
     url = fields.String(required=True)
@@ -99,23 +108,27 @@ class SubscriberChangedSchema(EventSchema):
 
 class SubscriberSecretRotatedSchema(EventSchema):
     """A subscriber's signing secret was replaced (the old one no longer verifies)."""
+
     subscriber_id = fields.String(required=True)
     secret_version = _count()
 
 
 class SubscriberDeactivatedSchema(EventSchema):
     """A subscriber receives nothing more; messages not yet delivered to it fail."""
+
     subscriber_id = fields.String(required=True)
 
 
 class ContactEmailSetSchema(EventSchema):
     """A recipient (e.g. ``county:楚雄市``, ``talent:<id>``) is also told by e-mail at this address."""
+
     recipient = fields.String(required=True)
     email = fields.String(required=True)
 
 
 class ContactEmailRemovedSchema(EventSchema):
     """A recipient is no longer told by e-mail."""
+
     recipient = fields.String(required=True)
 
 
@@ -123,6 +136,7 @@ class ContactEmailRemovedSchema(EventSchema):
 class CandidateNotedSchema(EventSchema):
     """An application was filed (LT-9.1): who the applicant is and how to address them. Only name,
     county, category and dates ever reach the public feeds."""
+
     application_id = fields.String(required=True)
     applicant = fields.String(required=True)
     applicant_name = fields.String(required=True)
@@ -133,6 +147,7 @@ class CandidateNotedSchema(EventSchema):
 
 class NoticePublishedSchema(EventSchema):
     """The candidate is on public notice (公示) from ``start_date`` to ``end_date`` (LT-9.5)."""
+
     application_id = fields.String(required=True)
     start_date = fields.Date(required=True)
     end_date = fields.Date(required=True)
@@ -141,6 +156,7 @@ class NoticePublishedSchema(EventSchema):
 
 class CandidateCertifiedSchema(EventSchema):
     """The candidate was certified (LT-9.5, LT-10): the notice is over."""
+
     application_id = fields.String(required=True)
     talent_id = fields.String(required=True)
     certified_on = fields.Date(required=True)
@@ -148,18 +164,21 @@ class CandidateCertifiedSchema(EventSchema):
 
 class CandidateRejectedSchema(EventSchema):
     """A review stage rejected the candidate (LT-9): off the notice, if on it."""
+
     application_id = fields.String(required=True)
     stage = fields.String(required=True)
 
 
 class ObjectionNotedSchema(EventSchema):
     """An objection was raised during the candidate's notice: certification waits (LT-9.5)."""
+
     application_id = fields.String(required=True)
     objection_id = fields.String(required=True)
 
 
 class ObjectionClearedSchema(EventSchema):
     """An objection was resolved (``dismissed`` or ``upheld``, LT-9.5)."""
+
     application_id = fields.String(required=True)
     objection_id = fields.String(required=True)
     outcome = fields.String(required=True)
@@ -167,22 +186,39 @@ class ObjectionClearedSchema(EventSchema):
 
 class CandidateWithdrawnSchema(EventSchema):
     """The applicant withdrew (LT-9): off the notice, if on it."""
+
     application_id = fields.String(required=True)
 
 
 class AssessmentResultAnnouncedSchema(EventSchema):
     """A talent's annual assessment result, for the Commerce Bureau's announcement (LT-11.1)."""
+
     talent_id = fields.String(required=True)
     tenure_year = _count()
     result = fields.String(required=True, validate=validate.OneOf(RESULTS))
     assessed_on = fields.Date(required=True)
 
 
-for _schema in (NotificationRecordedSchema, DeliveryAttemptedSchema, DeliveredSchema,
-                DeliveryFailedSchema, DeliveryDeadLetteredSchema, DeliveryRedrivenSchema,
-                SubscriberRegisteredSchema, SubscriberChangedSchema, SubscriberSecretRotatedSchema,
-                SubscriberDeactivatedSchema, ContactEmailSetSchema, ContactEmailRemovedSchema,
-                CandidateNotedSchema, NoticePublishedSchema, CandidateCertifiedSchema,
-                CandidateRejectedSchema, ObjectionNotedSchema, ObjectionClearedSchema,
-                CandidateWithdrawnSchema, AssessmentResultAnnouncedSchema):
+for _schema in (
+    NotificationRecordedSchema,
+    DeliveryAttemptedSchema,
+    DeliveredSchema,
+    DeliveryFailedSchema,
+    DeliveryDeadLetteredSchema,
+    DeliveryRedrivenSchema,
+    SubscriberRegisteredSchema,
+    SubscriberChangedSchema,
+    SubscriberSecretRotatedSchema,
+    SubscriberDeactivatedSchema,
+    ContactEmailSetSchema,
+    ContactEmailRemovedSchema,
+    CandidateNotedSchema,
+    NoticePublishedSchema,
+    CandidateCertifiedSchema,
+    CandidateRejectedSchema,
+    ObjectionNotedSchema,
+    ObjectionClearedSchema,
+    CandidateWithdrawnSchema,
+    AssessmentResultAnnouncedSchema,
+):
     registry.register(SERVICE, _schema)

@@ -3,6 +3,7 @@
 Two families: the Leading Talent grant of LT-10.1 (``Subsidy…``, stream per talent), the Ten
 Measures claims (``MeasureClaim…``, stream per measure, party and period), and the funds they are
 charged to (``BudgetSet``, stream per fund source and fiscal year)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,8 +12,12 @@ from shared.contracts import EventSchema, fields, registry, validate
 
 SERVICE = "subsidies"
 # Where the money comes from (TM-1, TM-7, TM-10, LT-10.1), and the Ten Measures that are claimed.
-FUND_SOURCES = ("prefecture_finance", "employment_fund", "employment_subsidy_fund",
-                "provincial_entrepreneurship_fund")
+FUND_SOURCES = (
+    "prefecture_finance",
+    "employment_fund",
+    "employment_subsidy_fund",
+    "provincial_entrepreneurship_fund",
+)
 MEASURES = ("TM-4", "TM-5", "TM-6", "TM-7", "TM-8", "TM-10")
 CLAIM_KINDS = ("subsidy", "loan_ceiling")
 
@@ -27,6 +32,7 @@ def _fund(**kw: Any) -> fields.String:
 
 class _Line(EventSchema):
     """One line of a calculated amount, citing its clause (a deduction is negative)."""
+
     clause = fields.String(required=True)
     description = fields.String(required=True)
     amount_fen = fields.Integer(required=True, strict=True)
@@ -34,6 +40,7 @@ class _Line(EventSchema):
 
 class _Finding(EventSchema):
     """One eligibility finding, citing its clause."""
+
     clause = fields.String(required=True)
     finding = fields.String(required=True)
 
@@ -44,6 +51,7 @@ def _int(**kw: Any) -> fields.Integer:
 
 class _Hire(EventSchema):
     """TM-6: a person newly hired by a small or micro enterprise this year."""
+
     person_ref = fields.String(required=True)
     hired_on = fields.Date(required=True)
     contract_months = _int(required=True)
@@ -52,19 +60,22 @@ class _Hire(EventSchema):
 
 class _Intern(EventSchema):
     """TM-8: one intern of a unit's intake."""
+
     intern_ref = fields.String(required=True)
     start_on = fields.Date(required=True)
     planned_months = _int(required=True)
     served_months = _int(required=True)
     interrupted_months = _int(required=True)
-    outcome = fields.String(required=True, validate=validate.OneOf(
-        ("completed", "hired_early", "left_early")))
+    outcome = fields.String(
+        required=True, validate=validate.OneOf(("completed", "hired_early", "left_early"))
+    )
     retained = fields.Boolean(required=True)
 
 
 class _Facts(EventSchema):
     """The facts a claim was decided on, as filed; each measure uses its own (see the HTTP input
     of ``POST /claims``). People are named by reference, never by ID number."""
+
     ecommerce = fields.Boolean()
     enterprise_size = fields.String()
     requested_fen = _fen()
@@ -108,18 +119,20 @@ def _breakdown(**kw: Any) -> fields.List[Any]:
 class SubsidyGrantedSchema(EventSchema):
     """A subsidy was granted (e.g. the one-time 50,000 CNY of LT-10.1), charged to ``fund`` of
     ``fiscal_year``."""
+
     grant_id = fields.String(required=True)
     talent_id = fields.String(required=True)
     measure = fields.String(required=True)
     amount_fen = _fen(required=True)
     fiscal_year = fields.Integer(required=True, strict=True)
-    fund = _fund()                  # absent on grants recorded before funds were kept
+    fund = _fund()  # absent on grants recorded before funds were kept
     breakdown = _breakdown()
 
 
 class SubsidyGrantQueuedSchema(EventSchema):
     """The LT-10.1 subsidy is due but the fund's budget for the year has no room: it waits, and is
     granted (first queued, first granted) when finance raises the budget."""
+
     grant_id = fields.String(required=True)
     talent_id = fields.String(required=True)
     measure = fields.String(required=True)
@@ -133,6 +146,7 @@ class SubsidyGrantQueuedSchema(EventSchema):
 class SubsidyGrantDeclinedSchema(EventSchema):
     """No subsidy is granted for this certification: a Yixiang talent transferred under LT-16
     whose startup subsidy under that scheme already reached the one-time amount."""
+
     grant_id = fields.String(required=True)
     talent_id = fields.String(required=True)
     measure = fields.String(required=True)
@@ -141,6 +155,7 @@ class SubsidyGrantDeclinedSchema(EventSchema):
 
 class SubsidyPaidSchema(EventSchema):
     """Finance paid a granted subsidy."""
+
     grant_id = fields.String(required=True)
     talent_id = fields.String(required=True)
     amount_fen = _fen(required=True)
@@ -151,6 +166,7 @@ class SubsidyPaidSchema(EventSchema):
 class SubsidyGrantCancelledSchema(EventSchema):
     """A grant not yet paid was cancelled because the talent was disqualified (LT-14); a granted
     one gives ``released_fen`` back to ``fund`` of ``fiscal_year``."""
+
     grant_id = fields.String(required=True)
     talent_id = fields.String(required=True)
     ground = fields.String(required=True)
@@ -161,6 +177,7 @@ class SubsidyGrantCancelledSchema(EventSchema):
 
 class SubsidyRecoveryDemandedSchema(EventSchema):
     """Recovery of a paid subsidy is demanded after disqualification (LT-14)."""
+
     grant_id = fields.String(required=True)
     talent_id = fields.String(required=True)
     amount_fen = _fen(required=True)
@@ -170,6 +187,7 @@ class SubsidyRecoveryDemandedSchema(EventSchema):
 
 class SubsidyRepaymentRecordedSchema(EventSchema):
     """A (possibly partial) repayment against a recovery demand was received."""
+
     grant_id = fields.String(required=True)
     talent_id = fields.String(required=True)
     amount_fen = _fen(required=True)
@@ -179,6 +197,7 @@ class SubsidyRepaymentRecordedSchema(EventSchema):
 
 class SubsidyRecoveredSchema(EventSchema):
     """The recovery demand is met in full."""
+
     grant_id = fields.String(required=True)
     talent_id = fields.String(required=True)
     amount_fen = _fen(required=True)
@@ -186,6 +205,7 @@ class SubsidyRecoveredSchema(EventSchema):
 
 class BudgetSetSchema(EventSchema):
     """Finance set (or changed) the budget of one fund for one fiscal year (TM-1)."""
+
     fund = _fund(required=True)
     fiscal_year = fields.Integer(required=True, strict=True)
     amount_fen = _fen(required=True)
@@ -198,6 +218,7 @@ class MeasureClaimFiledSchema(EventSchema):
     """A Ten Measures claim was filed: its eligibility findings and the calculated amount, each
     line citing its clause. ``claim_id`` is "<measure>:<party>[:<person or period>]": one claim
     per measure, party and period."""
+
     claim_id = fields.String(required=True)
     measure = fields.String(required=True, validate=validate.OneOf(MEASURES))
     party_id = fields.String(required=True)
@@ -213,6 +234,7 @@ class MeasureClaimFiledSchema(EventSchema):
 class MeasureClaimApprovedSchema(EventSchema):
     """The Bureau of Human Resources and Social Security approved a claim, charging ``fund`` of
     ``fiscal_year`` (no fund for a TM-6 loan ceiling)."""
+
     claim_id = fields.String(required=True)
     measure = fields.String(required=True, validate=validate.OneOf(MEASURES))
     party_id = fields.String(required=True)
@@ -225,6 +247,7 @@ class MeasureClaimApprovedSchema(EventSchema):
 
 class MeasureClaimRejectedSchema(EventSchema):
     """A claim was rejected, with reasons; it may be filed again, corrected."""
+
     claim_id = fields.String(required=True)
     measure = fields.String(required=True, validate=validate.OneOf(MEASURES))
     party_id = fields.String(required=True)
@@ -234,6 +257,7 @@ class MeasureClaimRejectedSchema(EventSchema):
 
 class MeasureClaimPaidSchema(EventSchema):
     """Finance paid an approved claim from its fund."""
+
     claim_id = fields.String(required=True)
     measure = fields.String(required=True, validate=validate.OneOf(MEASURES))
     party_id = fields.String(required=True)
@@ -244,9 +268,19 @@ class MeasureClaimPaidSchema(EventSchema):
     paid_on = fields.Date(required=True)
 
 
-for _schema in (SubsidyGrantedSchema, SubsidyGrantQueuedSchema, SubsidyGrantDeclinedSchema,
-                SubsidyPaidSchema, SubsidyGrantCancelledSchema, SubsidyRecoveryDemandedSchema,
-                SubsidyRepaymentRecordedSchema, SubsidyRecoveredSchema, BudgetSetSchema,
-                MeasureClaimFiledSchema, MeasureClaimApprovedSchema, MeasureClaimRejectedSchema,
-                MeasureClaimPaidSchema):
+for _schema in (
+    SubsidyGrantedSchema,
+    SubsidyGrantQueuedSchema,
+    SubsidyGrantDeclinedSchema,
+    SubsidyPaidSchema,
+    SubsidyGrantCancelledSchema,
+    SubsidyRecoveryDemandedSchema,
+    SubsidyRepaymentRecordedSchema,
+    SubsidyRecoveredSchema,
+    BudgetSetSchema,
+    MeasureClaimFiledSchema,
+    MeasureClaimApprovedSchema,
+    MeasureClaimRejectedSchema,
+    MeasureClaimPaidSchema,
+):
     registry.register(SERVICE, _schema)

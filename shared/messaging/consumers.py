@@ -3,6 +3,7 @@ whose effect happens exactly once, through the inbox) and ``rpc`` (acks that sur
 that has gone). nameko's own traps are guarded here: a handler that raises would drop the event
 (the inbox dead-letters or requeues it instead), and a message kombu cannot decode would be
 acknowledged and lost (it is handed to the handler, which dead-letters it)."""
+
 from __future__ import annotations
 
 import functools
@@ -82,8 +83,9 @@ class _Rpc(Rpc):
 rpc = _Rpc.decorator
 
 
-def subscribe(source: str, event_type: str,
-              prefetch: Prefetch | None = None) -> Callable[[Handler], Consumer]:
+def subscribe(
+    source: str, event_type: str, prefetch: Prefetch | None = None
+) -> Callable[[Handler], Consumer]:
     """Handle ``event_type`` from ``source`` exactly once in effect.
 
     The handler is called as ``handler(self, event: IncomingEvent, cur)`` (the service's unit of
@@ -98,9 +100,17 @@ def subscribe(source: str, event_type: str,
         def wrapper(self: Any, body: object) -> str:
             uow = self.uow
             return uow.provider.inbox.consume(
-                uow, fn.__name__, source, event_type, body,
-                lambda event, cur: fn(self, event, cur), prefetch=prefetch)
+                uow,
+                fn.__name__,
+                source,
+                event_type,
+                body,
+                lambda event, cur: fn(self, event, cur),
+                prefetch=prefetch,
+            )
+
         # (an attribute of the function, which Inbox.redrive reads: mypy knows of none)
         wrapper.talent_subscription = (source, event_type, fn)  # type: ignore[attr-defined]
         return _EventHandler.decorator(source, event_type, requeue_on_error=True)(wrapper)
+
     return decorator

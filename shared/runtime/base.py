@@ -1,6 +1,7 @@
 """What every service exposes the same way: health checks, Prometheus metrics, dead letters and
 the catch-up feed. A service class inherits ``ServiceBase`` (imported as a module attribute, so
 that ``nameko run`` does not take the base class for a service)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -25,12 +26,16 @@ log = tlog.get_logger(__name__)
 
 def _consumers_ready(container: Any) -> bool:
     """True once the container's AMQP consumers (event handlers, RPC) are declared and consuming."""
-    return all(ext._consumers_ready.ready() for ext in container.extensions
-               if isinstance(ext, QueueConsumer))
+    return all(
+        ext._consumers_ready.ready()
+        for ext in container.extensions
+        if isinstance(ext, QueueConsumer)
+    )
 
 
 class ServiceBase:
     """Health checks and dead-letter handling, the same in every service."""
+
     uow: UnitOfWork  # injected by the service's EventStoreProvider
 
     @endpoint("GET", "/health/live", public=True)
@@ -56,8 +61,7 @@ class ServiceBase:
             checks["relay"] = "leader" if relay.is_leader else "standby"
         # nameko starts the HTTP server and the event consumers side by side: until every queue
         # is declared, events published now would not reach this service
-        checks["consumers"] = "ok" if _consumers_ready(self.uow.provider.container) \
-            else "starting"
+        checks["consumers"] = "ok" if _consumers_ready(self.uow.provider.container) else "starting"
         ok = all(checks[k] == "ok" for k in ("database", "broker", "consumers"))
         return (200 if ok else 503), {"status": "ok" if ok else "unavailable", "checks": checks}
 
@@ -84,10 +88,17 @@ class ServiceBase:
         """The catch-up feed: stored events after ``after`` as published envelopes."""
         events = []
         for event in self.uow.events.read_all(after, to_position=after + limit, decode=False):
-            events.append({"event_id": event.event_id, "event_type": event.event_type,
-                           "schema_version": event.schema_version,
-                           "source": self.uow.service, "stream_id": event.stream_id,
-                           "global_position": event.global_position,
-                           "recorded_at": event.recorded_at.isoformat(),
-                           "payload": event.data, "metadata": event.metadata})
+            events.append(
+                {
+                    "event_id": event.event_id,
+                    "event_type": event.event_type,
+                    "schema_version": event.schema_version,
+                    "source": self.uow.service,
+                    "stream_id": event.stream_id,
+                    "global_position": event.global_position,
+                    "recorded_at": event.recorded_at.isoformat(),
+                    "payload": event.data,
+                    "metadata": event.metadata,
+                }
+            )
         return events

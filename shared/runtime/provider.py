@@ -5,6 +5,7 @@ the stream, fold, decide, append, in one transaction).
 
 A service declares ``uow = EventStoreProvider(projectors=..., settings=...)``.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -26,8 +27,7 @@ from shared.errors import ConcurrencyConflict, NotFound
 from shared.messaging.inbox import Inbox
 from shared.messaging.relay import Relay
 from shared.runtime.settings import Settings, SettingsError
-from shared.store import EventStore, Metadata, RecordedEvent
-from shared.store import schema
+from shared.store import EventStore, Metadata, RecordedEvent, schema
 
 log = tlog.get_logger(__name__)
 
@@ -61,8 +61,7 @@ class EventStoreProvider(DependencyProvider):
     malformed key stops the service naming it). ``clock``: the real clock, or the date pinned by
     ``CLOCK_TODAY`` in a test or demo configuration."""
 
-    def __init__(self, projectors: Sequence[Any] = (),
-                 settings: type[Settings] = Settings) -> None:
+    def __init__(self, projectors: Sequence[Any] = (), settings: type[Settings] = Settings) -> None:
         self.projectors = list(projectors)
         self.settings_class = settings
 
@@ -79,12 +78,12 @@ class EventStoreProvider(DependencyProvider):
         self.clock: Clock = clock_for(self.config)
         # migrations run as the owner (DB_DSN); the service works as DB_ROLE, which cannot
         # UPDATE, DELETE or TRUNCATE the events (shared/store/schema.py)
-        owner = Database(settings.db_dsn, application_name=f"{self.service}-migrate",
-                         max_size=1)
+        owner = Database(settings.db_dsn, application_name=f"{self.service}-migrate", max_size=1)
         dsn = settings.db_dsn
         try:
-            EventStore(owner, self.service, projectors=self.projectors,
-                       registry=load_all()).migrate()
+            EventStore(
+                owner, self.service, projectors=self.projectors, registry=load_all()
+            ).migrate()
             Inbox(owner, self.service, None).migrate()  # type: ignore[arg-type]  # decodes none
             if settings.db_role:
                 schema.grant_service_role(owner, settings.db_role)
@@ -92,16 +91,18 @@ class EventStoreProvider(DependencyProvider):
         finally:
             owner.close()
         self.db = Database(dsn, application_name=self.service, max_size=settings.db_pool_size)
-        self.events = EventStore(self.db, self.service, projectors=self.projectors,
-                                 registry=load_all())
+        self.events = EventStore(
+            self.db, self.service, projectors=self.projectors, registry=load_all()
+        )
         self.inbox = Inbox(self.db, self.service, self.events.registry)
         self.relay: Relay | None = None
         if settings.relay_enabled:
             coalesce = settings.relay_coalesce_seconds
-            # (mypy checks the float against every keyword of Relay: it is only ever coalesce)
-            self.relay = Relay(
-                dsn, settings.amqp_uri, self.service,
-                **({"coalesce": coalesce} if coalesce else {}))  # type: ignore[arg-type]
+            self.relay = (
+                Relay(dsn, settings.amqp_uri, self.service, coalesce=coalesce)
+                if coalesce
+                else Relay(dsn, settings.amqp_uri, self.service)
+            )
 
     def rebuild_if(self, lock: int, stale_sql: str) -> None:
         """Rebuild the read models from the events if ``stale_sql`` (one boolean) says a migration
@@ -135,8 +136,9 @@ class EventStoreProvider(DependencyProvider):
 
     def worker_setup(self, worker_ctx: Any) -> None:
         tlog.clear()
-        tlog.bind(correlation_id=worker_ctx.context_data.get("correlation_id")
-                  or worker_ctx.call_id)
+        tlog.bind(
+            correlation_id=worker_ctx.context_data.get("correlation_id") or worker_ctx.call_id
+        )
 
     def worker_teardown(self, worker_ctx: Any) -> None:
         tlog.clear()
@@ -156,8 +158,9 @@ class UnitOfWork:
         self.principal: Principal | None = None
         self.actor_id = f"service:{provider.service}"
         self.actor_role = "system"
-        self.correlation_id: str = (worker_ctx.context_data.get("correlation_id")
-                                    or str(uuid.uuid4()))
+        self.correlation_id: str = worker_ctx.context_data.get("correlation_id") or str(
+            uuid.uuid4()
+        )
         self.causation_id: str | None = None
 
     def act_as(self, principal: Principal) -> None:
@@ -165,8 +168,9 @@ class UnitOfWork:
         self.actor_id, self.actor_role = principal.actor_id, principal.role
 
     def metadata(self, policy_version: str | None) -> Metadata:
-        return Metadata(self.actor_id, self.actor_role, self.correlation_id, self.causation_id,
-                        policy_version)
+        return Metadata(
+            self.actor_id, self.actor_role, self.correlation_id, self.causation_id, policy_version
+        )
 
     def context(self, **extra: Any) -> dict[str, Any]:
         """What a decider is given besides the command and the state: "now", "today" and
@@ -174,8 +178,14 @@ class UnitOfWork:
         return {"now": self.clock.now(), "today": self.clock.today(), **extra}
 
     @contextlib.contextmanager
-    def locked(self, *, exclusive: Sequence[Lock] = (), shared: Sequence[int] = (),
-               query: str = "", args: Sequence[Any] = ()) -> Iterator[Any]:
+    def locked(
+        self,
+        *,
+        exclusive: Sequence[Lock] = (),
+        shared: Sequence[int] = (),
+        query: str = "",
+        args: Sequence[Any] = (),
+    ) -> Iterator[Any]:
         """A transaction (a cursor of ``Database.explicit_transaction``) that starts holding
         advisory locks: ``shared`` ones shared, then ``exclusive`` ones, in ascending order (two
         commands never wait on each other in a cycle). BEGIN, the locks and ``query`` (with
@@ -186,17 +196,24 @@ class UnitOfWork:
             cur.execute("BEGIN; " + sql + query, (*params, *args))
             yield cur
 
-    def hold(self, cur: Any, *, exclusive: Sequence[Lock] = (),
-             shared: Sequence[int] = ()) -> None:
+    def hold(self, cur: Any, *, exclusive: Sequence[Lock] = (), shared: Sequence[int] = ()) -> None:
         """Take advisory locks, as ``locked`` does, in the transaction ``cur`` already has open
         (an event handler's, which the inbox began)."""
         sql, params = _lock_statements(exclusive, shared)
         cur.execute(sql, params)
 
-    def run(self, decider: Decider[Any], stream_id: str, command: Any, *,
-            context: dict[str, Any] | None = None, expected_version: int | None = None,
-            cur: Any = None, commit: bool = False,
-            new_stream: bool = False) -> list[RecordedEvent]:
+    def run(
+        self,
+        decider: Decider[Any],
+        stream_id: str,
+        command: Any,
+        *,
+        context: dict[str, Any] | None = None,
+        expected_version: int | None = None,
+        cur: Any = None,
+        commit: bool = False,
+        new_stream: bool = False,
+    ) -> list[RecordedEvent]:
         """Run ``command`` against stream ``stream_id``: the recorded events (maybe none).
         ``expected_version`` (e.g. from the caller's If-Match) refuses a stale command.
         ``commit``: this is the last statement of ``cur``'s explicit transaction (see
@@ -207,17 +224,32 @@ class UnitOfWork:
         would be refused as a conflict."""
         if cur is None:
             with self.db.explicit_transaction() as cur:
-                return self.run(decider, stream_id, command, context=context,
-                                expected_version=expected_version, cur=cur, commit=True,
-                                new_stream=new_stream)
+                return self.run(
+                    decider,
+                    stream_id,
+                    command,
+                    context=context,
+                    expected_version=expected_version,
+                    cur=cur,
+                    commit=True,
+                    new_stream=new_stream,
+                )
         history = [] if new_stream else self.events.read_stream(stream_id, cur=cur)
         version = history[-1].stream_version if history else 0
         if expected_version is not None and expected_version != version:
             raise ConcurrencyConflict(stream_id, expected_version, version)
-        events = decider.decide(command, decider.replay(history),
-                                context if context is not None else self.context())
-        return self.events.append(decider.stream_type, stream_id, version, events,
-                                  self.metadata(decider.policy_version), cur=cur, commit=commit)
+        events = decider.decide(
+            command, decider.replay(history), context if context is not None else self.context()
+        )
+        return self.events.append(
+            decider.stream_type,
+            stream_id,
+            version,
+            events,
+            self.metadata(decider.policy_version),
+            cur=cur,
+            commit=commit,
+        )
 
     def load(self, decider: Decider[Any], stream_id: str, cur: Any = None) -> tuple[Any, int]:
         """(state, version) of a stream, or NotFound."""

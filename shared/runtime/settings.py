@@ -6,6 +6,7 @@ field's type and refuses a missing required key or a malformed value with ``Sett
 naming the key, so a service with a bad configuration stops at start instead of failing at its
 first request. An empty value (``KEY: ${VAR:}``) counts as absent.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -47,8 +48,10 @@ def _convert(key: str, kind: Any, value: Any) -> Any:
         try:
             number = kind(value)
         except (TypeError, ValueError):
-            raise SettingsError(f"setting {key} must be {'an integer' if kind is int else 'a number'},"
-                                f" not {value!r}") from None
+            raise SettingsError(
+                f"setting {key} must be {'an integer' if kind is int else 'a number'},"
+                f" not {value!r}"
+            ) from None
         if number < 0:
             raise SettingsError(f"setting {key} must not be negative, not {value!r}")
         return number
@@ -62,6 +65,7 @@ def _convert(key: str, kind: Any, value: Any) -> Any:
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Settings:
     """What every service needs (``services/*/config.yaml``)."""
+
     amqp_uri: str = setting("AMQP_URI")
     db_dsn: str = setting("DB_DSN")
     auth_secret: str = setting("AUTH_SECRET")
@@ -81,8 +85,10 @@ class Settings:
             raw = config.get(key)
             if raw is None or raw == "":
                 if field.default is _MISSING:
-                    raise SettingsError(f"setting {key} is missing: set it in the service's "
-                                        "configuration (or the environment variable it names)")
+                    raise SettingsError(
+                        f"setting {key} is missing: set it in the service's "
+                        "configuration (or the environment variable it names)"
+                    )
                 values[field.name] = field.default
                 continue
             kind = hints[field.name]

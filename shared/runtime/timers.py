@@ -17,6 +17,7 @@ configuration at start (``default`` seconds when the key is absent), firing at o
             if mine:
                 ...
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -42,10 +43,10 @@ def exclusive(db: Database, name: str) -> Iterator[bool]:
 
 class ConfiguredTimer(Timer):
     """Nameko's timer, its interval (seconds) taken from configuration key ``config_key``."""
+
     interval: float
 
-    def __init__(self, config_key: str, default: float, eager: bool = True,
-                 **kwargs: Any) -> None:
+    def __init__(self, config_key: str, default: float, eager: bool = True, **kwargs: Any) -> None:
         super().__init__(default, eager=eager, **kwargs)
         self.config_key = config_key
 

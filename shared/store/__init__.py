@@ -7,9 +7,19 @@
 * ``schema``: the tables, ``talent_append``, migrations and the service's database role;
 * ``verify``: checking the chain fast, range by range.
 """
+
 from shared.store.canonical import GENESIS_HASH, VerifyResult, canonical_bytes, chain_hash
 from shared.store.recording import EventStore, Metadata, PositionOf, RecordedEvent
 from shared.store.schema import NOTIFY_CHANNEL
 
-__all__ = ["GENESIS_HASH", "NOTIFY_CHANNEL", "EventStore", "Metadata", "PositionOf",
-           "RecordedEvent", "VerifyResult", "canonical_bytes", "chain_hash"]
+__all__ = [
+    "GENESIS_HASH",
+    "NOTIFY_CHANNEL",
+    "EventStore",
+    "Metadata",
+    "PositionOf",
+    "RecordedEvent",
+    "VerifyResult",
+    "canonical_bytes",
+    "chain_hash",
+]

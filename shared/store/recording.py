@@ -15,6 +15,7 @@
 * A trigger refuses UPDATE, DELETE and TRUNCATE on ``events``.
 * Payloads go through their marshmallow contract on the way in and out (``shared.contracts``).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -30,13 +31,12 @@ import orjson
 import psycopg2.errors
 
 from shared import metrics
-from shared.db import eventlet_active, prepared
 from shared.contracts import load_all
+from shared.db import eventlet_active, prepared
 from shared.errors import ConcurrencyConflict
-from shared.store import schema
+from shared.store import schema, verify
 from shared.store.canonical import UTC, refuse_floats, split_canonical, utc_text
 from shared.store.schema import CONFLICT_SQLSTATE
-from shared.store import verify
 from shared.store.sealing import KeyStore
 
 if TYPE_CHECKING:
@@ -55,6 +55,7 @@ Row = tuple[Any, ...]
 @dataclass(frozen=True)
 class Metadata:
     """Who did it and why: recorded on every event of one append."""
+
     actor_id: str
     actor_role: str
     correlation_id: str
@@ -77,6 +78,7 @@ class PositionOf:
     append's round trip returns (``EventStore._append``). Projectors see it as the event's
     ``global_position``: passed as a statement parameter it becomes the query that reads it from
     the new row; used as a number in Python it refuses."""
+
     __slots__ = ("event_id",)
 
     def __init__(self, event_id: str) -> None:
@@ -86,12 +88,13 @@ class PositionOf:
         return self if protocol is psycopg2.extensions.ISQLQuote else None
 
     def getquoted(self) -> bytes:
-        return (f"(SELECT global_position FROM events WHERE event_id = '{self.event_id}')"
-                .encode())
+        return f"(SELECT global_position FROM events WHERE event_id = '{self.event_id}')".encode()
 
     def __index__(self) -> NoReturn:
-        raise TypeError("the position of an event being appended is known to the server only; "
-                        "pass it to SQL as a parameter")
+        raise TypeError(
+            "the position of an event being appended is known to the server only; "
+            "pass it to SQL as a parameter"
+        )
 
     __int__ = __index__
 
@@ -104,15 +107,39 @@ class RecordedEvent:
     payload, its personal fields open where the reader holds the person's key (``append``'s result
     and ``read_stream``) and sealed as stored elsewhere; ``metadata`` and ``recorded_at`` are
     parsed on first use (replays rarely need them)."""
-    __slots__ = ("global_position", "event_id", "stream_type", "stream_id", "stream_version",
-                 "event_type", "schema_version", "payload", "data", "_metadata", "_recorded_at",
-                 "prev_hash", "hash")
 
-    def __init__(self, global_position: int | PositionOf, event_id: str, stream_type: str,
-                 stream_id: str, stream_version: int, event_type: str, schema_version: int,
-                 payload: dict[str, Any], data: dict[str, Any],
-                 metadata: str | bytes | dict[str, Any], recorded_at: str | dt.datetime,
-                 prev_hash: str | None, hash: str | None) -> None:
+    __slots__ = (
+        "global_position",
+        "event_id",
+        "stream_type",
+        "stream_id",
+        "stream_version",
+        "event_type",
+        "schema_version",
+        "payload",
+        "data",
+        "_metadata",
+        "_recorded_at",
+        "prev_hash",
+        "hash",
+    )
+
+    def __init__(
+        self,
+        global_position: int | PositionOf,
+        event_id: str,
+        stream_type: str,
+        stream_id: str,
+        stream_version: int,
+        event_type: str,
+        schema_version: int,
+        payload: dict[str, Any],
+        data: dict[str, Any],
+        metadata: str | bytes | dict[str, Any],
+        recorded_at: str | dt.datetime,
+        prev_hash: str | None,
+        hash: str | None,
+    ) -> None:
         self.global_position = global_position
         self.event_id = event_id
         self.stream_type = stream_type
@@ -148,14 +175,15 @@ class RecordedEvent:
         return self.metadata.get("clauses", [])  # type: ignore[no-any-return]  # JSON
 
     def __repr__(self) -> str:
-        return (f"<{self.event_type} #{self.global_position} {self.stream_id}"
-                f"@{self.stream_version}>")
+        return f"<{self.event_type} #{self.global_position} {self.stream_id}@{self.stream_version}>"
 
 
 # Read as text and parsed here: several times faster than psycopg2's per-type adapters.
-_SELECT = ("SELECT global_position, event_id::text, stream_type, stream_id, stream_version, "
-           "event_type, schema_version, payload::text, metadata::text, recorded_at::text, "
-           "prev_hash, hash FROM events")
+_SELECT = (
+    "SELECT global_position, event_id::text, stream_type, stream_id, stream_version, "
+    "event_type, schema_version, payload::text, metadata::text, recorded_at::text, "
+    "prev_hash, hash FROM events"
+)
 
 
 def _prefetched(cur: cursor, first: list[Row], batch_size: int) -> Iterator[list[Row]]:
@@ -247,8 +275,14 @@ class EventStore:
     """One service's event store. ``projectors`` are applied to every appended event inside the
     append's transaction, so read models are never behind the events that feed them."""
 
-    def __init__(self, db: Database, service: str, *, projectors: Iterable[Projector] = (),
-                 registry: Registry | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        service: str,
+        *,
+        projectors: Iterable[Projector] = (),
+        registry: Registry | None = None,
+    ) -> None:
         self.db = db
         self.service = service
         self.registry = registry or load_all()
@@ -263,9 +297,18 @@ class EventStore:
         return names
 
     # -- writing -----------------------------------------------------------------------------
-    def append(self, stream_type: str, stream_id: str, expected_version: int | None,
-               events: Sequence[NewEvent], metadata: Metadata, *, cur: cursor | None = None,
-               now: dt.datetime | None = None, commit: bool = False) -> list[RecordedEvent]:
+    def append(
+        self,
+        stream_type: str,
+        stream_id: str,
+        expected_version: int | None,
+        events: Sequence[NewEvent],
+        metadata: Metadata,
+        *,
+        cur: cursor | None = None,
+        now: dt.datetime | None = None,
+        commit: bool = False,
+    ) -> list[RecordedEvent]:
         """Append ``events`` to ``stream_id`` if it is at ``expected_version`` (None: any).
         Pass ``cur`` to append inside the caller's transaction (e.g. with an inbox row); with
         ``commit=True`` (a cursor of ``Database.explicit_transaction``) the append is the
@@ -275,20 +318,47 @@ class EventStore:
             return []
         if cur is None:
             with self.db.explicit_transaction() as cur:
-                return self._append(stream_type, stream_id, expected_version, events, metadata,
-                                    cur, now, begin=True, commit=True)
+                return self._append(
+                    stream_type,
+                    stream_id,
+                    expected_version,
+                    events,
+                    metadata,
+                    cur,
+                    now,
+                    begin=True,
+                    commit=True,
+                )
         begin = False
         if commit:
             conn = cur.connection
             if not conn.autocommit:
                 raise ValueError("commit=True needs a cursor of Database.explicit_transaction")
             begin = conn.info.transaction_status == _IDLE
-        return self._append(stream_type, stream_id, expected_version, events, metadata, cur,
-                            now, begin=begin, commit=commit)
+        return self._append(
+            stream_type,
+            stream_id,
+            expected_version,
+            events,
+            metadata,
+            cur,
+            now,
+            begin=begin,
+            commit=commit,
+        )
 
-    def _append(self, stream_type: str, stream_id: str, expected_version: int | None,
-                events: Sequence[NewEvent], metadata: Metadata, cur: cursor,
-                now: dt.datetime | None, begin: bool | str, commit: bool) -> list[RecordedEvent]:
+    def _append(
+        self,
+        stream_type: str,
+        stream_id: str,
+        expected_version: int | None,
+        events: Sequence[NewEvent],
+        metadata: Metadata,
+        cur: cursor,
+        now: dt.datetime | None,
+        begin: bool | str,
+        commit: bool,
+    ) -> list[RecordedEvent]:
         # Everything that does not depend on the chain's head is done before the append lock is
         # taken (the lock serialises every writer of the store, so its hold time is the store's
         # ceiling): contracts, float check, and sealing personal fields (whose key lookups are
@@ -315,8 +385,10 @@ class EventStore:
             encoded.append((event, version, plain, data, metadata.for_event(event)))
 
         if expected_version is None:  # "any": the version it is at now (refused if it moves)
-            cur.execute(begin + "SELECT coalesce(max(stream_version), 0) FROM events"
-                        " WHERE stream_id = %s", (stream_id,))
+            cur.execute(
+                begin + "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = %s",
+                (stream_id,),
+            )
             expected_version, begin = cur.fetchone()[0], ""  # type: ignore[index]  # max(): a row
         recorded_at = now or dt.datetime.now(UTC)
         recorded_text = utc_text(recorded_at)
@@ -326,12 +398,34 @@ class EventStore:
         for event, schema_version, plain, data, meta in encoded:
             version += 1
             event_id = str(uuid.uuid4())
-            parts += split_canonical(event_id, stream_type, stream_id, version, event.event_type,
-                            schema_version, data, meta, recorded_text)
-            recorded.append(RecordedEvent(
-                PositionOf(event_id), event_id, stream_type, stream_id, version, event.event_type,
-                schema_version, decoder(event.event_type, schema_version)(plain), plain, meta,
-                recorded_at, None, None))
+            parts += split_canonical(
+                event_id,
+                stream_type,
+                stream_id,
+                version,
+                event.event_type,
+                schema_version,
+                data,
+                meta,
+                recorded_text,
+            )
+            recorded.append(
+                RecordedEvent(
+                    PositionOf(event_id),
+                    event_id,
+                    stream_type,
+                    stream_id,
+                    version,
+                    event.event_type,
+                    schema_version,
+                    decoder(event.event_type, schema_version)(plain),
+                    plain,
+                    meta,
+                    recorded_at,
+                    None,
+                    None,
+                )
+            )
         # One round trip, and the lock is held for none: talent_append takes it, checks the
         # stream's version, reads the chain's head, links and inserts the rows and notifies; the
         # projectors' statements follow (they may read the new rows), then (``commit``) COMMIT,
@@ -352,10 +446,14 @@ class EventStore:
             if exc.pgcode == CONFLICT_SQLSTATE:
                 # (talent_append's DETAIL: the version the stream is at)
                 raise ConcurrencyConflict(
-                    stream_id, expected_version,
-                    int(exc.diag.message_detail)) from None  # type: ignore[arg-type]
-            if (isinstance(exc, psycopg2.errors.UniqueViolation)
-                    and exc.diag.constraint_name in ("events_stream_version_key", "events_pkey")):
+                    stream_id,
+                    expected_version,
+                    int(exc.diag.message_detail),  # type: ignore[arg-type]
+                ) from None
+            if isinstance(exc, psycopg2.errors.UniqueViolation) and exc.diag.constraint_name in (
+                "events_stream_version_key",
+                "events_pkey",
+            ):
                 raise ConcurrencyConflict(stream_id, expected_version) from None
             raise
         position, prev_hash = appended["first"], appended["prev"]
@@ -367,17 +465,46 @@ class EventStore:
 
     # -- reading -----------------------------------------------------------------------------
     def _recorded(self, row: Row, decode: bool = True) -> RecordedEvent:
-        (position, event_id, stream_type, stream_id, stream_version, event_type, schema_version,
-         data, meta, recorded_at, prev_hash, digest) = row
+        (
+            position,
+            event_id,
+            stream_type,
+            stream_id,
+            stream_version,
+            event_type,
+            schema_version,
+            data,
+            meta,
+            recorded_at,
+            prev_hash,
+            digest,
+        ) = row
         data = orjson.loads(data)
         payload = self.registry.decoder(event_type, schema_version)(data) if decode else data
-        return RecordedEvent(position, event_id, stream_type, stream_id, stream_version,
-                             event_type, schema_version, payload, data, meta, recorded_at,
-                             prev_hash, digest)
+        return RecordedEvent(
+            position,
+            event_id,
+            stream_type,
+            stream_id,
+            stream_version,
+            event_type,
+            schema_version,
+            payload,
+            data,
+            meta,
+            recorded_at,
+            prev_hash,
+            digest,
+        )
 
-    def read_stream(self, stream_id: str, *, to_version: int | None = None,
-                    as_of: dt.datetime | None = None,
-                    cur: cursor | None = None) -> list[RecordedEvent]:
+    def read_stream(
+        self,
+        stream_id: str,
+        *,
+        to_version: int | None = None,
+        as_of: dt.datetime | None = None,
+        cur: cursor | None = None,
+    ) -> list[RecordedEvent]:
         """The events of one stream in order, optionally up to a version or a point in time."""
         if cur is None:
             with self.db.transaction() as cur:
@@ -389,9 +516,12 @@ class EventStore:
         with_key = len(fields) == 1
         args: list[Any]
         if with_key:
-            sql = _SELECT.replace(" FROM events", ", CASE WHEN event_type = ANY(%s) THEN (SELECT"
-                                  " key FROM person_keys WHERE person_key = payload->>%s) END"
-                                  " FROM events WHERE stream_id = %s")
+            sql = _SELECT.replace(
+                " FROM events",
+                ", CASE WHEN event_type = ANY(%s) THEN (SELECT"
+                " key FROM person_keys WHERE person_key = payload->>%s) END"
+                " FROM events WHERE stream_id = %s",
+            )
             args = [list(personal), *fields, stream_id]
         else:
             sql, args = f"{_SELECT} WHERE stream_id = %s", [stream_id]
@@ -416,13 +546,17 @@ class EventStore:
                 if with_key:
                     person = data.get(personal[row[5]][0])
                     keys.setdefault(person, None if row[12] is None else bytes(row[12]))
-                row = (*row[:7], orjson.dumps(self.keystore.unseal(cur, row[5], data, keys)),
-                       *row[8:12])
+                row = (
+                    *row[:7],
+                    orjson.dumps(self.keystore.unseal(cur, row[5], data, keys)),
+                    *row[8:12],
+                )
             out.append(self._recorded(row[:12]))
         return out
 
-    def _batches(self, sql: str, args: Sequence[Any],
-                 batch_size: int) -> Generator[list[Row], None, None]:
+    def _batches(
+        self, sql: str, args: Sequence[Any], batch_size: int
+    ) -> Generator[list[Row], None, None]:
         """Lists of rows of ``sql``, streamed through a server-side cursor in one transaction.
         Past the first batch, the next is fetched while the caller works on the current one
         (not under eventlet, where a helper thread would be a green thread anyway)."""
@@ -438,9 +572,15 @@ class EventStore:
                     return
                 rows = cur.fetchmany(batch_size)
 
-    def read_all(self, after: int = 0, *, batch_size: int = 1000, to_position: int | None = None,
-                 as_of: dt.datetime | None = None,
-                 decode: bool = True) -> Iterator[RecordedEvent]:
+    def read_all(
+        self,
+        after: int = 0,
+        *,
+        batch_size: int = 1000,
+        to_position: int | None = None,
+        as_of: dt.datetime | None = None,
+        decode: bool = True,
+    ) -> Iterator[RecordedEvent]:
         """Every event after ``after`` in position order, streamed through a server-side cursor.
         This is also the catch-up feed for a new or lagging subscriber."""
         sql = f"{_SELECT} WHERE global_position > %s"
@@ -452,16 +592,40 @@ class EventStore:
             sql += " AND recorded_at <= %s"
             args.append(as_of)
         loads, decoder, event = orjson.loads, self.registry.decoder, RecordedEvent
-        with contextlib.closing(self._batches(sql + " ORDER BY global_position", args,
-                                              batch_size)) as batches:
+        with contextlib.closing(
+            self._batches(sql + " ORDER BY global_position", args, batch_size)
+        ) as batches:
             for rows in batches:
-                for (position, event_id, stream_type, stream_id, stream_version, event_type,
-                     schema_version, data, meta, recorded_at, prev_hash, digest) in rows:
+                for (
+                    position,
+                    event_id,
+                    stream_type,
+                    stream_id,
+                    stream_version,
+                    event_type,
+                    schema_version,
+                    data,
+                    meta,
+                    recorded_at,
+                    prev_hash,
+                    digest,
+                ) in rows:
                     data = loads(data)
-                    yield event(position, event_id, stream_type, stream_id, stream_version,
-                                event_type, schema_version,
-                                decoder(event_type, schema_version)(data) if decode else data,
-                                data, meta, recorded_at, prev_hash, digest)
+                    yield event(
+                        position,
+                        event_id,
+                        stream_type,
+                        stream_id,
+                        stream_version,
+                        event_type,
+                        schema_version,
+                        decoder(event_type, schema_version)(data) if decode else data,
+                        data,
+                        meta,
+                        recorded_at,
+                        prev_hash,
+                        digest,
+                    )
 
     def head(self) -> int:
         """The position of the last event (0: none)."""
@@ -474,15 +638,18 @@ class EventStore:
         """Walk the hash chain from the first event; name the first position that does not match.
         Every hash is recomputed from the stored columns (no contract is involved: what is
         checked is what is stored). Rows are read in ranges with COPY, in one snapshot
-        (``shared.chainverify``; ``talent-audit verify`` checks the ranges in parallel)."""
+        (``shared.store.verify``; ``talent-audit verify`` checks the ranges in parallel)."""
         with self.db.transaction() as cur:
             cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             cur.execute("SELECT coalesce(max(global_position), 0) FROM events")
             metas: dict[bytes, bytes] = {}
-            return verify.link(verify.verify_range(cur, first, last, metas)
-                               for first, last in verify.ranges(
-                                   cur.fetchone()[0],  # type: ignore[index]  # max(): a row
-                                   batch_size))
+            return verify.link(
+                verify.verify_range(cur, first, last, metas)
+                for first, last in verify.ranges(
+                    cur.fetchone()[0],  # type: ignore[index]  # max(): a row
+                    batch_size,
+                )
+            )
 
     # -- read models -------------------------------------------------------------------------
     def rebuild_projections(self) -> None:
@@ -497,4 +664,3 @@ class EventStore:
                     event = self._recorded(row)
                     for projector in self.projectors:
                         projector.apply(cur, event)
-

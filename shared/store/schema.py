@@ -8,6 +8,7 @@
 * ``grant_service_role`` / ``runtime_dsn``: the service's own login, which may only INSERT and
   SELECT the events.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -24,12 +25,17 @@ NOTIFY_CHANNEL = "talent_events"
 """NOTIFY'd by every append, LISTENed to by the relay."""
 CONFLICT_SQLSTATE = "TL409"
 """Raised by talent_append when the stream moved on."""
-COLUMNS = ("global_position, event_id, stream_type, stream_id, stream_version, event_type, "
-           "schema_version, payload, metadata, recorded_at, prev_hash, hash")
+COLUMNS = (
+    "global_position, event_id, stream_type, stream_id, stream_version, event_type, "
+    "schema_version, payload, metadata, recorded_at, prev_hash, hash"
+)
 
 
-EVENT_STORE: list[tuple[str, str]] = [
-    ("0001_events", """
+EVENT_STORE: list[tuple[str, str]] = (
+    [
+        (
+            "0001_events",
+            """
         CREATE TABLE events (
             global_position bigint PRIMARY KEY,
             event_id        uuid NOT NULL UNIQUE,
@@ -54,20 +60,28 @@ EVENT_STORE: list[tuple[str, str]] = [
             FOR EACH ROW EXECUTE FUNCTION events_append_only();
         CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
             FOR EACH STATEMENT EXECUTE FUNCTION events_append_only();
-    """),
-    ("0002_relay_cursor", """
+    """,
+        ),
+        (
+            "0002_relay_cursor",
+            """
         CREATE TABLE relay_cursor (
             name     text PRIMARY KEY,
             position bigint NOT NULL
         );
-    """),
-] + sealing.MIGRATIONS + [  # the key store of personal fields (shared/store/sealing.py)
-    # The append under the lock, done by the server: no client round trip is waited for while the
-    # lock is held (see ``shared.store.recording.EventStore._append``). Each event arrives as three texts, its canonical
-    # bytes split where the position and the previous hash go (``canonical.split_canonical``); the function splices
-    # them, hashes with sha256(), inserts the canonical JSON plus "hash" and leaves the positions
-    # and hashes in the session setting ``talent.appended`` for the caller to read back.
-    ("0003_talent_append", f"""
+    """,
+        ),
+    ]
+    + sealing.MIGRATIONS
+    + [  # the key store of personal fields (shared/store/sealing.py)
+        # The append under the lock, done by the server: no client round trip is waited for while the
+        # lock is held (see ``shared.store.recording.EventStore._append``). Each event arrives as three texts, its canonical
+        # bytes split where the position and the previous hash go (``canonical.split_canonical``); the function splices
+        # them, hashes with sha256(), inserts the canonical JSON plus "hash" and leaves the positions
+        # and hashes in the session setting ``talent.appended`` for the caller to read back.
+        (
+            "0003_talent_append",
+            f"""
         CREATE FUNCTION talent_append(p_stream text, p_expected integer, p_parts text[])
         RETURNS void LANGUAGE plpgsql AS $$
         DECLARE
@@ -111,8 +125,10 @@ EVENT_STORE: list[tuple[str, str]] = [
             PERFORM set_config('talent.appended',
                 json_build_object('first', v_first, 'prev', v_head, 'hashes', v_hashes)::text, false);
         END $$;
-    """),
-]
+    """,
+        )
+    ]
+)
 
 
 def apply(db: Database, migrations: Sequence[tuple[str, str]]) -> list[str]:
@@ -144,6 +160,7 @@ APPEND_ONLY_TABLES = ("events",)
 def runtime_dsn(owner_dsn: str, role: str, password: str | None = None) -> str:
     """``owner_dsn`` with the login replaced by the service role's."""
     from psycopg2.extensions import make_dsn
+
     extra = {"user": role}
     if password:
         extra["password"] = password
@@ -155,15 +172,19 @@ def grant_service_role(db: Database, role: str) -> None:
     needs in this database: DML on every table but the append-only ones, INSERT and SELECT on
     those. Idempotent; run after every migration so tables added later are covered."""
     from psycopg2 import errors, sql
+
     ident = sql.Identifier(role)
-    for attempt in range(3):  # CREATE ROLE races with a replica (or a test system) doing the same
+    for _attempt in range(3):  # CREATE ROLE races with a replica (or a test system) doing the same
         try:
             with db.transaction() as cur:
                 cur.execute("SELECT pg_advisory_xact_lock(%s)", (locks.ROLE,))
                 cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
                 if cur.fetchone() is None:
-                    cur.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB "
-                                        "NOCREATEROLE NOINHERIT").format(ident))
+                    cur.execute(
+                        sql.SQL(
+                            "CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT"
+                        ).format(ident)
+                    )
             break
         except (errors.DuplicateObject, errors.UniqueViolation):
             continue
@@ -173,18 +194,32 @@ def grant_service_role(db: Database, role: str) -> None:
         dbname = sql.Identifier(cur.fetchone()[0])  # type: ignore[index]  # one row, always
         cur.execute(sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(dbname, ident))
         cur.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(ident))
-        cur.execute(sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN "
-                            "SCHEMA public TO {}").format(ident))
-        cur.execute(sql.SQL("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public "
-                            "TO {}").format(ident))
+        cur.execute(
+            sql.SQL(
+                "GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN "
+                "SCHEMA public TO {}"
+            ).format(ident)
+        )
+        cur.execute(
+            sql.SQL("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {}").format(
+                ident
+            )
+        )
         for table in APPEND_ONLY_TABLES:
             cur.execute("SELECT to_regclass(%s)", (f"public.{table}",))
             if cur.fetchone()[0] is None:  # type: ignore[index]  # one row, always
                 continue
-            cur.execute(sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {} "
-                                "FROM {}").format(sql.Identifier(table), ident))
-            cur.execute(sql.SQL("GRANT SELECT, INSERT ON {} TO {}").format(
-                sql.Identifier(table), ident))
+            cur.execute(
+                sql.SQL(
+                    "REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {} FROM {}"
+                ).format(sql.Identifier(table), ident)
+            )
+            cur.execute(
+                sql.SQL("GRANT SELECT, INSERT ON {} TO {}").format(sql.Identifier(table), ident)
+            )
         # schema_migrations is the owner's: the service reads it, never writes it
-        cur.execute(sql.SQL("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON schema_migrations "
-                            "FROM {}").format(ident))
+        cur.execute(
+            sql.SQL("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON schema_migrations FROM {}").format(
+                ident
+            )
+        )

@@ -30,6 +30,7 @@ still verifies (the hash is over the ciphertext, which stays).
   the relay (the broker payload other services and webhook subscribers see) and the catch-up
   feed carry the sealed values as stored. A value whose key was deleted reads as ``"erased"``.
 """
+
 from __future__ import annotations
 
 import base64
@@ -56,20 +57,31 @@ Keys = dict[str, bytes | None]
 
 # event type -> (the payload field naming the person, the personal fields as dotted paths)
 PERSONAL: dict[str, Personal] = {
-    "ApplicationSubmitted": ("person_key", ("id_number_masked", "form.applicant.phone",
-                                            "form.applicant.native_place",
-                                            "form.applicant.photo")),
+    "ApplicationSubmitted": (
+        "person_key",
+        (
+            "id_number_masked",
+            "form.applicant.phone",
+            "form.applicant.native_place",
+            "form.applicant.photo",
+        ),
+    ),
     "YixiangApplicantRegistered": ("person_key", ("id_number_masked",)),
     "YixiangTalentTransferred": ("person_key", ("id_number_masked",)),
 }
 
-MIGRATIONS: list[tuple[str, str]] = [("crypto_0001_person_keys", """
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "crypto_0001_person_keys",
+        """
     CREATE TABLE person_keys (
         person_key text PRIMARY KEY,
         key        bytea NOT NULL,
         created_at timestamptz NOT NULL DEFAULT now()
     );
-""")]
+""",
+    )
+]
 
 
 def new_key() -> bytes:
@@ -96,10 +108,11 @@ def open_value(key: bytes | None, person: str, path: str, token: str) -> Any:
     person or field raises ``InvalidTag``."""
     if key is None:
         return ERASED
-    text = token[len(PREFIX):]
+    text = token[len(PREFIX) :]
     raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    return orjson.loads(AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:],
-                                            _aad(person, path)))
+    return orjson.loads(
+        AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], _aad(person, path))
+    )
 
 
 def _get(data: Any, parts: Sequence[str]) -> tuple[Any, bool]:
@@ -137,19 +150,20 @@ class KeyStore:
     def __init__(self, personal: Mapping[str, Personal] | None = None) -> None:
         self.personal = PERSONAL if personal is None else personal
 
-    def person_of(self, event_type: str,
-                  data: Mapping[str, Any]) -> tuple[Personal | None, Any]:
+    def person_of(self, event_type: str, data: Mapping[str, Any]) -> tuple[Personal | None, Any]:
         spec = self.personal.get(event_type)
         return (spec, data.get(spec[0])) if spec else (None, None)
 
     # -- keys --------------------------------------------------------------------------------
     def key(self, cur: cursor, person: str, *, create: bool = False) -> bytes | None:
         if create:  # one round trip: the new key, or the one a concurrent writer stored first
-            cur.execute("WITH made AS (INSERT INTO person_keys (person_key, key) VALUES (%s, %s)"
-                        " ON CONFLICT (person_key) DO NOTHING RETURNING key)"
-                        " SELECT key FROM made UNION ALL"
-                        " SELECT key FROM person_keys WHERE person_key = %s",
-                        (person, new_key(), person))
+            cur.execute(
+                "WITH made AS (INSERT INTO person_keys (person_key, key) VALUES (%s, %s)"
+                " ON CONFLICT (person_key) DO NOTHING RETURNING key)"
+                " SELECT key FROM made UNION ALL"
+                " SELECT key FROM person_keys WHERE person_key = %s",
+                (person, new_key(), person),
+            )
             row = cur.fetchone()
             if row is not None:
                 return bytes(row[0])
@@ -169,8 +183,9 @@ class KeyStore:
         return cur.fetchone() is not None
 
     # -- events ------------------------------------------------------------------------------
-    def seal(self, cur: cursor, event_type: str, data: dict[str, Any],
-             keys: Keys | None = None) -> dict[str, Any]:
+    def seal(
+        self, cur: cursor, event_type: str, data: dict[str, Any], keys: Keys | None = None
+    ) -> dict[str, Any]:
         """``data`` with its personal fields sealed (a new dict; ``data`` itself is left as it
         is). A person erased before cannot be written again under a fresh key."""
         spec, person = self.person_of(event_type, data)
@@ -186,12 +201,15 @@ class KeyStore:
                 # (the key was found or made just now: None only if erased meanwhile, and then
                 # AESGCM refuses it)
                 data = _replace(
-                    data, path.split("."),
-                    lambda v, p=path: seal_value(key, person, p, v))  # type: ignore[arg-type]
+                    data,
+                    path.split("."),
+                    lambda v, p=path: seal_value(key, person, p, v),  # type: ignore[arg-type]
+                )
         return data
 
-    def unseal(self, cur: cursor, event_type: str, data: dict[str, Any],
-               keys: Keys | None = None) -> dict[str, Any]:
+    def unseal(
+        self, cur: cursor, event_type: str, data: dict[str, Any], keys: Keys | None = None
+    ) -> dict[str, Any]:
         """``data`` with its sealed fields opened (``"erased"`` where the key is gone)."""
         spec, person = self.person_of(event_type, data)
         if not spec or not person:
@@ -203,12 +221,18 @@ class KeyStore:
         for path in spec[1]:
             value, present = _get(data, path.split("."))
             if present and is_sealed(value):
-                data = _replace(data, path.split("."),
-                                lambda v, p=path: _open_or_erased(key, person, p, v))
+                data = _replace(
+                    data, path.split("."), lambda v, p=path: _open_or_erased(key, person, p, v)
+                )
         return data
 
-    def redact(self, cur: cursor, event_type: str, data: dict[str, Any],
-               keys: dict[str, bool] | None = None) -> dict[str, Any]:
+    def redact(
+        self,
+        cur: cursor,
+        event_type: str,
+        data: dict[str, Any],
+        keys: dict[str, bool] | None = None,
+    ) -> dict[str, Any]:
         """For auditors: ``data`` with each sealed field shown as ``"erased"`` where the person's
         key is gone and ``"encrypted"`` where it is not (the auditor sees no personal data)."""
         spec, person = self.person_of(event_type, data)
@@ -225,5 +249,13 @@ class KeyStore:
         return data
 
 
-__all__ = ["ERASED", "InvalidTag", "KeyStore", "PERSONAL", "is_sealed", "new_key", "open_value",
-           "seal_value"]
+__all__ = [
+    "ERASED",
+    "InvalidTag",
+    "KeyStore",
+    "PERSONAL",
+    "is_sealed",
+    "new_key",
+    "open_value",
+    "seal_value",
+]

@@ -1,5 +1,6 @@
 """The four services as separate ``nameko run`` processes, driven only through their public
 interfaces (see tests/support/system.py)."""
+
 import pytest
 
 from tests.support.system import running_system

@@ -5,6 +5,7 @@ store is unchanged; once the operator loads 2027's published schedule into the c
 (here a YAML file, with a made-up holiday on 12 January to show whose calendar counts), the same
 request succeeds and the notice ends where that schedule says. A schedule that cannot be right
 stops the service at start-up."""
+
 import datetime as dt
 import os
 import random
@@ -35,19 +36,40 @@ def system(amqp_uri):
 
 def approved_candidate(client):
     """A candidate of the 2026 round the Standing Committee agreed on 28 December 2026."""
-    client.call("POST", "applications", "/rounds", "prefecture_officer", json={
-        "year": 2026, "quota": 10, "window_opens": "2026-11-01", "window_closes": "2026-12-31"})
-    body = application_body("楚雄市", "李明", "LT-6.3", D(2026, 12, 1), 2026,
-                            rng=random.Random(1))
-    app_id = client.call("POST", "applications", "/applications", "county_officer",
-                         county="楚雄市", json=body).json()["application_id"]
-    for i, (stage, role) in enumerate((
+    client.call(
+        "POST",
+        "applications",
+        "/rounds",
+        "prefecture_officer",
+        json={
+            "year": 2026,
+            "quota": 10,
+            "window_opens": "2026-11-01",
+            "window_closes": "2026-12-31",
+        },
+    )
+    body = application_body("楚雄市", "李明", "LT-6.3", D(2026, 12, 1), 2026, rng=random.Random(1))
+    app_id = client.call(
+        "POST", "applications", "/applications", "county_officer", county="楚雄市", json=body
+    ).json()["application_id"]
+    for i, (stage, role) in enumerate(
+        (
             ("county_recommendation", "county_officer"),
-            ("qualification_review", "prefecture_officer"), ("expert_review", "expert_chair"),
-            ("inspection", "inspector"), ("approval", "leading_group"),
-            ("standing_committee", "standing_committee"))):
-        client.call("POST", "applications", f"/applications/{app_id}/reviews", role,
-                    county="楚雄市", json=stage_body(stage, D(2026, 12, 21) + dt.timedelta(i)))
+            ("qualification_review", "prefecture_officer"),
+            ("expert_review", "expert_chair"),
+            ("inspection", "inspector"),
+            ("approval", "leading_group"),
+            ("standing_committee", "standing_committee"),
+        )
+    ):
+        client.call(
+            "POST",
+            "applications",
+            f"/applications/{app_id}/reviews",
+            role,
+            county="楚雄市",
+            json=stage_body(stage, D(2026, 12, 21) + dt.timedelta(i)),
+        )
     return app_id
 
 
@@ -58,28 +80,49 @@ def test_a_year_the_library_does_not_know_until_its_schedule_is_configured(syste
     store = EventStore(Database(system.dsn("applications")), "applications")
     head = store.head()
 
-    r = client.call("POST", "applications", f"/applications/{app_id}/notice",
-                    "prefecture_officer", json={"start_date": "2027-01-11"}, expect=(422,))
+    r = client.call(
+        "POST",
+        "applications",
+        f"/applications/{app_id}/notice",
+        "prefecture_officer",
+        json={"start_date": "2027-01-11"},
+        expect=(422,),
+    )
     assert r.json() == {
-        "code": "calendar_year_unknown", "clause": "LT-9.5", "details": {"year": 2027},
+        "code": "calendar_year_unknown",
+        "clause": "LT-9.5",
+        "details": {"year": 2027},
         "message": "the working-day calendar for 2027 is not known yet; load the State "
-                   "Council's published 2027 schedule into configuration "
-                   "(WORKING_DAY_OVERRIDES)"}
+        "Council's published 2027 schedule into configuration "
+        "(WORKING_DAY_OVERRIDES)",
+    }
     assert store.head() == head
 
     schedule = tmp_path / "holidays-2027.yaml"
     schedule.write_text(SCHEDULE_2027, encoding="utf-8")
     start_applications_on(system, TODAY, overrides=str(schedule))
     client = Client(system.urls)
-    r = client.call("POST", "applications", f"/applications/{app_id}/notice",
-                    "prefecture_officer", json={"start_date": "2027-01-11"})
+    r = client.call(
+        "POST",
+        "applications",
+        f"/applications/{app_id}/notice",
+        "prefecture_officer",
+        json={"start_date": "2027-01-11"},
+    )
     [started] = r.json()["events"]
     # 11 Jan (1), 12 Jan off by the configured schedule, 13 (2), 14 (3), 15 (4), 18 (5)
     assert (started["payload"]["start_date"], started["payload"]["end_date"]) == (
-        "2027-01-11", "2027-01-18")
-    r = client.call("POST", "applications", f"/applications/{app_id}/certification",
-                    "prefecture_officer", expect=(422,))
-    assert "2027-01-18" in r.json()["message"]   # not before the notice closes
+        "2027-01-11",
+        "2027-01-18",
+    )
+    r = client.call(
+        "POST",
+        "applications",
+        f"/applications/{app_id}/certification",
+        "prefecture_officer",
+        expect=(422,),
+    )
+    assert "2027-01-18" in r.json()["message"]  # not before the notice closes
 
     bad = tmp_path / "holidays-2027-bad.yaml"
     bad.write_text("2027:\n  holidays: [2026-12-31]\n", encoding="utf-8")

@@ -8,6 +8,7 @@ input is refused with 4xx naming the field or clause while the store stays uncha
 RPC interface answers.
 
 The round's dates are fixed in 2026 (all in the past), so the test does not depend on today."""
+
 import datetime as dt
 import json
 import os
@@ -23,18 +24,34 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from shared.db import Database
 from shared.store import EventStore
 from talent_client.http import Client
-from talent_client.samples import application_body, fake_id_number, stage_body, shanghai_today
+from talent_client.samples import application_body, fake_id_number, shanghai_today, stage_body
 from tests.support.system import NAMEKO, ROOT, running_system
 
 pytestmark = pytest.mark.e2e
 D = dt.date
 YEAR, QUOTA = 2026, 7
 SUBMITTED = D(2026, 3, 16)
-STAGE_DAYS = dict(zip(("county_recommendation", "qualification_review", "expert_review",
-                       "inspection", "approval", "standing_committee"),
-                      (D(2026, 3, 20), D(2026, 3, 27), D(2026, 4, 10), D(2026, 4, 17),
-                       D(2026, 4, 24), D(2026, 4, 28))))
-NOTICE_START, NOTICE_END = D(2026, 4, 29), D(2026, 5, 8)   # across Labour Day 2026 (1-5 May)
+STAGE_DAYS = dict(
+    zip(
+        (
+            "county_recommendation",
+            "qualification_review",
+            "expert_review",
+            "inspection",
+            "approval",
+            "standing_committee",
+        ),
+        (
+            D(2026, 3, 20),
+            D(2026, 3, 27),
+            D(2026, 4, 10),
+            D(2026, 4, 17),
+            D(2026, 4, 24),
+            D(2026, 4, 28),
+        ),
+    )
+)
+NOTICE_START, NOTICE_END = D(2026, 4, 29), D(2026, 5, 8)  # across Labour Day 2026 (1-5 May)
 SINK_QUEUE = "evt-applications-TalentCertified--applications_sink.on_talent_certified"
 
 # (name, county, category, evidence, expert score, what happens)
@@ -68,9 +85,13 @@ def sink(apps):
         cfg.write(f"AMQP_URI: '{apps.amqp_uri}'\n")
     env = dict(os.environ, SINK_OUT=out.name, PYTHONPATH=str(ROOT))
     log = open(ROOT / "var" / "log" / "e2e-applications-sink.log", "wb")
-    proc = subprocess.Popen([NAMEKO, "run", "--config", cfg.name,
-                             "tests.support.applications_sink"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [NAMEKO, "run", "--config", cfg.name, "tests.support.applications_sink"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 30
         with kombu.Connection(apps.amqp_uri) as conn:
@@ -81,8 +102,9 @@ def sink(apps):
                 except Exception:  # noqa: BLE001 - not declared yet
                     conn.close()
                     conn = kombu.Connection(apps.amqp_uri)
-                    assert proc.poll() is None and time.monotonic() < deadline, \
+                    assert proc.poll() is None and time.monotonic() < deadline, (
                         "the sink did not start: see var/log/e2e-applications-sink.log"
+                    )
                     time.sleep(0.2)
         yield out.name
     finally:
@@ -115,12 +137,14 @@ class Round:
         self.ids, self.versions, self.codes, self.county = {}, {}, {}, {}
 
     def call(self, method, path, role, county=None, json=None, expect=(200, 201), **kw):
-        return self.client.call(method, "applications", path, role, county=county, json=json,
-                                expect=expect, **kw)
+        return self.client.call(
+            method, "applications", path, role, county=county, json=json, expect=expect, **kw
+        )
 
     def submit(self, name, county, category, evidence, **form):
-        body = application_body(county, name, category, SUBMITTED, YEAR, evidence,
-                                rng=random.Random(name), **form)
+        body = application_body(
+            county, name, category, SUBMITTED, YEAR, evidence, rng=random.Random(name), **form
+        )
         r = self.call("POST", "/applications", "county_officer", county, body)
         self.ids[name] = r.json()["application_id"]
         self.codes[name] = body["form"]["employer"]["credit_code"]
@@ -128,25 +152,52 @@ class Round:
         return r.json()
 
     def stage(self, name, stage, role, passed=True, score=85, expect=(200,)):
-        return self.call("POST", f"/applications/{self.ids[name]}/reviews", role,
-                         self.county[name], stage_body(stage, STAGE_DAYS[stage], passed,
-                                                       score=score, reasons=("未过半数同意",)),
-                         expect=expect)
+        return self.call(
+            "POST",
+            f"/applications/{self.ids[name]}/reviews",
+            role,
+            self.county[name],
+            stage_body(stage, STAGE_DAYS[stage], passed, score=score, reasons=("未过半数同意",)),
+            expect=expect,
+        )
 
 
 @pytest.fixture(scope="module")
 def played(apps, sink):
     client = Client(apps.urls)
     rnd = Round(client)
-    opened = rnd.call("POST", "/rounds", "prefecture_officer", json={
-        "year": YEAR, "quota": QUOTA, "window_opens": "2026-03-01", "window_closes": "2026-04-30"})
-    again = rnd.call("POST", "/rounds", "prefecture_officer", expect=(422,), json={
-        "year": YEAR, "quota": 10, "window_opens": "2026-01-01", "window_closes": "2026-12-31"})
+    opened = rnd.call(
+        "POST",
+        "/rounds",
+        "prefecture_officer",
+        json={
+            "year": YEAR,
+            "quota": QUOTA,
+            "window_opens": "2026-03-01",
+            "window_closes": "2026-04-30",
+        },
+    )
+    again = rnd.call(
+        "POST",
+        "/rounds",
+        "prefecture_officer",
+        expect=(422,),
+        json={
+            "year": YEAR,
+            "quota": 10,
+            "window_opens": "2026-01-01",
+            "window_closes": "2026-12-31",
+        },
+    )
 
     # LT-10: 卫东 applied to the Yixiang scheme in 2021
     yixiang_id = fake_id_number(D(1988, 8, 8), "姚安县", random.Random("卫东"))
-    rnd.call("POST", "/yixiang/applicants", "prefecture_officer",
-             json={"name": "卫东", "id_number": yixiang_id, "applied_year": 2021})
+    rnd.call(
+        "POST",
+        "/yixiang/applicants",
+        "prefecture_officer",
+        json={"name": "卫东", "id_number": yixiang_id, "applied_year": 2021},
+    )
 
     assessed = {}
     for name, county, category, evidence, _, fate in APPLICANTS:
@@ -159,11 +210,14 @@ def played(apps, sink):
 
     candidates = [a for a in APPLICANTS if a[4] is not None]
     for name, _, _, _, score, fate in candidates:
-        for stage, role in (("county_recommendation", "county_officer"),
-                            ("qualification_review", "prefecture_officer")):
+        for stage, role in (
+            ("county_recommendation", "county_officer"),
+            ("qualification_review", "prefecture_officer"),
+        ):
             rnd.stage(name, stage, role)
-        rnd.stage(name, "expert_review", "expert_chair", passed=fate != "expert_rejected",
-                  score=score)
+        rnd.stage(
+            name, "expert_review", "expert_chair", passed=fate != "expert_rejected", score=score
+        )
         if fate != "expert_rejected":
             rnd.stage(name, "inspection", "inspector")
 
@@ -173,37 +227,74 @@ def played(apps, sink):
     for name in approved:
         rnd.stage(name, "approval", "leading_group")
     quota_full = rnd.stage("冯燕", "approval", "leading_group", expect=(422,))
-    rnd.call("POST", f"/applications/{rnd.ids['冯燕']}/reviews", "leading_group", json={
-        "stage": "approval", "decision": "reject", "reasons": ["按专家评审得分排序，超出本批名额"],
-        "decided_on": STAGE_DAYS["approval"].isoformat()})
+    rnd.call(
+        "POST",
+        f"/applications/{rnd.ids['冯燕']}/reviews",
+        "leading_group",
+        json={
+            "stage": "approval",
+            "decision": "reject",
+            "reasons": ["按专家评审得分排序，超出本批名额"],
+            "decided_on": STAGE_DAYS["approval"].isoformat(),
+        },
+    )
     for name in approved:
         rnd.stage(name, "standing_committee", "standing_committee")
-        rnd.call("POST", f"/applications/{rnd.ids[name]}/notice", "prefecture_officer",
-                 json={"start_date": NOTICE_START.isoformat()})
+        rnd.call(
+            "POST",
+            f"/applications/{rnd.ids[name]}/notice",
+            "prefecture_officer",
+            json={"start_date": NOTICE_START.isoformat()},
+        )
 
-    objection = rnd.call("POST", f"/applications/{rnd.ids['周杰']}/objections",
-                         "prefecture_officer", json={"received_on": "2026-05-06",
-                                                     "summary": "反映其上年度销售额含关联交易",
-                                                     "source": "来信"}).json()
+    objection = rnd.call(
+        "POST",
+        f"/applications/{rnd.ids['周杰']}/objections",
+        "prefecture_officer",
+        json={
+            "received_on": "2026-05-06",
+            "summary": "反映其上年度销售额含关联交易",
+            "source": "来信",
+        },
+    ).json()
     notices = client.call("GET", "applications", "/notices", "applicant").json()["notices"]
-    suspended = rnd.call("POST", f"/applications/{rnd.ids['周杰']}/certification",
-                         "prefecture_officer", expect=(422,))
+    suspended = rnd.call(
+        "POST",
+        f"/applications/{rnd.ids['周杰']}/certification",
+        "prefecture_officer",
+        expect=(422,),
+    )
     certified = {}
     for name in approved:
         if name != "周杰":
-            r = rnd.call("POST", f"/applications/{rnd.ids[name]}/certification",
-                         "prefecture_officer")
+            r = rnd.call(
+                "POST", f"/applications/{rnd.ids[name]}/certification", "prefecture_officer"
+            )
             certified[name] = r.json()["events"][0]["payload"]
-    rnd.call("POST", f"/applications/{rnd.ids['周杰']}/objections/"
-                     f"{objection['objection_id']}/resolution", "prefecture_officer",
-             json={"outcome": "dismissed", "finding": "经核查，关联交易已剔除，仍达标准",
-                   "resolved_on": "2026-05-12"})
+    rnd.call(
+        "POST",
+        f"/applications/{rnd.ids['周杰']}/objections/{objection['objection_id']}/resolution",
+        "prefecture_officer",
+        json={
+            "outcome": "dismissed",
+            "finding": "经核查，关联交易已剔除，仍达标准",
+            "resolved_on": "2026-05-12",
+        },
+    )
     r = rnd.call("POST", f"/applications/{rnd.ids['周杰']}/certification", "prefecture_officer")
     certified["周杰"] = r.json()["events"][0]["payload"]
-    return {"rnd": rnd, "opened": opened.json(), "again": again.json(), "assessed": assessed,
-            "ranked_out": ranked_out.json(), "quota_full": quota_full.json(),
-            "notices": notices, "suspended": suspended.json(), "certified": certified,
-            "client": client}
+    return {
+        "rnd": rnd,
+        "opened": opened.json(),
+        "again": again.json(),
+        "assessed": assessed,
+        "ranked_out": ranked_out.json(),
+        "quota_full": quota_full.json(),
+        "notices": notices,
+        "suspended": suspended.json(),
+        "certified": certified,
+        "client": client,
+    }
 
 
 def test_one_round_a_year(played):
@@ -214,14 +305,18 @@ def test_one_round_a_year(played):
 def test_eligibility_is_recorded_with_the_failed_checks(played):
     assessed = played["assessed"]
     assert {n: a["eligible"] for n, a in assessed.items()} == {
-        a[0]: not a[5].startswith("ineligible") for a in APPLICANTS}
+        a[0]: not a[5].startswith("ineligible") for a in APPLICANTS
+    }
     assert assessed["褚红"]["failed"] == ["LT-6.2 sales"]
     assert assessed["卫东"]["failed"] == ["LT-10 former_yixiang_applicant"]
     assert assessed["蒋华"]["failed"] == ["LT-10 one_applicant_per_enterprise_in_round"]
     checks = assessed["褚红"]["events"][1]["payload"]["checks"]
     sales = next(c for c in checks if c["check"] == "sales")
     assert (sales["value"], sales["threshold"], sales["comparison"]) == (
-        "29999999", "30000000", ">=")
+        "29999999",
+        "30000000",
+        ">=",
+    )
 
 
 def test_the_quota_binds_at_approval_by_expert_score(played):
@@ -235,44 +330,67 @@ def test_an_objection_suspends_until_resolved(played):
     assert played["suspended"]["clause"] == "LT-9.5"
     assert "objection" in played["suspended"]["message"]
     on_notice = {n["applicant_name"]: n["status"] for n in played["notices"]}
-    assert on_notice == {name: ("suspended" if name == "周杰" else "on_notice")
-                         for name in played["certified"]}
+    assert on_notice == {
+        name: ("suspended" if name == "周杰" else "on_notice") for name in played["certified"]
+    }
     assert {(n["notice_start"], n["notice_end"]) for n in played["notices"]} == {
-        ("2026-04-29", "2026-05-08")}
+        ("2026-04-29", "2026-05-08")
+    }
 
 
 def test_the_round_ends_with_its_quota_certified(played):
     client, ids = played["client"], played["rnd"].ids
-    rows = client.call("GET", "applications", f"/applications?round={YEAR}",
-                       "prefecture_officer").json()["applications"]
+    rows = client.call(
+        "GET", "applications", f"/applications?round={YEAR}", "prefecture_officer"
+    ).json()["applications"]
     status = {r["applicant_name"]: r["status"] for r in rows}
     assert sorted(n for n, s in status.items() if s == "certified") == sorted(
-        a[0] for a in APPLICANTS if a[5] in ("certified", "objection"))
+        a[0] for a in APPLICANTS if a[5] in ("certified", "objection")
+    )
     assert len(played["certified"]) == QUOTA <= 10
     assert {n: s for n, s in status.items() if s != "certified"} == {
-        "冯燕": "rejected", "陈刚": "rejected", "褚红": "ineligible", "卫东": "ineligible",
-        "蒋华": "ineligible"}
-    rejected_at = client.call("GET", "applications", f"/applications?round={YEAR}"
-                              "&stage=expert_review&status=rejected",
-                              "prefecture_officer").json()["applications"]
+        "冯燕": "rejected",
+        "陈刚": "rejected",
+        "褚红": "ineligible",
+        "卫东": "ineligible",
+        "蒋华": "ineligible",
+    }
+    rejected_at = client.call(
+        "GET",
+        "applications",
+        f"/applications?round={YEAR}&stage=expert_review&status=rejected",
+        "prefecture_officer",
+    ).json()["applications"]
     assert [r["application_id"] for r in rejected_at] == [ids["陈刚"]]
     summary = client.call("GET", "applications", f"/rounds/{YEAR}", "auditor").json()
     assert (summary["quota"], summary["certified"]) == (QUOTA, QUOTA)
-    detail = client.call("GET", "applications", f"/applications/{ids['周杰']}",
-                         "auditor").json()
+    detail = client.call("GET", "applications", f"/applications/{ids['周杰']}", "auditor").json()
     assert [h["type"] for h in detail["history"]] == [
-        "ApplicationSubmitted", "EligibilityAssessed"] + ["ReviewPassed"] * 6 + [
-        "PublicNoticeStarted", "ObjectionRaised", "ObjectionResolved", "TalentCertified"]
+        "ApplicationSubmitted",
+        "EligibilityAssessed",
+    ] + ["ReviewPassed"] * 6 + [
+        "PublicNoticeStarted",
+        "ObjectionRaised",
+        "ObjectionResolved",
+        "TalentCertified",
+    ]
     assert detail["history"][-1]["metadata"]["clauses"] == ["LT-9.5", "LT-8", "LT-10"]
 
 
 def test_a_county_officer_sees_only_their_county(played):
     client = played["client"]
-    rows = client.call("GET", "applications", "/applications", "county_officer",
-                       county="禄丰市").json()["applications"]
+    rows = client.call(
+        "GET", "applications", "/applications", "county_officer", county="禄丰市"
+    ).json()["applications"]
     assert sorted(r["applicant_name"] for r in rows) == ["孙丽", "赵强"]
-    r = client.call("GET", "applications", f"/applications/{played['rnd'].ids['李明']}",
-                    "county_officer", county="禄丰市", expect=(403,))
+    r = client.call(
+        "GET",
+        "applications",
+        f"/applications/{played['rnd'].ids['李明']}",
+        "county_officer",
+        county="禄丰市",
+        expect=(403,),
+    )
     assert r.json()["code"] == "forbidden"
 
 
@@ -280,66 +398,103 @@ def test_every_talent_certified_reaches_a_plain_event_handler(played, sink):
     lines = received(sink, QUOTA)
     assert len(lines) == QUOTA
     assert {m["payload"]["talent_id"] for m in lines} == {
-        p["talent_id"] for p in played["certified"].values()}
+        p["talent_id"] for p in played["certified"].values()
+    }
     for message in lines:
         p = message["payload"]
         assert message["event_type"] == "TalentCertified" and message["source"] == "applications"
         assert (p["origin"], p["round_year"], p["baseline_year"]) == ("selection", YEAR, YEAR - 1)
-        assert set(p) >= {"talent_id", "application_id", "applicant_name", "county", "category",
-                          "track", "baseline", "period_start", "period_end"}
+        assert set(p) >= {
+            "talent_id",
+            "application_id",
+            "applicant_name",
+            "county",
+            "category",
+            "track",
+            "baseline",
+            "period_start",
+            "period_end",
+        }
         assert message["metadata"]["actor_role"] == "prefecture_officer"
 
 
 def test_a_yixiang_talent_is_transferred_with_its_period(played, sink):
     client = played["client"]
     today = shanghai_today()
-    body = {"yixiang_talent_id": "YX2021-007", "name": "杨梅",
-            "id_number": fake_id_number(D(1990, 2, 3), "永仁县", random.Random(3)),
-            "county": "永仁县", "enterprise": {"name": "永仁县杨梅电子商务有限公司",
-                                             "credit_code": "91350100M000100Y43"},
-            "category": "LT-6.2", "baseline_year": 2021, "baseline": {"sales_fen": 40_000_000},
-            "period_start": "2022-06-01",
-            "period_end": (today + dt.timedelta(days=400)).isoformat(),
-            "prior_startup_subsidy_fen": 3_000_000}
+    body = {
+        "yixiang_talent_id": "YX2021-007",
+        "name": "杨梅",
+        "id_number": fake_id_number(D(1990, 2, 3), "永仁县", random.Random(3)),
+        "county": "永仁县",
+        "enterprise": {"name": "永仁县杨梅电子商务有限公司", "credit_code": "91350100M000100Y43"},
+        "category": "LT-6.2",
+        "baseline_year": 2021,
+        "baseline": {"sales_fen": 40_000_000},
+        "period_start": "2022-06-01",
+        "period_end": (today + dt.timedelta(days=400)).isoformat(),
+        "prior_startup_subsidy_fen": 3_000_000,
+    }
     r = client.call("POST", "applications", "/yixiang/transfers", "prefecture_officer", json=body)
-    assert [e["type"] for e in r.json()["events"]] == ["YixiangTalentTransferred",
-                                                        "TalentCertified"]
-    again = client.call("POST", "applications", "/yixiang/transfers", "prefecture_officer",
-                        json=body, expect=(422,))
+    assert [e["type"] for e in r.json()["events"]] == [
+        "YixiangTalentTransferred",
+        "TalentCertified",
+    ]
+    again = client.call(
+        "POST", "applications", "/yixiang/transfers", "prefecture_officer", json=body, expect=(422,)
+    )
     assert again.json()["clause"] == "LT-16"
     lines = received(sink, QUOTA + 1)
     [moved] = [m["payload"] for m in lines if m["payload"].get("origin") == "yixiang_transfer"]
-    assert (moved["talent_id"], moved["period_start"], moved["application_id"],
-            moved["prior_startup_subsidy_fen"]) == (
-        "talent-yixiang-YX2021-007", "2022-06-01", "yixiang-YX2021-007", 3_000_000)
-    over = dict(body, yixiang_talent_id="YX2019-001",
-                id_number=fake_id_number(D(1991, 2, 3), "永仁县", random.Random(4)),
-                period_start="2019-06-01", period_end="2022-05-31")
-    refused = client.call("POST", "applications", "/yixiang/transfers", "prefecture_officer",
-                          json=over, expect=(422,)).json()
+    assert (
+        moved["talent_id"],
+        moved["period_start"],
+        moved["application_id"],
+        moved["prior_startup_subsidy_fen"],
+    ) == ("talent-yixiang-YX2021-007", "2022-06-01", "yixiang-YX2021-007", 3_000_000)
+    over = dict(
+        body,
+        yixiang_talent_id="YX2019-001",
+        id_number=fake_id_number(D(1991, 2, 3), "永仁县", random.Random(4)),
+        period_start="2019-06-01",
+        period_end="2022-05-31",
+    )
+    refused = client.call(
+        "POST", "applications", "/yixiang/transfers", "prefecture_officer", json=over, expect=(422,)
+    ).json()
     assert refused["clause"] == "LT-16" and refused["fields"] == {
-        "period_end": ["The training period has ended."]}
+        "period_end": ["The training period has ended."]
+    }
 
 
 def test_bad_input_is_refused_naming_field_or_clause_and_changes_nothing(apps, played):
     client, ids = played["client"], played["rnd"].ids
     store = store_of(apps)
     before = (store.head(), store.verify().checked)
-    good = application_body("楚雄市", "新人", "LT-6.3", SUBMITTED, YEAR,
-                            rng=random.Random("new"))
+    good = application_body("楚雄市", "新人", "LT-6.3", SUBMITTED, YEAR, rng=random.Random("new"))
 
     def post(body, role="county_officer", county="楚雄市", path="/applications", **kw):
-        return client.call("POST", "applications", path, role, county=county, json=body,
-                           expect=None, **kw)
+        return client.call(
+            "POST", "applications", path, role, county=county, json=body, expect=None, **kw
+        )
 
     missing = post({k: v for k, v in good.items() if k != "form"})
     assert (missing.status_code, missing.json()["fields"]) == (
-        400, {"form": ["Missing data for required field."]})
+        400,
+        {"form": ["Missing data for required field."]},
+    )
     wrong_date = json.loads(json.dumps(good))
     wrong_date["form"]["applicant"]["birth_date"] = "1990-01-01"
     r = post(wrong_date)
-    assert (r.status_code, r.json()["fields"]) == (400, {"form": {"applicant": {"birth_date": [
-        "Write the date as yyyy.mm.dd, e.g. 1980.01.01 (LT-form-1)."]}}})
+    assert (r.status_code, r.json()["fields"]) == (
+        400,
+        {
+            "form": {
+                "applicant": {
+                    "birth_date": ["Write the date as yyyy.mm.dd, e.g. 1980.01.01 (LT-form-1)."]
+                }
+            }
+        },
+    )
     gap = json.loads(json.dumps(good))
     gap["form"]["work_history"][1]["start"] = "2019.01.01"
     r = post(gap)
@@ -349,31 +504,50 @@ def test_bad_input_is_refused_naming_field_or_clause_and_changes_nothing(apps, p
     negative = json.loads(json.dumps(good))
     negative["evidence"]["sales_fen"] = -1
     r = post(negative)
-    assert (r.status_code, r.json()["fields"]) == (400, {"evidence": {"sales_fen": [
-        "Must be greater than or equal to 0."]}})
-    r = post(good, role="county_officer", county="禄丰市")          # another county's form
+    assert (r.status_code, r.json()["fields"]) == (
+        400,
+        {"evidence": {"sales_fen": ["Must be greater than or equal to 0."]}},
+    )
+    r = post(good, role="county_officer", county="禄丰市")  # another county's form
     assert (r.status_code, r.json()["code"]) == (403, "forbidden")
-    r = post(good, role="finance")                                   # wrong role
+    r = post(good, role="finance")  # wrong role
     assert (r.status_code, r.json()["details"]["allowed_roles"]) == (
-        403, ["applicant", "county_officer"])
+        403,
+        ["applicant", "county_officer"],
+    )
     review = stage_body("qualification_review", D(2026, 5, 1))
     r = post(review, role="county_officer", path=f"/applications/{ids['冯燕']}/reviews")
-    assert r.status_code == 403                                      # wrong role for the stage
-    r = client.call("GET", "applications", "/applications?county=楚雄市", "county_officer",
-                    county="禄丰市", expect=None)
-    assert r.status_code == 403                                      # another county's list
+    assert r.status_code == 403  # wrong role for the stage
+    r = client.call(
+        "GET",
+        "applications",
+        "/applications?county=楚雄市",
+        "county_officer",
+        county="禄丰市",
+        expect=None,
+    )
+    assert r.status_code == 403  # another county's list
     r = post({"reasons": ["x"]}, county="武定县", path=f"/applications/{ids['冯燕']}/withdrawal")
     assert (r.status_code, list(r.json()["fields"])) == (400, ["reason", "reasons"])
     r = client.call("GET", "applications", "/applications?round=twenty", "auditor", expect=None)
     assert (r.status_code, r.json()["fields"]) == (400, {"round": ["Not a valid integer."]})
-    r = post({"received_on": "2026-05-06", "summary": "x", "source": "y"},
-             role="prefecture_officer", path=f"/applications/{ids['李明']}/objections",
-             headers={"If-Match": "3"})                              # stale version
+    r = post(
+        {"received_on": "2026-05-06", "summary": "x", "source": "y"},
+        role="prefecture_officer",
+        path=f"/applications/{ids['李明']}/objections",
+        headers={"If-Match": "3"},
+    )  # stale version
     assert (r.status_code, r.json()["code"], r.json()["details"]["expected_version"]) == (
-        409, "conflict", 3)
-    r = post({"start_date": "2026-05-01"}, role="prefecture_officer",
-             path=f"/applications/{ids['冯燕']}/notice")
-    assert (r.status_code, r.json()["clause"]) == (422, "LT-9.5")   # rejected: no notice
+        409,
+        "conflict",
+        3,
+    )
+    r = post(
+        {"start_date": "2026-05-01"},
+        role="prefecture_officer",
+        path=f"/applications/{ids['冯燕']}/notice",
+    )
+    assert (r.status_code, r.json()["clause"]) == (422, "LT-9.5")  # rejected: no notice
     assert "the application is rejected" in r.json()["message"]
     r = client.http.post(apps.urls["applications"] + "/applications", json=good, timeout=10)
     assert r.status_code == 401
@@ -385,21 +559,42 @@ def test_bad_input_is_refused_naming_field_or_clause_and_changes_nothing(apps, p
 def test_applicants_see_and_withdraw_only_their_own(played):
     client = played["client"]
     body = application_body("南华县", "林木", "LT-6.4", SUBMITTED, YEAR, rng=random.Random(9))
-    r = client.call("POST", "applications", "/applications", "applicant", actor="applicant-lin",
-                    json=body)
+    r = client.call(
+        "POST", "applications", "/applications", "applicant", actor="applicant-lin", json=body
+    )
     app_id = r.json()["application_id"]
     assert r.json()["events"][0]["payload"]["applicant_id"] == "applicant-lin"
-    other = client.call("GET", "applications", f"/applications/{app_id}", "applicant",
-                        actor="applicant-else", expect=(403,))
+    other = client.call(
+        "GET",
+        "applications",
+        f"/applications/{app_id}",
+        "applicant",
+        actor="applicant-else",
+        expect=(403,),
+    )
     assert other.json()["code"] == "forbidden"
-    mine = client.call("GET", "applications", "/applications", "applicant",
-                       actor="applicant-lin").json()["applications"]
+    mine = client.call(
+        "GET", "applications", "/applications", "applicant", actor="applicant-lin"
+    ).json()["applications"]
     assert [a["application_id"] for a in mine] == [app_id]
-    r = client.call("POST", "applications", f"/applications/{app_id}/withdrawal", "applicant",
-                    actor="applicant-lin", json={"reason": "个人原因"})
+    r = client.call(
+        "POST",
+        "applications",
+        f"/applications/{app_id}/withdrawal",
+        "applicant",
+        actor="applicant-lin",
+        json={"reason": "个人原因"},
+    )
     assert r.json()["events"][0]["type"] == "ApplicationWithdrawn"
-    again = client.call("POST", "applications", f"/applications/{app_id}/withdrawal",
-                        "applicant", actor="applicant-lin", json={"reason": "x"}, expect=(422,))
+    again = client.call(
+        "POST",
+        "applications",
+        f"/applications/{app_id}/withdrawal",
+        "applicant",
+        actor="applicant-lin",
+        json={"reason": "x"},
+        expect=(422,),
+    )
     assert again.json()["clause"] == "LT-9"
 
 
@@ -417,4 +612,4 @@ def test_other_services_ask_over_rpc(apps, played):
     assert submitted and all("enc1:" in json.dumps(e["payload"]) for e in submitted)
     assert (status["status"], status["talent_id"]) == ("certified", f"talent-{ids['李明']}")
     assert (summary["quota"], summary["certified"]) == (QUOTA, QUOTA)
-    assert notices == []   # everyone on notice has since been certified
+    assert notices == []  # everyone on notice has since been certified

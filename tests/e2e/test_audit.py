@@ -1,5 +1,6 @@
 """Auditor tooling against the four running services' real stores (issue: verify, history,
 replay as of a date, export)."""
+
 import csv
 import io
 import json
@@ -42,13 +43,26 @@ def test_history_of_a_disqualified_talent_in_causal_order(audited):
     assert code == 0
     events = json.loads(out)["events"]
     story = [e["event"] for e in events if e["event"] != "NotificationRecorded"]
-    expected = ["ApplicationSubmitted", "ReviewPassed", "PublicNoticeStarted", "TalentCertified",
-                "SubsidyGranted", "SubsidyPaid", "AssessmentFailed", "TalentDisqualified",
-                "SubsidyRecoveryDemanded", "SubsidyRecovered"]
+    expected = [
+        "ApplicationSubmitted",
+        "ReviewPassed",
+        "PublicNoticeStarted",
+        "TalentCertified",
+        "SubsidyGranted",
+        "SubsidyPaid",
+        "AssessmentFailed",
+        "TalentDisqualified",
+        "SubsidyRecoveryDemanded",
+        "SubsidyRecovered",
+    ]
     positions = [story.index(name) for name in expected]
     assert positions == sorted(positions), story
-    assert {e["service"] for e in events} == {"applications", "subsidies", "assessment",
-                                              "notifications"}
+    assert {e["service"] for e in events} == {
+        "applications",
+        "subsidies",
+        "assessment",
+        "notifications",
+    }
     by_id = {e["event_id"]: i for i, e in enumerate(events)}
     for i, e in enumerate(events):  # every effect after its cause
         if e["causation_id"] in by_id:
@@ -71,8 +85,7 @@ def test_replay_before_the_disqualification_shows_certified_and_nothing_owed(sys
     assert code == 0
     grant = json.loads(out)["read_models"]["grants_view"][0]
     assert grant["status"] == "paid" and grant["demanded_fen"] == 0
-    code, out = run("replay", "applications", "--as-of", before.replace(" ", "T"), "--json",
-                    *args)
+    code, out = run("replay", "applications", "--as-of", before.replace(" ", "T"), "--json", *args)
     [app] = json.loads(out)["read_models"]["applications_view"]
     assert app["status"] == "certified" and app["talent_id"] == ids["talent_id"]
 
@@ -90,13 +103,20 @@ def test_export_jsonl_and_csv(audited):
     ids, args = audited
     code, out = run("export", "subsidies", *args)
     rows = [json.loads(line) for line in out.splitlines()]
-    assert code == 0 and [r["event_type"] for r in rows][:3] == ["BudgetSet", "SubsidyGranted",
-                                                                  "SubsidyPaid"]
+    assert code == 0 and [r["event_type"] for r in rows][:3] == [
+        "BudgetSet",
+        "SubsidyGranted",
+        "SubsidyPaid",
+    ]
     assert all(len(r["hash"]) == 64 for r in rows)
     code, out = run("export", "--person", ids["talent_id"], "--format", "csv", *args)
     table = list(csv.DictReader(io.StringIO(out)))
-    assert code == 0 and {r["service"] for r in table} == {"applications", "subsidies",
-                                                           "assessment", "notifications"}
+    assert code == 0 and {r["service"] for r in table} == {
+        "applications",
+        "subsidies",
+        "assessment",
+        "notifications",
+    }
 
 
 def test_verify_passes_then_names_the_tampered_store_and_position(system, audited):
@@ -104,15 +124,22 @@ def test_verify_passes_then_names_the_tampered_store_and_position(system, audite
     code, out = run("verify", "--json", *args)
     assert code == 0 and all(s["ok"] for s in json.loads(out)["services"])
     import psycopg2
+
     conn = psycopg2.connect(system.dsn("subsidies"))
     with conn, conn.cursor() as cur:  # a superuser bypassing the append-only trigger
         cur.execute("SET session_replication_role = replica")
-        cur.execute("UPDATE events SET payload = jsonb_set(payload, '{amount_fen}', '1')"
-                    " WHERE global_position = 2")
+        cur.execute(
+            "UPDATE events SET payload = jsonb_set(payload, '{amount_fen}', '1')"
+            " WHERE global_position = 2"
+        )
     conn.close()
     # the console script, as an auditor runs it
-    proc = subprocess.run([sys.executable, "-m", "services.audit_cli", "verify", *args],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "services.audit_cli", "verify", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 1
     assert "subsidies" in proc.stdout and "BROKEN" in proc.stdout
     assert "position 2: row content does not match its hash" in proc.stdout

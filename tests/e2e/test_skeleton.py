@@ -1,5 +1,6 @@
 """The walking skeleton, end to end: one application from submission to full recovery across the
 four running services, then each store is checked directly."""
+
 import time
 
 import kombu
@@ -7,19 +8,32 @@ import pytest
 
 from deploy.local.walk import walk
 from shared.db import Database
-from shared.store import EventStore
 from shared.messaging.relay import exchange_for
+from shared.store import EventStore
 from talent_client.http import Client
 
 pytestmark = pytest.mark.e2e
 
 EXPECTED = {
     "applications": ["RoundOpened", "ApplicationSubmitted", "EligibilityAssessed"]
-                    + ["ReviewPassed"] * 6 + ["PublicNoticeStarted", "TalentCertified"],
-    "subsidies": ["BudgetSet", "SubsidyGranted", "SubsidyPaid", "SubsidyRecoveryDemanded",
-                  "SubsidyRepaymentRecorded", "SubsidyRepaymentRecorded", "SubsidyRecovered"],
-    "assessment": ["TenureOpened", "AnnualReportFiled", "AssessmentFailed",
-                   "DisqualificationProposed", "TalentDisqualified"],
+    + ["ReviewPassed"] * 6
+    + ["PublicNoticeStarted", "TalentCertified"],
+    "subsidies": [
+        "BudgetSet",
+        "SubsidyGranted",
+        "SubsidyPaid",
+        "SubsidyRecoveryDemanded",
+        "SubsidyRepaymentRecorded",
+        "SubsidyRepaymentRecorded",
+        "SubsidyRecovered",
+    ],
+    "assessment": [
+        "TenureOpened",
+        "AnnualReportFiled",
+        "AssessmentFailed",
+        "DisqualificationProposed",
+        "TalentDisqualified",
+    ],
 }
 
 
@@ -60,8 +74,13 @@ def test_decisions_cite_clauses_and_carry_actors(system, walked):
     assert certified.metadata["actor_role"] == "prefecture_officer"
     reviews = [e for e in events if e.event_type == "ReviewPassed"]
     assert [e.metadata["actor_role"] for e in reviews] == [
-        "county_officer", "prefecture_officer", "expert_chair", "inspector", "leading_group",
-        "standing_committee"]
+        "county_officer",
+        "prefecture_officer",
+        "expert_chair",
+        "inspector",
+        "leading_group",
+        "standing_committee",
+    ]
     subs = list(stores(system)["subsidies"].read_all())
     granted = next(e for e in subs if e.event_type == "SubsidyGranted")
     # the grant was caused by the certification event, under the same correlation
@@ -71,11 +90,23 @@ def test_decisions_cite_clauses_and_carry_actors(system, walked):
 
 def test_notifications_exist_for_every_step(system, walked):
     store = stores(system)["notifications"]
-    sources = {e.payload["source_event_type"] for e in store.read_all()
-               if e.event_type == "NotificationRecorded"}
-    assert sources >= {"ApplicationSubmitted", "ReviewPassed", "PublicNoticeStarted",
-                       "TalentCertified", "SubsidyGranted", "SubsidyPaid", "AssessmentFailed",
-                       "TalentDisqualified", "SubsidyRecoveryDemanded", "SubsidyRecovered"}
+    sources = {
+        e.payload["source_event_type"]
+        for e in store.read_all()
+        if e.event_type == "NotificationRecorded"
+    }
+    assert sources >= {
+        "ApplicationSubmitted",
+        "ReviewPassed",
+        "PublicNoticeStarted",
+        "TalentCertified",
+        "SubsidyGranted",
+        "SubsidyPaid",
+        "AssessmentFailed",
+        "TalentDisqualified",
+        "SubsidyRecoveryDemanded",
+        "SubsidyRecovered",
+    }
     _, lines = walked
     assert any("创业补贴已全额退回" in line for line in lines)
 
@@ -85,25 +116,34 @@ def test_redelivered_certification_grants_once(system, walked):
     apps = stores(system)["applications"]
     certified = [e for e in apps.read_all() if e.event_type == "TalentCertified"][0]
     from shared.messaging.relay import envelope
+
     with apps.db.transaction() as cur:
-        cur.execute("SELECT global_position, event_id::text, stream_type, stream_id,"
-                    " stream_version, event_type, schema_version, payload::text,"
-                    " metadata::text, recorded_at FROM events WHERE global_position = %s",
-                    (certified.global_position,))
+        cur.execute(
+            "SELECT global_position, event_id::text, stream_type, stream_id,"
+            " stream_version, event_type, schema_version, payload::text,"
+            " metadata::text, recorded_at FROM events WHERE global_position = %s",
+            (certified.global_position,),
+        )
         body = envelope("applications", cur.fetchone())
     with kombu.Connection(system.amqp_uri) as conn:
         producer = conn.Producer()
         for _ in range(2):
-            producer.publish(body, exchange=exchange_for("applications"),
-                             routing_key="TalentCertified", content_type="application/json",
-                             content_encoding="utf-8", declare=[exchange_for("applications")])
+            producer.publish(
+                body,
+                exchange=exchange_for("applications"),
+                routing_key="TalentCertified",
+                content_type="application/json",
+                content_encoding="utf-8",
+                declare=[exchange_for("applications")],
+            )
     subsidies = stores(system)["subsidies"]
     log = system.logs["subsidies"].name
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         with open(log, encoding="utf-8") as f:
-            dropped = sum(1 for line in f if "event_duplicate_dropped" in line
-                          and certified.event_id in line)
+            dropped = sum(
+                1 for line in f if "event_duplicate_dropped" in line and certified.event_id in line
+            )
         if dropped >= 2:
             break
         time.sleep(0.2)

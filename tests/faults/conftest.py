@@ -1,5 +1,6 @@
 """The fault tests share one running system (the four services as ``nameko run`` processes on
 fresh databases and a RabbitMQ vhost of their own); the broker-restart test brings its own."""
+
 import uuid
 
 import pytest

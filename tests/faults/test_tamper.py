@@ -1,5 +1,6 @@
 """Someone with superuser rights edits, forges or deletes a stored event: ``talent-audit verify``
 names the service and the position. The stores are put back afterwards (verify passes again)."""
+
 import hashlib
 import json
 import subprocess
@@ -21,8 +22,12 @@ pytestmark = pytest.mark.e2e
 def verify(system):
     """``talent-audit verify --json`` as an auditor runs it: (exit code, {service: result})."""
     args = [a for svc in system.dbs for a in ("--dsn", f"{svc}={system.dsn(svc)}")]
-    proc = subprocess.run([sys.executable, "-m", "services.audit_cli", "verify", "--json", *args],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "services.audit_cli", "verify", "--json", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return proc.returncode, {s["service"]: s for s in json.loads(proc.stdout)["services"]}
 
 
@@ -35,8 +40,12 @@ def verify_all(system):
             r = store.verify()
         finally:
             store.db.close()
-        results[svc] = {"service": svc, "ok": r.ok, "first_bad_position": r.position,
-                        "reason": r.reason}
+        results[svc] = {
+            "service": svc,
+            "ok": r.ok,
+            "first_bad_position": r.position,
+            "reason": r.reason,
+        }
     return (0 if all(r["ok"] for r in results.values()) else 1), results
 
 
@@ -49,10 +58,12 @@ def superuser(system, svc):
 
 
 def row(cur, position):
-    cur.execute("SELECT global_position, event_id::text, stream_type, stream_id, stream_version,"
-                " event_type, schema_version, payload::text, metadata::text, recorded_at,"
-                " recorded_at::text, prev_hash, hash FROM events WHERE global_position = %s",
-                (position,))
+    cur.execute(
+        "SELECT global_position, event_id::text, stream_type, stream_id, stream_version,"
+        " event_type, schema_version, payload::text, metadata::text, recorded_at,"
+        " recorded_at::text, prev_hash, hash FROM events WHERE global_position = %s",
+        (position,),
+    )
     return cur.fetchone()
 
 
@@ -68,13 +79,19 @@ def test_tampering_is_named_by_service_and_position(system):
 
     # 1. an amount edited in place (subsidies)
     conn, cur = superuser(system, "subsidies")
-    cur.execute("SELECT global_position FROM events WHERE event_type = 'SubsidyGranted'"
-                " AND payload->>'talent_id' = %s", (f"talent-{run}-1",))
+    cur.execute(
+        "SELECT global_position FROM events WHERE event_type = 'SubsidyGranted'"
+        " AND payload->>'talent_id' = %s",
+        (f"talent-{run}-1",),
+    )
     pos = cur.fetchone()[0]
     original = row(cur, pos)
     try:
-        cur.execute("UPDATE events SET payload = jsonb_set(payload, '{amount_fen}', '1')"
-                    " WHERE global_position = %s", (pos,))
+        cur.execute(
+            "UPDATE events SET payload = jsonb_set(payload, '{amount_fen}', '1')"
+            " WHERE global_position = %s",
+            (pos,),
+        )
         code, results = verify(system)
         r = results["subsidies"]
         found.append(("subsidies", "edit", pos, r["first_bad_position"], r["reason"]))
@@ -82,43 +99,76 @@ def test_tampering_is_named_by_service_and_position(system):
         assert r["reason"] == "row content does not match its hash"
         assert all(results[s]["ok"] for s in results if s != "subsidies")
     finally:
-        cur.execute("UPDATE events SET payload = %s::jsonb WHERE global_position = %s",
-                    (original[7], pos))
+        cur.execute(
+            "UPDATE events SET payload = %s::jsonb WHERE global_position = %s", (original[7], pos)
+        )
         conn.close()
 
     # 2. an edit whose forger also recomputed the row's hash (assessment): the next row's
     #    prev_hash gives it away
     conn, cur = superuser(system, "assessment")
-    cur.execute("SELECT global_position FROM events WHERE event_type = 'TenureOpened'"
-                " AND payload->>'talent_id' = %s", (f"talent-{run}-0",))
+    cur.execute(
+        "SELECT global_position FROM events WHERE event_type = 'TenureOpened'"
+        " AND payload->>'talent_id' = %s",
+        (f"talent-{run}-0",),
+    )
     pos = cur.fetchone()[0]
-    (_, event_id, stream_type, stream_id, version, event_type, schema_version, payload, meta,
-     _, recorded_text, prev_hash, digest) = original = row(cur, pos)
+    (
+        _,
+        event_id,
+        stream_type,
+        stream_id,
+        version,
+        event_type,
+        schema_version,
+        payload,
+        meta,
+        _,
+        recorded_text,
+        prev_hash,
+        digest,
+    ) = original = row(cur, pos)
     forged = dict(orjson.loads(payload), county="元谋县")
-    forged_hash = hashlib.sha256(canonical_json(
-        pos, event_id, stream_type, stream_id, version, event_type, schema_version, forged,
-        orjson.loads(meta), stored_utc_text(recorded_text), prev_hash)).hexdigest()
+    forged_hash = hashlib.sha256(
+        canonical_json(
+            pos,
+            event_id,
+            stream_type,
+            stream_id,
+            version,
+            event_type,
+            schema_version,
+            forged,
+            orjson.loads(meta),
+            stored_utc_text(recorded_text),
+            prev_hash,
+        )
+    ).hexdigest()
     try:
-        cur.execute("UPDATE events SET payload = %s::jsonb, hash = %s WHERE global_position = %s",
-                    (orjson.dumps(forged).decode(), forged_hash, pos))
+        cur.execute(
+            "UPDATE events SET payload = %s::jsonb, hash = %s WHERE global_position = %s",
+            (orjson.dumps(forged).decode(), forged_hash, pos),
+        )
         code, results = verify_all(system)
         r = results["assessment"]
         found.append(("assessment", "forged hash", pos, r["first_bad_position"], r["reason"]))
         assert code == 1 and r["first_bad_position"] == pos + 1
         assert r["reason"] == "prev_hash does not match the previous row's hash"
     finally:
-        cur.execute("UPDATE events SET payload = %s::jsonb, hash = %s WHERE global_position = %s",
-                    (payload, digest, pos))
+        cur.execute(
+            "UPDATE events SET payload = %s::jsonb, hash = %s WHERE global_position = %s",
+            (payload, digest, pos),
+        )
         conn.close()
 
     # 3. an event deleted (applications: one of this test's certifications, a stream nobody
     #    appends to meanwhile)
     conn, cur = superuser(system, "applications")
-    cur.execute("SELECT global_position FROM events WHERE stream_id = %s",
-                (f"application-{run}-2",))
+    cur.execute(
+        "SELECT global_position FROM events WHERE stream_id = %s", (f"application-{run}-2",)
+    )
     pos = cur.fetchone()[0]
-    cur.execute("CREATE TEMP TABLE kept AS SELECT * FROM events WHERE global_position = %s",
-                (pos,))
+    cur.execute("CREATE TEMP TABLE kept AS SELECT * FROM events WHERE global_position = %s", (pos,))
     try:
         cur.execute("DELETE FROM events WHERE global_position = %s", (pos,))
         code, results = verify_all(system)
@@ -130,7 +180,9 @@ def test_tampering_is_named_by_service_and_position(system):
         conn.close()
 
     for svc, how, at, named, reason in found:
-        report(f"tamper {how}", {"service": svc, "position": at, "verify_named": named,
-                                 "reason": reason})
+        report(
+            f"tamper {how}",
+            {"service": svc, "position": at, "verify_named": named, "reason": reason},
+        )
     code, results = verify_all(system)
     assert code == 0, results  # put back as it was

@@ -3,6 +3,7 @@ hold when requests race (one talent per enterprise within a round and across rou
 approval), because every command reads the registry under the store's append lock; the read
 models rebuild from the events to the same rows, also by themselves at start-up; and the
 working-day schedule travels from the environment through config.yaml into the calendar."""
+
 import datetime as dt
 import json
 import random
@@ -17,8 +18,13 @@ from shared.calendar import WorkingDayCalendar
 from shared.db import Database
 from shared.store import EventStore
 from talent_client.http import Client
-from talent_client.samples import (application_body, fake_credit_code, fake_id_number,
-                                   shanghai_today, stage_body)
+from talent_client.samples import (
+    application_body,
+    fake_credit_code,
+    fake_id_number,
+    shanghai_today,
+    stage_body,
+)
 from tests.support.system import running_system
 
 pytestmark = pytest.mark.integration
@@ -35,16 +41,34 @@ def apps(amqp_uri):
 @pytest.fixture(scope="module")
 def client(apps):
     client = Client(apps.urls)
-    client.call("POST", "applications", "/rounds", "prefecture_officer", json={
-        "year": 2026, "quota": 3, "window_opens": "2026-03-01", "window_closes": "2026-04-30"})
+    client.call(
+        "POST",
+        "applications",
+        "/rounds",
+        "prefecture_officer",
+        json={
+            "year": 2026,
+            "quota": 3,
+            "window_opens": "2026-03-01",
+            "window_closes": "2026-04-30",
+        },
+    )
     return client
 
 
 def submit(client, name, county="楚雄市", code=None, category="LT-6.4"):
-    body = application_body(county, name, category, SUBMITTED, 2026, rng=random.Random(name),
-                            **({"credit_code": code} if code else {}))
-    return client.call("POST", "applications", "/applications", "county_officer", county=county,
-                       json=body).json()
+    body = application_body(
+        county,
+        name,
+        category,
+        SUBMITTED,
+        2026,
+        rng=random.Random(name),
+        **({"credit_code": code} if code else {}),
+    )
+    return client.call(
+        "POST", "applications", "/applications", "county_officer", county=county, json=body
+    ).json()
 
 
 def race(fn, args):
@@ -53,8 +77,7 @@ def race(fn, args):
 
 
 def test_one_applicant_per_enterprise_when_eight_race(client):
-    results = race(lambda name: submit(client, name, code=CODE),
-                   [f"同企{i}" for i in range(8)])
+    results = race(lambda name: submit(client, name, code=CODE), [f"同企{i}" for i in range(8)])
     eligible = [r for r in results if r["eligible"]]
     assert len(eligible) == 1
     for r in results:
@@ -67,17 +90,29 @@ def test_one_applicant_per_enterprise_when_eight_race(client):
 
 def test_an_enterprise_with_a_talent_from_an_earlier_round_or_the_yixiang_scheme(client):
     code = "91350100M000100Y43"
-    client.call("POST", "applications", "/yixiang/transfers", "prefecture_officer", json={
-        "yixiang_talent_id": "YX2021-900", "name": "杨梅",
-        "id_number": fake_id_number(D(1990, 2, 3), "永仁县", random.Random(3)),
-        "county": "永仁县", "enterprise": {"name": "永仁县杨梅电子商务有限公司", "credit_code": code},
-        "category": "LT-6.2", "baseline_year": 2021, "baseline": {"sales_fen": 40_000_000},
-        "period_start": "2022-06-01",
-        "period_end": (shanghai_today() + dt.timedelta(days=400)).isoformat()})
+    client.call(
+        "POST",
+        "applications",
+        "/yixiang/transfers",
+        "prefecture_officer",
+        json={
+            "yixiang_talent_id": "YX2021-900",
+            "name": "杨梅",
+            "id_number": fake_id_number(D(1990, 2, 3), "永仁县", random.Random(3)),
+            "county": "永仁县",
+            "enterprise": {"name": "永仁县杨梅电子商务有限公司", "credit_code": code},
+            "category": "LT-6.2",
+            "baseline_year": 2021,
+            "baseline": {"sales_fen": 40_000_000},
+            "period_start": "2022-06-01",
+            "period_end": (shanghai_today() + dt.timedelta(days=400)).isoformat(),
+        },
+    )
     r = submit(client, "杨桃", county="永仁县", code=code)
     assert r["failed"] == ["LT-10 one_talent_per_enterprise"]
-    check = next(c for c in r["events"][1]["payload"]["checks"]
-                 if c["check"] == "one_talent_per_enterprise")
+    check = next(
+        c for c in r["events"][1]["payload"]["checks"] if c["check"] == "one_talent_per_enterprise"
+    )
     assert check["value"] == "talent-yixiang-YX2021-900"
 
 
@@ -85,22 +120,41 @@ def test_the_quota_holds_when_approvals_race(client):
     names = [f"候选{i}" for i in range(6)]
     ids = {name: submit(client, name)["application_id"] for name in names}
     for name in names:
-        for stage, role in (("county_recommendation", "county_officer"),
-                            ("qualification_review", "prefecture_officer"),
-                            ("expert_review", "expert_chair"), ("inspection", "inspector")):
-            client.call("POST", "applications", f"/applications/{ids[name]}/reviews", role,
-                        county="楚雄市", json=stage_body(stage, D(2026, 4, 1), score=80))
+        for stage, role in (
+            ("county_recommendation", "county_officer"),
+            ("qualification_review", "prefecture_officer"),
+            ("expert_review", "expert_chair"),
+            ("inspection", "inspector"),
+        ):
+            client.call(
+                "POST",
+                "applications",
+                f"/applications/{ids[name]}/reviews",
+                role,
+                county="楚雄市",
+                json=stage_body(stage, D(2026, 4, 1), score=80),
+            )
 
     def approve(name):
-        return client.call("POST", "applications", f"/applications/{ids[name]}/reviews",
-                           "leading_group", json=stage_body("approval", D(2026, 4, 2)),
-                           expect=None)
+        return client.call(
+            "POST",
+            "applications",
+            f"/applications/{ids[name]}/reviews",
+            "leading_group",
+            json=stage_body("approval", D(2026, 4, 2)),
+            expect=None,
+        )
+
     results = race(approve, names)
     codes = sorted(r.status_code for r in results)
     assert codes == [200] * 3 + [422] * 3
     assert {r.json()["clause"] for r in results if r.status_code == 422} == {"LT-8"}
-    summary = client.call("GET", "applications", "/applications?round=2026&stage="
-                          "standing_committee", "prefecture_officer").json()["applications"]
+    summary = client.call(
+        "GET",
+        "applications",
+        "/applications?round=2026&stage=standing_committee",
+        "prefecture_officer",
+    ).json()["applications"]
     assert len(summary) == 3
 
 
@@ -113,8 +167,9 @@ def snapshot(dsn):
             for table in tables:
                 cur.execute(f"SELECT * FROM {table} ORDER BY 1")
                 cols = [c.name for c in cur.description]
-                out[table] = [{k: v for k, v in zip(cols, row) if k != "updated_at"}
-                              for row in cur.fetchall()]
+                out[table] = [
+                    {k: v for k, v in zip(cols, row) if k != "updated_at"} for row in cur.fetchall()
+                ]
             return out
     finally:
         conn.close()
@@ -124,15 +179,14 @@ def test_read_models_rebuild_from_the_events(apps, client):
     dsn = apps.dsn("applications")
     live = snapshot(dsn)
     assert live["talents_view"] and live["applications_view"] and live["rounds_view"]
-    store = EventStore(Database(dsn), "applications",
-                       projectors=ApplicationsService.uow.projectors)
+    store = EventStore(Database(dsn), "applications", projectors=ApplicationsService.uow.projectors)
     store.rebuild_projections()
     assert snapshot(dsn) == live
     store.db.close()
 
     apps.stop("applications")
     conn = psycopg2.connect(dsn)
-    with conn, conn.cursor() as cur:   # as if a migration had just added the registry
+    with conn, conn.cursor() as cur:  # as if a migration had just added the registry
         cur.execute("DELETE FROM talents_view; DELETE FROM rounds_view")
     conn.close()
     apps.start("applications")
@@ -142,8 +196,9 @@ def test_read_models_rebuild_from_the_events(apps, client):
 
 def test_the_schedule_travels_from_the_environment_into_the_calendar(tmp_path, monkeypatch):
     path = "services/applications/config.yaml"
-    monkeypatch.setenv("WORKING_DAY_OVERRIDES",
-                       json.dumps({"2027": {"holidays": ["2027-01-12"], "workdays": []}}))
+    monkeypatch.setenv(
+        "WORKING_DAY_OVERRIDES", json.dumps({"2027": {"holidays": ["2027-01-12"], "workdays": []}})
+    )
     calendar = WorkingDayCalendar.from_config(config.load(path)["WORKING_DAY_OVERRIDES"])
     assert calendar.nth_working_day(D(2027, 1, 11), 5) == D(2027, 1, 18)
     schedule = tmp_path / "2027.yaml"

@@ -3,6 +3,7 @@
 the deadline timer in both replicas fires each deadline once; bad input gets a 4xx naming the
 field or clause and writes nothing; the read models serve a tenure and the yearly results; read
 models a migration left empty are rebuilt from the events at start."""
+
 import datetime as dt
 import threading
 import uuid
@@ -13,8 +14,8 @@ import requests
 from shared.auth import mint
 from shared.db import Database
 from shared.decider import NewEvent
-from shared.store import EventStore, Metadata
 from shared.messaging.relay import Relay
+from shared.store import EventStore, Metadata
 from tests.support.assessment_pinned import start_assessment_on
 from tests.support.faults import log_lines
 from tests.support.system import running_system
@@ -31,11 +32,23 @@ TRANSFER = f"it-yixiang-{RUN}"
 
 def certified(talent_id, county, start, **extra):
     end = start.replace(year=start.year + 3) - dt.timedelta(days=1)
-    return NewEvent("TalentCertified", {
-        "talent_id": talent_id, "application_id": f"app-{talent_id}", "applicant_name": "测试",
-        "county": county, "category": "LT-6.3", "track": "seller", "baseline_year": 2025,
-        "baseline": {"sales_fen": 300_000_000}, "period_start": start, "period_end": end,
-        **extra}, ("LT-9.5", "LT-10"))
+    return NewEvent(
+        "TalentCertified",
+        {
+            "talent_id": talent_id,
+            "application_id": f"app-{talent_id}",
+            "applicant_name": "测试",
+            "county": county,
+            "category": "LT-6.3",
+            "track": "seller",
+            "baseline_year": 2025,
+            "baseline": {"sales_fen": 300_000_000},
+            "period_start": start,
+            "period_end": end,
+            **extra,
+        },
+        ("LT-9.5", "LT-10"),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -50,18 +63,25 @@ def system():
         apps.migrate()
         threading.Thread(target=relay.run, daemon=True).start()
         meta = Metadata("integration-test", "system", f"it-{RUN}")
-        for talent, county, start in ((LATE, "楚雄市", D(2026, 11, 23)),
-                                      (OPEN, "楚雄市", D(2027, 6, 1)),
-                                      (OTHER, "禄丰市", D(2027, 6, 1))):
-            apps.append("application", f"app-{talent}", 0, [certified(talent, county, start)],
-                        meta)
+        for talent, county, start in (
+            (LATE, "楚雄市", D(2026, 11, 23)),
+            (OPEN, "楚雄市", D(2027, 6, 1)),
+            (OTHER, "禄丰市", D(2027, 6, 1)),
+        ):
+            apps.append("application", f"app-{talent}", 0, [certified(talent, county, start)], meta)
         # a Yixiang talent transferred (LT-16), recorded on 2022-09-05 (a backdated test record)
-        apps.append("yixiang_person", f"yixiang-{TRANSFER}", 0, [certified(
-            TRANSFER, "楚雄市", D(2021, 6, 1), origin="yixiang_transfer")], meta,
-            now=dt.datetime(2022, 9, 5, 2, 0, tzinfo=dt.timezone.utc))
+        apps.append(
+            "yixiang_person",
+            f"yixiang-{TRANSFER}",
+            0,
+            [certified(TRANSFER, "楚雄市", D(2021, 6, 1), origin="yixiang_transfer")],
+            meta,
+            now=dt.datetime(2022, 9, 5, 2, 0, tzinfo=dt.UTC),
+        )
         sysm.store = EventStore(Database(sysm.dsn("assessment")), "assessment")
-        wait_for(lambda: all(stream(sysm, t) for t in (LATE, OPEN, OTHER, TRANSFER)),
-                   "tenures opened")
+        wait_for(
+            lambda: all(stream(sysm, t) for t in (LATE, OPEN, OTHER, TRANSFER)), "tenures opened"
+        )
         yield sysm
         sysm.store.db.close()
     finally:
@@ -76,60 +96,113 @@ def stream(system, talent):
 
 def call(system, method, path, role, actor=None, county=None, json=None, replica="assessment"):
     token = mint(SECRET, actor or f"{role}-1", role, county)
-    return requests.request(method, system.urls[replica] + path, json=json, timeout=10,
-                            headers={"Authorization": f"Bearer {token}"})
+    return requests.request(
+        method,
+        system.urls[replica] + path,
+        json=json,
+        timeout=10,
+        headers={"Authorization": f"Bearer {token}"},
+    )
 
 
 def sweeps(system, replica):
     """Timer ticks a replica logged: sweeps it ran and sweeps it skipped (another held the lock)."""
-    return sum(len(log_lines(system.logs[replica].name, event))
-               for event in ("deadline_sweep", "deadline_sweep_skipped"))
+    return sum(
+        len(log_lines(system.logs[replica].name, event))
+        for event in ("deadline_sweep", "deadline_sweep_skipped")
+    )
 
 
-REPORT = {"tenure_year": 1, "figures": {"sales_fen": 360_000_000}, "promotion_activities": 2,
-          "backbones_trained": 6, "full_time_in_chuxiong": True}
+REPORT = {
+    "tenure_year": 1,
+    "figures": {"sales_fen": 360_000_000},
+    "promotion_activities": 2,
+    "backbones_trained": 6,
+    "full_time_in_chuxiong": True,
+}
 
 
 def test_two_replicas_fire_a_missed_report_once(system):
     wait_for(lambda: "AssessmentFailed" in stream(system, LATE), "the missed report")
     seen = {r: sweeps(system, r) for r in ("assessment", "assessment-2")}
-    wait_for(lambda: all(sweeps(system, r) >= n + 5 for r, n in seen.items()),
-               "five more sweeps in each replica")
-    assert stream(system, LATE) == ["TenureOpened", "AssessmentFailed",
-                                    "DisqualificationProposed"]
+    wait_for(
+        lambda: all(sweeps(system, r) >= n + 5 for r, n in seen.items()),
+        "five more sweeps in each replica",
+    )
+    assert stream(system, LATE) == ["TenureOpened", "AssessmentFailed", "DisqualificationProposed"]
     failed = system.store.read_stream(f"tenure-{LATE}")[1]
     assert failed.payload["report_missed"] is True
     assert failed.payload["reasons"] == [
-        "no annual report for year 1 was filed by its due date 2027-11-22"]
+        "no annual report for year 1 was filed by its due date 2027-11-22"
+    ]
     assert failed.metadata["actor_id"] == "service:assessment"
     assert stream(system, OPEN) == stream(system, OTHER) == ["TenureOpened"]
 
 
-@pytest.mark.parametrize("body, role, kw, status, expected", [
-    ({**REPORT, "tenure_year": 4}, "talent", {"actor": OPEN}, 422,
-     {"clause": "LT-10", "fields": {"tenure_year": ["Must be one of 1, 2, 3."]}}),
-    ({**REPORT, "tenure_year": 2}, "talent", {"actor": OPEN}, 422,
-     {"clause": "LT-11.1", "fields": {"tenure_year": ["Year 2 starts on 2028-06-01."]}}),
-    ({**REPORT, "figures": {"sales_fen": -1}}, "talent", {"actor": OPEN}, 400,
-     {"fields": {"figures": {"sales_fen": {"value": ["Must be greater than or equal to 0."]}}}}),
-    ({**REPORT, "backbones_trained": -3}, "county_officer", {"county": "楚雄市"}, 400,
-     {"fields": {"backbones_trained": ["Must be greater than or equal to 0."]}}),
-    ({**REPORT, "figures": {}}, "talent", {"actor": OPEN}, 422,
-     {"clause": "LT-11.1", "fields": {"figures.sales_fen": ["Required."]}}),
-    ({**REPORT, "full_time_in_chuxiong": "yes"}, "talent", {"actor": OPEN}, 400,
-     {"fields": {"full_time_in_chuxiong": ["Not a valid boolean."]}}),
-    (REPORT, "finance", {}, 403, {"code": "forbidden"}),
-    (REPORT, "talent", {"actor": OTHER}, 403, {"code": "forbidden"}),
-    (REPORT, "county_officer", {"county": "禄丰市"}, 403, {"code": "forbidden"}),
-])
+@pytest.mark.parametrize(
+    "body, role, kw, status, expected",
+    [
+        (
+            {**REPORT, "tenure_year": 4},
+            "talent",
+            {"actor": OPEN},
+            422,
+            {"clause": "LT-10", "fields": {"tenure_year": ["Must be one of 1, 2, 3."]}},
+        ),
+        (
+            {**REPORT, "tenure_year": 2},
+            "talent",
+            {"actor": OPEN},
+            422,
+            {"clause": "LT-11.1", "fields": {"tenure_year": ["Year 2 starts on 2028-06-01."]}},
+        ),
+        (
+            {**REPORT, "figures": {"sales_fen": -1}},
+            "talent",
+            {"actor": OPEN},
+            400,
+            {
+                "fields": {
+                    "figures": {"sales_fen": {"value": ["Must be greater than or equal to 0."]}}
+                }
+            },
+        ),
+        (
+            {**REPORT, "backbones_trained": -3},
+            "county_officer",
+            {"county": "楚雄市"},
+            400,
+            {"fields": {"backbones_trained": ["Must be greater than or equal to 0."]}},
+        ),
+        (
+            {**REPORT, "figures": {}},
+            "talent",
+            {"actor": OPEN},
+            422,
+            {"clause": "LT-11.1", "fields": {"figures.sales_fen": ["Required."]}},
+        ),
+        (
+            {**REPORT, "full_time_in_chuxiong": "yes"},
+            "talent",
+            {"actor": OPEN},
+            400,
+            {"fields": {"full_time_in_chuxiong": ["Not a valid boolean."]}},
+        ),
+        (REPORT, "finance", {}, 403, {"code": "forbidden"}),
+        (REPORT, "talent", {"actor": OTHER}, 403, {"code": "forbidden"}),
+        (REPORT, "county_officer", {"county": "禄丰市"}, 403, {"code": "forbidden"}),
+    ],
+)
 def test_bad_reports_are_refused_naming_field_or_clause_and_write_nothing(
-        system, body, role, kw, status, expected):
+    system, body, role, kw, status, expected
+):
     before = system.store.read_stream(f"tenure-{OPEN}")
     r = call(system, "POST", f"/tenures/{OPEN}/reports", role, json=body, **kw)
     assert r.status_code == status, r.text
     assert {k: r.json().get(k) for k in expected} == expected
     assert [e.event_id for e in system.store.read_stream(f"tenure-{OPEN}")] == [
-        e.event_id for e in before]
+        e.event_id for e in before
+    ]
 
 
 def test_a_report_is_graded_and_a_second_one_for_the_year_refused(system):
@@ -137,8 +210,14 @@ def test_a_report_is_graded_and_a_second_one_for_the_year_refused(system):
     assert r.status_code == 200, r.text
     assert [e["type"] for e in r.json()["events"]] == ["AnnualReportFiled", "AssessmentPassed"]
     assert r.json()["events"][1]["payload"]["grade"] == "qualified"  # 20% is not above 30%
-    again = call(system, "POST", f"/tenures/{OPEN}/reports", "county_officer", county="楚雄市",
-                 json={**REPORT, "figures": {"sales_fen": 999_000_000}})
+    again = call(
+        system,
+        "POST",
+        f"/tenures/{OPEN}/reports",
+        "county_officer",
+        county="楚雄市",
+        json={**REPORT, "figures": {"sales_fen": 999_000_000}},
+    )
     assert again.status_code == 422
     assert again.json()["clause"] == "LT-11.1"
     assert again.json()["fields"] == {"tenure_year": ["Already reported."]}
@@ -148,7 +227,10 @@ def test_a_report_is_graded_and_a_second_one_for_the_year_refused(system):
     year1 = tenure["years"][0]
     assert (tenure["status"], tenure["version"], tenure["origin"]) == ("open", 3, "selection")
     assert (year1["starts_on"], year1["report_due_on"], year1["result"]) == (
-        "2027-06-01", "2028-05-31", "qualified")
+        "2027-06-01",
+        "2028-05-31",
+        "qualified",
+    )
     assert year1["figures"] == {"sales_fen": 360_000_000}
     assert year1["computation"][0]["average_growth"] == "0.2000"
     assert [y["result"] for y in tenure["years"]] == ["qualified", None, None]
@@ -160,111 +242,219 @@ def test_results_for_the_announcement(system):
     r = call(system, "GET", "/results?year=2028", "prefecture_officer")
     assert r.status_code == 200, r.text
     assert [(x["talent_id"], x["tenure_year"], x["result"]) for x in r.json()["results"]] == [
-        (OPEN, 1, "qualified")]
+        (OPEN, 1, "qualified")
+    ]
     everything = call(system, "GET", "/results", "auditor").json()
-    assert {(x["year"], x["talent_id"], x["result"], x["report_missed"])
-            for x in everything["results"]} >= {(2027, LATE, "unqualified", True),
-                                                 (2028, OPEN, "qualified", False)}
+    assert {
+        (x["year"], x["talent_id"], x["result"], x["report_missed"]) for x in everything["results"]
+    } >= {(2027, LATE, "unqualified", True), (2028, OPEN, "qualified", False)}
     county = call(system, "GET", "/results", "county_officer", county="禄丰市").json()
     assert county["results"] == [] and county["county"] == "禄丰市"
-    assert call(system, "GET", "/results?county=楚雄市", "county_officer",
-                county="禄丰市").status_code == 403
+    assert (
+        call(system, "GET", "/results?county=楚雄市", "county_officer", county="禄丰市").status_code
+        == 403
+    )
     assert call(system, "GET", "/results", "talent", actor=OPEN).status_code == 403
     assert call(system, "GET", "/results?year=abc", "auditor").json()["fields"] == {
-        "year": ["Not a valid integer."]}
+        "year": ["Not a valid integer."]
+    }
 
 
 def test_the_leading_group_declines_and_nothing_fires_again(system):
     wait_for(lambda: "DisqualificationProposed" in stream(system, LATE), "the proposal")
-    refused = call(system, "POST", f"/tenures/{LATE}/disqualification/decline",
-                   "leading_group", json={"decided_on": "2027-12-02", "reasons": ["保留"]})
+    refused = call(
+        system,
+        "POST",
+        f"/tenures/{LATE}/disqualification/decline",
+        "leading_group",
+        json={"decided_on": "2027-12-02", "reasons": ["保留"]},
+    )
     assert refused.status_code == 422 and refused.json()["fields"] == {
-        "decided_on": ["Must not be after today."]}
-    assert call(system, "POST", f"/tenures/{LATE}/disqualification/decline", "prefecture_officer",
-                json={"decided_on": "2027-12-01", "reasons": ["保留"]}).status_code == 403
-    r = call(system, "POST", f"/tenures/{LATE}/disqualification/decline", "leading_group",
-             json={"decided_on": "2027-12-01", "reasons": ["首年经营受疫情影响，予以保留"]})
+        "decided_on": ["Must not be after today."]
+    }
+    assert (
+        call(
+            system,
+            "POST",
+            f"/tenures/{LATE}/disqualification/decline",
+            "prefecture_officer",
+            json={"decided_on": "2027-12-01", "reasons": ["保留"]},
+        ).status_code
+        == 403
+    )
+    r = call(
+        system,
+        "POST",
+        f"/tenures/{LATE}/disqualification/decline",
+        "leading_group",
+        json={"decided_on": "2027-12-01", "reasons": ["首年经营受疫情影响，予以保留"]},
+    )
     assert r.status_code == 200, r.text
     tenure = call(system, "GET", f"/tenures/{LATE}", "leading_group").json()
     assert [(p["proposal_id"], p["status"], p["ground"]) for p in tenure["proposals"]] == [
-        ("P1", "declined", "LT-14.4")]
-    ran = wait_for(lambda: (lambda j: j if j["ran"] else None)(call(
-        system, "POST", "/deadlines/run", "prefecture_officer", replica="assessment-2").json()),
-        "a sweep of our own")
+        ("P1", "declined", "LT-14.4")
+    ]
+    ran = wait_for(
+        lambda: (lambda j: j if j["ran"] else None)(
+            call(
+                system, "POST", "/deadlines/run", "prefecture_officer", replica="assessment-2"
+            ).json()
+        ),
+        "a sweep of our own",
+    )
     assert ran["fired"] == {} and ran["today"] == "2027-12-01"
     assert stream(system, LATE)[-1] == "DisqualificationDeclined"
 
 
 def test_read_models_left_empty_are_rebuilt_from_the_events_at_start(system):
     wait_for(lambda: "DisqualificationDeclined" in stream(system, LATE), "the decline")
-    before = {t: call(system, "GET", f"/tenures/{t}", "auditor").json()
-              for t in (LATE, OPEN, OTHER)}
+    before = {
+        t: call(system, "GET", f"/tenures/{t}", "auditor").json() for t in (LATE, OPEN, OTHER)
+    }
     with system.store.db.transaction() as cur:
-        cur.execute("DELETE FROM tenure_view; DELETE FROM tenure_year_view;"
-                    " DELETE FROM tenure_breach_view; DELETE FROM tenure_proposal_view")
+        cur.execute(
+            "DELETE FROM tenure_view; DELETE FROM tenure_year_view;"
+            " DELETE FROM tenure_breach_view; DELETE FROM tenure_proposal_view"
+        )
     assert call(system, "GET", f"/tenures/{OPEN}", "auditor").status_code == 404
     start_assessment_on(system, TODAY, name="assessment", timer_seconds=0.3)
-    after = {t: call(system, "GET", f"/tenures/{t}", "auditor").json()
-             for t in (LATE, OPEN, OTHER)}
+    after = {t: call(system, "GET", f"/tenures/{t}", "auditor").json() for t in (LATE, OPEN, OTHER)}
     assert after == before
 
 
 def test_breach_rectification_grounds_and_decisions_over_http(system):
     county = {"county": "禄丰市"}
-    r = call(system, "POST", f"/tenures/{OTHER}/reports", "county_officer",
-             json={**REPORT, "promotion_activities": 0}, **county)
+    r = call(
+        system,
+        "POST",
+        f"/tenures/{OTHER}/reports",
+        "county_officer",
+        json={**REPORT, "promotion_activities": 0},
+        **county,
+    )
     assert [e["type"] for e in r.json()["events"]] == [
-        "AnnualReportFiled", "AssessmentPassed", "ObligationBreached"]
+        "AnnualReportFiled",
+        "AssessmentPassed",
+        "ObligationBreached",
+    ]
     path = f"/tenures/{OTHER}/breaches/LT-12.1-y1"
     order = {"deadline": "2027-12-01", "requirement": "年内组织一次电商推广活动"}
-    assert call(system, "POST", path + "/rectification", "county_officer", county="楚雄市",
-                json=order).status_code == 403
-    assert call(system, "POST", path + "/rectification", "talent", actor=OTHER,
-                json=order).status_code == 403
-    late = call(system, "POST", path + "/rectification", "county_officer",
-                json={**order, "deadline": "2027-11-30"}, **county)
-    assert (late.status_code, late.json()["fields"]) == (422, {
-        "deadline": ["Must not be before today."]})
+    assert (
+        call(
+            system, "POST", path + "/rectification", "county_officer", county="楚雄市", json=order
+        ).status_code
+        == 403
+    )
+    assert (
+        call(system, "POST", path + "/rectification", "talent", actor=OTHER, json=order).status_code
+        == 403
+    )
+    late = call(
+        system,
+        "POST",
+        path + "/rectification",
+        "county_officer",
+        json={**order, "deadline": "2027-11-30"},
+        **county,
+    )
+    assert (late.status_code, late.json()["fields"]) == (
+        422,
+        {"deadline": ["Must not be before today."]},
+    )
     r = call(system, "POST", path + "/rectification", "county_officer", json=order, **county)
     assert [(e["type"], e["clauses"]) for e in r.json()["events"]] == [
-        ("RectificationOrdered", ["LT-13", "LT-12.1"])]
-    r = call(system, "POST", path + "/rectified", "county_officer",
-             json={"rectified_on": "2027-12-01", "note": "已举办直播推介会"}, **county)
+        ("RectificationOrdered", ["LT-13", "LT-12.1"])
+    ]
+    r = call(
+        system,
+        "POST",
+        path + "/rectified",
+        "county_officer",
+        json={"rectified_on": "2027-12-01", "note": "已举办直播推介会"},
+        **county,
+    )
     assert r.status_code == 200, r.text
-    unknown = call(system, "POST", f"/tenures/{OTHER}/breaches/LT-12.9-y1/rectified",
-                   "county_officer", json={"rectified_on": "2027-12-01"}, **county)
+    unknown = call(
+        system,
+        "POST",
+        f"/tenures/{OTHER}/breaches/LT-12.9-y1/rectified",
+        "county_officer",
+        json={"rectified_on": "2027-12-01"},
+        **county,
+    )
     assert (unknown.status_code, unknown.json()["clause"]) == (422, "LT-13")
 
-    seller = call(system, "POST", f"/tenures/{OTHER}/findings", "county_officer", json={
-        "tenure_year": 1, "ability_clearly_improved": True,
-        "influence_further_increased": True}, **county)
+    seller = call(
+        system,
+        "POST",
+        f"/tenures/{OTHER}/findings",
+        "county_officer",
+        json={
+            "tenure_year": 1,
+            "ability_clearly_improved": True,
+            "influence_further_increased": True,
+        },
+        **county,
+    )
     assert (seller.status_code, seller.json()["clause"]) == (422, "LT-11.1")
 
-    ground = {"kind": "credit_fraud", "occurred_on": "2027-11-01",
-              "description": "虚报销售额被纳入诚信记录", "reference": "信用楚雄-2027-001"}
-    assert call(system, "POST", f"/tenures/{OTHER}/grounds", "county_officer", json=ground,
-                **county).status_code == 403
-    assert call(system, "POST", f"/tenures/{OTHER}/grounds", "prefecture_officer",
-                json=ground).status_code == 200
-    r = call(system, "POST", f"/tenures/{OTHER}/grounds", "county_officer", json={
-        "kind": "departure", "occurred_on": "2027-11-30", "description": "迁往外省全职工作"},
-        **county)
+    ground = {
+        "kind": "credit_fraud",
+        "occurred_on": "2027-11-01",
+        "description": "虚报销售额被纳入诚信记录",
+        "reference": "信用楚雄-2027-001",
+    }
+    assert (
+        call(
+            system, "POST", f"/tenures/{OTHER}/grounds", "county_officer", json=ground, **county
+        ).status_code
+        == 403
+    )
+    assert (
+        call(
+            system, "POST", f"/tenures/{OTHER}/grounds", "prefecture_officer", json=ground
+        ).status_code
+        == 200
+    )
+    r = call(
+        system,
+        "POST",
+        f"/tenures/{OTHER}/grounds",
+        "county_officer",
+        json={"kind": "departure", "occurred_on": "2027-11-30", "description": "迁往外省全职工作"},
+        **county,
+    )
     assert [e["payload"].get("proposal_id") for e in r.json()["events"]] == [None, "P2"]
-    both = call(system, "POST", f"/tenures/{OTHER}/disqualification", "leading_group",
-                json={"decided_on": "2027-12-01"})
-    assert (both.status_code, both.json()["fields"]) == (422, {
-        "proposal_id": ["Required; pending: P1, P2."]})
-    r = call(system, "POST", f"/tenures/{OTHER}/disqualification", "leading_group",
-             json={"decided_on": "2027-12-01", "proposal_id": "P1"})
+    both = call(
+        system,
+        "POST",
+        f"/tenures/{OTHER}/disqualification",
+        "leading_group",
+        json={"decided_on": "2027-12-01"},
+    )
+    assert (both.status_code, both.json()["fields"]) == (
+        422,
+        {"proposal_id": ["Required; pending: P1, P2."]},
+    )
+    r = call(
+        system,
+        "POST",
+        f"/tenures/{OTHER}/disqualification",
+        "leading_group",
+        json={"decided_on": "2027-12-01", "proposal_id": "P1"},
+    )
     assert [(e["type"], e["payload"]["ground"]) for e in r.json()["events"]] == [
-        ("TalentDisqualified", "LT-14.3")]
+        ("TalentDisqualified", "LT-14.3")
+    ]
     tenure = call(system, "GET", f"/tenures/{OTHER}", "auditor").json()
     assert tenure["status"] == "disqualified"
-    assert [(b["breach_id"], b["status"], b["deadline"], b["rectified_on"])
-            for b in tenure["breaches"]] == [("LT-12.1-y1", "rectified", "2027-12-01",
-                                              "2027-12-01")]
+    assert [
+        (b["breach_id"], b["status"], b["deadline"], b["rectified_on"]) for b in tenure["breaches"]
+    ] == [("LT-12.1-y1", "rectified", "2027-12-01", "2027-12-01")]
     assert [(p["proposal_id"], p["ground"], p["status"]) for p in tenure["proposals"]] == [
-        ("P1", "LT-14.3", "approved"), ("P2", "LT-14.4", "superseded")]
+        ("P1", "LT-14.3", "approved"),
+        ("P2", "LT-14.4", "superseded"),
+    ]
 
 
 def test_a_transferred_yixiang_talent_is_assessed_on_the_years_left_after_the_transfer(system):
@@ -272,9 +462,16 @@ def test_a_transferred_yixiang_talent_is_assessed_on_the_years_left_after_the_tr
     assert opened.clauses == ["LT-16", "LT-10", "LT-11"]
     p = opened.payload
     assert (p["origin"], p["transferred_on"], p["period_start"], p["period_end"]) == (
-        "yixiang_transfer", D(2022, 9, 5), D(2021, 6, 1), D(2024, 5, 31))
+        "yixiang_transfer",
+        D(2022, 9, 5),
+        D(2021, 6, 1),
+        D(2024, 5, 31),
+    )
     assert [(y["tenure_year"], y["assessed"]) for y in p["years"]] == [
-        (1, False), (2, True), (3, True)]
+        (1, False),
+        (2, True),
+        (3, True),
+    ]
     tenure = call(system, "GET", f"/tenures/{TRANSFER}", "auditor").json()
     assert (tenure["origin"], tenure["transferred_on"]) == ("yixiang_transfer", "2022-09-05")
     assert [y["assessed"] for y in tenure["years"]] == [False, True, True]

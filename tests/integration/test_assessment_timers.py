@@ -1,5 +1,6 @@
 """shared/timers.exclusive against real PostgreSQL: one holder at a time among replicas sharing a
 database, the others skip at once, and the lock goes with the block or with a dead connection."""
+
 import threading
 
 import psycopg2

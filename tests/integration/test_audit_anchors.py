@@ -1,6 +1,7 @@
 """``talent-audit verify`` remembers the heads it verified: a chain whose last events were cut
 off, or which was recomputed from some position on by someone who can write the table, is
 valid as a chain but no longer holds what an auditor saw before, and verify says so."""
+
 import hashlib
 import io
 import json
@@ -27,10 +28,25 @@ def stores(fresh_db):
         store = EventStore(Database(dsn), svc)
         store.migrate()
         for i in range(5):
-            store.append("grant", f"grant-{i}", 0, [NewEvent(
-                "SubsidyGranted", dict(grant_id=f"g-{i}", talent_id=f"t-{i}", measure="LT-10.1",
-                                       amount_fen=5_000_000, fiscal_year=2026), ("LT-10.1",))],
-                META)
+            store.append(
+                "grant",
+                f"grant-{i}",
+                0,
+                [
+                    NewEvent(
+                        "SubsidyGranted",
+                        dict(
+                            grant_id=f"g-{i}",
+                            talent_id=f"t-{i}",
+                            measure="LT-10.1",
+                            amount_fen=5_000_000,
+                            fiscal_year=2026,
+                        ),
+                        ("LT-10.1",),
+                    )
+                ],
+                META,
+            )
         store.db.close()
     args = [a for svc, dsn in dsns.items() for a in ("--dsn", f"{svc}={dsn}")]
     return dsns, args + ["--audit-dsn", fresh_db("anchor_audit")]
@@ -72,19 +88,46 @@ def test_a_chain_recomputed_from_a_position_on_is_named_there(stores):
     dsns, args = stores
     assert verify(args)[0] == 0
     conn, cur = superuser(dsns["assessment"])
-    cur.execute("SELECT global_position, event_id::text, stream_type, stream_id, stream_version,"
-                " event_type, schema_version, payload::text, metadata::text, recorded_at::text,"
-                " prev_hash FROM events WHERE global_position >= 3 ORDER BY global_position")
+    cur.execute(
+        "SELECT global_position, event_id::text, stream_type, stream_id, stream_version,"
+        " event_type, schema_version, payload::text, metadata::text, recorded_at::text,"
+        " prev_hash FROM events WHERE global_position >= 3 ORDER BY global_position"
+    )
     prev = None
-    for (pos, event_id, stype, sid, version, etype, sv, payload, meta, recorded,
-         prev_hash) in cur.fetchall():
+    for (
+        pos,
+        event_id,
+        stype,
+        sid,
+        version,
+        etype,
+        sv,
+        payload,
+        meta,
+        recorded,
+        prev_hash,
+    ) in cur.fetchall():
         payload = dict(orjson.loads(payload), amount_fen=1) if pos == 3 else orjson.loads(payload)
-        digest = hashlib.sha256(canonical_json(pos, event_id, stype, sid, version, etype, sv, payload,
-                                           orjson.loads(meta), stored_utc_text(recorded),
-                                           prev or prev_hash)).hexdigest()
-        cur.execute("UPDATE events SET payload = %s::jsonb, prev_hash = %s, hash = %s"
-                    " WHERE global_position = %s",
-                    (orjson.dumps(payload).decode(), prev or prev_hash, digest, pos))
+        digest = hashlib.sha256(
+            canonical_json(
+                pos,
+                event_id,
+                stype,
+                sid,
+                version,
+                etype,
+                sv,
+                payload,
+                orjson.loads(meta),
+                stored_utc_text(recorded),
+                prev or prev_hash,
+            )
+        ).hexdigest()
+        cur.execute(
+            "UPDATE events SET payload = %s::jsonb, prev_hash = %s, hash = %s"
+            " WHERE global_position = %s",
+            (orjson.dumps(payload).decode(), prev or prev_hash, digest, pos),
+        )
         prev = digest
     conn.close()
     assert EventStore(Database(dsns["assessment"]), "assessment").verify().ok  # forged well

@@ -2,13 +2,15 @@
 sealed with their key, read in clear only through the applications service, never reach the
 broker or another service in clear; erasing them (deleting the key) leaves every hash chain
 verifying and makes reads and the audit tool say "erased"."""
+
 import io
 import re
 import threading
+import uuid
+
 # ``from``, not ``http.server.X``: once eventlet.wsgi is imported, the ``http`` package's ``server``
 # attribute is eventlet's green copy, whose shutdown() parks the main thread in a hub for ever
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-import uuid
 
 import orjson
 import psycopg2
@@ -90,6 +92,7 @@ def webhook():
 
         def log_message(self, *args):
             pass
+
     server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -101,22 +104,28 @@ def webhook():
 @pytest.fixture(scope="module")
 def submitted(system, webhook):
     client = Client(system.urls, out=lambda *_: None)
-    client.call("POST", "notifications", "/subscribers", "prefecture_officer",
-                json={"name": "外部系统", "url": webhook[0],
-                      "event_types": ["ApplicationSubmitted"]})
+    client.call(
+        "POST",
+        "notifications",
+        "/subscribers",
+        "prefecture_officer",
+        json={"name": "外部系统", "url": webhook[0], "event_types": ["ApplicationSubmitted"]},
+    )
     today = shanghai_today()
     open_round(client, today.year)
     body = application_body(COUNTY, "钱七", "LT-6.3", today, today.year, id_number=ID_NUMBER)
     body["form"]["applicant"]["phone"] = PHONE
-    r = client.call("POST", "applications", "/applications", "county_officer", county=COUNTY,
-                    json=body)
+    r = client.call(
+        "POST", "applications", "/applications", "county_officer", county=COUNTY, json=body
+    )
     app_id = r.json()["application_id"]
     # the answer shows the submitter what was recorded as they will read it, not the ciphertext
     recorded = r.json()["events"][0]["payload"]
     assert "enc1:" not in r.text and recorded["form"]["applicant"]["phone"] == PHONE
     # notifications has taken the ApplicationSubmitted from the broker
-    client.wait_for("notifications", lambda: "ApplicationSubmitted" in _all_text(
-        system.dsn("notifications")))
+    client.wait_for(
+        "notifications", lambda: "ApplicationSubmitted" in _all_text(system.dsn("notifications"))
+    )
     return client, app_id, body
 
 
@@ -166,17 +175,33 @@ def test_erasing_a_person(system, submitted, audit_db):
     try:
         before = store.verify()
         assert before.ok
-        r = client.call("POST", "applications", f"/applications/{app_id}/erasure",
-                        "county_officer", county=COUNTY, expect=(403,),
-                        json={"basis": "request_of_the_person"})
-        r = client.call("POST", "applications", f"/applications/{app_id}/erasure",
-                        "prefecture_officer", json={"basis": "request_of_the_person"})
+        r = client.call(
+            "POST",
+            "applications",
+            f"/applications/{app_id}/erasure",
+            "county_officer",
+            county=COUNTY,
+            expect=(403,),
+            json={"basis": "request_of_the_person"},
+        )
+        r = client.call(
+            "POST",
+            "applications",
+            f"/applications/{app_id}/erasure",
+            "prefecture_officer",
+            json={"basis": "request_of_the_person"},
+        )
         erased = r.json()["events"][0]
         assert erased["type"] == "PersonErased" and erased["clauses"] == ["PIPL-47"]
         assert PHONE not in r.text
-        r = client.call("POST", "applications", f"/applications/{app_id}/erasure",
-                        "prefecture_officer", json={"basis": "request_of_the_person"},
-                        expect=(422,))
+        r = client.call(
+            "POST",
+            "applications",
+            f"/applications/{app_id}/erasure",
+            "prefecture_officer",
+            json={"basis": "request_of_the_person"},
+            expect=(422,),
+        )
         assert r.json()["clause"] == "PIPL-47"
 
         # the chain still verifies, every row as it was
@@ -184,16 +209,23 @@ def test_erasing_a_person(system, submitted, audit_db):
         assert after.ok and after.checked == before.checked + 1
         payload = _form_applicant(client, app_id)
         applicant = payload["form"]["applicant"]
-        assert (payload["id_number_masked"], applicant["phone"], applicant["native_place"],
-                applicant["photo"]) == ("erased",) * 4
+        assert (
+            payload["id_number_masked"],
+            applicant["phone"],
+            applicant["native_place"],
+            applicant["photo"],
+        ) == ("erased",) * 4
         assert applicant["name"] == "钱七" and payload["applicant_name"] == "钱七"
-        app = client.call("GET", "applications", f"/applications/{app_id}",
-                          "prefecture_officer").json()
+        app = client.call(
+            "GET", "applications", f"/applications/{app_id}", "prefecture_officer"
+        ).json()
         assert app["status"] == "in_review"  # the application itself goes on
         conn = psycopg2.connect(system.dsn("applications"))
         with conn, conn.cursor() as cur:
-            cur.execute("SELECT count(*) FROM person_keys WHERE person_key = %s",
-                        (erased["payload"]["person_key"],))
+            cur.execute(
+                "SELECT count(*) FROM person_keys WHERE person_key = %s",
+                (erased["payload"]["person_key"],),
+            )
             assert cur.fetchone()[0] == 0
         conn.close()
     finally:

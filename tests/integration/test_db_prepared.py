@@ -1,5 +1,6 @@
 """shared.db.prepared: a statement is PREPAREd once per connection, then only EXECUTEd; what it
 returns is what the plain statement returns, and a rollback or a reconnect does not confuse it."""
+
 import psycopg2
 import pytest
 
@@ -30,7 +31,8 @@ def test_prepared_once_per_connection_with_the_plain_statements_results(fresh_db
 
 
 def test_a_rolled_back_transaction_keeps_the_statement_and_a_new_connection_prepares_again(
-        fresh_db):
+    fresh_db,
+):
     db = Database(fresh_db("prepared"), max_size=1)
     try:
         with pytest.raises(psycopg2.errors.DivisionByZero):

@@ -2,6 +2,7 @@
 commit-ordered positions seen by a concurrent reader, the hash chain and the append-only trigger
 against tampering, reads up to a version / a time / a position, upcasting, contract refusal and
 idempotent migrations. Every test gets a throw-away database, dropped afterwards."""
+
 import datetime as dt
 import select
 import threading
@@ -14,8 +15,8 @@ import pytest
 from shared.config import dsn_for
 from shared.contracts import EventSchema, Registry, fields, validate
 from shared.db import Database, create_database, drop_database
-from shared.errors import ConcurrencyConflict, InvalidInput
 from shared.decider import NewEvent
+from shared.errors import ConcurrencyConflict, InvalidInput
 from shared.store import EventStore, Metadata, RecordedEvent
 from shared.store.canonical import GENESIS_HASH, chain_hash
 from shared.store.schema import NOTIFY_CHANNEL
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.integration
 
 ADMIN_DSN = dsn_for("postgres")
 META = Metadata("tester", "system", "corr-1", policy_version="test")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @pytest.fixture
@@ -49,15 +50,28 @@ def store(dsn):
 
 
 def granted(i=0, **overrides):
-    payload = dict(grant_id=f"g-{i}", talent_id=f"t-{i}", measure="LT-10.1",
-                   amount_fen=5_000_000 + i, fiscal_year=2026)
+    payload = dict(
+        grant_id=f"g-{i}",
+        talent_id=f"t-{i}",
+        measure="LT-10.1",
+        amount_fen=5_000_000 + i,
+        fiscal_year=2026,
+    )
     return NewEvent("SubsidyGranted", {**payload, **overrides}, ("LT-10.1",))
 
 
 def paid(i=0, on=dt.date(2026, 3, 1)):
-    return NewEvent("SubsidyPaid", dict(grant_id=f"g-{i}", talent_id=f"t-{i}",
-                                        amount_fen=5_000_000, payment_reference=f"p-{i}",
-                                        paid_on=on), ("LT-10.2",))
+    return NewEvent(
+        "SubsidyPaid",
+        dict(
+            grant_id=f"g-{i}",
+            talent_id=f"t-{i}",
+            amount_fen=5_000_000,
+            payment_reference=f"p-{i}",
+            paid_on=on,
+        ),
+        ("LT-10.2",),
+    )
 
 
 def run_threads(n, target):
@@ -69,6 +83,7 @@ def run_threads(n, target):
             target(i, barrier)
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
+
     threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
     for t in threads:
         t.start()
@@ -86,6 +101,7 @@ def positions(store):
 
 
 # -- concurrency -------------------------------------------------------------------------------
+
 
 def test_one_winner_per_version_among_8_racing_writers(store):
     rounds = 4
@@ -159,12 +175,14 @@ def test_concurrent_streams_get_gapless_positions_and_a_polling_reader_never_ski
     assert positions(store) == list(range(1, n + 1))
     assert seen == list(range(1, n + 1)), "the reader saw a position before an earlier one"
     for i in range(writers):
-        assert [e.stream_version for e in store.read_stream(f"grant-{i}")] == \
-            list(range(1, per_writer + 1))
+        assert [e.stream_version for e in store.read_stream(f"grant-{i}")] == list(
+            range(1, per_writer + 1)
+        )
     assert store.verify().ok and store.verify().checked == n
 
 
 # -- the hash chain and the trigger -------------------------------------------------------------
+
 
 def _fill(store, n=9):
     for i in range(n):
@@ -204,8 +222,11 @@ def test_verify_names_a_tampered_row_for_every_column(store):
             assert result.reason == "prev_hash does not match the previous row's hash"
         else:
             assert result.reason == "row content does not match its hash"
-        _as_replica(store, f"UPDATE events e SET {column} = o.{column} FROM original o "
-                           "WHERE e.global_position = 5")
+        _as_replica(
+            store,
+            f"UPDATE events e SET {column} = o.{column} FROM original o "
+            "WHERE e.global_position = 5",
+        )
         assert store.verify().ok, f"restoring {column}"
     # a changed hash also breaks the next row's link
     _as_replica(store, "UPDATE events SET hash = repeat('b', 64) WHERE global_position = 9")
@@ -223,9 +244,11 @@ def test_verify_names_a_deleted_row_as_a_missing_position(store):
 
 def test_the_trigger_refuses_update_delete_and_truncate(store):
     _fill(store, 3)
-    for sql, op in [("UPDATE events SET stream_type = 'x' WHERE global_position = 2", "UPDATE"),
-                    ("DELETE FROM events WHERE global_position = 2", "DELETE"),
-                    ("TRUNCATE events", "TRUNCATE")]:
+    for sql, op in [
+        ("UPDATE events SET stream_type = 'x' WHERE global_position = 2", "UPDATE"),
+        ("DELETE FROM events WHERE global_position = 2", "DELETE"),
+        ("TRUNCATE events", "TRUNCATE"),
+    ]:
         with pytest.raises(psycopg2.errors.InsufficientPrivilege, match=f"{op} refused"):
             with store.db.transaction() as cur:
                 cur.execute(sql)
@@ -240,13 +263,15 @@ def test_an_empty_store_verifies(store):
 
 # -- reading -----------------------------------------------------------------------------------
 
+
 def test_read_stream_up_to_a_version_and_as_of_a_time_and_read_all_in_batches(store):
     t0 = dt.datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
     times = [t0 + dt.timedelta(hours=h) for h in range(4)]
     recorded = []
     for v, when in enumerate(times):
-        recorded += store.append("grant", "grant-a", v, [paid(v, on=dt.date(2026, 3, v + 1))],
-                                 META, now=when)
+        recorded += store.append(
+            "grant", "grant-a", v, [paid(v, on=dt.date(2026, 3, v + 1))], META, now=when
+        )
         recorded += store.append("grant", "grant-b", v, [granted(v)], META, now=when)
     assert [e.global_position for e in recorded] == list(range(1, 9))
 
@@ -255,33 +280,53 @@ def test_read_stream_up_to_a_version_and_as_of_a_time_and_read_all_in_batches(st
     first = stream[0]
     assert isinstance(first, RecordedEvent)
     assert first.payload["paid_on"] == dt.date(2026, 3, 1)  # decoded through the contract
-    assert first.data["paid_on"] == "2026-03-01"            # as stored
+    assert first.data["paid_on"] == "2026-03-01"  # as stored
     assert first.recorded_at == times[0] and first.recorded_at.tzinfo is not None
     assert first.metadata["actor_id"] == "tester" and first.clauses == ["LT-10.2"]
     assert first.prev_hash == GENESIS_HASH
-    assert first.hash == recorded[0].hash == chain_hash(
-        first.global_position, first.event_id, first.stream_type, first.stream_id,
-        first.stream_version, first.event_type, first.schema_version, first.data,
-        first.metadata, first.recorded_at, first.prev_hash)
+    assert (
+        first.hash
+        == recorded[0].hash
+        == chain_hash(
+            first.global_position,
+            first.event_id,
+            first.stream_type,
+            first.stream_id,
+            first.stream_version,
+            first.event_type,
+            first.schema_version,
+            first.data,
+            first.metadata,
+            first.recorded_at,
+            first.prev_hash,
+        )
+    )
 
     assert [e.stream_version for e in store.read_stream("grant-a", to_version=2)] == [1, 2]
     assert [e.stream_version for e in store.read_stream("grant-a", as_of=times[1])] == [1, 2]
-    assert [e.stream_version for e in store.read_stream(
-        "grant-a", as_of=times[2] - dt.timedelta(microseconds=1))] == [1, 2]
-    assert [e.stream_version for e in store.read_stream("grant-a", to_version=3,
-                                                        as_of=times[1])] == [1, 2]
+    assert [
+        e.stream_version
+        for e in store.read_stream("grant-a", as_of=times[2] - dt.timedelta(microseconds=1))
+    ] == [1, 2]
+    assert [
+        e.stream_version for e in store.read_stream("grant-a", to_version=3, as_of=times[1])
+    ] == [1, 2]
     assert store.read_stream("no-such-stream") == []
 
     assert [e.global_position for e in store.read_all(after=3, batch_size=2)] == [4, 5, 6, 7, 8]
-    assert [e.global_position for e in store.read_all(after=3, batch_size=2,
-                                                      to_position=6)] == [4, 5, 6]
+    assert [e.global_position for e in store.read_all(after=3, batch_size=2, to_position=6)] == [
+        4,
+        5,
+        6,
+    ]
     assert [e.global_position for e in store.read_all(as_of=times[1])] == [1, 2, 3, 4]
     assert list(store.read_all(after=8)) == []
     everything = list(store.read_all(batch_size=3))
     assert [e.global_position for e in everything] == list(range(1, 9))
     assert [e.prev_hash for e in everything[1:]] == [e.hash for e in everything[:-1]]
-    assert [(e.event_id, e.payload, e.recorded_at, e.metadata) for e in everything] == \
-        [(e.event_id, e.payload, e.recorded_at, e.metadata) for e in recorded]
+    assert [(e.event_id, e.payload, e.recorded_at, e.metadata) for e in everything] == [
+        (e.event_id, e.payload, e.recorded_at, e.metadata) for e in recorded
+    ]
     raw = next(store.read_all(decode=False))
     assert raw.payload == raw.data == recorded[0].data
 
@@ -295,20 +340,24 @@ def test_read_all_abandoned_midway_leaves_no_thread_and_no_open_transaction(stor
         events.close()
     assert threading.active_count() == before
     with store.db.transaction() as cur:
-        cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND state LIKE 'idle in transaction%%'")
+        cur.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND state LIKE 'idle in transaction%%'"
+        )
         assert cur.fetchone()[0] == 0
     assert len(list(store.read_all(batch_size=4))) == 50
 
 
 class _GrantV1Schema(EventSchema):
     """Version 1: the amount in whole yuan."""
+
     grant_id = fields.String(required=True)
     amount_yuan = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
 
 
 class _GrantV2Schema(EventSchema):
     """Version 2: the amount in fen, with the measure."""
+
     grant_id = fields.String(required=True)
     amount_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
     measure = fields.String(required=True)
@@ -316,18 +365,29 @@ class _GrantV2Schema(EventSchema):
 
 def test_rows_stored_as_v1_are_read_back_upcast_to_v2(dsn):
     registry = Registry()
-    registry.register("test", _GrantV1Schema, name="Grant", version=1,
-                      upcast=lambda d: {"grant_id": d["grant_id"],
-                                        "amount_fen": d["amount_yuan"] * 100,
-                                        "measure": "LT-10.1"})
+    registry.register(
+        "test",
+        _GrantV1Schema,
+        name="Grant",
+        version=1,
+        upcast=lambda d: {
+            "grant_id": d["grant_id"],
+            "amount_fen": d["amount_yuan"] * 100,
+            "measure": "LT-10.1",
+        },
+    )
     db = Database(dsn)
     try:
         store = EventStore(db, "test", registry=registry)
         store.migrate()
         for i in range(3):
-            store.append("grant", f"grant-{i}", 0,
-                         [NewEvent("Grant", {"grant_id": f"g-{i}", "amount_yuan": 500 + i})],
-                         META)
+            store.append(
+                "grant",
+                f"grant-{i}",
+                0,
+                [NewEvent("Grant", {"grant_id": f"g-{i}", "amount_yuan": 500 + i})],
+                META,
+            )
         assert next(store.read_all()).payload == {"grant_id": "g-0", "amount_yuan": 500}
 
         registry.register("test", _GrantV2Schema, name="Grant", version=2)
@@ -335,16 +395,27 @@ def test_rows_stored_as_v1_are_read_back_upcast_to_v2(dsn):
         assert [e.schema_version for e in events] == [1, 1, 1]  # rows are never rewritten
         assert [e.payload for e in events] == [
             {"grant_id": f"g-{i}", "amount_fen": (500 + i) * 100, "measure": "LT-10.1"}
-            for i in range(3)]
+            for i in range(3)
+        ]
         assert events[0].data == {"grant_id": "g-0", "amount_yuan": 500}
         assert store.read_stream("grant-1")[0].payload["amount_fen"] == 50_100
 
-        new = store.append("grant", "grant-0", 1, [NewEvent(
-            "Grant", {"grant_id": "g-0", "amount_fen": 1, "measure": "LT-10.1"})], META)
+        new = store.append(
+            "grant",
+            "grant-0",
+            1,
+            [NewEvent("Grant", {"grant_id": "g-0", "amount_fen": 1, "measure": "LT-10.1"})],
+            META,
+        )
         assert new[0].schema_version == 2
         with pytest.raises(InvalidInput):  # the old shape is no longer accepted on the way in
-            store.append("grant", "grant-0", 2, [NewEvent(
-                "Grant", {"grant_id": "g-0", "amount_yuan": 1})], META)
+            store.append(
+                "grant",
+                "grant-0",
+                2,
+                [NewEvent("Grant", {"grant_id": "g-0", "amount_yuan": 1})],
+                META,
+            )
         assert store.verify().ok and store.verify().checked == 4
     finally:
         db.close()
@@ -386,9 +457,14 @@ def test_an_unknown_event_type_is_refused(store):
 
 # -- transactions, projectors, notification ------------------------------------------------------
 
+
 class _Projector:
-    migrations = [("t_0001_grants", "CREATE TABLE grants (grant_id text PRIMARY KEY, "
-                                     "position bigint NOT NULL)")]
+    migrations = [
+        (
+            "t_0001_grants",
+            "CREATE TABLE grants (grant_id text PRIMARY KEY, position bigint NOT NULL)",
+        )
+    ]
 
     def __init__(self, fail_on=None):
         self.fail_on = fail_on
@@ -396,8 +472,9 @@ class _Projector:
     def apply(self, cur, event):
         if event.payload["grant_id"] == self.fail_on:
             raise ValueError("projector failed")
-        cur.execute("INSERT INTO grants VALUES (%s, %s)", (event.payload["grant_id"],
-                                                           event.global_position))
+        cur.execute(
+            "INSERT INTO grants VALUES (%s, %s)", (event.payload["grant_id"], event.global_position)
+        )
 
     def reset(self, cur):
         cur.execute("DELETE FROM grants")
@@ -458,9 +535,11 @@ def test_an_append_whose_connection_was_killed_fails_and_the_next_one_reconnects
     admin.autocommit = True
     try:
         with admin.cursor() as cur:
-            cur.execute("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
-                        "WHERE datname = %s AND pid <> pg_backend_pid()",
-                        (psycopg2.extensions.parse_dsn(store.db.dsn)["dbname"],))
+            cur.execute(
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (psycopg2.extensions.parse_dsn(store.db.dsn)["dbname"],),
+            )
     finally:
         admin.close()
     with pytest.raises(psycopg2.OperationalError):
@@ -477,6 +556,7 @@ def test_two_writers_creating_one_persons_key_at_once_both_get_the_first_ones(st
     statement's snapshot predates the first's commit: it must read the key again, not seal with
     none (or with a key of its own that is never stored)."""
     from shared.store.sealing import KeyStore
+
     keystore, person = KeyStore(), "person-raced"
     first = psycopg2.connect(store.db.dsn)
     second = psycopg2.connect(store.db.dsn)
@@ -485,7 +565,8 @@ def test_two_writers_creating_one_persons_key_at_once_both_get_the_first_ones(st
             mine = keystore.key(cur, person, create=True)  # inserted, not committed
         got = []
         waiter = threading.Thread(
-            target=lambda: got.append(keystore.key(second.cursor(), person, create=True)))
+            target=lambda: got.append(keystore.key(second.cursor(), person, create=True))
+        )
         waiter.start()
         waiter.join(0.5)
         assert waiter.is_alive() and got == []  # blocked on the first's row

@@ -1,6 +1,7 @@
 """Health and metrics of a real ``nameko run`` assessment service: readiness names its database and
 broker checks; ``GET /metrics`` is public Prometheus text; an appended event, a dropped duplicate
 and a poison message each show in their counter, and relay lag reads zero once published."""
+
 import datetime as dt
 import uuid
 
@@ -37,24 +38,41 @@ def scrape(url):
 
 
 def value(samples, name, **labels):
-    return sum(v for (n, ls), v in samples.items()
-               if n == name and set(labels.items()) <= set(ls))
+    return sum(v for (n, ls), v in samples.items() if n == name and set(labels.items()) <= set(ls))
 
 
 def certified_envelope(talent_id):
     start = dt.date(2026, 6, 1)
     return {
-        "event_id": str(uuid.uuid4()), "event_type": "TalentCertified", "schema_version": 1,
-        "source": "applications", "stream_type": "application", "stream_id": f"app-{talent_id}",
-        "stream_version": 9, "global_position": 1,
-        "recorded_at": dt.datetime.now(dt.timezone.utc).isoformat(),
-        "payload": {"talent_id": talent_id, "application_id": f"app-{talent_id}",
-                    "applicant_name": "测试", "county": "楚雄市", "category": "LT-6.3",
-                    "track": "seller", "baseline_year": 2025,
-                    "baseline": {"sales_fen": 300_000_000}, "period_start": start.isoformat(),
-                    "period_end": dt.date(2029, 5, 31).isoformat()},
-        "metadata": {"actor_id": "it", "actor_role": "system", "correlation_id": "it-metrics",
-                     "causation_id": None, "clauses": ["LT-10"], "policy_version": "test"},
+        "event_id": str(uuid.uuid4()),
+        "event_type": "TalentCertified",
+        "schema_version": 1,
+        "source": "applications",
+        "stream_type": "application",
+        "stream_id": f"app-{talent_id}",
+        "stream_version": 9,
+        "global_position": 1,
+        "recorded_at": dt.datetime.now(dt.UTC).isoformat(),
+        "payload": {
+            "talent_id": talent_id,
+            "application_id": f"app-{talent_id}",
+            "applicant_name": "测试",
+            "county": "楚雄市",
+            "category": "LT-6.3",
+            "track": "seller",
+            "baseline_year": 2025,
+            "baseline": {"sales_fen": 300_000_000},
+            "period_start": start.isoformat(),
+            "period_end": dt.date(2029, 5, 31).isoformat(),
+        },
+        "metadata": {
+            "actor_id": "it",
+            "actor_role": "system",
+            "correlation_id": "it-metrics",
+            "causation_id": None,
+            "clauses": ["LT-10"],
+            "policy_version": "test",
+        },
     }
 
 
@@ -62,10 +80,15 @@ def publish(amqp_uri, bodies):
     with kombu.Connection(amqp_uri) as conn:
         producer = conn.Producer()
         for body in bodies:
-            producer.publish(body, exchange=exchange_for("applications"),
-                             routing_key="TalentCertified", content_type="application/json",
-                             content_encoding="utf-8", serializer=None, declare=[
-                                 exchange_for("applications")])
+            producer.publish(
+                body,
+                exchange=exchange_for("applications"),
+                routing_key="TalentCertified",
+                content_type="application/json",
+                content_encoding="utf-8",
+                serializer=None,
+                declare=[exchange_for("applications")],
+            )
 
 
 def test_readiness_checks_database_and_broker(system):
@@ -85,26 +108,57 @@ def test_metrics_count_appends_duplicates_and_dead_letters(system):
     body = orjson.dumps(certified_envelope(f"it-metrics-{uuid.uuid4().hex[:6]}"))
     # one event, its duplicate, a poison message (JSON, but no envelope: a body that is not JSON
     # at all is refused by kombu before any handler runs)
-    publish(uri, [body, body, b"{\"not\": \"an envelope\"}"])
+    publish(uri, [body, body, b'{"not": "an envelope"}'])
 
     def settled():
         now = scrape(url)
-        return now if (value(now, "talent_inbox_duplicates_dropped_total",
-                             handler="on_talent_certified") >= 1
-                       and value(now, "talent_dead_letters_total", reason="poison") >= 1) \
+        return (
+            now
+            if (
+                value(now, "talent_inbox_duplicates_dropped_total", handler="on_talent_certified")
+                >= 1
+                and value(now, "talent_dead_letters_total", reason="poison") >= 1
+            )
             else None
+        )
+
     after = wait_for(settled, "the duplicate and the poison message")
-    assert value(after, "talent_inbox_duplicates_dropped_total", handler="on_talent_certified") \
-        - value(before, "talent_inbox_duplicates_dropped_total") == 1
-    assert value(after, "talent_dead_letters_total", service="assessment",
-                 handler="on_talent_certified", reason="poison") == 1
-    assert value(after, "talent_events_appended_total", service="assessment",
-                 stream_type="tenure") >= 1
-    assert value(after, "talent_handler_duration_seconds_count", handler="on_talent_certified",
-                 outcome="handled") == 1
+    assert (
+        value(after, "talent_inbox_duplicates_dropped_total", handler="on_talent_certified")
+        - value(before, "talent_inbox_duplicates_dropped_total")
+        == 1
+    )
+    assert (
+        value(
+            after,
+            "talent_dead_letters_total",
+            service="assessment",
+            handler="on_talent_certified",
+            reason="poison",
+        )
+        == 1
+    )
+    assert (
+        value(after, "talent_events_appended_total", service="assessment", stream_type="tenure")
+        >= 1
+    )
+    assert (
+        value(
+            after,
+            "talent_handler_duration_seconds_count",
+            handler="on_talent_certified",
+            outcome="handled",
+        )
+        == 1
+    )
     # the relay publishes the TenureOpened: lag back to zero
-    wait_for(lambda: value(scrape(url), "talent_relay_lag_events", service="assessment") == 0
-             and value(scrape(url), "talent_relay_published_total") >= 1, "relay lag 0")
+    wait_for(
+        lambda: (
+            value(scrape(url), "talent_relay_lag_events", service="assessment") == 0
+            and value(scrape(url), "talent_relay_published_total") >= 1
+        ),
+        "relay lag 0",
+    )
     assert value(scrape(url), "talent_relay_leader", service="assessment") == 1
 
 
@@ -128,10 +182,13 @@ def test_readiness_fails_without_database_or_broker_and_recovers(system):
     try:
         cur = admin.cursor()
         cur.execute(f'ALTER DATABASE "{db}" ALLOW_CONNECTIONS false')
-        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-                    (db,))
-        status, checks = wait_for(lambda: (lambda r: r if r[0] == 503 else None)(ready()),
-                                  "readiness 503 without the database")
+        cur.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (db,)
+        )
+        status, checks = wait_for(
+            lambda: (lambda r: r if r[0] == 503 else None)(ready()),
+            "readiness 503 without the database",
+        )
         assert checks["database"].startswith("error") and checks["broker"] == "ok"
     finally:
         admin.cursor().execute(f'ALTER DATABASE "{db}" ALLOW_CONNECTIONS true')
@@ -142,15 +199,21 @@ def test_readiness_fails_without_database_or_broker_and_recovers(system):
     if not vhost:
         pytest.skip("no vhost of our own to take the broker away from")
     rabbitmqctl = ["rabbitmqctl", "-q"]
-    subprocess.run(rabbitmqctl + ["clear_permissions", "-p", vhost, "guest"], check=True,
-                   timeout=60)
+    subprocess.run(
+        rabbitmqctl + ["clear_permissions", "-p", vhost, "guest"], check=True, timeout=60
+    )
     try:
-        status, checks = wait_for(lambda: (lambda r: r if r[0] == 503 else None)(ready()),
-                                  "readiness 503 without the broker")
+        status, checks = wait_for(
+            lambda: (lambda r: r if r[0] == 503 else None)(ready()),
+            "readiness 503 without the broker",
+        )
         assert checks["broker"].startswith("error")
     finally:
-        subprocess.run(rabbitmqctl + ["set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
-                       check=True, timeout=60)
+        subprocess.run(
+            rabbitmqctl + ["set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
+            check=True,
+            timeout=60,
+        )
     wait_for(lambda: ready()[0] == 200, "readiness back with the broker", timeout=60)
 
 
@@ -163,17 +226,22 @@ def test_notification_delivery_hooks_count_outcomes_and_dead_letters():
     def sample(name, **labels):
         return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
 
-    before = (sample("talent_notification_deliveries_total", channel="webhook",
-                     outcome="delivered"),
-              sample("talent_notification_deliveries_total", channel="email", outcome="failed"),
-              sample("talent_notification_dead_letters_total", channel="email"))
+    before = (
+        sample("talent_notification_deliveries_total", channel="webhook", outcome="delivered"),
+        sample("talent_notification_deliveries_total", channel="email", outcome="failed"),
+        sample("talent_notification_dead_letters_total", channel="email"),
+    )
     metrics.count_delivery("webhook", True)
     metrics.count_delivery("email", False)
-    metrics.count_delivery_events([
-        SimpleNamespace(event_type="DeliveryAttempted", payload={"channel": "email"}),
-        SimpleNamespace(event_type="DeliveryDeadLettered", payload={"channel": "email"})])
-    after = (sample("talent_notification_deliveries_total", channel="webhook",
-                    outcome="delivered"),
-             sample("talent_notification_deliveries_total", channel="email", outcome="failed"),
-             sample("talent_notification_dead_letters_total", channel="email"))
+    metrics.count_delivery_events(
+        [
+            SimpleNamespace(event_type="DeliveryAttempted", payload={"channel": "email"}),
+            SimpleNamespace(event_type="DeliveryDeadLettered", payload={"channel": "email"}),
+        ]
+    )
+    after = (
+        sample("talent_notification_deliveries_total", channel="webhook", outcome="delivered"),
+        sample("talent_notification_deliveries_total", channel="email", outcome="failed"),
+        sample("talent_notification_dead_letters_total", channel="email"),
+    )
     assert [a - b for a, b in zip(after, before)] == [1, 1, 1]

@@ -1,4 +1,5 @@
 """The relay and the inbox against real PostgreSQL and RabbitMQ."""
+
 import os
 import signal
 import subprocess
@@ -13,19 +14,27 @@ import psycopg2
 import pytest
 
 from shared.db import Database
-from shared.errors import RuleViolation
 from shared.decider import NewEvent
-from shared.store import EventStore, Metadata
+from shared.errors import RuleViolation
 from shared.messaging.inbox import Inbox
 from shared.messaging.relay import Relay, exchange_for
+from shared.store import EventStore, Metadata
 
 META = Metadata("tester", "system", "corr-1", policy_version="test")
 
 
 def granted(i):
-    return NewEvent("SubsidyGranted", {"grant_id": f"g-{i}", "talent_id": f"t-{i}",
-                                       "measure": "LT-10.1", "amount_fen": 5_000_000,
-                                       "fiscal_year": 2026}, ("LT-10.1",))
+    return NewEvent(
+        "SubsidyGranted",
+        {
+            "grant_id": f"g-{i}",
+            "talent_id": f"t-{i}",
+            "measure": "LT-10.1",
+            "amount_fen": 5_000_000,
+            "fiscal_year": 2026,
+        },
+        ("LT-10.1",),
+    )
 
 
 @pytest.fixture
@@ -42,11 +51,14 @@ class Collector:
 
     def __init__(self, amqp_uri, service):
         self.conn = kombu.Connection(amqp_uri)
-        self.queue = kombu.Queue(f"collector-{uuid.uuid4().hex[:6]}", exchange_for(service),
-                                 routing_key="#", auto_delete=True)
+        self.queue = kombu.Queue(
+            f"collector-{uuid.uuid4().hex[:6]}",
+            exchange_for(service),
+            routing_key="#",
+            auto_delete=True,
+        )
         self.bodies = []
-        self.consumer = self.conn.Consumer(self.queue, callbacks=[self._on],
-                                           accept=["json"])
+        self.consumer = self.conn.Consumer(self.queue, callbacks=[self._on], accept=["json"])
         self.consumer.consume()
 
     def _on(self, body, message):
@@ -110,6 +122,7 @@ def test_relay_wakes_on_notify_not_on_a_poll(store, amqp_uri):
         latency = time.monotonic() - start
     finally:
         relay.stop()
+        thread.join(10)
         collector.close()
     assert len(collector.bodies) == 1
     assert latency < 2.0, f"relay took {latency:.2f}s: it did not wake on NOTIFY"
@@ -183,8 +196,9 @@ Relay(sys.argv[1], sys.argv[2], sys.argv[3], batch_size=int(sys.argv[4])).run()
 def test_relay_killed_mid_batch_loses_nothing_and_resumes(store, amqp_uri):
     n = 20_000  # large enough that the kill lands mid-way, on a fast machine too
     for start in range(0, n, 2000):
-        store.append("grant", f"bulk-{start}", 0, [granted(i) for i in range(start, start + 2000)],
-                     META)
+        store.append(
+            "grant", f"bulk-{start}", 0, [granted(i) for i in range(start, start + 2000)], META
+        )
     collector = Collector(amqp_uri, store.service)
     args = [sys.executable, "-c", RELAY_PROCESS, store.db.dsn, amqp_uri, store.service]
     proc = subprocess.Popen(args + ["1000"], env=os.environ.copy())
@@ -199,18 +213,22 @@ def test_relay_killed_mid_batch_loses_nothing_and_resumes(store, amqp_uri):
         proc = subprocess.Popen(args + ["1000"], env=os.environ.copy())
         bodies = collector.drain_until(
             lambda b: len(b) >= n and {x["global_position"] for x in b} >= set(range(1, n + 1)),
-            timeout=120)
+            timeout=120,
+        )
     finally:
         proc.kill()
         proc.wait(10)
         collector.close()
     positions = [b["global_position"] for b in bodies]
     assert set(positions) == set(range(1, n + 1)), "nothing lost"
-    print(f"\nrelay kill: sent {n}, received {len(positions)} "
-          f"({len(positions) - n} redelivered after the kill), lost 0")
+    print(
+        f"\nrelay kill: sent {n}, received {len(positions)} "
+        f"({len(positions) - n} redelivered after the kill), lost 0"
+    )
 
 
 # -- inbox --------------------------------------------------------------------------------------
+
 
 class FakeSession:
     correlation_id = None
@@ -218,14 +236,28 @@ class FakeSession:
 
 
 def envelope(event_id=None, payload=None, event_type="SubsidyGranted"):
-    return orjson.dumps({
-        "event_id": event_id or str(uuid.uuid4()), "event_type": event_type,
-        "schema_version": 1, "source": "subsidies", "stream_type": "grant",
-        "stream_id": "grant-1", "stream_version": 1, "global_position": 1,
-        "recorded_at": "2026-11-23T00:00:00+00:00",
-        "payload": payload or {"grant_id": "g-1", "talent_id": "t-1", "measure": "LT-10.1",
-                               "amount_fen": 5_000_000, "fiscal_year": 2026},
-        "metadata": {"correlation_id": "c-9", "clauses": ["LT-10.1"]}}).decode()
+    return orjson.dumps(
+        {
+            "event_id": event_id or str(uuid.uuid4()),
+            "event_type": event_type,
+            "schema_version": 1,
+            "source": "subsidies",
+            "stream_type": "grant",
+            "stream_id": "grant-1",
+            "stream_version": 1,
+            "global_position": 1,
+            "recorded_at": "2026-11-23T00:00:00+00:00",
+            "payload": payload
+            or {
+                "grant_id": "g-1",
+                "talent_id": "t-1",
+                "measure": "LT-10.1",
+                "amount_fen": 5_000_000,
+                "fiscal_year": 2026,
+            },
+            "metadata": {"correlation_id": "c-9", "clauses": ["LT-10.1"]},
+        }
+    ).decode()
 
 
 @pytest.fixture
@@ -239,11 +271,14 @@ def test_same_event_delivered_twice_has_one_effect(store, inbox):
     body = envelope()
 
     def effect(event, cur):
-        store.append("grant", "echo-" + event.payload["grant_id"], None,
-                     [granted(1)], META, cur=cur)
+        store.append(
+            "grant", "echo-" + event.payload["grant_id"], None, [granted(1)], META, cur=cur
+        )
 
-    outcomes = [inbox.consume(FakeSession(), "h", "subsidies", "SubsidyGranted", body, effect)
-                for _ in range(2)]
+    outcomes = [
+        inbox.consume(FakeSession(), "h", "subsidies", "SubsidyGranted", body, effect)
+        for _ in range(2)
+    ]
     assert outcomes == ["handled", "duplicate"]
     assert len(store.read_stream("echo-g-1")) == 1
     assert inbox.duplicates == 1
@@ -256,26 +291,59 @@ def test_a_prefetched_read_comes_with_the_claim_and_a_duplicate_skips_the_handle
     seen = []
 
     def prefetch(event):
-        return ("SELECT name, county FROM grantees WHERE talent_id = %s",
-                (event.payload["talent_id"],))
+        return (
+            "SELECT name, county FROM grantees WHERE talent_id = %s",
+            (event.payload["talent_id"],),
+        )
 
     def effect(event, cur):
         seen.append(event.prefetched)
 
     body = envelope()
-    outcomes = [inbox.consume(FakeSession(), "h", "subsidies", "SubsidyGranted", body, effect,
-                              prefetch=prefetch) for _ in range(2)]
+    outcomes = [
+        inbox.consume(
+            FakeSession(), "h", "subsidies", "SubsidyGranted", body, effect, prefetch=prefetch
+        )
+        for _ in range(2)
+    ]
     assert outcomes == ["handled", "duplicate"]
     assert seen == [{"name": "李四", "county": "楚雄市"}], "once, with the row"
-    unknown = envelope(payload={"grant_id": "g-2", "talent_id": "t-404", "measure": "LT-10.1",
-                                "amount_fen": 5_000_000, "fiscal_year": 2026})
-    assert inbox.consume(FakeSession(), "h", "subsidies", "SubsidyGranted", unknown, effect,
-                         prefetch=prefetch) == "handled"
+    unknown = envelope(
+        payload={
+            "grant_id": "g-2",
+            "talent_id": "t-404",
+            "measure": "LT-10.1",
+            "amount_fen": 5_000_000,
+            "fiscal_year": 2026,
+        }
+    )
+    assert (
+        inbox.consume(
+            FakeSession(), "h", "subsidies", "SubsidyGranted", unknown, effect, prefetch=prefetch
+        )
+        == "handled"
+    )
     assert seen[-1] == {}, "no row: an empty dict, not None"
-    assert inbox.consume(FakeSession(), "h", "subsidies", "SubsidyGranted", envelope(
-        payload={"grant_id": "g-3", "talent_id": "t-1", "measure": "LT-10.1",
-                 "amount_fen": 5_000_000, "fiscal_year": 2026}), effect,
-        prefetch=lambda event: None) == "handled"
+    assert (
+        inbox.consume(
+            FakeSession(),
+            "h",
+            "subsidies",
+            "SubsidyGranted",
+            envelope(
+                payload={
+                    "grant_id": "g-3",
+                    "talent_id": "t-1",
+                    "measure": "LT-10.1",
+                    "amount_fen": 5_000_000,
+                    "fiscal_year": 2026,
+                }
+            ),
+            effect,
+            prefetch=lambda event: None,
+        )
+        == "handled"
+    )
     assert seen[-1] is None, "no query: None"
     with store.db.transaction() as cur:
         cur.execute("SELECT count(*) FROM inbox")
@@ -289,8 +357,10 @@ def test_inbox_row_and_effects_commit_together(store, inbox):
         store.append("grant", "partial", 0, [granted(1)], META, cur=cur)
         raise RuleViolation("LT-14", "refused after writing")
 
-    assert inbox.consume(FakeSession(), "h", "subsidies", "SubsidyGranted", body,
-                         half_then_crash) == "dead"
+    assert (
+        inbox.consume(FakeSession(), "h", "subsidies", "SubsidyGranted", body, half_then_crash)
+        == "dead"
+    )
     assert store.read_stream("partial") == [], "the half-written effect was rolled back"
     with store.db.transaction() as cur:
         cur.execute("SELECT count(*) FROM inbox")
@@ -300,10 +370,14 @@ def test_inbox_row_and_effects_commit_together(store, inbox):
 
 
 def test_poison_message_is_dead_lettered(inbox):
-    for body in ("not json", envelope(event_type="NoSuchEvent"),
-                 envelope(payload={"grant_id": "g"})):
-        assert inbox.consume(FakeSession(), "h", "subsidies", "X", body,
-                             lambda e, c: None) == "dead"
+    for body in (
+        "not json",
+        envelope(event_type="NoSuchEvent"),
+        envelope(payload={"grant_id": "g"}),
+    ):
+        assert (
+            inbox.consume(FakeSession(), "h", "subsidies", "X", body, lambda e, c: None) == "dead"
+        )
     assert len(inbox.dead_letters()) == 3
 
 
@@ -315,8 +389,15 @@ def test_database_outage_is_retried_then_requeued(inbox):
         raise psycopg2.OperationalError("server closed the connection")
 
     with pytest.raises(psycopg2.OperationalError):
-        inbox.consume(FakeSession(), "h", "subsidies", "SubsidyGranted", envelope(), flaky,
-                      sleep=lambda s: None)
+        inbox.consume(
+            FakeSession(),
+            "h",
+            "subsidies",
+            "SubsidyGranted",
+            envelope(),
+            flaky,
+            sleep=lambda s: None,
+        )
     assert len(calls) == 3
     assert inbox.dead_letters() == [], "a transient failure is requeued, not dead-lettered"
 
@@ -330,6 +411,16 @@ def test_transient_failure_then_success_has_one_effect(store, inbox):
         if len(calls) == 1:
             raise psycopg2.OperationalError("blip")
 
-    assert inbox.consume(FakeSession(), "h", "subsidies", "SubsidyGranted", envelope(),
-                         flaky_once, sleep=lambda s: None) == "handled"
+    assert (
+        inbox.consume(
+            FakeSession(),
+            "h",
+            "subsidies",
+            "SubsidyGranted",
+            envelope(),
+            flaky_once,
+            sleep=lambda s: None,
+        )
+        == "handled"
+    )
     assert len(store.read_stream("once")) == 1

@@ -9,6 +9,7 @@
    broker (a probe queue bound to ``assessment.events`` sees each stored event id);
 3. SIGTERM of a replica mid-wave → it finishes its in-flight work and exits 0; nothing is lost
    or doubled."""
+
 import datetime as dt
 import signal
 import threading
@@ -22,8 +23,8 @@ import requests
 
 from shared.db import Database
 from shared.decider import NewEvent
-from shared.store import EventStore, Metadata
 from shared.messaging.relay import Relay, exchange_for
+from shared.store import EventStore, Metadata
 from tests.integration.test_metrics import scrape, value
 from tests.support.system import running_system
 from tests.support.waiting import wait_for
@@ -36,11 +37,22 @@ FIRST, SECOND = 500, 200
 
 def certified(n):
     talent = f"scale-{RUN}-{n}"
-    return NewEvent("TalentCertified", {
-        "talent_id": talent, "application_id": f"app-{talent}", "applicant_name": "测试",
-        "county": "楚雄市", "category": "LT-6.3", "track": "seller", "baseline_year": 2025,
-        "baseline": {"sales_fen": 300_000_000}, "period_start": dt.date(2026, 6, 1),
-        "period_end": dt.date(2029, 5, 31)}, ("LT-9.5", "LT-10"))
+    return NewEvent(
+        "TalentCertified",
+        {
+            "talent_id": talent,
+            "application_id": f"app-{talent}",
+            "applicant_name": "测试",
+            "county": "楚雄市",
+            "category": "LT-6.3",
+            "track": "seller",
+            "baseline_year": 2025,
+            "baseline": {"sales_fen": 300_000_000},
+            "period_start": dt.date(2026, 6, 1),
+            "period_end": dt.date(2029, 5, 31),
+        },
+        ("LT-9.5", "LT-10"),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +61,9 @@ def system():
     sysm = next(gen)
     apps = EventStore(Database(sysm.dsn("applications")), "applications")
     relay = Relay(sysm.dsn("applications"), sysm.amqp_uri, "applications")
-    probe = kombu.Queue(f"scaling-probe-{RUN}", exchange_for("assessment"), routing_key="#",
-                        durable=True)
+    probe = kombu.Queue(
+        f"scaling-probe-{RUN}", exchange_for("assessment"), routing_key="#", durable=True
+    )
     try:
         apps.migrate()
         with kombu.Connection(sysm.amqp_uri) as conn:
@@ -77,21 +90,31 @@ def certify(apps, numbers):
 
 def tenures(db):
     with db.transaction() as cur:
-        cur.execute("SELECT count(*), count(DISTINCT stream_id) FROM events "
-                    "WHERE event_type = 'TenureOpened'")
+        cur.execute(
+            "SELECT count(*), count(DISTINCT stream_id) FROM events "
+            "WHERE event_type = 'TenureOpened'"
+        )
         return cur.fetchone()
 
 
 def handled(url):
-    return value(scrape(url), "talent_handler_duration_seconds_count",
-                 handler="on_talent_certified", outcome="handled")
+    return value(
+        scrape(url),
+        "talent_handler_duration_seconds_count",
+        handler="on_talent_certified",
+        outcome="handled",
+    )
 
 
 def leader(sysm):
     for name in REPLICAS:
         if name in sysm.procs:
-            if requests.get(sysm.urls[name] + "/health/ready", timeout=5).json()[
-                    "checks"].get("relay") == "leader":
+            if (
+                requests.get(sysm.urls[name] + "/health/ready", timeout=5)
+                .json()["checks"]
+                .get("relay")
+                == "leader"
+            ):
                 return name
     return None
 
@@ -111,13 +134,13 @@ def test_killing_the_relay_leader_loses_nothing(system):
     survivor = next(name for name in REPLICAS if name != killed)
     writer = threading.Thread(target=certify, args=(system.apps, range(FIRST, FIRST + SECOND)))
     writer.start()
-    wait_for(lambda: tenures(system.assessment)[0] >= FIRST + 20, "the second wave under way",
-             timeout=60)
+    wait_for(
+        lambda: tenures(system.assessment)[0] >= FIRST + 20, "the second wave under way", timeout=60
+    )
     system.stop(killed, sig=signal.SIGKILL)  # mid-wave: the leader's relay and its handlers
     writer.join(timeout=60)
     wait_for(lambda: leader(system) == survivor, "the survivor to lead the relay", timeout=30)
-    wait_for(lambda: tenures(system.assessment)[0] >= FIRST + SECOND, "every tenure",
-             timeout=180)
+    wait_for(lambda: tenures(system.assessment)[0] >= FIRST + SECOND, "every tenure", timeout=180)
     time.sleep(1)
     assert tenures(system.assessment) == (FIRST + SECOND, FIRST + SECOND)
 
@@ -147,14 +170,14 @@ def test_sigterm_finishes_in_flight_work_and_exits_cleanly(system):
     done = FIRST + SECOND
     writer = threading.Thread(target=certify, args=(system.apps, range(done, done + SECOND)))
     writer.start()
-    wait_for(lambda: tenures(system.assessment)[0] >= done + 20, "the third wave under way",
-             timeout=60)
+    wait_for(
+        lambda: tenures(system.assessment)[0] >= done + 20, "the third wave under way", timeout=60
+    )
     proc = system.procs[REPLICAS[0]]
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
     system.stop(REPLICAS[0])  # bookkeeping only: already exited
     writer.join(timeout=60)
-    wait_for(lambda: tenures(system.assessment)[0] >= done + SECOND, "every tenure",
-             timeout=180)
+    wait_for(lambda: tenures(system.assessment)[0] >= done + SECOND, "every tenure", timeout=180)
     time.sleep(1)
     assert tenures(system.assessment) == (done + SECOND, done + SECOND)

@@ -1,6 +1,7 @@
 """Each service works as its own database role, which may INSERT and SELECT the events but not
-UPDATE, DELETE or TRUNCATE them (shared/migrations.py: grant_service_role); migrations run as the
+UPDATE, DELETE or TRUNCATE them (shared/store/schema.py: grant_service_role); migrations run as the
 owner."""
+
 import psycopg2
 import psycopg2.errors
 import pytest
@@ -8,8 +9,8 @@ import pytest
 from shared.contracts import load_all
 from shared.db import Database
 from shared.decider import NewEvent
-from shared.store import EventStore, Metadata
 from shared.messaging.inbox import Inbox
+from shared.store import EventStore, Metadata
 from shared.store.schema import grant_service_role, runtime_dsn
 
 pytestmark = pytest.mark.integration
@@ -19,8 +20,17 @@ META = Metadata("tester", "system", "corr-1", policy_version="test")
 
 
 def _granted():
-    return NewEvent("SubsidyGranted", dict(grant_id="g-1", talent_id="t-1", measure="LT-10.1",
-                                           amount_fen=5_000_000, fiscal_year=2026), ("LT-10.1",))
+    return NewEvent(
+        "SubsidyGranted",
+        dict(
+            grant_id="g-1",
+            talent_id="t-1",
+            measure="LT-10.1",
+            amount_fen=5_000_000,
+            fiscal_year=2026,
+        ),
+        ("LT-10.1",),
+    )
 
 
 @pytest.fixture
@@ -51,18 +61,20 @@ def test_the_service_role_appends_and_reads(service_db):
         cur.execute("DELETE FROM inbox WHERE false")
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE events SET payload = '{}'::jsonb",
-    "DELETE FROM events",
-    "TRUNCATE events",
-    "ALTER TABLE events DISABLE TRIGGER USER",
-    "DROP TABLE events",
-    "INSERT INTO schema_migrations (name) VALUES ('x')",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE events SET payload = '{}'::jsonb",
+        "DELETE FROM events",
+        "TRUNCATE events",
+        "ALTER TABLE events DISABLE TRIGGER USER",
+        "DROP TABLE events",
+        "INSERT INTO schema_migrations (name) VALUES ('x')",
+    ],
+)
 def test_the_service_role_cannot_rewrite_history(service_db, statement):
     _, runtime = service_db
-    EventStore(runtime, "subsidies").append(
-        "grant", "grant-t-1", 0, [_granted()], META)
+    EventStore(runtime, "subsidies").append("grant", "grant-t-1", 0, [_granted()], META)
     conn = runtime.connect()
     try:
         with pytest.raises((psycopg2.errors.InsufficientPrivilege,)) as info:

@@ -3,6 +3,7 @@ vhost, driven over HTTP and by events published to its queues: budgets per fund 
 Ten Measures claims from filing to payment, the LT-10.1 queue, refusals that write nothing, and
 the guards that must hold under concurrency (one claim per measure, party and period; one payment;
 no budget overspent, whether the decisions come over HTTP or from the broker)."""
+
 import datetime as dt
 import threading
 import uuid
@@ -14,8 +15,8 @@ import pytest
 
 from shared.contracts import load_all
 from shared.db import Database
-from shared.store import EventStore
 from shared.messaging.relay import exchange_for
+from shared.store import EventStore
 from talent_client.http import Client
 from tests.support.system import running_system
 from tests.support.waiting import wait_for
@@ -48,8 +49,12 @@ def call(api, method, path, role, json=None, **kw):
 
 
 def events_of(store, stream_id=None, event_type=None):
-    return [e for e in store.read_all() if (stream_id is None or e.stream_id == stream_id)
-            and (event_type is None or e.event_type == event_type)]
+    return [
+        e
+        for e in store.read_all()
+        if (stream_id is None or e.stream_id == stream_id)
+        and (event_type is None or e.event_type == event_type)
+    ]
 
 
 def wait_until(what, fn, timeout=30):
@@ -82,61 +87,123 @@ class NoWrite:
 def publish(system, source, event_type, payload, clauses=()):
     """Publish one event as another service's relay would (an envelope on its exchange)."""
     version, data = REGISTRY.encode(event_type, payload)
-    body = orjson.dumps({
-        "event_id": str(uuid.uuid4()), "event_type": event_type, "schema_version": version,
-        "source": source, "stream_type": "test", "stream_id": f"test-{uuid.uuid4().hex[:6]}",
-        "stream_version": 1, "global_position": 1,
-        "recorded_at": dt.datetime.now(dt.timezone.utc).isoformat(), "payload": data,
-        "metadata": {"actor_id": "test", "actor_role": "system", "correlation_id": "it",
-                     "causation_id": None, "clauses": list(clauses), "policy_version": "test"}})
+    body = orjson.dumps(
+        {
+            "event_id": str(uuid.uuid4()),
+            "event_type": event_type,
+            "schema_version": version,
+            "source": source,
+            "stream_type": "test",
+            "stream_id": f"test-{uuid.uuid4().hex[:6]}",
+            "stream_version": 1,
+            "global_position": 1,
+            "recorded_at": dt.datetime.now(dt.UTC).isoformat(),
+            "payload": data,
+            "metadata": {
+                "actor_id": "test",
+                "actor_role": "system",
+                "correlation_id": "it",
+                "causation_id": None,
+                "clauses": list(clauses),
+                "policy_version": "test",
+            },
+        }
+    )
     with kombu.Connection(system.amqp_uri) as conn:
-        conn.Producer().publish(body, exchange=exchange_for(source), routing_key=event_type,
-                                content_type="application/json", content_encoding="utf-8",
-                                declare=[exchange_for(source)])
+        conn.Producer().publish(
+            body,
+            exchange=exchange_for(source),
+            routing_key=event_type,
+            content_type="application/json",
+            content_encoding="utf-8",
+            declare=[exchange_for(source)],
+        )
 
 
 def certified(talent_id, period_start=TODAY, **extra):
-    return {"talent_id": talent_id, "application_id": f"app-{talent_id}", "applicant_name": "某人",
-            "county": "楚雄市", "category": "LT-6.3", "track": "seller", "baseline_year": YEAR - 1,
-            "baseline": {"sales_fen": 300_000_000}, "period_start": period_start,
-            "period_end": period_start.replace(year=period_start.year + 3) - dt.timedelta(1),
-            **extra}
+    return {
+        "talent_id": talent_id,
+        "application_id": f"app-{talent_id}",
+        "applicant_name": "某人",
+        "county": "楚雄市",
+        "category": "LT-6.3",
+        "track": "seller",
+        "baseline_year": YEAR - 1,
+        "baseline": {"sales_fen": 300_000_000},
+        "period_start": period_start,
+        "period_end": period_start.replace(year=period_start.year + 3) - dt.timedelta(1),
+        **extra,
+    }
 
 
 def disqualified(talent_id, decided_on=TODAY):
-    return {"talent_id": talent_id, "ground": "LT-14.4", "reasons": ["year 1 unqualified"],
-            "decided_on": decided_on}
+    return {
+        "talent_id": talent_id,
+        "ground": "LT-14.4",
+        "reasons": ["year 1 unqualified"],
+        "decided_on": decided_on,
+    }
 
 
 def set_budget(api, source, amount_fen, year=YEAR, reference="楚财〔2026〕1号"):
-    return call(api, "POST", f"/funds/{source}/{year}/budget", "finance",
-                json={"amount_fen": amount_fen, "reference": reference})
+    return call(
+        api,
+        "POST",
+        f"/funds/{source}/{year}/budget",
+        "finance",
+        json={"amount_fen": amount_fen, "reference": reference},
+    )
 
 
 def tm4(party, worker, months=7, wages=400_000, **kw):
-    return {"measure": "TM-4", "party_id": party, "party_name": "楚雄某电商有限公司",
-            "ecommerce": True, "enterprise_size": "small", "worker_ref": worker,
-            "worker_group": "registered_unemployed", "hired_on": "2026-03-01",
-            "trained_on_the_job": True, "monthly_wages_fen": [wages] * months, **kw}
+    return {
+        "measure": "TM-4",
+        "party_id": party,
+        "party_name": "楚雄某电商有限公司",
+        "ecommerce": True,
+        "enterprise_size": "small",
+        "worker_ref": worker,
+        "worker_group": "registered_unemployed",
+        "hired_on": "2026-03-01",
+        "trained_on_the_job": True,
+        "monthly_wages_fen": [wages] * months,
+        **kw,
+    }
 
 
 def intern(ref, planned):
-    return {"intern_ref": ref, "start_on": "2026-01-05", "planned_months": planned,
-            "served_months": planned, "outcome": "completed", "retained": True}
+    return {
+        "intern_ref": ref,
+        "start_on": "2026-01-05",
+        "planned_months": planned,
+        "served_months": planned,
+        "outcome": "completed",
+        "retained": True,
+    }
 
 
 # -- budgets ----------------------------------------------------------------------------------------
 def test_budget_refusals_write_nothing(api, store):
     with NoWrite(store):
         r = set_budget(api, "employment_fund", -1)
-        refused_without_writing(store, r, 400, code="invalid_input",
-                                fields={"amount_fen": ["Must be greater than or equal to 0."]})
+        refused_without_writing(
+            store,
+            r,
+            400,
+            code="invalid_input",
+            fields={"amount_fen": ["Must be greater than or equal to 0."]},
+        )
         r = set_budget(api, "lottery_fund", 100)
         assert r.status_code == 400 and set(r.json()["fields"]) == {"source"}
         r = set_budget(api, "employment_fund", 100, year=2019)
         assert r.status_code == 400 and set(r.json()["fields"]) == {"fiscal_year"}
-        r = call(api, "POST", f"/funds/employment_fund/{YEAR}/budget", "hrss_officer",
-                 json={"amount_fen": 100, "reference": "x"})
+        r = call(
+            api,
+            "POST",
+            f"/funds/employment_fund/{YEAR}/budget",
+            "hrss_officer",
+            json={"amount_fen": 100, "reference": "x"},
+        )
         refused_without_writing(store, r, 403, code="forbidden")
 
 
@@ -144,25 +211,41 @@ def test_budget_is_event_sourced_and_cannot_go_below_what_is_committed(api, stor
     r = set_budget(api, "provincial_entrepreneurship_fund", 300_000_000)
     assert r.status_code == 200, r.text
     [event] = r.json()["events"]
-    assert (event["type"], event["clauses"], event["payload"]["amount_fen"],
-            event["payload"]["previous_fen"]) == ("BudgetSet", ["TM-1"], 300_000_000, 0)
-    base = {"measure": "TM-10", "party_id": "base-1", "party_name": "楚雄电商孵化园",
-            "ecommerce": True, "provincial_review_passed": True}
+    assert (
+        event["type"],
+        event["clauses"],
+        event["payload"]["amount_fen"],
+        event["payload"]["previous_fen"],
+    ) == ("BudgetSet", ["TM-1"], 300_000_000, 0)
+    base = {
+        "measure": "TM-10",
+        "party_id": "base-1",
+        "party_name": "楚雄电商孵化园",
+        "ecommerce": True,
+        "provincial_review_passed": True,
+    }
     r = call(api, "POST", "/claims", "hrss_officer", json={**base, "requested_fen": 250_000_000})
     assert r.status_code == 201, r.text
     claim_id = r.json()["claim_id"]
-    assert (claim_id, r.json()["events"][0]["payload"]["amount_fen"]) == ("TM-10:base-1",
-                                                                          200_000_000)
-    r = call(api, "POST", f"/claims/{claim_id}/decision", "hrss_officer",
-             json={"decision": "approve"})
+    assert (claim_id, r.json()["events"][0]["payload"]["amount_fen"]) == (
+        "TM-10:base-1",
+        200_000_000,
+    )
+    r = call(
+        api, "POST", f"/claims/{claim_id}/decision", "hrss_officer", json={"decision": "approve"}
+    )
     assert r.status_code == 200, r.text
     with NoWrite(store):
         r = set_budget(api, "provincial_entrepreneurship_fund", 199_999_999)
-        refused_without_writing(store, r, 422, clause="TM-1",
-                                fields={"amount_fen": ["At least 200000000."]})
+        refused_without_writing(
+            store, r, 422, clause="TM-1", fields={"amount_fen": ["At least 200000000."]}
+        )
     fund = call(api, "GET", f"/funds/provincial_entrepreneurship_fund/{YEAR}", "auditor").json()
     assert (fund["budget_fen"], fund["committed_fen"], fund["available_fen"]) == (
-        300_000_000, 200_000_000, 100_000_000)
+        300_000_000,
+        200_000_000,
+        100_000_000,
+    )
     assert [h["type"] for h in fund["history"]] == ["BudgetSet"]
 
 
@@ -175,18 +258,31 @@ def test_tm4_claim_filed_approved_paid_and_in_the_ledger_and_totals(api, store):
     assert body["claim_id"] == "TM-4:E-100:w-100"
     filed = body["events"][0]
     assert (filed["type"], filed["clauses"], filed["payload"]["amount_fen"]) == (
-        "MeasureClaimFiled", ["TM-4"], 480_000)
+        "MeasureClaimFiled",
+        ["TM-4"],
+        480_000,
+    )
     assert [x["amount_fen"] for x in filed["payload"]["breakdown"]] == [80_000] * 6 + [0]
 
     claim = call(api, "GET", "/claims/TM-4:E-100:w-100", "auditor").json()
     assert (claim["status"], claim["amount_fen"], len(claim["breakdown"])) == ("filed", 480_000, 7)
-    r = call(api, "POST", "/claims/TM-4:E-100:w-100/decision", "hrss_officer",
-             json={"decision": "approve"})
+    r = call(
+        api,
+        "POST",
+        "/claims/TM-4:E-100:w-100/decision",
+        "hrss_officer",
+        json={"decision": "approve"},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["events"][0]["clauses"] == ["TM-4", "TM-1"]
     assert r.json()["events"][0]["payload"]["fund"] == "employment_fund"
-    r = call(api, "POST", "/claims/TM-4:E-100:w-100/payments", "finance",
-             json={"payment_reference": "JY-1", "paid_on": TODAY.isoformat()})
+    r = call(
+        api,
+        "POST",
+        "/claims/TM-4:E-100:w-100/payments",
+        "finance",
+        json={"payment_reference": "JY-1", "paid_on": TODAY.isoformat()},
+    )
     assert r.status_code == 200 and r.json()["events"][0]["type"] == "MeasureClaimPaid"
 
     ledger = call(api, "GET", "/ledger/E-100", "auditor").json()
@@ -201,41 +297,92 @@ def test_tm4_claim_filed_approved_paid_and_in_the_ledger_and_totals(api, store):
 
 def test_bad_claims_get_4xx_naming_the_field_or_clause_and_write_nothing(api, store):
     with NoWrite(store):
-        r = call(api, "POST", "/claims", "hrss_officer",
-                 json=tm4("E-200", "w-200", months=3, monthly_wages_fen=[400_000, 400_000, -1]))
-        refused_without_writing(store, r, 400, code="invalid_input", fields={
-            "monthly_wages_fen": {"2": ["Must be greater than or equal to 0."]}})
+        r = call(
+            api,
+            "POST",
+            "/claims",
+            "hrss_officer",
+            json=tm4("E-200", "w-200", months=3, monthly_wages_fen=[400_000, 400_000, -1]),
+        )
+        refused_without_writing(
+            store,
+            r,
+            400,
+            code="invalid_input",
+            fields={"monthly_wages_fen": {"2": ["Must be greater than or equal to 0."]}},
+        )
 
-        r = call(api, "POST", "/claims", "hrss_officer", json={
-            "measure": "TM-8", "party_id": "E-200", "party_name": "某电商", "ecommerce": True,
-            "cohort": "2026-01", "interns": [intern("i-1", 6), intern("i-2", 13)]})
+        r = call(
+            api,
+            "POST",
+            "/claims",
+            "hrss_officer",
+            json={
+                "measure": "TM-8",
+                "party_id": "E-200",
+                "party_name": "某电商",
+                "ecommerce": True,
+                "cohort": "2026-01",
+                "interns": [intern("i-1", 6), intern("i-2", 13)],
+            },
+        )
         body = refused_without_writing(store, r, 422, code="rule_violation", clause="TM-8")
         assert list(body["fields"]["interns"]["1"]) == ["planned_months"]
 
-        r = call(api, "POST", "/claims", "hrss_officer", json={**tm4("E-200", "w-200"),
-                                                              "measure": "TM-9"})
+        r = call(
+            api,
+            "POST",
+            "/claims",
+            "hrss_officer",
+            json={**tm4("E-200", "w-200"), "measure": "TM-9"},
+        )
         body = refused_without_writing(store, r, 400, code="invalid_input")
         assert list(body["fields"]) == ["measure"]
 
         r = call(api, "POST", "/claims", "finance", json=tm4("E-200", "w-200"))
         refused_without_writing(store, r, 403, code="forbidden")
-        r = call(api, "POST", "/claims", "hrss_officer",
-                 json=tm4("E-200", "53230119900101001X"))
-        refused_without_writing(store, r, 400, fields={"worker_ref": [
-            "Name the person by a reference, never an ID or mobile number."]})
-        r = call(api, "POST", "/claims", "hrss_officer",
-                 json=tm4("E-200", "w-200", enterprise_size="large"))
+        r = call(api, "POST", "/claims", "hrss_officer", json=tm4("E-200", "53230119900101001X"))
+        refused_without_writing(
+            store,
+            r,
+            400,
+            fields={
+                "worker_ref": ["Name the person by a reference, never an ID or mobile number."]
+            },
+        )
+        r = call(
+            api,
+            "POST",
+            "/claims",
+            "hrss_officer",
+            json=tm4("E-200", "w-200", enterprise_size="large"),
+        )
         refused_without_writing(store, r, 422, clause="TM-4")
 
-        r = call(api, "POST", "/claims/TM-4:nobody:none/decision", "hrss_officer",
-                 json={"decision": "approve"})
+        r = call(
+            api,
+            "POST",
+            "/claims/TM-4:nobody:none/decision",
+            "hrss_officer",
+            json={"decision": "approve"},
+        )
         refused_without_writing(store, r, 404, code="not_found")
-        r = call(api, "POST", "/claims/TM-4:E-100:w-100/payments", "finance",   # paid already
-                 json={"payment_reference": "JY-2", "paid_on": TODAY.isoformat()})
+        r = call(
+            api,
+            "POST",
+            "/claims/TM-4:E-100:w-100/payments",
+            "finance",  # paid already
+            json={"payment_reference": "JY-2", "paid_on": TODAY.isoformat()},
+        )
         refused_without_writing(store, r, 422, clause="TM-4")
         r = call(api, "POST", "/claims", "hrss_officer", json=tm4("E-100", "w-100"))
-        refused_without_writing(store, r, 422, clause="TM-4", fields={
-            "party_id": ["Already claimed for this measure and period."]})
+        refused_without_writing(
+            store,
+            r,
+            422,
+            clause="TM-4",
+            fields={"party_id": ["Already claimed for this measure and period."]},
+        )
 
 
 def in_threads(n, fn):
@@ -245,6 +392,7 @@ def in_threads(n, fn):
     def run(i):
         barrier.wait()
         results[i] = fn(i)
+
     threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
     for t in threads:
         t.start()
@@ -255,8 +403,12 @@ def in_threads(n, fn):
 
 def test_the_same_claim_filed_concurrently_is_filed_once(system, store):
     clients = [Client(system.urls, out=lambda *_: None) for _ in range(8)]
-    results = in_threads(8, lambda i: call(clients[i], "POST", "/claims", "hrss_officer",
-                                           json=tm4("E-300", "w-300", months=3)))
+    results = in_threads(
+        8,
+        lambda i: call(
+            clients[i], "POST", "/claims", "hrss_officer", json=tm4("E-300", "w-300", months=3)
+        ),
+    )
     statuses = sorted(r.status_code for r in results)
     assert statuses.count(201) == 1 and set(statuses) <= {201, 409, 422}, statuses
     assert len(events_of(store, "claim-TM-4:E-300:w-300")) == 1
@@ -266,16 +418,39 @@ def test_concurrent_approvals_never_overspend_and_a_claim_is_paid_once(system, a
     assert set_budget(api, "employment_subsidy_fund", 1_500_000).status_code == 200  # 3 × 5,000
     ids = []
     for i in range(8):
-        r = call(api, "POST", "/claims", "hrss_officer", json={
-            "measure": "TM-7", "party_id": f"E-4{i}", "party_name": "某电商", "ecommerce": True,
-            "variant": "standard", "enterprise_size": "micro", "hire_ref": f"grad-4{i}",
-            "hire_group": "graduate", "graduated_on": f"{YEAR}-06-30",
-            "hired_on": f"{YEAR}-07-01", "contract_months": 12, "social_insurance": True})
+        r = call(
+            api,
+            "POST",
+            "/claims",
+            "hrss_officer",
+            json={
+                "measure": "TM-7",
+                "party_id": f"E-4{i}",
+                "party_name": "某电商",
+                "ecommerce": True,
+                "variant": "standard",
+                "enterprise_size": "micro",
+                "hire_ref": f"grad-4{i}",
+                "hire_group": "graduate",
+                "graduated_on": f"{YEAR}-06-30",
+                "hired_on": f"{YEAR}-07-01",
+                "contract_months": 12,
+                "social_insurance": True,
+            },
+        )
         assert r.status_code == 201, r.text
         ids.append(r.json()["claim_id"])
     clients = [Client(system.urls, out=lambda *_: None) for _ in range(8)]
-    results = in_threads(8, lambda i: call(clients[i], "POST", f"/claims/{ids[i]}/decision",
-                                           "hrss_officer", json={"decision": "approve"}))
+    results = in_threads(
+        8,
+        lambda i: call(
+            clients[i],
+            "POST",
+            f"/claims/{ids[i]}/decision",
+            "hrss_officer",
+            json={"decision": "approve"},
+        ),
+    )
     statuses = [r.status_code for r in results]
     assert statuses.count(200) == 3 and statuses.count(422) == 5, statuses
     assert {r.json()["clause"] for r in results if r.status_code == 422} == {"TM-1"}
@@ -283,38 +458,69 @@ def test_concurrent_approvals_never_overspend_and_a_claim_is_paid_once(system, a
     assert (fund["committed_fen"], fund["available_fen"]) == (1_500_000, 0)
 
     winner = ids[statuses.index(200)]
-    results = in_threads(8, lambda i: call(clients[i], "POST", f"/claims/{winner}/payments",
-                                           "finance", json={"payment_reference": f"P-{i}",
-                                                            "paid_on": TODAY.isoformat()}))
+    results = in_threads(
+        8,
+        lambda i: call(
+            clients[i],
+            "POST",
+            f"/claims/{winner}/payments",
+            "finance",
+            json={"payment_reference": f"P-{i}", "paid_on": TODAY.isoformat()},
+        ),
+    )
     assert sorted(r.status_code for r in results).count(200) == 1
     assert len(events_of(store, f"claim-{winner}", "MeasureClaimPaid")) == 1
 
 
 def test_tm6_loan_ceiling_is_approved_without_a_fund_and_not_payable(api, store):
-    r = call(api, "POST", "/claims", "hrss_officer", json={
-        "measure": "TM-6", "party_id": "P-6", "party_name": "六人合伙电商", "ecommerce": True,
-        "borrower_kind": "partnership", "partners": 6, "meets_loan_conditions": True,
-        "requested_fen": 120_000_000})
+    r = call(
+        api,
+        "POST",
+        "/claims",
+        "hrss_officer",
+        json={
+            "measure": "TM-6",
+            "party_id": "P-6",
+            "party_name": "六人合伙电商",
+            "ecommerce": True,
+            "borrower_kind": "partnership",
+            "partners": 6,
+            "meets_loan_conditions": True,
+            "requested_fen": 120_000_000,
+        },
+    )
     assert r.status_code == 201 and r.json()["events"][0]["payload"]["amount_fen"] == 110_000_000
     claim_id = r.json()["claim_id"]
     assert claim_id == f"TM-6:P-6:{YEAR}"
-    r = call(api, "POST", f"/claims/{claim_id}/decision", "hrss_officer",
-             json={"decision": "approve"})
+    r = call(
+        api, "POST", f"/claims/{claim_id}/decision", "hrss_officer", json={"decision": "approve"}
+    )
     assert r.status_code == 200 and r.json()["events"][0]["payload"]["fund"] is None
     with NoWrite(store):
-        r = call(api, "POST", f"/claims/{claim_id}/payments", "finance",
-                 json={"payment_reference": "X", "paid_on": TODAY.isoformat()})
+        r = call(
+            api,
+            "POST",
+            f"/claims/{claim_id}/payments",
+            "finance",
+            json={"payment_reference": "X", "paid_on": TODAY.isoformat()},
+        )
         refused_without_writing(store, r, 422, clause="TM-6")
 
 
 def test_a_rejected_claim_is_filed_again_corrected(api):
     r = call(api, "POST", "/claims", "hrss_officer", json=tm4("E-500", "w-500", months=2))
     claim_id = r.json()["claim_id"]
-    r = call(api, "POST", f"/claims/{claim_id}/decision", "hrss_officer",
-             json={"decision": "reject"})
+    r = call(
+        api, "POST", f"/claims/{claim_id}/decision", "hrss_officer", json={"decision": "reject"}
+    )
     assert r.status_code == 422 and r.json()["fields"] == {"reasons": ["Required when rejecting."]}
-    r = call(api, "POST", f"/claims/{claim_id}/decision", "hrss_officer",
-             json={"decision": "reject", "reasons": ["wages not evidenced"]})
+    r = call(
+        api,
+        "POST",
+        f"/claims/{claim_id}/decision",
+        "hrss_officer",
+        json={"decision": "reject", "reasons": ["wages not evidenced"]},
+    )
     assert r.json()["events"][0]["type"] == "MeasureClaimRejected"
     r = call(api, "POST", "/claims", "hrss_officer", json=tm4("E-500", "w-500", months=3))
     assert r.status_code == 201 and r.json()["version"] == 3
@@ -326,9 +532,16 @@ def grant_decisions(store, talent_ids):
     """talent -> the first grant decision (SubsidyGranted or SubsidyGrantQueued), once every
     talent has one."""
     streams = {f"grant-LT-10.1-{t}": t for t in talent_ids}
-    decisions = wait_until(f"{len(streams)} grant decisions", lambda: (lambda d: d if len(
-        d) == len(streams) else None)({streams[e.stream_id]: e.event_type for e in store.read_all()
-                                       if e.stream_id in streams and e.stream_version == 1}))
+    decisions = wait_until(
+        f"{len(streams)} grant decisions",
+        lambda: (lambda d: d if len(d) == len(streams) else None)(
+            {
+                streams[e.stream_id]: e.event_type
+                for e in store.read_all()
+                if e.stream_id in streams and e.stream_version == 1
+            }
+        ),
+    )
     return decisions
 
 
@@ -350,15 +563,23 @@ def test_lt_grants_queue_when_the_budget_is_short_and_are_granted_first_come(sys
 
     # a granted, unpaid subsidy cancelled by a disqualification gives its room to the next
     granted = next(t for t, d in decisions.items() if d == "SubsidyGranted")
-    second_queued = call(api, "GET", f"/funds/prefecture_finance/{YEAR}",
-                         "finance").json()["queued_grants"][0]["talent_id"]
+    second_queued = call(api, "GET", f"/funds/prefecture_finance/{YEAR}", "finance").json()[
+        "queued_grants"
+    ][0]["talent_id"]
     publish(system, "assessment", "TalentDisqualified", disqualified(granted), ("LT-14",))
-    wait_until("the next queued grant", lambda: call(
-        api, "GET", f"/grants/{second_queued}", "finance").json()["grants"][0]["status"]
-        == "granted")
+    wait_until(
+        "the next queued grant",
+        lambda: (
+            call(api, "GET", f"/grants/{second_queued}", "finance").json()["grants"][0]["status"]
+            == "granted"
+        ),
+    )
     fund = call(api, "GET", f"/funds/prefecture_finance/{YEAR}", "finance").json()
     assert (fund["budget_fen"], fund["committed_fen"], fund["queued"]) == (
-        15_000_000, 15_000_000, 1)
+        15_000_000,
+        15_000_000,
+        1,
+    )
 
 
 def test_concurrent_certifications_never_overspend_the_fund(system, api, store):
@@ -366,8 +587,16 @@ def test_concurrent_certifications_never_overspend_the_fund(system, api, store):
     start = dt.date(year, 1, 4)
     assert set_budget(api, "prefecture_finance", 15_000_000, year=year).status_code == 200
     talents = [f"lt-c{i}" for i in range(12)]
-    in_threads(12, lambda i: publish(system, "applications", "TalentCertified",
-                                     certified(talents[i], start), ("LT-9.5", "LT-10")))
+    in_threads(
+        12,
+        lambda i: publish(
+            system,
+            "applications",
+            "TalentCertified",
+            certified(talents[i], start),
+            ("LT-9.5", "LT-10"),
+        ),
+    )
     decisions = grant_decisions(store, talents)
     assert sorted(decisions.values()).count("SubsidyGranted") == 3
     fund = call(api, "GET", f"/funds/prefecture_finance/{year}", "finance").json()
@@ -376,14 +605,30 @@ def test_concurrent_certifications_never_overspend_the_fund(system, api, store):
 
 def test_a_transferred_yixiang_talent_is_granted_the_difference(system, api, store):
     assert set_budget(api, "prefecture_finance", 50_000_000).status_code == 200
-    publish(system, "applications", "TalentCertified",
-            certified("lt-yx", dt.date(2021, 5, 1), origin="yixiang_transfer",
-                      prior_startup_subsidy_fen=2_000_000), ("LT-16", "LT-10"))
-    grant = wait_until("the transfer's grant", lambda: (lambda r: r.json() if r.ok else None)(
-        call(api, "GET", "/grants/lt-yx", "finance")))
+    publish(
+        system,
+        "applications",
+        "TalentCertified",
+        certified(
+            "lt-yx",
+            dt.date(2021, 5, 1),
+            origin="yixiang_transfer",
+            prior_startup_subsidy_fen=2_000_000,
+        ),
+        ("LT-16", "LT-10"),
+    )
+    grant = wait_until(
+        "the transfer's grant",
+        lambda: (lambda r: r.json() if r.ok else None)(
+            call(api, "GET", "/grants/lt-yx", "finance")
+        ),
+    )
     # 50,000 less the 20,000 Yixiang paid, charged to the year the transfer was recorded
-    assert (grant["grants"][0]["status"], grant["grants"][0]["fiscal_year"],
-            grant["grants"][0]["amount_fen"]) == ("granted", YEAR, 3_000_000)
+    assert (
+        grant["grants"][0]["status"],
+        grant["grants"][0]["fiscal_year"],
+        grant["grants"][0]["amount_fen"],
+    ) == ("granted", YEAR, 3_000_000)
     [event] = grant["history"]
     assert event["clauses"] == ["LT-10.1", "LT-16"]
     assert [x["amount_fen"] for x in event["payload"]["breakdown"]] == [5_000_000, -2_000_000]
@@ -394,18 +639,30 @@ def test_overdue_recoveries_are_visible(system, api, store):
     assert set_budget(api, "prefecture_finance", 60_000_000).status_code == 200
     publish(system, "applications", "TalentCertified", certified("lt-od"), ("LT-9.5", "LT-10"))
     wait_until("grant", lambda: call(api, "GET", "/grants/lt-od", "finance").ok)
-    r = call(api, "POST", "/grants/lt-od/payments", "finance",
-             json={"payment_reference": "CZ-OD", "paid_on": TODAY.isoformat()})
+    r = call(
+        api,
+        "POST",
+        "/grants/lt-od/payments",
+        "finance",
+        json={"payment_reference": "CZ-OD", "paid_on": TODAY.isoformat()},
+    )
     assert r.status_code == 200, r.text
     long_ago = TODAY - dt.timedelta(days=45)
-    publish(system, "assessment", "TalentDisqualified", disqualified("lt-od", long_ago),
-            ("LT-14",))
-    wait_until("demand", lambda: call(api, "GET", "/grants/lt-od", "finance").json()[
-        "grants"][0]["status"] == "recovery_demanded")
+    publish(system, "assessment", "TalentDisqualified", disqualified("lt-od", long_ago), ("LT-14",))
+    wait_until(
+        "demand",
+        lambda: (
+            call(api, "GET", "/grants/lt-od", "finance").json()["grants"][0]["status"]
+            == "recovery_demanded"
+        ),
+    )
     overdue = call(api, "GET", "/recoveries?overdue=true", "auditor").json()["recoveries"]
     [row] = [x for x in overdue if x["talent_id"] == "lt-od"]
     assert (row["overdue"], row["outstanding_fen"], row["due_on"]) == (
-        True, 5_000_000, (long_ago + dt.timedelta(days=30)).isoformat())
+        True,
+        5_000_000,
+        (long_ago + dt.timedelta(days=30)).isoformat(),
+    )
     assert call(api, "GET", "/recoveries?overdue=maybe", "auditor").status_code == 400
     # a talent reads only their own grant
     assert call(api, "GET", "/grants/lt-od", "talent", actor="lt-od").status_code == 200

@@ -1,7 +1,8 @@
 """The applications service of a running test system (tests/support/system.py) (re)started on a
-pinned date (``CLOCK_TODAY``, shared/clocks.py) and, if given, a ``WORKING_DAY_OVERRIDES`` value,
+pinned date (``CLOCK_TODAY``, shared/clock.py) and, if given, a ``WORKING_DAY_OVERRIDES`` value,
 as an operator would configure them: ``nameko run`` with
 tests/support/applications_pinned_clock.yaml and the environment."""
+
 import subprocess
 import time
 
@@ -19,13 +20,21 @@ def start_applications_on(system, today, *, overrides="", wait=True):
     port = free_port()
     system.ports["applications"] = port
     system.urls["applications"] = f"http://127.0.0.1:{port}"
-    env = dict(system.env(), CLOCK_TODAY=today.isoformat(), WORKING_DAY_OVERRIDES=overrides,
-               APPLICATIONS_HTTP=f"127.0.0.1:{port}")
+    env = dict(
+        system.env(),
+        CLOCK_TODAY=today.isoformat(),
+        WORKING_DAY_OVERRIDES=overrides,
+        APPLICATIONS_HTTP=f"127.0.0.1:{port}",
+    )
     log = open(ROOT / "var" / "log" / "e2e-applications.log", "ab")
     system.logs["applications"] = log
     system.procs["applications"] = subprocess.Popen(
         [NAMEKO, "run", "--config", CONFIG, "services.applications.service"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     if wait:
         system.wait_ready(["applications"])
         return system.urls["applications"]

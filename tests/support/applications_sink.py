@@ -1,6 +1,7 @@
 """A plain Nameko service in its own process, knowing nothing of this backend's code: an ordinary
 ``@event_handler`` on the applications service's exchange that writes each ``TalentCertified`` it
 receives as one JSON line to ``$SINK_OUT`` (what any other government system would do)."""
+
 import json
 import os
 

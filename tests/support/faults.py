@@ -2,6 +2,7 @@
 consumer did with it (sent, handled, duplicates dropped, lost, doubled), PostgreSQL connection
 terminations and a private RabbitMQ node that can be stopped and started without touching the
 shared one."""
+
 import datetime as dt
 import os
 import shutil
@@ -25,31 +26,51 @@ from tests.support.system import free_port
 # Each consumer of TalentCertified, its inbox handler name, and the SQL that counts its effects on
 # the run's talents: (events, distinct effects) among the events whose ids are given.
 CONSUMERS = {
-    "subsidies": ("on_talent_certified", "SubsidyGranted",
-                  "SELECT count(*), count(DISTINCT stream_id) FROM events"
-                  " WHERE event_type = 'SubsidyGranted' AND payload->>'talent_id' LIKE %s"),
-    "assessment": ("on_talent_certified", "TenureOpened",
-                   "SELECT count(*), count(DISTINCT stream_id) FROM events"
-                   " WHERE event_type = 'TenureOpened' AND payload->>'talent_id' LIKE %s"),
+    "subsidies": (
+        "on_talent_certified",
+        "SubsidyGranted",
+        "SELECT count(*), count(DISTINCT stream_id) FROM events"
+        " WHERE event_type = 'SubsidyGranted' AND payload->>'talent_id' LIKE %s",
+    ),
+    "assessment": (
+        "on_talent_certified",
+        "TenureOpened",
+        "SELECT count(*), count(DISTINCT stream_id) FROM events"
+        " WHERE event_type = 'TenureOpened' AND payload->>'talent_id' LIKE %s",
+    ),
     # NotificationRecorded per (source event, recipient, channel): a second effect of one source
     # event would repeat a recipient
-    "notifications": ("on_applications_TalentCertified", "NotificationRecorded",
-                      "SELECT count(DISTINCT payload->>'source_event_id') + count(*)"
-                      " - count(DISTINCT (payload->>'source_event_id', payload->>'recipient',"
-                      " payload->>'channel')), count(DISTINCT payload->>'source_event_id')"
-                      " FROM events WHERE event_type = 'NotificationRecorded'"
-                      " AND payload->>'source_event_type' = 'TalentCertified'"
-                      " AND payload->>'body' LIKE %s"),
+    "notifications": (
+        "on_applications_TalentCertified",
+        "NotificationRecorded",
+        "SELECT count(DISTINCT payload->>'source_event_id') + count(*)"
+        " - count(DISTINCT (payload->>'source_event_id', payload->>'recipient',"
+        " payload->>'channel')), count(DISTINCT payload->>'source_event_id')"
+        " FROM events WHERE event_type = 'NotificationRecorded'"
+        " AND payload->>'source_event_type' = 'TalentCertified'"
+        " AND payload->>'body' LIKE %s",
+    ),
 }
 
 
 def certified(i, run):
     today = dt.date(2026, 11, 23)
-    return NewEvent("TalentCertified", {
-        "talent_id": f"talent-{run}-{i}", "application_id": f"app-{run}-{i}",
-        "applicant_name": f"申报人{run}-{i}", "county": "楚雄市", "category": "LT-6.3",
-        "track": "seller", "baseline_year": 2025, "baseline": {"sales_fen": 300_000_000},
-        "period_start": today, "period_end": dt.date(2029, 11, 22)}, ("LT-9.5", "LT-10"))
+    return NewEvent(
+        "TalentCertified",
+        {
+            "talent_id": f"talent-{run}-{i}",
+            "application_id": f"app-{run}-{i}",
+            "applicant_name": f"申报人{run}-{i}",
+            "county": "楚雄市",
+            "category": "LT-6.3",
+            "track": "seller",
+            "baseline_year": 2025,
+            "baseline": {"sales_fen": 300_000_000},
+            "period_start": today,
+            "period_end": dt.date(2029, 11, 22),
+        },
+        ("LT-9.5", "LT-10"),
+    )
 
 
 STREAM_APP = "fault-stream"  # the stream's own sessions, spared by terminate_connections
@@ -80,14 +101,20 @@ class Stream:
         assert not self.errors, self.errors
 
     def _append(self):
-        store = EventStore(Database(self.system.dsn("applications"),
-                                    application_name=STREAM_APP), "applications")
+        store = EventStore(
+            Database(self.system.dsn("applications"), application_name=STREAM_APP), "applications"
+        )
         meta = Metadata("fault-test", "system", f"faults-{self.run}")
         start = time.monotonic()
         try:
             for i in range(self.n):
-                recorded = store.append("application", f"application-{self.run}-{i}", None,
-                                        [certified(i, self.run)], meta)
+                recorded = store.append(
+                    "application",
+                    f"application-{self.run}-{i}",
+                    None,
+                    [certified(i, self.run)],
+                    meta,
+                )
                 self.ids.append(recorded[0].event_id)
                 pause = start + (i + 1) / self.rate - time.monotonic()
                 if pause > 0:
@@ -113,8 +140,11 @@ def query(dsn, sql, args=()):
 def handled(system, svc, ids):
     """How many of the events ``ids`` the consumer's inbox recorded as handled."""
     handler = CONSUMERS[svc][0]
-    return query(system.dsn(svc), "SELECT count(*) FROM inbox WHERE handler = %s"
-                 " AND event_id = ANY(%s::uuid[])", (handler, list(ids)))[0][0]
+    return query(
+        system.dsn(svc),
+        "SELECT count(*) FROM inbox WHERE handler = %s AND event_id = ANY(%s::uuid[])",
+        (handler, list(ids)),
+    )[0][0]
 
 
 def effects(system, svc, run):
@@ -156,15 +186,23 @@ def settle(system, svc, run, ids, timeout=90.0):
     """Wait until ``svc`` has an effect for each of the ``ids`` and the inbox handled them all;
     return the counts: sent, handled, duplicates dropped, lost, doubled."""
     n = len(ids)
-    wait_until(lambda: (handled(system, svc, ids), effects(system, svc, run)),
-               lambda got: got[0] >= n and got[1][1] >= n, timeout)
+    wait_until(
+        lambda: (handled(system, svc, ids), effects(system, svc, run)),
+        lambda got: got[0] >= n and got[1][1] >= n,
+        timeout,
+    )
     time.sleep(1.0)  # let a late redelivery show itself as a duplicate (or as a double effect)
     total, distinct = effects(system, svc, run)
     id_set = set(ids)
-    counts = {"sent": n, "handled": handled(system, svc, ids),
-              "duplicates_dropped": len(log_lines(system.log_path(svc),
-                                                  "event_duplicate_dropped", id_set)),
-              "lost": n - distinct, "doubled": total - distinct}
+    counts = {
+        "sent": n,
+        "handled": handled(system, svc, ids),
+        "duplicates_dropped": len(
+            log_lines(system.log_path(svc), "event_duplicate_dropped", id_set)
+        ),
+        "lost": n - distinct,
+        "doubled": total - distinct,
+    }
     return counts
 
 
@@ -181,17 +219,26 @@ def assert_exactly_once(counts):
 def fund_the_grants(client, grants=100_000):
     """LT-10.1 grants are charged to prefecture finance's budget (without room they queue):
     finance sets one with room for ``grants`` of them."""
-    client.call("POST", "subsidies", "/funds/prefecture_finance/2026/budget", "finance",
-                json={"amount_fen": grants * 5_000_000, "reference": "faults"})
+    client.call(
+        "POST",
+        "subsidies",
+        "/funds/prefecture_finance/2026/budget",
+        "finance",
+        json={"amount_fen": grants * 5_000_000, "reference": "faults"},
+    )
 
 
 # -- PostgreSQL: cut the services' connections -----------------------------------------------------
 def terminate_connections(admin_dsn, dbnames, timeout_ms=5000):
     """``pg_terminate_backend`` every session on ``dbnames`` but this one and the test stream's,
     each waiting up to ``timeout_ms`` for the backend to end; the number terminated."""
-    rows = query(admin_dsn, "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, %s))"
-                 " FROM pg_stat_activity WHERE datname = ANY(%s) AND pid <> pg_backend_pid()"
-                 " AND application_name <> %s", (timeout_ms, list(dbnames), STREAM_APP))
+    rows = query(
+        admin_dsn,
+        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, %s))"
+        " FROM pg_stat_activity WHERE datname = ANY(%s) AND pid <> pg_backend_pid()"
+        " AND application_name <> %s",
+        (timeout_ms, list(dbnames), STREAM_APP),
+    )
     return rows[0][0]
 
 
@@ -217,8 +264,7 @@ class PrivateRabbit:
         self.nodename = f"talent-faults-{self.port}@localhost"
         self.proc = None
         self.log = None
-        (self.dir / "rabbitmq.conf").write_text(
-            f"listeners.tcp.local = 127.0.0.1:{self.port}\n")
+        (self.dir / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{self.port}\n")
         (self.dir / "rabbitmq-env.conf").write_text("")
         (self.dir / "enabled_plugins").write_text("[].\n")
 
@@ -228,18 +274,26 @@ class PrivateRabbit:
 
     def env(self):
         d = str(self.dir)
-        return dict(os.environ, HOME=d, RABBITMQ_NODENAME=self.nodename,
-                    RABBITMQ_NODE_PORT=str(self.port), RABBITMQ_DIST_PORT=str(self.dist_port),
-                    RABBITMQ_MNESIA_BASE=f"{d}/mnesia", RABBITMQ_LOG_BASE=f"{d}/log",
-                    RABBITMQ_CONFIG_FILE=f"{d}/rabbitmq.conf",
-                    RABBITMQ_CONF_ENV_FILE=f"{d}/rabbitmq-env.conf",
-                    RABBITMQ_ENABLED_PLUGINS_FILE=f"{d}/enabled_plugins",
-                    RABBITMQ_PID_FILE=f"{d}/rabbit.pid", ERL_EPMD_ADDRESS="127.0.0.1")
+        return dict(
+            os.environ,
+            HOME=d,
+            RABBITMQ_NODENAME=self.nodename,
+            RABBITMQ_NODE_PORT=str(self.port),
+            RABBITMQ_DIST_PORT=str(self.dist_port),
+            RABBITMQ_MNESIA_BASE=f"{d}/mnesia",
+            RABBITMQ_LOG_BASE=f"{d}/log",
+            RABBITMQ_CONFIG_FILE=f"{d}/rabbitmq.conf",
+            RABBITMQ_CONF_ENV_FILE=f"{d}/rabbitmq-env.conf",
+            RABBITMQ_ENABLED_PLUGINS_FILE=f"{d}/enabled_plugins",
+            RABBITMQ_PID_FILE=f"{d}/rabbit.pid",
+            ERL_EPMD_ADDRESS="127.0.0.1",
+        )
 
     def start(self, timeout=90):
         self.log = open(self.dir / "server.out", "ab")
-        self.proc = subprocess.Popen([self.command], cwd=self.dir, env=self.env(),
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [self.command], cwd=self.dir, env=self.env(), stdout=self.log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -248,7 +302,9 @@ class PrivateRabbit:
                 return
             except Exception:  # noqa: BLE001 - not up yet
                 if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"private RabbitMQ did not start: {self.dir}/server.out")
+                    raise RuntimeError(
+                        f"private RabbitMQ did not start: {self.dir}/server.out"
+                    ) from None
                 time.sleep(0.25)
 
     def _beam(self):

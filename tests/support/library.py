@@ -3,6 +3,7 @@
 history of events that exercises each of them, hits and misses alike. tests/unit/test_readmodel.py
 and tests/integration/test_replay_bulk.py run it through the memory sink and through PostgreSQL.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,26 +11,52 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.readmodel import (KEEP, Add, Append, By, Case, Empty, Eq, In, Ne, ReadModel, Remove,
-                              Rows, Table, on)
+from shared.readmodel import (
+    KEEP,
+    Add,
+    Append,
+    By,
+    Case,
+    Empty,
+    Eq,
+    In,
+    Ne,
+    ReadModel,
+    Remove,
+    Rows,
+    Table,
+    on,
+)
 
-AT = dt.datetime(2024, 6, 3, 1, 2, 3, 450_000, tzinfo=dt.timezone.utc)
-ODD = "tab\there, new\nline, back\\slash \\N \"quoted\" {braces} 楚雄"
+AT = dt.datetime(2024, 6, 3, 1, 2, 3, 450_000, tzinfo=dt.UTC)
+ODD = 'tab\there, new\nline, back\\slash \\N "quoted" {braces} 楚雄'
 
 
 class Library(ReadModel):
     tables = (
-        Table("books", key=("isbn",), columns=(
-            "isbn", "title", "shelf", "copies", "lent", "tags", "updated_at"),
-            defaults={"copies": 0, "lent": 0, "tags": ()}, arrays=("tags",),
-            lookups=(("shelf",),)),
-        Table("loans", key=("isbn", "reader"), columns=("isbn", "reader", "status", "since"),
-              lookups=(("reader",),)),
-        Table("recommendations", key=("reader", "isbn"), columns=(
-            "reader", "isbn", "title", "reason")),
+        Table(
+            "books",
+            key=("isbn",),
+            columns=("isbn", "title", "shelf", "copies", "lent", "tags", "updated_at"),
+            defaults={"copies": 0, "lent": 0, "tags": ()},
+            arrays=("tags",),
+            lookups=(("shelf",),),
+        ),
+        Table(
+            "loans",
+            key=("isbn", "reader"),
+            columns=("isbn", "reader", "status", "since"),
+            lookups=(("reader",),),
+        ),
+        Table(
+            "recommendations", key=("reader", "isbn"), columns=("reader", "isbn", "title", "reason")
+        ),
         Table("readers", key=("reader",), columns=("reader", "loans", "last_title")),
     )
-    migrations = [("library_0001", """
+    migrations = [
+        (
+            "library_0001",
+            """
         CREATE TABLE books (
             isbn       text PRIMARY KEY,
             title      text NOT NULL,
@@ -59,25 +86,45 @@ class Library(ReadModel):
             loans      integer NOT NULL,
             last_title text
         );
-    """)]
+    """,
+        )
+    ]
 
     @on("BookAdded")
     def added(self, event: Any, rows: Rows) -> None:
         p = event.payload
-        rows.insert("books", {"isbn": p["isbn"], "title": p["title"], "shelf": p.get("shelf"),
-                              "updated_at": event.recorded_at})
+        rows.insert(
+            "books",
+            {
+                "isbn": p["isbn"],
+                "title": p["title"],
+                "shelf": p.get("shelf"),
+                "updated_at": event.recorded_at,
+            },
+        )
 
     @on("BookImported")  # every column, as a tuple
     def imported(self, event: Any, rows: Rows) -> None:
         p = event.payload
-        rows.insert("books", (p["isbn"], p["title"], p["shelf"], p["copies"], p["lent"],
-                              list(p["tags"]), event.recorded_at))
+        rows.insert(
+            "books",
+            (
+                p["isbn"],
+                p["title"],
+                p["shelf"],
+                p["copies"],
+                p["lent"],
+                list(p["tags"]),
+                event.recorded_at,
+            ),
+        )
 
     @on("CopiesBought")
     def bought(self, event: Any, rows: Rows) -> None:
         p = event.payload
-        rows.update("books", p["isbn"], {"updated_at": event.recorded_at},
-                    {"copies": Add(p["copies"])})
+        rows.update(
+            "books", p["isbn"], {"updated_at": event.recorded_at}, {"copies": Add(p["copies"])}
+        )
 
     @on("Tagged", "Untagged")
     def tagged(self, event: Any, rows: Rows) -> None:
@@ -93,12 +140,26 @@ class Library(ReadModel):
     @on("Lent")
     def lent(self, event: Any, rows: Rows) -> None:
         p = event.payload
-        rows.upsert("loans", {"isbn": p["isbn"], "reader": p["reader"], "status": "out",
-                              "since": p["on"]}, update={"status": "out", "since": p["on"]})
+        rows.upsert(
+            "loans",
+            {"isbn": p["isbn"], "reader": p["reader"], "status": "out", "since": p["on"]},
+            update={"status": "out", "since": p["on"]},
+        )
         # a copy lent: the last one leaves the shelf empty-handed ("gone"); none: "over"
-        rows.update("books", p["isbn"], {}, {"lent": Add(1), "title": Case(
-            (Eq("copies", 0), KEEP), (Eq("copies", 1) & ~Empty("tags"), "last: tagged"),
-            otherwise=KEEP)}, only=Ne("shelf", "reference"))
+        rows.update(
+            "books",
+            p["isbn"],
+            {},
+            {
+                "lent": Add(1),
+                "title": Case(
+                    (Eq("copies", 0), KEEP),
+                    (Eq("copies", 1) & ~Empty("tags"), "last: tagged"),
+                    otherwise=KEEP,
+                ),
+            },
+            only=Ne("shelf", "reference"),
+        )
 
     @on("Noted")  # a loan noted, never changing one there
     def noted(self, event: Any, rows: Rows) -> None:
@@ -108,20 +169,33 @@ class Library(ReadModel):
     @on("Returned")
     def returned(self, event: Any, rows: Rows) -> None:
         p = event.payload
-        rows.update("loans", (p["isbn"], p["reader"]), {"status": "back"},
-                    only=Eq("status", "out") | Eq("status", "lost"))
+        rows.update(
+            "loans",
+            (p["isbn"], p["reader"]),
+            {"status": "back"},
+            only=Eq("status", "out") | Eq("status", "lost"),
+        )
         rows.update("books", p["isbn"], {}, {"lent": Add(-1)})
 
     @on("ReaderBanned")
     def banned(self, event: Any, rows: Rows) -> None:
-        rows.update("loans", By(reader=event.payload["reader"]), {}, {"status": Case(
-            (Eq("status", "out"), "lost"), otherwise="closed")}, only=~Eq("status", "back"))
+        rows.update(
+            "loans",
+            By(reader=event.payload["reader"]),
+            {},
+            {"status": Case((Eq("status", "out"), "lost"), otherwise="closed")},
+            only=~Eq("status", "back"),
+        )
 
     @on("ShelfCleared")
     def cleared(self, event: Any, rows: Rows) -> None:
         p = event.payload
-        rows.update("books", By(shelf=p["shelf"]), {"shelf": p.get("to")},
-                    only=Eq("lent", 0) | Eq("lent", None))
+        rows.update(
+            "books",
+            By(shelf=p["shelf"]),
+            {"shelf": p.get("to")},
+            only=Eq("lent", 0) | Eq("lent", None),
+        )
 
     @on("Withdrawn")
     def withdrawn(self, event: Any, rows: Rows) -> None:
@@ -132,24 +206,35 @@ class Library(ReadModel):
     @on("ShelfRecommended")
     def recommended(self, event: Any, rows: Rows) -> None:
         p = event.payload
-        rows.insert_from("recommendations", {"reader": p["reader"], "reason": p.get("reason")},
-                         "books", By(shelf=p["shelf"]),
-                         take={"isbn": "isbn", "title": "title"})
+        rows.insert_from(
+            "recommendations",
+            {"reader": p["reader"], "reason": p.get("reason")},
+            "books",
+            By(shelf=p["shelf"]),
+            take={"isbn": "isbn", "title": "title"},
+        )
 
     @on("BookRecommended")
     def recommended_one(self, event: Any, rows: Rows) -> None:
         p = event.payload
-        rows.insert_from("recommendations", {"reader": p["reader"]}, "books", p["isbn"],
-                         take={"isbn": "isbn", "title": "title"})
+        rows.insert_from(
+            "recommendations",
+            {"reader": p["reader"]},
+            "books",
+            p["isbn"],
+            take={"isbn": "isbn", "title": "title"},
+        )
 
     @on("ReaderCounted")  # reads what the changes before left
     def counted(self, event: Any, rows: Rows) -> None:
         p = event.payload
         book = rows.get("books", p["isbn"])
         count = rows.count("loans", By(reader=p["reader"]))
-        rows.upsert("readers", {"reader": p["reader"], "loans": count,
-                                "last_title": book and book["title"]},
-                    update={"loans": count, "last_title": book and book["title"]})
+        rows.upsert(
+            "readers",
+            {"reader": p["reader"], "loans": count, "last_title": book and book["title"]},
+            update={"loans": count, "last_title": book and book["title"]},
+        )
 
     @on("ReaderForgotten")
     def forgotten(self, event: Any, rows: Rows) -> None:
@@ -160,6 +245,7 @@ class Library(ReadModel):
 @dataclass
 class Event:
     """An event as a read model sees it."""
+
     event_type: str
     payload: dict[str, Any]
     stream_version: int = 1
@@ -178,10 +264,28 @@ def history() -> list[Event]:
         ("BookAdded", {"isbn": "b1", "title": ODD, "shelf": "s1"}),
         ("BookAdded", {"isbn": "b2", "title": "two", "shelf": "s1"}),
         ("BookAdded", {"isbn": "b3", "title": "three"}),
-        ("BookImported", {"isbn": "b4", "title": "four", "shelf": "s2", "copies": 1, "lent": 0,
-                          "tags": ["x", 'we"ird\\', "a,b {c}"]}),
-        ("BookImported", {"isbn": "b5", "title": "five", "shelf": "reference", "copies": 2,
-                          "lent": None, "tags": []}),
+        (
+            "BookImported",
+            {
+                "isbn": "b4",
+                "title": "four",
+                "shelf": "s2",
+                "copies": 1,
+                "lent": 0,
+                "tags": ["x", 'we"ird\\', "a,b {c}"],
+            },
+        ),
+        (
+            "BookImported",
+            {
+                "isbn": "b5",
+                "title": "five",
+                "shelf": "reference",
+                "copies": 2,
+                "lent": None,
+                "tags": [],
+            },
+        ),
         ("CopiesBought", {"isbn": "b1", "copies": 2}),
         ("CopiesBought", {"isbn": "b5", "copies": 1}),
         ("CopiesBought", {"isbn": "nope", "copies": 1}),
@@ -221,5 +325,7 @@ def history() -> list[Event]:
         ("ReaderForgotten", {"reader": "r2"}),
         ("ReaderCounted", {"reader": "r1", "isbn": "b1"}),
     ]
-    return [Event(kind, payload, global_position=i, recorded_at=AT + dt.timedelta(seconds=i))
-            for i, (kind, payload) in enumerate(spec, 1)]
+    return [
+        Event(kind, payload, global_position=i, recorded_at=AT + dt.timedelta(seconds=i))
+        for i, (kind, payload) in enumerate(spec, 1)
+    ]

@@ -1,9 +1,11 @@
 """Local peers of the notifications service's channels, started by the tests: an SMTP server
 (aiosmtpd) that keeps every message it accepts, and a webhook receiver (http.server) that records
 every request and can be told to fail on a path a number of times, or until told otherwise."""
+
 import email
 import email.policy
 import threading
+
 # (``from``: eventlet.wsgi's patched copy of http.server can shadow the package attribute)
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -22,9 +24,13 @@ class SmtpSink:
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos),
-                              email.message_from_bytes(envelope.content,
-                                                       policy=email.policy.default)))
+        self.messages.append(
+            (
+                envelope.mail_from,
+                list(envelope.rcpt_tos),
+                email.message_from_bytes(envelope.content, policy=email.policy.default),
+            )
+        )
         return "250 Message accepted for delivery"
 
     def start(self):
@@ -49,8 +55,14 @@ class WebhookReceiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 status = receiver._answer(self.path)
                 with receiver.lock:
-                    receiver.requests.append({"path": self.path, "headers": dict(self.headers),
-                                              "body": body, "status": status})
+                    receiver.requests.append(
+                        {
+                            "path": self.path,
+                            "headers": dict(self.headers),
+                            "body": body,
+                            "status": status,
+                        }
+                    )
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -83,8 +95,11 @@ class WebhookReceiver:
 
     def to(self, path, status=None):
         with self.lock:
-            return [r for r in self.requests if r["path"] == path
-                    and (status is None or r["status"] == status)]
+            return [
+                r
+                for r in self.requests
+                if r["path"] == path and (status is None or r["status"] == status)
+            ]
 
     def start(self):
         self.thread.start()

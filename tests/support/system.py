@@ -1,5 +1,6 @@
 """The four services as separate ``nameko run`` processes, on throw-away databases and a test
 run's RabbitMQ vhost (used by tests/e2e, tests/faults and anything else that needs them)."""
+
 import contextlib
 import os
 import random
@@ -29,8 +30,7 @@ DEFAULT_AMQP = os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
 
 
 def _rabbitmqctl(*args):
-    return subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=60)
 
 
 @contextlib.contextmanager
@@ -46,7 +46,7 @@ def rabbitmq_vhost(label):
         finally:
             _rabbitmqctl("delete_vhost", vhost)
     else:
-        warnings.warn("rabbitmqctl unavailable: tests use the default RabbitMQ vhost")
+        warnings.warn("rabbitmqctl unavailable: tests use the default RabbitMQ vhost", stacklevel=2)
         yield DEFAULT_AMQP
 
 
@@ -116,7 +116,11 @@ class System:
         self.logs[name] = log
         self.procs[name] = subprocess.Popen(
             [NAMEKO, "run", "--config", f"services/{svc}/config.yaml", f"services.{svc}.service"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
     def log_path(self, name):
         return ROOT / "var" / "log" / f"{self.log_prefix}-{name}.log"

@@ -1,4 +1,5 @@
 """Polling for what other processes do, bounded in time."""
+
 import time
 
 

@@ -10,6 +10,7 @@ can be written by hand or be the output of earlier ``when`` calls. ``then`` comp
 types, payloads and clauses exactly, and checks every payload against its event contract (the
 store would refuse one that does not match).
 """
+
 import datetime as dt
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ CONTRACTS = load_all()
 @dataclass(frozen=True)
 class FakeRecorded:
     """The part of a RecordedEvent that ``evolve`` reads."""
+
     event_type: str
     payload: dict
     stream_version: int
@@ -36,8 +38,10 @@ class FakeRecorded:
 
 
 def recorded(*new_events, first_version=1):
-    return [FakeRecorded(e.event_type, e.payload, first_version + i, tuple(e.clauses))
-            for i, e in enumerate(new_events)]
+    return [
+        FakeRecorded(e.event_type, e.payload, first_version + i, tuple(e.clauses))
+        for i, e in enumerate(new_events)
+    ]
 
 
 def given(decider, *new_events):
@@ -84,6 +88,7 @@ def refused(clause, decider, state, command, **ctx):
     """``command`` is refused by a RuleViolation citing ``clause``; returns the violation."""
     with pytest.raises(RuleViolation) as info:
         when(decider, state, command, **ctx)
-    assert info.value.clause == clause, f"refused under {info.value.clause}, not {clause}: " \
-                                        f"{info.value.message}"
+    assert info.value.clause == clause, (
+        f"refused under {info.value.clause}, not {clause}: {info.value.message}"
+    )
     return info.value

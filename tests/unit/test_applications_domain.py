@@ -2,17 +2,28 @@
 record (the six county bodies, the expert committee's marks and the chair, discipline inspection,
 the Leading Group and the Standing Committee), the quota ranked by expert score at approval, the
 public notice of five working days, objections, certification and withdrawal."""
+
 import datetime as dt
 import re
 from decimal import Decimal
 
 import pytest
-
 from givenwhenthen import NewEvent, given, refused, then, types, when
+
 from services.applications.domain import policy
 from services.applications.domain.application import (
-    Candidate, Certify, RaiseObjection, ResolveObjection, Review, StartNotice, Submit, Withdraw,
-    application, expert_score, period_end)
+    Candidate,
+    Certify,
+    RaiseObjection,
+    ResolveObjection,
+    Review,
+    StartNotice,
+    Submit,
+    Withdraw,
+    application,
+    expert_score,
+    period_end,
+)
 from services.applications.domain.round import Round
 from shared.calendar import WorkingDayCalendar
 from shared.errors import NotFound
@@ -21,43 +32,80 @@ D = dt.date
 APP = "app-0001"
 CODE = "91532301MA6N0XKX1E"
 ROUND = Round(2026, 10, D(2026, 1, 1), D(2026, 12, 31))
-STAGES = ("county_recommendation", "qualification_review", "expert_review", "inspection",
-          "approval", "standing_committee")
+STAGES = (
+    "county_recommendation",
+    "qualification_review",
+    "expert_review",
+    "inspection",
+    "approval",
+    "standing_committee",
+)
 STAGE_CLAUSES = ("LT-9.1", "LT-9.2", "LT-9.3", "LT-9.4", "LT-9.5", "LT-9.5")
 SUBMITTED_ON = D(2026, 3, 2)
-SELLER_EVIDENCE = {"sales_fen": 350_000_000, "sales_fen_year_before": 320_000_000,
-                   "jobs_driven": 12, "tax_paid_fen": 1_200_000}
+SELLER_EVIDENCE = {
+    "sales_fen": 350_000_000,
+    "sales_fen_year_before": 320_000_000,
+    "jobs_driven": 12,
+    "tax_paid_fen": 1_200_000,
+}
 INFLUENCER_EVIDENCE = {"followers": 150_000, "exposure": 2_400_000}
 BODIES = tuple(policy.COUNTY_BODIES)
 
 
 # -- histories ---------------------------------------------------------------------------------
-def submitted(category="LT-6.3", evidence=None, round_year=2026, submitted_on=SUBMITTED_ON,
-              enterprise_code=CODE):
-    payload = {"application_id": APP, "round_year": round_year, "county": "楚雄市",
-               "applicant_name": "李明", "enterprise_name": "楚雄彝绣电子商务有限公司",
-               "category": category,
-               "evidence": dict(SELLER_EVIDENCE if evidence is None else evidence),
-               "submitted_on": submitted_on, "applicant_id": "applicant-7"}
+def submitted(
+    category="LT-6.3",
+    evidence=None,
+    round_year=2026,
+    submitted_on=SUBMITTED_ON,
+    enterprise_code=CODE,
+):
+    payload = {
+        "application_id": APP,
+        "round_year": round_year,
+        "county": "楚雄市",
+        "applicant_name": "李明",
+        "enterprise_name": "楚雄彝绣电子商务有限公司",
+        "category": category,
+        "evidence": dict(SELLER_EVIDENCE if evidence is None else evidence),
+        "submitted_on": submitted_on,
+        "applicant_id": "applicant-7",
+    }
     if enterprise_code:
         payload["enterprise_code"] = enterprise_code
     return NewEvent("ApplicationSubmitted", payload, ("LT-9.1", category))
 
 
 def assessed(eligible=True):
-    return NewEvent("EligibilityAssessed", {
-        "application_id": APP, "eligible": eligible, "failed": [] if eligible else ["LT-7 x"],
-        "checks": []}, ("LT-6",))
+    return NewEvent(
+        "EligibilityAssessed",
+        {
+            "application_id": APP,
+            "eligible": eligible,
+            "failed": [] if eligible else ["LT-7 x"],
+            "checks": [],
+        },
+        ("LT-6",),
+    )
 
 
 def opinions(agree=BODIES, day=D(2026, 3, 10), bodies=BODIES):
-    return tuple({"body": b, "agrees": b in agree, "opinion": "同意推荐" if b in agree else "不同意",
-                  "signed_on": day} for b in bodies)
+    return tuple(
+        {
+            "body": b,
+            "agrees": b in agree,
+            "opinion": "同意推荐" if b in agree else "不同意",
+            "signed_on": day,
+        }
+        for b in bodies
+    )
 
 
 def experts(*scores, votes=None):
-    return tuple({"name": f"专家{i}", "score": s, **({"vote": votes[i]} if votes else {})}
-                 for i, s in enumerate(scores))
+    return tuple(
+        {"name": f"专家{i}", "score": s, **({"vote": votes[i]} if votes else {})}
+        for i, s in enumerate(scores)
+    )
 
 
 CHAIR = {"name": "专家0", "signed_on": D(2026, 4, 1)}
@@ -70,8 +118,7 @@ def review(stage, passed=True, day=None, score=80, **kw):
     if stage == "county_recommendation":
         record["county_opinions"] = opinions()
     elif stage == "expert_review":
-        record["experts"] = experts(score, score, score, votes=["for" if passed else "against"]
-                                    * 3)
+        record["experts"] = experts(score, score, score, votes=["for" if passed else "against"] * 3)
         record["chair"] = CHAIR
     elif stage == "inspection":
         record["discipline_opinion"] = CLEAR
@@ -91,8 +138,12 @@ def through(n, score=80, **first):
     history = [submitted(**first), assessed()]
     start = first.get("submitted_on", SUBMITTED_ON) + dt.timedelta(days=8)
     for i, stage in enumerate(STAGES[:n]):
-        history += when(application, given(application, *history),
-                        review(stage, day=start + dt.timedelta(days=i), score=score), **ctx())
+        history += when(
+            application,
+            given(application, *history),
+            review(stage, day=start + dt.timedelta(days=i), score=score),
+            **ctx(),
+        )
     return history
 
 
@@ -101,8 +152,11 @@ def approved(**first):
 
 
 def notice(start, end):
-    return NewEvent("PublicNoticeStarted", {"application_id": APP, "start_date": start,
-                                            "end_date": end, "working_days": 5}, ("LT-9.5",))
+    return NewEvent(
+        "PublicNoticeStarted",
+        {"application_id": APP, "start_date": start, "end_date": end, "working_days": 5},
+        ("LT-9.5",),
+    )
 
 
 def on_notice(start=D(2026, 11, 16), end=D(2026, 11, 20), **first):
@@ -118,8 +172,13 @@ def test_policy_parameters():
     assert policy.STAGE_NAMES == STAGES
     assert tuple(policy.STAGE_CLAUSE[s] for s in STAGES) == STAGE_CLAUSES
     assert [role for _, role, _ in policy.STAGES] == [
-        "county_officer", "prefecture_officer", "expert_chair", "inspector", "leading_group",
-        "standing_committee"]
+        "county_officer",
+        "prefecture_officer",
+        "expert_chair",
+        "inspector",
+        "leading_group",
+        "standing_committee",
+    ]
     assert policy.NOTICE_WORKING_DAYS == 5
     assert policy.TRAINING_PERIOD_YEARS == 3
     assert policy.ROUND_QUOTA_MAX == 10
@@ -136,43 +195,143 @@ def test_the_whole_path_with_every_record():
         return events
 
     [county] = step(review("county_recommendation", day=D(2026, 3, 10)))
-    then([county], NewEvent("ReviewPassed", {
-        "application_id": APP, "stage": "county_recommendation", "decided_on": D(2026, 3, 10),
-        "county_opinions": [dict(o) for o in opinions()], "opinion": "同意"}, ("LT-9.1",)))
-    then(step(review("qualification_review", day=D(2026, 3, 12))), NewEvent("ReviewPassed", {
-        "application_id": APP, "stage": "qualification_review", "decided_on": D(2026, 3, 12),
-        "opinion": "同意"}, ("LT-9.2",)))
-    then(step(Review("expert_review", True, "推荐", decided_on=D(2026, 4, 1),
-                     experts=experts(90, 85, 87, votes=["for", "for", "against"]), chair=CHAIR)),
-         NewEvent("ReviewPassed", {
-             "application_id": APP, "stage": "expert_review", "decided_on": D(2026, 4, 1),
-             "experts": [dict(e) for e in experts(90, 85, 87, votes=["for", "for", "against"])],
-             "expert_score": "87.33", "chair": CHAIR, "opinion": "推荐"}, ("LT-9.3",)))
-    then(step(review("inspection", day=D(2026, 4, 20))), NewEvent("ReviewPassed", {
-        "application_id": APP, "stage": "inspection", "decided_on": D(2026, 4, 20),
-        "findings": "材料属实", "discipline_opinion": CLEAR, "opinion": "同意"}, ("LT-9.4",)))
-    then(step(review("approval", day=D(2026, 5, 8)), **ctx()), NewEvent("ReviewPassed", {
-        "application_id": APP, "stage": "approval", "decided_on": D(2026, 5, 8),
-        "ranking": {"rank": 1, "candidates": 1, "quota": 10, "approved": 0,
-                    "expert_score": "87.33"}, "opinion": "同意"}, ("LT-9.5", "LT-8")))
-    then(step(review("standing_committee", day=D(2026, 5, 20)), **ctx()),
-         NewEvent("ReviewPassed", {"application_id": APP, "stage": "standing_committee",
-                                   "decided_on": D(2026, 5, 20), "opinion": "同意"},
-                  ("LT-9.5", "LT-8")))
+    then(
+        [county],
+        NewEvent(
+            "ReviewPassed",
+            {
+                "application_id": APP,
+                "stage": "county_recommendation",
+                "decided_on": D(2026, 3, 10),
+                "county_opinions": [dict(o) for o in opinions()],
+                "opinion": "同意",
+            },
+            ("LT-9.1",),
+        ),
+    )
+    then(
+        step(review("qualification_review", day=D(2026, 3, 12))),
+        NewEvent(
+            "ReviewPassed",
+            {
+                "application_id": APP,
+                "stage": "qualification_review",
+                "decided_on": D(2026, 3, 12),
+                "opinion": "同意",
+            },
+            ("LT-9.2",),
+        ),
+    )
+    then(
+        step(
+            Review(
+                "expert_review",
+                True,
+                "推荐",
+                decided_on=D(2026, 4, 1),
+                experts=experts(90, 85, 87, votes=["for", "for", "against"]),
+                chair=CHAIR,
+            )
+        ),
+        NewEvent(
+            "ReviewPassed",
+            {
+                "application_id": APP,
+                "stage": "expert_review",
+                "decided_on": D(2026, 4, 1),
+                "experts": [dict(e) for e in experts(90, 85, 87, votes=["for", "for", "against"])],
+                "expert_score": "87.33",
+                "chair": CHAIR,
+                "opinion": "推荐",
+            },
+            ("LT-9.3",),
+        ),
+    )
+    then(
+        step(review("inspection", day=D(2026, 4, 20))),
+        NewEvent(
+            "ReviewPassed",
+            {
+                "application_id": APP,
+                "stage": "inspection",
+                "decided_on": D(2026, 4, 20),
+                "findings": "材料属实",
+                "discipline_opinion": CLEAR,
+                "opinion": "同意",
+            },
+            ("LT-9.4",),
+        ),
+    )
+    then(
+        step(review("approval", day=D(2026, 5, 8)), **ctx()),
+        NewEvent(
+            "ReviewPassed",
+            {
+                "application_id": APP,
+                "stage": "approval",
+                "decided_on": D(2026, 5, 8),
+                "ranking": {
+                    "rank": 1,
+                    "candidates": 1,
+                    "quota": 10,
+                    "approved": 0,
+                    "expert_score": "87.33",
+                },
+                "opinion": "同意",
+            },
+            ("LT-9.5", "LT-8"),
+        ),
+    )
+    then(
+        step(review("standing_committee", day=D(2026, 5, 20)), **ctx()),
+        NewEvent(
+            "ReviewPassed",
+            {
+                "application_id": APP,
+                "stage": "standing_committee",
+                "decided_on": D(2026, 5, 20),
+                "opinion": "同意",
+            },
+            ("LT-9.5", "LT-8"),
+        ),
+    )
     state = given(application, *history)
     assert (state.status, state.next_stage, state.expert_score) == (
-        "approved", None, Decimal("87.33"))
+        "approved",
+        None,
+        Decimal("87.33"),
+    )
 
     then(step(StartNotice(D(2026, 5, 25))), notice(D(2026, 5, 25), D(2026, 5, 29)))
-    then(step(Certify("talent-0001"), **ctx()), NewEvent("TalentCertified", {
-        "talent_id": "talent-0001", "application_id": APP, "applicant_name": "李明",
-        "county": "楚雄市", "category": "LT-6.3", "track": "seller", "baseline_year": 2025,
-        "baseline": {"sales_fen": 350_000_000}, "period_start": D(2026, 11, 23),
-        "period_end": D(2029, 11, 22), "origin": "selection", "round_year": 2026,
-        "enterprise_name": "楚雄彝绣电子商务有限公司", "applicant_id": "applicant-7",
-        "enterprise_code": CODE}, ("LT-9.5", "LT-8", "LT-10")))
-    assert types(history) == (["ApplicationSubmitted", "EligibilityAssessed"]
-                              + ["ReviewPassed"] * 6 + ["PublicNoticeStarted", "TalentCertified"])
+    then(
+        step(Certify("talent-0001"), **ctx()),
+        NewEvent(
+            "TalentCertified",
+            {
+                "talent_id": "talent-0001",
+                "application_id": APP,
+                "applicant_name": "李明",
+                "county": "楚雄市",
+                "category": "LT-6.3",
+                "track": "seller",
+                "baseline_year": 2025,
+                "baseline": {"sales_fen": 350_000_000},
+                "period_start": D(2026, 11, 23),
+                "period_end": D(2029, 11, 22),
+                "origin": "selection",
+                "round_year": 2026,
+                "enterprise_name": "楚雄彝绣电子商务有限公司",
+                "applicant_id": "applicant-7",
+                "enterprise_code": CODE,
+            },
+            ("LT-9.5", "LT-8", "LT-10"),
+        ),
+    )
+    assert types(history) == (
+        ["ApplicationSubmitted", "EligibilityAssessed"]
+        + ["ReviewPassed"] * 6
+        + ["PublicNoticeStarted", "TalentCertified"]
+    )
     assert given(application, *history).status == "certified"
 
 
@@ -186,27 +345,43 @@ def test_every_event_records_valid_clauses():
 
 
 def test_submitted_twice_is_refused():
-    refused("LT-9.1", application, given(application, submitted()), Submit(
-        APP, 2026, "楚雄市", "李明", "x", "LT-6.3", {}, SUBMITTED_ON), round=ROUND)
+    refused(
+        "LT-9.1",
+        application,
+        given(application, submitted()),
+        Submit(APP, 2026, "楚雄市", "李明", "x", "LT-6.3", {}, SUBMITTED_ON),
+        round=ROUND,
+    )
 
 
-@pytest.mark.parametrize("rnd, day, clause, field", [
-    (None, SUBMITTED_ON, "LT-8", "round_year"),
-    (Round(2026, 10, D(2026, 3, 3), D(2026, 4, 30)), SUBMITTED_ON, "LT-8", "submitted_on"),
-    (Round(2026, 10, D(2026, 1, 1), D(2026, 3, 1)), SUBMITTED_ON, "LT-8", "submitted_on"),
-    (ROUND, D(2026, 11, 24), "LT-9.1", "submitted_on"),
-])
+@pytest.mark.parametrize(
+    "rnd, day, clause, field",
+    [
+        (None, SUBMITTED_ON, "LT-8", "round_year"),
+        (Round(2026, 10, D(2026, 3, 3), D(2026, 4, 30)), SUBMITTED_ON, "LT-8", "submitted_on"),
+        (Round(2026, 10, D(2026, 1, 1), D(2026, 3, 1)), SUBMITTED_ON, "LT-8", "submitted_on"),
+        (ROUND, D(2026, 11, 24), "LT-9.1", "submitted_on"),
+    ],
+)
 def test_submission_needs_an_open_round_and_its_window(rnd, day, clause, field):
-    err = refused(clause, application, given(application), Submit(
-        APP, 2026, "楚雄市", "李明", "x", "LT-6.3", {}, day), round=rnd)
+    err = refused(
+        clause,
+        application,
+        given(application),
+        Submit(APP, 2026, "楚雄市", "李明", "x", "LT-6.3", {}, day),
+        round=rnd,
+    )
     assert list(err.fields) == [field]
 
 
 def test_the_window_includes_both_ends():
     for day in (D(2026, 3, 3), D(2026, 4, 30)):
-        events = when(application, given(application), Submit(
-            APP, 2026, "楚雄市", "李明", "x", "LT-6.4", {"sales_fen": 1}, day),
-            round=Round(2026, 10, D(2026, 3, 3), D(2026, 4, 30)))
+        events = when(
+            application,
+            given(application),
+            Submit(APP, 2026, "楚雄市", "李明", "x", "LT-6.4", {"sales_fen": 1}, day),
+            round=Round(2026, 10, D(2026, 3, 3), D(2026, 4, 30)),
+        )
         assert types(events) == ["ApplicationSubmitted", "EligibilityAssessed"]
 
 
@@ -233,8 +408,9 @@ def test_review_before_submission_is_refused():
 
 
 def test_no_review_after_the_standing_committee():
-    refused("LT-9", application, given(application, *approved()), review("standing_committee"),
-            **ctx())
+    refused(
+        "LT-9", application, given(application, *approved()), review("standing_committee"), **ctx()
+    )
 
 
 # -- rejection -----------------------------------------------------------------------------------
@@ -242,27 +418,46 @@ def test_no_review_after_the_standing_committee():
 def test_a_rejection_needs_reasons(done):
     stage = STAGES[done]
     state = given(application, *through(done))
-    err = refused(STAGE_CLAUSES[done], application, state, review(stage, False, reasons=()),
-                  **ctx())
+    err = refused(
+        STAGE_CLAUSES[done], application, state, review(stage, False, reasons=()), **ctx()
+    )
     assert err.fields == {"reasons": ["Required when rejecting."]}
-    [event] = when(application, state, review(stage, False, reasons=("销售额不足", "无纳税证明")),
-                   **ctx())
+    [event] = when(
+        application, state, review(stage, False, reasons=("销售额不足", "无纳税证明")), **ctx()
+    )
     assert (event.event_type, event.payload["reasons"], event.clauses) == (
-        "ReviewRejected", ["销售额不足", "无纳税证明"], (STAGE_CLAUSES[done],))
+        "ReviewRejected",
+        ["销售额不足", "无纳税证明"],
+        (STAGE_CLAUSES[done],),
+    )
     assert given(application, *through(done), event).status == "rejected"
 
 
 def test_a_rejection_cites_the_clause_it_applies():
-    [event] = when(application, given(application, *through(0)), Review(
-        "county_recommendation", False, reasons=("信用中国查询有失信记录",), cited=("LT-7",),
-        decided_on=D(2026, 3, 5)))
+    [event] = when(
+        application,
+        given(application, *through(0)),
+        Review(
+            "county_recommendation",
+            False,
+            reasons=("信用中国查询有失信记录",),
+            cited=("LT-7",),
+            decided_on=D(2026, 3, 5),
+        ),
+    )
     assert event.clauses == ("LT-9.1", "LT-7")
 
 
 def test_a_rejected_application_cannot_continue():
-    state = given(application, *through(1), *when(
-        application, given(application, *through(1)),
-        review("qualification_review", False, reasons=("上年度电商销售额未达300万元",))))
+    state = given(
+        application,
+        *through(1),
+        *when(
+            application,
+            given(application, *through(1)),
+            review("qualification_review", False, reasons=("上年度电商销售额未达300万元",)),
+        ),
+    )
     assert state.status == "rejected"
     for stage in STAGES:
         refused("LT-9", application, state, review(stage), **ctx())
@@ -274,11 +469,9 @@ def test_a_rejected_application_cannot_continue():
 # -- decision dates ------------------------------------------------------------------------------
 def test_a_decision_is_not_dated_in_the_future_nor_before_the_step_before():
     state = given(application, *through(1))  # county recommended on 2026-03-10
-    err = refused("LT-9.2", application, state, review("qualification_review",
-                                                      day=D(2026, 11, 24)))
+    err = refused("LT-9.2", application, state, review("qualification_review", day=D(2026, 11, 24)))
     assert err.fields == {"decided_on": ["Must not be after today."]}
-    err = refused("LT-9.2", application, state, review("qualification_review",
-                                                      day=D(2026, 3, 9)))
+    err = refused("LT-9.2", application, state, review("qualification_review", day=D(2026, 3, 9)))
     assert err.fields == {"decided_on": ["Must not be before 2026-03-10."]}
     [same_day] = when(application, state, review("qualification_review", day=D(2026, 3, 10)))
     assert same_day.payload["decided_on"] == D(2026, 3, 10)
@@ -289,66 +482,99 @@ def test_a_decision_is_not_dated_in_the_future_nor_before_the_step_before():
 # -- LT-9.1: the six county bodies -----------------------------------------------------------------
 def test_county_recommends_only_with_all_six_opinions():
     state = given(application, *through(0))
-    err = refused("LT-9.1", application, state, review(
-        "county_recommendation", county_opinions=opinions(bodies=BODIES[:4])))
+    err = refused(
+        "LT-9.1",
+        application,
+        state,
+        review("county_recommendation", county_opinions=opinions(bodies=BODIES[:4])),
+    )
     assert err.fields == {"county_opinions": ["Missing: agriculture, commerce."]}
 
 
 def test_county_cannot_recommend_when_a_body_objects():
     state = given(application, *through(0))
-    err = refused("LT-9.1", application, state, review(
-        "county_recommendation", county_opinions=opinions(agree=BODIES[1:])))
+    err = refused(
+        "LT-9.1",
+        application,
+        state,
+        review("county_recommendation", county_opinions=opinions(agree=BODIES[1:])),
+    )
     assert err.fields == {"county_opinions": ["Not agreed by: organisation_department."]}
-    [event] = when(application, state, review(
-        "county_recommendation", False, county_opinions=opinions(agree=BODIES[1:]),
-        reasons=("县委组织部不同意",)))
+    [event] = when(
+        application,
+        state,
+        review(
+            "county_recommendation",
+            False,
+            county_opinions=opinions(agree=BODIES[1:]),
+            reasons=("县委组织部不同意",),
+        ),
+    )
     assert event.payload["county_opinions"][0]["agrees"] is False
 
 
 # -- LT-9.3: the expert committee ------------------------------------------------------------------
-@pytest.mark.parametrize("votes, passes", [
-    (("for", "for", "against"), True),
-    (("for", "against", "abstain"), False),
-    (("for", "for", "against", "against"), False),   # half is not more than half
-    (("for", "for", "for", "against"), True),
-    (("for", "for", "abstain", "abstain", "against"), False),
-])
+@pytest.mark.parametrize(
+    "votes, passes",
+    [
+        (("for", "for", "against"), True),
+        (("for", "against", "abstain"), False),
+        (("for", "for", "against", "against"), False),  # half is not more than half
+        (("for", "for", "for", "against"), True),
+        (("for", "for", "abstain", "abstain", "against"), False),
+    ],
+)
 def test_the_committee_decides_by_more_than_half_of_its_members(votes, passes):
     state = given(application, *through(2))
     marks = experts(*[80] * len(votes), votes=list(votes))
-    good = Review("expert_review", passes, reasons=() if passes else ("未过半数",),
-                  experts=marks, chair=CHAIR)
-    assert types(when(application, state, good)) == [
-        "ReviewPassed" if passes else "ReviewRejected"]
+    good = Review(
+        "expert_review", passes, reasons=() if passes else ("未过半数",), experts=marks, chair=CHAIR
+    )
+    assert types(when(application, state, good)) == ["ReviewPassed" if passes else "ReviewRejected"]
     bad = Review("expert_review", not passes, reasons=("x",), experts=marks, chair=CHAIR)
     err = refused("LT-9.3", application, state, bad)
     assert err.fields == {"decision": ["pass" if passes else "reject"]}
 
 
-@pytest.mark.parametrize("scores, average, passes", [
-    ((60, 60, 60), "60.00", True),    # the pass mark itself (以上)
-    ((60, 60, 59), "59.67", False),
-    ((100, 20, 61), "60.33", True),
-    ((88, 87, 87), "87.33", True),
-    ((88, 88, 87), "87.67", True),
-])
+@pytest.mark.parametrize(
+    "scores, average, passes",
+    [
+        ((60, 60, 60), "60.00", True),  # the pass mark itself (以上)
+        ((60, 60, 59), "59.67", False),
+        ((100, 20, 61), "60.33", True),
+        ((88, 87, 87), "87.33", True),
+        ((88, 88, 87), "87.67", True),
+    ],
+)
 def test_a_committee_that_only_scores_passes_at_the_average_pass_mark(scores, average, passes):
     assert expert_score(experts(*scores)) == Decimal(average)
     state = given(application, *through(2))
-    command = Review("expert_review", passes, reasons=() if passes else ("分数不足",),
-                     experts=experts(*scores), chair=CHAIR)
+    command = Review(
+        "expert_review",
+        passes,
+        reasons=() if passes else ("分数不足",),
+        experts=experts(*scores),
+        chair=CHAIR,
+    )
     [event] = when(application, state, command)
     assert (event.event_type, event.payload["expert_score"]) == (
-        "ReviewPassed" if passes else "ReviewRejected", average)
+        "ReviewPassed" if passes else "ReviewRejected",
+        average,
+    )
 
 
 def test_the_committee_has_three_members_and_the_chair_signs():
     state = given(application, *through(2))
-    err = refused("LT-9.3", application, state, Review(
-        "expert_review", True, experts=experts(90, 90, votes=["for", "for"]), chair=CHAIR))
+    err = refused(
+        "LT-9.3",
+        application,
+        state,
+        Review("expert_review", True, experts=experts(90, 90, votes=["for", "for"]), chair=CHAIR),
+    )
     assert err.fields == {"experts": ["At least 3 members."]}
-    err = refused("LT-9.3", application, state, Review(
-        "expert_review", True, experts=experts(90, 90, 90)))
+    err = refused(
+        "LT-9.3", application, state, Review("expert_review", True, experts=experts(90, 90, 90))
+    )
     assert err.fields == {"chair": ["Required: the chair's sign-off."]}
 
 
@@ -358,30 +584,39 @@ def test_inspection_passes_only_with_a_clear_discipline_opinion():
     err = refused("LT-9.4", application, state, Review("inspection", True, findings="属实"))
     assert err.fields == {"discipline_opinion": ["Required to pass the inspection."]}
     unclear = {**CLEAR, "clear": False, "opinion": "有信访举报待核"}
-    err = refused("LT-9.4", application, state, Review("inspection", True,
-                                                       discipline_opinion=unclear))
+    err = refused(
+        "LT-9.4", application, state, Review("inspection", True, discipline_opinion=unclear)
+    )
     assert err.fields == {"discipline_opinion": ["Not clear."]}
-    [event] = when(application, state, Review("inspection", False, reasons=("有信访举报",),
-                                              discipline_opinion=unclear))
+    [event] = when(
+        application,
+        state,
+        Review("inspection", False, reasons=("有信访举报",), discipline_opinion=unclear),
+    )
     assert event.payload["discipline_opinion"] == unclear
 
 
 # -- LT-8 / LT-9.5: the quota, ranked by expert score at approval --------------------------------
 def standing(*candidates):
-    return tuple(Candidate(f"app-{i:04d}", Decimal(score), **flags)
-                 for i, (score, flags) in enumerate(candidates, start=100))
+    return tuple(
+        Candidate(f"app-{i:04d}", Decimal(score), **flags)
+        for i, (score, flags) in enumerate(candidates, start=100)
+    )
 
 
-@pytest.mark.parametrize("others, ok, clause", [
-    ([], True, None),
-    ([(90, {"approved": True})] * 9, True, None),                      # the 10th place
-    ([(90, {"approved": True})] * 10, False, "LT-8"),                  # quota taken
-    ([(95, {})] * 10, False, "LT-9.5"),                                # 10 ahead still in review
-    ([(95, {})] * 9, True, None),                                      # 9 ahead: place 10 is free
-    ([(80, {})] * 10, True, None),                                     # ties are not ahead
-    ([(70, {})] * 15, True, None),                                     # lower scores wait
-    ([(95, {"approved": True})] * 5 + [(95, {})] * 5, False, "LT-9.5"),
-])
+@pytest.mark.parametrize(
+    "others, ok, clause",
+    [
+        ([], True, None),
+        ([(90, {"approved": True})] * 9, True, None),  # the 10th place
+        ([(90, {"approved": True})] * 10, False, "LT-8"),  # quota taken
+        ([(95, {})] * 10, False, "LT-9.5"),  # 10 ahead still in review
+        ([(95, {})] * 9, True, None),  # 9 ahead: place 10 is free
+        ([(80, {})] * 10, True, None),  # ties are not ahead
+        ([(70, {})] * 15, True, None),  # lower scores wait
+        ([(95, {"approved": True})] * 5 + [(95, {})] * 5, False, "LT-9.5"),
+    ],
+)
 def test_approval_within_the_quota_by_rank(others, ok, clause):
     state = given(application, *through(4, score=80))
     command = review("approval")
@@ -397,26 +632,43 @@ def test_approval_within_the_quota_by_rank(others, ok, clause):
 def test_a_ranked_refusal_names_who_is_ahead():
     state = given(application, *through(4, score=80))
     rnd = Round(2026, 2, D(2026, 1, 1), D(2026, 12, 31))
-    err = refused("LT-9.5", application, state, review("approval"),
-                  **ctx(round=rnd, standing=standing((90, {}), (85, {}), (60, {}))))
-    assert err.details == {"rank": 3, "quota": 2, "approved": 0,
-                           "ahead": ["app-0100", "app-0101"]}
+    err = refused(
+        "LT-9.5",
+        application,
+        state,
+        review("approval"),
+        **ctx(round=rnd, standing=standing((90, {}), (85, {}), (60, {}))),
+    )
+    assert err.details == {"rank": 3, "quota": 2, "approved": 0, "ahead": ["app-0100", "app-0101"]}
 
 
 def test_a_candidate_can_always_be_rejected_at_approval():
     state = given(application, *through(4))
-    [event] = when(application, state, review("approval", False, reasons=("名额已满",)),
-                   **ctx(standing=standing(*[(99, {"approved": True})] * 10)))
+    [event] = when(
+        application,
+        state,
+        review("approval", False, reasons=("名额已满",)),
+        **ctx(standing=standing(*[(99, {"approved": True})] * 10)),
+    )
     assert event.event_type == "ReviewRejected"
 
 
 def test_the_standing_committee_agrees_within_the_quota():
     state = given(application, *through(5))
-    err = refused("LT-8", application, state, review("standing_committee"),
-                  **ctx(standing=standing(*[(99, {"approved": True, "confirmed": True})] * 10)))
+    err = refused(
+        "LT-8",
+        application,
+        state,
+        review("standing_committee"),
+        **ctx(standing=standing(*[(99, {"approved": True, "confirmed": True})] * 10)),
+    )
     assert err.details == {"quota": 10, "confirmed": 10}
-    [event] = when(application, state, review("standing_committee"),
-                   **ctx(standing=standing(*[(99, {"approved": True, "confirmed": True})] * 9)))
+    [event] = when(
+        application,
+        state,
+        review("standing_committee"),
+        **ctx(standing=standing(*[(99, {"approved": True, "confirmed": True})] * 9)),
+    )
     assert event.clauses == ("LT-9.5", "LT-8")
 
 
@@ -424,8 +676,9 @@ def test_the_candidate_itself_does_not_count_against_the_quota():
     state = given(application, *through(5, score=80))
     me = Candidate(APP, Decimal(80), approved=True)
     others = standing(*[(99, {"approved": True, "confirmed": True})] * 9)
-    assert types(when(application, state, review("standing_committee"),
-                      **ctx(standing=others + (me,)))) == ["ReviewPassed"]
+    assert types(
+        when(application, state, review("standing_committee"), **ctx(standing=others + (me,)))
+    ) == ["ReviewPassed"]
 
 
 # -- public notice (LT-9.5) ------------------------------------------------------------------
@@ -441,27 +694,32 @@ def test_no_notice_before_submission_nor_twice():
 
 
 def test_notice_is_not_in_the_future_nor_before_the_standing_committee():
-    state = given(application, *approved())   # Standing Committee on 2026-03-15
+    state = given(application, *approved())  # Standing Committee on 2026-03-15
     err = refused("LT-9.5", application, state, StartNotice(D(2026, 11, 24)))
     assert err.fields == {"start_date": ["Must not be after today."]}
     err = refused("LT-9.5", application, state, StartNotice(D(2026, 3, 14)))
     assert err.fields == {"start_date": ["Must not be before 2026-03-15."]}
-    then(when(application, state, StartNotice(D(2026, 11, 23))),
-         notice(D(2026, 11, 23), D(2026, 11, 27)))
+    then(
+        when(application, state, StartNotice(D(2026, 11, 23))),
+        notice(D(2026, 11, 23), D(2026, 11, 27)),
+    )
 
 
-@pytest.mark.parametrize("start, end", [
-    (D(2026, 11, 16), D(2026, 11, 20)),  # Monday: Mon..Fri
-    (D(2026, 11, 19), D(2026, 11, 25)),  # Thursday: Thu, Fri, Mon, Tue, Wed
-    (D(2025, 9, 29), D(2025, 10, 11)),   # National Day 2025: 29, 30, Oct 9, 10, 11 (调休 Sat)
-    (D(2025, 9, 28), D(2025, 10, 10)),   # the adjusted working Sunday counts as day 1
-    (D(2025, 10, 1), D(2025, 10, 14)),   # starting on a holiday: day 1 is Oct 9
-    (D(2026, 11, 21), D(2026, 11, 27)),  # Saturday: day 1 is the Monday
-    (D(2026, 11, 22), D(2026, 11, 27)),  # Sunday: day 1 is the Monday
-    (D(2026, 9, 30), D(2026, 10, 12)),   # National Day 2026: 30, Oct 9, 10 (调休 Sat), 12...
-    (D(2026, 2, 13), D(2026, 2, 26)),    # Spring Festival 2026: 13, 14 (调休 Sat), 24, 25, 26
-    (D(2026, 12, 25), D(2026, 12, 31)),  # up to the last day the calendar knows
-])
+@pytest.mark.parametrize(
+    "start, end",
+    [
+        (D(2026, 11, 16), D(2026, 11, 20)),  # Monday: Mon..Fri
+        (D(2026, 11, 19), D(2026, 11, 25)),  # Thursday: Thu, Fri, Mon, Tue, Wed
+        (D(2025, 9, 29), D(2025, 10, 11)),  # National Day 2025: 29, 30, Oct 9, 10, 11 (调休 Sat)
+        (D(2025, 9, 28), D(2025, 10, 10)),  # the adjusted working Sunday counts as day 1
+        (D(2025, 10, 1), D(2025, 10, 14)),  # starting on a holiday: day 1 is Oct 9
+        (D(2026, 11, 21), D(2026, 11, 27)),  # Saturday: day 1 is the Monday
+        (D(2026, 11, 22), D(2026, 11, 27)),  # Sunday: day 1 is the Monday
+        (D(2026, 9, 30), D(2026, 10, 12)),  # National Day 2026: 30, Oct 9, 10 (调休 Sat), 12...
+        (D(2026, 2, 13), D(2026, 2, 26)),  # Spring Festival 2026: 13, 14 (调休 Sat), 24, 25, 26
+        (D(2026, 12, 25), D(2026, 12, 31)),  # up to the last day the calendar knows
+    ],
+)
 def test_notice_ends_on_the_fifth_working_day(start, end):
     state = given(application, *approved(submitted_on=D(2025, 3, 2)))
     then(when(application, state, StartNotice(start), today=start), notice(start, end))
@@ -469,31 +727,54 @@ def test_notice_ends_on_the_fifth_working_day(start, end):
 
 def test_notice_running_into_an_unknown_year_is_refused_until_its_calendar_is_loaded():
     state = given(application, *approved())
-    err = refused("LT-9.5", application, state, StartNotice(D(2026, 12, 28)),
-                  today=D(2026, 12, 30))
+    err = refused("LT-9.5", application, state, StartNotice(D(2026, 12, 28)), today=D(2026, 12, 30))
     assert (err.code, err.details) == ("calendar_year_unknown", {"year": 2027})
     calendar = WorkingDayCalendar({2027: {"holidays": ["2027-01-01"], "workdays": []}})
-    then(when(application, state, StartNotice(D(2026, 12, 28)), today=D(2026, 12, 30),
-              calendar=calendar),
-         notice(D(2026, 12, 28), D(2027, 1, 4)))  # 28, 29, 30, 31, (1 Jan off) 4 Jan
+    then(
+        when(
+            application,
+            state,
+            StartNotice(D(2026, 12, 28)),
+            today=D(2026, 12, 30),
+            calendar=calendar,
+        ),
+        notice(D(2026, 12, 28), D(2027, 1, 4)),
+    )  # 28, 29, 30, 31, (1 Jan off) 4 Jan
 
 
 # -- objections (LT-9.5) ---------------------------------------------------------------------
 def test_an_objection_during_the_notice_suspends_certification():
     state = given(application, *on_notice())
     [raised] = when(application, state, objection())
-    then([raised], NewEvent("ObjectionRaised", {
-        "application_id": APP, "objection_id": "obj-1", "received_on": D(2026, 11, 17),
-        "summary": "举报其销售额数据不实", "source": "来信"}, ("LT-9.5",)))
+    then(
+        [raised],
+        NewEvent(
+            "ObjectionRaised",
+            {
+                "application_id": APP,
+                "objection_id": "obj-1",
+                "received_on": D(2026, 11, 17),
+                "summary": "举报其销售额数据不实",
+                "source": "来信",
+            },
+            ("LT-9.5",),
+        ),
+    )
     state = given(application, *on_notice(), raised)
     assert state.status == "suspended"
     err = refused("LT-9.5", application, state, Certify("t-1"), **ctx())
     assert "obj-1" in err.message
 
 
-@pytest.mark.parametrize("day, ok", [
-    (D(2026, 11, 15), False), (D(2026, 11, 16), True), (D(2026, 11, 20), True),
-    (D(2026, 11, 21), False)])
+@pytest.mark.parametrize(
+    "day, ok",
+    [
+        (D(2026, 11, 15), False),
+        (D(2026, 11, 16), True),
+        (D(2026, 11, 20), True),
+        (D(2026, 11, 21), False),
+    ],
+)
 def test_an_objection_is_received_during_the_notice(day, ok):
     state = given(application, *on_notice(D(2026, 11, 16), D(2026, 11, 20)))
     if ok:
@@ -505,22 +786,35 @@ def test_an_objection_is_received_during_the_notice(day, ok):
 
 def test_no_objection_outside_a_notice():
     refused("LT-9.5", application, given(application, *approved()), objection())
-    certified = on_notice() + when(application, given(application, *on_notice()),
-                                   Certify("t-1"), **ctx())
+    certified = on_notice() + when(
+        application, given(application, *on_notice()), Certify("t-1"), **ctx()
+    )
     refused("LT-9.5", application, given(application, *certified), objection())
 
 
 def resolve(oid="obj-1", upheld=False, day=D(2026, 11, 23)):
-    return ResolveObjection(oid, upheld, "经核查，销售额有税务发票佐证" if not upheld
-                            else "经核查，销售额数据不实", day)
+    return ResolveObjection(
+        oid, upheld, "经核查，销售额有税务发票佐证" if not upheld else "经核查，销售额数据不实", day
+    )
 
 
 def test_a_dismissed_objection_lets_certification_go_on():
     history = on_notice() + when(application, given(application, *on_notice()), objection())
     [resolved] = when(application, given(application, *history), resolve())
-    then([resolved], NewEvent("ObjectionResolved", {
-        "application_id": APP, "objection_id": "obj-1", "outcome": "dismissed",
-        "finding": "经核查，销售额有税务发票佐证", "resolved_on": D(2026, 11, 23)}, ("LT-9.5",)))
+    then(
+        [resolved],
+        NewEvent(
+            "ObjectionResolved",
+            {
+                "application_id": APP,
+                "objection_id": "obj-1",
+                "outcome": "dismissed",
+                "finding": "经核查，销售额有税务发票佐证",
+                "resolved_on": D(2026, 11, 23),
+            },
+            ("LT-9.5",),
+        ),
+    )
     state = given(application, *history, resolved)
     assert state.status == "on_notice"
     assert types(when(application, state, Certify("t-1"), **ctx())) == ["TalentCertified"]
@@ -529,12 +823,30 @@ def test_a_dismissed_objection_lets_certification_go_on():
 def test_an_upheld_objection_rejects_the_candidate():
     history = on_notice() + when(application, given(application, *on_notice()), objection())
     events = when(application, given(application, *history), resolve(upheld=True))
-    then(events, NewEvent("ObjectionResolved", {
-        "application_id": APP, "objection_id": "obj-1", "outcome": "upheld",
-        "finding": "经核查，销售额数据不实", "resolved_on": D(2026, 11, 23)}, ("LT-9.5",)),
-        NewEvent("ReviewRejected", {"application_id": APP, "stage": "public_notice",
-                                    "decided_on": D(2026, 11, 23),
-                                    "reasons": ["经核查，销售额数据不实"]}, ("LT-9.5",)))
+    then(
+        events,
+        NewEvent(
+            "ObjectionResolved",
+            {
+                "application_id": APP,
+                "objection_id": "obj-1",
+                "outcome": "upheld",
+                "finding": "经核查，销售额数据不实",
+                "resolved_on": D(2026, 11, 23),
+            },
+            ("LT-9.5",),
+        ),
+        NewEvent(
+            "ReviewRejected",
+            {
+                "application_id": APP,
+                "stage": "public_notice",
+                "decided_on": D(2026, 11, 23),
+                "reasons": ["经核查，销售额数据不实"],
+            },
+            ("LT-9.5",),
+        ),
+    )
     state = given(application, *history, *events)
     assert state.status == "rejected"
     refused("LT-9.5", application, state, Certify("t-1"), **ctx())
@@ -549,8 +861,8 @@ def test_every_objection_must_be_resolved():
     assert state.status == "suspended"
     err = refused("LT-9.5", application, state, Certify("t-1"), **ctx())
     assert "obj-2" in err.message and "obj-1" not in err.message
-    refused("LT-9.5", application, state, resolve("obj-1"))          # already resolved
-    refused("LT-9.5", application, state, objection("obj-1"))        # same id again
+    refused("LT-9.5", application, state, resolve("obj-1"))  # already resolved
+    refused("LT-9.5", application, state, objection("obj-1"))  # same id again
     with pytest.raises(NotFound):
         when(application, state, resolve("obj-9"))
     err = refused("LT-9.5", application, state, resolve("obj-2", day=D(2026, 11, 16)))
@@ -564,16 +876,20 @@ def test_certification_refused_until_the_notice_has_closed():
         err = refused("LT-9.5", application, state, Certify("t-1"), today=today, **ctx())
         assert "2026-11-20" in err.message
     assert types(when(application, state, Certify("t-1"), today=D(2026, 11, 21), **ctx())) == [
-        "TalentCertified"]
+        "TalentCertified"
+    ]
 
 
 def test_certification_the_day_after_a_notice_closing_on_an_adjusted_saturday():
-    state = given(application, *on_notice(D(2025, 9, 29), D(2025, 10, 11),
-                                          submitted_on=D(2025, 3, 2)))
+    state = given(
+        application, *on_notice(D(2025, 9, 29), D(2025, 10, 11), submitted_on=D(2025, 3, 2))
+    )
     refused("LT-9.5", application, state, Certify("t-1"), today=D(2025, 10, 11), **ctx())
     [event] = when(application, state, Certify("t-1"), today=D(2025, 10, 12), **ctx())
     assert (event.payload["period_start"], event.payload["period_end"]) == (
-        D(2025, 10, 12), D(2028, 10, 11))
+        D(2025, 10, 12),
+        D(2028, 10, 11),
+    )
 
 
 @pytest.mark.parametrize("done", range(7))
@@ -582,8 +898,9 @@ def test_certification_refused_before_the_notice(done):
 
 
 def test_certified_once():
-    history = on_notice() + when(application, given(application, *on_notice()), Certify("t-1"),
-                                 **ctx())
+    history = on_notice() + when(
+        application, given(application, *on_notice()), Certify("t-1"), **ctx()
+    )
     assert given(application, *history).status == "certified"
     refused("LT-9.5", application, given(application, *history), Certify("t-2"), **ctx())
 
@@ -597,61 +914,112 @@ def test_no_more_certified_than_the_quota():
 
 def test_an_enterprise_that_got_its_talent_meanwhile_gets_no_second():
     state = given(application, *on_notice())
-    err = refused("LT-10", application, state, Certify("t-1"),
-                  **ctx(lookups={"enterprise_talent": "talent-yixiang-YX9"}))
+    err = refused(
+        "LT-10",
+        application,
+        state,
+        Certify("t-1"),
+        **ctx(lookups={"enterprise_talent": "talent-yixiang-YX9"}),
+    )
     assert "talent-yixiang-YX9" in err.message
 
 
-@pytest.mark.parametrize("category, track, evidence, baseline", [
-    ("LT-6.1", "influencer", INFLUENCER_EVIDENCE, {"followers": 150_000, "exposure": 2_400_000}),
-    ("LT-6.2", "seller", {"sales_fen": 45_000_000}, {"sales_fen": 45_000_000}),
-    ("LT-6.3", "seller", SELLER_EVIDENCE, {"sales_fen": 350_000_000}),
-    ("LT-6.4", "seller", {"sales_fen": 12_000_000}, {"sales_fen": 12_000_000}),
-])
+@pytest.mark.parametrize(
+    "category, track, evidence, baseline",
+    [
+        (
+            "LT-6.1",
+            "influencer",
+            INFLUENCER_EVIDENCE,
+            {"followers": 150_000, "exposure": 2_400_000},
+        ),
+        ("LT-6.2", "seller", {"sales_fen": 45_000_000}, {"sales_fen": 45_000_000}),
+        ("LT-6.3", "seller", SELLER_EVIDENCE, {"sales_fen": 350_000_000}),
+        ("LT-6.4", "seller", {"sales_fen": 12_000_000}, {"sales_fen": 12_000_000}),
+    ],
+)
 def test_certification_carries_track_and_baseline(category, track, evidence, baseline):
-    state = given(application, *on_notice(category=category, evidence=evidence,
-                                          enterprise_code=None))
-    then(when(application, state, Certify("talent-7"), **ctx()), NewEvent("TalentCertified", {
-        "talent_id": "talent-7", "application_id": APP, "applicant_name": "李明",
-        "county": "楚雄市", "category": category, "track": track, "baseline_year": 2025,
-        "baseline": baseline, "period_start": D(2026, 11, 23), "period_end": D(2029, 11, 22),
-        "origin": "selection", "round_year": 2026, "enterprise_name": "楚雄彝绣电子商务有限公司",
-        "applicant_id": "applicant-7"}, ("LT-9.5", "LT-8", "LT-10")))
+    state = given(
+        application, *on_notice(category=category, evidence=evidence, enterprise_code=None)
+    )
+    then(
+        when(application, state, Certify("talent-7"), **ctx()),
+        NewEvent(
+            "TalentCertified",
+            {
+                "talent_id": "talent-7",
+                "application_id": APP,
+                "applicant_name": "李明",
+                "county": "楚雄市",
+                "category": category,
+                "track": track,
+                "baseline_year": 2025,
+                "baseline": baseline,
+                "period_start": D(2026, 11, 23),
+                "period_end": D(2029, 11, 22),
+                "origin": "selection",
+                "round_year": 2026,
+                "enterprise_name": "楚雄彝绣电子商务有限公司",
+                "applicant_id": "applicant-7",
+            },
+            ("LT-9.5", "LT-8", "LT-10"),
+        ),
+    )
 
 
 def test_training_period_starting_on_29_february():
-    state = given(application, *on_notice(D(2024, 2, 19), D(2024, 2, 23), round_year=2023,
-                                          submitted_on=D(2023, 5, 8)))
+    state = given(
+        application,
+        *on_notice(D(2024, 2, 19), D(2024, 2, 23), round_year=2023, submitted_on=D(2023, 5, 8)),
+    )
     [event] = when(application, state, Certify("t-1"), today=D(2024, 2, 29), **ctx())
     assert event.payload["baseline_year"] == 2022
     assert (event.payload["period_start"], event.payload["period_end"]) == (
-        D(2024, 2, 29), D(2027, 2, 28))
+        D(2024, 2, 29),
+        D(2027, 2, 28),
+    )
 
 
-@pytest.mark.parametrize("start, end", [
-    (D(2026, 11, 23), D(2029, 11, 22)),
-    (D(2024, 2, 29), D(2027, 2, 28)),   # no 29 Feb 2027: the period runs to its eve, 28 Feb
-    (D(2024, 3, 1), D(2027, 2, 28)),
-    (D(2024, 2, 28), D(2027, 2, 27)),
-    (D(2025, 3, 1), D(2028, 2, 29)),    # ends on a leap day
-    (D(2026, 1, 1), D(2028, 12, 31)),
-])
+@pytest.mark.parametrize(
+    "start, end",
+    [
+        (D(2026, 11, 23), D(2029, 11, 22)),
+        (D(2024, 2, 29), D(2027, 2, 28)),  # no 29 Feb 2027: the period runs to its eve, 28 Feb
+        (D(2024, 3, 1), D(2027, 2, 28)),
+        (D(2024, 2, 28), D(2027, 2, 27)),
+        (D(2025, 3, 1), D(2028, 2, 29)),  # ends on a leap day
+        (D(2026, 1, 1), D(2028, 12, 31)),
+    ],
+)
 def test_period_end_is_three_years_less_a_day(start, end):
     assert period_end(start) == end
 
 
 # -- withdrawal ------------------------------------------------------------------------------
-@pytest.mark.parametrize("history, stage", [
-    (through(0), "county_recommendation"),
-    (through(3), "inspection"),
-    (approved(), "approved"),
-    (on_notice(), "on_notice"),
-])
+@pytest.mark.parametrize(
+    "history, stage",
+    [
+        (through(0), "county_recommendation"),
+        (through(3), "inspection"),
+        (approved(), "approved"),
+        (on_notice(), "on_notice"),
+    ],
+)
 def test_the_applicant_withdraws_before_certification(history, stage):
     [event] = when(application, given(application, *history), Withdraw("个人原因"))
-    then([event], NewEvent("ApplicationWithdrawn", {
-        "application_id": APP, "reason": "个人原因", "withdrawn_on": D(2026, 11, 23),
-        "stage": stage}, ("LT-9",)))
+    then(
+        [event],
+        NewEvent(
+            "ApplicationWithdrawn",
+            {
+                "application_id": APP,
+                "reason": "个人原因",
+                "withdrawn_on": D(2026, 11, 23),
+                "stage": stage,
+            },
+            ("LT-9",),
+        ),
+    )
     state = given(application, *history, event)
     assert state.status == "withdrawn"
     refused("LT-9", application, state, Withdraw("again"))
@@ -659,8 +1027,9 @@ def test_the_applicant_withdraws_before_certification(history, stage):
 
 
 def test_no_withdrawal_once_certified_or_closed():
-    certified = on_notice() + when(application, given(application, *on_notice()),
-                                   Certify("t-1"), **ctx())
+    certified = on_notice() + when(
+        application, given(application, *on_notice()), Certify("t-1"), **ctx()
+    )
     for history in (certified, [submitted(), assessed(False)]):
         err = refused("LT-9", application, given(application, *history), Withdraw("x"))
         assert "only an application still in the selection" in err.message

@@ -1,6 +1,7 @@
 """Who may act on an application once the role may do the action: a county officer within their
 county, an applicant on their own application only (one filed by the county for someone without
 an account is nobody's), another service on any."""
+
 from __future__ import annotations
 
 import types

@@ -1,15 +1,20 @@
 """The selection round (LT-3, LT-8: one a year, quota at most 10) and the Yixiang scheme's people:
 former applicants excluded (LT-10), talents still in their training period transferred with their
 original period (LT-16)."""
+
 import datetime as dt
 
 import pytest
-
 from givenwhenthen import NewEvent, given, refused, then, types, when
+
 from services.applications.domain import policy
 from services.applications.domain.round import OpenRound, selection_round
 from services.applications.domain.yixiang import (
-    RegisterFormerApplicant, TransferTalent, transfer_application_id, yixiang_person)
+    RegisterFormerApplicant,
+    TransferTalent,
+    transfer_application_id,
+    yixiang_person,
+)
 
 D = dt.date
 
@@ -19,9 +24,17 @@ def open_round(year=2026, quota=10, opens=D(2026, 3, 1), closes=D(2026, 4, 30)):
 
 
 def opened(year=2026, quota=10, opens=D(2026, 3, 1), closes=D(2026, 4, 30)):
-    return NewEvent("RoundOpened", {"year": year, "quota": quota, "window_opens": opens,
-                                    "window_closes": closes, "opened_on": D(2026, 11, 23)},
-                    ("LT-3", "LT-8"))
+    return NewEvent(
+        "RoundOpened",
+        {
+            "year": year,
+            "quota": quota,
+            "window_opens": opens,
+            "window_closes": closes,
+            "opened_on": D(2026, 11, 23),
+        },
+        ("LT-3", "LT-8"),
+    )
 
 
 # -- rounds ----------------------------------------------------------------------------------
@@ -29,7 +42,11 @@ def test_a_round_opens_once_a_year():
     then(when(selection_round, given(selection_round), open_round()), opened())
     state = given(selection_round, opened())
     assert (state.year, state.quota, state.window_opens, state.window_closes) == (
-        2026, 10, D(2026, 3, 1), D(2026, 4, 30))
+        2026,
+        10,
+        D(2026, 3, 1),
+        D(2026, 4, 30),
+    )
     err = refused("LT-8", selection_round, state, open_round(quota=5))
     assert err.fields == {"year": ["A round for this year exists."]}
 
@@ -38,7 +55,8 @@ def test_a_round_opens_once_a_year():
 def test_the_quota_is_at_most_ten(quota, ok):
     if ok:
         assert types(when(selection_round, given(selection_round), open_round(quota=quota))) == [
-            "RoundOpened"]
+            "RoundOpened"
+        ]
     else:
         err = refused("LT-8", selection_round, given(selection_round), open_round(quota=quota))
         assert err.fields == {"quota": ["Must be between 1 and 10."]}
@@ -48,12 +66,17 @@ def test_rounds_start_in_2022():
     err = refused("LT-3", selection_round, given(selection_round), open_round(year=2021))
     assert list(err.fields) == ["year"]
     assert types(when(selection_round, given(selection_round), open_round(year=2022))) == [
-        "RoundOpened"]
+        "RoundOpened"
+    ]
 
 
 def test_the_window_does_not_close_before_it_opens():
-    refused("LT-8", selection_round, given(selection_round),
-            open_round(opens=D(2026, 5, 1), closes=D(2026, 4, 30)))
+    refused(
+        "LT-8",
+        selection_round,
+        given(selection_round),
+        open_round(opens=D(2026, 5, 1), closes=D(2026, 4, 30)),
+    )
     state = given(selection_round, opened(opens=D(2026, 5, 1), closes=D(2026, 5, 1)))
     assert state.accepts(D(2026, 5, 1)) and not state.accepts(D(2026, 5, 2))
 
@@ -61,9 +84,16 @@ def test_the_window_does_not_close_before_it_opens():
 # -- former Yixiang applicants (LT-10) ---------------------------------------------------------
 def test_a_former_applicant_is_registered_once():
     command = RegisterFormerApplicant("pk-1", "532301********1234", "王芳", 2021)
-    registered = NewEvent("YixiangApplicantRegistered", {
-        "person_key": "pk-1", "id_number_masked": "532301********1234", "name": "王芳",
-        "applied_year": 2021}, ("LT-10",))
+    registered = NewEvent(
+        "YixiangApplicantRegistered",
+        {
+            "person_key": "pk-1",
+            "id_number_masked": "532301********1234",
+            "name": "王芳",
+            "applied_year": 2021,
+        },
+        ("LT-10",),
+    )
     then(when(yixiang_person, given(yixiang_person), command), registered)
     assert when(yixiang_person, given(yixiang_person, registered), command) == []
 
@@ -71,44 +101,85 @@ def test_a_former_applicant_is_registered_once():
 # -- transfer of Yixiang talents (LT-16) ---------------------------------------------------------
 def transfer(start=D(2021, 6, 1), end=D(2024, 5, 31), subsidy=0, code="91532301MA6N0XKX1E"):
     return TransferTalent(
-        talent_id="talent-yixiang-YX2021-03", yixiang_talent_id="YX2021-03", person_key="pk-2",
-        id_number_masked="532322********567X", name="张红", county="双柏县",
-        enterprise_name="双柏县红土电子商务有限公司", enterprise_code=code, category="LT-6.2",
-        baseline_year=2020, baseline={"sales_fen": 40_000_000, "followers": 9},
-        period_start=start, period_end=end, prior_startup_subsidy_fen=subsidy)
+        talent_id="talent-yixiang-YX2021-03",
+        yixiang_talent_id="YX2021-03",
+        person_key="pk-2",
+        id_number_masked="532322********567X",
+        name="张红",
+        county="双柏县",
+        enterprise_name="双柏县红土电子商务有限公司",
+        enterprise_code=code,
+        category="LT-6.2",
+        baseline_year=2020,
+        baseline={"sales_fen": 40_000_000, "followers": 9},
+        period_start=start,
+        period_end=end,
+        prior_startup_subsidy_fen=subsidy,
+    )
 
 
 def test_a_talent_still_in_the_period_transfers_with_it():
     events = when(yixiang_person, given(yixiang_person), transfer(), today=D(2022, 9, 1))
-    common = {"talent_id": "talent-yixiang-YX2021-03", "county": "双柏县", "category": "LT-6.2",
-              "track": "seller", "baseline_year": 2020, "baseline": {"sales_fen": 40_000_000},
-              "period_start": D(2021, 6, 1), "period_end": D(2024, 5, 31),
-              "enterprise_name": "双柏县红土电子商务有限公司",
-              "enterprise_code": "91532301MA6N0XKX1E"}
-    then(events,
-         NewEvent("YixiangTalentTransferred", {
-             **common, "yixiang_talent_id": "YX2021-03", "person_key": "pk-2",
-             "id_number_masked": "532322********567X", "name": "张红",
-             "transferred_on": D(2022, 9, 1), "prior_startup_subsidy_fen": 0}, ("LT-16",)),
-         NewEvent("TalentCertified", {
-             **common, "application_id": "yixiang-YX2021-03", "applicant_name": "张红",
-             "origin": "yixiang_transfer", "prior_startup_subsidy_fen": 0}, ("LT-16", "LT-10")))
+    common = {
+        "talent_id": "talent-yixiang-YX2021-03",
+        "county": "双柏县",
+        "category": "LT-6.2",
+        "track": "seller",
+        "baseline_year": 2020,
+        "baseline": {"sales_fen": 40_000_000},
+        "period_start": D(2021, 6, 1),
+        "period_end": D(2024, 5, 31),
+        "enterprise_name": "双柏县红土电子商务有限公司",
+        "enterprise_code": "91532301MA6N0XKX1E",
+    }
+    then(
+        events,
+        NewEvent(
+            "YixiangTalentTransferred",
+            {
+                **common,
+                "yixiang_talent_id": "YX2021-03",
+                "person_key": "pk-2",
+                "id_number_masked": "532322********567X",
+                "name": "张红",
+                "transferred_on": D(2022, 9, 1),
+                "prior_startup_subsidy_fen": 0,
+            },
+            ("LT-16",),
+        ),
+        NewEvent(
+            "TalentCertified",
+            {
+                **common,
+                "application_id": "yixiang-YX2021-03",
+                "applicant_name": "张红",
+                "origin": "yixiang_transfer",
+                "prior_startup_subsidy_fen": 0,
+            },
+            ("LT-16", "LT-10"),
+        ),
+    )
     assert transfer_application_id("YX2021-03") == "yixiang-YX2021-03"
     state = given(yixiang_person, *events)
     assert state.talent_id == "talent-yixiang-YX2021-03" and state.registered
     refused("LT-16", yixiang_person, state, transfer(), today=D(2022, 9, 1))
 
 
-@pytest.mark.parametrize("end, today, ok", [
-    (D(2026, 11, 23), D(2026, 11, 23), True),    # the period's last day is still in it
-    (D(2026, 11, 22), D(2026, 11, 23), False),   # over: nothing to transfer
-    (D(2029, 1, 1), D(2026, 11, 23), True),
-])
+@pytest.mark.parametrize(
+    "end, today, ok",
+    [
+        (D(2026, 11, 23), D(2026, 11, 23), True),  # the period's last day is still in it
+        (D(2026, 11, 22), D(2026, 11, 23), False),  # over: nothing to transfer
+        (D(2029, 1, 1), D(2026, 11, 23), True),
+    ],
+)
 def test_only_a_period_not_yet_over_transfers(end, today, ok):
     command = transfer(end=end)
     if ok:
         assert types(when(yixiang_person, given(yixiang_person), command, today=today)) == [
-            "YixiangTalentTransferred", "TalentCertified"]
+            "YixiangTalentTransferred",
+            "TalentCertified",
+        ]
     else:
         err = refused("LT-16", yixiang_person, given(yixiang_person), command, today=today)
         assert err.fields == {"period_end": ["The training period has ended."]}
@@ -118,25 +189,29 @@ def test_only_a_period_not_yet_over_transfers(end, today, ok):
 def test_a_yixiang_period_started_before_the_scheme_was_abolished(start, ok):
     command = transfer(start=start, end=D(2025, 8, 30))
     if ok:
-        [_, certified] = when(yixiang_person, given(yixiang_person), command,
-                              today=D(2023, 1, 1))
+        [_, certified] = when(yixiang_person, given(yixiang_person), command, today=D(2023, 1, 1))
         assert certified.payload["period_start"] == start
     else:
-        err = refused("LT-16", yixiang_person, given(yixiang_person), command,
-                      today=D(2023, 1, 1))
+        err = refused("LT-16", yixiang_person, given(yixiang_person), command, today=D(2023, 1, 1))
         assert err.fields == {"period_start": ["Must be before 2022-09-01."]}
     assert policy.EFFECTIVE_DATE == D(2022, 9, 1)
 
 
 def test_a_transfer_records_what_the_yixiang_scheme_already_paid():
-    [_, certified] = when(yixiang_person, given(yixiang_person), transfer(subsidy=3_000_000),
-                          today=D(2023, 1, 1))
+    [_, certified] = when(
+        yixiang_person, given(yixiang_person), transfer(subsidy=3_000_000), today=D(2023, 1, 1)
+    )
     assert certified.payload["prior_startup_subsidy_fen"] == 3_000_000
 
 
 def test_a_registered_former_applicant_can_still_be_transferred():
-    registered = when(yixiang_person, given(yixiang_person),
-                      RegisterFormerApplicant("pk-2", "532322********567X", "张红", 2021))
+    registered = when(
+        yixiang_person,
+        given(yixiang_person),
+        RegisterFormerApplicant("pk-2", "532322********567X", "张红", 2021),
+    )
     state = given(yixiang_person, *registered)
     assert types(when(yixiang_person, state, transfer(code=None), today=D(2023, 1, 1))) == [
-        "YixiangTalentTransferred", "TalentCertified"]
+        "YixiangTalentTransferred",
+        "TalentCertified",
+    ]

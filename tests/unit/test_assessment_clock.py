@@ -1,14 +1,14 @@
-"""The service clock a configuration chooses (shared/clocks.py) and the configured timer interval
-(shared/timers.py), as the assessment service uses them."""
+"""The service clock a configuration chooses (shared/clock.py) and the configured timer interval
+(shared/runtime/timers.py), as the assessment service uses them."""
+
 import datetime as dt
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from shared.clock import PinnedClock, clock_for
+from shared.clock import SHANGHAI, Clock, PinnedClock, clock_for
 from shared.config import load
-from shared.clock import SHANGHAI, Clock
 from shared.runtime.timers import ConfiguredTimer, lock_key
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +28,7 @@ def test_the_test_config_pins_the_date(monkeypatch):
     assert isinstance(clock, PinnedClock)
     assert clock.today() == dt.date(2029, 11, 23)
     now = clock.now()
-    assert now.tzinfo is dt.timezone.utc
+    assert now.tzinfo is dt.UTC
     assert now.astimezone(SHANGHAI).date() == dt.date(2029, 11, 23)
 
 
@@ -44,9 +44,14 @@ def test_a_clock_date_that_is_not_a_date_is_refused(value):
         clock_for({"CLOCK_TODAY": value})
 
 
-@pytest.mark.parametrize("config, interval", [({"DEADLINE_TIMER_SECONDS": "0.5"}, 0.5),
-                                              ({"DEADLINE_TIMER_SECONDS": 60}, 60.0),
-                                              ({}, 3600.0)])
+@pytest.mark.parametrize(
+    "config, interval",
+    [
+        ({"DEADLINE_TIMER_SECONDS": "0.5"}, 0.5),
+        ({"DEADLINE_TIMER_SECONDS": 60}, 60.0),
+        ({}, 3600.0),
+    ],
+)
 def test_the_timer_interval_comes_from_configuration(config, interval):
     timer = ConfiguredTimer("DEADLINE_TIMER_SECONDS", 3600)
     timer.container = SimpleNamespace(config=config)

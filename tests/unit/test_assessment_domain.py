@@ -3,20 +3,43 @@ the baseline, compared exactly. Sellers (LT-6.2/6.3/6.4): qualified at >= 10% (�
 only above 30% (超过). Influencers (LT-6.1): followers AND exposure, qualified >= 10%, excellent
 >= 30% (以上), or the county assessor's findings (promotion ability clearly improved; and influence
 further increased, for excellent)."""
+
 from decimal import Decimal
 
 import pytest
-
 from assessment_given import (
-    refused, when,
-    COUNTY, END, START, TALENT, YEARS, D, assessed, baseline_of, due, failed, filed, history,
-    in_year, open_tenure, opened, report, row)
+    COUNTY,
+    END,
+    START,
+    TALENT,
+    YEARS,
+    D,
+    assessed,
+    baseline_of,
+    due,
+    failed,
+    filed,
+    history,
+    in_year,
+    open_tenure,
+    opened,
+    refused,
+    report,
+    row,
+    when,
+)
 from givenwhenthen import NewEvent, given, then, types
+
 from services.assessment.domain import policy
 from services.assessment.domain.grading import average_growth, grade, reaches, shown_growth
 from services.assessment.domain.schedule import growth_years, tenure_years
 from services.assessment.domain.tenure import (
-    ApproveDisqualification, DeclineDisqualification, FireDeadlines, RecordFindings, tenure)
+    ApproveDisqualification,
+    DeclineDisqualification,
+    FireDeadlines,
+    RecordFindings,
+    tenure,
+)
 
 
 def grade_of(events):
@@ -27,23 +50,36 @@ def grade_of(events):
 
 
 def findings(year, ability, influence, note="县商务局考核评估"):
-    return RecordFindings(tenure_year=year, ability_clearly_improved=ability,
-                          influence_further_increased=influence, note=note)
+    return RecordFindings(
+        tenure_year=year,
+        ability_clearly_improved=ability,
+        influence_further_increased=influence,
+        note=note,
+    )
 
 
 def findings_recorded(year, ability, influence, on=None, note="县商务局考核评估"):
-    return NewEvent("AssessorFindingsRecorded", {
-        "talent_id": TALENT, "tenure_year": year, "ability_clearly_improved": ability,
-        "influence_further_increased": influence, "note": note,
-        "recorded_on": on or in_year(year)}, ("LT-11.1", "LT-13"))
+    return NewEvent(
+        "AssessorFindingsRecorded",
+        {
+            "talent_id": TALENT,
+            "tenure_year": year,
+            "ability_clearly_improved": ability,
+            "influence_further_increased": influence,
+            "note": note,
+            "recorded_on": on or in_year(year),
+        },
+        ("LT-11.1", "LT-13"),
+    )
 
 
 def influencer_year(year, followers, exposure, ability=False, influence=False):
     """An influencer's year ``year`` reported and then, unless that graded it already (growth
     alone gives excellent), given the assessor's findings: the grade."""
     state = given(tenure, *history("influencer", year - 1))
-    filing = when(tenure, state, report(year, followers=followers, exposure=exposure),
-                  today=in_year(year))
+    filing = when(
+        tenure, state, report(year, followers=followers, exposure=exposure), today=in_year(year)
+    )
     if len(filing) > 1:
         return grade_of(filing)
     state = given(tenure, *history("influencer", year - 1), filing)
@@ -56,8 +92,11 @@ def test_rates_and_readings_are_named_parameters():
     assert policy.EXCELLENT_GROWTH_SELLER == Decimal("0.30")
     assert policy.EXCELLENT_GROWTH_INFLUENCER == Decimal("0.30")
     assert policy.EXCELLENT_STRICTLY == {"influencer": False, "seller": True}
-    for rate in (policy.QUALIFIED_GROWTH, policy.EXCELLENT_GROWTH_SELLER,
-                 policy.EXCELLENT_GROWTH_INFLUENCER):
+    for rate in (
+        policy.QUALIFIED_GROWTH,
+        policy.EXCELLENT_GROWTH_SELLER,
+        policy.EXCELLENT_GROWTH_INFLUENCER,
+    ):
         assert isinstance(rate, Decimal)
     assert policy.FAILED_ASSESSMENT_GROUND == "LT-14.4"
     assert policy.FAILED_YEARS_FOR_PROPOSAL == 1
@@ -72,8 +111,10 @@ def test_three_tenure_years_each_due_on_its_last_day():
 def test_a_period_starting_on_29_february():
     years = tenure_years(D(2028, 2, 29), D(2031, 2, 28))
     assert [(y["starts_on"], y["ends_on"]) for y in years] == [
-        (D(2028, 2, 29), D(2029, 2, 28)), (D(2029, 3, 1), D(2030, 2, 28)),
-        (D(2030, 3, 1), D(2031, 2, 28))]
+        (D(2028, 2, 29), D(2029, 2, 28)),
+        (D(2029, 3, 1), D(2030, 2, 28)),
+        (D(2030, 3, 1), D(2031, 2, 28)),
+    ]
 
 
 @pytest.mark.parametrize("tenure_year, years", [(1, 1), (2, 2), (3, 3)])
@@ -84,21 +125,32 @@ def test_growth_compounds_over_as_many_years_as_the_tenure_year(tenure_year, yea
 # -- seller boundaries, year 1 -----------------------------------------------------------------
 def test_seller_exactly_ten_percent_is_qualified():
     events = when(tenure, given(tenure, opened()), report(1, sales_fen=1_100_000))
-    then(events, filed(1, sales_fen=1_100_000),
-         assessed(1, "qualified", row("sales_fen", 1_000_000, 1_100_000, 1, "0.1000")))
+    then(
+        events,
+        filed(1, sales_fen=1_100_000),
+        assessed(1, "qualified", row("sales_fen", 1_000_000, 1_100_000, 1, "0.1000")),
+    )
 
 
 def test_seller_one_fen_below_ten_percent_fails_and_disqualification_is_proposed():
     events = when(tenure, given(tenure, opened()), report(1, sales_fen=1_099_900))
     reason = "sales_fen: average annual growth 0.0999 is below 0.10"
-    then(events, filed(1, sales_fen=1_099_900),
-         *failed(1, [reason], row("sales_fen", 1_000_000, 1_099_900, 1, "0.0999")))
+    then(
+        events,
+        filed(1, sales_fen=1_099_900),
+        *failed(1, [reason], row("sales_fen", 1_000_000, 1_099_900, 1, "0.0999")),
+    )
     state = given(tenure, opened(), events)
     assert state.status == "open"  # the title stays until the Leading Group decides
     assert state.results == {1: "unqualified"}
-    assert state.proposals == {"P1": {
-        "ground": "LT-14.4", "reasons": ["annual assessment of year 1 failed", reason],
-        "status": "pending", "proposed_on": in_year(1)}}
+    assert state.proposals == {
+        "P1": {
+            "ground": "LT-14.4",
+            "reasons": ["annual assessment of year 1 failed", reason],
+            "status": "pending",
+            "proposed_on": in_year(1),
+        }
+    }
 
 
 def test_seller_a_single_fen_short_fails():
@@ -115,31 +167,53 @@ def test_a_failing_figure_does_not_show_the_threshold_as_its_growth():
 
 def test_seller_exactly_thirty_percent_is_qualified_not_excellent():  # 超过30%: excludes 30%
     events = when(tenure, given(tenure, opened()), report(1, sales_fen=1_300_000))
-    then(events, filed(1, sales_fen=1_300_000),
-         assessed(1, "qualified", row("sales_fen", 1_000_000, 1_300_000, 1, "0.3000")))
+    then(
+        events,
+        filed(1, sales_fen=1_300_000),
+        assessed(1, "qualified", row("sales_fen", 1_000_000, 1_300_000, 1, "0.3000")),
+    )
 
 
 def test_seller_above_thirty_percent_is_excellent_and_shows_it():
     events = when(tenure, given(tenure, opened()), report(1, sales_fen=1_300_001))
-    then(events, filed(1, sales_fen=1_300_001),
-         assessed(1, "excellent", row("sales_fen", 1_000_000, 1_300_001, 1, "0.300001")))
+    then(
+        events,
+        filed(1, sales_fen=1_300_001),
+        assessed(1, "excellent", row("sales_fen", 1_000_000, 1_300_001, 1, "0.300001")),
+    )
 
 
 def test_seller_shrinking_sales_fail():
     events = when(tenure, given(tenure, opened()), report(1, sales_fen=500_000))
-    then(events, filed(1, sales_fen=500_000),
-         *failed(1, ["sales_fen: average annual growth -0.5000 is below 0.10"],
-                 row("sales_fen", 1_000_000, 500_000, 1, "-0.5000")))
+    then(
+        events,
+        filed(1, sales_fen=500_000),
+        *failed(
+            1,
+            ["sales_fen: average annual growth -0.5000 is below 0.10"],
+            row("sales_fen", 1_000_000, 500_000, 1, "-0.5000"),
+        ),
+    )
 
 
 # -- influencer boundaries, year 1 -------------------------------------------------------------
 def test_influencer_exactly_thirty_percent_on_both_is_excellent_at_once():  # 30%以上: includes
-    events = when(tenure, given(tenure, opened("influencer")),
-                  report(1, followers=130_000, exposure=1_300_000))
-    then(events, filed(1, followers=130_000, exposure=1_300_000),
-         assessed(1, "excellent", row("followers", 100_000, 130_000, 1, "0.3000", "influencer"),
-                  row("exposure", 1_000_000, 1_300_000, 1, "0.3000", "influencer"),
-                  findings=None))
+    events = when(
+        tenure,
+        given(tenure, opened("influencer")),
+        report(1, followers=130_000, exposure=1_300_000),
+    )
+    then(
+        events,
+        filed(1, followers=130_000, exposure=1_300_000),
+        assessed(
+            1,
+            "excellent",
+            row("followers", 100_000, 130_000, 1, "0.3000", "influencer"),
+            row("exposure", 1_000_000, 1_300_000, 1, "0.3000", "influencer"),
+            findings=None,
+        ),
+    )
 
 
 def test_influencer_below_excellent_waits_for_the_assessors_findings():
@@ -148,110 +222,162 @@ def test_influencer_below_excellent_waits_for_the_assessors_findings():
     events = when(tenure, state, report(1, followers=110_000, exposure=1_100_000))
     then(events, filed(1, followers=110_000, exposure=1_100_000))
     state = given(tenure, opened("influencer"), events)
-    then(when(tenure, state, findings(1, False, False)),
-         findings_recorded(1, False, False),
-         assessed(1, "qualified", row("followers", 100_000, 110_000, 1, "0.1000", "influencer"),
-                  row("exposure", 1_000_000, 1_100_000, 1, "0.1000", "influencer"),
-                  findings={"ability_clearly_improved": False,
-                            "influence_further_increased": False}))
+    then(
+        when(tenure, state, findings(1, False, False)),
+        findings_recorded(1, False, False),
+        assessed(
+            1,
+            "qualified",
+            row("followers", 100_000, 110_000, 1, "0.1000", "influencer"),
+            row("exposure", 1_000_000, 1_100_000, 1, "0.1000", "influencer"),
+            findings={"ability_clearly_improved": False, "influence_further_increased": False},
+        ),
+    )
 
 
 def test_findings_recorded_first_grade_the_report_when_it_comes():
     state = given(tenure, opened("influencer"), findings_recorded(1, True, True))
     events = when(tenure, state, report(1, followers=100_000, exposure=1_000_000))
-    then(events, filed(1, followers=100_000, exposure=1_000_000),
-         assessed(1, "excellent", row("followers", 100_000, 100_000, 1, "0.0000", "influencer"),
-                  row("exposure", 1_000_000, 1_000_000, 1, "0.0000", "influencer"),
-                  basis="assessor_findings",
-                  findings={"ability_clearly_improved": True,
-                            "influence_further_increased": True}))
+    then(
+        events,
+        filed(1, followers=100_000, exposure=1_000_000),
+        assessed(
+            1,
+            "excellent",
+            row("followers", 100_000, 100_000, 1, "0.0000", "influencer"),
+            row("exposure", 1_000_000, 1_000_000, 1, "0.0000", "influencer"),
+            basis="assessor_findings",
+            findings={"ability_clearly_improved": True, "influence_further_increased": True},
+        ),
+    )
 
 
-@pytest.mark.parametrize("followers, exposure, ability, influence, expected", [
-    (129_999, 1_300_000, False, False, "qualified"),   # excellent needs both figures at 30%
-    (130_000, 1_299_999, False, False, "qualified"),
-    (109_999, 1_100_000, False, False, "failed"),      # qualified needs both figures at 10%
-    (110_000, 1_099_999, False, False, "failed"),
-    (100_000, 1_000_000, True, False, "qualified"),    # or ability clearly improved
-    (100_000, 1_000_000, False, True, "failed"),       # influence alone is not an alternative
-    (100_000, 1_000_000, True, True, "excellent"),     # ability and influence: excellent
-    (110_000, 1_100_000, True, True, "excellent"),
-    (129_999, 1_300_000, True, False, "qualified"),
-])
+@pytest.mark.parametrize(
+    "followers, exposure, ability, influence, expected",
+    [
+        (129_999, 1_300_000, False, False, "qualified"),  # excellent needs both figures at 30%
+        (130_000, 1_299_999, False, False, "qualified"),
+        (109_999, 1_100_000, False, False, "failed"),  # qualified needs both figures at 10%
+        (110_000, 1_099_999, False, False, "failed"),
+        (100_000, 1_000_000, True, False, "qualified"),  # or ability clearly improved
+        (100_000, 1_000_000, False, True, "failed"),  # influence alone is not an alternative
+        (100_000, 1_000_000, True, True, "excellent"),  # ability and influence: excellent
+        (110_000, 1_100_000, True, True, "excellent"),
+        (129_999, 1_300_000, True, False, "qualified"),
+    ],
+)
 def test_influencer_growth_and_findings(followers, exposure, ability, influence, expected):
     assert influencer_year(1, followers, exposure, ability, influence) == expected
 
 
 def test_influencer_failing_on_growth_and_findings_explains_both():
-    state = given(tenure, opened("influencer"),
-                  filed(1, followers=300_000, exposure=1_000_000))
+    state = given(tenure, opened("influencer"), filed(1, followers=300_000, exposure=1_000_000))
     events = when(tenure, state, findings(1, False, True))
-    reasons = ["exposure: average annual growth 0.0000 is below 0.10",
-               "the county assessor found promotion ability not clearly improved"]
+    reasons = [
+        "exposure: average annual growth 0.0000 is below 0.10",
+        "the county assessor found promotion ability not clearly improved",
+    ]
     flags = {"ability_clearly_improved": False, "influence_further_increased": True}
-    then(events, findings_recorded(1, False, True),
-         *failed(1, reasons, row("followers", 100_000, 300_000, 1, "2.0000", "influencer"),
-                 row("exposure", 1_000_000, 1_000_000, 1, "0.0000", "influencer"),
-                 findings=flags))
+    then(
+        events,
+        findings_recorded(1, False, True),
+        *failed(
+            1,
+            reasons,
+            row("followers", 100_000, 300_000, 1, "2.0000", "influencer"),
+            row("exposure", 1_000_000, 1_000_000, 1, "0.0000", "influencer"),
+            findings=flags,
+        ),
+    )
 
 
 def test_an_influencer_year_without_findings_is_graded_on_its_figures_at_the_due_date():
     state = given(tenure, opened("influencer"), filed(1, followers=110_000, exposure=1_100_000))
     assert when(tenure, state, FireDeadlines(), today=due(1)) == []
     day_after = D(2027, 11, 23)
-    then(when(tenure, state, FireDeadlines(), today=day_after),
-         assessed(1, "qualified", row("followers", 100_000, 110_000, 1, "0.1000", "influencer"),
-                  row("exposure", 1_000_000, 1_100_000, 1, "0.1000", "influencer"),
-                  on=day_after, findings=None))
+    then(
+        when(tenure, state, FireDeadlines(), today=day_after),
+        assessed(
+            1,
+            "qualified",
+            row("followers", 100_000, 110_000, 1, "0.1000", "influencer"),
+            row("exposure", 1_000_000, 1_100_000, 1, "0.1000", "influencer"),
+            on=day_after,
+            findings=None,
+        ),
+    )
 
 
 # -- compounded over 2 and 3 years -----------------------------------------------------------
-@pytest.mark.parametrize("year, sales, expected, growth", [
-    (2, 1_210_000, "qualified", "0.1000"),   # 1.1^2
-    (2, 1_209_999, "failed", "0.09999955"),  # more digits: never shown as reaching 10%
-    (2, 1_200_000, "failed", "0.0954"),      # 20% over two years is not 10% a year
-    (3, 1_331_000, "qualified", "0.1000"),   # 1.1^3
-    (3, 1_330_999, "failed", "0.09999972"),
-    (2, 1_690_000, "qualified", "0.3000"),   # 1.3^2: not above 30%
-    (2, 1_690_001, "excellent", "0.30000038"),
-    (3, 2_197_000, "qualified", "0.3000"),   # 1.3^3
-    (3, 2_197_001, "excellent", "0.30000020"),
-])
+@pytest.mark.parametrize(
+    "year, sales, expected, growth",
+    [
+        (2, 1_210_000, "qualified", "0.1000"),  # 1.1^2
+        (2, 1_209_999, "failed", "0.09999955"),  # more digits: never shown as reaching 10%
+        (2, 1_200_000, "failed", "0.0954"),  # 20% over two years is not 10% a year
+        (3, 1_331_000, "qualified", "0.1000"),  # 1.1^3
+        (3, 1_330_999, "failed", "0.09999972"),
+        (2, 1_690_000, "qualified", "0.3000"),  # 1.3^2: not above 30%
+        (2, 1_690_001, "excellent", "0.30000038"),
+        (3, 2_197_000, "qualified", "0.3000"),  # 1.3^3
+        (3, 2_197_001, "excellent", "0.30000020"),
+    ],
+)
 def test_seller_growth_is_compounded(year, sales, expected, growth):
-    events = when(tenure, given(tenure, *history("seller", year - 1)),
-                  report(year, sales_fen=sales), today=in_year(year))
+    events = when(
+        tenure,
+        given(tenure, *history("seller", year - 1)),
+        report(year, sales_fen=sales),
+        today=in_year(year),
+    )
     assert types(events)[0] == "AnnualReportFiled"
     assert grade_of(events) == expected
     assert events[1].payload["computation"] == [row("sales_fen", 1_000_000, sales, year, growth)]
 
 
 def test_seller_year_three_exactly_compounded_ten_percent():
-    then(when(tenure, given(tenure, *history("seller", 2)), report(3, sales_fen=1_331_000),
-              today=in_year(3)),
-         filed(3, sales_fen=1_331_000),
-         assessed(3, "qualified", row("sales_fen", 1_000_000, 1_331_000, 3, "0.1000")))
+    then(
+        when(
+            tenure,
+            given(tenure, *history("seller", 2)),
+            report(3, sales_fen=1_331_000),
+            today=in_year(3),
+        ),
+        filed(3, sales_fen=1_331_000),
+        assessed(3, "qualified", row("sales_fen", 1_000_000, 1_331_000, 3, "0.1000")),
+    )
 
 
-@pytest.mark.parametrize("year, followers, exposure, expected", [
-    (2, 121_000, 1_210_000, "qualified"),
-    (2, 120_999, 1_210_000, "failed"),
-    (2, 169_000, 1_690_000, "excellent"),    # 1.3^2, inclusive for influencers
-    (2, 168_999, 1_690_000, "qualified"),
-    (3, 133_100, 1_331_000, "qualified"),
-    (3, 133_100, 1_330_999, "failed"),
-    (3, 219_700, 2_197_000, "excellent"),
-    (3, 219_699, 2_197_000, "qualified"),
-])
+@pytest.mark.parametrize(
+    "year, followers, exposure, expected",
+    [
+        (2, 121_000, 1_210_000, "qualified"),
+        (2, 120_999, 1_210_000, "failed"),
+        (2, 169_000, 1_690_000, "excellent"),  # 1.3^2, inclusive for influencers
+        (2, 168_999, 1_690_000, "qualified"),
+        (3, 133_100, 1_331_000, "qualified"),
+        (3, 133_100, 1_330_999, "failed"),
+        (3, 219_700, 2_197_000, "excellent"),
+        (3, 219_699, 2_197_000, "qualified"),
+    ],
+)
 def test_influencer_growth_is_compounded(year, followers, exposure, expected):
     assert influencer_year(year, followers, exposure) == expected
 
 
 def test_compounded_failure_explains_itself():
-    events = when(tenure, given(tenure, *history("seller", 1)), report(2, sales_fen=1_200_000),
-                  today=in_year(2))
+    events = when(
+        tenure,
+        given(tenure, *history("seller", 1)),
+        report(2, sales_fen=1_200_000),
+        today=in_year(2),
+    )
     reason = "sales_fen: average annual growth 0.0954 is below 0.10"
-    then(events, filed(2, sales_fen=1_200_000),
-         *failed(2, [reason], row("sales_fen", 1_000_000, 1_200_000, 2, "0.0954")))
+    then(
+        events,
+        filed(2, sales_fen=1_200_000),
+        *failed(2, [reason], row("sales_fen", 1_000_000, 1_200_000, 2, "0.0954")),
+    )
 
 
 # -- a baseline of zero (or missing) ------------------------------------------------------------
@@ -266,39 +392,70 @@ def zero_row(figure, current, years=1, track="seller"):
 def test_a_seller_with_no_baseline_cannot_show_growth_and_fails(baseline):
     """Growth from nothing has no average rate, and LT-11.1 gives sellers no alternative: the
     year is unqualified with that reason, and the Leading Group decides on the proposal."""
-    events = when(tenure, given(tenure, opened("seller", baseline)),
-                  report(1, sales_fen=5_000_000))
+    events = when(tenure, given(tenure, opened("seller", baseline)), report(1, sales_fen=5_000_000))
     reason = "sales_fen: the baseline is 0, so no average annual growth can be computed"
-    then(events, filed(1, sales_fen=5_000_000),
-         *failed(1, [reason], zero_row("sales_fen", 5_000_000)))
+    then(
+        events,
+        filed(1, sales_fen=5_000_000),
+        *failed(1, [reason], zero_row("sales_fen", 5_000_000)),
+    )
 
 
-@pytest.mark.parametrize("ability, influence, expected, basis", [
-    (True, False, "qualified", "assessor_findings"),
-    (True, True, "excellent", "assessor_findings"),
-])
+@pytest.mark.parametrize(
+    "ability, influence, expected, basis",
+    [
+        (True, False, "qualified", "assessor_findings"),
+        (True, True, "excellent", "assessor_findings"),
+    ],
+)
 def test_an_influencer_with_no_baseline_passes_through_the_assessors_findings(
-        ability, influence, expected, basis):
-    state = given(tenure, opened("influencer", {"followers": 0, "exposure": 1_000_000}),
-                  filed(1, followers=50_000, exposure=5_000_000))
+    ability, influence, expected, basis
+):
+    state = given(
+        tenure,
+        opened("influencer", {"followers": 0, "exposure": 1_000_000}),
+        filed(1, followers=50_000, exposure=5_000_000),
+    )
     events = when(tenure, state, findings(1, ability, influence))
-    then(events, findings_recorded(1, ability, influence),
-         assessed(1, expected, zero_row("followers", 50_000, track="influencer"),
-                  row("exposure", 1_000_000, 5_000_000, 1, "4.0000", "influencer"),
-                  basis=basis, findings={"ability_clearly_improved": ability,
-                                         "influence_further_increased": influence}))
+    then(
+        events,
+        findings_recorded(1, ability, influence),
+        assessed(
+            1,
+            expected,
+            zero_row("followers", 50_000, track="influencer"),
+            row("exposure", 1_000_000, 5_000_000, 1, "4.0000", "influencer"),
+            basis=basis,
+            findings={
+                "ability_clearly_improved": ability,
+                "influence_further_increased": influence,
+            },
+        ),
+    )
 
 
 def test_an_influencer_with_no_baseline_and_no_findings_fails_at_the_due_date():
-    state = given(tenure, opened("influencer", {"followers": 100_000}),
-                  filed(1, followers=500_000, exposure=9_000_000))
+    state = given(
+        tenure,
+        opened("influencer", {"followers": 100_000}),
+        filed(1, followers=500_000, exposure=9_000_000),
+    )
     day_after = D(2027, 11, 23)
-    reasons = ["exposure: the baseline is 0, so no average annual growth can be computed",
-               "no assessor findings were recorded for the year"]
-    then(when(tenure, state, FireDeadlines(), today=day_after),
-         *failed(1, reasons, row("followers", 100_000, 500_000, 1, "4.0000", "influencer"),
-                 zero_row("exposure", 9_000_000, track="influencer"),
-                 on=day_after, findings=None))
+    reasons = [
+        "exposure: the baseline is 0, so no average annual growth can be computed",
+        "no assessor findings were recorded for the year",
+    ]
+    then(
+        when(tenure, state, FireDeadlines(), today=day_after),
+        *failed(
+            1,
+            reasons,
+            row("followers", 100_000, 500_000, 1, "4.0000", "influencer"),
+            zero_row("exposure", 9_000_000, track="influencer"),
+            on=day_after,
+            findings=None,
+        ),
+    )
 
 
 def test_zero_growth_from_zero_is_not_growth():
@@ -306,12 +463,15 @@ def test_zero_growth_from_zero_is_not_growth():
 
 
 # -- refusals --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("track, figures, missing", [
-    ("seller", {}, ["sales_fen"]),
-    ("seller", {"followers": 200_000}, ["sales_fen"]),
-    ("influencer", {"followers": 200_000}, ["exposure"]),
-    ("influencer", {"sales_fen": 2_000_000}, ["followers", "exposure"]),
-])
+@pytest.mark.parametrize(
+    "track, figures, missing",
+    [
+        ("seller", {}, ["sales_fen"]),
+        ("seller", {"followers": 200_000}, ["sales_fen"]),
+        ("influencer", {"followers": 200_000}, ["exposure"]),
+        ("influencer", {"sales_fen": 2_000_000}, ["followers", "exposure"]),
+    ],
+)
 def test_a_missing_figure_is_refused(track, figures, missing):
     err = refused("LT-11.1", tenure, given(tenure, opened(track)), report(1, **figures))
     assert err.fields == {f"figures.{f}": ["Required."] for f in missing}
@@ -330,23 +490,42 @@ def test_year_outside_the_tenure_is_refused(year):
 
 
 def test_a_year_that_has_not_started_is_refused():
-    err = refused("LT-11.1", tenure, given(tenure, opened()), report(2, sales_fen=2_000_000),
-                  today=D(2027, 11, 22))
+    err = refused(
+        "LT-11.1",
+        tenure,
+        given(tenure, opened()),
+        report(2, sales_fen=2_000_000),
+        today=D(2027, 11, 22),
+    )
     assert err.fields == {"tenure_year": ["Year 2 starts on 2027-11-23."]}
 
 
 def test_a_report_after_its_due_date_is_refused():
-    err = refused("LT-11.1", tenure, given(tenure, opened()), report(1, sales_fen=2_000_000),
-                  today=D(2027, 11, 23))
+    err = refused(
+        "LT-11.1",
+        tenure,
+        given(tenure, opened()),
+        report(1, sales_fen=2_000_000),
+        today=D(2027, 11, 23),
+    )
     assert err.fields == {"tenure_year": ["Was due on 2027-11-22."]}
-    assert types(when(tenure, given(tenure, opened()), report(1, sales_fen=2_000_000),
-                      today=due(1)))[0] == "AnnualReportFiled"  # the due date itself is in time
+    assert (
+        types(when(tenure, given(tenure, opened()), report(1, sales_fen=2_000_000), today=due(1)))[
+            0
+        ]
+        == "AnnualReportFiled"
+    )  # the due date itself is in time
 
 
 def test_a_year_counted_missed_cannot_be_reported():
     missed = when(tenure, given(tenure, opened()), FireDeadlines(), today=in_year(2))
-    err = refused("LT-11.1", tenure, given(tenure, opened(), missed),
-                  report(1, sales_fen=2_000_000), today=in_year(2))
+    err = refused(
+        "LT-11.1",
+        tenure,
+        given(tenure, opened(), missed),
+        report(1, sales_fen=2_000_000),
+        today=in_year(2),
+    )
     assert err.fields == {"tenure_year": ["Already graded."]}
 
 
@@ -358,7 +537,9 @@ def test_reports_go_on_while_a_proposal_is_pending_but_not_once_disqualified():
     fail = when(tenure, given(tenure, opened()), report(1, sales_fen=900_000))
     pending = given(tenure, opened(), fail)
     assert types(when(tenure, pending, report(2, sales_fen=2_000_000), today=in_year(2))) == [
-        "AnnualReportFiled", "AssessmentPassed"]
+        "AnnualReportFiled",
+        "AssessmentPassed",
+    ]
     decided = when(tenure, pending, ApproveDisqualification(in_year(1)))
     gone = given(tenure, opened(), fail, decided)
     assert gone.status == "disqualified"
@@ -383,12 +564,25 @@ def test_findings_once_a_year_and_not_after_the_grade():
 def test_disqualification_approved_after_a_failed_assessment():
     fail = when(tenure, given(tenure, opened()), report(1, sales_fen=900_000))
     state = given(tenure, opened(), fail)
-    reasons = ["annual assessment of year 1 failed",
-               "sales_fen: average annual growth -0.1000 is below 0.10"]
+    reasons = [
+        "annual assessment of year 1 failed",
+        "sales_fen: average annual growth -0.1000 is below 0.10",
+    ]
     events = when(tenure, state, ApproveDisqualification(D(2026, 11, 23)))
-    then(events, NewEvent("TalentDisqualified", {
-        "talent_id": TALENT, "ground": "LT-14.4", "reasons": reasons,
-        "decided_on": D(2026, 11, 23), "proposal_id": "P1"}, ("LT-14", "LT-14.4")))
+    then(
+        events,
+        NewEvent(
+            "TalentDisqualified",
+            {
+                "talent_id": TALENT,
+                "ground": "LT-14.4",
+                "reasons": reasons,
+                "decided_on": D(2026, 11, 23),
+                "proposal_id": "P1",
+            },
+            ("LT-14", "LT-14.4"),
+        ),
+    )
     done = given(tenure, opened(), fail, events)
     assert done.status == "disqualified"
     assert done.proposals["P1"]["status"] == "approved"
@@ -398,17 +592,32 @@ def test_disqualification_approved_after_a_failed_assessment():
 def test_disqualification_approval_needs_a_proposal():
     refused("LT-14", tenure, given(tenure), ApproveDisqualification(D(2026, 11, 23)))
     refused("LT-14", tenure, given(tenure, opened()), ApproveDisqualification(D(2026, 11, 23)))
-    refused("LT-14", tenure, given(tenure, *history("seller", 1)),
-            ApproveDisqualification(D(2026, 11, 23)))
+    refused(
+        "LT-14",
+        tenure,
+        given(tenure, *history("seller", 1)),
+        ApproveDisqualification(D(2026, 11, 23)),
+    )
 
 
 def test_a_declined_proposal_keeps_the_title():
     fail = when(tenure, given(tenure, opened()), report(1, sales_fen=900_000))
     state = given(tenure, opened(), fail)
     events = when(tenure, state, DeclineDisqualification(in_year(1), ("情况特殊，予以保留",)))
-    then(events, NewEvent("DisqualificationDeclined", {
-        "talent_id": TALENT, "proposal_id": "P1", "ground": "LT-14.4",
-        "reasons": ["情况特殊，予以保留"], "decided_on": in_year(1)}, ("LT-14", "LT-14.4")))
+    then(
+        events,
+        NewEvent(
+            "DisqualificationDeclined",
+            {
+                "talent_id": TALENT,
+                "proposal_id": "P1",
+                "ground": "LT-14.4",
+                "reasons": ["情况特殊，予以保留"],
+                "decided_on": in_year(1),
+            },
+            ("LT-14", "LT-14.4"),
+        ),
+    )
     kept = given(tenure, opened(), fail, events)
     assert (kept.status, kept.proposals["P1"]["status"]) == ("open", "declined")
     refused("LT-14", tenure, kept, ApproveDisqualification(in_year(1)))
@@ -416,23 +625,27 @@ def test_a_declined_proposal_keeps_the_title():
 
 def test_a_second_failed_year_is_a_second_proposal():
     fail = when(tenure, given(tenure, opened()), report(1, sales_fen=900_000))
-    declined = when(tenure, given(tenure, opened(), fail),
-                    DeclineDisqualification(in_year(1), ("保留",)))
+    declined = when(
+        tenure, given(tenure, opened(), fail), DeclineDisqualification(in_year(1), ("保留",))
+    )
     state = given(tenure, opened(), fail, declined)
     events = when(tenure, state, report(2, sales_fen=1_000_000), today=in_year(2))
     reason = "sales_fen: average annual growth 0.0000 is below 0.10"
-    then(events, filed(2, sales_fen=1_000_000),
-         *failed(2, [reason], row("sales_fen", 1_000_000, 1_000_000, 2, "0.0000"), proposal=2))
+    then(
+        events,
+        filed(2, sales_fen=1_000_000),
+        *failed(2, [reason], row("sales_fen", 1_000_000, 1_000_000, 2, "0.0000"), proposal=2),
+    )
 
 
 def test_the_number_of_failed_years_before_a_proposal_is_a_parameter(monkeypatch):
     monkeypatch.setattr(policy, "FAILED_YEARS_FOR_PROPOSAL", 2)
     first = when(tenure, given(tenure, opened()), report(1, sales_fen=900_000))
     assert types(first) == ["AnnualReportFiled", "AssessmentFailed"]
-    second = when(tenure, given(tenure, opened(), first), report(2, sales_fen=900_000),
-                  today=in_year(2))
-    assert types(second) == ["AnnualReportFiled", "AssessmentFailed",
-                             "DisqualificationProposed"]
+    second = when(
+        tenure, given(tenure, opened(), first), report(2, sales_fen=900_000), today=in_year(2)
+    )
+    assert types(second) == ["AnnualReportFiled", "AssessmentFailed", "DisqualificationProposed"]
 
 
 # -- opening -------------------------------------------------------------------------------------
@@ -442,70 +655,107 @@ def test_tenure_opened_once(track):
     then(events, opened(track))
     state = given(tenure, events)
     assert (state.status, state.track, state.county, state.baseline, state.reports) == (
-        "open", track, COUNTY, baseline_of(track), {})
+        "open",
+        track,
+        COUNTY,
+        baseline_of(track),
+        {},
+    )
     assert when(tenure, state, open_tenure(track)) == []
     assert when(tenure, state, open_tenure(track, {"sales_fen": 9})) == []
 
 
 def test_an_event_stored_before_the_schedule_was_recorded_still_replays():
-    old = NewEvent("TenureOpened", {k: v for k, v in opened().payload.items()
-                                    if k not in ("years", "origin")}, ("LT-10", "LT-11"))
+    old = NewEvent(
+        "TenureOpened",
+        {k: v for k, v in opened().payload.items() if k not in ("years", "origin")},
+        ("LT-10", "LT-11"),
+    )
     assert given(tenure, old).years == tuple(YEARS)
 
 
 def test_disqualification_proposed_before_proposal_ids_still_replays():
-    old = NewEvent("DisqualificationProposed", {"talent_id": TALENT, "ground": "LT-14.4",
-                                                "reasons": ["old"]}, ("LT-14", "LT-14.4"))
+    old = NewEvent(
+        "DisqualificationProposed",
+        {"talent_id": TALENT, "ground": "LT-14.4", "reasons": ["old"]},
+        ("LT-14", "LT-14.4"),
+    )
     state = given(tenure, opened(), old)
     assert state.pending() == ["P1"]
-    then(when(tenure, state, ApproveDisqualification(in_year(1))), NewEvent(
-        "TalentDisqualified", {"talent_id": TALENT, "ground": "LT-14.4", "reasons": ["old"],
-                               "decided_on": in_year(1), "proposal_id": "P1"},
-        ("LT-14", "LT-14.4")))
+    then(
+        when(tenure, state, ApproveDisqualification(in_year(1))),
+        NewEvent(
+            "TalentDisqualified",
+            {
+                "talent_id": TALENT,
+                "ground": "LT-14.4",
+                "reasons": ["old"],
+                "decided_on": in_year(1),
+                "proposal_id": "P1",
+            },
+            ("LT-14", "LT-14.4"),
+        ),
+    )
 
 
 # -- grading directly --------------------------------------------------------------------------
 TEN, THIRTY = Decimal("0.10"), Decimal("0.30")
 
 
-@pytest.mark.parametrize("baseline, current, years, rate, strictly, expected", [
-    (100, 110, 1, TEN, False, True),
-    (100, 110, 1, TEN, True, False),
-    (1_000_000, 1_099_999, 1, TEN, False, False),
-    (1_000_000, 1_210_000, 2, TEN, False, True),
-    (1_000_000, 1_209_999, 2, TEN, False, False),
-    (1_000_000, 1_331_000, 3, TEN, False, True),
-    (1_000_000, 1_330_999, 3, TEN, False, False),
-    (1_000_000, 2_197_000, 3, THIRTY, False, True),
-    (1_000_000, 2_197_000, 3, THIRTY, True, False),
-    (1_000_000, 2_197_001, 3, THIRTY, True, True),
-    (7, 8, 1, Decimal("0.142857"), False, True),
-    (7, 8, 1, Decimal("0.142858"), False, False),
-    (1, 0, 1, TEN, False, False),
-])
+@pytest.mark.parametrize(
+    "baseline, current, years, rate, strictly, expected",
+    [
+        (100, 110, 1, TEN, False, True),
+        (100, 110, 1, TEN, True, False),
+        (1_000_000, 1_099_999, 1, TEN, False, False),
+        (1_000_000, 1_210_000, 2, TEN, False, True),
+        (1_000_000, 1_209_999, 2, TEN, False, False),
+        (1_000_000, 1_331_000, 3, TEN, False, True),
+        (1_000_000, 1_330_999, 3, TEN, False, False),
+        (1_000_000, 2_197_000, 3, THIRTY, False, True),
+        (1_000_000, 2_197_000, 3, THIRTY, True, False),
+        (1_000_000, 2_197_001, 3, THIRTY, True, True),
+        (7, 8, 1, Decimal("0.142857"), False, True),
+        (7, 8, 1, Decimal("0.142858"), False, False),
+        (1, 0, 1, TEN, False, False),
+    ],
+)
 def test_reaches(baseline, current, years, rate, strictly, expected):
     assert reaches(baseline, current, years, rate, strictly=strictly) is expected
 
 
-@pytest.mark.parametrize("baseline, current, years, expected", [
-    (1_000_000, 1_100_000, 1, "0.1000"),
-    (1_000_000, 1_331_000, 3, "0.1000"),
-    (1_000_000, 2_197_000, 3, "0.3000"),
-    (4, 9, 2, "0.5000"),
-    (100, 50, 1, "-0.5000"),
-    (100, 0, 2, "-1.0000"),
-    (1_000_000, 1_099_949, 1, "0.0999"),
-    (1_000_000, 1_099_950, 1, "0.1000"),  # half-even at 4 places
-    (3, 4, 1, "0.3333"),
-])
+@pytest.mark.parametrize(
+    "baseline, current, years, expected",
+    [
+        (1_000_000, 1_100_000, 1, "0.1000"),
+        (1_000_000, 1_331_000, 3, "0.1000"),
+        (1_000_000, 2_197_000, 3, "0.3000"),
+        (4, 9, 2, "0.5000"),
+        (100, 50, 1, "-0.5000"),
+        (100, 0, 2, "-1.0000"),
+        (1_000_000, 1_099_949, 1, "0.0999"),
+        (1_000_000, 1_099_950, 1, "0.1000"),  # half-even at 4 places
+        (3, 4, 1, "0.3333"),
+    ],
+)
 def test_average_growth(baseline, current, years, expected):
     assert average_growth(baseline, current, years) == expected
 
 
-@pytest.mark.parametrize("current, years", [(1_099_999, 1), (1_300_001, 1), (1_690_001, 2),
-                                            (2_197_001, 3), (1_330_999, 3), (1_100_000, 1)])
+@pytest.mark.parametrize(
+    "current, years",
+    [
+        (1_099_999, 1),
+        (1_300_001, 1),
+        (1_690_001, 2),
+        (2_197_001, 3),
+        (1_330_999, 3),
+        (1_100_000, 1),
+    ],
+)
 def test_the_shown_growth_agrees_with_both_decisions(current, years):
     for rate, strictly in ((TEN, False), (THIRTY, True)):
         shown = Decimal(shown_growth(1_000_000, current, years, (TEN, False), (THIRTY, True)))
         assert (shown > rate if strictly else shown >= rate) == reaches(
-            1_000_000, current, years, rate, strictly=strictly)
+            1_000_000, current, years, rate, strictly=strictly
+        )

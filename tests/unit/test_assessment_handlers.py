@@ -2,6 +2,7 @@
 who may act on a tenure (the authorisation policy, shared/auth.py: county staff in their county,
 a talent on their own tenure), that a refused caller runs nothing, and which county's results a
 caller reads."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,8 +17,13 @@ from shared.errors import Forbidden, NotFound
 
 TALENT, OTHER = "talent-楚雄-1", "talent-楚雄-2"
 TENURES = {TALENT: {"talent_id": TALENT, "county": "楚雄市", "status": "open"}}
-REPORT = FileAnnualReport(tenure_year=1, figures={"sales_fen": 1}, promotion_activities=1,
-                          backbones_trained=5, full_time_in_chuxiong=True)
+REPORT = FileAnnualReport(
+    tenure_year=1,
+    figures={"sales_fen": 1},
+    promotion_activities=1,
+    backbones_trained=5,
+    full_time_in_chuxiong=True,
+)
 CALENDAR = object()
 
 
@@ -42,8 +48,11 @@ class FakeUnitOfWork:
 @pytest.fixture(autouse=True)
 def read_models(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int | None, str | None]]:
     asked: list[tuple[int | None, str | None]] = []
-    monkeypatch.setattr(queries, "tenure_row", lambda query, talent: (
-        dict(TENURES[talent]) if talent in TENURES else None))
+    monkeypatch.setattr(
+        queries,
+        "tenure_row",
+        lambda query, talent: dict(TENURES[talent]) if talent in TENURES else None,
+    )
 
     def graded_years(query: Any, year: int | None, county: str | None) -> list[dict[str, Any]]:
         asked.append((year, county))
@@ -56,9 +65,17 @@ def read_models(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int | None, str |
 def test_a_talent_files_the_report_of_their_own_tenure():
     uow = FakeUnitOfWork(Principal(TALENT, "talent"))
     handlers.file_report(uow, CALENDAR, TALENT, REPORT, expected_version=3)
-    assert uow.runs == [(f"tenure-{TALENT}", REPORT, {
-        "context": {"today": dt.date(2027, 6, 1), "calendar": CALENDAR},
-        "expected_version": 3, "cur": None})]
+    assert uow.runs == [
+        (
+            f"tenure-{TALENT}",
+            REPORT,
+            {
+                "context": {"today": dt.date(2027, 6, 1), "calendar": CALENDAR},
+                "expected_version": 3,
+                "cur": None,
+            },
+        )
+    ]
 
 
 def test_a_talent_acts_only_on_their_own_tenure():

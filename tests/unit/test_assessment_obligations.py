@@ -2,37 +2,80 @@
 rectification orders with deadlines (LT-13), the deadline timer (missed reports, missed
 rectification deadlines, the period end), the other LT-14 grounds, the Leading Group's decisions,
 completion of a clean period, and transferred Yixiang talents (LT-16)."""
-import pytest
 
+import pytest
 from assessment_given import (
-    refused, when,
-    END, PASSING, START, TALENT, D, assessed, due, filed, history, in_year, open_tenure, opened,
-    proposed, report, row)
+    END,
+    PASSING,
+    START,
+    TALENT,
+    D,
+    assessed,
+    due,
+    filed,
+    history,
+    in_year,
+    open_tenure,
+    opened,
+    proposed,
+    refused,
+    report,
+    row,
+    when,
+)
 from givenwhenthen import NewEvent, given, then, types
+
 from services.assessment.domain.tenure import (
-    ApproveDisqualification, ConfirmRectification, DeclineDisqualification, FireDeadlines,
-    OpenTenure, OrderRectification, ReportGround, TransferTenure, tenure)
+    ApproveDisqualification,
+    ConfirmRectification,
+    DeclineDisqualification,
+    FireDeadlines,
+    OpenTenure,
+    OrderRectification,
+    ReportGround,
+    TransferTenure,
+    tenure,
+)
 from shared.calendar import CalendarYearUnknown, WorkingDayCalendar
 
 DAY_AFTER_END = D(2029, 11, 23)
 
 
 def breached(breach_id, obligation, year, detail, rectifiable=True, on=None):
-    return NewEvent("ObligationBreached", {
-        "talent_id": TALENT, "breach_id": breach_id, "obligation": obligation,
-        "tenure_year": year, "detail": detail, "rectifiable": rectifiable,
-        "found_on": on or in_year(year)}, (obligation,))
+    return NewEvent(
+        "ObligationBreached",
+        {
+            "talent_id": TALENT,
+            "breach_id": breach_id,
+            "obligation": obligation,
+            "tenure_year": year,
+            "detail": detail,
+            "rectifiable": rectifiable,
+            "found_on": on or in_year(year),
+        },
+        (obligation,),
+    )
 
 
-NO_ACTIVITY = breached("LT-12.1-y1", "LT-12.1", 1,
-                       "0 promotion activities in year 1; at least 1 required")
+NO_ACTIVITY = breached(
+    "LT-12.1-y1", "LT-12.1", 1, "0 promotion activities in year 1; at least 1 required"
+)
 
 
-def ordered(breach_id="LT-12.1-y1", deadline=D(2027, 3, 31), on=D(2027, 1, 5),
-            obligation="LT-12.1"):
-    return NewEvent("RectificationOrdered", {
-        "talent_id": TALENT, "breach_id": breach_id, "requirement": "举办一次电商推广活动",
-        "deadline": deadline, "ordered_on": on}, ("LT-13", obligation))
+def ordered(
+    breach_id="LT-12.1-y1", deadline=D(2027, 3, 31), on=D(2027, 1, 5), obligation="LT-12.1"
+):
+    return NewEvent(
+        "RectificationOrdered",
+        {
+            "talent_id": TALENT,
+            "breach_id": breach_id,
+            "requirement": "举办一次电商推广活动",
+            "deadline": deadline,
+            "ordered_on": on,
+        },
+        ("LT-13", obligation),
+    )
 
 
 def clean_three_years(backbones=(6, 5, 4)):
@@ -47,12 +90,22 @@ def clean_three_years(backbones=(6, 5, 4)):
 # -- LT-12.1: at least one promotion activity each year -----------------------------------------
 def test_a_year_without_a_promotion_activity_is_a_breach_whatever_the_grade():
     events = when(tenure, given(tenure, opened()), report(1, activities=0, sales_fen=1_100_000))
-    then(events, filed(1, activities=0, sales_fen=1_100_000),
-         assessed(1, "qualified", row("sales_fen", 1_000_000, 1_100_000, 1, "0.1000")),
-         NO_ACTIVITY)
-    assert given(tenure, opened(), events).breaches == {"LT-12.1-y1": {
-        "obligation": "LT-12.1", "tenure_year": 1, "rectifiable": True, "status": "open",
-        "deadline": None, "detail": "0 promotion activities in year 1; at least 1 required"}}
+    then(
+        events,
+        filed(1, activities=0, sales_fen=1_100_000),
+        assessed(1, "qualified", row("sales_fen", 1_000_000, 1_100_000, 1, "0.1000")),
+        NO_ACTIVITY,
+    )
+    assert given(tenure, opened(), events).breaches == {
+        "LT-12.1-y1": {
+            "obligation": "LT-12.1",
+            "tenure_year": 1,
+            "rectifiable": True,
+            "status": "open",
+            "deadline": None,
+            "detail": "0 promotion activities in year 1; at least 1 required",
+        }
+    }
 
 
 def test_one_promotion_activity_is_enough():  # 1次以上: includes 1
@@ -62,26 +115,43 @@ def test_one_promotion_activity_is_enough():  # 1次以上: includes 1
 
 # -- LT-12.4: full time in Chuxiong, 3 consecutive years -----------------------------------------
 def test_a_year_not_full_time_in_chuxiong_breaks_the_three_years_at_once():
-    events = when(tenure, given(tenure, opened()),
-                  report(1, full_time=False, sales_fen=900_000))
+    events = when(tenure, given(tenure, opened()), report(1, full_time=False, sales_fen=900_000))
     growth = "sales_fen: average annual growth -0.1000 is below 0.10"
     detail = "not working full time in Chuxiong in year 1"
-    then(events, filed(1, full_time=False, sales_fen=900_000),
-         NewEvent("AssessmentFailed", {
-             "talent_id": TALENT, "tenure_year": 1, "reasons": [growth],
-             "computation": [row("sales_fen", 1_000_000, 900_000, 1, "-0.1000")],
-             "assessed_on": in_year(1)}, ("LT-11.1",)),
-         breached("LT-12.4-y1", "LT-12.4", 1, detail, rectifiable=False),
-         # one proposal per ground: the failed year and the broken continuity are both LT-14.4
-         proposed(1, ["annual assessment of year 1 failed", growth,
-                      f"full-time work in Chuxiong for 3 consecutive years (LT-12.4) broken: "
-                      f"{detail}"], in_year(1), breach_ids=["LT-12.4-y1"]))
+    then(
+        events,
+        filed(1, full_time=False, sales_fen=900_000),
+        NewEvent(
+            "AssessmentFailed",
+            {
+                "talent_id": TALENT,
+                "tenure_year": 1,
+                "reasons": [growth],
+                "computation": [row("sales_fen", 1_000_000, 900_000, 1, "-0.1000")],
+                "assessed_on": in_year(1),
+            },
+            ("LT-11.1",),
+        ),
+        breached("LT-12.4-y1", "LT-12.4", 1, detail, rectifiable=False),
+        # one proposal per ground: the failed year and the broken continuity are both LT-14.4
+        proposed(
+            1,
+            [
+                "annual assessment of year 1 failed",
+                growth,
+                f"full-time work in Chuxiong for 3 consecutive years (LT-12.4) broken: {detail}",
+            ],
+            in_year(1),
+            breach_ids=["LT-12.4-y1"],
+        ),
+    )
 
 
 def test_a_broken_continuity_cannot_be_rectified():
     state = given(tenure, opened(), breached("LT-12.4-y1", "LT-12.4", 1, "x", rectifiable=False))
-    err = refused("LT-12.4", tenure, state,
-                  OrderRectification("LT-12.4-y1", D(2027, 3, 1), "回楚雄全职工作"))
+    err = refused(
+        "LT-12.4", tenure, state, OrderRectification("LT-12.4-y1", D(2027, 3, 1), "回楚雄全职工作")
+    )
     assert err.fields == {"breach_id": ["Not rectifiable."]}
 
 
@@ -89,9 +159,16 @@ def test_a_broken_continuity_cannot_be_rectified():
 def test_backbones_below_five_a_year_on_average_are_a_breach_when_the_last_year_is_reported():
     state = given(tenure, *clean_three_years((6, 5)))
     events = when(tenure, state, report(3, backbones=3, sales_fen=2_000_000), today=in_year(3))
-    then(events[-1:], breached("LT-12.2", "LT-12.2", 3,
-                               "14 backbones trained over 3 assessed years; at least 15 required "
-                               "(5 a year on average)"))
+    then(
+        events[-1:],
+        breached(
+            "LT-12.2",
+            "LT-12.2",
+            3,
+            "14 backbones trained over 3 assessed years; at least 15 required "
+            "(5 a year on average)",
+        ),
+    )
 
 
 def test_exactly_five_a_year_on_average_is_enough():  # 5名以上: includes 5
@@ -103,8 +180,7 @@ def test_exactly_five_a_year_on_average_is_enough():  # 5名以上: includes 5
 def test_a_missed_year_counts_no_backbones():
     state = given(tenure, *clean_three_years((7, 7)))
     events = when(tenure, state, FireDeadlines(), today=DAY_AFTER_END)
-    assert types(events) == ["AssessmentFailed", "ObligationBreached",
-                             "DisqualificationProposed"]
+    assert types(events) == ["AssessmentFailed", "ObligationBreached", "DisqualificationProposed"]
     assert events[1].payload["detail"].startswith("14 backbones trained over 3 assessed years")
     assert events[2].payload["breach_ids"] == ["LT-12.2"]  # too late to rectify: proposed
 
@@ -112,50 +188,94 @@ def test_a_missed_year_counts_no_backbones():
 # -- LT-13: rectification orders ----------------------------------------------------------------
 def test_the_county_orders_a_breach_rectified_by_a_deadline():
     state = given(tenure, opened(), NO_ACTIVITY)
-    then(when(tenure, state, OrderRectification("LT-12.1-y1", D(2027, 3, 31), "举办一次电商推广活动"),
-              today=D(2027, 1, 5)), ordered())
+    then(
+        when(
+            tenure,
+            state,
+            OrderRectification("LT-12.1-y1", D(2027, 3, 31), "举办一次电商推广活动"),
+            today=D(2027, 1, 5),
+        ),
+        ordered(),
+    )
 
 
-@pytest.mark.parametrize("breach_id, deadline, today, field, message", [
-    ("LT-12.9-y1", D(2027, 3, 31), D(2027, 1, 5), "breach_id", "Unknown; known: ['LT-12.1-y1']."),
-    ("LT-12.1-y1", D(2027, 1, 4), D(2027, 1, 5), "deadline", "Must not be before today."),
-    ("LT-12.1-y1", D(2029, 11, 23), D(2027, 1, 5), "deadline", "Must not be after 2029-11-22."),
-])
+@pytest.mark.parametrize(
+    "breach_id, deadline, today, field, message",
+    [
+        (
+            "LT-12.9-y1",
+            D(2027, 3, 31),
+            D(2027, 1, 5),
+            "breach_id",
+            "Unknown; known: ['LT-12.1-y1'].",
+        ),
+        ("LT-12.1-y1", D(2027, 1, 4), D(2027, 1, 5), "deadline", "Must not be before today."),
+        ("LT-12.1-y1", D(2029, 11, 23), D(2027, 1, 5), "deadline", "Must not be after 2029-11-22."),
+    ],
+)
 def test_rectification_orders_refused(breach_id, deadline, today, field, message):
     state = given(tenure, opened(), NO_ACTIVITY)
-    err = refused("LT-13", tenure, state, OrderRectification(breach_id, deadline, "整改"),
-                  today=today)
+    err = refused(
+        "LT-13", tenure, state, OrderRectification(breach_id, deadline, "整改"), today=today
+    )
     assert err.fields == {field: [message]}
 
 
 def test_a_breach_is_ordered_rectified_once():
     state = given(tenure, opened(), NO_ACTIVITY, ordered())
-    err = refused("LT-13", tenure, state, OrderRectification("LT-12.1-y1", D(2027, 4, 30), "x"),
-                  today=D(2027, 2, 1))
+    err = refused(
+        "LT-13",
+        tenure,
+        state,
+        OrderRectification("LT-12.1-y1", D(2027, 4, 30), "x"),
+        today=D(2027, 2, 1),
+    )
     assert err.fields == {"breach_id": ["Already ordered."]}
 
 
 def test_the_county_confirms_a_rectification_within_the_deadline():
     state = given(tenure, opened(), NO_ACTIVITY, ordered())
-    events = when(tenure, state, ConfirmRectification("LT-12.1-y1", D(2027, 3, 31), "已举办"),
-                  today=D(2027, 4, 2))
-    then(events, NewEvent("RectificationConfirmed", {
-        "talent_id": TALENT, "breach_id": "LT-12.1-y1", "rectified_on": D(2027, 3, 31),
-        "note": "已举办"}, ("LT-13", "LT-12.1")))
+    events = when(
+        tenure,
+        state,
+        ConfirmRectification("LT-12.1-y1", D(2027, 3, 31), "已举办"),
+        today=D(2027, 4, 2),
+    )
+    then(
+        events,
+        NewEvent(
+            "RectificationConfirmed",
+            {
+                "talent_id": TALENT,
+                "breach_id": "LT-12.1-y1",
+                "rectified_on": D(2027, 3, 31),
+                "note": "已举办",
+            },
+            ("LT-13", "LT-12.1"),
+        ),
+    )
     done = given(tenure, opened(), NO_ACTIVITY, ordered(), events)
     assert done.breaches["LT-12.1-y1"]["status"] == "rectified"
     assert when(tenure, done, FireDeadlines(), today=D(2027, 4, 2)) == []
 
 
-@pytest.mark.parametrize("is_ordered, rectified_on, today, field, message", [
-    (False, D(2027, 2, 1), D(2027, 2, 9), "breach_id", "Is open."),
-    (True, D(2027, 2, 10), D(2027, 2, 9), "rectified_on", "Must not be after today."),
-    (True, D(2027, 4, 1), D(2027, 4, 2), "rectified_on", "After the deadline 2027-03-31."),
-])
+@pytest.mark.parametrize(
+    "is_ordered, rectified_on, today, field, message",
+    [
+        (False, D(2027, 2, 1), D(2027, 2, 9), "breach_id", "Is open."),
+        (True, D(2027, 2, 10), D(2027, 2, 9), "rectified_on", "Must not be after today."),
+        (True, D(2027, 4, 1), D(2027, 4, 2), "rectified_on", "After the deadline 2027-03-31."),
+    ],
+)
 def test_confirmations_refused(is_ordered, rectified_on, today, field, message):
     events = [opened(), NO_ACTIVITY] + ([ordered()] if is_ordered else [])
-    err = refused("LT-13", tenure, given(tenure, *events),
-                  ConfirmRectification("LT-12.1-y1", rectified_on), today=today)
+    err = refused(
+        "LT-13",
+        tenure,
+        given(tenure, *events),
+        ConfirmRectification("LT-12.1-y1", rectified_on),
+        today=today,
+    )
     assert err.fields == {field: [message]}
 
 
@@ -163,13 +283,29 @@ def test_a_missed_rectification_deadline_leads_to_a_proposal_once():
     state = given(tenure, opened(), NO_ACTIVITY, ordered())
     assert when(tenure, state, FireDeadlines(), today=D(2027, 3, 31)) == []  # the deadline day
     events = when(tenure, state, FireDeadlines(), today=D(2027, 4, 1))
-    then(events,
-         NewEvent("RectificationDeadlineMissed", {
-             "talent_id": TALENT, "breach_id": "LT-12.1-y1", "deadline": D(2027, 3, 31),
-             "found_on": D(2027, 4, 1)}, ("LT-13", "LT-12.1")),
-         proposed(1, ["LT-12.1 not rectified by the county's deadline 2027-03-31: 0 promotion "
-                      "activities in year 1; at least 1 required"], D(2027, 4, 1),
-                  ground="LT-14.1", breach_ids=["LT-12.1-y1"]))
+    then(
+        events,
+        NewEvent(
+            "RectificationDeadlineMissed",
+            {
+                "talent_id": TALENT,
+                "breach_id": "LT-12.1-y1",
+                "deadline": D(2027, 3, 31),
+                "found_on": D(2027, 4, 1),
+            },
+            ("LT-13", "LT-12.1"),
+        ),
+        proposed(
+            1,
+            [
+                "LT-12.1 not rectified by the county's deadline 2027-03-31: 0 promotion "
+                "activities in year 1; at least 1 required"
+            ],
+            D(2027, 4, 1),
+            ground="LT-14.1",
+            breach_ids=["LT-12.1-y1"],
+        ),
+    )
     after = given(tenure, opened(), NO_ACTIVITY, ordered(), events)
     assert when(tenure, after, FireDeadlines(), today=D(2027, 4, 1)) == []
     assert when(tenure, after, FireDeadlines(), today=D(2027, 6, 1)) == []
@@ -181,20 +317,33 @@ def test_a_report_not_filed_by_its_due_date_counts_as_failed_with_its_own_reason
     assert when(tenure, state, FireDeadlines(), today=due(1)) == []
     events = when(tenure, state, FireDeadlines(), today=in_year(2))
     reason = "no annual report for year 1 was filed by its due date 2027-11-22"
-    then(events,
-         NewEvent("AssessmentFailed", {
-             "talent_id": TALENT, "tenure_year": 1, "reasons": [reason], "computation": [],
-             "report_missed": True, "report_due_on": due(1), "assessed_on": in_year(2)},
-             ("LT-11.1",)),
-         proposed(1, ["annual assessment of year 1 failed", reason], in_year(2)))
-    assert when(tenure, given(tenure, opened(), events), FireDeadlines(),
-                today=in_year(2)) == []
+    then(
+        events,
+        NewEvent(
+            "AssessmentFailed",
+            {
+                "talent_id": TALENT,
+                "tenure_year": 1,
+                "reasons": [reason],
+                "computation": [],
+                "report_missed": True,
+                "report_due_on": due(1),
+                "assessed_on": in_year(2),
+            },
+            ("LT-11.1",),
+        ),
+        proposed(1, ["annual assessment of year 1 failed", reason], in_year(2)),
+    )
+    assert when(tenure, given(tenure, opened(), events), FireDeadlines(), today=in_year(2)) == []
 
 
 def test_a_late_sweep_fires_every_year_it_missed_in_order():
     events = when(tenure, given(tenure, opened()), FireDeadlines(), today=D(2029, 1, 1))
     assert [(e.event_type, e.payload.get("tenure_year")) for e in events] == [
-        ("AssessmentFailed", 1), ("AssessmentFailed", 2), ("DisqualificationProposed", None)]
+        ("AssessmentFailed", 1),
+        ("AssessmentFailed", 2),
+        ("DisqualificationProposed", None),
+    ]
     assert len(events[2].payload["reasons"]) == 4
 
 
@@ -206,9 +355,15 @@ def test_nothing_is_due_before_the_due_dates():
 # -- Civil Code art. 203: a last day that is not a working day moves to the next working day ------
 def national_day_tenure():
     """Certified 2025-10-02: year 1 ends on 2026-10-01, National Day (holidays to 10-07)."""
-    command = OpenTenure(talent_id=TALENT, county="楚雄市", track="seller",
-                         period_start=D(2025, 10, 2), period_end=D(2028, 10, 1),
-                         baseline_year=2024, baseline={"sales_fen": 1_000_000})
+    command = OpenTenure(
+        talent_id=TALENT,
+        county="楚雄市",
+        track="seller",
+        period_start=D(2025, 10, 2),
+        period_end=D(2028, 10, 1),
+        baseline_year=2024,
+        baseline={"sales_fen": 1_000_000},
+    )
     return [when(tenure, given(tenure), command, today=D(2025, 10, 2))]
 
 
@@ -217,11 +372,14 @@ def test_a_report_due_on_a_holiday_is_due_on_the_next_working_day():
     assert state.years[0]["report_due_on"] == D(2026, 10, 1)
     assert when(tenure, state, FireDeadlines(), today=D(2026, 10, 8)) == []
     assert types(when(tenure, state, report(1, sales_fen=1_100_000), today=D(2026, 10, 8))) == [
-        "AnnualReportFiled", "AssessmentPassed"]
+        "AnnualReportFiled",
+        "AssessmentPassed",
+    ]
     missed = when(tenure, state, FireDeadlines(), today=D(2026, 10, 9))
     assert missed[0].payload["report_due_on"] == D(2026, 10, 8)
     assert missed[0].payload["reasons"] == [
-        "no annual report for year 1 was filed by its due date 2026-10-08"]
+        "no annual report for year 1 was filed by its due date 2026-10-08"
+    ]
     err = refused("LT-11.1", tenure, state, report(1, sales_fen=1_100_000), today=D(2026, 10, 9))
     assert err.fields == {"tenure_year": ["Was due on 2026-10-08."]}
 
@@ -230,8 +388,11 @@ def test_a_rectification_deadline_on_a_weekend_before_a_holiday_moves_past_both(
     saturday = ordered(deadline=D(2027, 3, 27))  # Sun 28 off, Mon 29 a (test) holiday
     state = given(tenure, opened(), NO_ACTIVITY, saturday)
     assert when(tenure, state, FireDeadlines(), today=D(2027, 3, 30)) == []
-    assert types(when(tenure, state, ConfirmRectification("LT-12.1-y1", D(2027, 3, 30)),
-                      today=D(2027, 3, 31))) == ["RectificationConfirmed"]
+    assert types(
+        when(
+            tenure, state, ConfirmRectification("LT-12.1-y1", D(2027, 3, 30)), today=D(2027, 3, 31)
+        )
+    ) == ["RectificationConfirmed"]
     missed = when(tenure, state, FireDeadlines(), today=D(2027, 3, 31))
     assert missed[0].payload["deadline"] == D(2027, 3, 30)
 
@@ -249,10 +410,21 @@ def test_a_clean_period_is_completed_the_day_after_it_ends_once():
     state = given(tenure, *clean_three_years())
     assert when(tenure, state, FireDeadlines(), today=END) == []
     events = when(tenure, state, FireDeadlines(), today=DAY_AFTER_END)
-    then(events, NewEvent("TenureCompleted", {
-        "talent_id": TALENT, "period_start": START, "period_end": END,
-        "results": [{"tenure_year": n, "result": "excellent"} for n in (1, 2, 3)],
-        "backbones_trained": 15, "completed_on": DAY_AFTER_END}, ("LT-10", "LT-11.1", "LT-12")))
+    then(
+        events,
+        NewEvent(
+            "TenureCompleted",
+            {
+                "talent_id": TALENT,
+                "period_start": START,
+                "period_end": END,
+                "results": [{"tenure_year": n, "result": "excellent"} for n in (1, 2, 3)],
+                "backbones_trained": 15,
+                "completed_on": DAY_AFTER_END,
+            },
+            ("LT-10", "LT-11.1", "LT-12"),
+        ),
+    )
     done = given(tenure, *clean_three_years(), events)
     assert done.status == "completed"
     assert when(tenure, done, FireDeadlines(), today=DAY_AFTER_END) == []
@@ -262,141 +434,261 @@ def test_a_clean_period_is_completed_the_day_after_it_ends_once():
 def test_a_breach_never_rectified_is_proposed_at_the_period_end_instead_of_completion():
     state = given(tenure, *clean_three_years(), NO_ACTIVITY)
     events = when(tenure, state, FireDeadlines(), today=DAY_AFTER_END)
-    then(events, proposed(1, ["LT-12.1 not met and not rectified within the training period: "
-                              "0 promotion activities in year 1; at least 1 required"],
-                          DAY_AFTER_END, breach_ids=["LT-12.1-y1"]))
+    then(
+        events,
+        proposed(
+            1,
+            [
+                "LT-12.1 not met and not rectified within the training period: "
+                "0 promotion activities in year 1; at least 1 required"
+            ],
+            DAY_AFTER_END,
+            breach_ids=["LT-12.1-y1"],
+        ),
+    )
     after = given(tenure, *clean_three_years(), NO_ACTIVITY, events)
     assert after.breaches["LT-12.1-y1"]["status"] == "escalated"
     assert when(tenure, after, FireDeadlines(), today=DAY_AFTER_END) == []  # pending: no end yet
-    declined = when(tenure, after, DeclineDisqualification(DAY_AFTER_END, ("已整改到位",)),
-                    today=DAY_AFTER_END)
-    completed = when(tenure, given(tenure, *clean_three_years(), NO_ACTIVITY, events, declined),
-                     FireDeadlines(), today=DAY_AFTER_END)
+    declined = when(
+        tenure, after, DeclineDisqualification(DAY_AFTER_END, ("已整改到位",)), today=DAY_AFTER_END
+    )
+    completed = when(
+        tenure,
+        given(tenure, *clean_three_years(), NO_ACTIVITY, events, declined),
+        FireDeadlines(),
+        today=DAY_AFTER_END,
+    )
     assert types(completed) == ["TenureCompleted"]
 
 
 def test_a_failed_year_whose_proposal_was_declined_still_completes():
-    events = clean_three_years()[:-1] + [NewEvent("AssessmentFailed", {
-        "talent_id": TALENT, "tenure_year": 3, "reasons": ["r"], "computation": []},
-        ("LT-11.1",)), proposed(1, ["r"], in_year(3))]
+    events = clean_three_years()[:-1] + [
+        NewEvent(
+            "AssessmentFailed",
+            {"talent_id": TALENT, "tenure_year": 3, "reasons": ["r"], "computation": []},
+            ("LT-11.1",),
+        ),
+        proposed(1, ["r"], in_year(3)),
+    ]
     state = given(tenure, *events)
     assert when(tenure, state, FireDeadlines(), today=DAY_AFTER_END) == []
-    declined = when(tenure, state, DeclineDisqualification(in_year(3), ("保留",)),
-                    today=in_year(3))
-    completed = when(tenure, given(tenure, *events, declined), FireDeadlines(),
-                     today=DAY_AFTER_END)
+    declined = when(tenure, state, DeclineDisqualification(in_year(3), ("保留",)), today=in_year(3))
+    completed = when(tenure, given(tenure, *events, declined), FireDeadlines(), today=DAY_AFTER_END)
     assert completed[0].payload["results"][2] == {"tenure_year": 3, "result": "unqualified"}
 
 
 # -- the other LT-14 grounds -----------------------------------------------------------------------
-@pytest.mark.parametrize("kind, ground, extra", [
-    ("refusal", "LT-14.1", ()),
-    ("violation", "LT-14.2", ()),
-    ("credit_fraud", "LT-14.3", ()),
-    ("departure", "LT-14.4", ("LT-12.4",)),
-    ("other", "LT-14.5", ()),
-])
+@pytest.mark.parametrize(
+    "kind, ground, extra",
+    [
+        ("refusal", "LT-14.1", ()),
+        ("violation", "LT-14.2", ()),
+        ("credit_fraud", "LT-14.3", ()),
+        ("departure", "LT-14.4", ("LT-12.4",)),
+        ("other", "LT-14.5", ()),
+    ],
+)
 def test_a_reported_ground_is_recorded_and_proposed(kind, ground, extra):
     state = given(tenure, *history("seller", 1))
-    events = when(tenure, state, ReportGround(kind, D(2027, 12, 1), "经查属实", "楚商〔2027〕12号"),
-                  today=D(2027, 12, 3))
-    then(events,
-         NewEvent("DisqualificationGroundReported", {
-             "talent_id": TALENT, "kind": kind, "ground": ground, "occurred_on": D(2027, 12, 1),
-             "description": "经查属实", "reference": "楚商〔2027〕12号",
-             "reported_on": D(2027, 12, 3)}, ("LT-14", ground, *extra)),
-         proposed(1, [f"{kind} on 2027-12-01: 经查属实 (楚商〔2027〕12号)"], D(2027, 12, 3),
-                  ground=ground))
+    events = when(
+        tenure,
+        state,
+        ReportGround(kind, D(2027, 12, 1), "经查属实", "楚商〔2027〕12号"),
+        today=D(2027, 12, 3),
+    )
+    then(
+        events,
+        NewEvent(
+            "DisqualificationGroundReported",
+            {
+                "talent_id": TALENT,
+                "kind": kind,
+                "ground": ground,
+                "occurred_on": D(2027, 12, 1),
+                "description": "经查属实",
+                "reference": "楚商〔2027〕12号",
+                "reported_on": D(2027, 12, 3),
+            },
+            ("LT-14", ground, *extra),
+        ),
+        proposed(
+            1, [f"{kind} on 2027-12-01: 经查属实 (楚商〔2027〕12号)"], D(2027, 12, 3), ground=ground
+        ),
+    )
 
 
-@pytest.mark.parametrize("occurred_on, today, clause, message", [
-    (D(2026, 11, 22), D(2027, 1, 1), "LT-14", "Outside the training period."),
-    (D(2029, 11, 23), D(2029, 12, 1), "LT-14", "Outside the training period."),
-    (D(2027, 1, 2), D(2027, 1, 1), "LT-14.2", "Must not be after today."),
-])
-def test_grounds_arise_within_the_period_and_not_in_the_future(occurred_on, today, clause,
-                                                               message):
-    err = refused(clause, tenure, given(tenure, opened()),
-                  ReportGround("violation", occurred_on, "x"), today=today)
+@pytest.mark.parametrize(
+    "occurred_on, today, clause, message",
+    [
+        (D(2026, 11, 22), D(2027, 1, 1), "LT-14", "Outside the training period."),
+        (D(2029, 11, 23), D(2029, 12, 1), "LT-14", "Outside the training period."),
+        (D(2027, 1, 2), D(2027, 1, 1), "LT-14.2", "Must not be after today."),
+    ],
+)
+def test_grounds_arise_within_the_period_and_not_in_the_future(occurred_on, today, clause, message):
+    err = refused(
+        clause,
+        tenure,
+        given(tenure, opened()),
+        ReportGround("violation", occurred_on, "x"),
+        today=today,
+    )
     assert err.fields == {"occurred_on": [message]}
 
 
 def test_a_ground_found_after_completion_can_still_lead_to_disqualification():
-    done = clean_three_years() + [NewEvent("TenureCompleted", {
-        "talent_id": TALENT, "period_start": START, "period_end": END, "results": [],
-        "backbones_trained": 15, "completed_on": DAY_AFTER_END}, ())]
+    done = clean_three_years() + [
+        NewEvent(
+            "TenureCompleted",
+            {
+                "talent_id": TALENT,
+                "period_start": START,
+                "period_end": END,
+                "results": [],
+                "backbones_trained": 15,
+                "completed_on": DAY_AFTER_END,
+            },
+            (),
+        )
+    ]
     later = D(2030, 3, 1)
-    events = when(tenure, given(tenure, *done),
-                  ReportGround("credit_fraud", D(2029, 6, 1), "谎报销售额被纳入诚信记录"), today=later)
+    events = when(
+        tenure,
+        given(tenure, *done),
+        ReportGround("credit_fraud", D(2029, 6, 1), "谎报销售额被纳入诚信记录"),
+        today=later,
+    )
     assert types(events) == ["DisqualificationGroundReported", "DisqualificationProposed"]
-    approved = when(tenure, given(tenure, *done, events), ApproveDisqualification(later),
-                    today=later)
+    approved = when(
+        tenure, given(tenure, *done, events), ApproveDisqualification(later), today=later
+    )
     assert approved[0].payload["ground"] == "LT-14.3"
 
 
 def test_no_ground_on_a_disqualified_tenure():
     fail = when(tenure, given(tenure, opened()), report(1, sales_fen=900_000))
-    gone = given(tenure, opened(), fail, when(tenure, given(tenure, opened(), fail),
-                                              ApproveDisqualification(in_year(1))))
+    gone = given(
+        tenure,
+        opened(),
+        fail,
+        when(tenure, given(tenure, opened(), fail), ApproveDisqualification(in_year(1))),
+    )
     refused("LT-14.2", tenure, gone, ReportGround("violation", in_year(1), "x"))
 
 
 # -- the Leading Group's decisions -----------------------------------------------------------------
 def two_pending():
-    return [opened(), proposed(1, ["a"], D(2027, 1, 1), ground="LT-14.2"),
-            proposed(2, ["b"], D(2027, 2, 1), ground="LT-14.3")]
+    return [
+        opened(),
+        proposed(1, ["a"], D(2027, 1, 1), ground="LT-14.2"),
+        proposed(2, ["b"], D(2027, 2, 1), ground="LT-14.3"),
+    ]
 
 
 def test_with_several_proposals_pending_the_decision_names_one():
     state = given(tenure, *two_pending())
-    err = refused("LT-14", tenure, state, ApproveDisqualification(D(2027, 2, 2)),
-                  today=D(2027, 2, 2))
+    err = refused(
+        "LT-14", tenure, state, ApproveDisqualification(D(2027, 2, 2)), today=D(2027, 2, 2)
+    )
     assert err.fields == {"proposal_id": ["Required; pending: P1, P2."]}
-    events = when(tenure, state, ApproveDisqualification(D(2027, 2, 2), "P2"),
-                  today=D(2027, 2, 2))
-    then(events, NewEvent("TalentDisqualified", {
-        "talent_id": TALENT, "ground": "LT-14.3", "reasons": ["b"], "decided_on": D(2027, 2, 2),
-        "proposal_id": "P2"}, ("LT-14", "LT-14.3")))
+    events = when(tenure, state, ApproveDisqualification(D(2027, 2, 2), "P2"), today=D(2027, 2, 2))
+    then(
+        events,
+        NewEvent(
+            "TalentDisqualified",
+            {
+                "talent_id": TALENT,
+                "ground": "LT-14.3",
+                "reasons": ["b"],
+                "decided_on": D(2027, 2, 2),
+                "proposal_id": "P2",
+            },
+            ("LT-14", "LT-14.3"),
+        ),
+    )
     after = given(tenure, *two_pending(), events)
     assert {k: p["status"] for k, p in after.proposals.items()} == {
-        "P1": "superseded", "P2": "approved"}
+        "P1": "superseded",
+        "P2": "approved",
+    }
 
 
-@pytest.mark.parametrize("decided_on, proposal_id, field, message", [
-    (D(2027, 2, 3), "P1", "decided_on", "Must not be after today."),
-    (D(2027, 1, 31), "P2", "decided_on", "Before the proposal (2027-02-01)."),
-    (D(2027, 2, 2), "P3", "proposal_id", "Pending: P1, P2."),
-])
+@pytest.mark.parametrize(
+    "decided_on, proposal_id, field, message",
+    [
+        (D(2027, 2, 3), "P1", "decided_on", "Must not be after today."),
+        (D(2027, 1, 31), "P2", "decided_on", "Before the proposal (2027-02-01)."),
+        (D(2027, 2, 2), "P3", "proposal_id", "Pending: P1, P2."),
+    ],
+)
 def test_decisions_refused(decided_on, proposal_id, field, message):
     state = given(tenure, *two_pending())
-    for command in (ApproveDisqualification(decided_on, proposal_id),
-                    DeclineDisqualification(decided_on, ("r",), proposal_id)):
+    for command in (
+        ApproveDisqualification(decided_on, proposal_id),
+        DeclineDisqualification(decided_on, ("r",), proposal_id),
+    ):
         err = refused("LT-14", tenure, state, command, today=D(2027, 2, 2))
         assert err.fields == {field: [message]}
 
 
 # -- LT-16: a transferred Yixiang talent's shorter remaining period -------------------------------
 def transfer(start=D(2021, 6, 1), end=D(2024, 5, 31), transferred_on=D(2022, 9, 1)):
-    return TransferTenure(talent_id=TALENT, county="楚雄市", track="seller", period_start=start,
-                          period_end=end, baseline_year=2020, baseline={"sales_fen": 1_000_000},
-                          transferred_on=transferred_on)
+    return TransferTenure(
+        talent_id=TALENT,
+        county="楚雄市",
+        track="seller",
+        period_start=start,
+        period_end=end,
+        baseline_year=2020,
+        baseline={"sales_fen": 1_000_000},
+        transferred_on=transferred_on,
+    )
 
 
 def test_a_transfer_keeps_the_original_period_and_assesses_only_the_years_after_it():
     events = when(tenure, given(tenure), transfer(), today=D(2022, 9, 1))
     years = [
-        {"tenure_year": 1, "starts_on": D(2021, 6, 1), "ends_on": D(2022, 5, 31),
-         "report_due_on": D(2022, 5, 31), "assessed": False},
-        {"tenure_year": 2, "starts_on": D(2022, 6, 1), "ends_on": D(2023, 5, 31),
-         "report_due_on": D(2023, 5, 31), "assessed": True},
-        {"tenure_year": 3, "starts_on": D(2023, 6, 1), "ends_on": D(2024, 5, 31),
-         "report_due_on": D(2024, 5, 31), "assessed": True},
+        {
+            "tenure_year": 1,
+            "starts_on": D(2021, 6, 1),
+            "ends_on": D(2022, 5, 31),
+            "report_due_on": D(2022, 5, 31),
+            "assessed": False,
+        },
+        {
+            "tenure_year": 2,
+            "starts_on": D(2022, 6, 1),
+            "ends_on": D(2023, 5, 31),
+            "report_due_on": D(2023, 5, 31),
+            "assessed": True,
+        },
+        {
+            "tenure_year": 3,
+            "starts_on": D(2023, 6, 1),
+            "ends_on": D(2024, 5, 31),
+            "report_due_on": D(2024, 5, 31),
+            "assessed": True,
+        },
     ]
-    then(events, NewEvent("TenureOpened", {
-        "talent_id": TALENT, "county": "楚雄市", "track": "seller", "period_start": D(2021, 6, 1),
-        "period_end": D(2024, 5, 31), "baseline_year": 2020, "baseline": {"sales_fen": 1_000_000},
-        "origin": "yixiang_transfer", "years": years, "transferred_on": D(2022, 9, 1)},
-        ("LT-16", "LT-10", "LT-11")))
+    then(
+        events,
+        NewEvent(
+            "TenureOpened",
+            {
+                "talent_id": TALENT,
+                "county": "楚雄市",
+                "track": "seller",
+                "period_start": D(2021, 6, 1),
+                "period_end": D(2024, 5, 31),
+                "baseline_year": 2020,
+                "baseline": {"sales_fen": 1_000_000},
+                "origin": "yixiang_transfer",
+                "years": years,
+                "transferred_on": D(2022, 9, 1),
+            },
+            ("LT-16", "LT-10", "LT-11"),
+        ),
+    )
     state = given(tenure, events)
     assert when(tenure, state, transfer(), today=D(2022, 9, 2)) == []  # redelivered
     err = refused("LT-16", tenure, state, report(1, sales_fen=2_000_000), today=D(2022, 9, 2))
@@ -408,27 +700,44 @@ def test_a_transfer_keeps_the_original_period_and_assesses_only_the_years_after_
 
 
 def test_a_transfer_recorded_late_in_the_period_assesses_what_remains():
-    events = when(tenure, given(tenure), transfer(transferred_on=D(2023, 8, 1)),
-                  today=D(2023, 8, 1))
+    events = when(
+        tenure, given(tenure), transfer(transferred_on=D(2023, 8, 1)), today=D(2023, 8, 1)
+    )
     assert [y["assessed"] for y in events[0].payload["years"]] == [False, False, True]
     state = given(tenure, events)
     # a missed report of the remaining period fails; the years before were the old scheme's
     missed = when(tenure, state, FireDeadlines(), today=D(2024, 6, 1))
     assert [(e.event_type, e.payload.get("tenure_year")) for e in missed] == [
-        ("AssessmentFailed", 3), ("ObligationBreached", 3), ("DisqualificationProposed", None)]
-    assert missed[1].payload["detail"] == ("0 backbones trained over 1 assessed years; at least "
-                                           "5 required (5 a year on average)")
+        ("AssessmentFailed", 3),
+        ("ObligationBreached", 3),
+        ("DisqualificationProposed", None),
+    ]
+    assert missed[1].payload["detail"] == (
+        "0 backbones trained over 1 assessed years; at least 5 required (5 a year on average)"
+    )
 
 
-@pytest.mark.parametrize("start, end, transferred_on, fields", [
-    (D(2022, 9, 1), D(2025, 8, 31), D(2022, 9, 1),
-     {"period_start": ["Must be before 2022-09-01."]}),
-    (D(2019, 6, 1), D(2022, 5, 31), D(2022, 9, 1),
-     {"period_end": ["Must not be before the transfer (2022-09-01)."]}),
-])
+@pytest.mark.parametrize(
+    "start, end, transferred_on, fields",
+    [
+        (
+            D(2022, 9, 1),
+            D(2025, 8, 31),
+            D(2022, 9, 1),
+            {"period_start": ["Must be before 2022-09-01."]},
+        ),
+        (
+            D(2019, 6, 1),
+            D(2022, 5, 31),
+            D(2022, 9, 1),
+            {"period_end": ["Must not be before the transfer (2022-09-01)."]},
+        ),
+    ],
+)
 def test_only_a_yixiang_period_still_running_transfers(start, end, transferred_on, fields):
-    err = refused("LT-16", tenure, given(tenure), transfer(start, end, transferred_on),
-                  today=transferred_on)
+    err = refused(
+        "LT-16", tenure, given(tenure), transfer(start, end, transferred_on), today=transferred_on
+    )
     assert err.fields == fields
 
 

@@ -1,5 +1,6 @@
 """The auditors' tool is told the services' read models by its composition root
 (``services/audit_cli.py``) and reaches into no service itself."""
+
 import ast
 import importlib
 import io
@@ -26,9 +27,11 @@ def test_the_tool_imports_nothing_of_the_services():
                 names = [ast.unparse(node)]
             else:
                 continue
-            found += [(path.name, n) for n in names
-                      if n.split(".")[0] == "services" or "import_module" in n
-                      or "__import__" in n]
+            found += [
+                (path.name, n)
+                for n in names
+                if n.split(".")[0] == "services" or "import_module" in n or "__import__" in n
+            ]
     assert not found
 
 
@@ -47,8 +50,7 @@ def _live_projectors(svc):
 @pytest.mark.parametrize("svc", SERVICES)
 def test_replay_is_given_the_read_models_the_live_service_keeps(svc):
     assert list(audit_cli.READ_MODELS) == list(SERVICES)
-    assert ([type(p) for p in audit_cli.READ_MODELS[svc]]
-            == [type(p) for p in _live_projectors(svc)])
+    assert [type(p) for p in audit_cli.READ_MODELS[svc]] == [type(p) for p in _live_projectors(svc)]
 
 
 def test_replay_without_the_services_read_models_says_so(capsys):
@@ -56,10 +58,13 @@ def test_replay_without_the_services_read_models_says_so(capsys):
     code = cli.main(["replay", "subsidies", "--as-of", "7"], out, read_models={})
     assert code == 2 and out.getvalue() == ""
     assert capsys.readouterr().err == (
-        "talent-audit: no read models of the subsidies service were given to talent-audit\n")
+        "talent-audit: no read models of the subsidies service were given to talent-audit\n"
+    )
 
 
 def test_replay_of_an_unknown_service_names_the_services(capsys):
     assert audit_cli.main(["replay", "payroll", "--as-of", "7"], io.StringIO()) == 2
-    assert capsys.readouterr().err == ("talent-audit: unknown service payroll; one of "
-                                       "applications, subsidies, assessment, notifications\n")
+    assert capsys.readouterr().err == (
+        "talent-audit: unknown service payroll; one of "
+        "applications, subsidies, assessment, notifications\n"
+    )

@@ -1,4 +1,5 @@
 """Tokens and the permission matrix (shared.auth); the working-day calendar (shared.calendar)."""
+
 import base64
 import datetime as dt
 import json
@@ -6,13 +7,12 @@ import json
 import jwt
 import pytest
 
-from shared.auth import (
-    COUNTY_SCOPED, PERMISSIONS, ROLES, Principal, authenticate, authorize, mint)
+from shared.auth import COUNTY_SCOPED, PERMISSIONS, ROLES, Principal, authenticate, authorize, mint
 from shared.calendar import CalendarYearUnknown, WorkingDayCalendar
 from shared.errors import Forbidden, RuleViolation, Unauthenticated
 
 D = dt.date
-UTC = dt.timezone.utc
+UTC = dt.UTC
 SECRET = "unit-test-secret-0123456789abcdef-0123456789"
 OTHER_SECRET = "another-secret-fedcba9876543210-fedcba987654"
 
@@ -35,15 +35,22 @@ def test_mint_authenticate_round_trip(role):
 def test_round_trip_keeps_the_county():
     principal = authenticate(SECRET, bearer(mint(SECRET, "co-1", "county_officer", "禄丰市")))
     assert (principal.actor_id, principal.role, principal.county) == (
-        "co-1", "county_officer", "禄丰市")
+        "co-1",
+        "county_officer",
+        "禄丰市",
+    )
 
 
 def test_token_claims():
     now = dt.datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
     token = mint(SECRET, "fin-1", "finance", now=now, ttl=dt.timedelta(hours=1))
     claims = jwt.decode(token, SECRET, algorithms=["HS256"], options={"verify_exp": False})
-    assert claims == {"sub": "fin-1", "role": "finance", "iat": int(now.timestamp()),
-                      "exp": int(now.timestamp()) + 3600}
+    assert claims == {
+        "sub": "fin-1",
+        "role": "finance",
+        "iat": int(now.timestamp()),
+        "exp": int(now.timestamp()) + 3600,
+    }
 
 
 def test_expired_token_refused():
@@ -55,15 +62,18 @@ def test_expired_token_refused():
 
 def test_token_valid_until_it_expires():
     issued = dt.datetime.now(UTC) - dt.timedelta(hours=7, minutes=50)
-    assert authenticate(SECRET, bearer(mint(SECRET, "a-1", "applicant", now=issued))).role == \
-        "applicant"
+    assert (
+        authenticate(SECRET, bearer(mint(SECRET, "a-1", "applicant", now=issued))).role
+        == "applicant"
+    )
 
 
 def test_tampered_signature_refused():
     header, payload, signature = mint(SECRET, "a-1", "applicant").split(".")
     middle = len(signature) // 2
-    flipped = signature[:middle] + ("A" if signature[middle] != "A" else "B") + \
-        signature[middle + 1:]
+    flipped = (
+        signature[:middle] + ("A" if signature[middle] != "A" else "B") + signature[middle + 1 :]
+    )
     with pytest.raises(Unauthenticated, match="invalid token"):
         authenticate(SECRET, bearer(f"{header}.{payload}.{flipped}"))
 
@@ -103,15 +113,19 @@ def test_token_with_an_unknown_role_refused():
 
 @pytest.mark.parametrize("missing", ["sub", "role", "exp"])
 def test_token_missing_a_required_claim_refused(missing):
-    claims = {"sub": "x-1", "role": "applicant",
-              "exp": dt.datetime.now(UTC) + dt.timedelta(hours=1)}
+    claims = {
+        "sub": "x-1",
+        "role": "applicant",
+        "exp": dt.datetime.now(UTC) + dt.timedelta(hours=1),
+    }
     del claims[missing]
     with pytest.raises(Unauthenticated, match="invalid token"):
         authenticate(SECRET, bearer(jwt.encode(claims, SECRET, algorithm="HS256")))
 
 
-@pytest.mark.parametrize("header", [None, "", "Basic dXNlcjpwYXNz", "Bearer", "bearer x.y.z",
-                                    "Bearer not-a-jwt"])
+@pytest.mark.parametrize(
+    "header", [None, "", "Basic dXNlcjpwYXNz", "Bearer", "bearer x.y.z", "Bearer not-a-jwt"]
+)
 def test_missing_or_malformed_authorization_refused(header):
     with pytest.raises(Unauthenticated):
         authenticate(SECRET, header)
@@ -138,7 +152,7 @@ def test_authorize_matrix(action, role):
 REVIEWED = {
     "application.submit": "applicant county_officer",
     "application.read": "applicant auditor county_officer expert_chair inspector leading_group "
-                        "prefecture_officer standing_committee",
+    "prefecture_officer standing_committee",
     "review.county_recommendation": "county_officer",
     "review.qualification_review": "prefecture_officer",
     "review.expert_review": "expert_chair",
@@ -187,9 +201,20 @@ REVIEWED = {
 
 def test_matrix_is_the_reviewed_one():
     assert {a: set(r.split()) for a, r in REVIEWED.items()} == PERMISSIONS
-    assert set(ROLES) == {"applicant", "county_officer", "prefecture_officer", "expert_chair",
-                          "inspector", "leading_group", "standing_committee", "finance",
-                          "talent", "auditor", "system", "hrss_officer"}
+    assert set(ROLES) == {
+        "applicant",
+        "county_officer",
+        "prefecture_officer",
+        "expert_chair",
+        "inspector",
+        "leading_group",
+        "standing_committee",
+        "finance",
+        "talent",
+        "auditor",
+        "system",
+        "hrss_officer",
+    }
 
 
 def test_matrix_names_only_known_roles():
@@ -204,8 +229,9 @@ def test_unknown_action_refused():
         authorize(Principal("p-1", "prefecture_officer"), "application.delete")
 
 
-@pytest.mark.parametrize("action", sorted(a for a, r in PERMISSIONS.items()
-                                          if "county_officer" in r))
+@pytest.mark.parametrize(
+    "action", sorted(a for a, r in PERMISSIONS.items() if "county_officer" in r)
+)
 def test_county_officer_acts_only_in_their_county(action):
     officer = Principal("co-1", "county_officer", "楚雄市")
     authorize(officer, action, "楚雄市")
@@ -221,20 +247,33 @@ def test_other_roles_are_not_county_scoped(role):
 
 
 # -- calendar ------------------------------------------------------------------------------------
-MADE_UP_2027 = {"2027": {"holidays": ["2027-10-01", "2027-10-04", "2027-10-05", "2027-10-06",
-                                      "2027-10-07", "2027-03-03"],
-                         "workdays": ["2027-09-26", "2027-10-09"]}}
+MADE_UP_2027 = {
+    "2027": {
+        "holidays": [
+            "2027-10-01",
+            "2027-10-04",
+            "2027-10-05",
+            "2027-10-06",
+            "2027-10-07",
+            "2027-03-03",
+        ],
+        "workdays": ["2027-09-26", "2027-10-09"],
+    }
+}
 
 
-@pytest.mark.parametrize("day, working", [
-    (D(2027, 10, 1), False),   # a listed holiday (Friday)
-    (D(2027, 3, 3), False),    # a made-up Wednesday holiday
-    (D(2027, 9, 26), True),    # an adjusted working Sunday
-    (D(2027, 10, 9), True),    # an adjusted working Saturday
-    (D(2027, 10, 2), False),   # an ordinary Saturday
-    (D(2027, 10, 8), True),    # an ordinary Friday
-    (D(2027, 1, 1), True),     # not listed: an override year is exactly what it lists
-])
+@pytest.mark.parametrize(
+    "day, working",
+    [
+        (D(2027, 10, 1), False),  # a listed holiday (Friday)
+        (D(2027, 3, 3), False),  # a made-up Wednesday holiday
+        (D(2027, 9, 26), True),  # an adjusted working Sunday
+        (D(2027, 10, 9), True),  # an adjusted working Saturday
+        (D(2027, 10, 2), False),  # an ordinary Saturday
+        (D(2027, 10, 8), True),  # an ordinary Friday
+        (D(2027, 1, 1), True),  # not listed: an override year is exactly what it lists
+    ],
+)
 def test_an_override_year(day, working):
     assert WorkingDayCalendar(MADE_UP_2027).is_working_day(day) is working
 
@@ -247,24 +286,26 @@ def test_override_year_counts_notice_days():
 
 def test_overrides_take_precedence_over_the_library():
     plain = WorkingDayCalendar()
-    assert plain.is_working_day(D(2026, 10, 1)) is False    # National Day 2026
-    assert plain.is_working_day(D(2026, 10, 10)) is True    # its adjusted Saturday
+    assert plain.is_working_day(D(2026, 10, 1)) is False  # National Day 2026
+    assert plain.is_working_day(D(2026, 10, 10)) is True  # its adjusted Saturday
     assert plain.is_working_day(D(2026, 11, 23)) is True
-    assert plain.is_working_day(D(2026, 2, 17)) is False    # Spring Festival 2026
-    overridden = WorkingDayCalendar({2026: {"holidays": [D(2026, 11, 23)],
-                                            "workdays": [D(2026, 10, 1), "2026-11-22"]}})
+    assert plain.is_working_day(D(2026, 2, 17)) is False  # Spring Festival 2026
+    overridden = WorkingDayCalendar(
+        {2026: {"holidays": [D(2026, 11, 23)], "workdays": [D(2026, 10, 1), "2026-11-22"]}}
+    )
     assert overridden.is_working_day(D(2026, 10, 1)) is True
-    assert overridden.is_working_day(D(2026, 11, 22)) is True   # a Sunday made working
+    assert overridden.is_working_day(D(2026, 11, 22)) is True  # a Sunday made working
     assert overridden.is_working_day(D(2026, 11, 23)) is False
     assert overridden.is_working_day(D(2026, 10, 10)) is False  # a plain Saturday now
-    assert overridden.is_working_day(D(2026, 2, 17)) is True    # the whole year is replaced
-    assert overridden.is_working_day(D(2025, 10, 1)) is False   # other years: the library
+    assert overridden.is_working_day(D(2026, 2, 17)) is True  # the whole year is replaced
+    assert overridden.is_working_day(D(2025, 10, 1)) is False  # other years: the library
 
 
 def test_library_knows_the_2025_national_day():
     calendar = WorkingDayCalendar()
-    assert [calendar.is_working_day(D(2025, 9, 28) + dt.timedelta(days=i)) for i in range(15)] \
-        == [True] * 3 + [False] * 8 + [True] * 3 + [False]  # 28 Sep .. 12 Oct
+    assert [calendar.is_working_day(D(2025, 9, 28) + dt.timedelta(days=i)) for i in range(15)] == [
+        True
+    ] * 3 + [False] * 8 + [True] * 3 + [False]  # 28 Sep .. 12 Oct
 
 
 def test_nth_working_day_counts_a_working_start_as_day_one():
@@ -294,7 +335,7 @@ def test_counting_into_an_unknown_year_raises():
 def test_an_override_makes_an_unknown_year_known():
     calendar = WorkingDayCalendar({2099: {"holidays": ["2099-01-01"], "workdays": []}})
     assert calendar.is_working_day(D(2099, 1, 1)) is False  # a Thursday, listed
-    assert calendar.is_working_day(D(2099, 1, 2)) is True   # a Friday
+    assert calendar.is_working_day(D(2099, 1, 2)) is True  # a Friday
     assert calendar.nth_working_day(D(2099, 1, 1), 2) == D(2099, 1, 5)
     with pytest.raises(CalendarYearUnknown):
         calendar.is_working_day(D(2098, 12, 31))

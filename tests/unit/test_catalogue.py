@@ -1,4 +1,5 @@
 """The committed event catalogue is what the contracts generate."""
+
 from shared.contracts import catalogue, load_all
 
 

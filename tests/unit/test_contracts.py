@@ -2,6 +2,7 @@
 invalid ones (wrong type, float, missing, out of range, not one of the choices, unknown key) are
 refused by ``Contract.dump`` with InvalidInput naming the field. Samples are built from the
 schemas' declared fields, so a new contract is covered without touching this file."""
+
 import datetime as dt
 
 import orjson
@@ -57,8 +58,11 @@ def wrong_types(f):
     if isinstance(f, fields.List):
         return [1, {"k": 1}]
     if isinstance(f, fields.Dict):
-        return [["k"], "k", {"k": 1.5}, {"k": "1"}] if isinstance(f.value_field,
-                                                                 fields.Integer) else [["k"]]
+        return (
+            [["k"], "k", {"k": 1.5}, {"k": "1"}]
+            if isinstance(f.value_field, fields.Integer)
+            else [["k"]]
+        )
     if isinstance(f, fields.Date):
         return ["2026-01-02", dt.datetime(2026, 1, 2, 3, 4), 20260102]
     if isinstance(f, fields.Boolean):
@@ -89,8 +93,9 @@ def invalid_variants(schema, path=()):
             if r.max is not None:
                 yield path + key, {**good, name: r.max + 1}
         if isinstance(f, fields.Nested):  # the same, one level down (first element if many)
-            for inner_path, inner in invalid_variants(f.schema, path + key + ((0,) if f.many
-                                                                            else ())):
+            for inner_path, inner in invalid_variants(
+                f.schema, path + key + ((0,) if f.many else ())
+            ):
                 yield inner_path, {**good, name: [inner] if f.many else inner}
             unknown = {**sample_payload(f.schema), "not_in_the_contract": 1}
             yield path + key, {**good, name: [unknown] if f.many else unknown}
@@ -123,8 +128,10 @@ def test_fast_path_and_marshmallow_agree_on_a_valid_payload(contract):
     assert contract.fast_dump is not None and contract.fast_load is not None
     assert contract.fast_dump(sample) == schema.dump(sample)
     assert contract.fast_load(dumped) == schema.load(dumped)
-    assert REGISTRY.decode(contract.event_type, contract.version, dumped) == loaded \
+    assert (
+        REGISTRY.decode(contract.event_type, contract.version, dumped) == loaded
         or contract.version < REGISTRY.latest[contract.event_type]
+    )
 
 
 @pytest.mark.parametrize("contract", CONTRACTS, ids=IDS)
@@ -140,8 +147,9 @@ def test_invalid_payloads_are_refused_naming_the_field(contract):
 
 def test_floats_are_refused_not_truncated():
     contract = REGISTRY.contract("SubsidyGranted")
-    payload = dict(grant_id="g", talent_id="t", measure="LT-10.1", amount_fen=5_000_000,
-                   fiscal_year=2026)
+    payload = dict(
+        grant_id="g", talent_id="t", measure="LT-10.1", amount_fen=5_000_000, fiscal_year=2026
+    )
     for amount in (5_000_000.5, 5_000_000.0):
         with pytest.raises(InvalidInput) as refused:
             contract.dump({**payload, "amount_fen": amount})
@@ -169,18 +177,32 @@ class _AmountV2Schema(EventSchema):
 
 def test_decode_upcasts_step_by_step_and_register_refreshes_the_cached_decoder():
     registry = Registry()
-    registry.register("t", _AmountV1Schema, name="Amount", version=1,
-                      upcast=lambda d: {"grant_id": d["grant_id"],
-                                        "amount_fen": d["amount_yuan"] * 100,
-                                        "paid_on": "2026-01-02"})
+    registry.register(
+        "t",
+        _AmountV1Schema,
+        name="Amount",
+        version=1,
+        upcast=lambda d: {
+            "grant_id": d["grant_id"],
+            "amount_fen": d["amount_yuan"] * 100,
+            "paid_on": "2026-01-02",
+        },
+    )
     v1 = {"grant_id": "g", "amount_yuan": 3}
     assert registry.decode("Amount", 1, v1) == v1  # v1 is current so far (and cached)
     registry.register("t", _AmountV2Schema, name="Amount", version=2)
-    assert registry.decode("Amount", 1, v1) == {"grant_id": "g", "amount_fen": 300,
-                                                "paid_on": dt.date(2026, 1, 2)}
+    assert registry.decode("Amount", 1, v1) == {
+        "grant_id": "g",
+        "amount_fen": 300,
+        "paid_on": dt.date(2026, 1, 2),
+    }
     assert v1 == {"grant_id": "g", "amount_yuan": 3}  # the stored JSON is not modified
-    assert registry.encode("Amount", {"grant_id": "g", "amount_fen": 1,
-                                      "paid_on": dt.date(2026, 1, 2)})[0] == 2
+    assert (
+        registry.encode(
+            "Amount", {"grant_id": "g", "amount_fen": 1, "paid_on": dt.date(2026, 1, 2)}
+        )[0]
+        == 2
+    )
     with pytest.raises(UnknownEventType):
         registry.decode("Amount", 3, {})
     with pytest.raises(ValueError):
@@ -188,9 +210,32 @@ def test_decode_upcasts_step_by_step_and_register_refreshes_the_cached_decoder()
 
 
 # -- the wire: payloads other services send, loaded by ``Registry.decode(trusted=False)`` ------
-_WIRE_VALUES = [None, True, False, 0, 1, -1, 2**63, 1.0, 1.5, "", "x", "1", "true", "2026-01-02",
-                "20260102", "2026-W01-2", "2026-02-30", "2026-1-2", [], [1], ["x"], {}, {"k": 1},
-                {"k": "x"}]
+_WIRE_VALUES = [
+    None,
+    True,
+    False,
+    0,
+    1,
+    -1,
+    2**63,
+    1.0,
+    1.5,
+    "",
+    "x",
+    "1",
+    "true",
+    "2026-01-02",
+    "20260102",
+    "2026-W01-2",
+    "2026-02-30",
+    "2026-1-2",
+    [],
+    [1],
+    ["x"],
+    {},
+    {"k": 1},
+    {"k": "x"},
+]
 
 
 def _wire(value):
@@ -218,8 +263,11 @@ def _replaced(value, path, new):
 
 def _removed(value, path):
     if len(path) == 1:
-        return ({k: v for k, v in value.items() if k != path[0]} if isinstance(value, dict)
-                else [v for i, v in enumerate(value) if i != path[0]])
+        return (
+            {k: v for k, v in value.items() if k != path[0]}
+            if isinstance(value, dict)
+            else [v for i, v in enumerate(value) if i != path[0]]
+        )
     return _replaced(value, path[:1], _removed(value[path[0]], path[1:]))
 
 
@@ -248,8 +296,9 @@ def _all_fields(schema):
         if isinstance(inner, fields.Nested):
             yield from _all_fields(inner.schema)
         elif isinstance(inner, fields.List | fields.Dict):
-            yield from (x for x in (getattr(inner, "inner", None), getattr(inner, "value_field",
-                                                                          None)) if x)
+            yield from (
+                x for x in (getattr(inner, "inner", None), getattr(inner, "value_field", None)) if x
+            )
 
 
 @pytest.mark.parametrize("contract", CONTRACTS, ids=IDS)
@@ -272,7 +321,9 @@ def test_the_wire_fast_path_accepts_only_what_marshmallow_accepts_and_loads_it_a
             outcomes["gave way"] += 1
             continue
         outcomes["fast"] += 1
-        assert expected is not _REFUSED, f"the fast path accepted what marshmallow refuses: {variant}"
+        assert expected is not _REFUSED, (
+            f"the fast path accepted what marshmallow refuses: {variant}"
+        )
         assert got == expected and type(got) is type(expected), variant
     assert outcomes["fast"] and outcomes["gave way"], outcomes  # both sides were exercised
 
@@ -282,11 +333,14 @@ _REFUSED = object()
 
 def test_a_wire_payload_the_fast_path_doubts_gets_marshmallows_error():
     contract = REGISTRY.contract("SubsidyGranted")
-    payload = dict(grant_id="g", talent_id="t", measure="LT-10.1", amount_fen=5_000_000,
-                   fiscal_year=2026)
+    payload = dict(
+        grant_id="g", talent_id="t", measure="LT-10.1", amount_fen=5_000_000, fiscal_year=2026
+    )
     assert REGISTRY.decode("SubsidyGranted", contract.version, payload, trusted=False) == payload
-    for bad, message in (({**payload, "amount_fen": 1.5}, "Not a valid integer."),
-                         ({**payload, "extra": 1}, "Unknown field.")):
+    for bad, message in (
+        ({**payload, "amount_fen": 1.5}, "Not a valid integer."),
+        ({**payload, "extra": 1}, "Unknown field."),
+    ):
         with pytest.raises(ValidationError) as refused:
             REGISTRY.decode("SubsidyGranted", contract.version, bad, trusted=False)
         assert message in str(refused.value.messages)

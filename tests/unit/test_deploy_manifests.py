@@ -4,6 +4,7 @@ tests/support/schemas/, the Compose file against the compose-spec schema check-j
 vendors; and what the issue asks of them (replicas, probes on /health/*, resources, a config and a
 secret per service, quorum queues), with every variable a manifest sets being one the service's
 config.yaml reads."""
+
 import json
 import re
 from importlib import resources
@@ -19,9 +20,11 @@ K8S = ROOT / "deploy" / "k8s"
 SCHEMAS = ROOT / "tests" / "support" / "schemas"
 SERVICES = ("applications", "subsidies", "assessment", "notifications")
 K8S_VERSION = "1.33.0"
-CUSTOM = {("rabbitmq.com/v1beta1", "RabbitmqCluster"): "rabbitmqcluster.json",
-          ("rabbitmq.com/v1beta1", "Policy"): "rabbitmq-policy.json",
-          ("postgresql.cnpg.io/v1", "Cluster"): "cnpg-cluster.json"}
+CUSTOM = {
+    ("rabbitmq.com/v1beta1", "RabbitmqCluster"): "rabbitmqcluster.json",
+    ("rabbitmq.com/v1beta1", "Policy"): "rabbitmq-policy.json",
+    ("postgresql.cnpg.io/v1", "Cluster"): "cnpg-cluster.json",
+}
 
 
 def documents():
@@ -34,8 +37,11 @@ def documents():
 
 
 def by_kind(kind, name=None):
-    return [d for _, d in documents()
-            if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)]
+    return [
+        d
+        for _, d in documents()
+        if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)
+    ]
 
 
 def config_variables(svc):
@@ -43,8 +49,9 @@ def config_variables(svc):
     return set(re.findall(r"\$\{([A-Z0-9_]+)", text))
 
 
-@pytest.mark.parametrize("name,doc", documents(),
-                         ids=lambda v: v if isinstance(v, str) else v.get("kind"))
+@pytest.mark.parametrize(
+    "name,doc", documents(), ids=lambda v: v if isinstance(v, str) else v.get("kind")
+)
 def test_every_manifest_validates(name, doc):
     custom = CUSTOM.get((doc["apiVersion"], doc["kind"]))
     if custom:
@@ -69,48 +76,56 @@ def test_a_bad_manifest_is_refused():
 
 @pytest.mark.parametrize("svc", SERVICES)
 def test_each_service_has_deployment_probes_resources_config_secret_service(svc):
-    deployment, = by_kind("Deployment", svc)
+    (deployment,) = by_kind("Deployment", svc)
     assert deployment["spec"]["replicas"] >= 2
     pod = deployment["spec"]["template"]["spec"]
-    container, = pod["containers"]
+    (container,) = pod["containers"]
     assert container["command"][-1] == f"services.{svc}.service"
     assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
     assert container["livenessProbe"]["httpGet"]["path"] == "/health/live"
-    assert {"cpu", "memory"} <= set(container["resources"]["requests"]) \
-        and {"cpu", "memory"} <= set(container["resources"]["limits"])
+    assert {"cpu", "memory"} <= set(container["resources"]["requests"]) and {
+        "cpu",
+        "memory",
+    } <= set(container["resources"]["limits"])
     assert pod["terminationGracePeriodSeconds"] >= 30  # nameko finishes running workers
     refs = {(k, v["name"]) for ref in container["envFrom"] for k, v in ref.items()}
     assert refs == {("configMapRef", f"{svc}-config"), ("secretRef", f"{svc}-secret")}
-    config, = by_kind("ConfigMap", f"{svc}-config")
-    secret, = by_kind("Secret", f"{svc}-secret")
-    service, = by_kind("Service", svc)
+    (config,) = by_kind("ConfigMap", f"{svc}-config")
+    (secret,) = by_kind("Secret", f"{svc}-secret")
+    (service,) = by_kind("Service", svc)
     assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
-    variables = set(config["data"]) | set(secret["stringData"]) | {
-        e["name"] for e in container.get("env", ())}
+    variables = (
+        set(config["data"])
+        | set(secret["stringData"])
+        | {e["name"] for e in container.get("env", ())}
+    )
     assert variables <= config_variables(svc), variables - config_variables(svc)
     assert {"AMQP_URI", "TALENT_PG_DSN_BASE", "AUTH_SECRET"} <= set(secret["stringData"])
     assert config["data"][f"{svc.upper()}_HTTP"].endswith(":8000")
-    # the runtime role (shared/migrations.py): created by CloudNativePG from its secret, its
+    # the runtime role (shared/store/schema.py): created by CloudNativePG from its secret, its
     # password handed to the service
-    role, = by_kind("Secret", f"{svc}-db-role")
+    (role,) = by_kind("Secret", f"{svc}-db-role")
     assert role["stringData"]["username"] == config["data"][f"{svc.upper()}_DB_ROLE"]
-    password, = [e for e in container["env"] if e["name"] == f"{svc.upper()}_DB_ROLE_PASSWORD"]
+    (password,) = [e for e in container["env"] if e["name"] == f"{svc.upper()}_DB_ROLE_PASSWORD"]
     assert password["valueFrom"]["secretKeyRef"] == {"name": f"{svc}-db-role", "key": "password"}
-    managed = {r["name"]: r["passwordSecret"]["name"]
-               for r in by_kind("Cluster")[0]["spec"]["managed"]["roles"]}
+    managed = {
+        r["name"]: r["passwordSecret"]["name"]
+        for r in by_kind("Cluster")[0]["spec"]["managed"]["roles"]
+    }
     assert managed[role["stringData"]["username"]] == f"{svc}-db-role"
 
 
 def test_broker_and_database_come_from_their_operators_with_quorum_queues():
-    rabbit, = by_kind("RabbitmqCluster")
+    (rabbit,) = by_kind("RabbitmqCluster")
     assert rabbit["spec"]["replicas"] >= 3
     assert "default_queue_type = quorum" in rabbit["spec"]["rabbitmq"]["additionalConfig"]
-    policy, = by_kind("Policy")
+    (policy,) = by_kind("Policy")
     assert policy["spec"]["rabbitmqClusterReference"]["name"] == rabbit["metadata"]["name"]
-    pg, = by_kind("Cluster")
+    (pg,) = by_kind("Cluster")
     assert pg["spec"]["instances"] >= 2
     databases = {pg["spec"]["bootstrap"]["initdb"]["database"]} | {
-        sql.split()[2] for sql in pg["spec"]["bootstrap"]["initdb"]["postInitSQL"]}
+        sql.split()[2] for sql in pg["spec"]["bootstrap"]["initdb"]["postInitSQL"]
+    }
     assert databases == {f"talent_{svc}" for svc in SERVICES}
 
 

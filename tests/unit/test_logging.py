@@ -1,5 +1,6 @@
 """shared.logging: one JSON object a line, ids bound per worker, personal data masked, for this
 code's structlog calls and for libraries' stdlib records alike."""
+
 import io
 import json
 import logging
@@ -33,9 +34,12 @@ def test_a_line_is_json_with_service_level_time_and_bound_ids(lines):
 
 
 def test_personal_data_is_masked_by_key_and_by_shape(lines):
-    tlog.get_logger().warning("refused", id_number="53230119900307123X",
-                              note="call 13912345678 about 532301199003071234",
-                              nested={"phone": "0878-1234567", "items": ["13812345678"]})
+    tlog.get_logger().warning(
+        "refused",
+        id_number="53230119900307123X",
+        note="call 13912345678 about 532301199003071234",
+        nested={"phone": "0878-1234567", "items": ["13812345678"]},
+    )
     [line] = lines()
     text = json.dumps(line, ensure_ascii=False)
     assert "1990030" not in text and "1391234" not in text and "1381234" not in text
@@ -54,9 +58,9 @@ def test_below_the_level_nothing_is_written_and_exceptions_come_as_text(lines):
 
 
 def test_what_orjson_refuses_is_still_logged(lines):
-    tlog.get_logger().warning("invalid_input", errors={0: ["Not a valid date."]}, big=2 ** 70)
+    tlog.get_logger().warning("invalid_input", errors={0: ["Not a valid date."]}, big=2**70)
     [line] = lines()
-    assert line["errors"] == {"0": ["Not a valid date."]} and line["big"] == 2 ** 70
+    assert line["errors"] == {"0": ["Not a valid date."]} and line["big"] == 2**70
 
 
 def test_a_library_stdlib_record_gets_the_same_treatment(lines):

@@ -1,11 +1,12 @@
 """The registry (webhook subscribers, e-mail contacts) and the public register (candidates on
 notice, assessment results), their input validation, and webhook signing."""
+
 import datetime as dt
 
 import marshmallow
 import pytest
-
 from givenwhenthen import NewEvent, given, then, when
+
 from services.notifications import schemas
 from services.notifications.channels import sign, subscriber_secret, verify_signature
 from services.notifications.domain import recipients, register
@@ -19,35 +20,58 @@ SUB = "5f0c2a4e-0d7b-4c57-8d0e-2b1f5a9c3e71"
 
 # -- subscribers ---------------------------------------------------------------------------------
 def registered(**kw):
-    payload = {"subscriber_id": SUB, "name": "州人社局", "url": "https://hr.cx.gov.cn/hook",
-               "event_types": ["SubsidyPaid", "TalentCertified"], "secret_version": 1}
+    payload = {
+        "subscriber_id": SUB,
+        "name": "州人社局",
+        "url": "https://hr.cx.gov.cn/hook",
+        "event_types": ["SubsidyPaid", "TalentCertified"],
+        "secret_version": 1,
+    }
     return NewEvent("SubscriberRegistered", {**payload, **kw})
 
 
 def test_register_sorts_and_dedupes_event_types_and_starts_at_secret_version_1():
-    command = recipients.Register(SUB, "州人社局", "https://hr.cx.gov.cn/hook",
-                                  ("TalentCertified", "SubsidyPaid", "TalentCertified"))
+    command = recipients.Register(
+        SUB,
+        "州人社局",
+        "https://hr.cx.gov.cn/hook",
+        ("TalentCertified", "SubsidyPaid", "TalentCertified"),
+    )
     then(when(recipients.subscriber, given(recipients.subscriber), command), registered())
 
 
 def test_register_twice_is_a_conflict():
     with pytest.raises(StateConflict):
-        when(recipients.subscriber, given(recipients.subscriber, registered()),
-             recipients.Register(SUB, "x", "https://x.cn", ("SubsidyPaid",)))
+        when(
+            recipients.subscriber,
+            given(recipients.subscriber, registered()),
+            recipients.Register(SUB, "x", "https://x.cn", ("SubsidyPaid",)),
+        )
 
 
 def test_change_rotate_deactivate():
     state = given(recipients.subscriber, registered())
     change = recipients.Change("州人社局", "https://hr2.cx.gov.cn/hook", ("TalentCertified",))
-    then(when(recipients.subscriber, state, change),
-         NewEvent("SubscriberChanged", {"subscriber_id": SUB, "name": "州人社局",
-                                        "url": "https://hr2.cx.gov.cn/hook",
-                                        "event_types": ["TalentCertified"]}))
-    same = recipients.Change("州人社局", "https://hr.cx.gov.cn/hook",
-                             ("TalentCertified", "SubsidyPaid"))
+    then(
+        when(recipients.subscriber, state, change),
+        NewEvent(
+            "SubscriberChanged",
+            {
+                "subscriber_id": SUB,
+                "name": "州人社局",
+                "url": "https://hr2.cx.gov.cn/hook",
+                "event_types": ["TalentCertified"],
+            },
+        ),
+    )
+    same = recipients.Change(
+        "州人社局", "https://hr.cx.gov.cn/hook", ("TalentCertified", "SubsidyPaid")
+    )
     assert when(recipients.subscriber, state, same) == []
-    then(when(recipients.subscriber, state, recipients.RotateSecret()),
-         NewEvent("SubscriberSecretRotated", {"subscriber_id": SUB, "secret_version": 2}))
+    then(
+        when(recipients.subscriber, state, recipients.RotateSecret()),
+        NewEvent("SubscriberSecretRotated", {"subscriber_id": SUB, "secret_version": 2}),
+    )
     deactivated = NewEvent("SubscriberDeactivated", {"subscriber_id": SUB})
     then(when(recipients.subscriber, state, recipients.Deactivate()), deactivated)
     gone = given(recipients.subscriber, registered(), deactivated)
@@ -60,26 +84,40 @@ def test_change_rotate_deactivate():
 def test_contact_set_change_remove():
     contact = recipients.contact
     first = NewEvent("ContactEmailSet", {"recipient": "county:楚雄市", "email": "sw@cx.gov.cn"})
-    then(when(contact, given(contact), recipients.SetEmail("county:楚雄市", "sw@cx.gov.cn")),
-         first)
-    assert when(contact, given(contact, first),
-                recipients.SetEmail("county:楚雄市", "sw@cx.gov.cn")) == []
-    then(when(contact, given(contact, first), recipients.RemoveEmail("county:楚雄市")),
-         NewEvent("ContactEmailRemoved", {"recipient": "county:楚雄市"}))
+    then(when(contact, given(contact), recipients.SetEmail("county:楚雄市", "sw@cx.gov.cn")), first)
+    assert (
+        when(contact, given(contact, first), recipients.SetEmail("county:楚雄市", "sw@cx.gov.cn"))
+        == []
+    )
+    then(
+        when(contact, given(contact, first), recipients.RemoveEmail("county:楚雄市")),
+        NewEvent("ContactEmailRemoved", {"recipient": "county:楚雄市"}),
+    )
     assert when(contact, given(contact), recipients.RemoveEmail("county:楚雄市")) == []
 
 
 # -- input validation ----------------------------------------------------------------------------
-@pytest.mark.parametrize("url", ["https://hr.cx.gov.cn/hook", "http://127.0.0.1:8080/x?y=1",
-                                 "http://localhost/hook"])
+@pytest.mark.parametrize(
+    "url", ["https://hr.cx.gov.cn/hook", "http://127.0.0.1:8080/x?y=1", "http://localhost/hook"]
+)
 def test_valid_webhook_urls(url):
     schemas.webhook_url(url)
 
 
-@pytest.mark.parametrize("url", ["ftp://x.cn/hook", "hr.cx.gov.cn/hook", "https://",
-                                 "https://user:pw@x.cn/hook", "https://x.cn/hook#frag",
-                                 "http://x.cn:99999/", "https://x.cn/a b", "javascript:alert(1)",
-                                 "https://x.cn/" + "a" * 2000])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://x.cn/hook",
+        "hr.cx.gov.cn/hook",
+        "https://",
+        "https://user:pw@x.cn/hook",
+        "https://x.cn/hook#frag",
+        "http://x.cn:99999/",
+        "https://x.cn/a b",
+        "javascript:alert(1)",
+        "https://x.cn/" + "a" * 2000,
+    ],
+)
 def test_invalid_webhook_urls(url):
     with pytest.raises(marshmallow.ValidationError):
         schemas.webhook_url(url)
@@ -87,26 +125,36 @@ def test_invalid_webhook_urls(url):
 
 def test_subscription_refuses_unknown_event_types_naming_the_field():
     with pytest.raises(marshmallow.ValidationError) as info:
-        schemas.Subscription().load({"name": "x", "url": "https://x.cn/h",
-                                     "event_types": ["TalentCertified", "NoSuchEvent"]})
+        schemas.Subscription().load(
+            {
+                "name": "x",
+                "url": "https://x.cn/h",
+                "event_types": ["TalentCertified", "NoSuchEvent"],
+            }
+        )
     assert list(info.value.messages) == ["event_types"]
     assert list(info.value.messages["event_types"]) == [1]
 
 
 def test_subscribable_event_types_are_the_notified_ones():
     assert {"TalentCertified", "SubsidyPaid", "AssessmentFailed"} <= set(
-        schemas.NOTIFIABLE_EVENT_TYPES)
+        schemas.NOTIFIABLE_EVENT_TYPES
+    )
     assert "NotificationRecorded" not in schemas.NOTIFIABLE_EVENT_TYPES
 
 
-@pytest.mark.parametrize("address", ["bureau", "finance", "leading_group", "county:楚雄市",
-                                     "talent:talent-1", "applicant:u-1"])
+@pytest.mark.parametrize(
+    "address",
+    ["bureau", "finance", "leading_group", "county:楚雄市", "talent:talent-1", "applicant:u-1"],
+)
 def test_recipient_addresses(address):
     assert schemas.recipient_address(address) == address
 
 
-@pytest.mark.parametrize("address", ["", "mayor", "county:", "talent: x", "subscriber:s-1",
-                                     "bureau:x", "county:" + "楚" * 201])
+@pytest.mark.parametrize(
+    "address",
+    ["", "mayor", "county:", "talent: x", "subscriber:s-1", "bureau:x", "county:" + "楚" * 201],
+)
 def test_not_recipient_addresses(address):
     with pytest.raises(InvalidInput) as info:
         schemas.recipient_address(address)
@@ -115,9 +163,18 @@ def test_not_recipient_addresses(address):
 
 # -- the public register -------------------------------------------------------------------------
 def noted(applicant="applicant:u-li"):
-    return NewEvent("CandidateNoted", {"application_id": "app-1", "applicant": applicant,
-                                       "applicant_name": "李明", "county": "楚雄市",
-                                       "category": "LT-6.3", "round_year": 2026}, ("LT-9.1",))
+    return NewEvent(
+        "CandidateNoted",
+        {
+            "application_id": "app-1",
+            "applicant": applicant,
+            "applicant_name": "李明",
+            "county": "楚雄市",
+            "category": "LT-6.3",
+            "round_year": 2026,
+        },
+        ("LT-9.1",),
+    )
 
 
 def source(event_type, payload, **kw):
@@ -125,89 +182,149 @@ def source(event_type, payload, **kw):
     return register.Source(service, event_type, payload, **kw)
 
 
-SUBMITTED = {"application_id": "app-1", "round_year": 2026, "county": "楚雄市",
-             "applicant_name": "李明", "enterprise_name": "e", "category": "LT-6.3",
-             "evidence": {}, "submitted_on": D(2026, 3, 2)}
+SUBMITTED = {
+    "application_id": "app-1",
+    "round_year": 2026,
+    "county": "楚雄市",
+    "applicant_name": "李明",
+    "enterprise_name": "e",
+    "category": "LT-6.3",
+    "evidence": {},
+    "submitted_on": D(2026, 3, 2),
+}
 
 
-@pytest.mark.parametrize("extra, actor, role, address", [
-    ({"applicant_id": "u-li"}, "county_officer-1", "county_officer", "applicant:u-li"),
-    ({}, "u-li", "applicant", "applicant:u-li"),
-    ({}, "county_officer-1", "county_officer", "applicant:app-1"),
-])
+@pytest.mark.parametrize(
+    "extra, actor, role, address",
+    [
+        ({"applicant_id": "u-li"}, "county_officer-1", "county_officer", "applicant:u-li"),
+        ({}, "u-li", "applicant", "applicant:u-li"),
+        ({}, "county_officer-1", "county_officer", "applicant:app-1"),
+    ],
+)
 def test_the_applicant_is_addressed_by_their_own_id_where_known(extra, actor, role, address):
     decider, key, command = register.REGISTER[("applications", "ApplicationSubmitted")](
-        source("ApplicationSubmitted", {**SUBMITTED, **extra}, actor_id=actor, actor_role=role))
+        source("ApplicationSubmitted", {**SUBMITTED, **extra}, actor_id=actor, actor_role=role)
+    )
     assert (decider, key) == (register.candidate, "app-1")
     then(when(decider, given(decider), command), noted(address))
 
 
 def test_notice_then_certification():
-    notice = {"application_id": "app-1", "start_date": D(2026, 9, 29),
-              "end_date": D(2026, 10, 13), "working_days": 5}
+    notice = {
+        "application_id": "app-1",
+        "start_date": D(2026, 9, 29),
+        "end_date": D(2026, 10, 13),
+        "working_days": 5,
+    }
     _, _, publish = register.REGISTER[("applications", "PublicNoticeStarted")](
-        source("PublicNoticeStarted", notice))
+        source("PublicNoticeStarted", notice)
+    )
     state = given(register.candidate, noted())
     published = NewEvent("NoticePublished", notice, ("LT-9.5",))
     then(when(register.candidate, state, publish), published)
-    certified = {"talent_id": "talent-1", "application_id": "app-1", "applicant_name": "李明",
-                 "county": "楚雄市", "category": "LT-6.3", "track": "seller",
-                 "baseline_year": 2025, "baseline": {}, "period_start": D(2026, 10, 20),
-                 "period_end": D(2029, 10, 19)}
+    certified = {
+        "talent_id": "talent-1",
+        "application_id": "app-1",
+        "applicant_name": "李明",
+        "county": "楚雄市",
+        "category": "LT-6.3",
+        "track": "seller",
+        "baseline_year": 2025,
+        "baseline": {},
+        "period_start": D(2026, 10, 20),
+        "period_end": D(2029, 10, 19),
+    }
     _, _, certify = register.REGISTER[("applications", "TalentCertified")](
-        source("TalentCertified", certified))
-    then(when(register.candidate, given(register.candidate, noted(), published), certify),
-         NewEvent("CandidateCertified", {"application_id": "app-1", "talent_id": "talent-1",
-                                         "certified_on": D(2026, 10, 20)}, ("LT-9.5", "LT-10")))
+        source("TalentCertified", certified)
+    )
+    then(
+        when(register.candidate, given(register.candidate, noted(), published), certify),
+        NewEvent(
+            "CandidateCertified",
+            {"application_id": "app-1", "talent_id": "talent-1", "certified_on": D(2026, 10, 20)},
+            ("LT-9.5", "LT-10"),
+        ),
+    )
 
 
 def test_a_certification_of_an_application_never_seen_notes_the_candidate_from_it():
     """A talent transferred under LT-16 was never an application here."""
-    certified = {"talent_id": "talent-9", "application_id": "yixiang-7", "applicant_name": "王芳",
-                 "county": "禄丰市", "category": "LT-6.2", "track": "seller",
-                 "baseline_year": 2021, "baseline": {}, "period_start": D(2022, 9, 1),
-                 "period_end": D(2024, 6, 30)}
+    certified = {
+        "talent_id": "talent-9",
+        "application_id": "yixiang-7",
+        "applicant_name": "王芳",
+        "county": "禄丰市",
+        "category": "LT-6.2",
+        "track": "seller",
+        "baseline_year": 2021,
+        "baseline": {},
+        "period_start": D(2022, 9, 1),
+        "period_end": D(2024, 6, 30),
+    }
     _, key, certify = register.REGISTER[("applications", "TalentCertified")](
-        source("TalentCertified", certified))
+        source("TalentCertified", certified)
+    )
     events = when(register.candidate, given(register.candidate), certify)
     assert key == "yixiang-7"
     assert [e.event_type for e in events] == ["CandidateNoted", "CandidateCertified"]
-    assert events[0].payload == {"application_id": "yixiang-7", "applicant": "applicant:yixiang-7",
-                                 "applicant_name": "王芳", "county": "禄丰市",
-                                 "category": "LT-6.2", "round_year": 2022}
+    assert events[0].payload == {
+        "application_id": "yixiang-7",
+        "applicant": "applicant:yixiang-7",
+        "applicant_name": "王芳",
+        "county": "禄丰市",
+        "category": "LT-6.2",
+        "round_year": 2022,
+    }
 
 
 def test_rejection_closes_and_final_outcomes_stay():
     _, _, reject = register.REGISTER[("applications", "ReviewRejected")](
-        source("ReviewRejected", {"application_id": "app-1", "stage": "inspection",
-                                  "reasons": ["x"]}))
-    rejected = NewEvent("CandidateRejected", {"application_id": "app-1", "stage": "inspection"},
-                        ("LT-9.4",))
+        source(
+            "ReviewRejected", {"application_id": "app-1", "stage": "inspection", "reasons": ["x"]}
+        )
+    )
+    rejected = NewEvent(
+        "CandidateRejected", {"application_id": "app-1", "stage": "inspection"}, ("LT-9.4",)
+    )
     then(when(register.candidate, given(register.candidate, noted()), reject), rejected)
     assert when(register.candidate, given(register.candidate, noted(), rejected), reject) == []
 
 
 def test_events_about_an_unknown_application_wait_for_it():
     _, _, reject = register.REGISTER[("applications", "ReviewRejected")](
-        source("ReviewRejected", {"application_id": "app-1", "stage": "inspection",
-                                  "reasons": ["x"]}))
+        source(
+            "ReviewRejected", {"application_id": "app-1", "stage": "inspection", "reasons": ["x"]}
+        )
+    )
     with pytest.raises(PartiesUnknown, match="app-1"):
         when(register.candidate, given(register.candidate), reject)
 
 
-@pytest.mark.parametrize("event_type, extra, result", [
-    ("AssessmentPassed", {"grade": "excellent"}, "excellent"),
-    ("AssessmentPassed", {"grade": "qualified"}, "qualified"),
-    ("AssessmentFailed", {"reasons": ["x"]}, "unqualified"),
-])
+@pytest.mark.parametrize(
+    "event_type, extra, result",
+    [
+        ("AssessmentPassed", {"grade": "excellent"}, "excellent"),
+        ("AssessmentPassed", {"grade": "qualified"}, "qualified"),
+        ("AssessmentFailed", {"reasons": ["x"]}, "unqualified"),
+    ],
+)
 def test_assessment_results_are_announced_once_per_year(event_type, extra, result):
     payload = {"talent_id": "talent-1", "tenure_year": 2, "computation": [], **extra}
     decider, key, command = register.REGISTER[("assessment", event_type)](
-        source(event_type, payload, on=D(2028, 11, 30)))
+        source(event_type, payload, on=D(2028, 11, 30))
+    )
     assert (decider, key) == (register.results, "talent-1")
-    announced = NewEvent("AssessmentResultAnnounced", {
-        "talent_id": "talent-1", "tenure_year": 2, "result": result,
-        "assessed_on": D(2028, 11, 30)}, ("LT-11.1",))
+    announced = NewEvent(
+        "AssessmentResultAnnounced",
+        {
+            "talent_id": "talent-1",
+            "tenure_year": 2,
+            "result": result,
+            "assessed_on": D(2028, 11, 30),
+        },
+        ("LT-11.1",),
+    )
     then(when(decider, given(decider), command, who={"county": "楚雄市"}), announced)
     assert when(decider, given(decider, announced), command, who={"county": "楚雄市"}) == []
     with pytest.raises(PartiesUnknown):
@@ -221,9 +338,11 @@ BODY = '{"delivery_id":"e:7","message":"李明已被认定"}'.encode()
 def test_signature_is_hmac_sha256_over_timestamp_dot_body():
     import hashlib
     import hmac
+
     secret = subscriber_secret("key", SUB, 1)
-    assert secret == hmac.new(b"key", f"webhook-secret:{SUB}:1".encode(),
-                              hashlib.sha256).hexdigest()
+    assert (
+        secret == hmac.new(b"key", f"webhook-secret:{SUB}:1".encode(), hashlib.sha256).hexdigest()
+    )
     expected = hmac.new(secret.encode(), b"1790000000." + BODY, hashlib.sha256).hexdigest()
     assert sign(secret, 1790000000, BODY) == f"v1={expected}"
 
@@ -235,8 +354,9 @@ def test_a_receiver_verifies_and_refuses_tampering_replay_and_other_secrets():
     assert not verify_signature(secret, "1790000000", BODY, signature, now=1790000301)  # replay
     assert not verify_signature(secret, "1790000001", BODY, signature, now=1790000000)
     assert not verify_signature(secret, "1790000000", BODY + b" ", signature, now=1790000000)
-    assert not verify_signature(subscriber_secret("key", SUB, 2), "1790000000", BODY, signature,
-                                now=1790000000)
+    assert not verify_signature(
+        subscriber_secret("key", SUB, 2), "1790000000", BODY, signature, now=1790000000
+    )
     assert not verify_signature(secret, "soon", BODY, signature, now=1790000000)
     assert not verify_signature(secret, "1790000000", BODY, None, now=1790000000)
 
@@ -244,27 +364,32 @@ def test_a_receiver_verifies_and_refuses_tampering_replay_and_other_secrets():
 def test_a_certification_handled_before_its_notice_keeps_the_notice_dates():
     """The source events come on separate queues: whatever order they are handled in, each fact
     is recorded once and the outcome stays final."""
-    certified = NewEvent("CandidateCertified", {"application_id": "app-1",
-                                                "talent_id": "talent-1",
-                                                "certified_on": D(2026, 10, 20)})
+    certified = NewEvent(
+        "CandidateCertified",
+        {"application_id": "app-1", "talent_id": "talent-1", "certified_on": D(2026, 10, 20)},
+    )
     state = given(register.candidate, noted(), certified)
     publish = register.PublishNotice("app-1", D(2026, 9, 29), D(2026, 10, 13), 5)
     [published] = when(register.candidate, state, publish)
     assert published.event_type == "NoticePublished"
-    assert when(register.candidate, given(register.candidate, noted(), certified, published),
-                publish) == []
+    assert (
+        when(register.candidate, given(register.candidate, noted(), certified, published), publish)
+        == []
+    )
     reject = register.RejectCandidate("app-1", "public_notice")
     assert when(register.candidate, state, reject) == []
 
 
 # -- who may read an inbox, or set an address --------------------------------------------------
 def test_inbox_and_contact_authorisation():
-    from shared.auth import may_address as _may_address, may_read_inbox as _may_read
     from shared.auth import Principal
+    from shared.auth import may_address as _may_address
+    from shared.auth import may_read_inbox as _may_read
+
     applicant_of = {"app-1": "u-li"}.get
     li = Principal("u-li", "applicant")
     assert _may_read(li, "applicant:u-li", applicant_of)
-    assert _may_read(li, "applicant:app-1", applicant_of)          # their application's address
+    assert _may_read(li, "applicant:app-1", applicant_of)  # their application's address
     assert not _may_read(li, "applicant:u-wang", applicant_of)
     assert not _may_read(li, "applicant:app-2", applicant_of)
     assert not _may_read(Principal("u-li", "talent"), "applicant:u-li", applicant_of)
@@ -281,27 +406,64 @@ def test_inbox_and_contact_authorisation():
 
 
 def test_objections_and_withdrawal_in_the_register():
-    raised = register.REGISTER[("applications", "ObjectionRaised")](source(
-        "ObjectionRaised", {"application_id": "app-1", "objection_id": "o-1",
-                            "received_on": D(2026, 9, 30), "summary": "s", "source": "x"}))[2]
-    resolved = register.REGISTER[("applications", "ObjectionResolved")](source(
-        "ObjectionResolved", {"application_id": "app-1", "objection_id": "o-1",
-                              "outcome": "dismissed", "finding": "f",
-                              "resolved_on": D(2026, 10, 2)}))[2]
-    noted_o = NewEvent("ObjectionNoted", {"application_id": "app-1", "objection_id": "o-1"},
-                       ("LT-9.5",))
-    cleared = NewEvent("ObjectionCleared", {"application_id": "app-1", "objection_id": "o-1",
-                                            "outcome": "dismissed"}, ("LT-9.5",))
+    raised = register.REGISTER[("applications", "ObjectionRaised")](
+        source(
+            "ObjectionRaised",
+            {
+                "application_id": "app-1",
+                "objection_id": "o-1",
+                "received_on": D(2026, 9, 30),
+                "summary": "s",
+                "source": "x",
+            },
+        )
+    )[2]
+    resolved = register.REGISTER[("applications", "ObjectionResolved")](
+        source(
+            "ObjectionResolved",
+            {
+                "application_id": "app-1",
+                "objection_id": "o-1",
+                "outcome": "dismissed",
+                "finding": "f",
+                "resolved_on": D(2026, 10, 2),
+            },
+        )
+    )[2]
+    noted_o = NewEvent(
+        "ObjectionNoted", {"application_id": "app-1", "objection_id": "o-1"}, ("LT-9.5",)
+    )
+    cleared = NewEvent(
+        "ObjectionCleared",
+        {"application_id": "app-1", "objection_id": "o-1", "outcome": "dismissed"},
+        ("LT-9.5",),
+    )
     then(when(register.candidate, given(register.candidate, noted()), raised), noted_o)
     then(when(register.candidate, given(register.candidate, noted(), noted_o), resolved), cleared)
-    assert when(register.candidate, given(register.candidate, noted(), noted_o, cleared),
-                resolved) == []
+    assert (
+        when(register.candidate, given(register.candidate, noted(), noted_o, cleared), resolved)
+        == []
+    )
     # the resolution handled before the objection: the objection is not noted as pending
     assert when(register.candidate, given(register.candidate, noted(), cleared), raised) == []
-    withdraw = register.REGISTER[("applications", "ApplicationWithdrawn")](source(
-        "ApplicationWithdrawn", {"application_id": "app-1", "reason": "r",
-                                 "withdrawn_on": D(2026, 5, 1), "stage": "inspection"}))[2]
+    withdraw = register.REGISTER[("applications", "ApplicationWithdrawn")](
+        source(
+            "ApplicationWithdrawn",
+            {
+                "application_id": "app-1",
+                "reason": "r",
+                "withdrawn_on": D(2026, 5, 1),
+                "stage": "inspection",
+            },
+        )
+    )[2]
     withdrawn = NewEvent("CandidateWithdrawn", {"application_id": "app-1"}, ("LT-9",))
     then(when(register.candidate, given(register.candidate, noted()), withdraw), withdrawn)
-    assert when(register.candidate, given(register.candidate, noted(), withdrawn),
-                register.RejectCandidate("app-1", "inspection")) == []
+    assert (
+        when(
+            register.candidate,
+            given(register.candidate, noted(), withdrawn),
+            register.RejectCandidate("app-1", "inspection"),
+        )
+        == []
+    )

@@ -2,18 +2,42 @@
 (rows in memory, with the effects of the SQL statements) and as the SQL sink's statements; the
 memory sink's lookups as rows move; what a read model is made of. (That both sinks make the same
 rows in PostgreSQL: tests/integration/test_replay_bulk.py.)"""
+
 import datetime as dt
 
 import pytest
 
-from shared.readmodel import (KEEP, Add, Append, By, Case, Empty, Eq, In, MemoryRows, Ne,
-                              ReadModel, Remove, SqlRows, Table, on, otherwise)
+from shared.readmodel import (
+    KEEP,
+    Add,
+    Append,
+    By,
+    Case,
+    Empty,
+    Eq,
+    In,
+    MemoryRows,
+    Ne,
+    ReadModel,
+    Remove,
+    SqlRows,
+    Table,
+    on,
+    otherwise,
+)
 from tests.support.library import AT, Event, Library, history
 
-BOOKS = Table("books", key=("isbn",), columns=("isbn", "title", "shelf", "copies", "tags"),
-              defaults={"copies": 0, "tags": ()}, arrays=("tags",), lookups=(("shelf",),))
-LOANS = Table("loans", key=("isbn", "reader"), columns=("isbn", "reader", "status"),
-              lookups=(("reader",),))
+BOOKS = Table(
+    "books",
+    key=("isbn",),
+    columns=("isbn", "title", "shelf", "copies", "tags"),
+    defaults={"copies": 0, "tags": ()},
+    arrays=("tags",),
+    lookups=(("shelf",),),
+)
+LOANS = Table(
+    "loans", key=("isbn", "reader"), columns=("isbn", "reader", "status"), lookups=(("reader",),)
+)
 NOTES = Table("notes", key=("note",), columns=("note", "text"))
 
 
@@ -21,26 +45,28 @@ def memory():
     rows = MemoryRows([BOOKS, LOANS, NOTES])
     rows.insert("books", {"isbn": "b1", "title": "one", "shelf": "s1"})
     rows.insert("books", ("b2", "two", "s1", 3, ["x"]))
-    rows.insert("books", {"isbn": "b3", "title": "three", "shelf": None, "copies": 1,
-                          "tags": ["x", "y", "x"]})
-    for isbn, reader, status in (("b1", "r1", "out"), ("b2", "r1", "back"),
-                                 ("b2", "r2", "out")):
+    rows.insert(
+        "books",
+        {"isbn": "b3", "title": "three", "shelf": None, "copies": 1, "tags": ["x", "y", "x"]},
+    )
+    for isbn, reader, status in (("b1", "r1", "out"), ("b2", "r1", "back"), ("b2", "r2", "out")):
         rows.insert("loans", {"isbn": isbn, "reader": reader, "status": status})
     return rows
 
 
 def table(rows, name):
     columns, found = rows.dump()[name]
-    return {r[0] if len(columns) == 1 or name != "loans" else r[:2]: dict(zip(columns, r))
-            for r in found}
+    return {
+        r[0] if len(columns) == 1 or name != "loans" else r[:2]: dict(zip(columns, r))
+        for r in found
+    }
 
 
 # -- the memory sink ----------------------------------------------------------------------------
 def test_an_insert_fills_the_defaults_and_a_tuple_is_kept_as_given():
     rows = memory()
     books = table(rows, "books")
-    assert books["b1"] == {"isbn": "b1", "title": "one", "shelf": "s1", "copies": 0,
-                           "tags": "{}"}
+    assert books["b1"] == {"isbn": "b1", "title": "one", "shelf": "s1", "copies": 0, "tags": "{}"}
     assert books["b2"]["tags"] == '{"x"}' and books["b3"]["tags"] == '{"x","y","x"}'
     assert type(rows.tables["notes"].rows) is dict
     rows.insert("notes", ("n1", "a"))
@@ -52,14 +78,17 @@ def test_an_insert_fills_the_defaults_and_a_tuple_is_kept_as_given():
         rows.insert("notes", (None, "b"))
 
 
-@pytest.mark.parametrize("values, message", [
-    ({"isbn": "b1", "title": "again"}, "duplicate key"),
-    (("b1", "again", None, 0, ()), "duplicate key"),
-    ({"isbn": None, "title": "no key"}, "NULL"),
-    ({"title": "no key"}, "NULL"),
-    ({"isbn": "b9", "title": "t", "colour": "red"}, "no column"),
-    (("b9", "t"), "2 values for 5 columns"),
-])
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"isbn": "b1", "title": "again"}, "duplicate key"),
+        (("b1", "again", None, 0, ()), "duplicate key"),
+        ({"isbn": None, "title": "no key"}, "NULL"),
+        ({"title": "no key"}, "NULL"),
+        ({"isbn": "b9", "title": "t", "colour": "red"}, "no column"),
+        (("b9", "t"), "2 values for 5 columns"),
+    ],
+)
 def test_an_insert_is_refused_as_the_table_would_refuse_it(values, message):
     rows = memory()
     with pytest.raises(ValueError, match=message):
@@ -72,6 +101,7 @@ def test_values_an_update_makes_only_for_a_row_it_finds():
     def values():
         made.append(1)
         return {"title": "made"}
+
     rows.update("books", "b9", values)
     rows.update("books", By(shelf="s9"), values)
     assert not made
@@ -104,10 +134,16 @@ def test_an_update_by_key_sets_values_and_misses_quietly():
 
 def test_computed_values_read_the_row_as_it_was():
     rows = memory()
-    rows.update("books", "b2", {}, {
-        "copies": Add(-3),
-        "title": Case((Eq("copies", 3), "was three"), otherwise="was not"),
-        "tags": Append("z")})
+    rows.update(
+        "books",
+        "b2",
+        {},
+        {
+            "copies": Add(-3),
+            "title": Case((Eq("copies", 3), "was three"), otherwise="was not"),
+            "tags": Append("z"),
+        },
+    )
     rows.update("books", "b3", {}, {"tags": Remove("x"), "shelf": Add(1)})  # NULL + 1: NULL
     books = table(rows, "books")
     assert books["b2"]["copies"] == 0 and books["b2"]["title"] == "was three"
@@ -115,29 +151,35 @@ def test_computed_values_read_the_row_as_it_was():
     assert books["b3"]["tags"] == '{"y"}' and books["b3"]["shelf"] is None
 
 
-@pytest.mark.parametrize("case, title", [
-    (Case((Eq("copies", 3), KEEP), otherwise="other"), "two"),
-    (Case((Eq("copies", 2), "two copies"), otherwise=KEEP), "two"),
-    (Case((Eq("copies", 2), "a"), (Eq("copies", 3), "b"), otherwise="c"), "b"),
-    (Case((Eq("copies", 2), "a"), (Ne("copies", 2), "b")), "b"),
-])
+@pytest.mark.parametrize(
+    "case, title",
+    [
+        (Case((Eq("copies", 3), KEEP), otherwise="other"), "two"),
+        (Case((Eq("copies", 2), "two copies"), otherwise=KEEP), "two"),
+        (Case((Eq("copies", 2), "a"), (Eq("copies", 3), "b"), otherwise="c"), "b"),
+        (Case((Eq("copies", 2), "a"), (Ne("copies", 2), "b")), "b"),
+    ],
+)
 def test_a_case_takes_the_first_condition_that_holds(case, title):
     rows = memory()
     rows.update("books", "b2", {}, {"title": case})
     assert table(rows, "books")["b2"]["title"] == title
 
 
-@pytest.mark.parametrize("condition, changed", [
-    (Eq("shelf", "s1"), {"b1", "b2"}),
-    (Eq("shelf", None), {"b3"}),
-    (Ne("shelf", "s1"), {"b3"}),           # NULL is other than "s1"
-    (Ne("shelf", None), {"b1", "b2"}),
-    (Empty("tags"), {"b1"}),
-    (~Empty("tags"), {"b2", "b3"}),
-    (Eq("shelf", "s1") & Eq("copies", 0), {"b1"}),
-    (Eq("copies", 3) | Eq("copies", 1), {"b2", "b3"}),
-    (~(Eq("copies", 3) | Eq("copies", 1)), {"b1"}),
-])
+@pytest.mark.parametrize(
+    "condition, changed",
+    [
+        (Eq("shelf", "s1"), {"b1", "b2"}),
+        (Eq("shelf", None), {"b3"}),
+        (Ne("shelf", "s1"), {"b3"}),  # NULL is other than "s1"
+        (Ne("shelf", None), {"b1", "b2"}),
+        (Empty("tags"), {"b1"}),
+        (~Empty("tags"), {"b2", "b3"}),
+        (Eq("shelf", "s1") & Eq("copies", 0), {"b1"}),
+        (Eq("copies", 3) | Eq("copies", 1), {"b2", "b3"}),
+        (~(Eq("copies", 3) | Eq("copies", 1)), {"b1"}),
+    ],
+)
 def test_only_changes_the_rows_a_condition_holds_for(condition, changed):
     rows = memory()
     rows.update("books", In(["b1", "b2", "b3"]), {"title": "changed"}, only=condition)
@@ -152,7 +194,10 @@ def test_in_finds_each_key_once_and_a_composite_key_is_a_tuple():
     rows.update("loans", ("b2", None), {"status": "never"})
     assert table(rows, "books")["b1"]["copies"] == 1
     assert {k: r["status"] for k, r in table(rows, "loans").items()} == {
-        ("b1", "r1"): "lost", ("b2", "r1"): "seen", ("b2", "r2"): "lost"}
+        ("b1", "r1"): "lost",
+        ("b2", "r1"): "seen",
+        ("b2", "r2"): "lost",
+    }
 
 
 def test_a_lookup_follows_its_rows_as_they_change_and_go():
@@ -177,10 +222,17 @@ def test_an_upsert_inserts_keeps_or_updates():
     rows = memory()
     rows.upsert("books", {"isbn": "b9", "title": "nine"})
     rows.upsert("books", {"isbn": "b1", "title": "kept"})
-    rows.upsert("books", {"isbn": "b2", "title": "new two"}, update={"title": "updated"},
-                computed={"copies": Add(10)})
-    rows.upsert("books", {"isbn": "b3", "title": "x"}, computed={"shelf": Case(
-        (Eq("shelf", None), "found"))})
+    rows.upsert(
+        "books",
+        {"isbn": "b2", "title": "new two"},
+        update={"title": "updated"},
+        computed={"copies": Add(10)},
+    )
+    rows.upsert(
+        "books",
+        {"isbn": "b3", "title": "x"},
+        computed={"shelf": Case((Eq("shelf", None), "found"))},
+    )
     books = table(rows, "books")
     assert books["b9"]["title"] == "nine" and books["b1"]["title"] == "one"
     assert (books["b2"]["title"], books["b2"]["copies"]) == ("updated", 13)
@@ -203,8 +255,13 @@ def test_insert_from_makes_a_row_per_source_row_found():
     rows = MemoryRows([BOOKS, LOANS, NOTES])
     rows.insert("books", {"isbn": "b1", "title": "one", "shelf": "s1"})
     rows.insert("books", {"isbn": "b2", "title": "two", "shelf": "s1"})
-    rows.insert_from("loans", {"reader": "r1", "status": "recommended"}, "books",
-                     By(shelf="s1"), take={"isbn": "isbn"})
+    rows.insert_from(
+        "loans",
+        {"reader": "r1", "status": "recommended"},
+        "books",
+        By(shelf="s1"),
+        take={"isbn": "isbn"},
+    )
     rows.insert_from("notes", {}, "books", "b2", take={"note": "isbn", "text": "title"})
     rows.insert_from("notes", {}, "books", "b9", take={"note": "isbn", "text": "title"})
     assert set(table(rows, "loans")) == {("b1", "r1"), ("b2", "r1")}
@@ -253,83 +310,143 @@ def sql(call, answer=None):
 
 def test_each_change_is_one_statement_with_its_values_as_parameters():
     assert sql(lambda r: r.insert("books", {"isbn": "b1", "title": "t"}))[0] == [
-        ("INSERT INTO books (isbn, title) VALUES (%s, %s)", ["b1", "t"])]
+        ("INSERT INTO books (isbn, title) VALUES (%s, %s)", ["b1", "t"])
+    ]
     assert sql(lambda r: r.insert("notes", ("n1", "a")))[0] == [
-        ("INSERT INTO notes (note, text) VALUES (%s, %s)", ["n1", "a"])]
+        ("INSERT INTO notes (note, text) VALUES (%s, %s)", ["n1", "a"])
+    ]
     assert sql(lambda r: r.upsert("notes", {"note": "n1", "text": "a"}))[0] == [
-        ("INSERT INTO notes (note, text) VALUES (%s, %s) ON CONFLICT (note) DO NOTHING",
-         ["n1", "a"])]
-    assert sql(lambda r: r.upsert("books", {"isbn": "b1", "title": "t"}, update={"title": "u"},
-                                  computed={"copies": Add(2)}))[0] == [
-        ("INSERT INTO books (isbn, title) VALUES (%s, %s) ON CONFLICT (isbn) DO UPDATE SET"
-         " title = %s, copies = books.copies + %s", ["b1", "t", "u", 2])]
-    assert sql(lambda r: r.update("books", "b1", {"title": "u"}, {
-        "tags": Append("x"), "shelf": Case((Eq("shelf", None) & ~Empty("tags"), "s1"),
-                                           (Ne("copies", 0) | Eq("title", "t"), KEEP),
-                                           otherwise="s2")},
-        only=Eq("copies", 1)))[0] == [
-        ("UPDATE books SET title = %s, tags = array_append(books.tags, %s), shelf = CASE"
-         " WHEN (books.shelf IS NULL AND NOT cardinality(books.tags) = 0) THEN %s"
-         " WHEN (books.copies IS DISTINCT FROM %s OR books.title = %s) THEN books.shelf"
-         " ELSE %s END WHERE books.isbn = %s AND books.copies = %s",
-         ["u", "x", "s1", 0, "t", "s2", "b1", 1])]
+        (
+            "INSERT INTO notes (note, text) VALUES (%s, %s) ON CONFLICT (note) DO NOTHING",
+            ["n1", "a"],
+        )
+    ]
+    assert sql(
+        lambda r: r.upsert(
+            "books",
+            {"isbn": "b1", "title": "t"},
+            update={"title": "u"},
+            computed={"copies": Add(2)},
+        )
+    )[0] == [
+        (
+            "INSERT INTO books (isbn, title) VALUES (%s, %s) ON CONFLICT (isbn) DO UPDATE SET"
+            " title = %s, copies = books.copies + %s",
+            ["b1", "t", "u", 2],
+        )
+    ]
+    assert sql(
+        lambda r: r.update(
+            "books",
+            "b1",
+            {"title": "u"},
+            {
+                "tags": Append("x"),
+                "shelf": Case(
+                    (Eq("shelf", None) & ~Empty("tags"), "s1"),
+                    (Ne("copies", 0) | Eq("title", "t"), KEEP),
+                    otherwise="s2",
+                ),
+            },
+            only=Eq("copies", 1),
+        )
+    )[0] == [
+        (
+            "UPDATE books SET title = %s, tags = array_append(books.tags, %s), shelf = CASE"
+            " WHEN (books.shelf IS NULL AND NOT cardinality(books.tags) = 0) THEN %s"
+            " WHEN (books.copies IS DISTINCT FROM %s OR books.title = %s) THEN books.shelf"
+            " ELSE %s END WHERE books.isbn = %s AND books.copies = %s",
+            ["u", "x", "s1", 0, "t", "s2", "b1", 1],
+        )
+    ]
     assert sql(lambda r: r.update("books", In(["b1", "b2"]), {}, {"tags": Remove("x")}))[0] == [
-        ("UPDATE books SET tags = array_remove(books.tags, %s) WHERE books.isbn = ANY(%s)",
-         ["x", ["b1", "b2"]])]
+        (
+            "UPDATE books SET tags = array_remove(books.tags, %s) WHERE books.isbn = ANY(%s)",
+            ["x", ["b1", "b2"]],
+        )
+    ]
     assert sql(lambda r: r.update("loans", ("b1", "r1"), {"status": "s"}))[0] == [
-        ("UPDATE loans SET status = %s WHERE loans.isbn = %s AND loans.reader = %s",
-         ["s", "b1", "r1"])]
+        (
+            "UPDATE loans SET status = %s WHERE loans.isbn = %s AND loans.reader = %s",
+            ["s", "b1", "r1"],
+        )
+    ]
     assert sql(lambda r: r.delete("loans", In([("b1", "r1"), ("b2", "r2")])))[0] == [
-        ("DELETE FROM loans WHERE (loans.isbn, loans.reader) IN ((%s, %s), (%s, %s))",
-         ["b1", "r1", "b2", "r2"])]
+        (
+            "DELETE FROM loans WHERE (loans.isbn, loans.reader) IN ((%s, %s), (%s, %s))",
+            ["b1", "r1", "b2", "r2"],
+        )
+    ]
     assert sql(lambda r: r.delete("loans", In([]), only=Eq("status", "x")))[0] == [
-        ("DELETE FROM loans WHERE false AND loans.status = %s", ["x"])]
+        ("DELETE FROM loans WHERE false AND loans.status = %s", ["x"])
+    ]
     assert sql(lambda r: r.update("books", By(shelf="s1"), {"shelf": None}))[0] == [
-        ("UPDATE books SET shelf = %s WHERE books.shelf = %s", [None, "s1"])]
-    assert sql(lambda r: r.insert_from("loans", {"reader": "r1"}, "books", By(shelf="s1"),
-                                       take={"isbn": "isbn", "status": "title"}))[0] == [
-        ("INSERT INTO loans (reader, isbn, status) SELECT %s, books.isbn, books.title"
-         " FROM books WHERE books.shelf = %s", ["r1", "s1"])]
+        ("UPDATE books SET shelf = %s WHERE books.shelf = %s", [None, "s1"])
+    ]
+    assert sql(
+        lambda r: r.insert_from(
+            "loans",
+            {"reader": "r1"},
+            "books",
+            By(shelf="s1"),
+            take={"isbn": "isbn", "status": "title"},
+        )
+    )[0] == [
+        (
+            "INSERT INTO loans (reader, isbn, status) SELECT %s, books.isbn, books.title"
+            " FROM books WHERE books.shelf = %s",
+            ["r1", "s1"],
+        )
+    ]
 
 
 def test_a_read_is_one_query():
     assert sql(lambda r: r.count("loans", By(reader="r1")), answer=(2,)) == (
-        [("SELECT count(*) FROM loans WHERE loans.reader = %s", ["r1"])], 2)
+        [("SELECT count(*) FROM loans WHERE loans.reader = %s", ["r1"])],
+        2,
+    )
     assert sql(lambda r: r.get("notes", "n1"), answer=("n1", "a")) == (
         [("SELECT note, text FROM notes WHERE notes.note = %s", ["n1"])],
-        {"note": "n1", "text": "a"})
+        {"note": "n1", "text": "a"},
+    )
     assert sql(lambda r: r.get("notes", "n9"))[1] is None
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda r: r.insert("books", {"isbn": "b1", "colour": "red"}), "no column 'colour'"),
-    (lambda r: r.insert("books", ("b1",)), "1 values for 5 columns"),
-    (lambda r: r.insert("books", {"isbn": "b1", "copies": Add(1)}), "values are values"),
-    (lambda r: r.update("books", "b1", {"isbn": "b2"}), "key column isbn"),
-    (lambda r: r.update("books", "b1", {}, {"isbn": Add(1)}), "key column isbn"),
-    (lambda r: r.update("books", "b1", {"copies": Add(1)}), "goes in ``computed``"),
-    (lambda r: r.update("books", "b1", {"copies": 1}, {"copies": Add(1)}), "set twice"),
-    (lambda r: r.update("books", "b1", {}), "sets something"),
-    (lambda r: r.update("books", "b1", {"title": "t"}, only=Eq("colour", "red")), "colour"),
-    (lambda r: r.update("books", By(title="t"), {"shelf": "s"}), "no lookup by"),
-    (lambda r: r.update("loans", "b1", {"status": "s"}), "key is a tuple"),
-    (lambda r: r.update("loans", ("b1", "r1", "x"), {"status": "s"}), "key is a tuple"),
-    (lambda r: r.upsert("books", {"isbn": "b1"}, update={"isbn": "b2"}), "key column"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda r: r.insert("books", {"isbn": "b1", "colour": "red"}), "no column 'colour'"),
+        (lambda r: r.insert("books", ("b1",)), "1 values for 5 columns"),
+        (lambda r: r.insert("books", {"isbn": "b1", "copies": Add(1)}), "values are values"),
+        (lambda r: r.update("books", "b1", {"isbn": "b2"}), "key column isbn"),
+        (lambda r: r.update("books", "b1", {}, {"isbn": Add(1)}), "key column isbn"),
+        (lambda r: r.update("books", "b1", {"copies": Add(1)}), "goes in ``computed``"),
+        (lambda r: r.update("books", "b1", {"copies": 1}, {"copies": Add(1)}), "set twice"),
+        (lambda r: r.update("books", "b1", {}), "sets something"),
+        (lambda r: r.update("books", "b1", {"title": "t"}, only=Eq("colour", "red")), "colour"),
+        (lambda r: r.update("books", By(title="t"), {"shelf": "s"}), "no lookup by"),
+        (lambda r: r.update("loans", "b1", {"status": "s"}), "key is a tuple"),
+        (lambda r: r.update("loans", ("b1", "r1", "x"), {"status": "s"}), "key is a tuple"),
+        (lambda r: r.upsert("books", {"isbn": "b1"}, update={"isbn": "b2"}), "key column"),
+    ],
+)
 def test_the_sql_sink_refuses_what_is_not_a_column_or_not_a_change(call, message):
     with pytest.raises(ValueError, match=message):
         sql(call)
 
 
 # -- read models --------------------------------------------------------------------------------
-@pytest.mark.parametrize("kwargs, message", [
-    ({"name": "Books", "columns": ("a",), "key": ("a",)}, "plain lower-case"),
-    ({"name": "books", "columns": ("a", "b; DROP"), "key": ("a",)}, "plain lower-case"),
-    ({"name": "books", "columns": ("a", "a"), "key": ("a",)}, "named twice"),
-    ({"name": "books", "columns": ("a",), "key": ()}, "must name columns"),
-    ({"name": "books", "columns": ("a",), "key": ("b",)}, r"unknown: \['b'\]"),
-    ({"name": "books", "columns": ("a",), "key": ("a",), "lookups": (("c",),)}, "unknown"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"name": "Books", "columns": ("a",), "key": ("a",)}, "plain lower-case"),
+        ({"name": "books", "columns": ("a", "b; DROP"), "key": ("a",)}, "plain lower-case"),
+        ({"name": "books", "columns": ("a", "a"), "key": ("a",)}, "named twice"),
+        ({"name": "books", "columns": ("a",), "key": ()}, "must name columns"),
+        ({"name": "books", "columns": ("a",), "key": ("b",)}, r"unknown: \['b'\]"),
+        ({"name": "books", "columns": ("a",), "key": ("a",), "lookups": (("c",),)}, "unknown"),
+    ],
+)
 def test_a_table_is_plain_identifiers_and_names_its_own_columns(kwargs, message):
     with pytest.raises(ValueError, match=message):
         Table(**kwargs)
@@ -358,8 +475,10 @@ def test_a_read_model_knows_its_handlers_and_the_event_types_it_reads():
     assert fold.tables() == {"notes": (("note", "text"), [("n1", "noted"), ("n2", "Seen")])}
 
     with pytest.raises(ValueError, match="declared twice"):
+
         class Twice(ReadModel):
             tables = (NOTES, NOTES)
+
     with pytest.raises(ValueError, match="name the event types"):
         on()
 
@@ -371,11 +490,17 @@ def test_the_live_path_sends_each_change_through_the_cursor_and_resets_every_tab
         library.apply(cur, event)
     library.apply(cur, Event("NotRead", {}))
     assert [s for s, _ in cur.sent] == [
-        "INSERT INTO books (isbn, title, shelf, updated_at) VALUES (%s, %s, %s, %s)"] * 3
+        "INSERT INTO books (isbn, title, shelf, updated_at) VALUES (%s, %s, %s, %s)"
+    ] * 3
     cur.sent.clear()
     library.reset(cur)
-    assert cur.sent == [("DELETE FROM books; DELETE FROM loans; DELETE FROM recommendations;"
-                         " DELETE FROM readers", None)]
+    assert cur.sent == [
+        (
+            "DELETE FROM books; DELETE FROM loans; DELETE FROM recommendations;"
+            " DELETE FROM readers",
+            None,
+        )
+    ]
 
 
 def test_a_fold_of_the_library_history():

@@ -1,9 +1,18 @@
-"""shared/crypto.py: sealing personal fields with a per-person key (AES-256-GCM), opening them,
+"""shared/store/sealing.py: sealing personal fields with a per-person key (AES-256-GCM), opening them,
 and what a deleted key leaves ("erased")."""
+
 import pytest
 
 from shared.store import sealing
-from shared.store.sealing import ERASED, KeyStore, InvalidTag, is_sealed, new_key, open_value, seal_value
+from shared.store.sealing import (
+    ERASED,
+    InvalidTag,
+    KeyStore,
+    is_sealed,
+    new_key,
+    open_value,
+    seal_value,
+)
 
 PERSON = "a" * 64
 
@@ -36,11 +45,23 @@ class FakeCursor:
 
 
 def submitted(**applicant):
-    return {"application_id": "app-1", "person_key": PERSON, "applicant_name": "王五",
-            "id_number_masked": "532301********123X",
-            "form": {"specialty": "电商", "applicant": {
-                "name": "王五", "phone": "13912345678", "native_place": "云南楚雄",
-                "photo": "photo-ref-1", "birth_date": "1990-01-01", **applicant}}}
+    return {
+        "application_id": "app-1",
+        "person_key": PERSON,
+        "applicant_name": "王五",
+        "id_number_masked": "532301********123X",
+        "form": {
+            "specialty": "电商",
+            "applicant": {
+                "name": "王五",
+                "phone": "13912345678",
+                "native_place": "云南楚雄",
+                "photo": "photo-ref-1",
+                "birth_date": "1990-01-01",
+                **applicant,
+            },
+        },
+    }
 
 
 @pytest.mark.parametrize("value", ["13912345678", "云南楚雄", "", 42, None, ["a", 1], {"k": "v"}])
@@ -53,7 +74,9 @@ def test_seal_and_open_round_trip(value):
 
 def test_the_same_value_seals_differently_each_time():
     key = new_key()
-    assert seal_value(key, PERSON, "p", "13912345678") != seal_value(key, PERSON, "p", "13912345678")
+    assert seal_value(key, PERSON, "p", "13912345678") != seal_value(
+        key, PERSON, "p", "13912345678"
+    )
 
 
 def test_a_token_opens_only_with_its_key_person_and_field():
@@ -90,12 +113,20 @@ def test_seal_encrypts_exactly_the_personal_fields():
     sealed = KeyStore().seal(cur, "ApplicationSubmitted", data)
     assert data == submitted()  # the input is left as it is
     applicant = sealed["form"]["applicant"]
-    for value in (sealed["id_number_masked"], applicant["phone"], applicant["native_place"],
-                  applicant["photo"]):
+    for value in (
+        sealed["id_number_masked"],
+        applicant["phone"],
+        applicant["native_place"],
+        applicant["photo"],
+    ):
         assert is_sealed(value)
-    assert (applicant["name"], applicant["birth_date"], sealed["applicant_name"],
-            sealed["person_key"], sealed["form"]["specialty"]) == (
-        "王五", "1990-01-01", "王五", PERSON, "电商")
+    assert (
+        applicant["name"],
+        applicant["birth_date"],
+        sealed["applicant_name"],
+        sealed["person_key"],
+        sealed["form"]["specialty"],
+    ) == ("王五", "1990-01-01", "王五", PERSON, "电商")
     text = str(sealed)
     assert "13912345678" not in text and "123X" not in text and "楚雄" not in text
     assert set(cur.keys) == {PERSON}
@@ -116,8 +147,9 @@ def test_after_erasure_the_personal_fields_read_erased():
     assert store.erase(cur, PERSON) is False
     opened = store.unseal(cur, "ApplicationSubmitted", sealed)
     assert opened["id_number_masked"] == ERASED
-    assert {k: opened["form"]["applicant"][k] for k in ("phone", "native_place", "photo")} == \
-        dict.fromkeys(("phone", "native_place", "photo"), ERASED)
+    assert {
+        k: opened["form"]["applicant"][k] for k in ("phone", "native_place", "photo")
+    } == dict.fromkeys(("phone", "native_place", "photo"), ERASED)
     assert opened["form"]["applicant"]["name"] == "王五"
 
 
@@ -128,16 +160,20 @@ def test_a_person_recorded_again_after_erasure_gets_a_new_key_and_the_old_stays_
     store.erase(cur, PERSON)
     new = store.seal(cur, "ApplicationSubmitted", submitted(phone="13800000000"))
     assert store.unseal(cur, "ApplicationSubmitted", old)["form"]["applicant"]["phone"] == ERASED
-    assert store.unseal(cur, "ApplicationSubmitted", new)["form"]["applicant"]["phone"] == \
-        "13800000000"
+    assert (
+        store.unseal(cur, "ApplicationSubmitted", new)["form"]["applicant"]["phone"]
+        == "13800000000"
+    )
 
 
 def test_redact_shows_encrypted_or_erased_never_the_value():
     cur = FakeCursor()
     store = KeyStore()
     sealed = store.seal(cur, "ApplicationSubmitted", submitted())
-    assert store.redact(cur, "ApplicationSubmitted", sealed)["form"]["applicant"]["phone"] == \
-        "encrypted"
+    assert (
+        store.redact(cur, "ApplicationSubmitted", sealed)["form"]["applicant"]["phone"]
+        == "encrypted"
+    )
     store.erase(cur, PERSON)
     assert store.redact(cur, "ApplicationSubmitted", sealed)["id_number_masked"] == ERASED
 
@@ -149,7 +185,8 @@ def test_events_without_personal_fields_pass_untouched_and_cost_no_query():
     assert store.seal(cur, "ReviewPassed", data) is data
     assert store.unseal(cur, "ReviewPassed", data) is data
     assert store.seal(cur, "ApplicationSubmitted", {"application_id": "a"}) == {
-        "application_id": "a"}  # no person named: nothing to seal with
+        "application_id": "a"
+    }  # no person named: nothing to seal with
     assert cur.statements == []
 
 
@@ -163,6 +200,7 @@ def test_one_key_lookup_per_person_per_batch():
 
 def test_every_personal_event_names_its_person_in_its_contract():
     from shared.contracts import load_all
+
     registry = load_all()
     for event_type, (person_field, paths) in sealing.PERSONAL.items():
         schema = registry.contract(event_type).schema

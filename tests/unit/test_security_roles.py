@@ -1,5 +1,6 @@
-"""The service's runtime DSN: the owner's DSN with the service role's login (shared/migrations.py);
+"""The service's runtime DSN: the owner's DSN with the service role's login (shared/store/schema.py);
 the roles in the services' configuration."""
+
 from pathlib import Path
 
 from psycopg2.extensions import parse_dsn
@@ -12,8 +13,11 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_runtime_dsn_replaces_only_the_login():
     owner = "host=127.0.0.1 port=5432 user=postgres dbname=talent_applications"
     assert parse_dsn(runtime_dsn(owner, "talent_applications_svc")) == {
-        "host": "127.0.0.1", "port": "5432", "user": "talent_applications_svc",
-        "dbname": "talent_applications"}
+        "host": "127.0.0.1",
+        "port": "5432",
+        "user": "talent_applications_svc",
+        "dbname": "talent_applications",
+    }
 
 
 def test_runtime_dsn_with_a_password():

@@ -1,5 +1,6 @@
 """Every entrypoint the broker feeds (event handlers and RPC) acks through a consumer that
 survives a connection gone mid-ack: nameko's own let ConnectionResetError kill the container."""
+
 import importlib
 
 import pytest
@@ -42,8 +43,9 @@ def test_other_errors_still_raise():
 
 def _entrypoints(svc):
     module = importlib.import_module(f"services.{svc}.service")
-    cls = next(v for v in vars(module).values()
-               if isinstance(v, type) and getattr(v, "name", None) == svc)
+    cls = next(
+        v for v in vars(module).values() if isinstance(v, type) and getattr(v, "name", None) == svc
+    )
     for name in dir(cls):
         for entrypoint in getattr(getattr(cls, name), "nameko_entrypoints", ()):
             yield name, entrypoint

@@ -2,22 +2,32 @@
 prefecture finance's budget has room, queued until it has, reduced or declined for a Yixiang
 talent transferred under LT-16 — its payment and, after a disqualification, cancellation (giving
 the commitment back to the fund) or recovery with repayments (LT-14). Money is integer fen."""
+
 import datetime as dt
 
 import pytest
-
 from givenwhenthen import NewEvent, given, refused, then, types, when
+
 from services.subsidies.domain import policy
 from services.subsidies.domain.fund import Position
 from services.subsidies.domain.grant import (
-    DemandRecovery, GrantForCertification, GrantFromQueue, RecordPayment, RecordRepayment,
-    for_certification, grant)
+    DemandRecovery,
+    GrantForCertification,
+    GrantFromQueue,
+    RecordPayment,
+    RecordRepayment,
+    for_certification,
+    grant,
+)
 
 D = dt.date
 IDS = {"grant_id": "grant-0001", "talent_id": "talent-0001"}
 FULL = 5_000_000  # 50,000.00 CNY in fen
-LINE = {"clause": "LT-10.1", "amount_fen": FULL,
-        "description": "one-time entrepreneurship subsidy (一次性创业补贴) from 州财政"}
+LINE = {
+    "clause": "LT-10.1",
+    "amount_fen": FULL,
+    "description": "one-time entrepreneurship subsidy (一次性创业补贴) from 州财政",
+}
 
 
 def room(fiscal_year=2026, budget=50_000_000, committed=0):
@@ -26,25 +36,42 @@ def room(fiscal_year=2026, budget=50_000_000, committed=0):
 
 
 def granted(fiscal_year=2026, amount=FULL, breakdown=(LINE,), clauses=("LT-10.1",)):
-    return NewEvent("SubsidyGranted", {**IDS, "measure": "LT-10.1", "amount_fen": amount,
-                                       "fiscal_year": fiscal_year, "fund": "prefecture_finance",
-                                       "breakdown": list(breakdown)}, clauses)
+    return NewEvent(
+        "SubsidyGranted",
+        {
+            **IDS,
+            "measure": "LT-10.1",
+            "amount_fen": amount,
+            "fiscal_year": fiscal_year,
+            "fund": "prefecture_finance",
+            "breakdown": list(breakdown),
+        },
+        clauses,
+    )
 
 
 def paid(on=D(2026, 12, 10)):
-    return NewEvent("SubsidyPaid", {**IDS, "amount_fen": FULL, "payment_reference": "CZ-2026-0042",
-                                    "paid_on": on}, ("LT-10.1",))
+    return NewEvent(
+        "SubsidyPaid",
+        {**IDS, "amount_fen": FULL, "payment_reference": "CZ-2026-0042", "paid_on": on},
+        ("LT-10.1",),
+    )
 
 
 def demanded(amount=FULL, due=D(2028, 1, 14), ground="LT-14.4"):
-    return NewEvent("SubsidyRecoveryDemanded", {**IDS, "amount_fen": amount, "ground": ground,
-                                                "due_on": due}, ("LT-14", ground))
+    return NewEvent(
+        "SubsidyRecoveryDemanded",
+        {**IDS, "amount_fen": amount, "ground": ground, "due_on": due},
+        ("LT-14", ground),
+    )
 
 
 def repayment(amount, outstanding, reference="HK-1"):
-    return NewEvent("SubsidyRepaymentRecorded", {**IDS, "amount_fen": amount,
-                                                 "reference": reference,
-                                                 "outstanding_fen": outstanding}, ("LT-14",))
+    return NewEvent(
+        "SubsidyRepaymentRecorded",
+        {**IDS, "amount_fen": amount, "reference": reference, "outstanding_fen": outstanding},
+        ("LT-14",),
+    )
 
 
 def recovered(amount=FULL):
@@ -52,23 +79,36 @@ def recovered(amount=FULL):
 
 
 def certification(on=D(2026, 11, 23), **kw):
-    return GrantForCertification(grant_id="grant-0001", talent_id="talent-0001", certified_on=on,
-                                 **kw)
+    return GrantForCertification(
+        grant_id="grant-0001", talent_id="talent-0001", certified_on=on, **kw
+    )
 
 
-def queued(amount=FULL, breakdown=(LINE,), reason="no budget is set for 州财政 "
-                                                    "(prefecture_finance) 2026"):
-    return NewEvent("SubsidyGrantQueued", {**IDS, "measure": "LT-10.1", "amount_fen": amount,
-                                           "fiscal_year": 2026, "fund": "prefecture_finance",
-                                           "reason": reason, "breakdown": list(breakdown)},
-                    ("LT-10.1",))
+def queued(
+    amount=FULL, breakdown=(LINE,), reason="no budget is set for 州财政 (prefecture_finance) 2026"
+):
+    return NewEvent(
+        "SubsidyGrantQueued",
+        {
+            **IDS,
+            "measure": "LT-10.1",
+            "amount_fen": amount,
+            "fiscal_year": 2026,
+            "fund": "prefecture_finance",
+            "reason": reason,
+            "breakdown": list(breakdown),
+        },
+        ("LT-10.1",),
+    )
 
 
 def cancelled(ground="LT-14.4", released=None):
-    extra = {"released_fen": released, "fund": "prefecture_finance",
-             "fiscal_year": 2026} if released else {}
-    return NewEvent("SubsidyGrantCancelled", {**IDS, "ground": ground, **extra},
-                    ("LT-14", ground))
+    extra = (
+        {"released_fen": released, "fund": "prefecture_finance", "fiscal_year": 2026}
+        if released
+        else {}
+    )
+    return NewEvent("SubsidyGrantCancelled", {**IDS, "ground": ground, **extra}, ("LT-14", ground))
 
 
 def test_policy_parameters():
@@ -87,24 +127,41 @@ def test_grant_for_certification():
     events = when(grant, given(grant), certification(), fund=room())
     then(events, granted(2026))
     state = given(grant, events)
-    assert (state.status, state.grant_id, state.talent_id, state.amount_fen, state.fund,
-            state.fiscal_year) == ("granted", "grant-0001", "talent-0001", FULL,
-                                   "prefecture_finance", 2026)
+    assert (
+        state.status,
+        state.grant_id,
+        state.talent_id,
+        state.amount_fen,
+        state.fund,
+        state.fiscal_year,
+    ) == ("granted", "grant-0001", "talent-0001", FULL, "prefecture_finance", 2026)
 
 
-@pytest.mark.parametrize("certified_on, fiscal_year", [
-    (D(2026, 11, 23), 2026), (D(2026, 12, 31), 2026), (D(2027, 1, 1), 2027),
-])
+@pytest.mark.parametrize(
+    "certified_on, fiscal_year",
+    [(D(2026, 11, 23), 2026), (D(2026, 12, 31), 2026), (D(2027, 1, 1), 2027)],
+)
 def test_fiscal_year_is_that_of_the_certification(certified_on, fiscal_year):
-    [event] = when(grant, given(grant), certification(certified_on), today=D(2027, 3, 1),
-                   fund=room(fiscal_year))
+    [event] = when(
+        grant,
+        given(grant),
+        certification(certified_on),
+        today=D(2027, 3, 1),
+        fund=room(fiscal_year),
+    )
     assert event.payload["fiscal_year"] == fiscal_year
 
 
-@pytest.mark.parametrize("history", [
-    [granted()], [granted(), paid()], [granted(), paid(), demanded()],
-    [granted(), cancelled("LT-14.2", FULL)], [queued()],
-])
+@pytest.mark.parametrize(
+    "history",
+    [
+        [granted()],
+        [granted(), paid()],
+        [granted(), paid(), demanded()],
+        [granted(), cancelled("LT-14.2", FULL)],
+        [queued()],
+    ],
+)
 def test_granted_once_whatever_the_redeliveries(history):
     assert when(grant, given(grant, *history), certification(), fund=room()) == []
 
@@ -112,8 +169,10 @@ def test_granted_once_whatever_the_redeliveries(history):
 # -- budget (the fund's position comes in context) -------------------------------------------------
 @pytest.mark.parametrize("budget, committed", [(5_000_000, 0), (50_000_000, 45_000_000)])
 def test_granted_when_the_budget_has_exactly_room(budget, committed):
-    then(when(grant, given(grant), certification(), fund=room(budget=budget, committed=committed)),
-         granted())
+    then(
+        when(grant, given(grant), certification(), fund=room(budget=budget, committed=committed)),
+        granted(),
+    )
 
 
 def test_queued_when_no_budget_is_set():
@@ -125,16 +184,26 @@ def test_queued_when_no_budget_is_set():
 
 
 def test_queued_when_the_budget_is_one_fen_short():
-    events = when(grant, given(grant), certification(),
-                  fund=room(budget=50_000_000, committed=45_000_001))
-    then(events, queued(reason="州财政 (prefecture_finance) 2026 has 49,999.99 CNY left of its "
-                               "budget of 500,000.00; 50,000.00 is needed"))
+    events = when(
+        grant, given(grant), certification(), fund=room(budget=50_000_000, committed=45_000_001)
+    )
+    then(
+        events,
+        queued(
+            reason="州财政 (prefecture_finance) 2026 has 49,999.99 CNY left of its "
+            "budget of 500,000.00; 50,000.00 is needed"
+        ),
+    )
 
 
 def test_a_new_certification_joins_the_queue_behind_those_waiting():
     """Strictly first come, first granted: room that appears goes to the queue's head first."""
-    events = when(grant, given(grant), certification(), fund=Position(
-        "prefecture_finance", 2026, 50_000_000, 0, queued=2))
+    events = when(
+        grant,
+        given(grant),
+        certification(),
+        fund=Position("prefecture_finance", 2026, 50_000_000, 0, queued=2),
+    )
     then(events, queued(reason="2 grant(s) wait ahead in the queue of this fund"))
 
 
@@ -142,8 +211,12 @@ def test_a_queued_grant_is_granted_when_the_budget_has_room():
     state = given(grant, queued())
     assert when(grant, state, GrantFromQueue(), fund=room(budget=4_999_999)) == []
     # the head of the queue counts itself among the queued
-    events = when(grant, state, GrantFromQueue(), fund=Position("prefecture_finance", 2026,
-                                                                5_000_000, 0, queued=3))
+    events = when(
+        grant,
+        state,
+        GrantFromQueue(),
+        fund=Position("prefecture_finance", 2026, 5_000_000, 0, queued=3),
+    )
     then(events, granted())
     assert given(grant, queued(), events).status == "granted"
     assert when(grant, given(grant, queued(), events), GrantFromQueue(), fund=room()) == []
@@ -161,36 +234,68 @@ def test_transfer_is_recognised_by_origin_clause_or_period():
     regular = for_certification(**{**base, "clauses": ["LT-9.5", "LT-10"]})
     assert (regular.transferred, regular.certified_on) == (False, D(2026, 11, 23))
     for command in (
-            for_certification(**{**base, "clauses": ["LT-16", "LT-10"]}),
-            for_certification(**{**base, "clauses": [],
-                                 "certified": {**certified, "origin": "yixiang_transfer",
-                                               "prior_startup_subsidy_fen": 2_000_000}}),
-            for_certification(**{**base, "clauses": [],
-                                 "certified": {**certified, "period_start": D(2022, 8, 31)}})):
+        for_certification(**{**base, "clauses": ["LT-16", "LT-10"]}),
+        for_certification(
+            **{
+                **base,
+                "clauses": [],
+                "certified": {
+                    **certified,
+                    "origin": "yixiang_transfer",
+                    "prior_startup_subsidy_fen": 2_000_000,
+                },
+            }
+        ),
+        for_certification(
+            **{**base, "clauses": [], "certified": {**certified, "period_start": D(2022, 8, 31)}}
+        ),
+    ):
         # charged to the year the transfer was recorded, not the year the old period began
         assert (command.transferred, command.certified_on) == (True, D(2026, 11, 24))
-    assert for_certification(**{**base, "clauses": [], "certified": {
-        **certified, "period_start": D(2022, 9, 1)}}).transferred is False
+    assert (
+        for_certification(
+            **{**base, "clauses": [], "certified": {**certified, "period_start": D(2022, 9, 1)}}
+        ).transferred
+        is False
+    )
 
 
-@pytest.mark.parametrize("prior, amount", [(None, FULL), (0, FULL), (2_000_000, 3_000_000),
-                                           (4_999_999, 1)])
+@pytest.mark.parametrize(
+    "prior, amount", [(None, FULL), (0, FULL), (2_000_000, 3_000_000), (4_999_999, 1)]
+)
 def test_a_transferred_talent_is_granted_50000_less_what_yixiang_paid(prior, amount):
-    lines = (LINE, {"clause": "LT-16", "amount_fen": -(prior or 0),
-                    "description": "transferred from the Yixiang scheme: less the startup "
-                                   "subsidy it already paid (一次性: once per person)"})
-    events = when(grant, given(grant), certification(transferred=True, prior_subsidy_fen=prior),
-                  fund=room())
+    lines = (
+        LINE,
+        {
+            "clause": "LT-16",
+            "amount_fen": -(prior or 0),
+            "description": "transferred from the Yixiang scheme: less the startup "
+            "subsidy it already paid (一次性: once per person)",
+        },
+    )
+    events = when(
+        grant, given(grant), certification(transferred=True, prior_subsidy_fen=prior), fund=room()
+    )
     then(events, granted(amount=amount, breakdown=lines, clauses=("LT-10.1", "LT-16")))
 
 
 @pytest.mark.parametrize("prior", [5_000_000, 6_000_000])
 def test_a_transferred_talent_yixiang_paid_in_full_is_declined(prior):
-    events = when(grant, given(grant), certification(transferred=True, prior_subsidy_fen=prior),
-                  fund=room(budget=None))
+    events = when(
+        grant,
+        given(grant),
+        certification(transferred=True, prior_subsidy_fen=prior),
+        fund=room(budget=None),
+    )
     assert types(events) == ["SubsidyGrantDeclined"] and events[0].clauses == ("LT-16", "LT-10.1")
-    assert events[0].payload["reason"].startswith("transferred from the Yixiang scheme (LT-16), "
-                                                  f"which already paid {prior // 100:,}.00 CNY")
+    assert (
+        events[0]
+        .payload["reason"]
+        .startswith(
+            "transferred from the Yixiang scheme (LT-16), "
+            f"which already paid {prior // 100:,}.00 CNY"
+        )
+    )
     state = given(grant, events)
     assert state.status == "declined"
     assert when(grant, state, certification(), fund=room()) == []
@@ -198,43 +303,69 @@ def test_a_transferred_talent_yixiang_paid_in_full_is_declined(prior):
 
 
 def test_a_transferred_talent_waits_in_the_queue_with_the_reduced_amount():
-    lines = (LINE, {"clause": "LT-16", "amount_fen": -1_000_000,
-                    "description": "transferred from the Yixiang scheme: less the startup "
-                                   "subsidy it already paid (一次性: once per person)"})
-    events = when(grant, given(grant), certification(transferred=True, prior_subsidy_fen=1_000_000),
-                  fund=room(budget=3_999_999))
+    lines = (
+        LINE,
+        {
+            "clause": "LT-16",
+            "amount_fen": -1_000_000,
+            "description": "transferred from the Yixiang scheme: less the startup "
+            "subsidy it already paid (一次性: once per person)",
+        },
+    )
+    events = when(
+        grant,
+        given(grant),
+        certification(transferred=True, prior_subsidy_fen=1_000_000),
+        fund=room(budget=3_999_999),
+    )
     assert types(events) == ["SubsidyGrantQueued"]
     assert events[0].payload["amount_fen"] == 4_000_000
-    then(when(grant, given(grant, events), GrantFromQueue(), fund=room(budget=4_000_000)),
-         granted(amount=4_000_000, breakdown=lines, clauses=("LT-10.1", "LT-16")))
+    then(
+        when(grant, given(grant, events), GrantFromQueue(), fund=room(budget=4_000_000)),
+        granted(amount=4_000_000, breakdown=lines, clauses=("LT-10.1", "LT-16")),
+    )
 
 
 def test_the_other_reading_declines_every_transfer(monkeypatch):
     monkeypatch.setattr(policy, "LT16_TRANSFERRED_TALENTS_GET_SUBSIDY", False)
-    [event] = when(grant, given(grant), certification(transferred=True, prior_subsidy_fen=0),
-                   fund=room())
+    [event] = when(
+        grant, given(grant), certification(transferred=True, prior_subsidy_fen=0), fund=room()
+    )
     assert event.event_type == "SubsidyGrantDeclined"
     assert "goes with certification under these rules" in event.payload["reason"]
 
 
 # -- payment -------------------------------------------------------------------------------------
 def test_pay_a_granted_subsidy():
-    events = when(grant, given(grant, granted()),
-                  RecordPayment(payment_reference="CZ-2026-0042", paid_on=D(2026, 12, 10)))
+    events = when(
+        grant,
+        given(grant, granted()),
+        RecordPayment(payment_reference="CZ-2026-0042", paid_on=D(2026, 12, 10)),
+    )
     then(events, paid(D(2026, 12, 10)))
     state = given(grant, granted(), events)
     assert (state.status, state.paid_fen) == ("paid", FULL)
 
 
-@pytest.mark.parametrize("history", [
-    [], [granted(), paid()],
-    [granted(), NewEvent("SubsidyGrantCancelled", {**IDS, "ground": "LT-14.4"},
-                         ("LT-14", "LT-14.4"))],
-    [granted(), paid(), demanded()],
-])
+@pytest.mark.parametrize(
+    "history",
+    [
+        [],
+        [granted(), paid()],
+        [
+            granted(),
+            NewEvent("SubsidyGrantCancelled", {**IDS, "ground": "LT-14.4"}, ("LT-14", "LT-14.4")),
+        ],
+        [granted(), paid(), demanded()],
+    ],
+)
 def test_pay_only_a_granted_unpaid_subsidy(history):
-    refused("LT-10.1", grant, given(grant, *history),
-            RecordPayment(payment_reference="CZ-2", paid_on=D(2026, 12, 11)))
+    refused(
+        "LT-10.1",
+        grant,
+        given(grant, *history),
+        RecordPayment(payment_reference="CZ-2", paid_on=D(2026, 12, 11)),
+    )
 
 
 # -- disqualification ----------------------------------------------------------------------------
@@ -253,17 +384,23 @@ def test_disqualification_of_a_queued_grant_cancels_it_with_nothing_to_release()
     assert when(grant, given(grant, queued(), events), GrantFromQueue(), fund=room()) == []
 
 
-@pytest.mark.parametrize("decided_on, due_on", [
-    (D(2027, 12, 15), D(2028, 1, 14)),
-    (D(2028, 2, 1), D(2028, 3, 2)),    # across a leap February
-    (D(2027, 2, 1), D(2027, 3, 3)),
-])
+@pytest.mark.parametrize(
+    "decided_on, due_on",
+    [
+        (D(2027, 12, 15), D(2028, 1, 14)),
+        (D(2028, 2, 1), D(2028, 3, 2)),  # across a leap February
+        (D(2027, 2, 1), D(2027, 3, 3)),
+    ],
+)
 def test_disqualification_after_payment_demands_the_paid_amount(decided_on, due_on):
     events = when(grant, given(grant, granted(), paid()), DemandRecovery("LT-14.2", decided_on))
     then(events, demanded(FULL, due_on, "LT-14.2"))
     state = given(grant, granted(), paid(), events)
     assert (state.status, state.demanded_fen, state.outstanding_fen) == (
-        "recovery_demanded", FULL, FULL)
+        "recovery_demanded",
+        FULL,
+        FULL,
+    )
 
 
 @pytest.mark.parametrize("history", [[], [granted(), paid(), demanded()]])
@@ -291,7 +428,10 @@ def test_partial_repayments_until_recovered():
     history += second
     state = given(grant, *history)
     assert (state.status, state.repaid_fen, state.outstanding_fen) == (
-        "recovery_demanded", 4_999_999, 1)
+        "recovery_demanded",
+        4_999_999,
+        1,
+    )
 
     last = when(grant, state, RecordRepayment(1, "HK-3"))
     then(last, repayment(1, 0, "HK-3"), recovered(FULL))
@@ -301,8 +441,11 @@ def test_partial_repayments_until_recovered():
 
 
 def test_repayment_in_full_at_once():
-    then(when(grant, given(grant, granted(), paid(), demanded()), RecordRepayment(FULL, "HK-9")),
-         repayment(FULL, 0, "HK-9"), recovered(FULL))
+    then(
+        when(grant, given(grant, granted(), paid(), demanded()), RecordRepayment(FULL, "HK-9")),
+        repayment(FULL, 0, "HK-9"),
+        recovered(FULL),
+    )
 
 
 def test_over_repayment_is_refused():
@@ -310,31 +453,46 @@ def test_over_repayment_is_refused():
     err = refused("LT-14", grant, state, RecordRepayment(1_000_001, "HK-2"))
     assert err.fields == {"amount_fen": ["At most 1000000."]}
     assert types(when(grant, state, RecordRepayment(1_000_000, "HK-2"))) == [
-        "SubsidyRepaymentRecorded", "SubsidyRecovered"]
+        "SubsidyRepaymentRecorded",
+        "SubsidyRecovered",
+    ]
 
 
 @pytest.mark.parametrize("amount", [0, -1, -5_000_000])
 def test_zero_or_negative_repayment_is_refused(amount):
-    err = refused("LT-14", grant, given(grant, granted(), paid(), demanded()),
-                  RecordRepayment(amount, "HK-0"))
+    err = refused(
+        "LT-14", grant, given(grant, granted(), paid(), demanded()), RecordRepayment(amount, "HK-0")
+    )
     assert err.fields == {"amount_fen": ["Must be greater than 0."]}
 
 
-@pytest.mark.parametrize("history", [
-    [], [granted()], [granted(), paid()],
-    [granted(), NewEvent("SubsidyGrantCancelled", {**IDS, "ground": "LT-14.4"},
-                         ("LT-14", "LT-14.4"))],
-])
+@pytest.mark.parametrize(
+    "history",
+    [
+        [],
+        [granted()],
+        [granted(), paid()],
+        [
+            granted(),
+            NewEvent("SubsidyGrantCancelled", {**IDS, "ground": "LT-14.4"}, ("LT-14", "LT-14.4")),
+        ],
+    ],
+)
 def test_repayment_without_a_demand_is_refused(history):
     refused("LT-14", grant, given(grant, *history), RecordRepayment(100, "HK-1"))
 
 
 def test_disqualification_before_certification_cancels_and_the_late_grant_grants_nothing():
     """The two events travel on different queues, so they can arrive in either order (LT-14)."""
-    cancel = when(grant, given(grant), DemandRecovery("LT-14.2", D(2027, 1, 5),
-                                                      grant_id="grant-t1", talent_id="t1"))
+    cancel = when(
+        grant,
+        given(grant),
+        DemandRecovery("LT-14.2", D(2027, 1, 5), grant_id="grant-t1", talent_id="t1"),
+    )
     assert types(cancel) == ["SubsidyGrantCancelled"]
     assert cancel[0].clauses == ("LT-14", "LT-14.2")
     state = given(grant, *cancel)
-    assert when(grant, state, GrantForCertification("grant-t1", "t1", D(2027, 1, 1)),
-                fund=room(2027)) == []
+    assert (
+        when(grant, state, GrantForCertification("grant-t1", "t1", D(2027, 1, 1)), fund=room(2027))
+        == []
+    )

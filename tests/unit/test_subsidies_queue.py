@@ -1,6 +1,7 @@
 """The queue of LT-10.1 grants waiting for prefecture finance's budget: when it moves, the grants
 are granted first queued first while the fund has room, and the first in line that does not fit
 stops it: nobody behind it jumps the queue (LT-10.1, under TM-1's budget order). Money is fen."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -12,8 +13,11 @@ from services.subsidies.domain.grant import GrantFromQueue, grant
 from services.subsidies.domain.queue import CLAUSE, QueuedGrant, in_turn
 
 FULL = 5_000_000  # 50,000.00 CNY
-LINE = {"clause": "LT-10.1", "amount_fen": FULL,
-        "description": "one-time entrepreneurship subsidy (一次性创业补贴) from 州财政"}
+LINE = {
+    "clause": "LT-10.1",
+    "amount_fen": FULL,
+    "description": "one-time entrepreneurship subsidy (一次性创业补贴) from 州财政",
+}
 
 
 def fund(budget: int | None = None, committed: int = 0, queued: int = 0) -> Position:
@@ -68,18 +72,36 @@ def test_a_grant_that_takes_the_last_fen_of_the_budget_fits():
 
 
 def queued_event(grant_id: str) -> NewEvent:
-    return NewEvent("SubsidyGrantQueued", {
-        "grant_id": grant_id, "talent_id": f"talent-{grant_id}", "measure": "LT-10.1",
-        "amount_fen": FULL, "fiscal_year": 2026, "fund": "prefecture_finance",
-        "reason": "no budget is set for 州财政 (prefecture_finance) 2026",
-        "breakdown": [LINE]}, ("LT-10.1",))
+    return NewEvent(
+        "SubsidyGrantQueued",
+        {
+            "grant_id": grant_id,
+            "talent_id": f"talent-{grant_id}",
+            "measure": "LT-10.1",
+            "amount_fen": FULL,
+            "fiscal_year": 2026,
+            "fund": "prefecture_finance",
+            "reason": "no budget is set for 州财政 (prefecture_finance) 2026",
+            "breakdown": [LINE],
+        },
+        ("LT-10.1",),
+    )
 
 
 def granted_event(grant_id: str) -> NewEvent:
-    return NewEvent("SubsidyGranted", {
-        "grant_id": grant_id, "talent_id": f"talent-{grant_id}", "measure": "LT-10.1",
-        "amount_fen": FULL, "fiscal_year": 2026, "fund": "prefecture_finance",
-        "breakdown": [LINE]}, ("LT-10.1",))
+    return NewEvent(
+        "SubsidyGranted",
+        {
+            "grant_id": grant_id,
+            "talent_id": f"talent-{grant_id}",
+            "measure": "LT-10.1",
+            "amount_fen": FULL,
+            "fiscal_year": 2026,
+            "fund": "prefecture_finance",
+            "breakdown": [LINE],
+        },
+        ("LT-10.1",),
+    )
 
 
 def test_the_grant_decider_grants_each_grant_in_turn_on_the_fund_charged_by_those_before():

@@ -1,5 +1,6 @@
 """The demo and test client's made-up data is what the services accept, and the subsidy it budgets
 for is the one the subsidies service grants."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -10,6 +10,7 @@ A check is *required* when eligibility needs it to pass; the parts of an either/
 (LT-6.1, the jobs-or-tax part of LT-6.3) are listed as not required, and the condition they make
 up is one required check.
 """
+
 from __future__ import annotations
 
 import calendar as _calendar
@@ -46,12 +47,26 @@ def anniversary(day: dt.date, years: int) -> dt.date:
     return day.replace(year=year, day=min(day.day, _calendar.monthrange(year, day.month)[1]))
 
 
-def _check(clause: str, check: str, passed: object, *, required: bool = True,
-           value: object = None, threshold: object = None, comparison: str | None = None,
-           unit: str | None = None, note: str | None = None) -> Check:
+def _check(
+    clause: str,
+    check: str,
+    passed: object,
+    *,
+    required: bool = True,
+    value: object = None,
+    threshold: object = None,
+    comparison: str | None = None,
+    unit: str | None = None,
+    note: str | None = None,
+) -> Check:
     out: Check = {"clause": clause, "check": check, "passed": bool(passed), "required": required}
-    for key, val in (("value", value), ("threshold", threshold), ("comparison", comparison),
-                     ("unit", unit), ("note", note)):
+    for key, val in (
+        ("value", value),
+        ("threshold", threshold),
+        ("comparison", comparison),
+        ("unit", unit),
+        ("note", note),
+    ):
         if isinstance(val, bool):
             out[key] = "true" if val else "false"
         elif val is not None:
@@ -65,16 +80,28 @@ def _stated(text: str | None) -> bool:
 
 def _basic(declarations: Mapping[str, Any]) -> list[Check]:
     """LT-6 (form part 2): the three basic conditions the applicant declares, all required."""
-    names = (("political_stance", "拥护中国共产党领导，政治立场坚定"),
-             ("law_abiding", "热爱祖国，遵纪守法"),
-             ("professional_ethics", "良好的思想道德和职业道德素质"))
-    return [_check("LT-6", f"declaration.{key}", declarations.get(key) is True,
-                   value=declarations.get(key) is True, threshold=True, comparison="==",
-                   note=text) for key, text in names]
+    names = (
+        ("political_stance", "拥护中国共产党领导，政治立场坚定"),
+        ("law_abiding", "热爱祖国，遵纪守法"),
+        ("professional_ethics", "良好的思想道德和职业道德素质"),
+    )
+    return [
+        _check(
+            "LT-6",
+            f"declaration.{key}",
+            declarations.get(key) is True,
+            value=declarations.get(key) is True,
+            threshold=True,
+            comparison="==",
+            note=text,
+        )
+        for key, text in names
+    ]
 
 
-def _influencer(evidence: Mapping[str, int], facts: Mapping[str, Any],
-                submitted_on: dt.date) -> list[Check]:
+def _influencer(
+    evidence: Mapping[str, int], facts: Mapping[str, Any], submitted_on: dt.date
+) -> list[Check]:
     """LT-6.1: account registered 2 years or more with activity proof, or more than 100,000
     followers with local influence."""
     registered: dt.date | None = facts.get("account_registered_on")
@@ -85,36 +112,88 @@ def _influencer(evidence: Mapping[str, int], facts: Mapping[str, Any],
     many = more_than(followers, policy.INFLUENCER_FOLLOWERS_ABOVE)
     influence = _stated(facts.get("local_influence"))
     return [
-        _check("LT-6.1", "account_age", old_enough, required=False,
-               value=aged.isoformat() if aged else NONE, threshold=submitted_on.isoformat(),
-               comparison="<=", unit="date",
-               note=f"注册账户{policy.INFLUENCER_ACCOUNT_YEARS}年以上: the account's "
-                    f"{policy.INFLUENCER_ACCOUNT_YEARS}-year anniversary on or before submission"),
-        _check("LT-6.1", "activity_proof", proof, required=False, value=proof, threshold=True,
-               comparison="==", note="账号活跃度证明"),
-        _check("LT-6.1", "followers", many, required=False, value=followers,
-               threshold=policy.INFLUENCER_FOLLOWERS_ABOVE, comparison=">", unit="followers",
-               note="粉丝量超过10万 (超过: more than, the threshold itself excluded)"),
-        _check("LT-6.1", "local_influence", influence, required=False, value=influence,
-               threshold=True, comparison="==", note="在楚雄有一定影响力"),
-        _check("LT-6.1", "category", (old_enough and proof) or (many and influence),
-               note="(account_age and activity_proof) or (followers and local_influence)"),
+        _check(
+            "LT-6.1",
+            "account_age",
+            old_enough,
+            required=False,
+            value=aged.isoformat() if aged else NONE,
+            threshold=submitted_on.isoformat(),
+            comparison="<=",
+            unit="date",
+            note=f"注册账户{policy.INFLUENCER_ACCOUNT_YEARS}年以上: the account's "
+            f"{policy.INFLUENCER_ACCOUNT_YEARS}-year anniversary on or before submission",
+        ),
+        _check(
+            "LT-6.1",
+            "activity_proof",
+            proof,
+            required=False,
+            value=proof,
+            threshold=True,
+            comparison="==",
+            note="账号活跃度证明",
+        ),
+        _check(
+            "LT-6.1",
+            "followers",
+            many,
+            required=False,
+            value=followers,
+            threshold=policy.INFLUENCER_FOLLOWERS_ABOVE,
+            comparison=">",
+            unit="followers",
+            note="粉丝量超过10万 (超过: more than, the threshold itself excluded)",
+        ),
+        _check(
+            "LT-6.1",
+            "local_influence",
+            influence,
+            required=False,
+            value=influence,
+            threshold=True,
+            comparison="==",
+            note="在楚雄有一定影响力",
+        ),
+        _check(
+            "LT-6.1",
+            "category",
+            (old_enough and proof) or (many and influence),
+            note="(account_age and activity_proof) or (followers and local_influence)",
+        ),
     ]
 
 
 def _sales(clause: str, evidence: Mapping[str, int], minimum: int, what: str) -> Check:
     sales = evidence.get("sales_fen", 0)
-    return _check(clause, "sales", at_least(sales, minimum), value=sales, threshold=minimum,
-                  comparison=">=", unit="fen", note=f"{what} (以上: the threshold itself counts)")
+    return _check(
+        clause,
+        "sales",
+        at_least(sales, minimum),
+        value=sales,
+        threshold=minimum,
+        comparison=">=",
+        unit="fen",
+        note=f"{what} (以上: the threshold itself counts)",
+    )
 
 
 def _live_streamer(evidence: Mapping[str, int], facts: Mapping[str, Any]) -> list[Check]:
     """LT-6.2: previous year's live-stream sales of 300,000 CNY or more, mainly Chuxiong
     specialty products."""
     local = facts.get("sells_mainly_chuxiong_products") is True
-    return [_sales("LT-6.2", evidence, policy.LIVE_SALES_MIN_FEN, "上年度直播销售额30万元以上"),
-            _check("LT-6.2", "chuxiong_products", local, value=local, threshold=True,
-                   comparison="==", note="以销售楚雄州特色产品为主")]
+    return [
+        _sales("LT-6.2", evidence, policy.LIVE_SALES_MIN_FEN, "上年度直播销售额30万元以上"),
+        _check(
+            "LT-6.2",
+            "chuxiong_products",
+            local,
+            value=local,
+            threshold=True,
+            comparison="==",
+            note="以销售楚雄州特色产品为主",
+        ),
+    ]
 
 
 def _seller(evidence: Mapping[str, int]) -> list[Check]:
@@ -126,50 +205,118 @@ def _seller(evidence: Mapping[str, int]) -> list[Check]:
     has_tax = at_least(tax, policy.SELLER_MIN_TAX_FEN)
     return [
         _sales("LT-6.3", evidence, policy.SELLER_SALES_MIN_FEN, "上年度电商销售额300万元以上"),
-        _check("LT-6.3", "growth", more_than(sales, before), value=sales, threshold=before,
-               comparison=">", unit="fen", note="逐年增长: previous year above the year before"),
-        _check("LT-6.3", "jobs_driven", has_jobs, required=False, value=jobs,
-               threshold=policy.SELLER_MIN_JOBS_DRIVEN, comparison=">=", unit="jobs",
-               note="就业带动能力"),
-        _check("LT-6.3", "tax_paid", has_tax, required=False, value=tax,
-               threshold=policy.SELLER_MIN_TAX_FEN, comparison=">=", unit="fen",
-               note="税收贡献"),
+        _check(
+            "LT-6.3",
+            "growth",
+            more_than(sales, before),
+            value=sales,
+            threshold=before,
+            comparison=">",
+            unit="fen",
+            note="逐年增长: previous year above the year before",
+        ),
+        _check(
+            "LT-6.3",
+            "jobs_driven",
+            has_jobs,
+            required=False,
+            value=jobs,
+            threshold=policy.SELLER_MIN_JOBS_DRIVEN,
+            comparison=">=",
+            unit="jobs",
+            note="就业带动能力",
+        ),
+        _check(
+            "LT-6.3",
+            "tax_paid",
+            has_tax,
+            required=False,
+            value=tax,
+            threshold=policy.SELLER_MIN_TAX_FEN,
+            comparison=">=",
+            unit="fen",
+            note="税收贡献",
+        ),
         _check("LT-6.3", "jobs_or_tax", has_jobs or has_tax, note="jobs_driven or tax_paid"),
     ]
 
 
 def _cross_border(evidence: Mapping[str, int]) -> list[Check]:
     """LT-6.4: previous year's cross-border e-commerce sales of 100,000 CNY or more."""
-    return [_sales("LT-6.4", evidence, policy.CROSS_BORDER_SALES_MIN_FEN,
-                   "上年度跨境电商销售额10万元人民币以上")]
+    return [
+        _sales(
+            "LT-6.4",
+            evidence,
+            policy.CROSS_BORDER_SALES_MIN_FEN,
+            "上年度跨境电商销售额10万元人民币以上",
+        )
+    ]
 
 
 def _integrity(integrity: Mapping[str, Any]) -> list[Check]:
     """LT-7: no bad credit record, no violation of law or discipline (enterprise or person)."""
-    return [_check("LT-7", key, integrity.get(key) is False, value=integrity.get(key) is True,
-                   threshold=False, comparison="==", note=note)
-            for key, note in (("bad_credit_record", "不良信用记录"),
-                              ("law_or_discipline_violation", "违法违纪情况"))]
+    return [
+        _check(
+            "LT-7",
+            key,
+            integrity.get(key) is False,
+            value=integrity.get(key) is True,
+            threshold=False,
+            comparison="==",
+            note=note,
+        )
+        for key, note in (
+            ("bad_credit_record", "不良信用记录"),
+            ("law_or_discipline_violation", "违法违纪情况"),
+        )
+    ]
 
 
 def _exclusions(enterprise_code: str | None, lookups: Mapping[str, Any]) -> list[Check]:
     """LT-10: no former Yixiang applicant; one talent per enterprise, across rounds and within
     this round."""
     yixiang = lookups.get("former_yixiang", False)
-    checks = [_check("LT-10", "former_yixiang_applicant", not yixiang, value=yixiang,
-                     threshold=False, comparison="==", note="申报过“彝乡电商创业人才”人员不得重复申报")]
+    checks = [
+        _check(
+            "LT-10",
+            "former_yixiang_applicant",
+            not yixiang,
+            value=yixiang,
+            threshold=False,
+            comparison="==",
+            note="申报过“彝乡电商创业人才”人员不得重复申报",
+        )
+    ]
     if not enterprise_code:
-        return checks + [_check("LT-10", "one_talent_per_enterprise", True,
-                                note="an individual applicant: no enterprise")]
+        return checks + [
+            _check(
+                "LT-10",
+                "one_talent_per_enterprise",
+                True,
+                note="an individual applicant: no enterprise",
+            )
+        ]
     talent = lookups.get("enterprise_talent")
     rivals = tuple(lookups.get("enterprise_rivals", ()))
     return checks + [
-        _check("LT-10", "one_talent_per_enterprise", talent is None, value=talent or NONE,
-               threshold=NONE, comparison="==",
-               note=f"同一企业只认定一名领军人才: talents of enterprise {enterprise_code}"),
-        _check("LT-10", "one_applicant_per_enterprise_in_round", not rivals,
-               value=",".join(rivals) or NONE, threshold=NONE, comparison="==",
-               note=f"other live applications of enterprise {enterprise_code} in this round"),
+        _check(
+            "LT-10",
+            "one_talent_per_enterprise",
+            talent is None,
+            value=talent or NONE,
+            threshold=NONE,
+            comparison="==",
+            note=f"同一企业只认定一名领军人才: talents of enterprise {enterprise_code}",
+        ),
+        _check(
+            "LT-10",
+            "one_applicant_per_enterprise_in_round",
+            not rivals,
+            value=",".join(rivals) or NONE,
+            threshold=NONE,
+            comparison="==",
+            note=f"other live applications of enterprise {enterprise_code} in this round",
+        ),
     ]
 
 

@@ -11,6 +11,7 @@ nothing is recorded (the transaction, with its deletion of nothing, is rolled ba
 the key store, not the stream: a person erased who later applies again is sealed under a new key,
 which a new erasure deletes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,14 +25,14 @@ from shared.errors import RuleViolation
 @dataclass(frozen=True)
 class ErasePerson:
     person_key: str
-    application_id: str          # the application the erasure was asked through
-    basis: str                   # why (the request, the legal ground)
+    application_id: str  # the application the erasure was asked through
+    basis: str  # why (the request, the legal ground)
     fields_erased: tuple[str, ...]  # the personal fields sealed under the key
 
 
 @dataclass(frozen=True)
 class Person:
-    erasures: int = 0            # PersonErased events recorded for this person
+    erasures: int = 0  # PersonErased events recorded for this person
 
 
 def evolve(state: Person, event: Any) -> Person:
@@ -44,12 +45,22 @@ def decide(command: ErasePerson, state: Person, context: dict[str, Any]) -> list
     if not isinstance(command, ErasePerson):
         raise TypeError(f"unknown command {command!r}")
     if not context["key_held"]:
-        raise RuleViolation("PIPL-47",
-                            f"the applicant of {command.application_id} is already erased")
-    return [NewEvent("PersonErased", {
-        "person_key": command.person_key, "application_id": command.application_id,
-        "erased_on": context["today"], "basis": command.basis,
-        "fields_erased": list(command.fields_erased)}, ("PIPL-47",))]
+        raise RuleViolation(
+            "PIPL-47", f"the applicant of {command.application_id} is already erased"
+        )
+    return [
+        NewEvent(
+            "PersonErased",
+            {
+                "person_key": command.person_key,
+                "application_id": command.application_id,
+                "erased_on": context["today"],
+                "basis": command.basis,
+                "fields_erased": list(command.fields_erased),
+            },
+            ("PIPL-47",),
+        )
+    ]
 
 
 def stream(person_key: str) -> str:

@@ -14,6 +14,7 @@ under the Yixiang scheme, i.e. before the scheme was abolished on the rules' eff
 is still in the training period on the day the transfer is recorded (a period that has already
 run out leaves nothing to transfer into).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,9 +22,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from services.applications.domain import policy
 from shared.decider import Decider, Event, NewEvent
 from shared.errors import RuleViolation
-from services.applications.domain import policy
 
 
 @dataclass(frozen=True)
@@ -70,59 +71,99 @@ def evolve(state: YixiangPerson, event: Event) -> YixiangPerson:
     return state
 
 
-def decide(command: Command, state: YixiangPerson,
-           context: Mapping[str, Any]) -> list[NewEvent]:
+def decide(command: Command, state: YixiangPerson, context: Mapping[str, Any]) -> list[NewEvent]:
     match command:
         case RegisterFormerApplicant():
             if state.registered:
                 return []
-            return [NewEvent("YixiangApplicantRegistered", {
-                "person_key": command.person_key, "id_number_masked": command.id_number_masked,
-                "name": command.name, "applied_year": command.applied_year}, ("LT-10",))]
+            return [
+                NewEvent(
+                    "YixiangApplicantRegistered",
+                    {
+                        "person_key": command.person_key,
+                        "id_number_masked": command.id_number_masked,
+                        "name": command.name,
+                        "applied_year": command.applied_year,
+                    },
+                    ("LT-10",),
+                )
+            ]
         case TransferTalent():
             return _transfer(command, state, context)
     raise TypeError(f"unknown command {command!r}")
 
 
-def _transfer(command: TransferTalent, state: YixiangPerson,
-              context: Mapping[str, Any]) -> list[NewEvent]:
+def _transfer(
+    command: TransferTalent, state: YixiangPerson, context: Mapping[str, Any]
+) -> list[NewEvent]:
     if state.talent_id:
-        raise RuleViolation("LT-16", f"this Yixiang talent was already transferred as "
-                                     f"{state.talent_id}")
+        raise RuleViolation(
+            "LT-16", f"this Yixiang talent was already transferred as {state.talent_id}"
+        )
     if command.period_end < command.period_start:
-        raise RuleViolation("LT-16", "the training period ends before it starts",
-                            fields={"period_end": ["Must not be before period_start."]})
+        raise RuleViolation(
+            "LT-16",
+            "the training period ends before it starts",
+            fields={"period_end": ["Must not be before period_start."]},
+        )
     if command.period_start >= policy.EFFECTIVE_DATE:
-        raise RuleViolation("LT-16", f"the Yixiang scheme was abolished on "
-                                     f"{policy.EFFECTIVE_DATE.isoformat()}: no Yixiang training "
-                                     "period starts on or after that day",
-                            fields={"period_start": [f"Must be before "
-                                                     f"{policy.EFFECTIVE_DATE.isoformat()}."]})
+        raise RuleViolation(
+            "LT-16",
+            f"the Yixiang scheme was abolished on "
+            f"{policy.EFFECTIVE_DATE.isoformat()}: no Yixiang training "
+            "period starts on or after that day",
+            fields={"period_start": [f"Must be before {policy.EFFECTIVE_DATE.isoformat()}."]},
+        )
     today: dt.date = context["today"]
     if command.period_end < today:
-        raise RuleViolation("LT-16", f"the training period ended on "
-                                     f"{command.period_end.isoformat()}: only talents still in "
-                                     "their training period transfer (培养期未满)",
-                            fields={"period_end": ["The training period has ended."]})
+        raise RuleViolation(
+            "LT-16",
+            f"the training period ended on "
+            f"{command.period_end.isoformat()}: only talents still in "
+            "their training period transfer (培养期未满)",
+            fields={"period_end": ["The training period has ended."]},
+        )
     track = policy.TRACK_OF_CATEGORY[command.category]
     baseline = {k: command.baseline.get(k, 0) for k in policy.BASELINE_FIGURES[track]}
-    common = {"talent_id": command.talent_id, "county": command.county,
-              "category": command.category, "track": track,
-              "baseline_year": command.baseline_year, "baseline": baseline,
-              "period_start": command.period_start, "period_end": command.period_end,
-              "enterprise_name": command.enterprise_name}
+    common = {
+        "talent_id": command.talent_id,
+        "county": command.county,
+        "category": command.category,
+        "track": track,
+        "baseline_year": command.baseline_year,
+        "baseline": baseline,
+        "period_start": command.period_start,
+        "period_end": command.period_end,
+        "enterprise_name": command.enterprise_name,
+    }
     code = {"enterprise_code": command.enterprise_code} if command.enterprise_code else {}
     return [
-        NewEvent("YixiangTalentTransferred", {
-            **common, **code, "yixiang_talent_id": command.yixiang_talent_id,
-            "person_key": command.person_key, "id_number_masked": command.id_number_masked,
-            "name": command.name, "transferred_on": today,
-            "prior_startup_subsidy_fen": command.prior_startup_subsidy_fen}, ("LT-16",)),
-        NewEvent("TalentCertified", {
-            **common, **code, "application_id": transfer_application_id(command.yixiang_talent_id),
-            "applicant_name": command.name, "origin": "yixiang_transfer",
-            "prior_startup_subsidy_fen": command.prior_startup_subsidy_fen},
-            ("LT-16", "LT-10")),
+        NewEvent(
+            "YixiangTalentTransferred",
+            {
+                **common,
+                **code,
+                "yixiang_talent_id": command.yixiang_talent_id,
+                "person_key": command.person_key,
+                "id_number_masked": command.id_number_masked,
+                "name": command.name,
+                "transferred_on": today,
+                "prior_startup_subsidy_fen": command.prior_startup_subsidy_fen,
+            },
+            ("LT-16",),
+        ),
+        NewEvent(
+            "TalentCertified",
+            {
+                **common,
+                **code,
+                "application_id": transfer_application_id(command.yixiang_talent_id),
+                "applicant_name": command.name,
+                "origin": "yixiang_transfer",
+                "prior_startup_subsidy_fen": command.prior_startup_subsidy_fen,
+            },
+            ("LT-16", "LT-10"),
+        ),
     ]
 
 

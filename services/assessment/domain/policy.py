@@ -1,6 +1,7 @@
 """Policy parameters of the assessment service (LT-10 to LT-16), each beside its clause, with the
 reading chosen where the text is doubtful. Changing any of them is a new ``POLICY_VERSION``;
 every event records the version it applied."""
+
 import datetime as dt
 from decimal import Decimal
 
@@ -8,9 +9,9 @@ POLICY_VERSION = "LT-2022-09-01/v2"
 
 # -- LT-11.1 grading ------------------------------------------------------------------------------
 # "年均增长" is read as the compounded average annual growth since the baseline year.
-QUALIFIED_GROWTH = Decimal("0.10")             # 10%以上: at least (inclusive)
+QUALIFIED_GROWTH = Decimal("0.10")  # 10%以上: at least (inclusive)
 EXCELLENT_GROWTH_INFLUENCER = Decimal("0.30")  # 30%以上: at least (inclusive)
-EXCELLENT_GROWTH_SELLER = Decimal("0.30")      # 超过30%: strictly more (exclusive)
+EXCELLENT_GROWTH_SELLER = Decimal("0.30")  # 超过30%: strictly more (exclusive)
 EXCELLENT_STRICTLY = {"influencer": False, "seller": True}
 
 # The figures graded per track (influencers: followers AND exposure; sellers: sales).
@@ -50,8 +51,8 @@ REPORT_DUE_DAYS_AFTER_YEAR_END = 0
 DEADLINES_ROLL_TO_WORKING_DAY = True
 
 # -- LT-12 obligations ----------------------------------------------------------------------------
-MIN_PROMOTION_ACTIVITIES_PER_YEAR = 1    # LT-12.1: 每年至少…1次以上 (inclusive)
-MIN_BACKBONES_PER_YEAR_ON_AVERAGE = 5    # LT-12.2: 年均…5名以上 (inclusive), over the assessed
+MIN_PROMOTION_ACTIVITIES_PER_YEAR = 1  # LT-12.1: 每年至少…1次以上 (inclusive)
+MIN_BACKBONES_PER_YEAR_ON_AVERAGE = 5  # LT-12.2: 年均…5名以上 (inclusive), over the assessed
 #   years, checked when the last assessed year is reported; a missed year counts 0 backbones.
 # LT-12.4: full-time work in Chuxiong for 3 consecutive years (连续、全职). A year not worked
 # full time breaks the continuity, so it cannot be rectified: it is a ground at once (LT-14.4,
@@ -79,11 +80,11 @@ TARGETS_UNMET_GROUND = "LT-14.4"
 RECTIFICATION_MISSED_GROUND = "LT-14.1"
 # Grounds reported by people, the LT-14 item each establishes (roles: shared/auth.py).
 REPORTED_GROUNDS = {
-    "refusal": "LT-14.1",       # 拒不执行管理规定
-    "violation": "LT-14.2",     # 违法违纪行为或重大过失
+    "refusal": "LT-14.1",  # 拒不执行管理规定
+    "violation": "LT-14.2",  # 违法违纪行为或重大过失
     "credit_fraud": "LT-14.3",  # 弄虚作假、谎报成果等失信行为被纳入诚信体系记录
-    "departure": "LT-14.4",     # 工作不满3年: left before the 3 years
-    "other": "LT-14.5",         # 其他应当取消资格的行为
+    "departure": "LT-14.4",  # 工作不满3年: left before the 3 years
+    "other": "LT-14.5",  # 其他应当取消资格的行为
 }
 
 # -- LT-16 transition ------------------------------------------------------------------------------

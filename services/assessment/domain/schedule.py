@@ -1,4 +1,5 @@
 """The years of a tenure (培养期) and their report due dates (LT-10, LT-11.1, LT-16)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,8 +26,9 @@ def anniversary(start: dt.date, years: int) -> dt.date:
         return start.replace(year=start.year + years, day=28) + dt.timedelta(days=1)
 
 
-def tenure_years(period_start: dt.date, period_end: dt.date,
-                 transferred_on: dt.date | None = None) -> list[Year]:
+def tenure_years(
+    period_start: dt.date, period_end: dt.date, transferred_on: dt.date | None = None
+) -> list[Year]:
     """One entry per tenure year: its number, first and last day, report due date, and whether it
     is assessed under these rules (for a transfer, only years ending on or after the transfer)."""
     years: list[Year] = []
@@ -35,8 +37,15 @@ def tenure_years(period_start: dt.date, period_end: dt.date,
         ends_on = min(anniversary(period_start, n) - dt.timedelta(days=1), period_end)
         due = ends_on + dt.timedelta(days=policy.REPORT_DUE_DAYS_AFTER_YEAR_END)
         assessed = transferred_on is None or ends_on >= transferred_on
-        years.append({"tenure_year": n, "starts_on": starts_on, "ends_on": ends_on,
-                      "report_due_on": due, "assessed": assessed})
+        years.append(
+            {
+                "tenure_year": n,
+                "starts_on": starts_on,
+                "ends_on": ends_on,
+                "report_due_on": due,
+                "assessed": assessed,
+            }
+        )
         n += 1
     return years
 

@@ -5,6 +5,7 @@ The sender records its intent (``DeliveryAttempted``), sends outside any transac
 the outcome: ``Delivered`` (at most once per message), or ``DeliveryFailed`` with the time of the
 next attempt (exponential backoff), and after the allowed attempts ``DeliveryDeadLettered``. An
 operator re-drives a dead letter (``DeliveryRedriven``), which gives it a fresh set of attempts."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,18 +13,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from shared.decider import Decider, Event, NewEvent
 from services.notifications.domain.errors import StateConflict
 from services.notifications.domain.policy import POLICY_VERSION, DeliveryPolicy
+from shared.decider import Decider, Event, NewEvent
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @dataclass(frozen=True)
 class Attempt:
     notification_id: str
     channel: str
-    target: str | None = None   # the e-mail address or URL; None: there is nowhere to send it
+    target: str | None = None  # the e-mail address or URL; None: there is nowhere to send it
     problem: str | None = None  # why there is no target
 
 
@@ -31,7 +32,7 @@ class Attempt:
 class RecordOutcome:
     attempt: int
     delivered: bool
-    detail: str              # the server's answer, or the error
+    detail: str  # the server's answer, or the error
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class Redrive:
 @dataclass(frozen=True)
 class Delivery:
     status: str = "pending"  # pending, in_flight, retrying, delivered, dead
-    attempts: int = 0        # attempts ever made
+    attempts: int = 0  # attempts ever made
     round_attempts: int = 0  # attempts since the message was recorded or last re-driven
     notification_id: str | None = None
     channel: str | None = None
@@ -58,14 +59,23 @@ def evolve(state: Delivery, event: Event) -> Delivery:
     state = replace(state, notification_id=p["notification_id"], channel=p["channel"])
     match event.event_type:
         case "DeliveryAttempted":
-            return replace(state, status="in_flight", attempts=p["attempt"],
-                           round_attempts=state.round_attempts + 1, target=p["target"])
+            return replace(
+                state,
+                status="in_flight",
+                attempts=p["attempt"],
+                round_attempts=state.round_attempts + 1,
+                target=p["target"],
+            )
         case "Delivered":
             return replace(state, status="delivered")
         case "DeliveryFailed":
             unsent = p["attempt"] > state.attempts  # failed before anything was sent
-            return replace(state, status="retrying", attempts=p["attempt"],
-                           round_attempts=state.round_attempts + unsent)
+            return replace(
+                state,
+                status="retrying",
+                attempts=p["attempt"],
+                round_attempts=state.round_attempts + unsent,
+            )
         case "DeliveryDeadLettered":
             return replace(state, status="dead")
         case "DeliveryRedriven":
@@ -81,45 +91,92 @@ def decide(command: Command, state: Delivery, context: Mapping[str, Any]) -> lis
                 return []  # delivered, dead, or an attempt already under way
             n = state.attempts + 1
             if command.target is None:
-                return _failed(command.notification_id, command.channel, n,
-                               state.round_attempts + 1, command.problem, context)
-            return [NewEvent("DeliveryAttempted", {
-                "notification_id": command.notification_id, "channel": command.channel,
-                "attempt": n, "target": command.target})]
+                return _failed(
+                    command.notification_id,
+                    command.channel,
+                    n,
+                    state.round_attempts + 1,
+                    command.problem,
+                    context,
+                )
+            return [
+                NewEvent(
+                    "DeliveryAttempted",
+                    {
+                        "notification_id": command.notification_id,
+                        "channel": command.channel,
+                        "attempt": n,
+                        "target": command.target,
+                    },
+                )
+            ]
         case RecordOutcome():
             if state.status != "in_flight" or command.attempt != state.attempts:
                 return []  # an outcome already recorded, or of an older attempt
             nid, channel = state.notification_id, state.channel
             assert nid is not None and channel is not None  # recorded with the attempt
             if command.delivered:
-                return [NewEvent("Delivered", {
-                    "notification_id": nid, "channel": channel, "attempt": command.attempt,
-                    "target": state.target, "response": command.detail})]
-            return _failed(nid, channel, command.attempt, state.round_attempts, command.detail,
-                           context)
+                return [
+                    NewEvent(
+                        "Delivered",
+                        {
+                            "notification_id": nid,
+                            "channel": channel,
+                            "attempt": command.attempt,
+                            "target": state.target,
+                            "response": command.detail,
+                        },
+                    )
+                ]
+            return _failed(
+                nid, channel, command.attempt, state.round_attempts, command.detail, context
+            )
         case Redrive():
             if state.status != "dead":
                 raise StateConflict(
                     f"delivery {command.notification_id} is {state.status}: only a "
                     f"dead-lettered delivery can be re-driven",
-                    details={"status": state.status})
-            return [NewEvent("DeliveryRedriven", {"notification_id": command.notification_id,
-                                                  "channel": command.channel})]
+                    details={"status": state.status},
+                )
+            return [
+                NewEvent(
+                    "DeliveryRedriven",
+                    {"notification_id": command.notification_id, "channel": command.channel},
+                )
+            ]
     raise TypeError(f"unknown command {command!r}")
 
 
-def _failed(nid: str, channel: str, attempt: int, round_attempts: int, error: str | None,
-            context: Mapping[str, Any]) -> list[NewEvent]:
+def _failed(
+    nid: str,
+    channel: str,
+    attempt: int,
+    round_attempts: int,
+    error: str | None,
+    context: Mapping[str, Any],
+) -> list[NewEvent]:
     policy: DeliveryPolicy = context.get("delivery_policy") or DeliveryPolicy()
     failed = {"notification_id": nid, "channel": channel, "attempt": attempt, "error": error}
     if round_attempts >= policy.max_attempts:
-        return [NewEvent("DeliveryFailed", failed),
-                NewEvent("DeliveryDeadLettered", {"notification_id": nid, "channel": channel,
-                                                  "attempts": round_attempts,
-                                                  "last_error": error})]
+        return [
+            NewEvent("DeliveryFailed", failed),
+            NewEvent(
+                "DeliveryDeadLettered",
+                {
+                    "notification_id": nid,
+                    "channel": channel,
+                    "attempts": round_attempts,
+                    "last_error": error,
+                },
+            ),
+        ]
     retry_at: dt.datetime = context["now"] + policy.retry_delay(round_attempts)
-    return [NewEvent("DeliveryFailed", dict(
-        failed, retry_at=retry_at.astimezone(UTC).isoformat(timespec="microseconds")))]
+    return [
+        NewEvent(
+            "DeliveryFailed",
+            dict(failed, retry_at=retry_at.astimezone(UTC).isoformat(timespec="microseconds")),
+        )
+    ]
 
 
 delivery = Decider("delivery", Delivery(), evolve, decide, POLICY_VERSION)

@@ -1,4 +1,5 @@
 """Refusals of the notifications domain that are not policy rules."""
+
 from __future__ import annotations
 
 from shared.errors import TalentError
@@ -6,5 +7,6 @@ from shared.errors import TalentError
 
 class StateConflict(TalentError):
     """The command does not fit the record's state (e.g. re-driving a delivered message)."""
+
     code = "conflict"
     http_status = 409

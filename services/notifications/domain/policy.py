@@ -1,5 +1,6 @@
 """Parameters of the notifications service. Delivery parameters are defaults: configuration may
 set others (``DELIVERY_*`` in config.yaml), and every delivery event records what it applied."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -8,10 +9,10 @@ from dataclasses import dataclass
 POLICY_VERSION = "notifications/v2"
 
 # Delivery of e-mail and webhook messages: a bounded number of attempts, exponential backoff.
-MAX_ATTEMPTS = 8                 # then the message is dead-lettered (re-drivable by an operator)
-FIRST_RETRY_SECONDS = 30         # after the first failure; each later wait doubles ...
+MAX_ATTEMPTS = 8  # then the message is dead-lettered (re-drivable by an operator)
+FIRST_RETRY_SECONDS = 30  # after the first failure; each later wait doubles ...
 BACKOFF_FACTOR = 2
-MAX_RETRY_SECONDS = 6 * 3600     # ... up to this
+MAX_RETRY_SECONDS = 6 * 3600  # ... up to this
 # An attempt recorded but without an outcome after this long (the sender stopped mid-send) is
 # taken as failed; the message is sent again (receivers drop the duplicate by its delivery id).
 IN_FLIGHT_LEASE_SECONDS = 300

@@ -7,15 +7,16 @@
   (``county:楚雄市``, ``talent:<id>``, ``bureau``…) is also told.
 
 Input (URLs, event types, addresses) is validated by ``schemas.py`` before a command exists."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from shared.decider import Decider, Event, NewEvent
 from services.notifications.domain.errors import StateConflict
 from services.notifications.domain.policy import POLICY_VERSION
+from shared.decider import Decider, Event, NewEvent
 
 
 # -- subscribers -----------------------------------------------------------------------------------
@@ -61,8 +62,14 @@ def evolve_subscriber(state: Subscriber, event: Event) -> Subscriber:
     p = event.payload
     match event.event_type:
         case "SubscriberRegistered":
-            return Subscriber("active", p["subscriber_id"], p["name"], p["url"],
-                              tuple(p["event_types"]), p["secret_version"])
+            return Subscriber(
+                "active",
+                p["subscriber_id"],
+                p["name"],
+                p["url"],
+                tuple(p["event_types"]),
+                p["secret_version"],
+            )
         case "SubscriberChanged":
             return replace(state, name=p["name"], url=p["url"], event_types=tuple(p["event_types"]))
         case "SubscriberSecretRotated":
@@ -72,14 +79,24 @@ def evolve_subscriber(state: Subscriber, event: Event) -> Subscriber:
     return state
 
 
-def decide_subscriber(command: SubscriberCommand, state: Subscriber,
-                      context: Mapping[str, Any]) -> list[NewEvent]:
+def decide_subscriber(
+    command: SubscriberCommand, state: Subscriber, context: Mapping[str, Any]
+) -> list[NewEvent]:
     if isinstance(command, Register):
         if state.status != "none":
             raise StateConflict(f"subscriber {command.subscriber_id} already exists")
-        return [NewEvent("SubscriberRegistered", {
-            "subscriber_id": command.subscriber_id, "name": command.name, "url": command.url,
-            "event_types": sorted(set(command.event_types)), "secret_version": 1})]
+        return [
+            NewEvent(
+                "SubscriberRegistered",
+                {
+                    "subscriber_id": command.subscriber_id,
+                    "name": command.name,
+                    "url": command.url,
+                    "event_types": sorted(set(command.event_types)),
+                    "secret_version": 1,
+                },
+            )
+        ]
     if state.status == "inactive":
         if isinstance(command, Deactivate):
             return []
@@ -87,23 +104,41 @@ def decide_subscriber(command: SubscriberCommand, state: Subscriber,
     match command:
         case Change():
             types = sorted(set(command.event_types))
-            if (command.name, command.url, tuple(types)) == (state.name, state.url,
-                                                             state.event_types):
+            if (command.name, command.url, tuple(types)) == (
+                state.name,
+                state.url,
+                state.event_types,
+            ):
                 return []
-            return [NewEvent("SubscriberChanged", {
-                "subscriber_id": state.subscriber_id, "name": command.name, "url": command.url,
-                "event_types": types})]
+            return [
+                NewEvent(
+                    "SubscriberChanged",
+                    {
+                        "subscriber_id": state.subscriber_id,
+                        "name": command.name,
+                        "url": command.url,
+                        "event_types": types,
+                    },
+                )
+            ]
         case RotateSecret():
-            return [NewEvent("SubscriberSecretRotated", {
-                "subscriber_id": state.subscriber_id,
-                "secret_version": state.secret_version + 1})]
+            return [
+                NewEvent(
+                    "SubscriberSecretRotated",
+                    {
+                        "subscriber_id": state.subscriber_id,
+                        "secret_version": state.secret_version + 1,
+                    },
+                )
+            ]
         case Deactivate():
             return [NewEvent("SubscriberDeactivated", {"subscriber_id": state.subscriber_id})]
     raise TypeError(f"unknown command {command!r}")
 
 
-subscriber = Decider("subscriber", Subscriber(), evolve_subscriber, decide_subscriber,
-                     POLICY_VERSION)
+subscriber = Decider(
+    "subscriber", Subscriber(), evolve_subscriber, decide_subscriber, POLICY_VERSION
+)
 
 
 # -- e-mail contacts -----------------------------------------------------------------------------
@@ -135,14 +170,18 @@ def evolve_contact(state: Contact, event: Event) -> Contact:
     return state
 
 
-def decide_contact(command: ContactCommand, state: Contact,
-                   context: Mapping[str, Any]) -> list[NewEvent]:
+def decide_contact(
+    command: ContactCommand, state: Contact, context: Mapping[str, Any]
+) -> list[NewEvent]:
     match command:
         case SetEmail():
             if state.email == command.email:
                 return []
-            return [NewEvent("ContactEmailSet", {"recipient": command.recipient,
-                                                 "email": command.email})]
+            return [
+                NewEvent(
+                    "ContactEmailSet", {"recipient": command.recipient, "email": command.email}
+                )
+            ]
         case RemoveEmail():
             if state.email is None:
                 return []

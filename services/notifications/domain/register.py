@@ -9,6 +9,7 @@ talents, from the other services' events, for two purposes:
 
 Streams: ``candidate-<application_id>`` and ``results-<talent_id>``. ``REGISTER`` maps a source
 event to (decider, key, command); adding an event is one entry."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,14 +17,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from shared.decider import Decider, Event, NewEvent
 from services.notifications.domain.messages import PartiesUnknown, Payload, stage
 from services.notifications.domain.policy import POLICY_VERSION
+from shared.decider import Decider, Event, NewEvent
 
 
 @dataclass(frozen=True)
 class Source:
     """What the register reads of another service's event."""
+
     service: str
     event_type: str
     payload: dict[str, Any]
@@ -32,8 +34,9 @@ class Source:
     on: dt.date | None = None  # the day (Asia/Shanghai) the source event was recorded
 
 
-def applicant_address(payload: Payload, actor_id: str | None = None,
-                      actor_role: str | None = None) -> str:
+def applicant_address(
+    payload: Payload, actor_id: str | None = None, actor_role: str | None = None
+) -> str:
     """The address of an application's applicant: their own id when the application names it
     (``applicant_id``), else the actor who filed it if that actor is the applicant, else the
     application itself (``applicant:<application_id>``, readable by the applicant the register
@@ -100,14 +103,21 @@ class WithdrawCandidate:
 @dataclass(frozen=True)
 class Candidate:
     noted: bool = False
-    notice: bool = False          # a notice was published
-    outcome: str | None = None    # certified, rejected, withdrawn
+    notice: bool = False  # a notice was published
+    outcome: str | None = None  # certified, rejected, withdrawn
     objections: frozenset[str] = frozenset()  # noted
-    cleared: frozenset[str] = frozenset()     # resolved
+    cleared: frozenset[str] = frozenset()  # resolved
 
 
-CandidateCommand = (NoteCandidate | PublishNotice | CertifyCandidate | RejectCandidate
-                    | NoteObjection | ClearObjection | WithdrawCandidate)
+CandidateCommand = (
+    NoteCandidate
+    | PublishNotice
+    | CertifyCandidate
+    | RejectCandidate
+    | NoteObjection
+    | ClearObjection
+    | WithdrawCandidate
+)
 
 
 def evolve_candidate(state: Candidate, event: Event) -> Candidate:
@@ -129,53 +139,103 @@ def evolve_candidate(state: Candidate, event: Event) -> Candidate:
     return state
 
 
-def decide_candidate(command: CandidateCommand, state: Candidate,
-                     context: Mapping[str, Any]) -> list[NewEvent]:
+def decide_candidate(
+    command: CandidateCommand, state: Candidate, context: Mapping[str, Any]
+) -> list[NewEvent]:
     """Each fact is recorded once, in whatever order the source events arrive (they come on
     separate queues): a notice's dates are kept even if its certification was handled first."""
     if isinstance(command, NoteCandidate):
         if state.noted:
             return []
-        return [NewEvent("CandidateNoted", {
-            "application_id": command.application_id, "applicant": command.applicant,
-            "applicant_name": command.applicant_name, "county": command.county,
-            "category": command.category, "round_year": command.round_year}, ("LT-9.1",))]
+        return [
+            NewEvent(
+                "CandidateNoted",
+                {
+                    "application_id": command.application_id,
+                    "applicant": command.applicant,
+                    "applicant_name": command.applicant_name,
+                    "county": command.county,
+                    "category": command.category,
+                    "round_year": command.round_year,
+                },
+                ("LT-9.1",),
+            )
+        ]
     if not state.noted:
         if isinstance(command, CertifyCandidate):
-            return (decide_candidate(command.noted, state, context)
-                    + decide_candidate(command, Candidate(noted=True), context))
+            return decide_candidate(command.noted, state, context) + decide_candidate(
+                command, Candidate(noted=True), context
+            )
         raise PartiesUnknown(f"application {command.application_id} is not in the register yet")
     match command:
         case PublishNotice():
             if state.notice:
                 return []
-            return [NewEvent("NoticePublished", {
-                "application_id": command.application_id, "start_date": command.start_date,
-                "end_date": command.end_date, "working_days": command.working_days},
-                ("LT-9.5",))]
+            return [
+                NewEvent(
+                    "NoticePublished",
+                    {
+                        "application_id": command.application_id,
+                        "start_date": command.start_date,
+                        "end_date": command.end_date,
+                        "working_days": command.working_days,
+                    },
+                    ("LT-9.5",),
+                )
+            ]
         case CertifyCandidate() if state.outcome is None:
-            return [NewEvent("CandidateCertified", {
-                "application_id": command.application_id, "talent_id": command.talent_id,
-                "certified_on": command.certified_on}, ("LT-9.5", "LT-10"))]
+            return [
+                NewEvent(
+                    "CandidateCertified",
+                    {
+                        "application_id": command.application_id,
+                        "talent_id": command.talent_id,
+                        "certified_on": command.certified_on,
+                    },
+                    ("LT-9.5", "LT-10"),
+                )
+            ]
         case RejectCandidate() if state.outcome is None:
-            return [NewEvent("CandidateRejected", {
-                "application_id": command.application_id, "stage": command.stage},
-                (stage(command.stage)[1],))]
+            return [
+                NewEvent(
+                    "CandidateRejected",
+                    {"application_id": command.application_id, "stage": command.stage},
+                    (stage(command.stage)[1],),
+                )
+            ]
         case WithdrawCandidate() if state.outcome is None:
-            return [NewEvent("CandidateWithdrawn", {"application_id": command.application_id},
-                             ("LT-9",))]
+            return [
+                NewEvent(
+                    "CandidateWithdrawn", {"application_id": command.application_id}, ("LT-9",)
+                )
+            ]
         case NoteObjection():
             if command.objection_id in state.objections | state.cleared:
                 return []  # noted already, or resolved (its resolution was handled first)
-            return [NewEvent("ObjectionNoted", {"application_id": command.application_id,
-                                                "objection_id": command.objection_id},
-                             ("LT-9.5",))]
+            return [
+                NewEvent(
+                    "ObjectionNoted",
+                    {
+                        "application_id": command.application_id,
+                        "objection_id": command.objection_id,
+                    },
+                    ("LT-9.5",),
+                )
+            ]
         case ClearObjection():
             if command.objection_id in state.cleared:
                 return []
-            return [NewEvent("ObjectionCleared", {"application_id": command.application_id,
-                                                  "objection_id": command.objection_id,
-                                                  "outcome": command.outcome}, ("LT-9.5",))]
+            return [
+                NewEvent(
+                    "ObjectionCleared",
+                    {
+                        "application_id": command.application_id,
+                        "objection_id": command.objection_id,
+                        "outcome": command.outcome,
+                    },
+                    ("LT-9.5",),
+                )
+            ]
         case CertifyCandidate() | RejectCandidate() | WithdrawCandidate():
             return []  # the application's outcome is final
     raise TypeError(f"unknown command {command!r}")
@@ -189,7 +249,7 @@ candidate = Decider("candidate", Candidate(), evolve_candidate, decide_candidate
 class Announce:
     talent_id: str
     tenure_year: int
-    result: str          # excellent, qualified, unqualified
+    result: str  # excellent, qualified, unqualified
     assessed_on: dt.date | None
 
 
@@ -202,16 +262,24 @@ def evolve_results(state: Results, event: Event) -> Results:
     return Results(state.years | {event.payload["tenure_year"]})
 
 
-def decide_results(command: Announce, state: Results,
-                   context: Mapping[str, Any]) -> list[NewEvent]:
+def decide_results(command: Announce, state: Results, context: Mapping[str, Any]) -> list[NewEvent]:
     """Context: ``who``, the register's row for the talent (the announcement names them)."""
     if not context.get("who"):
         raise PartiesUnknown(f"talent {command.talent_id} is not in the register yet")
     if command.tenure_year in state.years:
         return []
-    return [NewEvent("AssessmentResultAnnounced", {
-        "talent_id": command.talent_id, "tenure_year": command.tenure_year,
-        "result": command.result, "assessed_on": command.assessed_on}, ("LT-11.1",))]
+    return [
+        NewEvent(
+            "AssessmentResultAnnounced",
+            {
+                "talent_id": command.talent_id,
+                "tenure_year": command.tenure_year,
+                "result": command.result,
+                "assessed_on": command.assessed_on,
+            },
+            ("LT-11.1",),
+        )
+    ]
 
 
 results = Decider("results", Results(), evolve_results, decide_results, POLICY_VERSION)
@@ -225,15 +293,28 @@ Registration = tuple[Decider[Any], str, Command]
 
 def _note(s: Source, round_year: int) -> NoteCandidate:
     p = s.payload
-    return NoteCandidate(p["application_id"], applicant_address(p, s.actor_id, s.actor_role),
-                         p["applicant_name"], p["county"], p["category"], round_year)
+    return NoteCandidate(
+        p["application_id"],
+        applicant_address(p, s.actor_id, s.actor_role),
+        p["applicant_name"],
+        p["county"],
+        p["category"],
+        round_year,
+    )
 
 
 def _certified(s: Source) -> Registration:
     p = s.payload
-    return candidate, p["application_id"], CertifyCandidate(
-        p["application_id"], p["talent_id"], p["period_start"],
-        _note(s, p.get("round_year") or p["period_start"].year))
+    return (
+        candidate,
+        p["application_id"],
+        CertifyCandidate(
+            p["application_id"],
+            p["talent_id"],
+            p["period_start"],
+            _note(s, p.get("round_year") or p["period_start"].year),
+        ),
+    )
 
 
 def _application(make: Callable[[Payload], CandidateCommand]) -> Callable[[Source], Registration]:
@@ -243,8 +324,12 @@ def _application(make: Callable[[Payload], CandidateCommand]) -> Callable[[Sourc
 def _announced(result: Callable[[Payload], str]) -> Callable[[Source], Registration]:
     def command(s: Source) -> Registration:
         p = s.payload
-        return results, p["talent_id"], Announce(
-            p["talent_id"], p["tenure_year"], result(p), p.get("assessed_on") or s.on)
+        return (
+            results,
+            p["talent_id"],
+            Announce(p["talent_id"], p["tenure_year"], result(p), p.get("assessed_on") or s.on),
+        )
+
     return command
 
 
@@ -254,24 +339,38 @@ def noted(command: Command) -> dict[str, str]:
     note = command.noted if isinstance(command, CertifyCandidate) else command
     if not isinstance(note, NoteCandidate):
         return {}
-    return {"applicant": note.applicant, "applicant_name": note.applicant_name,
-            "county": note.county, "category": note.category}
+    return {
+        "applicant": note.applicant,
+        "applicant_name": note.applicant_name,
+        "county": note.county,
+        "category": note.category,
+    }
 
 
 REGISTER: dict[tuple[str, str], Callable[[Source], Registration]] = {
-    ("applications", "ApplicationSubmitted"): lambda s: (candidate, s.payload["application_id"],
-                                                         _note(s, s.payload["round_year"])),
-    ("applications", "PublicNoticeStarted"): _application(lambda p: PublishNotice(
-        p["application_id"], p["start_date"], p["end_date"], p["working_days"])),
+    ("applications", "ApplicationSubmitted"): lambda s: (
+        candidate,
+        s.payload["application_id"],
+        _note(s, s.payload["round_year"]),
+    ),
+    ("applications", "PublicNoticeStarted"): _application(
+        lambda p: PublishNotice(
+            p["application_id"], p["start_date"], p["end_date"], p["working_days"]
+        )
+    ),
     ("applications", "TalentCertified"): _certified,
-    ("applications", "ReviewRejected"): _application(lambda p: RejectCandidate(
-        p["application_id"], p["stage"])),
-    ("applications", "ApplicationWithdrawn"): _application(lambda p: WithdrawCandidate(
-        p["application_id"])),
-    ("applications", "ObjectionRaised"): _application(lambda p: NoteObjection(
-        p["application_id"], p["objection_id"])),
-    ("applications", "ObjectionResolved"): _application(lambda p: ClearObjection(
-        p["application_id"], p["objection_id"], p["outcome"])),
+    ("applications", "ReviewRejected"): _application(
+        lambda p: RejectCandidate(p["application_id"], p["stage"])
+    ),
+    ("applications", "ApplicationWithdrawn"): _application(
+        lambda p: WithdrawCandidate(p["application_id"])
+    ),
+    ("applications", "ObjectionRaised"): _application(
+        lambda p: NoteObjection(p["application_id"], p["objection_id"])
+    ),
+    ("applications", "ObjectionResolved"): _application(
+        lambda p: ClearObjection(p["application_id"], p["objection_id"], p["outcome"])
+    ),
     ("assessment", "AssessmentPassed"): _announced(lambda p: p["grade"]),
     ("assessment", "AssessmentFailed"): _announced(lambda p: "unqualified"),
 }

@@ -8,16 +8,17 @@ names what it releases. The service sums them in a read model inside the same tr
 that ``Position`` under a per-fund lock and hands it to the deciders as ``context["fund"]``, so no
 two decisions can both take the last of a budget.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from shared.decider import Decider, Event, NewEvent
-from shared.errors import RuleViolation
 from services.subsidies.domain import policy
 from services.subsidies.domain.money import yuan
+from shared.decider import Decider, Event, NewEvent
+from shared.errors import RuleViolation
 
 
 def stream_id(source: str, fiscal_year: int) -> str:
@@ -28,6 +29,7 @@ def stream_id(source: str, fiscal_year: int) -> str:
 class Position:
     """A fund's budget (None: never set), what decisions have committed against it, and how many
     LT-10.1 grants wait in its queue."""
+
     source: str
     fiscal_year: int
     budget_fen: int | None = None
@@ -49,12 +51,22 @@ class Position:
         if self.budget_fen is None:
             message = f"no budget is set for {name}"
         else:
-            message = (f"{name} has {yuan(self.available_fen)} CNY left of its budget of "
-                       f"{yuan(self.budget_fen)}; {yuan(amount_fen)} is needed")
-        return RuleViolation(policy.BUDGET_CLAUSE[self.source], message, details={
-            "fund": self.source, "fiscal_year": self.fiscal_year, "budget_fen": self.budget_fen,
-            "committed_fen": self.committed_fen, "available_fen": self.available_fen,
-            "needed_fen": amount_fen})
+            message = (
+                f"{name} has {yuan(self.available_fen)} CNY left of its budget of "
+                f"{yuan(self.budget_fen)}; {yuan(amount_fen)} is needed"
+            )
+        return RuleViolation(
+            policy.BUDGET_CLAUSE[self.source],
+            message,
+            details={
+                "fund": self.source,
+                "fiscal_year": self.fiscal_year,
+                "budget_fen": self.budget_fen,
+                "committed_fen": self.committed_fen,
+                "available_fen": self.available_fen,
+                "needed_fen": amount_fen,
+            },
+        )
 
     def require_room(self, amount_fen: int) -> None:
         if (refusal := self.refusal(amount_fen)) is not None:
@@ -86,17 +98,29 @@ def decide(command: SetBudget, state: Fund, context: Mapping[str, Any]) -> list[
             position: Position = context["fund"]
             clause = policy.BUDGET_CLAUSE[command.source]
             if command.amount_fen < position.committed_fen:
-                raise RuleViolation(clause, f"the budget cannot be set below the "
-                                            f"{yuan(position.committed_fen)} CNY already "
-                                            f"committed", fields={"amount_fen": [
-                                                f"At least {position.committed_fen}."]})
+                raise RuleViolation(
+                    clause,
+                    f"the budget cannot be set below the "
+                    f"{yuan(position.committed_fen)} CNY already "
+                    f"committed",
+                    fields={"amount_fen": [f"At least {position.committed_fen}."]},
+                )
             if command.amount_fen == state.budget_fen:
                 return []  # the same budget again: nothing changes
-            return [NewEvent("BudgetSet", {
-                "fund": command.source, "fiscal_year": command.fiscal_year,
-                "amount_fen": command.amount_fen, "previous_fen": state.budget_fen or 0,
-                "committed_fen": position.committed_fen, "reference": command.reference},
-                (clause,))]
+            return [
+                NewEvent(
+                    "BudgetSet",
+                    {
+                        "fund": command.source,
+                        "fiscal_year": command.fiscal_year,
+                        "amount_fen": command.amount_fen,
+                        "previous_fen": state.budget_fen or 0,
+                        "committed_fen": position.committed_fen,
+                        "reference": command.reference,
+                    },
+                    (clause,),
+                )
+            ]
     raise TypeError(f"unknown command {command!r}")
 
 

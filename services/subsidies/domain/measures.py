@@ -7,6 +7,7 @@ Each measure also names its claim key: the party (and, where the measure pays pe
 period, that person or period) that may be paid only once for it. The key is the claim's stream
 id, so a second claim for the same measure, party and period meets the first one's stream.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -16,9 +17,9 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from typing import Any, NoReturn, TypedDict
 
-from shared.errors import RuleViolation
 from services.subsidies.domain import policy
 from services.subsidies.domain.money import Line, line, yuan
+from shared.errors import RuleViolation
 
 Facts = Mapping[str, Any]  # a measure's facts, typed (dates as date)
 
@@ -27,13 +28,14 @@ SUBSIDY, LOAN_CEILING = "subsidy", "loan_ceiling"
 
 class Finding(TypedDict):
     """One finding of eligibility."""
+
     clause: str
     finding: str
 
 
 @dataclass(frozen=True)
 class Calculation:
-    kind: str                  # SUBSIDY, or LOAN_CEILING for TM-6 (a bank lends; no fund pays)
+    kind: str  # SUBSIDY, or LOAN_CEILING for TM-6 (a bank lends; no fund pays)
     amount_fen: int
     breakdown: list[Line]
     eligibility: list[Finding]
@@ -74,8 +76,9 @@ def add_months(day: dt.date, months: int) -> dt.date:
 def percent(numerator: int, denominator: int) -> str:
     """A ratio as a percentage for reading, rounded down so it never shows a threshold reached
     that is not (the decision itself compares exactly)."""
-    value = (Decimal(numerator) * 100 / Decimal(denominator)).quantize(Decimal("0.01"),
-                                                                      rounding=ROUND_DOWN)
+    value = (Decimal(numerator) * 100 / Decimal(denominator)).quantize(
+        Decimal("0.01"), rounding=ROUND_DOWN
+    )
     return f"{value}%"
 
 
@@ -95,65 +98,134 @@ def capped(clause: str, requested: int, ceiling: int, lines: list[Line], cap_tex
 # -- TM-4 on-the-job training subsidy (以工代训) ----------------------------------------------------
 def on_the_job_training(f: Facts, context: Mapping[str, Any]) -> Calculation:
     c = "TM-4"
-    require(f["ecommerce"], c, "the employer must be an e-commerce enterprise (电子商务企业)",
-            "ecommerce")
-    require(f["enterprise_size"] in policy.TM4_ENTERPRISE_SIZES, c,
-            "only small, medium and micro enterprises (中小微电子商务企业)", "enterprise_size")
+    require(
+        f["ecommerce"],
+        c,
+        "the employer must be an e-commerce enterprise (电子商务企业)",
+        "ecommerce",
+    )
+    require(
+        f["enterprise_size"] in policy.TM4_ENTERPRISE_SIZES,
+        c,
+        "only small, medium and micro enterprises (中小微电子商务企业)",
+        "enterprise_size",
+    )
     group = policy.TM4_GROUPS.get(f["worker_group"])
-    require(group, c, "the person must be one of the groups TM-4 names: "
-                      + "、".join(policy.TM4_GROUPS.values()), "worker_group")
-    eligibility = [finding(c, f"{f['enterprise_size']} e-commerce enterprise hiring a person of "
-                              f"the group {group}")]
+    require(
+        group,
+        c,
+        "the person must be one of the groups TM-4 names: " + "、".join(policy.TM4_GROUPS.values()),
+        "worker_group",
+    )
+    eligibility = [
+        finding(
+            c, f"{f['enterprise_size']} e-commerce enterprise hiring a person of the group {group}"
+        )
+    ]
     if f["worker_group"] == "graduate":
         left = f.get("left_school_on")
         if not left:
             refuse(c, "a graduate's date of leaving school is required", "left_school_on")
         limit = add_years(left, policy.TM4_GRADUATE_YEARS)
-        require(f["hired_on"] <= limit, c, f"hired on {f['hired_on']}, more than "
-                                           f"{policy.TM4_GRADUATE_YEARS} years after leaving "
-                                           f"school on {left} (离校两年内: by {limit})", "hired_on")
-        eligibility.append(finding(c, f"left school on {left}, hired on {f['hired_on']}: "
-                                      f"within {policy.TM4_GRADUATE_YEARS} years"))
-    require(f["trained_on_the_job"], c, "the person must be trained on the job (开展以工代训)",
-            "trained_on_the_job")
+        require(
+            f["hired_on"] <= limit,
+            c,
+            f"hired on {f['hired_on']}, more than "
+            f"{policy.TM4_GRADUATE_YEARS} years after leaving "
+            f"school on {left} (离校两年内: by {limit})",
+            "hired_on",
+        )
+        eligibility.append(
+            finding(
+                c,
+                f"left school on {left}, hired on {f['hired_on']}: "
+                f"within {policy.TM4_GRADUATE_YEARS} years",
+            )
+        )
+    require(
+        f["trained_on_the_job"],
+        c,
+        "the person must be trained on the job (开展以工代训)",
+        "trained_on_the_job",
+    )
     lines: list[Line] = []
     for month, wages in enumerate(f["monthly_wages_fen"], start=1):
         if month <= policy.TM4_MAX_MONTHS:
-            lines.append(line(c, f"month {month}: {policy.TM4_RATE * 100:.0f}% of wages paid "
-                                 f"{yuan(wages)}", fen(wages * policy.TM4_RATE)))
+            lines.append(
+                line(
+                    c,
+                    f"month {month}: {policy.TM4_RATE * 100:.0f}% of wages paid {yuan(wages)}",
+                    fen(wages * policy.TM4_RATE),
+                )
+            )
         else:
-            lines.append(line(c, f"month {month}: not counted, at most "
-                                 f"{policy.TM4_MAX_MONTHS} months in total "
-                                 f"(累计最长不超过{policy.TM4_MAX_MONTHS}个月)", 0))
+            lines.append(
+                line(
+                    c,
+                    f"month {month}: not counted, at most "
+                    f"{policy.TM4_MAX_MONTHS} months in total "
+                    f"(累计最长不超过{policy.TM4_MAX_MONTHS}个月)",
+                    0,
+                )
+            )
     return Calculation(SUBSIDY, sum(x["amount_fen"] for x in lines), lines, eligibility)
 
 
 # -- TM-5 graduate startup subsidy -----------------------------------------------------------------
 def graduate_startup(f: Facts, context: Mapping[str, Any]) -> Calculation:
     c = "TM-5"
-    require(f["ecommerce"], c, "the entity must be an e-commerce business (电商创业实体)",
-            "ecommerce")
-    require(f["in_prefecture"], c, "the entity must be founded in the prefecture (州内)",
-            "in_prefecture")
+    require(
+        f["ecommerce"], c, "the entity must be an e-commerce business (电商创业实体)", "ecommerce"
+    )
+    require(
+        f["in_prefecture"],
+        c,
+        "the entity must be founded in the prefecture (州内)",
+        "in_prefecture",
+    )
     effect = policy.TM5_EFFECTS.get(f["effect"])
-    require(effect, c, "the entity must show a clear poverty-alleviation or innovation effect "
-                       "(带动脱贫效果明显、创新示范效应显著)", "effect")
+    require(
+        effect,
+        c,
+        "the entity must show a clear poverty-alleviation or innovation effect "
+        "(带动脱贫效果明显、创新示范效应显著)",
+        "effect",
+    )
     first = f["graduated_on"].year
     last = first + policy.TM5_YEARS_INCLUDING_GRADUATION_YEAR - 1
     founded = f["founded_on"]
-    require(founded.year >= first, c, f"founded in {founded.year}, before the graduation year "
-                                      f"{first}", "founded_on")
-    require(founded.year <= last, c, f"founded in {founded.year}: the "
-                                     f"{policy.TM5_YEARS_INCLUDING_GRADUATION_YEAR} years counting "
-                                     f"the graduation year {first} end with {last} "
-                                     f"(毕业3年内（含毕业学年）)", "founded_on")
-    eligibility = [finding(c, f"graduated in {first}, founded on {founded}: year "
-                              f"{founded.year - first + 1} of "
-                              f"{policy.TM5_YEARS_INCLUDING_GRADUATION_YEAR}"),
-                   finding(c, f"effect: {effect}")]
+    require(
+        founded.year >= first,
+        c,
+        f"founded in {founded.year}, before the graduation year {first}",
+        "founded_on",
+    )
+    require(
+        founded.year <= last,
+        c,
+        f"founded in {founded.year}: the "
+        f"{policy.TM5_YEARS_INCLUDING_GRADUATION_YEAR} years counting "
+        f"the graduation year {first} end with {last} "
+        f"(毕业3年内（含毕业学年）)",
+        "founded_on",
+    )
+    eligibility = [
+        finding(
+            c,
+            f"graduated in {first}, founded on {founded}: year "
+            f"{founded.year - first + 1} of "
+            f"{policy.TM5_YEARS_INCLUDING_GRADUATION_YEAR}",
+        ),
+        finding(c, f"effect: {effect}"),
+    ]
     lines: list[Line] = []
-    amount = capped(c, f["requested_fen"], policy.TM5_MAX_FEN, lines,
-                    f"最高{policy.TM5_MAX_FEN // 1_000_000}万元")
+    amount = capped(
+        c,
+        f["requested_fen"],
+        policy.TM5_MAX_FEN,
+        lines,
+        f"最高{policy.TM5_MAX_FEN // 1_000_000}万元",
+    )
     return Calculation(SUBSIDY, amount, lines, eligibility)
 
 
@@ -161,30 +233,45 @@ def graduate_startup(f: Facts, context: Mapping[str, Any]) -> Calculation:
 def guaranteed_loan(f: Facts, context: Mapping[str, Any]) -> Calculation:
     c = "TM-6"
     require(f["ecommerce"], c, "the borrower must run an e-commerce business", "ecommerce")
-    require(f["meets_loan_conditions"], c, "the borrower must meet the guaranteed-loan policy "
-                                           "in force (符合现行创业担保贷款政策)",
-            "meets_loan_conditions")
+    require(
+        f["meets_loan_conditions"],
+        c,
+        "the borrower must meet the guaranteed-loan policy in force (符合现行创业担保贷款政策)",
+        "meets_loan_conditions",
+    )
     kind, lines = f["borrower_kind"], list[Line]()
     if kind == "individual":
         ceiling = policy.TM6_INDIVIDUAL_MAX_FEN
-        lines.append(line(c, f"individual borrower: at most {yuan(ceiling)} (人均最高额度20万元以内)",
-                          ceiling))
+        lines.append(
+            line(
+                c, f"individual borrower: at most {yuan(ceiling)} (人均最高额度20万元以内)", ceiling
+            )
+        )
         eligibility = [finding(c, "individual borrower")]
     elif kind == "partnership":
         partners = f.get("partners")
         if not (partners and partners >= 2):
             refuse(c, "a partnership has at least 2 partners", "partners")
         product = partners * policy.TM6_PER_PARTNER_FEN
-        lines.append(line(c, f"{partners} partners × {yuan(policy.TM6_PER_PARTNER_FEN)} "
-                             f"(20万元/人)", product))
+        lines.append(
+            line(
+                c, f"{partners} partners × {yuan(policy.TM6_PER_PARTNER_FEN)} (20万元/人)", product
+            )
+        )
         ceiling = min(product, policy.TM6_PARTNERSHIP_MAX_FEN)
         if product > ceiling:
-            lines.append(line(c, f"limited to the maximum {yuan(ceiling)} (最高不超过110万元)",
-                              ceiling))
+            lines.append(
+                line(c, f"limited to the maximum {yuan(ceiling)} (最高不超过110万元)", ceiling)
+            )
         if ceiling > policy.TM6_PARTNERSHIP_NORMAL_MAX_FEN:
-            lines.append(line(c, f"above the normal {yuan(policy.TM6_PARTNERSHIP_NORMAL_MAX_FEN)} "
-                                 f"(一般不超过100万元): the approver must see the exception",
-                              ceiling))
+            lines.append(
+                line(
+                    c,
+                    f"above the normal {yuan(policy.TM6_PARTNERSHIP_NORMAL_MAX_FEN)} "
+                    f"(一般不超过100万元): the approver must see the exception",
+                    ceiling,
+                )
+            )
         eligibility = [finding(c, f"partnership of {partners}")]
     else:
         ceiling, eligibility = _small_enterprise(c, f, context["today"], lines)
@@ -192,28 +279,48 @@ def guaranteed_loan(f: Facts, context: Mapping[str, Any]) -> Calculation:
     return Calculation(LOAN_CEILING, amount, lines, eligibility)
 
 
-def _small_enterprise(c: str, f: Facts, today: dt.date,
-                      lines: list[Line]) -> tuple[int, list[Finding]]:
-    require(f.get("enterprise_size") in policy.TM6_ENTERPRISE_SIZES, c,
-            "only small and micro enterprises (小微电子商务企业)", "enterprise_size")
+def _small_enterprise(
+    c: str, f: Facts, today: dt.date, lines: list[Line]
+) -> tuple[int, list[Finding]]:
+    require(
+        f.get("enterprise_size") in policy.TM6_ENTERPRISE_SIZES,
+        c,
+        "only small and micro enterprises (小微电子商务企业)",
+        "enterprise_size",
+    )
     staff = f.get("current_staff")
     if not staff:
         refuse(c, "the enterprise's current staff (现有在职职工人数) is required", "current_staff")
-    counted = [h for h in f.get("new_hires") or ()
-               if h["hired_on"].year == today.year and h["meets_loan_conditions"]
-               and h["contract_months"] >= policy.TM6_MIN_CONTRACT_MONTHS]
+    counted = [
+        h
+        for h in f.get("new_hires") or ()
+        if h["hired_on"].year == today.year
+        and h["meets_loan_conditions"]
+        and h["contract_months"] >= policy.TM6_MIN_CONTRACT_MONTHS
+    ]
     large = staff > policy.TM6_LARGE_STAFF_ABOVE
     ratio = policy.TM6_LARGE_HIRING_RATIO if large else policy.TM6_HIRING_RATIO
     reached = Decimal(len(counted)) >= ratio * staff
-    text = (f"{len(counted)} qualifying new hires in {today.year} on contracts of "
-            f"{policy.TM6_MIN_CONTRACT_MONTHS} months or more, of {staff} staff: "
-            f"{percent(len(counted), staff)}; {ratio * 100:.0f}% needed"
-            + (f" (more than {policy.TM6_LARGE_STAFF_ABOVE} staff)" if large else ""))
-    require(reached, c, f"{text} (当年新招用人员达到现有在职职工人数15%，超过100人的企业达到8%)",
-            "new_hires")
-    lines.append(line(c, f"small or micro enterprise: at most "
-                         f"{yuan(policy.TM6_ENTERPRISE_MAX_FEN)} (最高不超过300万元)",
-                      policy.TM6_ENTERPRISE_MAX_FEN))
+    text = (
+        f"{len(counted)} qualifying new hires in {today.year} on contracts of "
+        f"{policy.TM6_MIN_CONTRACT_MONTHS} months or more, of {staff} staff: "
+        f"{percent(len(counted), staff)}; {ratio * 100:.0f}% needed"
+        + (f" (more than {policy.TM6_LARGE_STAFF_ABOVE} staff)" if large else "")
+    )
+    require(
+        reached,
+        c,
+        f"{text} (当年新招用人员达到现有在职职工人数15%，超过100人的企业达到8%)",
+        "new_hires",
+    )
+    lines.append(
+        line(
+            c,
+            f"small or micro enterprise: at most "
+            f"{yuan(policy.TM6_ENTERPRISE_MAX_FEN)} (最高不超过300万元)",
+            policy.TM6_ENTERPRISE_MAX_FEN,
+        )
+    )
     return policy.TM6_ENTERPRISE_MAX_FEN, [finding(c, text)]
 
 
@@ -221,64 +328,123 @@ def _small_enterprise(c: str, f: Facts, today: dt.date,
 def hiring(f: Facts, context: Mapping[str, Any]) -> Calculation:
     c = "TM-7"
     require(f["ecommerce"], c, "the employer must be an e-commerce enterprise", "ecommerce")
-    require(f["enterprise_size"] in policy.TM7_ENTERPRISE_SIZES, c,
-            "only small, medium and micro enterprises (中小微电子商务企业)", "enterprise_size")
-    require(f["social_insurance"], c, "the employer must pay the person's social insurance "
-                                      "(购买社会保险)", "social_insurance")
+    require(
+        f["enterprise_size"] in policy.TM7_ENTERPRISE_SIZES,
+        c,
+        "only small, medium and micro enterprises (中小微电子商务企业)",
+        "enterprise_size",
+    )
+    require(
+        f["social_insurance"],
+        c,
+        "the employer must pay the person's social insurance (购买社会保险)",
+        "social_insurance",
+    )
     if f["variant"] == "2020":
         return _hiring_2020(c, f, context)
-    require(f["hire_group"] == "graduate", c, "the hiring subsidy is for graduates hired in their "
-                                              "graduation year (招用毕业年度高校毕业生)",
-            "hire_group")
+    require(
+        f["hire_group"] == "graduate",
+        c,
+        "the hiring subsidy is for graduates hired in their "
+        "graduation year (招用毕业年度高校毕业生)",
+        "hire_group",
+    )
     graduated = f.get("graduated_on")
     if not graduated:
         refuse(c, "a graduate's graduation date is required", "graduated_on")
-    require(f["hired_on"].year == graduated.year, c,
-            f"hired in {f['hired_on'].year}, not in the graduation year {graduated.year} "
-            f"(毕业年度)", "hired_on")
-    require(f["contract_months"] >= policy.TM7_MIN_CONTRACT_MONTHS, c,
-            f"a contract of {f['contract_months']} months: {policy.TM7_MIN_CONTRACT_MONTHS} or "
-            f"more needed (签订1年以上劳动合同)", "contract_months")
+    require(
+        f["hired_on"].year == graduated.year,
+        c,
+        f"hired in {f['hired_on'].year}, not in the graduation year {graduated.year} (毕业年度)",
+        "hired_on",
+    )
+    require(
+        f["contract_months"] >= policy.TM7_MIN_CONTRACT_MONTHS,
+        c,
+        f"a contract of {f['contract_months']} months: {policy.TM7_MIN_CONTRACT_MONTHS} or "
+        f"more needed (签订1年以上劳动合同)",
+        "contract_months",
+    )
     amount = policy.TM7_PER_GRADUATE_FEN
-    return Calculation(SUBSIDY, amount, [line(c, f"one-time hiring subsidy for a graduate hired "
-                                                 f"in the graduation year ({yuan(amount)}/人)",
-                                              amount)],
-                       [finding(c, f"graduate of {graduated.year} hired on {f['hired_on']} on a "
-                                   f"{f['contract_months']}-month contract with social "
-                                   f"insurance")])
+    return Calculation(
+        SUBSIDY,
+        amount,
+        [
+            line(
+                c,
+                f"one-time hiring subsidy for a graduate hired "
+                f"in the graduation year ({yuan(amount)}/人)",
+                amount,
+            )
+        ],
+        [
+            finding(
+                c,
+                f"graduate of {graduated.year} hired on {f['hired_on']} on a "
+                f"{f['contract_months']}-month contract with social "
+                f"insurance",
+            )
+        ],
+    )
 
 
 def _hiring_2020(c: str, f: Facts, context: Mapping[str, Any]) -> Calculation:
     hired, group = f["hired_on"], f["hire_group"]
-    require(hired.year == policy.TM7_2020_YEAR, c, f"the {policy.TM7_2020_YEAR} variant covers "
-                                                   f"hires in {policy.TM7_2020_YEAR}", "hired_on")
+    require(
+        hired.year == policy.TM7_2020_YEAR,
+        c,
+        f"the {policy.TM7_2020_YEAR} variant covers hires in {policy.TM7_2020_YEAR}",
+        "hired_on",
+    )
     if group == "graduate":
         graduated = f.get("graduated_on")
         if not graduated:
             refuse(c, "a graduate's graduation date is required", "graduated_on")
         limit = add_years(graduated, policy.TM7_2020_GRADUATE_YEARS)
-        require(hired <= limit, c, f"hired on {hired}, more than "
-                                   f"{policy.TM7_2020_GRADUATE_YEARS} years after graduating on "
-                                   f"{graduated} (毕业三年内: by {limit})", "hired_on")
+        require(
+            hired <= limit,
+            c,
+            f"hired on {hired}, more than "
+            f"{policy.TM7_2020_GRADUATE_YEARS} years after graduating on "
+            f"{graduated} (毕业三年内: by {limit})",
+            "hired_on",
+        )
     elif group == "registered_unemployed":
         months = f.get("unemployed_months") or 0
-        require(months >= policy.TM7_2020_UNEMPLOYED_MONTHS, c,
-                f"registered unemployed for {months} months: "
-                f"{policy.TM7_2020_UNEMPLOYED_MONTHS} or more needed (登记失业半年以上)",
-                "unemployed_months")
-    require(f["contract_months"] >= policy.TM7_2020_MIN_CONTRACT_MONTHS, c,
-            f"a contract of {f['contract_months']} months: "
-            f"{policy.TM7_2020_MIN_CONTRACT_MONTHS} or more needed (签订半年以上劳动合同)",
-            "contract_months")
+        require(
+            months >= policy.TM7_2020_UNEMPLOYED_MONTHS,
+            c,
+            f"registered unemployed for {months} months: "
+            f"{policy.TM7_2020_UNEMPLOYED_MONTHS} or more needed (登记失业半年以上)",
+            "unemployed_months",
+        )
+    require(
+        f["contract_months"] >= policy.TM7_2020_MIN_CONTRACT_MONTHS,
+        c,
+        f"a contract of {f['contract_months']} months: "
+        f"{policy.TM7_2020_MIN_CONTRACT_MONTHS} or more needed (签订半年以上劳动合同)",
+        "contract_months",
+    )
     rate: int | None = context.get("tm7_2020_rate_fen", policy.TM7_2020_RATE_FEN)
     if not rate:
-        refuse(c, "the 2020 rate (云人社发〔2020〕26号) is not configured: set TM7_2020_RATE_FEN",
-               "variant")
-    return Calculation(SUBSIDY, rate, [line(c, f"one-time hiring subsidy, 2020 "
-                                               f"(云人社发〔2020〕26号 rate {yuan(rate)})", rate)],
-                       [finding(c, f"{policy.TM7_2020_GROUPS[group]} hired on {hired} on a "
-                                   f"{f['contract_months']}-month contract with social "
-                                   f"insurance")])
+        refuse(
+            c,
+            "the 2020 rate (云人社发〔2020〕26号) is not configured: set TM7_2020_RATE_FEN",
+            "variant",
+        )
+    return Calculation(
+        SUBSIDY,
+        rate,
+        [line(c, f"one-time hiring subsidy, 2020 (云人社发〔2020〕26号 rate {yuan(rate)})", rate)],
+        [
+            finding(
+                c,
+                f"{policy.TM7_2020_GROUPS[group]} hired on {hired} on a "
+                f"{f['contract_months']}-month contract with social "
+                f"insurance",
+            )
+        ],
+    )
 
 
 # -- TM-8 internship subsidy -----------------------------------------------------------------------
@@ -291,25 +457,46 @@ def internship(f: Facts, context: Mapping[str, Any]) -> Calculation:
         ref, planned = intern["intern_ref"], intern["planned_months"]
         require(ref not in seen, c, f"intern {ref} is listed twice", "interns", i, "intern_ref")
         seen.add(ref)
-        require(policy.TM8_MIN_MONTHS <= planned <= policy.TM8_MAX_MONTHS, c,
-                f"intern {ref}: an internship is {policy.TM8_MIN_MONTHS} to "
-                f"{policy.TM8_MAX_MONTHS} months (见习期为3—12个月), not {planned}",
-                "interns", i, "planned_months")
+        require(
+            policy.TM8_MIN_MONTHS <= planned <= policy.TM8_MAX_MONTHS,
+            c,
+            f"intern {ref}: an internship is {policy.TM8_MIN_MONTHS} to "
+            f"{policy.TM8_MAX_MONTHS} months (见习期为3—12个月), not {planned}",
+            "interns",
+            i,
+            "planned_months",
+        )
         served = intern["served_months"]
-        require(served <= planned, c, f"intern {ref}: {served} months served of {planned} "
-                                      f"planned", "interns", i, "served_months")
-        require(intern["outcome"] != "completed" or served == planned, c,
-                f"intern {ref} completed the internship: {planned} months served, not {served}",
-                "interns", i, "served_months")
+        require(
+            served <= planned,
+            c,
+            f"intern {ref}: {served} months served of {planned} planned",
+            "interns",
+            i,
+            "served_months",
+        )
+        require(
+            intern["outcome"] != "completed" or served == planned,
+            c,
+            f"intern {ref} completed the internship: {planned} months served, not {served}",
+            "interns",
+            i,
+            "served_months",
+        )
     ended = [x for x in interns if x["outcome"] in ("completed", "hired_early")]
     kept = [x for x in ended if x["outcome"] == "hired_early" or x["retained"]]
     retained = bool(ended) and Decimal(len(kept)) >= policy.TM8_RETENTION * len(ended)
     monthly = policy.TM8_RETAINED_MONTHLY_FEN if retained else policy.TM8_MONTHLY_FEN
-    eligibility = [finding(c, f"retention at the end: {len(kept)} of {len(ended)} "
-                              f"({percent(len(kept), len(ended)) if ended else 'none ended'}); "
-                              f"{policy.TM8_RETENTION * 100:.0f}% or more pays "
-                              f"{yuan(policy.TM8_RETAINED_MONTHLY_FEN)}, else "
-                              f"{yuan(policy.TM8_MONTHLY_FEN)} per intern per month")]
+    eligibility = [
+        finding(
+            c,
+            f"retention at the end: {len(kept)} of {len(ended)} "
+            f"({percent(len(kept), len(ended)) if ended else 'none ended'}); "
+            f"{policy.TM8_RETENTION * 100:.0f}% or more pays "
+            f"{yuan(policy.TM8_RETAINED_MONTHLY_FEN)}, else "
+            f"{yuan(policy.TM8_MONTHLY_FEN)} per intern per month",
+        )
+    ]
     lines = [line(c, _intern_text(x, monthly), _intern_months(x) * monthly) for x in interns]
     return Calculation(SUBSIDY, sum(x["amount_fen"] for x in lines), lines, eligibility)
 
@@ -317,8 +504,9 @@ def internship(f: Facts, context: Mapping[str, Any]) -> Calculation:
 def _intern_months(intern: Mapping[str, Any]) -> int:
     """An intern hired before the end earns the unit the remaining months too; one who left early
     earns the months served."""
-    months: int = intern["served_months"] if intern["outcome"] == "left_early" \
-        else intern["planned_months"]
+    months: int = (
+        intern["served_months"] if intern["outcome"] == "left_early" else intern["planned_months"]
+    )
     return months
 
 
@@ -326,24 +514,36 @@ def _intern_text(intern: Mapping[str, Any], monthly: int) -> str:
     planned, served = intern["planned_months"], intern["served_months"]
     text = f"intern {intern['intern_ref']}: {_intern_months(intern)} months × {yuan(monthly)}"
     if intern["outcome"] == "hired_early":
-        text += (f" ({served} served, hired before the end: the remaining {planned - served} "
-                 f"months too, 剩余期限见习补贴)")
+        text += (
+            f" ({served} served, hired before the end: the remaining {planned - served} "
+            f"months too, 剩余期限见习补贴)"
+        )
     elif intern["outcome"] == "left_early":
         text += f" (left after {served} of {planned} months)"
     if intern.get("interrupted_months"):
         until = add_months(intern["start_on"], planned + intern["interrupted_months"])
-        text += (f"; interrupted by the epidemic for {intern['interrupted_months']} months: the "
-                 f"subsidy period is extended to {until - dt.timedelta(days=1)} (相应延长)")
+        text += (
+            f"; interrupted by the epidemic for {intern['interrupted_months']} months: the "
+            f"subsidy period is extended to {until - dt.timedelta(days=1)} (相应延长)"
+        )
     return text
 
 
 # -- TM-10 incubation base -------------------------------------------------------------------------
 def incubation_base(f: Facts, context: Mapping[str, Any]) -> Calculation:
     c = "TM-10"
-    require(f["ecommerce"], c, "the base must incubate e-commerce businesses "
-                               "(电子商务创业孵化基地)", "ecommerce")
-    require(f["provincial_review_passed"], c, "the base must have passed the provincial review "
-                                              "(通过省级评审)", "provincial_review_passed")
+    require(
+        f["ecommerce"],
+        c,
+        "the base must incubate e-commerce businesses (电子商务创业孵化基地)",
+        "ecommerce",
+    )
+    require(
+        f["provincial_review_passed"],
+        c,
+        "the base must have passed the provincial review (通过省级评审)",
+        "provincial_review_passed",
+    )
     lines: list[Line] = []
     amount = capped(c, f["requested_fen"], policy.TM10_MAX_FEN, lines, "不超过200万元, once")
     return Calculation(SUBSIDY, amount, lines, [finding(c, "passed the provincial review")])
@@ -360,18 +560,32 @@ class Measure:
 
 
 MEASURES = {
-    "TM-4": Measure("以工代训职业培训补贴 on-the-job training subsidy", on_the_job_training,
-                    lambda party, f, today: (party, f["worker_ref"])),  # 6 months per person
-    "TM-5": Measure("大学生电商创业补贴 graduate startup subsidy", graduate_startup,
-                    lambda party, f, today: (party,)),                  # once per graduate
-    "TM-6": Measure("创业担保贷款额度 guaranteed startup loan ceiling", guaranteed_loan,
-                    lambda party, f, today: (party, str(today.year))),  # per borrower and year
-    "TM-7": Measure("一次性吸纳就业补贴 hiring subsidy", hiring,
-                    lambda party, f, today: (f["hire_ref"],)),  # once per person, whoever hires
-    "TM-8": Measure("就业见习补贴 internship subsidy", internship,
-                    lambda party, f, today: (party, f["cohort"])),      # per unit and intake
-    "TM-10": Measure("电子商务创业孵化基地奖补 incubation base award", incubation_base,
-                     lambda party, f, today: (party,)),                 # once per base
+    "TM-4": Measure(
+        "以工代训职业培训补贴 on-the-job training subsidy",
+        on_the_job_training,
+        lambda party, f, today: (party, f["worker_ref"]),
+    ),  # 6 months per person
+    "TM-5": Measure(
+        "大学生电商创业补贴 graduate startup subsidy",
+        graduate_startup,
+        lambda party, f, today: (party,),
+    ),  # once per graduate
+    "TM-6": Measure(
+        "创业担保贷款额度 guaranteed startup loan ceiling",
+        guaranteed_loan,
+        lambda party, f, today: (party, str(today.year)),
+    ),  # per borrower and year
+    "TM-7": Measure(
+        "一次性吸纳就业补贴 hiring subsidy", hiring, lambda party, f, today: (f["hire_ref"],)
+    ),  # once per person, whoever hires
+    "TM-8": Measure(
+        "就业见习补贴 internship subsidy", internship, lambda party, f, today: (party, f["cohort"])
+    ),  # per unit and intake
+    "TM-10": Measure(
+        "电子商务创业孵化基地奖补 incubation base award",
+        incubation_base,
+        lambda party, f, today: (party,),
+    ),  # once per base
 }
 
 

@@ -1,5 +1,6 @@
 """Money as the subsidies service writes it: integer fen, shown as yuan, and the lines of a
 calculated amount, each citing its clause."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -8,6 +9,7 @@ from typing import TypedDict
 
 class Line(TypedDict):
     """One line of a breakdown."""
+
     clause: str
     description: str
     amount_fen: int

@@ -2,6 +2,7 @@
 and ratios are ``Decimal``. Changing any of them is a new ``POLICY_VERSION``; every event records
 the version it applied. Chinese legal counting: 以上/以下/以内/达到/不超过 include the number,
 超过/不满 exclude it."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,15 +17,16 @@ ROUNDING = ROUND_HALF_UP
 # A fund is one source of money in one fiscal year; finance sets its budget (BudgetSet) and a grant
 # or an approval is charged to it when it is decided. source -> its name in the documents.
 FUNDS = {
-    "prefecture_finance": "州财政",                          # LT-10.1: 州财政给予…5万元
-    "employment_fund": "州本级就业专项资金",                  # TM-1
-    "employment_subsidy_fund": "就业补助资金",                # TM-7: 从就业补助资金中给予
-    "provincial_entrepreneurship_fund": "省级创业资金",       # TM-10: 从省级创业资金中给予
+    "prefecture_finance": "州财政",  # LT-10.1: 州财政给予…5万元
+    "employment_fund": "州本级就业专项资金",  # TM-1
+    "employment_subsidy_fund": "就业补助资金",  # TM-7: 从就业补助资金中给予
+    "provincial_entrepreneurship_fund": "省级创业资金",  # TM-10: 从省级创业资金中给予
 }
 # The clause a fund's yearly budget binds under: TM-1 (budgets per fiscal year) for the Ten
 # Measures' funds, LT-10.1 for the prefecture-finance subsidy.
-BUDGET_CLAUSE = {source: ("LT-10.1" if source == "prefecture_finance" else "TM-1")
-                 for source in FUNDS}
+BUDGET_CLAUSE = {
+    source: ("LT-10.1" if source == "prefecture_finance" else "TM-1") for source in FUNDS
+}
 # measure -> the fund that pays it. TM-4, TM-5 and TM-8 are the "skills training, employment and
 # entrepreneurship support, on-the-job training" TM-1 names; TM-7 and TM-10 name their own source;
 # TM-6 is a bank loan under a guarantee: a ceiling is approved, no fund pays anything (None).
@@ -58,60 +60,62 @@ LT_RULES_EFFECTIVE = dt.date(2022, 9, 1)
 LT16_TRANSFERRED_TALENTS_GET_SUBSIDY = True
 
 # -- TM-4 on-the-job training subsidy (以工代训) ----------------------------------------------------
-TM4_RATE = Decimal("0.20")              # 20% of the wages paid to that person
-TM4_MAX_MONTHS = 6                      # 累计最长不超过 6 个月 (6 included)
-TM4_ENTERPRISE_SIZES = ("medium", "small", "micro")   # 中小微
-TM4_GROUPS = {                          # the four groups TM-4 names
+TM4_RATE = Decimal("0.20")  # 20% of the wages paid to that person
+TM4_MAX_MONTHS = 6  # 累计最长不超过 6 个月 (6 included)
+TM4_ENTERPRISE_SIZES = ("medium", "small", "micro")  # 中小微
+TM4_GROUPS = {  # the four groups TM-4 names
     "employment_difficulty": "就业困难人员",
     "zero_employment_family": "零就业家庭成员",
     "graduate": "离校两年内高校毕业生",
     "registered_unemployed": "登记失业人员",
 }
-TM4_GRADUATE_YEARS = 2                  # 离校两年内: hired within 2 years of leaving school
+TM4_GRADUATE_YEARS = 2  # 离校两年内: hired within 2 years of leaving school
 
 # -- TM-5 graduate startup subsidy -----------------------------------------------------------------
-TM5_MAX_FEN = 30_000 * 100              # 最高 3 万元
+TM5_MAX_FEN = 30_000 * 100  # 最高 3 万元
 # 毕业 3 年内（含毕业学年）: the entity is founded in the graduation year or the two after it
 # (calendar years; the graduation year is the first of the three).
 TM5_YEARS_INCLUDING_GRADUATION_YEAR = 3
 TM5_EFFECTS = {"poverty_alleviation": "带动脱贫效果明显", "innovation": "创新示范效应显著"}
 
 # -- TM-6 guaranteed startup loan ceiling ----------------------------------------------------------
-TM6_INDIVIDUAL_MAX_FEN = 200_000 * 100          # 人均最高额度 20 万元以内
-TM6_PER_PARTNER_FEN = 200_000 * 100             # 合伙: 20 万元/人
+TM6_INDIVIDUAL_MAX_FEN = 200_000 * 100  # 人均最高额度 20 万元以内
+TM6_PER_PARTNER_FEN = 200_000 * 100  # 合伙: 20 万元/人
 TM6_PARTNERSHIP_NORMAL_MAX_FEN = 1_000_000 * 100  # 一般不超过 100 万元
-TM6_PARTNERSHIP_MAX_FEN = 1_100_000 * 100       # 最高不超过 110 万元
-TM6_ENTERPRISE_MAX_FEN = 3_000_000 * 100        # 小微企业: 最高不超过 300 万元
-TM6_ENTERPRISE_SIZES = ("small", "micro")       # 小微
-TM6_HIRING_RATIO = Decimal("0.15")              # 达到现有在职职工人数 15% (15% included)
-TM6_LARGE_STAFF_ABOVE = 100                     # 超过 100 人 (100 itself is not "over")
-TM6_LARGE_HIRING_RATIO = Decimal("0.08")        # …的企业达到 8%
-TM6_MIN_CONTRACT_MONTHS = 12                    # 签订 1 年以上劳动合同 (1 year included)
+TM6_PARTNERSHIP_MAX_FEN = 1_100_000 * 100  # 最高不超过 110 万元
+TM6_ENTERPRISE_MAX_FEN = 3_000_000 * 100  # 小微企业: 最高不超过 300 万元
+TM6_ENTERPRISE_SIZES = ("small", "micro")  # 小微
+TM6_HIRING_RATIO = Decimal("0.15")  # 达到现有在职职工人数 15% (15% included)
+TM6_LARGE_STAFF_ABOVE = 100  # 超过 100 人 (100 itself is not "over")
+TM6_LARGE_HIRING_RATIO = Decimal("0.08")  # …的企业达到 8%
+TM6_MIN_CONTRACT_MONTHS = 12  # 签订 1 年以上劳动合同 (1 year included)
 
 # -- TM-7 hiring subsidy ---------------------------------------------------------------------------
 TM7_ENTERPRISE_SIZES = ("medium", "small", "micro")
-TM7_PER_GRADUATE_FEN = 5_000 * 100              # 5000 元/人, once
-TM7_MIN_CONTRACT_MONTHS = 12                    # 1 年以上劳动合同
+TM7_PER_GRADUATE_FEN = 5_000 * 100  # 5000 元/人, once
+TM7_MIN_CONTRACT_MONTHS = 12  # 1 年以上劳动合同
 # The 2020 variant: graduates within 3 years, people registered unemployed for half a year or
 # more, migrant workers kept from their jobs by the epidemic; contract of half a year or more.
 TM7_2020_YEAR = 2020
-TM7_2020_GRADUATE_YEARS = 3                     # 毕业三年内 (from the graduation date)
-TM7_2020_UNEMPLOYED_MONTHS = 6                  # 登记失业半年以上
-TM7_2020_MIN_CONTRACT_MONTHS = 6                # 半年以上劳动合同
-TM7_2020_GROUPS = {"graduate": "毕业三年内高校毕业生",
-                   "registered_unemployed": "登记失业半年以上人员",
-                   "migrant_worker_epidemic": "因疫情无法返岗的农民工"}
+TM7_2020_GRADUATE_YEARS = 3  # 毕业三年内 (from the graduation date)
+TM7_2020_UNEMPLOYED_MONTHS = 6  # 登记失业半年以上
+TM7_2020_MIN_CONTRACT_MONTHS = 6  # 半年以上劳动合同
+TM7_2020_GROUPS = {
+    "graduate": "毕业三年内高校毕业生",
+    "registered_unemployed": "登记失业半年以上人员",
+    "migrant_worker_epidemic": "因疫情无法返岗的农民工",
+}
 # "具体标准参照云人社发〔2020〕26号文件执行": that document is not in the handout, so the rate is
 # not guessed. The service's configuration sets it (TM7_2020_RATE_FEN); until then a 2020-variant
 # claim is refused citing TM-7.
 TM7_2020_RATE_FEN: int | None = None
 
 # -- TM-8 internship subsidy -----------------------------------------------------------------------
-TM8_MIN_MONTHS = 3                      # 见习期为 3—12 个月 (both ends included)
+TM8_MIN_MONTHS = 3  # 见习期为 3—12 个月 (both ends included)
 TM8_MAX_MONTHS = 12
-TM8_MONTHLY_FEN = 1_000 * 100           # 1000 元/人/月
+TM8_MONTHLY_FEN = 1_000 * 100  # 1000 元/人/月
 TM8_RETAINED_MONTHLY_FEN = 1_500 * 100  # 1500 元/人/月 when retention reaches 50%
-TM8_RETENTION = Decimal("0.50")         # 留用率达到 50% 以上 (50% included)
+TM8_RETENTION = Decimal("0.50")  # 留用率达到 50% 以上 (50% included)
 
 # -- TM-10 incubation base -------------------------------------------------------------------------
-TM10_MAX_FEN = 2_000_000 * 100          # 不超过 200 万元, once
+TM10_MAX_FEN = 2_000_000 * 100  # 不超过 200 万元, once

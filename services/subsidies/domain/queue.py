@@ -7,6 +7,7 @@ the grants are granted first queued first while the fund has room, each charging
 the next is looked at; the first in line that does not fit stops the queue: nobody behind it jumps
 the queue, not even a smaller grant that would fit (LT-10.1, under the budget order of TM-1).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -23,6 +24,7 @@ CLAUSE = policy.BUDGET_CLAUSE["prefecture_finance"]
 @dataclass(frozen=True)
 class QueuedGrant:
     """A grant waiting in the queue, and what it would charge the fund."""
+
     grant_id: str
     amount_fen: int
 
