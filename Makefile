@@ -1,7 +1,7 @@
 # Local one-host workflow; see deploy/local/*.sh.
 PY := .venv/bin/python
 
-.PHONY: run stop test unit bench load audit-bench catalogue clean
+.PHONY: run stop test check unit bench load audit-bench catalogue clean
 
 run:            ## set up everything, start the four services, walk one application through
 	bash deploy/local/run.sh
@@ -11,6 +11,9 @@ stop:           ## stop the four services (PostgreSQL and RabbitMQ keep running)
 
 test:           ## full test suite (unit, integration, e2e, faults)
 	bash deploy/local/test.sh
+
+check:          ## static checks: ruff (lint, format) and mypy (strict on the domain and the store)
+	bash deploy/local/check.sh
 
 unit:           ## unit tests only: no PostgreSQL/RabbitMQ needed
 	bash deploy/local/venv.sh
