@@ -48,7 +48,7 @@ import operator
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*\Z")
 
@@ -135,7 +135,7 @@ class Condition(abc.ABC):
     """A condition on a row: ``sql`` for the live path, ``holds(row)`` for the memory sink."""
 
     @abc.abstractmethod
-    def sql(self, table: Table, params: list) -> str:
+    def sql(self, table: Table, params: list[Any]) -> str:
         """The condition as SQL over ``table``'s columns, its values appended to ``params``."""
 
     @abc.abstractmethod
@@ -158,7 +158,7 @@ class Eq(Condition):
     column: str
     value: Any
 
-    def sql(self, table: Table, params: list) -> str:
+    def sql(self, table: Table, params: list[Any]) -> str:
         if self.value is None:
             return f"{table.ref(self.column)} IS NULL"
         params.append(self.value)
@@ -174,7 +174,7 @@ class Ne(Condition):
     column: str
     value: Any
 
-    def sql(self, table: Table, params: list) -> str:
+    def sql(self, table: Table, params: list[Any]) -> str:
         params.append(self.value)
         return f"{table.ref(self.column)} IS DISTINCT FROM %s"
 
@@ -187,7 +187,7 @@ class Empty(Condition):
     """The array ``column`` (NOT NULL) has no items."""
     column: str
 
-    def sql(self, table: Table, params: list) -> str:
+    def sql(self, table: Table, params: list[Any]) -> str:
         return f"cardinality({table.ref(self.column)}) = 0"
 
     def holds(self, row: Mapping[str, Any]) -> bool:
@@ -199,7 +199,7 @@ class _All(Condition):
     left: Condition
     right: Condition
 
-    def sql(self, table: Table, params: list) -> str:
+    def sql(self, table: Table, params: list[Any]) -> str:
         return f"({self.left.sql(table, params)} AND {self.right.sql(table, params)})"
 
     def holds(self, row: Mapping[str, Any]) -> bool:
@@ -211,7 +211,7 @@ class _Any(Condition):
     left: Condition
     right: Condition
 
-    def sql(self, table: Table, params: list) -> str:
+    def sql(self, table: Table, params: list[Any]) -> str:
         return f"({self.left.sql(table, params)} OR {self.right.sql(table, params)})"
 
     def holds(self, row: Mapping[str, Any]) -> bool:
@@ -222,7 +222,7 @@ class _Any(Condition):
 class _Not(Condition):
     inner: Condition
 
-    def sql(self, table: Table, params: list) -> str:
+    def sql(self, table: Table, params: list[Any]) -> str:
         return f"NOT {self.inner.sql(table, params)}"
 
     def holds(self, row: Mapping[str, Any]) -> bool:
@@ -233,7 +233,7 @@ class Expression(abc.ABC):
     """A column's new value computed from the row as it was."""
 
     @abc.abstractmethod
-    def sql(self, table: Table, column: str, params: list) -> str:
+    def sql(self, table: Table, column: str, params: list[Any]) -> str:
         """The value as SQL over ``table``'s columns, its values appended to ``params``."""
 
     @abc.abstractmethod
@@ -246,7 +246,7 @@ class Add(Expression):
     """The column plus ``amount`` (NULL stays NULL)."""
     amount: Any
 
-    def sql(self, table: Table, column: str, params: list) -> str:
+    def sql(self, table: Table, column: str, params: list[Any]) -> str:
         params.append(self.amount)
         return f"{table.ref(column)} + %s"
 
@@ -259,7 +259,7 @@ class Append(Expression):
     """The array column with ``item`` added at its end (``array_append``)."""
     item: Any
 
-    def sql(self, table: Table, column: str, params: list) -> str:
+    def sql(self, table: Table, column: str, params: list[Any]) -> str:
         params.append(self.item)
         return f"array_append({table.ref(column)}, %s)"
 
@@ -272,7 +272,7 @@ class Remove(Expression):
     """The array column without any item equal to ``item`` (``array_remove``)."""
     item: Any
 
-    def sql(self, table: Table, column: str, params: list) -> str:
+    def sql(self, table: Table, column: str, params: list[Any]) -> str:
         params.append(self.item)
         return f"array_remove({table.ref(column)}, %s)"
 
@@ -298,7 +298,7 @@ class Case(Expression):
             raise ValueError("a Case needs at least one (condition, value)")
         self.cases, self.otherwise = cases, otherwise
 
-    def sql(self, table: Table, column: str, params: list) -> str:
+    def sql(self, table: Table, column: str, params: list[Any]) -> str:
         parts = []
         for condition, value in self.cases:
             test = condition.sql(table, params)
@@ -316,7 +316,7 @@ class Case(Expression):
         return f"Case(*{self.cases!r}, otherwise={self.otherwise!r})"
 
 
-def _case_value(table: Table, column: str, value: Any, params: list) -> str:
+def _case_value(table: Table, column: str, value: Any, params: list[Any]) -> str:
     if value is KEEP:
         return table.ref(column)
     params.append(value)
@@ -339,13 +339,20 @@ class Event(Protocol):
 
 
 Values = dict[str, Any] | Callable[[], dict[str, Any]]  # an update's values, or what makes them
+# a row as a handler gives it and the memory sink keeps it: column -> value, or every column's
+# value in the table's order
+Row = dict[str, Any] | tuple[Any, ...]
+# The sinks tell these apart by ``type(x) is dict`` or ``type(x) is tuple`` (one test per change,
+# no call). mypy narrows such a test to that type where it holds, but keeps the whole union where
+# it does not: the ``# type: ignore``s below mark the code that reads the other type there
+# (values not a dict are the function that makes them; a row not a tuple is a dict).
 
 
 class Rows(Protocol):
     """A read model's tables as a handler changes and reads them. The mappings a handler passes
     become the sink's (the memory sink may keep ``values`` as the row)."""
 
-    def insert(self, table: str, values: dict[str, Any] | tuple) -> None: ...
+    def insert(self, table: str, values: Row) -> None: ...
 
     def upsert(self, table: str, values: dict[str, Any], update: dict[str, Any] | None = None,
                computed: dict[str, Expression] | None = None) -> None: ...
@@ -385,7 +392,7 @@ def otherwise(handler: Handler) -> Handler:
 
 
 # -- the live sink: SQL -------------------------------------------------------------------------
-def _key_sql(table: Table, key: Any, params: list) -> str:
+def _key_sql(table: Table, key: Any, params: list[Any]) -> str:
     """The WHERE condition that finds ``key``'s rows."""
     if type(key) is By:
         parts = []
@@ -408,7 +415,7 @@ def _key_sql(table: Table, key: Any, params: list) -> str:
     return " AND ".join(f"{column} = %s" for column in columns)
 
 
-def _key_values(table: Table, key: Any) -> tuple:
+def _key_values(table: Table, key: Any) -> tuple[Any, ...]:
     if len(table.key) == 1:
         return (key,)
     if type(key) is not tuple or len(key) != len(table.key):
@@ -417,7 +424,7 @@ def _key_values(table: Table, key: Any) -> tuple:
 
 
 def _set_sql(table: Table, values: Mapping[str, Any], computed: Mapping[str, Expression] | None,
-             params: list) -> str:
+             params: list[Any]) -> str:
     parts = []
     for column, value in values.items():
         _settable(table, column)
@@ -441,13 +448,14 @@ def _settable(table: Table, column: str) -> None:
         raise ValueError(f"{table.name}: a change does not set the key column {column}")
 
 
-def _insert_sql(table: Table, values: Mapping[str, Any] | tuple, params: list) -> str:
+def _insert_sql(table: Table, values: Mapping[str, Any] | tuple[Any, ...],
+                params: list[Any]) -> str:
     if type(values) is tuple:
         if len(values) != len(table.columns):
             raise ValueError(f"{table.name}: a row of {len(values)} values for "
                              f"{len(table.columns)} columns")
         values = dict(zip(table.columns, values))
-    for column, value in values.items():
+    for column, value in values.items():  # type: ignore[union-attr]  # not a tuple: a mapping
         table.ref(column)
         if isinstance(value, Expression):
             raise ValueError(f"{table.name}.{column}: an insert's values are values")
@@ -464,13 +472,14 @@ class SqlRows:
     def __init__(self, cur: Any, tables: Mapping[str, Table]) -> None:
         self.cur, self.tables = cur, tables
 
-    def insert(self, table: str, values: dict[str, Any] | tuple) -> None:
-        params: list = []
+    def insert(self, table: str, values: Row) -> None:
+        params: list[Any] = []
         self.cur.execute(_insert_sql(self.tables[table], values, params), params)
 
     def upsert(self, table: str, values: dict[str, Any], update: dict[str, Any] | None = None,
                computed: dict[str, Expression] | None = None) -> None:
-        t, params = self.tables[table], []
+        t = self.tables[table]
+        params: list[Any] = []
         sql = f"{_insert_sql(t, values, params)} ON CONFLICT ({', '.join(t.key)})"
         if update or computed:
             sql += f" DO UPDATE SET {_set_sql(t, update or {}, computed, params)}"
@@ -480,7 +489,8 @@ class SqlRows:
 
     def insert_from(self, table: str, values: dict[str, Any], source: str, key: Any,
                     take: dict[str, str]) -> None:
-        t, s, params = self.tables[table], self.tables[source], []
+        t, s = self.tables[table], self.tables[source]
+        params: list[Any] = []
         for column, value in values.items():
             t.ref(column)
             params.append(value)
@@ -494,28 +504,33 @@ class SqlRows:
     def update(self, table: str, key: Any, values: Values,
                computed: dict[str, Expression] | None = None,
                only: Condition | None = None) -> None:
-        t, params = self.tables[table], []
-        sets = _set_sql(t, values if type(values) is dict else values(), computed, params)
+        t = self.tables[table]
+        params: list[Any] = []
+        sets = _set_sql(t, values if type(values) is dict else values(),  # type: ignore[operator]
+                        computed, params)
         sql = f"UPDATE {t.name} SET {sets} WHERE {_key_sql(t, key, params)}"
         if only is not None:
             sql += f" AND {only.sql(t, params)}"
         self.cur.execute(sql, params)
 
     def delete(self, table: str, key: Any, only: Condition | None = None) -> None:
-        t, params = self.tables[table], []
+        t = self.tables[table]
+        params: list[Any] = []
         sql = f"DELETE FROM {t.name} WHERE {_key_sql(t, key, params)}"
         if only is not None:
             sql += f" AND {only.sql(t, params)}"
         self.cur.execute(sql, params)
 
     def count(self, table: str, key: Any) -> int:
-        t, params = self.tables[table], []
+        t = self.tables[table]
+        params: list[Any] = []
         self.cur.execute(f"SELECT count(*) FROM {t.name} WHERE {_key_sql(t, key, params)}",
                          params)
         return self.cur.fetchone()[0]
 
     def get(self, table: str, key: Any) -> dict[str, Any] | None:
-        t, params = self.tables[table], []
+        t = self.tables[table]
+        params: list[Any] = []
         self.cur.execute(f"SELECT {', '.join(t.columns)} FROM {t.name}"
                          f" WHERE {_key_sql(t, key, params)}", params)
         row = self.cur.fetchone()
@@ -529,6 +544,9 @@ def _array_literal(values: list[str]) -> str:
                           for v in values) + "}"
 
 
+Index = dict[Any, dict[Any, dict[str, Any]]]  # a lookup's values -> {row key: row}
+
+
 class _MemoryTable:
     """One table's rows in memory, by primary key: a row is a dict (column -> value, every
     column there) or, as long as nothing changes it, the tuple an insert gave (every column's
@@ -538,7 +556,7 @@ class _MemoryTable:
     def __init__(self, table: Table) -> None:
         self.table = table
         self.columns = table.columns
-        self.rows: dict[Any, dict[str, Any] | tuple] = {}
+        self.rows: dict[Any, Row] = {}
         self.dicts = 0  # how many of the rows are dicts
         self.blank = {c: table.defaults.get(c) for c in table.columns}
         self.width = len(table.columns)
@@ -546,16 +564,17 @@ class _MemoryTable:
         self.key_at = operator.itemgetter(*(table.columns.index(c) for c in table.key))
         self.composite = len(table.key) > 1
         # lookup columns -> (a row's values there, {those values: {row key: row}})
-        self.indexes = {cols: (operator.itemgetter(*cols), {}) for cols in table.lookups}
+        self.indexes: dict[tuple[str, ...], tuple[Callable[[dict[str, Any]], Any], Index]] = {
+            cols: (operator.itemgetter(*cols), {}) for cols in table.lookups}
         self.indexed = frozenset(itertools.chain(*table.lookups))
         self.plain = not self.composite and not self.indexes  # one key column, no lookups
         self.plain_sets = not self.indexes  # an update is one dict update (no index follows)
 
-    def as_dict(self, key: Any, row: tuple) -> dict[str, Any]:
+    def as_dict(self, key: Any, row: tuple[Any, ...]) -> dict[str, Any]:
         """The row of ``key``, kept as a dict from now on (it is about to change)."""
         self.dicts += 1
-        row = self.rows[key] = dict(zip(self.columns, row))
-        return row
+        kept = self.rows[key] = dict(zip(self.columns, row))
+        return kept
 
     def find(self, key: Any) -> list[dict[str, Any]]:
         """The rows ``key`` (a key, ``In`` or ``By``) finds, as dicts; a NULL finds nothing."""
@@ -567,14 +586,16 @@ class _MemoryTable:
                 return []
             bucket = self.indexes[cols][1].get(values[0] if len(cols) == 1 else values)
             return list(bucket.values()) if bucket else []
-        found = []
+        found: list[dict[str, Any]] = []
         for k in key.keys if type(key) is In else (key,):
             row = rows.get(k)
             if row is not None:
-                found.append(self.as_dict(k, row) if type(row) is tuple else row)
+                found.append(self.as_dict(k, row) if type(row) is tuple
+                             else row)  # type: ignore[arg-type]  # not a tuple: a dict
         return found
 
-    def insert(self, values: dict[str, Any] | tuple) -> None:
+    def insert(self, values: Row) -> None:
+        row: Row
         if type(values) is tuple:
             if len(values) != self.width:
                 raise ValueError(f"{self.table.name}: a row of {len(values)} values for "
@@ -587,7 +608,7 @@ class _MemoryTable:
             if len(values) == self.width:
                 row = values  # (if those are not the table's columns, ``dump`` says so)
             else:
-                row = {**self.blank, **values}
+                row = {**self.blank, **values}  # type: ignore[dict-item]  # not a tuple: a dict
                 if len(row) != self.width:
                     self.unknown(row)
             key = self.key_of(row)
@@ -596,8 +617,8 @@ class _MemoryTable:
             raise ValueError(f"{self.table.name}: a key column is NULL in {values}")
         if self.rows.setdefault(key, row) is not row:
             raise ValueError(f"{self.table.name}: duplicate key {key!r}")
-        if self.indexes:
-            self._index(key, row)
+        if self.indexes:  # (a table with lookups keeps its rows as dicts)
+            self._index(key, row)  # type: ignore[arg-type]
 
     def set(self, row: dict[str, Any], values: Mapping[str, Any],
             computed: Mapping[str, Expression] | None) -> None:
@@ -638,17 +659,18 @@ class _MemoryTable:
             if bucket is not None and bucket.pop(key, None) is not None and not bucket:
                 del index[values]
 
-    def dump(self) -> tuple[tuple[str, ...], list[tuple]]:
+    def dump(self) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
         columns, kept = self.columns, self.rows.values()
         as_tuple = operator.itemgetter(*columns) if len(columns) > 1 else (
             lambda r: (r[columns[0]],))
         # a row with a column the table has not is refused: one an update set (a row longer
         # than the table is wide), or one an insert gave instead of another (KeyError below)
-        if self.dicts and set(map(len, kept)) != {self.width}:
-            self.unknown(next(r for r in kept if len(r) != self.width))
+        if self.dicts and set(map(len, kept)) != {self.width}:  # (a tuple row is as wide)
+            self.unknown(cast("dict[str, Any]", next(r for r in kept if len(r) != self.width)))
+        rows: list[tuple[Any, ...]]
         try:
             if not self.dicts:
-                rows = list(kept)
+                rows = cast("list[tuple[Any, ...]]", list(kept))  # (no row is a dict)
             elif self.dicts == len(kept):
                 rows = list(map(as_tuple, kept))
             else:
@@ -673,7 +695,7 @@ class MemoryRows:
     def __init__(self, tables: Iterable[Table]) -> None:
         self.tables = {t.name: _MemoryTable(t) for t in tables}
 
-    def insert(self, table: str, values: dict[str, Any] | tuple) -> None:
+    def insert(self, table: str, values: Row) -> None:
         t = self.tables[table]
         if type(values) is tuple and t.plain and len(values) == t.width:
             rows, key = t.rows, t.key_at(values)  # the most common change of a bulk replay
@@ -696,7 +718,8 @@ class MemoryRows:
         if row is None:
             t.insert(values)
         elif update or computed:
-            t.set(t.as_dict(key, row) if type(row) is tuple else row, update or {}, computed)
+            t.set(t.as_dict(key, row) if type(row) is tuple
+                  else row, update or {}, computed)  # type: ignore[arg-type]  # not a tuple: a dict
 
     def insert_from(self, table: str, values: dict[str, Any], source: str, key: Any,
                     take: dict[str, str]) -> None:
@@ -709,20 +732,23 @@ class MemoryRows:
                only: Condition | None = None) -> None:
         t = self.tables[table]
         if type(key) in _FINDERS:
-            for row in t.find(key):
-                if only is None or only.holds(row):
+            for found in t.find(key):
+                if only is None or only.holds(found):
                     if type(values) is not dict:
-                        values = values()
-                    t.set(row, values, computed)
+                        values = values()  # type: ignore[operator]
+                    t.set(found, values, computed)
             return
         row = t.rows.get(key)
         if type(row) is dict and only is None and computed is None and t.plain_sets:
-            row.update(values if type(values) is dict else values())  # the common case
+            row.update(values if type(values) is dict  # the common case
+                       else values())  # type: ignore[operator]
         elif row is not None:
             if type(row) is tuple:
                 row = t.as_dict(key, row)
-            if only is None or only.holds(row):
-                t.set(row, values if type(values) is dict else values(), computed)
+            # row is a dict here (as_dict's, or one not a tuple)
+            if only is None or only.holds(row):  # type: ignore[arg-type]
+                t.set(row, values if type(values) is dict  # type: ignore[arg-type]
+                      else values(), computed)  # type: ignore[operator]
 
     def delete(self, table: str, key: Any, only: Condition | None = None) -> None:
         t = self.tables[table]
@@ -740,7 +766,7 @@ class MemoryRows:
         found = self.tables[table].find(key)
         return dict(found[0]) if found else None
 
-    def dump(self) -> dict[str, tuple[tuple[str, ...], list[tuple]]]:
+    def dump(self) -> dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]]]]:
         """Every table: its columns and its rows as tuples in that order (text[] values as
         array literals), for COPY."""
         return {name: table.dump() for name, table in self.tables.items()}
@@ -760,10 +786,12 @@ class ReadModel:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        handlers, other = {}, None
+        handlers: dict[str, Handler] = {}
+        other: Handler | None = None
         for klass in reversed(cls.__mro__):
             for value in vars(klass).values():
-                events = getattr(value, "read_model_events", False)
+                # the event types ``@on`` marks, None where ``@otherwise`` marks, () unmarked
+                events: tuple[str, ...] | None = getattr(value, "read_model_events", ())
                 if events is None:
                     other = value
                 elif events:
@@ -814,5 +842,5 @@ class Fold:
                 handler(model, event, rows)
         self.apply: Callable[[Event], None] = apply
 
-    def tables(self) -> dict[str, tuple[tuple[str, ...], list[tuple]]]:
+    def tables(self) -> dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]]]]:
         return self.rows.dump()
