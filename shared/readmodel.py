@@ -40,6 +40,7 @@ A handler calls ``rows`` rather than returning changes as values: in replay, eac
 one method call on rows in memory (a change made as an object and dispatched cost half as much
 again), which keeps the bulk path close to a fold written by hand for the memory sink alone.
 """
+
 from __future__ import annotations
 
 import abc
@@ -60,6 +61,7 @@ class Table:
     primary key; ``defaults`` the values of the columns whose DEFAULT is not NULL (an insert that
     leaves a column out gets its default); ``arrays`` its text[] columns; ``lookups`` the column
     sets besides the key that ``By`` may name (the memory sink keeps an index on each)."""
+
     name: str
     columns: tuple[str, ...]
     key: tuple[str, ...]
@@ -75,8 +77,10 @@ class Table:
             raise ValueError(f"{self.name}: a column is named twice")
         named = {*self.key, *self.defaults, *self.arrays, *itertools.chain(*self.lookups)}
         if not self.key or not named <= set(self.columns):
-            raise ValueError(f"{self.name}: key, defaults, arrays and lookups must name columns "
-                             f"(unknown: {sorted(named - set(self.columns))})")
+            raise ValueError(
+                f"{self.name}: key, defaults, arrays and lookups must name columns "
+                f"(unknown: {sorted(named - set(self.columns))})"
+            )
 
     def ref(self, column: str) -> str:
         """``column`` qualified by the table's name, refused unless it is one of its columns."""
@@ -90,13 +94,15 @@ class Table:
         for cols in self.lookups:
             if set(cols) == wanted:
                 return cols
-        raise ValueError(f"{self.name} has no lookup by {sorted(wanted)} (its lookups: "
-                         f"{self.lookups})")
+        raise ValueError(
+            f"{self.name} has no lookup by {sorted(wanted)} (its lookups: {self.lookups})"
+        )
 
 
 # -- finding rows -------------------------------------------------------------------------------
 class In:
     """Finds the rows of any of ``keys`` (each the primary key's value, as a plain key)."""
+
     __slots__ = ("keys",)
     __hash__ = None  # type: ignore[assignment]
 
@@ -112,6 +118,7 @@ class In:
 
 class By:
     """Finds the rows whose ``columns`` (one of the table's lookups) hold these values."""
+
     __slots__ = ("columns",)
     __hash__ = None  # type: ignore[assignment]
 
@@ -155,6 +162,7 @@ class Condition(abc.ABC):
 @dataclass(frozen=True)
 class Eq(Condition):
     """``column`` equals ``value`` (``None``: the column is NULL)."""
+
     column: str
     value: Any
 
@@ -171,6 +179,7 @@ class Eq(Condition):
 @dataclass(frozen=True)
 class Ne(Condition):
     """``column`` is other than ``value`` (NULL is other than any value but NULL)."""
+
     column: str
     value: Any
 
@@ -185,6 +194,7 @@ class Ne(Condition):
 @dataclass(frozen=True)
 class Empty(Condition):
     """The array ``column`` (NOT NULL) has no items."""
+
     column: str
 
     def sql(self, table: Table, params: list[Any]) -> str:
@@ -244,6 +254,7 @@ class Expression(abc.ABC):
 @dataclass(frozen=True)
 class Add(Expression):
     """The column plus ``amount`` (NULL stays NULL)."""
+
     amount: Any
 
     def sql(self, table: Table, column: str, params: list[Any]) -> str:
@@ -257,6 +268,7 @@ class Add(Expression):
 @dataclass(frozen=True)
 class Append(Expression):
     """The array column with ``item`` added at its end (``array_append``)."""
+
     item: Any
 
     def sql(self, table: Table, column: str, params: list[Any]) -> str:
@@ -270,6 +282,7 @@ class Append(Expression):
 @dataclass(frozen=True)
 class Remove(Expression):
     """The array column without any item equal to ``item`` (``array_remove``)."""
+
     item: Any
 
     def sql(self, table: Table, column: str, params: list[Any]) -> str:
@@ -291,6 +304,7 @@ KEEP = _Keep()  # in a Case: the column keeps its value
 class Case(Expression):
     """The value of the first ``(condition, value)`` whose condition holds, else ``otherwise``
     (a value ``KEEP``: the column's own)."""
+
     __slots__ = ("cases", "otherwise")
 
     def __init__(self, *cases: tuple[Condition, Any], otherwise: Any = KEEP) -> None:
@@ -327,6 +341,7 @@ def _case_value(table: Table, column: str, value: Any, params: list[Any]) -> str
 class Event(Protocol):
     """What a handler reads of an event (the store's ``RecordedEvent``). On the live path
     ``global_position`` is known to the server only: a handler passes it on as a value."""
+
     event_id: str
     event_type: str
     stream_type: str
@@ -354,15 +369,26 @@ class Rows(Protocol):
 
     def insert(self, table: str, values: Row) -> None: ...
 
-    def upsert(self, table: str, values: dict[str, Any], update: dict[str, Any] | None = None,
-               computed: dict[str, Expression] | None = None) -> None: ...
+    def upsert(
+        self,
+        table: str,
+        values: dict[str, Any],
+        update: dict[str, Any] | None = None,
+        computed: dict[str, Expression] | None = None,
+    ) -> None: ...
 
-    def insert_from(self, table: str, values: dict[str, Any], source: str, key: Any,
-                    take: dict[str, str]) -> None: ...
+    def insert_from(
+        self, table: str, values: dict[str, Any], source: str, key: Any, take: dict[str, str]
+    ) -> None: ...
 
-    def update(self, table: str, key: Any, values: Values,
-               computed: dict[str, Expression] | None = None,
-               only: Condition | None = None) -> None: ...
+    def update(
+        self,
+        table: str,
+        key: Any,
+        values: Values,
+        computed: dict[str, Expression] | None = None,
+        only: Condition | None = None,
+    ) -> None: ...
 
     def delete(self, table: str, key: Any, only: Condition | None = None) -> None: ...
 
@@ -382,6 +408,7 @@ def on(*event_types: str) -> Callable[[Handler], Handler]:
     def mark(handler: Handler) -> Handler:
         handler.read_model_events = event_types  # type: ignore[attr-defined]
         return handler
+
     return mark
 
 
@@ -423,8 +450,12 @@ def _key_values(table: Table, key: Any) -> tuple[Any, ...]:
     return key
 
 
-def _set_sql(table: Table, values: Mapping[str, Any], computed: Mapping[str, Expression] | None,
-             params: list[Any]) -> str:
+def _set_sql(
+    table: Table,
+    values: Mapping[str, Any],
+    computed: Mapping[str, Expression] | None,
+    params: list[Any],
+) -> str:
     parts = []
     for column, value in values.items():
         _settable(table, column)
@@ -448,20 +479,23 @@ def _settable(table: Table, column: str) -> None:
         raise ValueError(f"{table.name}: a change does not set the key column {column}")
 
 
-def _insert_sql(table: Table, values: Mapping[str, Any] | tuple[Any, ...],
-                params: list[Any]) -> str:
+def _insert_sql(
+    table: Table, values: Mapping[str, Any] | tuple[Any, ...], params: list[Any]
+) -> str:
     if type(values) is tuple:
         if len(values) != len(table.columns):
-            raise ValueError(f"{table.name}: a row of {len(values)} values for "
-                             f"{len(table.columns)} columns")
+            raise ValueError(
+                f"{table.name}: a row of {len(values)} values for {len(table.columns)} columns"
+            )
         values = dict(zip(table.columns, values))
     for column, value in values.items():  # type: ignore[union-attr]  # not a tuple: a mapping
         table.ref(column)
         if isinstance(value, Expression):
             raise ValueError(f"{table.name}.{column}: an insert's values are values")
         params.append(value)
-    return (f"INSERT INTO {table.name} ({', '.join(values)})"
-            f" VALUES ({', '.join(['%s'] * len(values))})")
+    return (
+        f"INSERT INTO {table.name} ({', '.join(values)}) VALUES ({', '.join(['%s'] * len(values))})"
+    )
 
 
 class SqlRows:
@@ -476,8 +510,13 @@ class SqlRows:
         params: list[Any] = []
         self.cur.execute(_insert_sql(self.tables[table], values, params), params)
 
-    def upsert(self, table: str, values: dict[str, Any], update: dict[str, Any] | None = None,
-               computed: dict[str, Expression] | None = None) -> None:
+    def upsert(
+        self,
+        table: str,
+        values: dict[str, Any],
+        update: dict[str, Any] | None = None,
+        computed: dict[str, Expression] | None = None,
+    ) -> None:
         t = self.tables[table]
         params: list[Any] = []
         sql = f"{_insert_sql(t, values, params)} ON CONFLICT ({', '.join(t.key)})"
@@ -487,8 +526,9 @@ class SqlRows:
             sql += " DO NOTHING"
         self.cur.execute(sql, params)
 
-    def insert_from(self, table: str, values: dict[str, Any], source: str, key: Any,
-                    take: dict[str, str]) -> None:
+    def insert_from(
+        self, table: str, values: dict[str, Any], source: str, key: Any, take: dict[str, str]
+    ) -> None:
         t, s = self.tables[table], self.tables[source]
         params: list[Any] = []
         for column, value in values.items():
@@ -497,17 +537,29 @@ class SqlRows:
         for column in take:
             t.ref(column)
         taken = [s.ref(column) for column in take.values()]
-        self.cur.execute(f"INSERT INTO {t.name} ({', '.join([*values, *take])})"
-                         f" SELECT {', '.join(['%s'] * len(values) + taken)}"
-                         f" FROM {s.name} WHERE {_key_sql(s, key, params)}", params)
+        self.cur.execute(
+            f"INSERT INTO {t.name} ({', '.join([*values, *take])})"
+            f" SELECT {', '.join(['%s'] * len(values) + taken)}"
+            f" FROM {s.name} WHERE {_key_sql(s, key, params)}",
+            params,
+        )
 
-    def update(self, table: str, key: Any, values: Values,
-               computed: dict[str, Expression] | None = None,
-               only: Condition | None = None) -> None:
+    def update(
+        self,
+        table: str,
+        key: Any,
+        values: Values,
+        computed: dict[str, Expression] | None = None,
+        only: Condition | None = None,
+    ) -> None:
         t = self.tables[table]
         params: list[Any] = []
-        sets = _set_sql(t, values if type(values) is dict else values(),  # type: ignore[operator]
-                        computed, params)
+        sets = _set_sql(
+            t,
+            values if type(values) is dict else values(),  # type: ignore[operator]
+            computed,
+            params,
+        )
         sql = f"UPDATE {t.name} SET {sets} WHERE {_key_sql(t, key, params)}"
         if only is not None:
             sql += f" AND {only.sql(t, params)}"
@@ -524,15 +576,15 @@ class SqlRows:
     def count(self, table: str, key: Any) -> int:
         t = self.tables[table]
         params: list[Any] = []
-        self.cur.execute(f"SELECT count(*) FROM {t.name} WHERE {_key_sql(t, key, params)}",
-                         params)
+        self.cur.execute(f"SELECT count(*) FROM {t.name} WHERE {_key_sql(t, key, params)}", params)
         return self.cur.fetchone()[0]
 
     def get(self, table: str, key: Any) -> dict[str, Any] | None:
         t = self.tables[table]
         params: list[Any] = []
-        self.cur.execute(f"SELECT {', '.join(t.columns)} FROM {t.name}"
-                         f" WHERE {_key_sql(t, key, params)}", params)
+        self.cur.execute(
+            f"SELECT {', '.join(t.columns)} FROM {t.name} WHERE {_key_sql(t, key, params)}", params
+        )
         row = self.cur.fetchone()
         return None if row is None else dict(zip(t.columns, row))
 
@@ -540,8 +592,11 @@ class SqlRows:
 # -- the replay sink: rows in memory ------------------------------------------------------------
 def _array_literal(values: list[str]) -> str:
     """A text[] value as COPY's text format takes it."""
-    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-                          for v in values) + "}"
+    return (
+        "{"
+        + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
+        + "}"
+    )
 
 
 Index = dict[Any, dict[Any, dict[str, Any]]]  # a lookup's values -> {row key: row}
@@ -565,7 +620,8 @@ class _MemoryTable:
         self.composite = len(table.key) > 1
         # lookup columns -> (a row's values there, {those values: {row key: row}})
         self.indexes: dict[tuple[str, ...], tuple[Callable[[dict[str, Any]], Any], Index]] = {
-            cols: (operator.itemgetter(*cols), {}) for cols in table.lookups}
+            cols: (operator.itemgetter(*cols), {}) for cols in table.lookups
+        }
         self.indexed = frozenset(itertools.chain(*table.lookups))
         self.plain = not self.composite and not self.indexes  # one key column, no lookups
         self.plain_sets = not self.indexes  # an update is one dict update (no index follows)
@@ -590,16 +646,16 @@ class _MemoryTable:
         for k in key.keys if type(key) is In else (key,):
             row = rows.get(k)
             if row is not None:
-                found.append(self.as_dict(k, row) if type(row) is tuple
-                             else row)  # type: ignore[arg-type]  # not a tuple: a dict
+                found.append(self.as_dict(k, row) if type(row) is tuple else row)  # type: ignore[arg-type]  # not a tuple: a dict
         return found
 
     def insert(self, values: Row) -> None:
         row: Row
         if type(values) is tuple:
             if len(values) != self.width:
-                raise ValueError(f"{self.table.name}: a row of {len(values)} values for "
-                                 f"{self.width} columns")
+                raise ValueError(
+                    f"{self.table.name}: a row of {len(values)} values for {self.width} columns"
+                )
             key, row = self.key_at(values), values
             if self.indexes:
                 row = dict(zip(self.columns, values))
@@ -620,12 +676,17 @@ class _MemoryTable:
         if self.indexes:  # (a table with lookups keeps its rows as dicts)
             self._index(key, row)  # type: ignore[arg-type]
 
-    def set(self, row: dict[str, Any], values: Mapping[str, Any],
-            computed: Mapping[str, Expression] | None) -> None:
+    def set(
+        self,
+        row: dict[str, Any],
+        values: Mapping[str, Any],
+        computed: Mapping[str, Expression] | None,
+    ) -> None:
         """Set ``values`` and ``computed`` (reading the row as it was) on ``row``."""
         new = {c: e.value(row[c], row) for c, e in computed.items()} if computed else None
-        moves = self.indexed and not (self.indexed.isdisjoint(values)
-                                      and (new is None or self.indexed.isdisjoint(new)))
+        moves = self.indexed and not (
+            self.indexed.isdisjoint(values) and (new is None or self.indexed.isdisjoint(new))
+        )
         if moves:
             self._unindex(self.key_of(row), row)
         row.update(values)
@@ -643,8 +704,10 @@ class _MemoryTable:
 
     def unknown(self, row: Mapping[str, Any]) -> None:
         missing, extra = set(self.blank) - set(row), set(row) - set(self.blank)
-        raise ValueError(f"{self.table.name}: no column {sorted(extra)}"
-                         + (f" (and {sorted(missing)} missing)" if missing else ""))
+        raise ValueError(
+            f"{self.table.name}: no column {sorted(extra)}"
+            + (f" (and {sorted(missing)} missing)" if missing else "")
+        )
 
     def _index(self, key: Any, row: dict[str, Any]) -> None:
         for cols, (values_of, index) in self.indexes.items():
@@ -661,8 +724,9 @@ class _MemoryTable:
 
     def dump(self) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
         columns, kept = self.columns, self.rows.values()
-        as_tuple = operator.itemgetter(*columns) if len(columns) > 1 else (
-            lambda r: (r[columns[0]],))
+        as_tuple = (
+            operator.itemgetter(*columns) if len(columns) > 1 else (lambda r: (r[columns[0]],))
+        )
         # a row with a column the table has not is refused: one an update set (a row longer
         # than the table is wide), or one an insert gave instead of another (KeyError below)
         if self.dicts and set(map(len, kept)) != {self.width}:  # (a tuple row is as wide)
@@ -682,7 +746,7 @@ class _MemoryTable:
             raise
         for column in self.table.arrays:
             at = columns.index(column)
-            rows = [r[:at] + (_array_literal(r[at]),) + r[at + 1:] for r in rows]
+            rows = [r[:at] + (_array_literal(r[at]),) + r[at + 1 :] for r in rows]
         return columns, rows
 
 
@@ -707,8 +771,13 @@ class MemoryRows:
                 return
         t.insert(values)
 
-    def upsert(self, table: str, values: dict[str, Any], update: dict[str, Any] | None = None,
-               computed: dict[str, Expression] | None = None) -> None:
+    def upsert(
+        self,
+        table: str,
+        values: dict[str, Any],
+        update: dict[str, Any] | None = None,
+        computed: dict[str, Expression] | None = None,
+    ) -> None:
         t = self.tables[table]
         try:
             key = t.key_of(values)
@@ -718,18 +787,23 @@ class MemoryRows:
         if row is None:
             t.insert(values)
         elif update or computed:
-            t.set(t.as_dict(key, row) if type(row) is tuple
-                  else row, update or {}, computed)  # type: ignore[arg-type]  # not a tuple: a dict
+            t.set(t.as_dict(key, row) if type(row) is tuple else row, update or {}, computed)  # type: ignore[arg-type]  # not a tuple: a dict
 
-    def insert_from(self, table: str, values: dict[str, Any], source: str, key: Any,
-                    take: dict[str, str]) -> None:
+    def insert_from(
+        self, table: str, values: dict[str, Any], source: str, key: Any, take: dict[str, str]
+    ) -> None:
         t = self.tables[table]
         for found in self.tables[source].find(key):
             t.insert({**values, **{column: found[taken] for column, taken in take.items()}})
 
-    def update(self, table: str, key: Any, values: Values,
-               computed: dict[str, Expression] | None = None,
-               only: Condition | None = None) -> None:
+    def update(
+        self,
+        table: str,
+        key: Any,
+        values: Values,
+        computed: dict[str, Expression] | None = None,
+        only: Condition | None = None,
+    ) -> None:
         t = self.tables[table]
         if type(key) in _FINDERS:
             for found in t.find(key):
@@ -740,15 +814,21 @@ class MemoryRows:
             return
         row = t.rows.get(key)
         if type(row) is dict and only is None and computed is None and t.plain_sets:
-            row.update(values if type(values) is dict  # the common case
-                       else values())  # type: ignore[operator]
+            row.update(
+                values
+                if type(values) is dict  # the common case
+                else values()  # type: ignore[operator]
+            )
         elif row is not None:
             if type(row) is tuple:
                 row = t.as_dict(key, row)
             # row is a dict here (as_dict's, or one not a tuple)
             if only is None or only.holds(row):  # type: ignore[arg-type]
-                t.set(row, values if type(values) is dict  # type: ignore[arg-type]
-                      else values(), computed)  # type: ignore[operator]
+                t.set(
+                    row,  # type: ignore[arg-type]
+                    values if type(values) is dict else values(),  # type: ignore[operator]
+                    computed,
+                )
 
     def delete(self, table: str, key: Any, only: Condition | None = None) -> None:
         t = self.tables[table]
@@ -778,6 +858,7 @@ class ReadModel:
     handlers (``@on``/``@otherwise`` methods). As a projector of the event store it offers
     ``apply(cur, event)`` (the live path), ``reset(cur)``, ``fold()`` (bulk replay) and
     ``event_types`` (the types it reads; None: every type)."""
+
     tables: tuple[Table, ...] = ()
     migrations: list[tuple[str, str]] = []
     handlers: dict[str, Handler] = {}
@@ -840,6 +921,7 @@ class Fold:
             handler = handler_of(event.event_type, other)
             if handler is not None:
                 handler(model, event, rows)
+
         self.apply: Callable[[Event], None] = apply
 
     def tables(self) -> dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]]]]:
