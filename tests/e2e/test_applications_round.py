@@ -1,4 +1,4 @@
-"""A whole selection round over HTTP (issue 3): 12 applicants across several counties, three of
+"""A whole selection round over HTTP: 12 applicants across several counties, three of
 them ineligible (a live-stream figure one fen short of 300,000 CNY, a former Yixiang applicant, a
 second applicant of an enterprise), one rejected at expert review, one ranked out of the quota at
 approval, one objection during the public notice; the round ends with its quota of 7 certified

@@ -1,4 +1,4 @@
-"""Three talents through their three-year tenure across the four running services (issue 5):
+"""Three talents through their three-year tenure across the four running services:
 one excellent every year, one qualified every year, both completing their period; one failing in
 year 2 and disqualified by the Talent Work Leading Group, from whom alone the subsidies service
 demands the subsidy back.
