@@ -179,7 +179,7 @@ def applications(
 ) -> list[Row]:
     """The applications the caller may read matching the filters given: a county officer's of
     their county, an applicant's own."""
-    principal = uow.principal
+    principal = uow.caller
     filters = {"county": county, "round_year": round_year, "status": status, "stage": stage}
     if principal.role == "county_officer":
         authorize(principal, "application.read", county or principal.county)
@@ -219,7 +219,7 @@ def round_status(uow: UnitOfWork, year: int) -> Row:
 def submit(uow: UnitOfWork, calendar: WorkingDayCalendar, command: Submit) -> Events:
     """File an application: its eligibility is assessed against the round and the registry
     (LT-10), under the rules lock shared and the locks of its person and enterprise."""
-    authorize(uow.principal, "application.submit", command.county)
+    authorize(uow.caller, "application.submit", command.county)
 
     def lookups(cur: Any) -> dict[str, Any]:
         return {

@@ -50,7 +50,7 @@ def _tenure_for(uow: UnitOfWork, action: str, talent_id: str) -> dict[str, Any]:
     row = queries.tenure_row(uow.query, talent_id)
     if row is None:
         raise NotFound(f"no tenure for talent {talent_id}")
-    authorize(uow.principal, action, row["county"], owner=talent_id, record="tenure")
+    authorize(uow.caller, action, row["county"], owner=talent_id, record="tenure")
     return row
 
 

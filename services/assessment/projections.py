@@ -10,7 +10,19 @@ import orjson
 
 from services.assessment.domain.schedule import tenure_years
 from shared.clock import local_date
-from shared.readmodel import By, Case, Eq, Event, In, ReadModel, Rows, Table, on, otherwise
+from shared.readmodel import (
+    By,
+    Case,
+    Eq,
+    Event,
+    Expression,
+    In,
+    ReadModel,
+    Rows,
+    Table,
+    on,
+    otherwise,
+)
 
 TENURES, YEARS = "tenure_view", "tenure_year_view"
 BREACHES, PROPOSALS = "tenure_breach_view", "tenure_proposal_view"
@@ -384,6 +396,7 @@ class TenuresView(ReadModel):
         approved = p.get("proposal_id")
         # the pending proposals are decided: the one approved (all, if none is named), the
         # others superseded
+        computed: dict[str, Expression] | None
         if approved is None:
             values, computed = {"decided_on": p["decided_on"], "status": "approved"}, None
         else:

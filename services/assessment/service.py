@@ -207,5 +207,5 @@ class AssessmentService(base.ServiceBase):
         try:
             query = schemas.ResultsQuery().load(request.args.to_dict())
         except marshmallow.ValidationError as exc:
-            raise InvalidInput("invalid query", fields=exc.messages) from exc
+            raise InvalidInput("invalid query", fields=exc.messages_dict) from exc
         return handlers.results(self.uow, query["year"], query["county"])

@@ -139,8 +139,8 @@ def _applicant_of(uow: UnitOfWork) -> Callable[[str], str | None]:
 
 def inbox(uow: UnitOfWork, recipient: str) -> list[Row]:
     """The messages of ``recipient``'s inbox, if the acting principal may read it."""
-    if not may_read_inbox(uow.principal, recipient, _applicant_of(uow)):
-        raise Forbidden(f"{uow.principal.role} may not read {recipient}'s inbox")
+    if not may_read_inbox(uow.caller, recipient, _applicant_of(uow)):
+        raise Forbidden(f"{uow.caller.role} may not read {recipient}'s inbox")
     return queries.inbox_messages(uow.query, recipient)
 
 
@@ -201,8 +201,8 @@ def change_subscriber(
 # -- e-mail contacts -----------------------------------------------------------------------------
 def addressable(uow: UnitOfWork, recipient: str) -> str:
     """``recipient``, if the acting principal may set its e-mail address."""
-    if not may_address(uow.principal, recipient, _applicant_of(uow)):
-        raise Forbidden(f"{uow.principal.role} may not set {recipient}'s contact")
+    if not may_address(uow.caller, recipient, _applicant_of(uow)):
+        raise Forbidden(f"{uow.caller.role} may not set {recipient}'s contact")
     return recipient
 
 

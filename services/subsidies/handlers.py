@@ -160,12 +160,15 @@ def demand_recovery(uow: UnitOfWork, cur: Any, command: DemandRecovery) -> list[
     """Cancel or recover a disqualified talent's grant, in the event handler's transaction
     ``cur``; a cancellation that gives a commitment back to its fund moves the fund's queue."""
     stream = command.grant_id
+    assert stream is not None  # the service names the grant's stream before it demands
     state = grant_domain.grant.replay(uow.events.read_stream(stream, cur=cur))
-    if state.fund:  # a cancellation may release a commitment: hold the fund first
-        uow.hold(cur, exclusive=[_fund_lock(state.fund, state.fiscal_year)])
+    fund, year = state.fund, state.fiscal_year
+    if fund is None or year is None:  # nothing charged to a fund: nothing to hold or release
+        return uow.run(grant_domain.grant, stream, command, cur=cur)
+    uow.hold(cur, exclusive=[_fund_lock(fund, year)])  # a cancellation may release a commitment
     events = uow.run(grant_domain.grant, stream, command, cur=cur)
     if any(e.payload.get("released_fen") for e in events):
-        events += _grant_in_turn(uow, cur, state.fund, state.fiscal_year)
+        events += _grant_in_turn(uow, cur, fund, year)
     return events
 
 
@@ -194,7 +197,7 @@ def repay_grant(
 
 def grant_ledger(uow: UnitOfWork, talent_id: str) -> Row:
     """A talent's grants and their history (a talent reads only their own)."""
-    authorize(uow.principal, "grant.read", owner=talent_id, record="grant")
+    authorize(uow.caller, "grant.read", owner=talent_id, record="grant")
     grants = queries.grants_of(uow.query, talent_id)
     if not grants:
         raise NotFound(f"no grant for talent {talent_id}")

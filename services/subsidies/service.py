@@ -186,7 +186,7 @@ class SubsidiesService(base.ServiceBase):
         try:
             return schema.load(data)
         except marshmallow.ValidationError as exc:
-            raise InvalidInput("invalid input", fields=exc.messages) from exc
+            raise InvalidInput("invalid input", fields=exc.messages_dict) from exc
 
     def _year(self, request: Request) -> int | None:
         year = request.args.get("year")

@@ -12,7 +12,7 @@ import contextlib
 import gc
 import uuid
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import psycopg2.extras
 from nameko.extensions import DependencyProvider
@@ -23,7 +23,7 @@ from shared.clock import Clock, clock_for
 from shared.contracts import load_all
 from shared.db import Database
 from shared.decider import Decider
-from shared.errors import ConcurrencyConflict, NotFound
+from shared.errors import ConcurrencyConflict, NotFound, Unauthenticated
 from shared.messaging.inbox import Inbox
 from shared.messaging.relay import Relay
 from shared.runtime.settings import Settings, SettingsError
@@ -54,14 +54,17 @@ def _lock_statements(exclusive: Sequence[Lock], shared: Sequence[int]) -> tuple[
     return sql, params
 
 
-class EventStoreProvider(DependencyProvider):
+SettingsT = TypeVar("SettingsT", bound=Settings)
+
+
+class EventStoreProvider(DependencyProvider, Generic[SettingsT]):
     """Owns the service's database pool, event store, inbox and relay. Injects a ``UnitOfWork``.
 
     ``settings``: the service's ``Settings`` class, read and checked at start (a missing or
     malformed key stops the service naming it). ``clock``: the real clock, or the date pinned by
     ``CLOCK_TODAY`` in a test or demo configuration."""
 
-    def __init__(self, projectors: Sequence[Any] = (), settings: type[Settings] = Settings) -> None:
+    def __init__(self, projectors: Sequence[Any] = (), *, settings: type[SettingsT]) -> None:
         self.projectors = list(projectors)
         self.settings_class = settings
 
@@ -70,7 +73,7 @@ class EventStoreProvider(DependencyProvider):
         tlog.configure(self.service)
         self.config = self.container.config
         try:
-            self.settings = self.settings_class.read(self.config)
+            self.settings: SettingsT = self.settings_class.read(self.config)
         except SettingsError as exc:
             log.error("settings_refused", error=str(exc))
             raise
@@ -131,7 +134,7 @@ class EventStoreProvider(DependencyProvider):
     def kill(self) -> None:
         self.stop()
 
-    def get_dependency(self, worker_ctx: Any) -> UnitOfWork:
+    def get_dependency(self, worker_ctx: Any) -> UnitOfWork[SettingsT]:
         return UnitOfWork(self, worker_ctx)
 
     def worker_setup(self, worker_ctx: Any) -> None:
@@ -144,15 +147,16 @@ class EventStoreProvider(DependencyProvider):
         tlog.clear()
 
 
-class UnitOfWork:
+class UnitOfWork(Generic[SettingsT]):
     """One worker's view of the store: who is acting, under which correlation, and the one way to
-    run a command (``run``: load the stream, fold, decide, append)."""
+    run a command (``run``: load the stream, fold, decide, append). ``UnitOfWork[S]``: a unit of
+    work whose ``settings`` are the service's ``S``."""
 
-    def __init__(self, provider: EventStoreProvider, worker_ctx: Any) -> None:
+    def __init__(self, provider: EventStoreProvider[SettingsT], worker_ctx: Any) -> None:
         self.provider = provider
         self.events: EventStore = provider.events
         self.db: Database = provider.db
-        self.settings = provider.settings
+        self.settings: SettingsT = provider.settings
         self.clock = provider.clock
         self.service: str = provider.service
         self.principal: Principal | None = None
@@ -162,6 +166,13 @@ class UnitOfWork:
             uuid.uuid4()
         )
         self.causation_id: str | None = None
+
+    @property
+    def caller(self) -> Principal:
+        """The authenticated principal: every entrypoint has one but the public ones and RPC."""
+        if self.principal is None:
+            raise Unauthenticated("an authenticated caller is needed")
+        return self.principal
 
     def act_as(self, principal: Principal) -> None:
         self.principal = principal

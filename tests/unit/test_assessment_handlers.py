@@ -31,7 +31,7 @@ class FakeUnitOfWork:
     """Answers the named queries from ``TENURES``; records what it was asked to run."""
 
     def __init__(self, principal: Principal) -> None:
-        self.principal = principal
+        self.principal = self.caller = principal
         self.runs: list[tuple[str, Any, dict[str, Any]]] = []
 
     def query(self, sql: str, args: tuple[Any, ...] = (), one: bool = False) -> Any:
