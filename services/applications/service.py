@@ -12,7 +12,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Request
 
 from services.applications import handlers, projections, queries, schemas
@@ -41,26 +40,16 @@ from shared.web import endpoint, expected_version, parse_body
 Response = dict[str, Any] | tuple[int, dict[str, Any]]
 
 
-class ApplicationsStore(EventStoreProvider):
-    """The event store with the configured clock. Read models a migration added (or widened) after
-    events were recorded are rebuilt from the events at start, by one replica at a time."""
+class ApplicationsStore(EventStoreProvider[ApplicationsSettings]):
+    """The event store with the configured clock and the working-day calendar, built once at
+    start from ``WORKING_DAY_OVERRIDES`` (a malformed schedule stops the service naming the year
+    and the date). Read models a migration added (or widened) after events were recorded are
+    rebuilt from the events at start, by one replica at a time."""
 
     def setup(self) -> None:
         super().setup()
+        self.calendar = WorkingDayCalendar.from_config(self.settings.working_day_overrides)
         self.rebuild_if(lock_key("applications.rebuild"), queries.READ_MODELS_STALE)
-
-
-class WorkingDays(DependencyProvider):
-    """The working-day calendar, built once at start-up from ``WORKING_DAY_OVERRIDES`` (a malformed
-    schedule stops the service with a message naming the year and the date)."""
-
-    def setup(self) -> None:
-        self.calendar = WorkingDayCalendar.from_config(
-            ApplicationsSettings.read(self.container.config).working_day_overrides
-        )
-
-    def get_dependency(self, worker_ctx: Any) -> WorkingDayCalendar:
-        return self.calendar
 
 
 def _year_arg(request: Request) -> int | None:
@@ -96,7 +85,10 @@ def _result(
 class ApplicationsService(base.ServiceBase):
     name = "applications"
     uow = ApplicationsStore(projectors=projections.READ_MODELS, settings=ApplicationsSettings)
-    calendar = WorkingDays()
+
+    @property
+    def calendar(self) -> WorkingDayCalendar:
+        return self.uow.provider.calendar
 
     # -- rounds (LT-3, LT-8) --------------------------------------------------------------------
     @endpoint("POST", "/rounds", action="round.open")

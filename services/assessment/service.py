@@ -39,7 +39,7 @@ from shared.store import RecordedEvent
 from shared.web import endpoint, expected_version, parse_body
 
 
-class AssessmentStore(EventStoreProvider):
+class AssessmentStore(EventStoreProvider[AssessmentSettings]):
     """The event store with the configured clock and working-day calendar; read models that a
     migration left empty are rebuilt from the events at start (one replica does it, the others
     wait and find it done)."""
