@@ -175,7 +175,10 @@ def authorize(
             f"role {principal.role} may not {action}", details={"allowed_roles": sorted(allowed)}
         )
     if principal.role in COUNTY_SCOPED and county is not None and principal.county != county:
-        raise Forbidden(f"{principal.role} of {principal.county} may not act on {county}")
+        # (the record's county is not named: a refusal must not tell where a record is)
+        raise Forbidden(
+            f"{principal.role} of {principal.county} acts only on their own county's records"
+        )
     if owner is not _ANY_OWNER and principal.role in OWNER_SCOPED and principal.actor_id != owner:
         article = "an" if principal.role[0] in "aeiou" else "a"
         raise Forbidden(f"{article} {principal.role} acts only on their own {record}")

@@ -33,7 +33,7 @@ from services.subsidies.domain.grant import (
 )
 from services.subsidies.domain.policy import LT_SUBSIDY_MEASURE
 from shared import locks
-from shared.auth import authorize
+from shared.auth import OWNER_SCOPED, authorize
 from shared.errors import NotFound
 
 if TYPE_CHECKING:
@@ -209,11 +209,16 @@ def grant_ledger(uow: UnitOfWork, talent_id: str) -> Row:
 
 
 def recoveries(uow: UnitOfWork, overdue_only: bool) -> Row:
-    """The recovery demands not yet met as of today (only the overdue ones, if asked)."""
+    """The recovery demands not yet met as of today (only the overdue ones, if asked); a talent
+    reads only their own."""
     today: dt.date = uow.clock.today()
+    caller = uow.caller
+    own = caller.actor_id if caller.role in OWNER_SCOPED else None
     return {
         "today": today,
-        "recoveries": projections.recoveries(uow.query, today, overdue_only=overdue_only),
+        "recoveries": projections.recoveries(
+            uow.query, today, overdue_only=overdue_only, talent_id=own
+        ),
     }
 
 

@@ -483,15 +483,21 @@ def ledger(query, party_id):
     return {"party_id": party_id, "grants": grants, "claims": claims, "totals": totals}
 
 
-def recoveries(query, today, overdue_only=False):
-    """Recovery demands not yet met, with what is outstanding and whether it is overdue."""
+def recoveries(query, today, overdue_only=False, talent_id=None):
+    """Recovery demands not yet met, with what is outstanding and whether it is overdue (only
+    ``talent_id``'s, if given)."""
     sql = (
         "SELECT *, demanded_fen - repaid_fen AS outstanding_fen, due_on < %s AS overdue"
         " FROM grants_view WHERE status = 'recovery_demanded'"
     )
+    args = [today]
     if overdue_only:
         sql += " AND due_on < %s"
-    return query(sql + " ORDER BY due_on, grant_id", (today, today) if overdue_only else (today,))
+        args.append(today)
+    if talent_id is not None:
+        sql += " AND talent_id = %s"
+        args.append(talent_id)
+    return query(sql + " ORDER BY due_on, grant_id", args)
 
 
 READ_MODELS = [GrantsView(), ClaimsView(), FundsView()]

@@ -664,6 +664,12 @@ def test_overdue_recoveries_are_visible(system, api, store):
         (long_ago + dt.timedelta(days=30)).isoformat(),
     )
     assert call(api, "GET", "/recoveries?overdue=maybe", "auditor").status_code == 400
+    # a talent lists only their own recoveries; the bureau's roles every talent's
+    own = call(api, "GET", "/recoveries", "talent", actor="lt-od").json()["recoveries"]
+    assert [x["talent_id"] for x in own] == ["lt-od"]
+    assert call(api, "GET", "/recoveries", "talent", actor="lt-x").json()["recoveries"] == []
+    everyone = call(api, "GET", "/recoveries", "finance").json()["recoveries"]
+    assert "lt-od" in {x["talent_id"] for x in everyone}
     # a talent reads only their own grant
     assert call(api, "GET", "/grants/lt-od", "talent", actor="lt-od").status_code == 200
     assert call(api, "GET", "/grants/lt-od", "talent", actor="lt-x").status_code == 403

@@ -235,7 +235,9 @@ def test_unknown_action_refused():
 def test_county_officer_acts_only_in_their_county(action):
     officer = Principal("co-1", "county_officer", "楚雄市")
     authorize(officer, action, "楚雄市")
-    with pytest.raises(Forbidden, match="county_officer of 楚雄市 may not act on 禄丰市"):
+    with pytest.raises(
+        Forbidden, match="county_officer of 楚雄市 acts only on their own county's records"
+    ):
         authorize(officer, action, "禄丰市")
     with pytest.raises(Forbidden):
         authorize(Principal("co-2", "county_officer", None), action, "禄丰市")
