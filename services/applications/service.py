@@ -30,7 +30,6 @@ from services.applications.identity import mask_id_number, person_key
 from services.applications.settings import ApplicationsSettings
 from shared.calendar import WorkingDayCalendar
 from shared.errors import Forbidden, InvalidInput
-from shared.locks import lock_key
 from shared.messaging.consumers import rpc
 from shared.runtime import base  # (not ServiceBase itself: `nameko run` would take it)
 from shared.runtime.provider import EventStoreProvider
@@ -49,7 +48,7 @@ class ApplicationsStore(EventStoreProvider[ApplicationsSettings]):
     def setup(self) -> None:
         super().setup()
         self.calendar = WorkingDayCalendar.from_config(self.settings.working_day_overrides)
-        self.rebuild_if(lock_key("applications.rebuild"), queries.READ_MODELS_STALE)
+        self.rebuild_if(queries.READ_MODELS_STALE)
 
 
 def _year_arg(request: Request) -> int | None:

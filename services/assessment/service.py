@@ -30,7 +30,6 @@ from services.assessment.settings import AssessmentSettings
 from shared.calendar import WorkingDayCalendar
 from shared.clock import local_date
 from shared.errors import InvalidInput
-from shared.locks import lock_key
 from shared.messaging.consumers import subscribe
 from shared.runtime import base  # (not ServiceBase itself: `nameko run` would take it)
 from shared.runtime.provider import EventStoreProvider
@@ -47,7 +46,7 @@ class AssessmentStore(EventStoreProvider[AssessmentSettings]):
     def setup(self) -> None:
         super().setup()
         self.calendar = WorkingDayCalendar.from_config(self.settings.working_day_overrides)
-        self.rebuild_if(lock_key("assessment.rebuild"), queries.READ_MODELS_STALE)
+        self.rebuild_if(queries.READ_MODELS_STALE)
 
 
 def _recorded(events: list[RecordedEvent]) -> dict[str, Any]:

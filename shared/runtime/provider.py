@@ -24,6 +24,7 @@ from shared.contracts import load_all
 from shared.db import Database
 from shared.decider import Decider
 from shared.errors import ConcurrencyConflict, NotFound, Unauthenticated
+from shared.locks import lock_key
 from shared.messaging.inbox import Inbox
 from shared.messaging.relay import Relay
 from shared.runtime.settings import Settings, SettingsError
@@ -107,11 +108,12 @@ class EventStoreProvider(DependencyProvider, Generic[SettingsT]):
                 else Relay(dsn, settings.amqp_uri, self.service)
             )
 
-    def rebuild_if(self, lock: int, stale_sql: str) -> None:
+    def rebuild_if(self, stale_sql: str) -> None:
         """Rebuild the read models from the events if ``stale_sql`` (one boolean) says a migration
-        added or widened one after events were recorded; one replica at a time (``lock``)."""
+        added or widened one after events were recorded; one replica at a time (the lock named
+        ``<service>.rebuild``)."""
         with self.db.transaction() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(f"{self.service}.rebuild"),))
             cur.execute(stale_sql)
             stale = cur.fetchone()[0]  # type: ignore[index]  # one row, always
         if stale:
