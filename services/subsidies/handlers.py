@@ -9,7 +9,9 @@ advisory lock, ``(locks.FUND, the fund's stream)``, taken before anything is app
 deadlock with the store's append lock): the fund's position is read, the decider decides on it,
 and the read model that sums the commitments is updated by the same append. Two decisions can
 therefore never both take the last of a budget, and an event handler never meets a version
-conflict it would have to dead-letter.
+conflict it would have to dead-letter. The grant on a certification also holds the person's lock
+(``locks.rule_key_lock``), so two certifications of one person are decided one after the other
+and the second sees the first's grant (LT-10.1, once per person).
 """
 
 from __future__ import annotations
@@ -61,10 +63,34 @@ def history(events: Sequence[RecordedEvent]) -> list[Row]:
             "payload": e.data,
             "clauses": e.clauses,
             "actor_role": e.metadata.get("actor_role"),
+            "act_on": act_on(e.data),
             "recorded_at": e.recorded_at.isoformat(),
         }
         for e in events
     ]
+
+
+# The act dates of the events (<past participle>_on), the first one a payload has.
+ACT_DATES = (
+    "paid_on",
+    "repaid_on",
+    "decided_on",
+    "approved_on",
+    "rejected_on",
+    "filed_on",
+    "set_on",
+    "certified_on",
+)
+
+
+def act_on(payload: dict[str, Any]) -> Any:
+    """The day the event's act happened (as against ``recorded_at``), if the payload has one."""
+    return next((payload[k] for k in ACT_DATES if payload.get(k) is not None), None)
+
+
+def _context(uow: UnitOfWork, **extra: Any) -> dict[str, Any]:
+    """The deciders' context with the recorded extension of the Ten Measures (TM-1)."""
+    return uow.context(tm_extension=uow.settings.tm_extension(), **extra)
 
 
 # -- fund locks ------------------------------------------------------------------------------------
@@ -102,7 +128,7 @@ def set_budget(
     """Set a fund's budget; a budget that changes moves the fund's grant queue."""
     source, year = command.source, command.fiscal_year
     with uow.locked(exclusive=[_fund_lock(source, year)]) as cur:
-        context = uow.context(fund=projections.fund_position(cur, source, year))
+        context = _context(uow, fund=projections.fund_position(cur, source, year))
         events = uow.run(
             fund_domain.fund,
             fund_domain.stream_id(source, year),
@@ -147,13 +173,20 @@ def grant_for_certification(
     uow: UnitOfWork, cur: Any, command: GrantForCertification
 ) -> list[RecordedEvent]:
     """Grant (or queue, or decline) a certified talent's subsidy, in the event handler's
-    transaction ``cur``, under the lock of the fund of the certification's year."""
-    year = command.certified_on.year
-    uow.hold(cur, exclusive=[_fund_lock(grant_domain.FUND, year)])
-    position = projections.fund_position(cur, grant_domain.FUND, year)
-    return uow.run(
-        grant_domain.grant, command.grant_id, command, context=uow.context(fund=position), cur=cur
+    transaction ``cur``, under the lock of the fund of the certification's year and the person's
+    lock (once per person, LT-10.1: the person's earlier grants are read under it)."""
+    year = grant_domain.fiscal_year(command.certified_on)
+    person = grant_domain.person_of(command)
+    uow.hold(
+        cur,
+        exclusive=[
+            _fund_lock(grant_domain.FUND, year),
+            locks.rule_key_lock(f"subsidies.person:{person}"),
+        ],
     )
+    position = projections.fund_position(cur, grant_domain.FUND, year)
+    context = uow.context(fund=position, person_grants=projections.person_grants(cur, person))
+    return uow.run(grant_domain.grant, command.grant_id, command, context=context, cur=cur)
 
 
 def demand_recovery(uow: UnitOfWork, cur: Any, command: DemandRecovery) -> list[RecordedEvent]:
@@ -230,15 +263,16 @@ def file_claim(
     party_name: str,
     facts: Row,
     expected_version: int | None,
+    filed_on: dt.date | None = None,
 ) -> tuple[str, list[RecordedEvent]]:
-    """File a claim on the stream of its key (measure, party and period, as of today): the claim
-    id and the recorded events."""
-    context = uow.context(tm7_2020_rate_fen=uow.settings.tm7_2020_rate_fen)
-    claim_id = measures.claim_id(measure, party_id, facts, context["today"])
+    """File a claim on the stream of its key (measure, party and period, as of its filing date):
+    the claim id and the recorded events."""
+    context = _context(uow, tm7_2020_rate_fen=uow.settings.tm7_2020_rate_fen)
+    claim_id = measures.claim_id(measure, party_id, facts, filed_on or context["today"])
     events = uow.run(
         claim_domain.claim,
         claim_stream(claim_id),
-        FileClaim(claim_id, measure, party_id, party_name, facts),
+        FileClaim(claim_id, measure, party_id, party_name, facts, filed_on),
         context=context,
         expected_version=expected_version,
     )
@@ -248,12 +282,12 @@ def file_claim(
 def decide_claim(
     uow: UnitOfWork, claim_id: str, command: DecideClaim, expected_version: int | None
 ) -> list[RecordedEvent]:
-    """Approve or reject a claim; an approval is charged to its measure's fund of this year,
-    under that fund's lock."""
+    """Approve or reject a claim; an approval is charged to its measure's fund of the decision's
+    fiscal year, under that fund's lock."""
     state = uow.load(claim_domain.claim, claim_stream(claim_id))[0]
     charged = claim_domain.fund_of(state.measure) if command.approve else None
-    context = uow.context()
-    year = context["today"].year
+    context = _context(uow)
+    year = (command.decided_on or context["today"]).year
     with uow.locked(exclusive=[_fund_lock(charged, year)] if charged else []) as cur:
         if charged:
             context["fund"] = projections.fund_position(cur, charged, year)

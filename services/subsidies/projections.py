@@ -13,7 +13,9 @@ GRANTS, CLAIMS, FUNDS = "grants_view", "claims_view", "funds_view"
 
 
 class GrantsView(ReadModel):
-    """One row per LT-10.1 grant (per talent), from the events of grant streams."""
+    """One row per LT-10.1 grant (per talent), from the events of grant streams; ``person_key``
+    names the person it is paid to once (the talent id for grants decided without one), and
+    ``certified_on`` the certification it was decided on."""
 
     tables = (
         Table(
@@ -37,6 +39,8 @@ class GrantsView(ReadModel):
                 "reason",
                 "paid_on",
                 "payment_reference",
+                "person_key",
+                "certified_on",
             ),
             defaults={"paid_fen": 0, "demanded_fen": 0, "repaid_fen": 0},
         ),
@@ -75,6 +79,14 @@ class GrantsView(ReadModel):
             WHERE status = 'queued';
     """,
         ),
+        (
+            "grants_view_0003_person",
+            """
+        ALTER TABLE grants_view ADD COLUMN person_key text, ADD COLUMN certified_on date;
+        UPDATE grants_view SET person_key = talent_id;
+        CREATE INDEX grants_view_person ON grants_view (person_key);
+    """,
+        ),
     ]
     _DECIDED = {
         "SubsidyGrantQueued": "queued",
@@ -94,6 +106,8 @@ class GrantsView(ReadModel):
             "fiscal_year": p.get("fiscal_year"),
             "fund": p.get("fund"),
             "reason": p.get("reason"),
+            "person_key": p.get("person_key") or p["talent_id"],
+            "certified_on": p.get("certified_on"),
             "version": event.stream_version,
             "updated_at": event.recorded_at,
         }
@@ -141,6 +155,7 @@ class GrantsView(ReadModel):
                     "status": "cancelled",
                     "amount_fen": 0,
                     "reason": p["ground"],
+                    "person_key": p["talent_id"],
                     "version": event.stream_version,
                     "updated_at": event.recorded_at,
                 },
@@ -390,6 +405,17 @@ def fund_position(cur, source, fiscal_year):
     )
     budget, committed, queued = cur.fetchone()
     return Position(source, fiscal_year, budget, committed or 0, queued)
+
+
+def person_grants(cur, person_key):
+    """The grant decisions recorded for a person (LT-10.1, once per person), oldest first."""
+    cur.execute(
+        "SELECT grant_id, talent_id, status FROM grants_view WHERE person_key = %s"
+        " ORDER BY updated_at, grant_id",
+        (person_key,),
+    )
+    columns = [c.name for c in cur.description]
+    return [dict(zip(columns, row)) for row in cur.fetchall()]
 
 
 def queued_grants(cur, source, fiscal_year):

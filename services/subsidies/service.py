@@ -43,6 +43,8 @@ def _result(events: Sequence[RecordedEvent], **extra: Any) -> Body:
                 "stream_id": e.stream_id,
                 "clauses": e.clauses,
                 "payload": e.data,
+                "act_on": handlers.act_on(e.data),
+                "recorded_at": e.recorded_at.isoformat(),
             }
             for e in events
         ],
@@ -137,16 +139,19 @@ class SubsidiesService(base.ServiceBase):
         measure = parse_body(request, schemas.ClaimMeasure())["measure"]
         data = parse_body(request, schemas.CLAIMS[measure]())
         party_id, party_name = data.pop("party_id"), data.pop("party_name")
+        filed_on = data.pop("filed_on")
         del data["measure"]
         claim_id, events = handlers.file_claim(
-            self.uow, measure, party_id, party_name, data, expected_version(request)
+            self.uow, measure, party_id, party_name, data, expected_version(request), filed_on
         )
         return 201, _result(events, claim_id=claim_id)
 
     @endpoint("POST", "/claims/<claim_id>/decision", action="claim.decide")
     def decide_claim(self, request: Request, claim_id: str) -> Body:
         data = parse_body(request, schemas.DecideClaim())
-        command = DecideClaim(data["decision"] == "approve", tuple(data["reasons"]))
+        command = DecideClaim(
+            data["decision"] == "approve", tuple(data["reasons"]), data["decided_on"]
+        )
         return _result(
             handlers.decide_claim(self.uow, claim_id, command, expected_version(request)),
             claim_id=claim_id,

@@ -2,7 +2,13 @@
 
 Two families: the Leading Talent grant of LT-10.1 (``Subsidy…``, stream per talent), the Ten
 Measures claims (``MeasureClaim…``, stream per measure, party and period), and the funds they are
-charged to (``BudgetSet``, stream per fund source and fiscal year)."""
+charged to (``BudgetSet``, stream per fund source and fiscal year).
+
+Compatibility: every field added after the first version is optional, so payloads recorded
+before it still decode unchanged: the grant decisions' ``person_key`` and ``certified_on``, a
+decline's ``ground`` and ``earlier_grant_id``, the recovery demand's ``decided_on``, a
+repayment's ``repaid_on``, a budget's ``set_on``, and the TM-5 facts' ``effects`` (earlier
+filings have the single ``effect``). Act dates are ``<past participle>_on``."""
 
 from __future__ import annotations
 
@@ -91,7 +97,8 @@ class _Facts(EventSchema):
     founded_on = fields.Date()
     entity_name = fields.String()
     in_prefecture = fields.Boolean()
-    effect = fields.String()
+    effect = fields.String()  # filings recorded before both effects were asked for
+    effects = fields.List(fields.String())
     # TM-6
     borrower_kind = fields.String()
     partners = _int()
@@ -127,6 +134,8 @@ class SubsidyGrantedSchema(EventSchema):
     fiscal_year = fields.Integer(required=True, strict=True)
     fund = _fund()  # absent on grants recorded before funds were kept
     breakdown = _breakdown()
+    person_key = fields.String()  # the person (pseudonym) the grant is paid to, once (LT-10.1)
+    certified_on = fields.Date()  # the certification it was granted on
 
 
 class SubsidyGrantQueuedSchema(EventSchema):
@@ -141,16 +150,25 @@ class SubsidyGrantQueuedSchema(EventSchema):
     fund = _fund(required=True)
     reason = fields.String(required=True)
     breakdown = _breakdown(required=True)
+    person_key = fields.String()
+    certified_on = fields.Date()
 
 
 class SubsidyGrantDeclinedSchema(EventSchema):
-    """No subsidy is granted for this certification: a Yixiang talent transferred under LT-16
-    whose startup subsidy under that scheme already reached the one-time amount."""
+    """No subsidy is granted for this certification: ``ground`` LT-16, a Yixiang talent
+    transferred under LT-16 whose startup subsidy under that scheme already reached the one-time
+    amount; ``ground`` LT-10.1, a person already granted the one-time subsidy
+    (``earlier_grant_id``) certified again (每人一次性). Declines recorded without ``ground`` are
+    LT-16's."""
 
     grant_id = fields.String(required=True)
     talent_id = fields.String(required=True)
     measure = fields.String(required=True)
     reason = fields.String(required=True)
+    ground = fields.String(validate=validate.OneOf(("LT-16", "LT-10.1")))
+    earlier_grant_id = fields.String()
+    person_key = fields.String()
+    certified_on = fields.Date()
 
 
 class SubsidyPaidSchema(EventSchema):
@@ -183,6 +201,7 @@ class SubsidyRecoveryDemandedSchema(EventSchema):
     amount_fen = _fen(required=True)
     ground = fields.String(required=True)
     due_on = fields.Date(required=True)
+    decided_on = fields.Date()  # the Leading Group's decision the demand follows
 
 
 class SubsidyRepaymentRecordedSchema(EventSchema):
@@ -193,6 +212,7 @@ class SubsidyRepaymentRecordedSchema(EventSchema):
     amount_fen = _fen(required=True)
     reference = fields.String(required=True)
     outstanding_fen = _fen(required=True)
+    repaid_on = fields.Date()  # the day the money was received
 
 
 class SubsidyRecoveredSchema(EventSchema):
@@ -212,6 +232,7 @@ class BudgetSetSchema(EventSchema):
     previous_fen = _fen(required=True)
     committed_fen = _fen(required=True)  # already committed when it was set
     reference = fields.String(required=True)
+    set_on = fields.Date()  # the day the appropriation was made
 
 
 class MeasureClaimFiledSchema(EventSchema):

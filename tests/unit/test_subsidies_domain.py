@@ -5,8 +5,9 @@ the commitment back to the fund) or recovery with repayments (LT-14). Money is i
 
 import datetime as dt
 
+import givenwhenthen
 import pytest
-from givenwhenthen import NewEvent, given, refused, then, types, when
+from givenwhenthen import NewEvent, given, then, types
 
 from services.subsidies.domain import policy
 from services.subsidies.domain.fund import Position
@@ -22,6 +23,24 @@ from services.subsidies.domain.grant import (
 
 D = dt.date
 IDS = {"grant_id": "grant-0001", "talent_id": "talent-0001"}
+CERTIFIED_ON = D(2026, 11, 23)
+# a grant decision also names the person (the talent id when the certification has no person
+# key) and the certification's date
+DECISION = {**IDS, "person_key": "talent-0001", "certified_on": CERTIFIED_ON}
+# "today" for these tests: after every act they date
+LATER = D(2028, 6, 30)
+
+
+def when(decider, state, command, **ctx):
+    ctx.setdefault("today", LATER)
+    return givenwhenthen.when(decider, state, command, **ctx)
+
+
+def refused(clause, decider, state, command, **ctx):
+    ctx.setdefault("today", LATER)
+    return givenwhenthen.refused(clause, decider, state, command, **ctx)
+
+
 FULL = 5_000_000  # 50,000.00 CNY in fen
 LINE = {
     "clause": "LT-10.1",
@@ -35,11 +54,11 @@ def room(fiscal_year=2026, budget=50_000_000, committed=0):
     return Position("prefecture_finance", fiscal_year, budget, committed)
 
 
-def granted(fiscal_year=2026, amount=FULL, breakdown=(LINE,), clauses=("LT-10.1",)):
+def granted(fiscal_year=2026, amount=FULL, breakdown=(LINE,), clauses=("LT-10.1",), ids=DECISION):
     return NewEvent(
         "SubsidyGranted",
         {
-            **IDS,
+            **ids,
             "measure": "LT-10.1",
             "amount_fen": amount,
             "fiscal_year": fiscal_year,
@@ -61,15 +80,27 @@ def paid(on=D(2026, 12, 10)):
 def demanded(amount=FULL, due=D(2028, 1, 14), ground="LT-14.4"):
     return NewEvent(
         "SubsidyRecoveryDemanded",
-        {**IDS, "amount_fen": amount, "ground": ground, "due_on": due},
+        {
+            **IDS,
+            "amount_fen": amount,
+            "ground": ground,
+            "due_on": due,
+            "decided_on": due - dt.timedelta(days=30),
+        },
         ("LT-14", ground),
     )
 
 
-def repayment(amount, outstanding, reference="HK-1"):
+def repayment(amount, outstanding, reference="HK-1", on=LATER):
     return NewEvent(
         "SubsidyRepaymentRecorded",
-        {**IDS, "amount_fen": amount, "reference": reference, "outstanding_fen": outstanding},
+        {
+            **IDS,
+            "amount_fen": amount,
+            "reference": reference,
+            "outstanding_fen": outstanding,
+            "repaid_on": on,
+        },
         ("LT-14",),
     )
 
@@ -78,7 +109,7 @@ def recovered(amount=FULL):
     return NewEvent("SubsidyRecovered", {**IDS, "amount_fen": amount}, ("LT-14",))
 
 
-def certification(on=D(2026, 11, 23), **kw):
+def certification(on=CERTIFIED_ON, **kw):
     return GrantForCertification(
         grant_id="grant-0001", talent_id="talent-0001", certified_on=on, **kw
     )
@@ -90,7 +121,7 @@ def queued(
     return NewEvent(
         "SubsidyGrantQueued",
         {
-            **IDS,
+            **DECISION,
             "measure": "LT-10.1",
             "amount_fen": amount,
             "fiscal_year": 2026,
@@ -496,3 +527,160 @@ def test_disqualification_before_certification_cancels_and_the_late_grant_grants
         when(grant, state, GrantForCertification("grant-t1", "t1", D(2027, 1, 1)), fund=room(2027))
         == []
     )
+
+
+# -- LT-10.1 once per person ---------------------------------------------------------------------
+def test_the_person_is_named_by_the_certification_s_person_key():
+    certified = {
+        "talent_id": "t-2",
+        "period_start": D(2026, 11, 23),
+        "person_key": "pk-1",
+        "certified_on": D(2026, 11, 20),
+    }
+    command = for_certification("g-2", certified, [], D(2026, 11, 25))
+    assert (command.person_key, command.certified_on) == ("pk-1", D(2026, 11, 20))
+    older = for_certification("g-3", {"talent_id": "t-3", "period_start": D(2026, 1, 5)}, [], LATER)
+    assert (older.person_key, older.certified_on) == (None, D(2026, 1, 5))
+
+
+@pytest.mark.parametrize("status", policy.LT10_1_ONCE_PER_PERSON_COUNTS)
+def test_a_person_granted_once_gets_no_second_grant(status):
+    """Given a person whose earlier certification's grant is ``status``, when the same person is
+    certified again (another talent id), then the second grant is declined citing LT-10.1 and
+    naming the earlier grant; nothing is charged to the fund."""
+    earlier = [{"grant_id": "grant-LT-10.1-t-old", "talent_id": "t-old", "status": status}]
+    events = when(
+        grant,
+        given(grant),
+        certification(person_key="pk-1"),
+        fund=room(),
+        person_grants=earlier,
+    )
+    then(
+        events,
+        NewEvent(
+            "SubsidyGrantDeclined",
+            {
+                **IDS,
+                "person_key": "pk-1",
+                "certified_on": CERTIFIED_ON,
+                "measure": "LT-10.1",
+                "ground": "LT-10.1",
+                "earlier_grant_id": "grant-LT-10.1-t-old",
+                "reason": "the one-time subsidy is paid to a person once (每人一次性): this "
+                f"person's grant grant-LT-10.1-t-old (talent t-old) is {status}",
+            },
+            ("LT-10.1",),
+        ),
+    )
+    state = given(grant, events)
+    assert state.status == "declined"
+    refused("LT-10.1", grant, state, RecordPayment("CZ-1"))
+
+
+@pytest.mark.parametrize(
+    "earlier",
+    [
+        [],
+        [{"grant_id": "grant-LT-10.1-t-old", "talent_id": "t-old", "status": "cancelled"}],
+        # the certification's own grant (a redelivery after a cancellation) is not "earlier"
+        [{"grant_id": "grant-0001", "talent_id": "talent-0001", "status": "granted"}],
+    ],
+)
+def test_a_grant_cancelled_before_payment_does_not_count(earlier):
+    """A grant cancelled before payment paid nothing: the person's next certification is
+    granted."""
+    events = when(
+        grant, given(grant), certification(person_key="pk-1"), fund=room(), person_grants=earlier
+    )
+    then(events, granted(ids={**DECISION, "person_key": "pk-1"}))
+
+
+def test_a_granted_person_s_queued_grant_carries_the_person_to_its_grant():
+    events = when(grant, given(grant), certification(person_key="pk-1"), fund=room(budget=None))
+    assert events[0].payload["person_key"] == "pk-1"
+    then(
+        when(grant, given(grant, events), GrantFromQueue(), fund=room()),
+        granted(ids={**DECISION, "person_key": "pk-1"}),
+    )
+
+
+# -- LT-16 readings and the fiscal year of a transfer ---------------------------------------------
+def test_a_transfer_is_charged_no_earlier_than_the_rules_took_effect():
+    [event] = when(
+        grant,
+        given(grant),
+        certification(on=D(2021, 3, 1), transferred=True, prior_subsidy_fen=0),
+        fund=room(2022),
+    )
+    assert event.payload["fiscal_year"] == 2022
+
+
+def test_the_other_reading_does_not_deduct_what_yixiang_paid(monkeypatch):
+    monkeypatch.setattr(policy, "LT16_DEDUCT_YIXIANG_SUBSIDY", False)
+    [event] = when(
+        grant,
+        given(grant),
+        certification(transferred=True, prior_subsidy_fen=2_000_000),
+        fund=room(),
+    )
+    assert event.payload["amount_fen"] == FULL
+    assert policy.LT16_DEDUCT_YIXIANG_SUBSIDY is False
+
+
+# -- act dates: payment and repayments ------------------------------------------------------------
+@pytest.mark.parametrize(
+    "paid_on, today, error",
+    [
+        (D(2026, 11, 22), LATER, "Must not be before 2026-11-23."),  # before the certification
+        (D(2026, 11, 24), D(2026, 11, 23), "Must not be after 2026-11-23."),
+        (D(9999, 12, 31), LATER, "Must not be after 2028-06-30."),
+    ],
+)
+def test_a_payment_is_dated_from_the_certification_to_today(paid_on, today, error):
+    err = refused(
+        "LT-10.1", grant, given(grant, granted()), RecordPayment("CZ", paid_on), today=today
+    )
+    assert err.fields == {"paid_on": [error]}
+
+
+def test_a_payment_is_dated_today_by_default_and_may_be_the_certification_day():
+    [event] = when(grant, given(grant, granted()), RecordPayment("CZ"))
+    assert event.payload["paid_on"] == LATER
+    [event] = when(grant, given(grant, granted()), RecordPayment("CZ", CERTIFIED_ON))
+    assert event.payload["paid_on"] == CERTIFIED_ON
+
+
+def test_a_grant_recorded_without_dates_is_paid_no_earlier_than_the_rules():
+    """Grants recorded before act dates were kept still replay; their payment is bounded by the
+    programme's start."""
+    state = given(grant, granted(ids=IDS))
+    assert state.certified_on is None
+    err = refused("LT-10.1", grant, state, RecordPayment("CZ", D(2022, 8, 31)))
+    assert err.fields == {"paid_on": ["Must not be before 2022-09-01."]}
+    assert types(when(grant, state, RecordPayment("CZ", D(2022, 9, 1)))) == ["SubsidyPaid"]
+
+
+@pytest.mark.parametrize(
+    "repaid_on, error",
+    [
+        (D(2027, 12, 14), "Must not be before 2027-12-15."),  # before the Leading Group decided
+        (LATER + dt.timedelta(days=1), "Must not be after 2028-06-30."),
+    ],
+)
+def test_a_repayment_is_dated_from_the_disqualification_to_today(repaid_on, error):
+    state = given(grant, granted(), paid(), demanded())  # decided 2027-12-15, due 2028-01-14
+    err = refused("LT-14", grant, state, RecordRepayment(100, "HK", repaid_on))
+    assert err.fields == {"repaid_on": [error]}
+    [event] = when(grant, state, RecordRepayment(100, "HK", D(2027, 12, 15)))
+    assert event.payload["repaid_on"] == D(2027, 12, 15)
+
+
+def test_a_repayment_is_not_dated_before_the_one_before_it():
+    state = given(
+        grant, granted(), paid(), demanded(), repayment(100, FULL - 100, on=D(2028, 2, 1))
+    )
+    err = refused("LT-14", grant, state, RecordRepayment(100, "HK-2", D(2028, 1, 31)))
+    assert err.fields == {"repaid_on": ["Must not be before 2028-02-01."]}
+    [event] = when(grant, state, RecordRepayment(100, "HK-2"))
+    assert event.payload["repaid_on"] == LATER

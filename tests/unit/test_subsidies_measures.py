@@ -17,6 +17,8 @@ TODAY = D(2026, 11, 23)
 
 
 def calc(measure, facts, **ctx):
+    """The measure's calculation, for a claim filed on ``today`` (unless ``filed_on`` is given)."""
+    ctx.setdefault("filed_on", ctx.get("today", TODAY))
     return measures.MEASURES[measure].calculate(facts, context(**ctx))
 
 
@@ -153,34 +155,94 @@ def test_tm4_ineligible(facts, field):
 def tm5(**kw):
     facts = dict(
         ecommerce=True,
-        graduated_on=D(2024, 6, 30),
-        founded_on=D(2025, 3, 1),
+        graduated_on=D(2021, 6, 30),
+        founded_on=D(2022, 3, 1),
         entity_name="彝绣电商工作室",
         in_prefecture=True,
-        effect="poverty_alleviation",
+        effects=["poverty_alleviation", "innovation"],
         requested_fen=3_000_000,
     )
     return {**facts, **kw}
 
 
+def test_tm5_parameters():
+    assert policy.TM5_ACADEMIC_YEAR_STARTS == (7, 1)
+    assert policy.TM5_YEARS_AFTER_GRADUATION == 3
+    assert policy.TM5_EFFECTS_REQUIRED == "both"
+
+
 @pytest.mark.parametrize(
-    "founded, year", [(D(2024, 1, 1), 1), (D(2025, 12, 31), 2), (D(2026, 12, 31), 3)]
+    "graduated, opens, closes",
+    [
+        (D(2021, 6, 30), D(2020, 7, 1), D(2024, 6, 30)),
+        (D(2021, 1, 15), D(2020, 7, 1), D(2024, 1, 15)),
+        (D(2020, 2, 29), D(2019, 7, 1), D(2023, 2, 28)),  # no 29 February in 2023
+    ],
 )
-def test_tm5_within_three_years_counting_the_graduation_year(founded, year):
-    c = calc("TM-5", tm5(founded_on=founded))
-    assert c.amount_fen == 3_000_000
-    assert c.eligibility[0]["finding"] == (
-        f"graduated in 2024, founded on {founded}: year {year} of 3"
-    )
+def test_tm5_window_from_the_graduation_academic_year_to_the_third_anniversary(
+    graduated, opens, closes
+):
+    assert measures.tm5_window(graduated) == (opens, closes)
 
 
-def test_tm5_the_fourth_year_is_refused():
-    err = refused("TM-5", "TM-5", tm5(founded_on=D(2027, 1, 1)), "founded_on")
-    assert "end with 2026" in err.message
+@pytest.mark.parametrize(
+    "founded, ok",
+    [
+        (D(2020, 6, 30), False),  # the day before the graduation academic year (毕业学年) began
+        (D(2020, 7, 1), True),  # its first day: 1 July of the year before graduation
+        (D(2021, 1, 1), True),  # the graduation year's 1 January (the old reading's first day)
+        (D(2023, 12, 31), True),  # the old reading's last day
+        (D(2024, 6, 30), True),  # the third anniversary of graduation, included (3年内)
+        (D(2024, 7, 1), False),  # the day after
+    ],
+)
+def test_tm5_founded_within_three_years_including_the_graduation_academic_year(founded, ok):
+    """Given a graduate of 2021-06-30, when the entity was founded on ``founded``, then it is in
+    the window from 2020-07-01 to 2024-06-30, both days included, or refused naming founded_on."""
+    facts = tm5(founded_on=founded)
+    if ok:
+        c = calc("TM-5", facts, filed_on=D(2024, 12, 1))
+        assert c.amount_fen == 3_000_000
+        assert c.eligibility[0]["finding"] == (
+            f"graduated on 2021-06-30, founded on {founded}: within 2020-07-01 to 2024-06-30 "
+            "(毕业3年内（含毕业学年）)"
+        )
+    else:
+        err = refused("TM-5", "TM-5", facts, "founded_on", filed_on=D(2024, 12, 1))
+        assert "the window is 2020-07-01 to 2024-06-30" in err.message
 
 
-def test_tm5_founded_before_the_graduation_year_is_refused():
-    refused("TM-5", "TM-5", tm5(founded_on=D(2023, 12, 31)), "founded_on")
+@pytest.mark.parametrize(
+    "effects, ok",
+    [
+        (["poverty_alleviation", "innovation"], True),
+        (["innovation", "poverty_alleviation"], True),
+        (["poverty_alleviation"], False),
+        (["innovation"], False),
+        ([], False),
+    ],
+)
+def test_tm5_both_effects_are_required(effects, ok):
+    """Given the reading "both" (带动脱贫效果明显、创新示范效应显著), when a claim shows
+    ``effects``, then it passes only with both."""
+    if ok:
+        c = calc("TM-5", tm5(effects=effects))
+        assert c.eligibility[1]["finding"] == "effects: 带动脱贫效果明显、创新示范效应显著"
+    else:
+        err = refused("TM-5", "TM-5", tm5(effects=effects), "effects")
+        assert "both" in err.message and "missing" in err.message
+
+
+@pytest.mark.parametrize(
+    "effects, ok",
+    [(["poverty_alleviation"], True), (["innovation"], True), ([], False)],
+)
+def test_tm5_the_other_reading_takes_either_effect(monkeypatch, effects, ok):
+    monkeypatch.setattr(policy, "TM5_EFFECTS_REQUIRED", "either")
+    if ok:
+        assert calc("TM-5", tm5(effects=effects)).amount_fen == 3_000_000
+    else:
+        refused("TM-5", "TM-5", tm5(effects=effects), "effects")
 
 
 @pytest.mark.parametrize(
@@ -200,7 +262,6 @@ def test_tm5_at_most_30000(requested, granted, lines):
 @pytest.mark.parametrize(
     "facts, field",
     [
-        (dict(effect="none"), "effect"),
         (dict(in_prefecture=False), "in_prefecture"),
         (dict(ecommerce=False), "ecommerce"),
     ],

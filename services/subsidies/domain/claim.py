@@ -10,6 +10,12 @@ rejected claim may be filed again on the same stream, corrected.
 Approval charges the measure's fund for the fiscal year of the approval: ``context["fund"]`` is
 that fund's ``Position`` and an approval it cannot cover is refused (TM-1), not queued: an
 approval is a decision an officer can take again once finance raises the budget.
+
+TM-1: the measures run 2020–2022 (``policy.tm_span``, extended by ``context["tm_extension"]`` when
+a notice extended them). A claim whose act (the hire, the founding, the internships; the filing,
+for a loan or a base's award) falls outside is refused, and so is an approval in a year whose fund
+has no budget under TM-1. Every act carries its date (``filed_on``, ``decided_on``, ``paid_on``,
+today by default), bounded by ``dates.act_date``; a fact's date is not after the filing.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from services.subsidies.domain import measures, policy
-from services.subsidies.domain.fund import Position
+from services.subsidies.domain.dates import act_date
+from services.subsidies.domain.fund import Position, require_year
 from shared.decider import Decider, Event, NewEvent
 from shared.errors import RuleViolation
 
@@ -32,18 +39,20 @@ class FileClaim:
     party_id: str
     party_name: str
     facts: dict[str, Any]  # the measure's facts, typed (dates as date)
+    filed_on: dt.date | None = None  # None: today
 
 
 @dataclass(frozen=True)
 class DecideClaim:
     approve: bool
     reasons: tuple[str, ...] = ()
+    decided_on: dt.date | None = None  # None: today
 
 
 @dataclass(frozen=True)
 class PayClaim:
     payment_reference: str
-    paid_on: dt.date
+    paid_on: dt.date | None = None  # None: today
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,8 @@ class Claim:
     amount_fen: int = 0
     fund: str | None = None
     fiscal_year: int | None = None
+    filed_on: dt.date | None = None
+    last_act_on: dt.date | None = None  # the latest act's date: filing, decision, payment
 
 
 Command = FileClaim | DecideClaim | PayClaim
@@ -77,13 +88,21 @@ def evolve(state: Claim, event: Event) -> Claim:
                 party_id=p["party_id"],
                 kind=p["kind"],
                 amount_fen=p["amount_fen"],
+                filed_on=p["filed_on"],
+                last_act_on=p["filed_on"],
             )
         case "MeasureClaimRejected":
-            return replace(state, status="rejected")
+            return replace(state, status="rejected", last_act_on=p["rejected_on"])
         case "MeasureClaimApproved":
-            return replace(state, status="approved", fund=p["fund"], fiscal_year=p["fiscal_year"])
+            return replace(
+                state,
+                status="approved",
+                fund=p["fund"],
+                fiscal_year=p["fiscal_year"],
+                last_act_on=p["approved_on"],
+            )
         case "MeasureClaimPaid":
-            return replace(state, status="paid")
+            return replace(state, status="paid", last_act_on=p["paid_on"])
     return state
 
 
@@ -94,7 +113,7 @@ def decide(command: Command, state: Claim, context: Mapping[str, Any]) -> list[N
         case DecideClaim():
             return _decide(command, state, context)
         case PayClaim():
-            return _pay(command, state)
+            return _pay(command, state, context["today"])
     raise TypeError(f"unknown command {command!r}")
 
 
@@ -108,7 +127,22 @@ def _file(command: FileClaim, state: Claim, context: Mapping[str, Any]) -> list[
             fields={"party_id": ["Already claimed for this measure and period."]},
             details={"claim_id": state.claim_id, "status": state.status},
         )
-    calc = measures.MEASURES[command.measure].calculate(command.facts, context)
+    today: dt.date = context["today"]
+    filed_on = act_date(
+        command.filed_on,
+        field="filed_on",
+        clause="TM-1",
+        today=today,
+        programme_start=policy.TM_PROGRAMME_START,
+        programme="the Ten Measures",
+        previous=state.last_act_on,
+        previous_act="the rejection of the earlier filing",
+    )
+    span = _within_span(command.measure, command.facts, filed_on, context.get("tm_extension"))
+    _check_fact_dates(command.measure, command.facts, filed_on)
+    calc = measures.MEASURES[command.measure].calculate(
+        command.facts, {**context, "filed_on": filed_on}
+    )
     return [
         NewEvent(
             "MeasureClaimFiled",
@@ -120,13 +154,61 @@ def _file(command: FileClaim, state: Claim, context: Mapping[str, Any]) -> list[
                 "kind": calc.kind,
                 "amount_fen": calc.amount_fen,
                 "breakdown": calc.breakdown,
-                "eligibility": calc.eligibility,
+                "eligibility": [*calc.eligibility, span],
                 "facts": {k: v for k, v in command.facts.items() if v is not None},
-                "filed_on": context["today"],
+                "filed_on": filed_on,
             },
-            (command.measure,),
+            (command.measure, "TM-1"),
         )
     ]
+
+
+def _dates(value: Any, path: tuple[str | int, ...] = ()) -> list[tuple[tuple[str | int, ...], Any]]:
+    """Every date among the facts, with its path."""
+    if isinstance(value, dt.date):
+        return [(path, value)]
+    if isinstance(value, Mapping):
+        return [found for k, v in value.items() for found in _dates(v, (*path, k))]
+    if isinstance(value, (list, tuple)):
+        return [found for i, v in enumerate(value) for found in _dates(v, (*path, i))]
+    return []
+
+
+def _check_fact_dates(measure: str, facts: Mapping[str, Any], filed_on: dt.date) -> None:
+    """A fact's date is not after the claim's filing (nor today), and not before
+    ``policy.FACT_DATES_FROM``."""
+    for path, day in _dates(facts):
+        name = ".".join(map(str, path))
+        if day > filed_on:
+            measures.refuse(
+                measure,
+                f"{name} {day} is after the claim's filing on {filed_on}: a claim states what "
+                f"has happened",
+                *path,
+            )
+        if day < policy.FACT_DATES_FROM:
+            measures.refuse(measure, f"{name} {day} is before {policy.FACT_DATES_FROM}", *path)
+
+
+def _within_span(
+    measure: str, facts: Mapping[str, Any], filed_on: dt.date, extension: Any
+) -> measures.Finding:
+    """TM-1: the claim's act lies within the Ten Measures' span; the finding that says so."""
+    start, until, span = policy.tm_span(extension)
+    spec = measures.MEASURES[measure]
+    acts = spec.acts(facts) or [(("filed_on",), filed_on, spec.filing_act)]
+    for path, day, what in acts:
+        if not start <= day <= until:
+            measures.refuse(
+                "TM-1",
+                f"{what} on {day} is outside the Ten Measures' span {span}: no claim under "
+                f"{measure} can be taken for it",
+                *path,
+            )
+    days = sorted(day for _, day, _ in acts)
+    when_ = f"on {days[0]}" if days[0] == days[-1] else f"from {days[0]} to {days[-1]}"
+    what = acts[0][2] if len(acts) == 1 else f"{len(acts)} acts"
+    return measures.finding("TM-1", f"{what} {when_}: within the Ten Measures' span {span}")
 
 
 def _decide(command: DecideClaim, state: Claim, context: Mapping[str, Any]) -> list[NewEvent]:
@@ -138,6 +220,16 @@ def _decide(command: DecideClaim, state: Claim, context: Mapping[str, Any]) -> l
     assert state.measure is not None  # a filed claim
     ids = {"claim_id": state.claim_id, "measure": state.measure, "party_id": state.party_id}
     today: dt.date = context["today"]
+    decided_on = act_date(
+        command.decided_on,
+        field="decided_on",
+        clause=state.measure,
+        today=today,
+        programme_start=policy.TM_PROGRAMME_START,
+        programme="the Ten Measures",
+        previous=state.last_act_on,
+        previous_act="the claim's filing",
+    )
     if not command.approve:
         if not command.reasons:
             raise RuleViolation(
@@ -148,13 +240,21 @@ def _decide(command: DecideClaim, state: Claim, context: Mapping[str, Any]) -> l
         return [
             NewEvent(
                 "MeasureClaimRejected",
-                {**ids, "reasons": list(command.reasons), "rejected_on": today},
+                {**ids, "reasons": list(command.reasons), "rejected_on": decided_on},
                 (state.measure,),
             )
         ]
     fund = fund_of(state.measure)
     clauses: tuple[str, ...] = (state.measure,)
     if fund is not None:
+        require_year(
+            fund,
+            decided_on.year,
+            today,
+            context.get("tm_extension"),
+            field="decided_on",
+            what=f"an approval on {decided_on} is charged to its fiscal year, and ",
+        )
         position: Position = context["fund"]
         position.require_room(state.amount_fen)
         clauses += (policy.BUDGET_CLAUSE[fund],)
@@ -166,15 +266,15 @@ def _decide(command: DecideClaim, state: Claim, context: Mapping[str, Any]) -> l
                 "kind": state.kind,
                 "amount_fen": state.amount_fen,
                 "fund": fund,
-                "fiscal_year": today.year,
-                "approved_on": today,
+                "fiscal_year": decided_on.year,
+                "approved_on": decided_on,
             },
             clauses,
         )
     ]
 
 
-def _pay(command: PayClaim, state: Claim) -> list[NewEvent]:
+def _pay(command: PayClaim, state: Claim, today: dt.date) -> list[NewEvent]:
     clause = state.measure or "TM-1"  # a claim never filed has no measure
     if state.kind == measures.LOAN_CEILING:
         raise RuleViolation(
@@ -185,6 +285,16 @@ def _pay(command: PayClaim, state: Claim) -> list[NewEvent]:
         raise RuleViolation(
             clause, f"the claim is {state.status}: only an approved, unpaid claim can be paid"
         )
+    paid_on = act_date(
+        command.paid_on,
+        field="paid_on",
+        clause=clause,
+        today=today,
+        programme_start=policy.TM_PROGRAMME_START,
+        programme="the Ten Measures",
+        previous=state.last_act_on,
+        previous_act="the claim's approval",
+    )
     return [
         NewEvent(
             "MeasureClaimPaid",
@@ -196,7 +306,7 @@ def _pay(command: PayClaim, state: Claim) -> list[NewEvent]:
                 "fund": state.fund,
                 "fiscal_year": state.fiscal_year,
                 "payment_reference": command.payment_reference,
-                "paid_on": command.paid_on,
+                "paid_on": paid_on,
             },
             (clause,),
         )

@@ -7,16 +7,24 @@ Budget (TM-1 reading applied to LT-10.1's fund): the subsidy is an entitlement o
 so a certification that finds the year's prefecture-finance budget short is not refused: the grant
 is queued (``SubsidyGrantQueued``) and granted, first queued first, when finance raises the
 budget; while any wait, a new certification joins the end of the queue. ``context["fund"]`` is
-the fund's ``Position`` (see ``fund.py``)."""
+the fund's ``Position`` (see ``fund.py``).
+
+Once per person (LT-10.1 "每人一次性"): ``context["person_grants"]`` are the grant decisions
+already recorded for the same person (by ``person_key``) under other talent ids; one that counts
+(``policy.LT10_1_ONCE_PER_PERSON_COUNTS``) makes this certification's decision a
+``SubsidyGrantDeclined`` citing LT-10.1.
+
+Acts carry their own dates (``paid_on``, ``repaid_on``), bounded by ``dates.act_date``."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from services.subsidies.domain import policy
+from services.subsidies.domain.dates import act_date
 from services.subsidies.domain.fund import Position
 from services.subsidies.domain.money import Line, clauses_of, line, yuan
 from shared.decider import Decider, Event, NewEvent
@@ -34,6 +42,8 @@ class GrantForCertification:
     transferred: bool = False  # a Yixiang talent transferred in under LT-16
     # what the Yixiang scheme already paid as a startup subsidy
     prior_subsidy_fen: int | None = None
+    # the person (keyed pseudonym of the ID number); None: known only by the talent id
+    person_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -44,7 +54,7 @@ class GrantFromQueue:
 @dataclass(frozen=True)
 class RecordPayment:
     payment_reference: str
-    paid_on: dt.date
+    paid_on: dt.date | None = None  # None: today
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,7 @@ class DemandRecovery:
 class RecordRepayment:
     amount_fen: int
     reference: str
+    repaid_on: dt.date | None = None  # None: today
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,9 @@ class Grant:
     paid_fen: int = 0
     demanded_fen: int = 0
     repaid_fen: int = 0
+    person_key: str | None = None
+    certified_on: dt.date | None = None  # the certification the grant was decided on
+    last_act_on: dt.date | None = None  # the latest act's date (certification, payment, ...)
 
     @property
     def outstanding_fen(self) -> int:
@@ -88,20 +102,37 @@ def for_certification(
 ) -> GrantForCertification:
     """The grant command a ``TalentCertified`` implies. A Yixiang talent transferred under LT-16
     keeps the original period, so it is recognised by ``origin``, by citing LT-16, or by a period
-    that began before these rules took effect (no certification under them can); its subsidy is
-    charged to the year the transfer was recorded, not the year its old period began."""
+    that began before these rules took effect (no certification under them can). The
+    certification's date is its act date ``certified_on``; a certification recorded without one
+    is dated by its period's start, or a transferred talent's by the day it was recorded (not the
+    day its old period began). The person is ``person_key`` (the talent id when absent)."""
     transferred = (
         certified.get("origin") == "yixiang_transfer"
         or "LT-16" in clauses
         or certified["period_start"] < policy.LT_RULES_EFFECTIVE
     )
+    certified_on = certified.get("certified_on") or (
+        recorded_on if transferred else certified["period_start"]
+    )
     return GrantForCertification(
         grant_id=grant_id,
         talent_id=certified["talent_id"],
-        certified_on=recorded_on if transferred else certified["period_start"],
+        certified_on=certified_on,
         transferred=transferred,
         prior_subsidy_fen=certified.get("prior_startup_subsidy_fen"),
+        person_key=certified.get("person_key"),
     )
+
+
+def fiscal_year(certified_on: dt.date) -> int:
+    """The fiscal year a grant is charged to: its certification's, and never before the year these
+    rules took effect (a transferred talent's old period may have begun earlier)."""
+    return max(certified_on, policy.LT_RULES_EFFECTIVE).year
+
+
+def person_of(command: GrantForCertification) -> str:
+    """Who the grant is paid to, for once per person (LT-10.1)."""
+    return command.person_key or command.talent_id
 
 
 def evolve(state: Grant, event: Event) -> Grant:
@@ -109,55 +140,83 @@ def evolve(state: Grant, event: Event) -> Grant:
     match event.event_type:
         case "SubsidyGrantQueued":
             return replace(
-                state,
+                _decided(state, p),
                 status="queued",
-                grant_id=p["grant_id"],
-                talent_id=p["talent_id"],
                 amount_fen=p["amount_fen"],
                 fund=p["fund"],
                 fiscal_year=p["fiscal_year"],
                 breakdown=tuple(p["breakdown"]),
             )
         case "SubsidyGrantDeclined":
-            return replace(
-                state, status="declined", grant_id=p["grant_id"], talent_id=p["talent_id"]
-            )
+            return replace(_decided(state, p), status="declined")
         case "SubsidyGranted":
             return replace(
-                state,
+                _decided(state, p),
                 status="granted",
-                grant_id=p["grant_id"],
-                talent_id=p["talent_id"],
                 amount_fen=p["amount_fen"],
                 fund=p.get("fund"),
                 fiscal_year=p["fiscal_year"],
             )
         case "SubsidyPaid":
-            return replace(state, status="paid", paid_fen=state.paid_fen + p["amount_fen"])
+            return replace(
+                state,
+                status="paid",
+                paid_fen=state.paid_fen + p["amount_fen"],
+                last_act_on=_later(state.last_act_on, p["paid_on"]),
+            )
         case "SubsidyGrantCancelled":
             return replace(
                 state, status="cancelled", grant_id=p["grant_id"], talent_id=p["talent_id"]
             )
         case "SubsidyRecoveryDemanded":
-            return replace(state, status="recovery_demanded", demanded_fen=p["amount_fen"])
+            return replace(
+                state,
+                status="recovery_demanded",
+                demanded_fen=p["amount_fen"],
+                last_act_on=_later(state.last_act_on, p.get("decided_on")),
+            )
         case "SubsidyRepaymentRecorded":
-            return replace(state, repaid_fen=state.repaid_fen + p["amount_fen"])
+            return replace(
+                state,
+                repaid_fen=state.repaid_fen + p["amount_fen"],
+                last_act_on=_later(state.last_act_on, p.get("repaid_on")),
+            )
         case "SubsidyRecovered":
             return replace(state, status="recovered")
     return state
 
 
+def _decided(state: Grant, p: Mapping[str, Any]) -> Grant:
+    """The state a grant decision (granted, queued, declined) leaves: who, and on which
+    certification (payloads recorded before act dates were kept have neither person nor date)."""
+    certified_on = p.get("certified_on") or state.certified_on
+    return replace(
+        state,
+        grant_id=p["grant_id"],
+        talent_id=p["talent_id"],
+        person_key=p.get("person_key") or state.person_key,
+        certified_on=certified_on,
+        last_act_on=_later(state.last_act_on, certified_on),
+    )
+
+
+def _later(day: dt.date | None, other: dt.date | None) -> dt.date | None:
+    if day is None or other is None:
+        return day or other
+    return max(day, other)
+
+
 def decide(command: Command, state: Grant, context: Mapping[str, Any]) -> list[NewEvent]:
     match command:
         case GrantForCertification():
-            return _grant(command, state, context["fund"])
+            return _grant(command, state, context["fund"], context.get("person_grants", ()))
         case GrantFromQueue():
             if state.status != "queued" or not context["fund"].has_room(state.amount_fen):
                 return []
             assert state.fiscal_year is not None  # queued in a fiscal year's fund
             return [
                 _granted(
-                    {"grant_id": state.grant_id, "talent_id": state.talent_id},
+                    _ids(state.grant_id, state.talent_id, state.person_key, state.certified_on),
                     state.amount_fen,
                     state.fiscal_year,
                     state.breakdown,
@@ -169,6 +228,16 @@ def decide(command: Command, state: Grant, context: Mapping[str, Any]) -> list[N
                     "LT-10.1",
                     f"the grant is {state.status}: only a granted, unpaid subsidy can be paid",
                 )
+            paid_on = act_date(
+                command.paid_on,
+                field="paid_on",
+                clause="LT-10.1",
+                today=context["today"],
+                programme_start=policy.LT_PROGRAMME_START,
+                programme="the Leading Talent rules",
+                previous=state.last_act_on,
+                previous_act="the certification the subsidy was granted on",
+            )
             return [
                 NewEvent(
                     "SubsidyPaid",
@@ -177,7 +246,7 @@ def decide(command: Command, state: Grant, context: Mapping[str, Any]) -> list[N
                         "talent_id": state.talent_id,
                         "amount_fen": state.amount_fen,
                         "payment_reference": command.payment_reference,
-                        "paid_on": command.paid_on,
+                        "paid_on": paid_on,
                     },
                     ("LT-10.1",),
                 )
@@ -185,14 +254,62 @@ def decide(command: Command, state: Grant, context: Mapping[str, Any]) -> list[N
         case DemandRecovery():
             return _demand(command, state)
         case RecordRepayment():
-            return _repay(command, state)
+            return _repay(command, state, context["today"])
     raise TypeError(f"unknown command {command!r}")
 
 
-def _grant(command: GrantForCertification, state: Grant, position: Position) -> list[NewEvent]:
+def _ids(
+    grant_id: str | None,
+    talent_id: str | None,
+    person_key: str | None,
+    certified_on: dt.date | None,
+) -> dict[str, Any]:
+    """What every grant decision names: the grant, the talent, the person, the certification."""
+    ids: dict[str, Any] = {"grant_id": grant_id, "talent_id": talent_id}
+    if person_key is not None:
+        ids["person_key"] = person_key
+    if certified_on is not None:
+        ids["certified_on"] = certified_on
+    return ids
+
+
+def _once_per_person(
+    command: GrantForCertification, ids: Mapping[str, Any], earlier: Iterable[Mapping[str, Any]]
+) -> NewEvent | None:
+    """LT-10.1 每人一次性: the decline recorded when the person already had a grant that counts."""
+    for grant in earlier:
+        if grant["grant_id"] == command.grant_id:
+            continue
+        if grant["status"] in policy.LT10_1_ONCE_PER_PERSON_COUNTS:
+            return NewEvent(
+                "SubsidyGrantDeclined",
+                {
+                    **ids,
+                    "measure": policy.LT_SUBSIDY_MEASURE,
+                    "ground": "LT-10.1",
+                    "earlier_grant_id": grant["grant_id"],
+                    "reason": (
+                        f"the one-time subsidy is paid to a person once (每人一次性): this "
+                        f"person's grant {grant['grant_id']} (talent {grant['talent_id']}) is "
+                        f"{grant['status']}"
+                    ),
+                },
+                ("LT-10.1",),
+            )
+    return None
+
+
+def _grant(
+    command: GrantForCertification,
+    state: Grant,
+    position: Position,
+    person_grants: Iterable[Mapping[str, Any]],
+) -> list[NewEvent]:
     if state.status != "none":
         return []  # one grant decision per talent, whatever the redeliveries (LT-10.1)
-    ids = {"grant_id": command.grant_id, "talent_id": command.talent_id}
+    ids = _ids(command.grant_id, command.talent_id, person_of(command), command.certified_on)
+    if (declined := _once_per_person(command, ids, person_grants)) is not None:
+        return [declined]
     amount = policy.LT_ENTREPRENEURSHIP_SUBSIDY_FEN
     lines = [
         line(
@@ -207,10 +324,17 @@ def _grant(command: GrantForCertification, state: Grant, position: Position) -> 
             return [
                 NewEvent(
                     "SubsidyGrantDeclined",
-                    {**ids, "measure": policy.LT_SUBSIDY_MEASURE, "reason": _declined(prior)},
+                    {
+                        **ids,
+                        "measure": policy.LT_SUBSIDY_MEASURE,
+                        "ground": "LT-16",
+                        "reason": _declined(prior),
+                    },
                     ("LT-16", "LT-10.1"),
                 )
             ]
+        if not policy.LT16_DEDUCT_YIXIANG_SUBSIDY:
+            prior = 0
         lines.append(
             line(
                 "LT-16",
@@ -220,7 +344,7 @@ def _grant(command: GrantForCertification, state: Grant, position: Position) -> 
             )
         )
         amount -= prior
-    year = command.certified_on.year
+    year = fiscal_year(command.certified_on)
     if position.has_room(amount) and not position.queued:
         return [_granted(ids, amount, year, lines)]
     if position.queued:
@@ -259,7 +383,7 @@ def _declined(prior: int) -> str:
 
 
 def _granted(
-    ids: Mapping[str, str | None], amount: int, fiscal_year: int, lines: Sequence[Line]
+    ids: Mapping[str, Any], amount: int, fiscal_year: int, lines: Sequence[Line]
 ) -> NewEvent:
     return NewEvent(
         "SubsidyGranted",
@@ -311,15 +435,31 @@ def _demand(command: DemandRecovery, state: Grant) -> list[NewEvent]:
     return [
         NewEvent(
             "SubsidyRecoveryDemanded",
-            {**ids, "amount_fen": state.paid_fen, "ground": command.ground, "due_on": due},
+            {
+                **ids,
+                "amount_fen": state.paid_fen,
+                "ground": command.ground,
+                "due_on": due,
+                "decided_on": command.decided_on,
+            },
             ("LT-14", command.ground),
         )
     ]
 
 
-def _repay(command: RecordRepayment, state: Grant) -> list[NewEvent]:
+def _repay(command: RecordRepayment, state: Grant, today: dt.date) -> list[NewEvent]:
     if state.status != "recovery_demanded":
         raise RuleViolation("LT-14", f"the grant is {state.status}: no recovery is outstanding")
+    repaid_on = act_date(
+        command.repaid_on,
+        field="repaid_on",
+        clause="LT-14",
+        today=today,
+        programme_start=policy.LT_PROGRAMME_START,
+        programme="the Leading Talent rules",
+        previous=state.last_act_on,
+        previous_act="the disqualification or the repayment before it",
+    )
     if command.amount_fen <= 0:
         raise RuleViolation(
             "LT-14",
@@ -342,6 +482,7 @@ def _repay(command: RecordRepayment, state: Grant) -> list[NewEvent]:
                 "amount_fen": command.amount_fen,
                 "reference": command.reference,
                 "outstanding_fen": outstanding,
+                "repaid_on": repaid_on,
             },
             ("LT-14",),
         )

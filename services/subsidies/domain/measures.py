@@ -1,7 +1,11 @@
 """The Ten Measures' subsidies (十条措施), one function per measure: eligibility (a refusal names
 the clause and the field) and the calculated amount, whose breakdown cites the clause of every
-line. Pure: the facts come in typed (dates as ``date``), ``context`` carries "today" and the
-configured TM-7 2020 rate.
+line. Pure: the facts come in typed (dates as ``date``), ``context`` carries "today", the claim's
+filing date ``filed_on`` and the configured TM-7 2020 rate.
+
+Each measure names its act too (``acts``): the fact dates that TM-1's span binds (the hire, the
+founding, the internships) or, where the claim itself is the act (the loan applied for, the
+base's award applied for), none: the filing date is then the act.
 
 Each measure also names its claim key: the party (and, where the measure pays per person or per
 period, that person or period) that may be paid only once for it. The key is the claim's stream
@@ -183,40 +187,39 @@ def graduate_startup(f: Facts, context: Mapping[str, Any]) -> Calculation:
         "the entity must be founded in the prefecture (州内)",
         "in_prefecture",
     )
-    effect = policy.TM5_EFFECTS.get(f["effect"])
+    shown = [e for e in policy.TM5_EFFECTS if e in f["effects"]]
+    missing = [text for e, text in policy.TM5_EFFECTS.items() if e not in shown]
+    both = policy.TM5_EFFECTS_REQUIRED == "both"
     require(
-        effect,
+        len(shown) == len(policy.TM5_EFFECTS) if both else shown,
         c,
-        "the entity must show a clear poverty-alleviation or innovation effect "
-        "(带动脱贫效果明显、创新示范效应显著)",
-        "effect",
+        "the entity must show "
+        + ("both" if both else "at least one of")
+        + " a clear poverty-alleviation and a notable innovation effect "
+        "(带动脱贫效果明显、创新示范效应显著)"
+        + (f"; missing: {'、'.join(missing)}" if both else ""),
+        "effects",
     )
-    first = f["graduated_on"].year
-    last = first + policy.TM5_YEARS_INCLUDING_GRADUATION_YEAR - 1
-    founded = f["founded_on"]
+    graduated, founded = f["graduated_on"], f["founded_on"]
+    opens, closes = tm5_window(graduated)
+    window = f"{opens} to {closes} (毕业3年内（含毕业学年）)"
     require(
-        founded.year >= first,
+        founded >= opens,
         c,
-        f"founded in {founded.year}, before the graduation year {first}",
+        f"founded on {founded}, before the graduation academic year began on {opens}: the "
+        f"window is {window}",
         "founded_on",
     )
     require(
-        founded.year <= last,
+        founded <= closes,
         c,
-        f"founded in {founded.year}: the "
-        f"{policy.TM5_YEARS_INCLUDING_GRADUATION_YEAR} years counting "
-        f"the graduation year {first} end with {last} "
-        f"(毕业3年内（含毕业学年）)",
+        f"founded on {founded}, after the third anniversary of graduation on {graduated}: the "
+        f"window is {window}",
         "founded_on",
     )
     eligibility = [
-        finding(
-            c,
-            f"graduated in {first}, founded on {founded}: year "
-            f"{founded.year - first + 1} of "
-            f"{policy.TM5_YEARS_INCLUDING_GRADUATION_YEAR}",
-        ),
-        finding(c, f"effect: {effect}"),
+        finding(c, f"graduated on {graduated}, founded on {founded}: within {window}"),
+        finding(c, "effects: " + "、".join(policy.TM5_EFFECTS[e] for e in shown)),
     ]
     lines: list[Line] = []
     amount = capped(
@@ -227,6 +230,16 @@ def graduate_startup(f: Facts, context: Mapping[str, Any]) -> Calculation:
         f"最高{policy.TM5_MAX_FEN // 1_000_000}万元",
     )
     return Calculation(SUBSIDY, amount, lines, eligibility)
+
+
+def tm5_window(graduated: dt.date) -> tuple[dt.date, dt.date]:
+    """TM-5's window (both days included): from the first day of the graduation academic year (1
+    July of the year before graduation) to the third anniversary of graduation."""
+    month, day = policy.TM5_ACADEMIC_YEAR_STARTS
+    return (
+        dt.date(graduated.year - 1, month, day),
+        add_years(graduated, policy.TM5_YEARS_AFTER_GRADUATION),
+    )
 
 
 # -- TM-6 guaranteed startup loan ceiling ----------------------------------------------------------
@@ -274,14 +287,15 @@ def guaranteed_loan(f: Facts, context: Mapping[str, Any]) -> Calculation:
             )
         eligibility = [finding(c, f"partnership of {partners}")]
     else:
-        ceiling, eligibility = _small_enterprise(c, f, context["today"], lines)
+        ceiling, eligibility = _small_enterprise(c, f, context["filed_on"], lines)
     amount = capped(c, f["requested_fen"], ceiling, lines, "the ceiling")
     return Calculation(LOAN_CEILING, amount, lines, eligibility)
 
 
 def _small_enterprise(
-    c: str, f: Facts, today: dt.date, lines: list[Line]
+    c: str, f: Facts, filed_on: dt.date, lines: list[Line]
 ) -> tuple[int, list[Finding]]:
+    """The hires counted are those of the year the loan is applied for (当年: the filing's)."""
     require(
         f.get("enterprise_size") in policy.TM6_ENTERPRISE_SIZES,
         c,
@@ -294,7 +308,7 @@ def _small_enterprise(
     counted = [
         h
         for h in f.get("new_hires") or ()
-        if h["hired_on"].year == today.year
+        if h["hired_on"].year == filed_on.year
         and h["meets_loan_conditions"]
         and h["contract_months"] >= policy.TM6_MIN_CONTRACT_MONTHS
     ]
@@ -302,7 +316,7 @@ def _small_enterprise(
     ratio = policy.TM6_LARGE_HIRING_RATIO if large else policy.TM6_HIRING_RATIO
     reached = Decimal(len(counted)) >= ratio * staff
     text = (
-        f"{len(counted)} qualifying new hires in {today.year} on contracts of "
+        f"{len(counted)} qualifying new hires in {filed_on.year} on contracts of "
         f"{policy.TM6_MIN_CONTRACT_MONTHS} months or more, of {staff} staff: "
         f"{percent(len(counted), staff)}; {ratio * 100:.0f}% needed"
         + (f" (more than {policy.TM6_LARGE_STAFF_ABOVE} staff)" if large else "")
@@ -550,45 +564,75 @@ def incubation_base(f: Facts, context: Mapping[str, Any]) -> Calculation:
 
 
 # -- the measures ----------------------------------------------------------------------------------
+# (field path, date, what the act is)
+Act = tuple[tuple[str | int, ...], dt.date, str]
+
+
+def _hire(f: Facts) -> list[Act]:
+    return [(("hired_on",), f["hired_on"], "the hire")]
+
+
+def _internships(f: Facts) -> list[Act]:
+    return [
+        (("interns", i, "start_on"), x["start_on"], f"internship {x['intern_ref']}")
+        for i, x in enumerate(f["interns"])
+    ]
+
+
 @dataclass(frozen=True)
 class Measure:
     name: str
     # (facts, context) -> Calculation, or RuleViolation
     calculate: Callable[[Facts, Mapping[str, Any]], Calculation]
-    # (party_id, facts, today) -> who and which period is paid only once
+    # (party_id, facts, filed_on) -> who and which period is paid only once
     key: Callable[[str, Facts, dt.date], tuple[str, ...]]
+    # the facts' act dates TM-1's span binds; none: the claim's filing is the act
+    acts: Callable[[Facts], list[Act]] = lambda f: []
+    # what the filing is when it is the act
+    filing_act: str = "the claim"
 
 
 MEASURES = {
     "TM-4": Measure(
         "以工代训职业培训补贴 on-the-job training subsidy",
         on_the_job_training,
-        lambda party, f, today: (party, f["worker_ref"]),
+        lambda party, f, filed_on: (party, f["worker_ref"]),
+        _hire,
     ),  # 6 months per person
     "TM-5": Measure(
         "大学生电商创业补贴 graduate startup subsidy",
         graduate_startup,
-        lambda party, f, today: (party,),
+        lambda party, f, filed_on: (party,),
+        lambda f: [(("founded_on",), f["founded_on"], "the founding")],
     ),  # once per graduate
     "TM-6": Measure(
         "创业担保贷款额度 guaranteed startup loan ceiling",
         guaranteed_loan,
-        lambda party, f, today: (party, str(today.year)),
+        lambda party, f, filed_on: (party, str(filed_on.year)),
+        filing_act="the loan applied for",
     ),  # per borrower and year
     "TM-7": Measure(
-        "一次性吸纳就业补贴 hiring subsidy", hiring, lambda party, f, today: (f["hire_ref"],)
+        "一次性吸纳就业补贴 hiring subsidy",
+        hiring,
+        lambda party, f, filed_on: (f["hire_ref"],),
+        _hire,
     ),  # once per person, whoever hires
     "TM-8": Measure(
-        "就业见习补贴 internship subsidy", internship, lambda party, f, today: (party, f["cohort"])
+        "就业见习补贴 internship subsidy",
+        internship,
+        lambda party, f, filed_on: (party, f["cohort"]),
+        _internships,
     ),  # per unit and intake
     "TM-10": Measure(
         "电子商务创业孵化基地奖补 incubation base award",
         incubation_base,
-        lambda party, f, today: (party,),
+        lambda party, f, filed_on: (party,),
+        filing_act="the base's award applied for",
     ),  # once per base
 }
 
 
-def claim_id(measure: str, party_id: str, facts: Facts, today: dt.date) -> str:
-    """The claim key "<measure>:<party>[:<person or period>]"."""
-    return ":".join((measure, *MEASURES[measure].key(party_id, facts, today)))
+def claim_id(measure: str, party_id: str, facts: Facts, filed_on: dt.date) -> str:
+    """The claim key "<measure>:<party>[:<person or period>]" (a period counted from the day the
+    claim is filed)."""
+    return ":".join((measure, *MEASURES[measure].key(party_id, facts, filed_on)))

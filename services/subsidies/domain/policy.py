@@ -6,9 +6,13 @@ the version it applied. Chinese legal counting: 以上/以下/以内/达到/不�
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-POLICY_VERSION = "LT-2022-09-01+TM-2020/v2"
+# v3: TM-1's span (2020–2022, extensible by a recorded notice) binds claims and TM budgets; TM-5's
+# window runs from the graduation academic year to the third anniversary, both effects required;
+# LT-10.1 once per person; acts carry their own dates, bounded.
+POLICY_VERSION = "LT-2022-09-01+TM-2020/v3"
 
 # Amounts that are not whole fen (TM-4's 20 %) are rounded to the fen, half up (四舍五入).
 ROUNDING = ROUND_HALF_UP
@@ -58,6 +62,58 @@ RECOVERY_DUE_DAYS = 30
 # rules only: transferred talents get nothing.
 LT_RULES_EFFECTIVE = dt.date(2022, 9, 1)
 LT16_TRANSFERRED_TALENTS_GET_SUBSIDY = True
+# LT-16, the second reading: whether what the Yixiang scheme already paid as a startup subsidy
+# (prior_startup_subsidy_fen) is deducted. Default: deducted (LT-10.1 "每人一次性": once per
+# person). False: a transferred talent is granted the full 50,000.
+LT16_DEDUCT_YIXIANG_SUBSIDY = True
+
+# LT-10.1 "每人一次性": the subsidy is paid to a person once in their life, whatever round,
+# application or transfer they come through; a person certified again gets no second grant. A
+# person is known by TalentCertified's ``person_key`` (the keyed pseudonym of the ID number; the
+# talent id for certifications recorded without it). An earlier grant decision of the person
+# counts unless it was cancelled before anything was paid: these statuses count.
+LT10_1_ONCE_PER_PERSON_COUNTS = ("queued", "granted", "paid", "recovery_demanded", "recovered")
+
+# -- act dates (when an act happened, as against when it was recorded) -----------------------------
+# A date a caller sends for an act is not after today, not before its programme, and not before
+# the act before it on the same stream. The programmes start on these days:
+LT_PROGRAMME_START = LT_RULES_EFFECTIVE  # LT grants, payments and recoveries
+TM_PROGRAMME_START = dt.date(2020, 1, 1)  # Ten Measures claims, decisions, payments
+# A fact of a person's history a claim states (graduation, leaving school) before this day is a
+# typing error, not a fact (input bound; no clause).
+FACT_DATES_FROM = dt.date(1950, 1, 1)
+
+# -- TM-1: the span of the Ten Measures -------------------------------------------------------------
+# "2020—2022年": the measures run from 1 January 2020 to 31 December 2022. A claim whose act (the
+# hire, the founding, the internship, the loan applied for, the base's award applied for) falls
+# outside is refused, and a fund of the Ten Measures has no budget for a fiscal year outside it,
+# unless a later notice extended the measures: such an extension is recorded in the service's
+# configuration (TM_EXTENDED_UNTIL with TM_EXTENSION_NOTICE, the notice's document number) and
+# comes to the deciders as context["tm_extension"] (an ``Extension``).
+TM_VALID_FROM = dt.date(2020, 1, 1)
+TM_VALID_UNTIL = dt.date(2022, 12, 31)
+# A budget may be set ahead for at most this many fiscal years after the current one.
+BUDGET_YEARS_AHEAD = 1
+
+
+@dataclass(frozen=True)
+class Extension:
+    """A notice that extended the Ten Measures: its document number and the last day it covers."""
+
+    notice: str
+    until: dt.date
+
+
+def tm_span(extension: Extension | None) -> tuple[dt.date, dt.date, str]:
+    """The Ten Measures' span (first day, last day) and how to cite it."""
+    if extension is None or extension.until <= TM_VALID_UNTIL:
+        return TM_VALID_FROM, TM_VALID_UNTIL, f"{TM_VALID_FROM} to {TM_VALID_UNTIL} (2020—2022年)"
+    return (
+        TM_VALID_FROM,
+        extension.until,
+        f"{TM_VALID_FROM} to {extension.until} (2020—2022年, extended by {extension.notice})",
+    )
+
 
 # -- TM-4 on-the-job training subsidy (以工代训) ----------------------------------------------------
 TM4_RATE = Decimal("0.20")  # 20% of the wages paid to that person
@@ -73,10 +129,15 @@ TM4_GRADUATE_YEARS = 2  # 离校两年内: hired within 2 years of leaving schoo
 
 # -- TM-5 graduate startup subsidy -----------------------------------------------------------------
 TM5_MAX_FEN = 30_000 * 100  # 最高 3 万元
-# 毕业 3 年内（含毕业学年）: the entity is founded in the graduation year or the two after it
-# (calendar years; the graduation year is the first of the three).
-TM5_YEARS_INCLUDING_GRADUATION_YEAR = 3
+# 毕业 3 年内（含毕业学年）: 毕业学年 is the graduation academic year, which national employment
+# policy counts from 1 July of the year before graduation; the window runs from that day to the
+# third anniversary of graduation, both included (以内 includes the number).
+TM5_ACADEMIC_YEAR_STARTS = (7, 1)  # (month, day) of the year before graduation
+TM5_YEARS_AFTER_GRADUATION = 3
 TM5_EFFECTS = {"poverty_alleviation": "带动脱贫效果明显", "innovation": "创新示范效应显著"}
+# "带动脱贫效果明显、创新示范效应显著": the two effects joined by 、 are both required ("both");
+# "either" is the other reading (one of them suffices).
+TM5_EFFECTS_REQUIRED = "both"
 
 # -- TM-6 guaranteed startup loan ceiling ----------------------------------------------------------
 TM6_INDIVIDUAL_MAX_FEN = 200_000 * 100  # 人均最高额度 20 万元以内
