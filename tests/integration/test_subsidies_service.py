@@ -25,6 +25,10 @@ pytestmark = pytest.mark.integration
 TODAY = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
 YEAR = TODAY.year
 REGISTRY = load_all()
+# The Ten Measures run 2020–2022 (TM-1): their claims are dated within, by their act dates.
+TM_YEAR = 2022
+TM_FILED, TM_DECIDED, TM_PAID = "2022-04-01", "2022-05-10", "2022-05-20"
+APPROVE = {"decision": "approve", "decided_on": TM_DECIDED}
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +149,10 @@ def disqualified(talent_id, decided_on=TODAY):
     }
 
 
-def set_budget(api, source, amount_fen, year=YEAR, reference="楚财〔2026〕1号"):
+def set_budget(api, source, amount_fen, year=None, reference="楚财〔2026〕1号"):
+    """Set a fund's budget (of this year for prefecture finance, of TM_YEAR for the Ten
+    Measures' funds, unless ``year``)."""
+    year = year or (YEAR if source == "prefecture_finance" else TM_YEAR)
     return call(
         api,
         "POST",
@@ -164,7 +171,8 @@ def tm4(party, worker, months=7, wages=400_000, **kw):
         "enterprise_size": "small",
         "worker_ref": worker,
         "worker_group": "registered_unemployed",
-        "hired_on": "2026-03-01",
+        "hired_on": "2022-03-01",
+        "filed_on": TM_FILED,
         "trained_on_the_job": True,
         "monthly_wages_fen": [wages] * months,
         **kw,
@@ -174,7 +182,7 @@ def tm4(party, worker, months=7, wages=400_000, **kw):
 def intern(ref, planned):
     return {
         "intern_ref": ref,
-        "start_on": "2026-01-05",
+        "start_on": "2022-01-05",
         "planned_months": planned,
         "served_months": planned,
         "outcome": "completed",
@@ -191,8 +199,20 @@ def test_budget_refusals_write_nothing(api, store):
             r,
             400,
             code="invalid_input",
-            fields={"amount_fen": ["Must be greater than or equal to 0."]},
+            fields={"amount_fen": ["Must be between 0 and 9007199254740991."]},
         )
+        r = set_budget(api, "employment_fund", 2**63)
+        refused_without_writing(
+            store,
+            r,
+            400,
+            code="invalid_input",
+            fields={"amount_fen": ["Must be between 0 and 9007199254740991."]},
+        )
+        r = set_budget(api, "employment_fund", 100, year=2023)
+        body = refused_without_writing(store, r, 422, clause="TM-1")
+        assert list(body["fields"]) == ["fiscal_year"]
+        assert "the Ten Measures run 2020-01-01 to 2022-12-31" in body["message"]
         r = set_budget(api, "lottery_fund", 100)
         assert r.status_code == 400 and set(r.json()["fields"]) == {"source"}
         r = set_budget(api, "employment_fund", 100, year=2019)
@@ -223,24 +243,29 @@ def test_budget_is_event_sourced_and_cannot_go_below_what_is_committed(api, stor
         "party_name": "楚雄电商孵化园",
         "ecommerce": True,
         "provincial_review_passed": True,
+        "filed_on": TM_FILED,
     }
-    r = call(api, "POST", "/claims", "hrss_officer", json={**base, "requested_fen": 250_000_000})
+    with NoWrite(store):  # above TM-10's ceiling
+        r = call(
+            api, "POST", "/claims", "hrss_officer", json={**base, "requested_fen": 200_000_001}
+        )
+        refused_without_writing(store, r, 400, code="invalid_input")
+        assert list(r.json()["fields"]) == ["requested_fen"]
+    r = call(api, "POST", "/claims", "hrss_officer", json={**base, "requested_fen": 200_000_000})
     assert r.status_code == 201, r.text
     claim_id = r.json()["claim_id"]
     assert (claim_id, r.json()["events"][0]["payload"]["amount_fen"]) == (
         "TM-10:base-1",
         200_000_000,
     )
-    r = call(
-        api, "POST", f"/claims/{claim_id}/decision", "hrss_officer", json={"decision": "approve"}
-    )
+    r = call(api, "POST", f"/claims/{claim_id}/decision", "hrss_officer", json=APPROVE)
     assert r.status_code == 200, r.text
     with NoWrite(store):
         r = set_budget(api, "provincial_entrepreneurship_fund", 199_999_999)
         refused_without_writing(
             store, r, 422, clause="TM-1", fields={"amount_fen": ["At least 200000000."]}
         )
-    fund = call(api, "GET", f"/funds/provincial_entrepreneurship_fund/{YEAR}", "auditor").json()
+    fund = call(api, "GET", f"/funds/provincial_entrepreneurship_fund/{TM_YEAR}", "auditor").json()
     assert (fund["budget_fen"], fund["committed_fen"], fund["available_fen"]) == (
         300_000_000,
         200_000_000,
@@ -259,20 +284,16 @@ def test_tm4_claim_filed_approved_paid_and_in_the_ledger_and_totals(api, store):
     filed = body["events"][0]
     assert (filed["type"], filed["clauses"], filed["payload"]["amount_fen"]) == (
         "MeasureClaimFiled",
-        ["TM-4"],
+        ["TM-4", "TM-1"],
         480_000,
     )
+    # the act's date and the recording's, both shown
+    assert (filed["act_on"], filed["recorded_at"][:4]) == (TM_FILED, str(YEAR))
     assert [x["amount_fen"] for x in filed["payload"]["breakdown"]] == [80_000] * 6 + [0]
 
     claim = call(api, "GET", "/claims/TM-4:E-100:w-100", "auditor").json()
     assert (claim["status"], claim["amount_fen"], len(claim["breakdown"])) == ("filed", 480_000, 7)
-    r = call(
-        api,
-        "POST",
-        "/claims/TM-4:E-100:w-100/decision",
-        "hrss_officer",
-        json={"decision": "approve"},
-    )
+    r = call(api, "POST", "/claims/TM-4:E-100:w-100/decision", "hrss_officer", json=APPROVE)
     assert r.status_code == 200, r.text
     assert r.json()["events"][0]["clauses"] == ["TM-4", "TM-1"]
     assert r.json()["events"][0]["payload"]["fund"] == "employment_fund"
@@ -281,14 +302,22 @@ def test_tm4_claim_filed_approved_paid_and_in_the_ledger_and_totals(api, store):
         "POST",
         "/claims/TM-4:E-100:w-100/payments",
         "finance",
-        json={"payment_reference": "JY-1", "paid_on": TODAY.isoformat()},
+        json={"payment_reference": "JY-1", "paid_on": TM_PAID},
     )
     assert r.status_code == 200 and r.json()["events"][0]["type"] == "MeasureClaimPaid"
+    claim = call(api, "GET", "/claims/TM-4:E-100:w-100", "auditor").json()
+    assert (claim["filed_on"], claim["decided_on"], claim["paid_on"]) == (
+        TM_FILED,
+        TM_DECIDED,
+        TM_PAID,
+    )
+    assert [h["act_on"] for h in claim["history"]] == [TM_FILED, TM_DECIDED, TM_PAID]
+    assert all(h["recorded_at"].startswith(str(YEAR)) for h in claim["history"])
 
     ledger = call(api, "GET", "/ledger/E-100", "auditor").json()
     assert [c["status"] for c in ledger["claims"]] == ["paid"]
     assert (ledger["totals"]["granted_fen"], ledger["totals"]["paid_fen"]) == (480_000, 480_000)
-    totals = call(api, "GET", f"/totals?year={YEAR}", "prefecture_officer").json()
+    totals = call(api, "GET", f"/totals?year={TM_YEAR}", "prefecture_officer").json()
     tm4_row = next(m for m in totals["measures"] if m["measure"] == "TM-4")
     assert tm4_row["granted"] >= 1 and tm4_row["paid_fen"] >= 480_000
     employment = next(f for f in totals["funds"] if f["fund"] == "employment_fund")
@@ -309,7 +338,7 @@ def test_bad_claims_get_4xx_naming_the_field_or_clause_and_write_nothing(api, st
             r,
             400,
             code="invalid_input",
-            fields={"monthly_wages_fen": {"2": ["Must be greater than or equal to 0."]}},
+            fields={"monthly_wages_fen": {"2": ["Must be between 0 and 100000000."]}},
         )
 
         r = call(
@@ -322,7 +351,8 @@ def test_bad_claims_get_4xx_naming_the_field_or_clause_and_write_nothing(api, st
                 "party_id": "E-200",
                 "party_name": "某电商",
                 "ecommerce": True,
-                "cohort": "2026-01",
+                "cohort": "2022-01",
+                "filed_on": TM_FILED,
                 "interns": [intern("i-1", 6), intern("i-2", 13)],
             },
         )
@@ -359,20 +389,14 @@ def test_bad_claims_get_4xx_naming_the_field_or_clause_and_write_nothing(api, st
         )
         refused_without_writing(store, r, 422, clause="TM-4")
 
-        r = call(
-            api,
-            "POST",
-            "/claims/TM-4:nobody:none/decision",
-            "hrss_officer",
-            json={"decision": "approve"},
-        )
+        r = call(api, "POST", "/claims/TM-4:nobody:none/decision", "hrss_officer", json=APPROVE)
         refused_without_writing(store, r, 404, code="not_found")
         r = call(
             api,
             "POST",
             "/claims/TM-4:E-100:w-100/payments",
             "finance",  # paid already
-            json={"payment_reference": "JY-2", "paid_on": TODAY.isoformat()},
+            json={"payment_reference": "JY-2", "paid_on": TM_PAID},
         )
         refused_without_writing(store, r, 422, clause="TM-4")
         r = call(api, "POST", "/claims", "hrss_officer", json=tm4("E-100", "w-100"))
@@ -432,8 +456,9 @@ def test_concurrent_approvals_never_overspend_and_a_claim_is_paid_once(system, a
                 "enterprise_size": "micro",
                 "hire_ref": f"grad-4{i}",
                 "hire_group": "graduate",
-                "graduated_on": f"{YEAR}-06-30",
-                "hired_on": f"{YEAR}-07-01",
+                "graduated_on": "2022-06-30",
+                "hired_on": "2022-07-01",
+                "filed_on": "2022-08-01",
                 "contract_months": 12,
                 "social_insurance": True,
             },
@@ -448,13 +473,13 @@ def test_concurrent_approvals_never_overspend_and_a_claim_is_paid_once(system, a
             "POST",
             f"/claims/{ids[i]}/decision",
             "hrss_officer",
-            json={"decision": "approve"},
+            json={"decision": "approve", "decided_on": "2022-08-10"},
         ),
     )
     statuses = [r.status_code for r in results]
     assert statuses.count(200) == 3 and statuses.count(422) == 5, statuses
     assert {r.json()["clause"] for r in results if r.status_code == 422} == {"TM-1"}
-    fund = call(api, "GET", f"/funds/employment_subsidy_fund/{YEAR}", "finance").json()
+    fund = call(api, "GET", f"/funds/employment_subsidy_fund/{TM_YEAR}", "finance").json()
     assert (fund["committed_fen"], fund["available_fen"]) == (1_500_000, 0)
 
     winner = ids[statuses.index(200)]
@@ -465,7 +490,7 @@ def test_concurrent_approvals_never_overspend_and_a_claim_is_paid_once(system, a
             "POST",
             f"/claims/{winner}/payments",
             "finance",
-            json={"payment_reference": f"P-{i}", "paid_on": TODAY.isoformat()},
+            json={"payment_reference": f"P-{i}", "paid_on": "2022-08-20"},
         ),
     )
     assert sorted(r.status_code for r in results).count(200) == 1
@@ -487,14 +512,13 @@ def test_tm6_loan_ceiling_is_approved_without_a_fund_and_not_payable(api, store)
             "partners": 6,
             "meets_loan_conditions": True,
             "requested_fen": 120_000_000,
+            "filed_on": TM_FILED,
         },
     )
     assert r.status_code == 201 and r.json()["events"][0]["payload"]["amount_fen"] == 110_000_000
     claim_id = r.json()["claim_id"]
-    assert claim_id == f"TM-6:P-6:{YEAR}"
-    r = call(
-        api, "POST", f"/claims/{claim_id}/decision", "hrss_officer", json={"decision": "approve"}
-    )
+    assert claim_id == f"TM-6:P-6:{TM_YEAR}"  # the year the loan was applied for
+    r = call(api, "POST", f"/claims/{claim_id}/decision", "hrss_officer", json=APPROVE)
     assert r.status_code == 200 and r.json()["events"][0]["payload"]["fund"] is None
     with NoWrite(store):
         r = call(
@@ -502,7 +526,7 @@ def test_tm6_loan_ceiling_is_approved_without_a_fund_and_not_payable(api, store)
             "POST",
             f"/claims/{claim_id}/payments",
             "finance",
-            json={"payment_reference": "X", "paid_on": TODAY.isoformat()},
+            json={"payment_reference": "X", "paid_on": TM_PAID},
         )
         refused_without_writing(store, r, 422, clause="TM-6")
 
@@ -519,10 +543,20 @@ def test_a_rejected_claim_is_filed_again_corrected(api):
         "POST",
         f"/claims/{claim_id}/decision",
         "hrss_officer",
-        json={"decision": "reject", "reasons": ["wages not evidenced"]},
+        json={"decision": "reject", "reasons": ["wages not evidenced"], "decided_on": TM_DECIDED},
     )
     assert r.json()["events"][0]["type"] == "MeasureClaimRejected"
     r = call(api, "POST", "/claims", "hrss_officer", json=tm4("E-500", "w-500", months=3))
+    assert r.status_code == 422 and r.json()["fields"] == {
+        "filed_on": [f"Must not be before {TM_DECIDED}."]
+    }
+    r = call(
+        api,
+        "POST",
+        "/claims",
+        "hrss_officer",
+        json=tm4("E-500", "w-500", months=3, filed_on="2022-06-01"),
+    )
     assert r.status_code == 201 and r.json()["version"] == 3
     assert call(api, "GET", f"/claims/{claim_id}", "auditor").json()["amount_fen"] == 240_000
 
@@ -673,3 +707,193 @@ def test_overdue_recoveries_are_visible(system, api, store):
     # a talent reads only their own grant
     assert call(api, "GET", "/grants/lt-od", "talent", actor="lt-od").status_code == 200
     assert call(api, "GET", "/grants/lt-od", "talent", actor="lt-x").status_code == 403
+
+
+# -- act dates and TM-1: refused with nothing written -----------------------------------------------
+def tm7(party, hire_ref, hired_on, **kw):
+    return {
+        "measure": "TM-7",
+        "party_id": party,
+        "party_name": "某电商",
+        "ecommerce": True,
+        "variant": "standard",
+        "enterprise_size": "micro",
+        "hire_ref": hire_ref,
+        "hire_group": "graduate",
+        "graduated_on": "2022-06-30",
+        "hired_on": hired_on,
+        "contract_months": 12,
+        "social_insurance": True,
+        **kw,
+    }
+
+
+def test_out_of_span_and_future_dates_are_refused_and_write_nothing(api, store):
+    tomorrow = (TODAY + dt.timedelta(days=1)).isoformat()
+    with NoWrite(store):
+        for hired_on in ("9999-12-31", "2023-01-01", "2019-12-31"):
+            r = call(api, "POST", "/claims", "hrss_officer", json=tm7("E-900", "h-900", hired_on))
+            body = refused_without_writing(store, r, 422, code="rule_violation", clause="TM-1")
+            assert list(body["fields"]) == ["hired_on"], body
+            assert "2020-01-01 to 2022-12-31" in body["message"]
+        r = call(
+            api,
+            "POST",
+            "/claims",
+            "hrss_officer",
+            json=tm7("E-900", "h-900", "2022-07-01", filed_on=tomorrow),
+        )
+        body = refused_without_writing(store, r, 422, clause="TM-1")
+        assert body["fields"] == {"filed_on": [f"Must not be after {TODAY}."]}
+        r = call(
+            api,
+            "POST",
+            "/claims",
+            "hrss_officer",
+            json=tm7("E-900", "h-900", "2022-07-01", filed_on="2019-12-31"),
+        )
+        body = refused_without_writing(store, r, 422, clause="TM-1")
+        assert body["fields"] == {"filed_on": ["Must not be before 2020-01-01."]}
+        r = call(
+            api,
+            "POST",
+            "/claims",
+            "hrss_officer",
+            json=tm7("E-900", "h-900", "2022-07-01", contract_months=2**63),
+        )
+        refused_without_writing(store, r, 400, code="invalid_input")
+
+    r = call(
+        api,
+        "POST",
+        "/claims",
+        "hrss_officer",
+        json=tm7("E-901", "h-901", "2022-07-01", filed_on="2022-07-15"),
+    )
+    assert r.status_code == 201, r.text
+    claim_id = r.json()["claim_id"]
+    with NoWrite(store):
+        for decided_on, field_error in (
+            ("2022-07-14", "Must not be before 2022-07-15."),
+            (tomorrow, f"Must not be after {TODAY}."),
+            ("2023-01-03", "A fiscal year from 2020 to 2022."),  # its fund year is outside TM-1
+        ):
+            r = call(
+                api,
+                "POST",
+                f"/claims/{claim_id}/decision",
+                "hrss_officer",
+                json={"decision": "approve", "decided_on": decided_on},
+            )
+            body = refused_without_writing(store, r, 422, code="rule_violation")
+            assert body["fields"] == {"decided_on": [field_error]}, body
+
+
+def test_grant_payment_and_repayment_dates_are_bounded(system, api, store):
+    assert set_budget(api, "prefecture_finance", 70_000_000).status_code == 200
+    start = TODAY - dt.timedelta(days=10)
+    publish(
+        system, "applications", "TalentCertified", certified("lt-dt", start), ("LT-9.5", "LT-10")
+    )
+    wait_until("grant", lambda: call(api, "GET", "/grants/lt-dt", "finance").ok)
+    with NoWrite(store):
+        for paid_on, error in (
+            ("9999-12-31", f"Must not be after {TODAY}."),
+            ((start - dt.timedelta(days=1)).isoformat(), f"Must not be before {start}."),
+        ):
+            r = call(
+                api,
+                "POST",
+                "/grants/lt-dt/payments",
+                "finance",
+                json={"payment_reference": "CZ-DT", "paid_on": paid_on},
+            )
+            body = refused_without_writing(store, r, 422, clause="LT-10.1")
+            assert body["fields"] == {"paid_on": [error]}
+    paid = start + dt.timedelta(days=1)
+    r = call(
+        api,
+        "POST",
+        "/grants/lt-dt/payments",
+        "finance",
+        json={"payment_reference": "CZ", "paid_on": paid.isoformat()},
+    )
+    assert r.status_code == 200 and r.json()["events"][0]["payload"]["paid_on"] == str(paid)
+    decided = TODAY - dt.timedelta(days=2)
+    publish(system, "assessment", "TalentDisqualified", disqualified("lt-dt", decided), ("LT-14",))
+    wait_until(
+        "demand",
+        lambda: (
+            call(api, "GET", "/grants/lt-dt", "finance").json()["grants"][0]["status"]
+            == "recovery_demanded"
+        ),
+    )
+    with NoWrite(store):
+        for body_extra, status in (
+            ({"repaid_on": (decided - dt.timedelta(days=1)).isoformat()}, 422),
+            ({"repaid_on": "9999-12-31"}, 422),
+            ({"amount_fen": 5_000_001}, 400),
+            ({"amount_fen": 2**63}, 400),
+        ):
+            r = call(
+                api,
+                "POST",
+                "/grants/lt-dt/repayments",
+                "finance",
+                json={"amount_fen": 100, "reference": "HK", **body_extra},
+            )
+            assert r.status_code == status, r.text
+            assert list(r.json()["fields"]) == list(body_extra), r.text
+    r = call(
+        api,
+        "POST",
+        "/grants/lt-dt/repayments",
+        "finance",
+        json={"amount_fen": 100, "reference": "HK", "repaid_on": decided.isoformat()},
+    )
+    assert r.status_code == 200, r.text
+    history = call(api, "GET", "/grants/lt-dt", "finance").json()["history"]
+    assert [h["act_on"] for h in history] == [
+        str(start),
+        str(paid),
+        str(decided),
+        str(decided),
+    ]
+    assert all(h["recorded_at"] for h in history)
+
+
+@pytest.mark.skipif(
+    "person_key" not in REGISTRY.contract("TalentCertified").schema.fields,
+    reason="TalentCertified carries no person_key in this contract version",
+)
+def test_a_person_certified_twice_is_granted_once(system, api, store):
+    assert set_budget(api, "prefecture_finance", 80_000_000).status_code == 200
+    publish(
+        system,
+        "applications",
+        "TalentCertified",
+        certified("lt-p1", person_key="pk-twice"),
+        ("LT-9.5", "LT-10"),
+    )
+    wait_until("first grant", lambda: call(api, "GET", "/grants/lt-p1", "finance").ok)
+    publish(
+        system,
+        "applications",
+        "TalentCertified",
+        certified("lt-p2", person_key="pk-twice"),
+        ("LT-9.5", "LT-10"),
+    )
+    second = wait_until(
+        "second decision",
+        lambda: (lambda r: r.json() if r.ok else None)(
+            call(api, "GET", "/grants/lt-p2", "finance")
+        ),
+    )
+    [event] = second["history"]
+    assert (event["type"], event["clauses"], event["payload"]["ground"]) == (
+        "SubsidyGrantDeclined",
+        ["LT-10.1"],
+        "LT-10.1",
+    )
+    assert event["payload"]["earlier_grant_id"] == "grant-LT-10.1-lt-p1"
+    assert call(api, "GET", "/grants/lt-p1", "finance").json()["grants"][0]["status"] == "granted"
