@@ -1,7 +1,9 @@
 """The LT-10.1 subsidy across the four running services: certified → granted → paid → disqualified
 → recovery demanded → two partial repayments → SubsidyRecovered, every step an event of the
-talent's grant stream caused by the one before it, the fund's budget and totals following; and the
-same TalentCertified delivered three times grants once."""
+talent's grant stream caused by the one before it, each act with its date beside the moment it was
+recorded, the fund's budget and totals following; the same TalentCertified delivered three times
+grants once; and Ten Measures claims outside TM-1's span (a hire dated 9999-12-31 among them),
+refused through the public interface with nothing written."""
 
 import time
 
@@ -9,6 +11,7 @@ import kombu
 import pytest
 
 from deploy.local.walk import walk
+from shared.clock import SHANGHAI
 from shared.db import Database
 from shared.messaging.relay import envelope, exchange_for
 from shared.store import EventStore
@@ -65,6 +68,19 @@ def test_the_subsidy_from_grant_to_full_recovery(walked, stores):
     ]
     assert {e.metadata["actor_role"] for e in (first, second)} == {"finance"}
     assert recovered.payload["amount_fen"] == 5_000_000
+    # every act carries its date: the certification the grant was decided on, the payment, the
+    # Leading Group's decision, each repayment (today's by default), none after it was recorded
+    assert granted.payload.get("certified_on") is not None
+    acts = [
+        granted.payload["certified_on"],
+        paid.payload["paid_on"],
+        demanded.payload["decided_on"],
+        first.payload["repaid_on"],
+        second.payload["repaid_on"],
+    ]
+    assert acts == sorted(acts)
+    recorded = [e.recorded_at.astimezone(SHANGHAI).date() for e in history[:5]]
+    assert all(act <= day for act, day in zip(acts, recorded))
 
     # each reaction was caused by the other service's event, under one correlation
     certified = next(
@@ -182,3 +198,48 @@ def test_the_same_certification_delivered_three_times_grants_once(walked, system
         "finance",
     ).json()
     assert fund["committed_fen"] == 5_000_000  # charged once
+
+
+def test_ten_measures_claims_outside_tm1_are_refused_and_write_nothing(walked, stores):
+    """The measures run 2020–2022 (TM-1): a hire dated 9999-12-31, one in 2023 and one before
+    2020 are refused naming TM-1, the span and the field, and so is a Ten Measures budget for a
+    year after the span; the subsidies store does not move."""
+    client, _ = walked
+    store = stores["subsidies"]
+    before = store.head()
+    claim = {
+        "measure": "TM-7",
+        "party_id": "E-E2E",
+        "party_name": "某电商",
+        "ecommerce": True,
+        "variant": "standard",
+        "enterprise_size": "micro",
+        "hire_ref": "h-e2e",
+        "hire_group": "graduate",
+        "graduated_on": "2022-06-30",
+        "contract_months": 12,
+        "social_insurance": True,
+    }
+    for hired_on in ("9999-12-31", "2023-01-01", "2019-12-31"):
+        r = client.call(
+            "POST",
+            "subsidies",
+            "/claims",
+            "hrss_officer",
+            json={**claim, "hired_on": hired_on},
+            expect=None,
+        )
+        assert r.status_code == 422, r.text
+        body = r.json()
+        assert (body["clause"], list(body["fields"])) == ("TM-1", ["hired_on"])
+        assert "2020-01-01 to 2022-12-31" in body["message"]
+    r = client.call(
+        "POST",
+        "subsidies",
+        "/funds/employment_fund/2023/budget",
+        "finance",
+        json={"amount_fen": 100, "reference": "x"},
+        expect=None,
+    )
+    assert r.status_code == 422 and r.json()["clause"] == "TM-1", r.text
+    assert store.head() == before, "a refused request wrote an event"
