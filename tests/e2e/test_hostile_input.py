@@ -142,7 +142,7 @@ def seeded(system):
     budget = client.call(
         "POST",
         "subsidies",
-        f"/funds/employment_fund/{today.year}/budget",
+        "/funds/employment_fund/2022/budget",  # a fiscal year of TM-1's span
         "finance",
         json={"amount_fen": 100_000_000, "reference": "预算-1"},
     )
@@ -198,7 +198,7 @@ def _tm4(today):
         "enterprise_size": "small",
         "worker_ref": "w-hostile",
         "worker_group": "registered_unemployed",
-        "hired_on": f"{today.year}-03-01",
+        "hired_on": "2022-03-01",  # within the Ten Measures' span (TM-1: 2020–2022)
         "trained_on_the_job": True,
         "monthly_wages_fen": [400_000] * 7,
     }
@@ -257,7 +257,7 @@ def targets(seeded):
         "budget": (
             "subsidies",
             "POST",
-            f"/funds/employment_fund/{year}/budget",
+            "/funds/employment_fund/2022/budget",  # a fiscal year of TM-1's span
             "finance",
             None,
             lambda: {"amount_fen": 200_000_000, "reference": "预算-2"},
