@@ -684,3 +684,23 @@ def test_a_repayment_is_not_dated_before_the_one_before_it():
     assert err.fields == {"repaid_on": ["Must not be before 2028-02-01."]}
     [event] = when(grant, state, RecordRepayment(100, "HK-2"))
     assert event.payload["repaid_on"] == LATER
+
+
+@pytest.mark.parametrize(
+    "ground, says, clauses",
+    [
+        ("LT-10.1", "补贴每人一次性发放，本次认定不再发放（LT-10.1）", ("LT-10.1",)),
+        ("LT-16", "转入后不再发放一次性创业补贴（LT-10.1、LT-16）", ("LT-10.1", "LT-16")),
+        (None, "转入后不再发放一次性创业补贴（LT-10.1、LT-16）", ("LT-10.1", "LT-16")),
+    ],
+)
+def test_the_talent_is_told_why_the_subsidy_is_declined(ground, says, clauses):
+    """The notification of a decline says which rule declined it: once per person, or the
+    Yixiang subsidy already paid (declines recorded without a ground are the latter)."""
+    from services.notifications.domain.messages import RULES
+
+    rule = RULES[("subsidies", "SubsidyGrantDeclined")]
+    payload = {**IDS, "measure": "LT-10.1", "reason": "r", **({"ground": ground} if ground else {})}
+    body = rule.body(payload, {"applicant_name": "李明"})
+    assert body.startswith("李明") and says in body
+    assert rule.clauses_for(payload) == clauses

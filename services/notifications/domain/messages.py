@@ -277,10 +277,13 @@ RULES = {
         ("talent", "finance"),
         "不予发放创业补贴",
         lambda p, who: (
-            f"{name(p, who)}原在“彝乡电商创业人才”培养中已享受创业补贴，转入后不再发放"
+            f"{name(p, who)}已享受过一次性创业补贴，补贴每人一次性发放，本次认定不再发放"
+            f"（{p['measure']}）。"
+            if p.get("ground") == "LT-10.1"  # once per person; declines without a ground: LT-16
+            else f"{name(p, who)}原在“彝乡电商创业人才”培养中已享受创业补贴，转入后不再发放"
             f"一次性创业补贴（{p['measure']}、LT-16）。"
         ),
-        lambda p: (p["measure"], "LT-16"),
+        lambda p: (p["measure"],) if p.get("ground") == "LT-10.1" else (p["measure"], "LT-16"),
     ),
     ("subsidies", "SubsidyPaid"): Rule(
         ("talent",),
