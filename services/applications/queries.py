@@ -77,6 +77,19 @@ def status_counts(query: Query, year: int) -> dict[str, int]:
     return {r["status"]: r["n"] for r in rows}
 
 
+def proposal(query: Query, year: int) -> list[Row]:
+    """The Commerce Bureau's proposal of the round's candidates (LT-9.5 提出人选): the live or
+    certified candidates it proposed, by rank, each with its reason and expert score."""
+    return query(
+        "SELECT proposal_rank AS rank, application_id, applicant_name, county, enterprise_name,"
+        " expert_score, proposal_reason AS reason, status, stage FROM applications_view"
+        " WHERE round_year = %s AND proposal_rank IS NOT NULL"
+        " AND status IN ('in_review', 'approved', 'on_notice', 'suspended', 'certified')"
+        " ORDER BY proposal_rank, expert_score DESC, application_id",
+        (year,),
+    )
+
+
 def notices(query: Query, round_year: int | None = None) -> list[Row]:
     """The public-notice list (公示): applications on notice or suspended by an objection, with
     the notice's dates (of ``round_year``'s round, if given)."""
