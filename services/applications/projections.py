@@ -422,7 +422,8 @@ _PERSON_TALENTS = (
     " OR t.talent_id IN (SELECT talent_id FROM yixiang_persons WHERE person_key = %s)"
 )
 """A person's talents (LT-10.1), by their pseudonym: on the certification itself, or (events
-recorded before it carried one) on the application or the Yixiang record it came from."""
+recorded before it carried one) on the application or the Yixiang record it came from. (The same
+subquery is written out in ``registry_lookups``.)"""
 
 _ENTERPRISE_TALENTS = (
     "SELECT coalesce(json_agg(json_build_array(talent_id, period_start, period_end)"
@@ -463,7 +464,11 @@ def registry_lookups(cur, *, person_key, enterprise_code, round_year, applicatio
             " ORDER BY application_id),"
             " ARRAY(SELECT application_id FROM applications_view WHERE person_key = %s"
             " AND status = ANY(%s) AND application_id <> %s ORDER BY application_id),"
-            f" ({_PERSON_TALENTS})",
+            " (SELECT coalesce(json_agg(json_build_array(t.talent_id, t.period_start,"
+            " t.period_end) ORDER BY t.period_start, t.talent_id), '[]') FROM talents_view t"
+            " WHERE t.person_key = %s OR t.application_id IN (SELECT application_id"
+            " FROM applications_view WHERE person_key = %s) OR t.talent_id IN"
+            " (SELECT talent_id FROM yixiang_persons WHERE person_key = %s))",
         ),
         (
             person_key or None,
