@@ -1380,3 +1380,118 @@ def test_no_withdrawal_once_certified_or_closed():
     for history in (certified, [submitted(), assessed(False)]):
         err = refused("LT-9", application, given(application, *history), Withdraw("x"))
         assert "only an application still in the selection" in err.message
+
+
+@pytest.mark.parametrize(
+    "day, ok, message",
+    [
+        (D(2026, 3, 16), False, "Must not be before 2026-03-17."),  # before the last decision
+        (D(2026, 3, 17), True, None),  # the day of the last decision
+        (D(2026, 11, 23), True, None),  # today
+        (D(2026, 11, 24), False, "Must not be after today."),
+    ],
+)
+def test_withdrawn_on_is_bounded_by_the_last_act_and_today(day, ok, message):
+    """Given an application whose Standing Committee decided on 2026-03-17, when it is withdrawn
+    on ``day``, then the act's date is kept, or refused naming withdrawn_on."""
+    history = through(len(STAGES) - 1) + [
+        NewEvent(
+            "ReviewPassed",
+            {
+                "application_id": APP,
+                "stage": "standing_committee",
+                "decided_on": D(2026, 3, 17),
+                "opinion": "同意",
+            },
+            ("LT-9.5", "LT-8"),
+        )
+    ]
+    state = given(application, *history)
+    if ok:
+        [event] = when(application, state, Withdraw("个人原因", withdrawn_on=day))
+        assert event.payload["withdrawn_on"] == day
+    else:
+        err = refused("LT-9", application, state, Withdraw("个人原因", withdrawn_on=day))
+        assert err.fields == {"withdrawn_on": [message]}
+
+
+# -- LT-10.1: once per person, at submission --------------------------------------------------
+def person_submit(day=SUBMITTED_ON):
+    return Submit(
+        APP,
+        2026,
+        "楚雄市",
+        "李明",
+        "x",
+        "LT-6.4",
+        {"sales_fen": 12_000_000},
+        day,
+        person_key=PERSON,
+    )
+
+
+def test_a_person_holds_one_live_application():
+    """Given the person's live application app-0007, when they file another, then LT-10.1
+    refuses naming it; with none live it is filed."""
+    err = refused(
+        "LT-10.1",
+        application,
+        given(application),
+        person_submit(),
+        round=ROUND,
+        lookups={"person_applications": ("app-0007",)},
+    )
+    assert err.fields == {"id_number": ["Already has a live application."]}
+    assert err.details == {"applications": ["app-0007"]}
+    events = when(application, given(application), person_submit(), round=ROUND, lookups={})
+    assert types(events) == ["ApplicationSubmitted", "EligibilityAssessed"]
+    assert events[0].payload["person_key"] == PERSON
+
+
+@pytest.mark.parametrize(
+    "period, ok",
+    [
+        ((D(2023, 3, 2), D(2026, 3, 1)), True),  # ended the day before submission
+        ((D(2023, 3, 3), D(2026, 3, 2)), False),  # its last day is the submission day
+        ((D(2026, 3, 2), D(2029, 3, 1)), False),  # its first day
+        ((D(2026, 3, 3), D(2029, 3, 2)), True),  # not begun (a later certification)
+    ],
+)
+def test_no_application_during_a_training_period(period, ok):
+    """Given the person was a talent over ``period``, when they apply on 2026-03-02, then they
+    may only outside it (a former talent may apply again)."""
+    lookups = {"person_talents": (("talent-old", *period),)}
+    if ok:
+        events = when(
+            application, given(application), person_submit(), round=ROUND, lookups=lookups
+        )
+        assert types(events) == ["ApplicationSubmitted", "EligibilityAssessed"]
+    else:
+        err = refused(
+            "LT-10.1",
+            application,
+            given(application),
+            person_submit(),
+            round=ROUND,
+            lookups=lookups,
+        )
+        assert err.details == {"talent_id": "talent-old"}
+
+
+def test_no_act_before_the_rules_took_effect():
+    rnd = Round(2022, 10, D(2022, 1, 1), D(2022, 12, 31))  # a window recorded before the bound
+    err = refused(
+        "LT-9.1",
+        application,
+        given(application),
+        Submit(APP, 2022, "楚雄市", "李明", "x", "LT-6.4", {"sales_fen": 1}, D(2022, 8, 31)),
+        round=rnd,
+    )
+    assert err.fields == {"submitted_on": ["Must not be before 2022-09-01."]}
+    events = when(
+        application,
+        given(application),
+        Submit(APP, 2022, "楚雄市", "李明", "x", "LT-6.4", {"sales_fen": 1}, D(2022, 9, 1)),
+        round=rnd,
+    )
+    assert types(events) == ["ApplicationSubmitted", "EligibilityAssessed"]
