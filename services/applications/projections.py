@@ -112,8 +112,9 @@ class ApplicationsView(ReadModel):
         (
             # The person (LT-10.1), the latest act's date, the county bodies' opinions against
             # (LT-9.1), the Commerce Bureau's proposal (LT-9.5) and the certification's date.
-            # The proposal stage comes before approval: stage counts from approval on move up
-            # one; the person's pseudonym and the opinions against are taken from the events.
+            # Rows from before it have no last_act_on: the service rebuilds the read models
+            # from the events at start (queries.READ_MODELS_STALE), which also counts the stages
+            # with the proposal among them.
             "applications_view_0003",
             """
         ALTER TABLE applications_view
@@ -125,23 +126,6 @@ class ApplicationsView(ReadModel):
             ADD COLUMN proposal_reason  text,
             ADD COLUMN certified_on     date;
         CREATE INDEX applications_view_person ON applications_view (person_key);
-        UPDATE applications_view SET stages_passed = stages_passed + 1 WHERE stages_passed >= 5;
-        UPDATE applications_view SET stage = 'proposal'
-            WHERE stage = 'approval' AND status = 'in_review';
-        UPDATE applications_view a SET person_key = e.payload->>'person_key'
-            FROM events e
-            WHERE e.event_type = 'ApplicationSubmitted'
-              AND e.stream_id = 'application-' || a.application_id;
-        UPDATE applications_view a SET opinions_against = x.against
-            FROM (SELECT e.stream_id, jsonb_agg(jsonb_build_object(
-                         'body', o->>'body', 'opinion', o->>'opinion') ORDER BY o->>'body')
-                         AS against
-                    FROM events e, jsonb_array_elements(e.payload->'county_opinions') o
-                   WHERE e.event_type IN ('ReviewPassed', 'ReviewRejected')
-                     AND e.payload->>'stage' = 'county_recommendation'
-                     AND NOT (o->>'agrees')::boolean
-                   GROUP BY e.stream_id) x
-            WHERE x.stream_id = 'application-' || a.application_id;
     """,
         ),
     ]
@@ -249,7 +233,9 @@ class ApplicationsView(ReadModel):
     def withdrawn(self, event: Event, rows: Rows) -> None:
         p = event.payload
         values = {"status": "withdrawn", "stage": p["stage"], "proposal_rank": None}
-        _application(rows, event, {**values, "last_act_on": p["withdrawn_on"]})
+        if p.get("withdrawn_on"):
+            values["last_act_on"] = p["withdrawn_on"]
+        _application(rows, event, values)
 
 
 def _decided(p: dict) -> dict:
@@ -359,16 +345,11 @@ class RegistryView(ReadModel):
         ),
         (
             # LT-10.1: the talent's person (TalentCertified.person_key; older events carry none
-            # and are found through their application or Yixiang record); the applications'
-            # certification dates.
+            # and are found through their application or Yixiang record).
             "registry_0002",
             """
         ALTER TABLE talents_view ADD COLUMN person_key text;
         CREATE INDEX talents_view_person ON talents_view (person_key);
-        UPDATE applications_view SET certified_on = t.period_start
-            FROM talents_view t
-            WHERE t.application_id = applications_view.application_id
-              AND applications_view.certified_on IS NULL;
     """,
         ),
     ]

@@ -21,14 +21,16 @@ APPLICATION_ROW = "SELECT * FROM applications_view WHERE application_id = %s"
 """An application's row, by ``application_id``."""
 
 READ_MODELS_STALE = (
-    "SELECT EXISTS (SELECT 1 FROM applications_view WHERE submitted_on IS NULL)"
+    "SELECT EXISTS (SELECT 1 FROM applications_view WHERE submitted_on IS NULL"
+    " OR last_act_on IS NULL)"
     " OR (NOT EXISTS (SELECT 1 FROM rounds_view) AND EXISTS (SELECT 1 FROM"
     " events WHERE event_type = 'RoundOpened'))"
     " OR (NOT EXISTS (SELECT 1 FROM talents_view) AND EXISTS (SELECT 1 FROM"
     " events WHERE event_type = 'TalentCertified'))"
 )
 """True if a read model a migration added (or widened) misses what recorded events hold: rows of
-applications from before ``submitted_on``, or no rounds or talents while their events exist."""
+applications from before ``submitted_on`` or ``last_act_on`` (policy v3: the proposal stage, the
+person, the opinions against), or no rounds or talents while their events exist."""
 
 # the filters ``applications`` accepts, by column
 APPLICATION_FILTERS = ("county", "round_year", "status", "stage", "applicant_id")
