@@ -268,8 +268,8 @@ def review(
     def quota(cur: Any, row: Row) -> dict[str, Any]:
         found = _quota_context(uow, cur, row)
         if command.stage == "approval":
-            code = row["enterprise_code"]
-            found["lookups"] = {"enterprise_talents": enterprise_talents(cur, code)}
+            talents = enterprise_talents(cur, row["enterprise_code"], row["person_key"])
+            found["lookups"] = {"enterprise_talents": talents}
         return found
 
     if command.stage not in QUOTA_STAGES:
@@ -341,7 +341,9 @@ def certify(
         return {
             **_quota_context(uow, cur, row),
             "lookups": {
-                "enterprise_talents": enterprise_talents(cur, row["enterprise_code"]),
+                "enterprise_talents": enterprise_talents(
+                    cur, row["enterprise_code"], row["person_key"]
+                ),
                 "person_talents": person_talents(cur, row["person_key"]),
             },
         }

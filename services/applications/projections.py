@@ -407,9 +407,13 @@ recorded before it carried one) on the application or the Yixiang record it came
 subquery is written out in ``registry_lookups``.)"""
 
 _ENTERPRISE_TALENTS = (
-    "SELECT coalesce(json_agg(json_build_array(talent_id, period_start, period_end)"
-    " ORDER BY period_start, talent_id), '[]') FROM talents_view WHERE enterprise_code = %s"
+    "SELECT coalesce(json_agg(json_build_array(t.talent_id, t.period_start, t.period_end)"
+    " ORDER BY t.period_start, t.talent_id), '[]') FROM talents_view t"
+    " WHERE t.enterprise_code = %s AND NOT coalesce(t.person_key = %s"
+    " OR t.application_id IN (SELECT application_id FROM applications_view WHERE person_key = %s)"
+    " OR t.talent_id IN (SELECT talent_id FROM yixiang_persons WHERE person_key = %s), false)"
 )
+"""An enterprise's talents other than the given person's (LT-10: no *second* person of it)."""
 
 
 def _periods(rows) -> tuple[tuple[str, dt.date, dt.date], ...]:
@@ -478,11 +482,12 @@ def registry_lookups(cur, *, person_key, enterprise_code, round_year, applicatio
     return out
 
 
-def enterprise_talents(cur, enterprise_code):
-    """The talents an enterprise ever had (LT-10), as (talent_id, period_start, period_end)."""
+def enterprise_talents(cur, enterprise_code, person_key=None):
+    """The talents an enterprise ever had (LT-10) other than ``person_key``'s (a former talent
+    of it applying again is not a second person), as (talent_id, period_start, period_end)."""
     if not enterprise_code:
         return ()
-    cur.execute(_ENTERPRISE_TALENTS, (enterprise_code,))
+    cur.execute(_ENTERPRISE_TALENTS, (enterprise_code, person_key, person_key, person_key))
     return _periods(cur.fetchone()[0])
 
 

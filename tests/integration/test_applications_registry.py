@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg2
 import pytest
 
+from services.applications.projections import enterprise_talents
 from services.applications.service import ApplicationsService
 from shared import config
 from shared.calendar import WorkingDayCalendar
@@ -109,6 +110,7 @@ def through_inspection(client, app_id, county="楚雄市"):
 
 
 RIVALS = "enterprise_applicants_in_round"
+TALENT_YX = "talent-yixiang-YX2021-900"
 
 
 def test_several_applicants_of_one_enterprise_are_each_judged_when_eight_race(client):
@@ -140,7 +142,7 @@ def test_one_live_application_per_person_when_eight_race(client):
     assert sum(1 for a in listed if a["applicant_name"].startswith("同人")) == 1
 
 
-def test_an_enterprise_with_a_talent_applies_but_gets_no_second_approved(client):
+def test_an_enterprise_with_a_talent_applies_but_gets_no_second_approved(apps, client):
     """A transferred Yixiang talent (LT-16) is the enterprise's talent (LT-10, read as ever):
     another person of it may apply and be reviewed, the Leading Group cannot approve them."""
     code = "91350100M000100Y43"
@@ -191,6 +193,15 @@ def test_an_enterprise_with_a_talent_applies_but_gets_no_second_approved(client)
     # applicant, LT-10 excludes them
     again = submit(client, "杨梅", county="永仁县", id_number=id_number)
     assert again["failed"] == ["LT-10 former_yixiang_applicant"]
+    # the enterprise's talent is a second person's talent only to another person
+    conn = psycopg2.connect(apps.dsn("applications"))
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT person_key FROM yixiang_persons WHERE talent_id = %s", (TALENT_YX,))
+        [person] = cur.fetchone()
+        assert [t[0] for t in enterprise_talents(cur, code)] == [TALENT_YX]
+        assert [t[0] for t in enterprise_talents(cur, code, "someone-else")] == [TALENT_YX]
+        assert enterprise_talents(cur, code, person) == ()
+    conn.close()
 
 
 def test_the_quota_holds_when_proposals_race(client):

@@ -666,7 +666,8 @@ def _one_per_enterprise(
 ) -> None:
     """LT-10 同一企业只认定一名领军人才: no second person of an enterprise is approved or certified
     while the enterprise has a certified talent (``policy.ENTERPRISE_TALENT_COUNTS``: "ever", any
-    talent it ever had; "in_period", one whose training period covers ``day``)."""
+    talent it ever had; "in_period", one whose training period covers ``day``).
+    ``lookups["enterprise_talents"]``: the enterprise's talents other than this person's."""
     code = state.application.get("enterprise_code")
     if not code:
         return
