@@ -1,7 +1,7 @@
 """Walk one application through the running system, over the services' public HTTP interfaces,
 printing what happens at each step:
 
-round opened (if none) → submitted and found eligible → six review stages → public notice →
+round opened (if none) → submitted and found eligible → seven review stages → public notice →
 certified → subsidy granted (50,000 CNY) and paid
 → tenure opened → year-1 report below the threshold → assessment failed → disqualified →
 recovery demanded → two partial repayments → recovered → everyone notified.

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 
 EXPECTED = {
     "applications": ["RoundOpened", "ApplicationSubmitted", "EligibilityAssessed"]
-    + ["ReviewPassed"] * 6
+    + ["ReviewPassed"] * 7
     + ["PublicNoticeStarted", "TalentCertified"],
     "subsidies": [
         "BudgetSet",
@@ -78,6 +78,7 @@ def test_decisions_cite_clauses_and_carry_actors(system, walked):
         "prefecture_officer",
         "expert_chair",
         "inspector",
+        "prefecture_officer",
         "leading_group",
         "standing_committee",
     ]
