@@ -17,6 +17,7 @@ check:          ## static checks: ruff (lint, format) and mypy (strict on the do
 
 unit:           ## unit tests only: no PostgreSQL/RabbitMQ needed
 	bash deploy/local/venv.sh
+	bash deploy/local/tools.sh
 	$(PY) -m pytest tests/unit -q
 
 bench:          ## event store and relay benchmarks
