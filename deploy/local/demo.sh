@@ -5,7 +5,9 @@
 #   often it runs), RabbitMQ virtual host talent-demo (deleted and made anew; the real services'
 #   queues and exchanges are on another), HTTP ports 8011-8014 (TALENT_DEMO_PORT_BASE + 1..4).
 # The demo services are stopped at the end; DEMO_KEEP=1 leaves them running to look around
-# (`make stop` stops them). The real system (`make run`) may run meanwhile.
+# (`make stop` stops them). The real system (`make run`) may run meanwhile. TALENT_DEMO_NAME
+# (default demo) names the databases talent_<name>_<svc>, the vhost talent-<name> and the pid and
+# log files var/run/<name>-<svc>.pid, var/log/<name>-<svc>.log (the tests use a name of their own).
 set -euo pipefail
 # shellcheck source=deploy/local/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -17,12 +19,14 @@ bash deploy/local/venv.sh
 bash deploy/local/infra.sh
 load_env
 
-DEMO_VHOST=talent-demo
+NAME="${TALENT_DEMO_NAME:-demo}"
+[[ $NAME =~ ^[a-z][a-z0-9]*$ ]] || die "TALENT_DEMO_NAME is lower-case letters and digits: $NAME"
+DEMO_VHOST="talent-$NAME"
 base=${TALENT_DEMO_PORT_BASE:-8010}
 i=0
 for svc in "${SERVICES[@]}"; do
     i=$((i + 1))
-    export "${svc^^}_DB=talent_demo_$svc" "${svc^^}_HTTP=127.0.0.1:$((base + i))"
+    export "${svc^^}_DB=talent_${NAME}_$svc" "${svc^^}_HTTP=127.0.0.1:$((base + i))"
 done
 
 # A virtual host of the demo's own: the same queue names on the real one would take the real
@@ -39,29 +43,30 @@ else
 fi
 export AMQP_URI
 
-stop_set demo >/dev/null # a demo left running (DEMO_KEEP=1) by an earlier run
+stop_set "$NAME" >/dev/null # a demo left running (DEMO_KEEP=1) by an earlier run
 if [[ -z ${TALENT_DEMO_AMQP_URI:-} ]]; then
     say "Making RabbitMQ virtual host $DEMO_VHOST anew"
     "${SUDO[@]}" rabbitmqctl -q delete_vhost "$DEMO_VHOST" >/dev/null 2>&1 || true
     "${SUDO[@]}" rabbitmqctl -q add_vhost "$DEMO_VHOST" >/dev/null
     "${SUDO[@]}" rabbitmqctl -q set_permissions -p "$DEMO_VHOST" "$user" '.*' '.*' '.*' >/dev/null
 fi
-say "Making databases talent_demo_{applications,subsidies,assessment,notifications} anew"
-"$VENV_PY" - "${SERVICES[@]/#/talent_demo_}" <<'PY'
+say "Making databases talent_${NAME}_{applications,subsidies,assessment,notifications} anew"
+"$VENV_PY" - "${SERVICES[@]/#/talent_${NAME}_}" <<'PY'
 import os, sys
 from shared.db import create_database
 for name in sys.argv[1:]:
-    assert name.startswith("talent_demo_")  # never a real store
+    assert not name.startswith(("talent_applications", "talent_subsidies", "talent_assessment",
+                                "talent_notifications"))  # never a real store
     create_database(os.environ["TALENT_PG_DSN_BASE"] + " dbname=postgres", name, drop_first=True)
 PY
 
-[[ ${DEMO_KEEP:-0} == 1 ]] || trap 'stop_set demo' EXIT
-start_set demo
-wait_set demo 60
+[[ ${DEMO_KEEP:-0} == 1 ]] || trap 'stop_set "$NAME"' EXIT
+start_set "$NAME"
+wait_set "$NAME" 60
 say "Demo system ready; walking one application through it"
 "$VENV_PY" -m deploy.local.walk
 if [[ ${DEMO_KEEP:-0} == 1 ]]; then
     say "Demo done. The demo services keep running on ports $((base + 1))-$((base + 4)); make stop stops them."
 else
-    say "Demo done. Its data stays in the talent_demo_* databases until the next make demo."
+    say "Demo done. Its data stays in the talent_${NAME}_* databases until the next make demo."
 fi
