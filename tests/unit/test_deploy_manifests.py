@@ -80,7 +80,8 @@ def test_each_service_has_deployment_probes_resources_config_secret_service(svc)
     assert deployment["spec"]["replicas"] >= 2
     pod = deployment["spec"]["template"]["spec"]
     (container,) = pod["containers"]
-    assert container["command"][-1] == f"services.{svc}.service"
+    assert container["args"][-1] == f"services.{svc}.service"  # the entrypoint runs first
+    assert "command" not in container
     assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
     assert container["livenessProbe"]["httpGet"]["path"] == "/health/live"
     assert {"cpu", "memory"} <= set(container["resources"]["requests"]) and {
