@@ -34,10 +34,11 @@ done
 if [[ -n ${TALENT_DEMO_AMQP_URI:-} ]]; then
     AMQP_URI="$TALENT_DEMO_AMQP_URI"
 else
-    command -v rabbitmqctl >/dev/null 2>&1 && need_root ||
+    if ! command -v rabbitmqctl >/dev/null 2>&1 || ! need_root; then
         die "The demo needs a RabbitMQ virtual host of its own, and rabbitmqctl (as root) to make it." \
             "${AS_ROOT}rabbitmqctl add_vhost $DEMO_VHOST && ${AS_ROOT}rabbitmqctl set_permissions -p $DEMO_VHOST <user> '.*' '.*' '.*'" \
             "TALENT_DEMO_AMQP_URI=amqp://<user>:<password>@<host>:5672/$DEMO_VHOST make demo"
+    fi
     user="$("$VENV_PY" -c 'import sys, urllib.parse as u; print(u.unquote(u.urlsplit(sys.argv[1]).username or "guest"))' "$AMQP_URI")"
     AMQP_URI="$("$VENV_PY" -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$AMQP_URI" "$DEMO_VHOST")"
 fi
