@@ -200,3 +200,14 @@ def test_compose_publishes_each_service_through_the_gateway():
     (talent,) = [job for job in scrape["scrape_configs"] if job["job_name"] == "talent"]
     assert {n for sd in talent["dns_sd_configs"] for n in sd["names"]} == set(SERVICES)
     assert services["postgres"]["environment"]["POSTGRES_PASSWORD_FILE"].startswith("/run/secrets/")
+    # Grafana: provisioned with that Prometheus and the dashboard of deploy/grafana/
+    grafana = services["grafana"]
+    mounts = dict(v.rsplit(":", 2)[:2] for v in grafana["volumes"] if v.startswith("./"))
+    assert mounts["./grafana/provisioning"] == "/etc/grafana/provisioning"
+    provisioning = ROOT / "deploy" / "grafana" / "provisioning"
+    source = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())
+    assert source["datasources"][0]["url"] == "http://prometheus:9090"
+    dashboards = yaml.safe_load((provisioning / "dashboards" / "talent.yml").read_text())
+    folder = dashboards["providers"][0]["options"]["path"]
+    assert mounts["./grafana/talent-services.json"] == f"{folder}/talent-services.json"
+    assert "GF_SECURITY_ADMIN_PASSWORD__FILE" in grafana["environment"]
