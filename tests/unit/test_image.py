@@ -179,3 +179,41 @@ def test_runtime_lock_holds_every_module_the_services_import(packages):
         names = {re.sub(r"[-_.]+", "-", d.lower()) for d in dists.get(module, ())}
         assert names, f"{module} is imported but no installed distribution provides it"
         assert names & set(runtime), f"{module} ({names}) is not in requirements/runtime.txt"
+
+
+ENTRYPOINT = ROOT / "deploy" / "docker-entrypoint.sh"
+
+
+def entrypoint(env, *command):
+    return subprocess.run(
+        ["sh", str(ENTRYPOINT), *command],
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def test_entrypoint_reads_each_name_file_into_name_and_runs_the_command(tmp_path):
+    (tmp_path / "auth").write_text("s3cret value\n")
+    (tmp_path / "key").write_text("k$y'with\"quotes")
+    result = entrypoint(
+        {
+            "AUTH_SECRET_FILE": str(tmp_path / "auth"),
+            "PERSON_KEY_SECRET_FILE": str(tmp_path / "key"),
+            "OTHER": "kept",
+        },
+        "sh",
+        "-c",
+        'printf "%s|%s|%s|%s" "$AUTH_SECRET" "$PERSON_KEY_SECRET" "$OTHER" "${AUTH_SECRET_FILE-unset}"',
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "s3cret value|k$y'with\"quotes|kept|unset"
+
+
+def test_entrypoint_refuses_a_secret_given_twice_or_a_file_it_cannot_read(tmp_path):
+    (tmp_path / "auth").write_text("from the file")
+    both = entrypoint({"AUTH_SECRET": "inline", "AUTH_SECRET_FILE": str(tmp_path / "auth")}, "true")
+    assert both.returncode != 0 and "both AUTH_SECRET and AUTH_SECRET_FILE" in both.stderr
+    missing = entrypoint({"AUTH_SECRET_FILE": str(tmp_path / "nowhere")}, "true")
+    assert missing.returncode != 0 and "cannot be read" in missing.stderr
