@@ -100,7 +100,8 @@ def test_kubernetes_scrape_configuration_keeps_annotated_pods_as_job_talent():
 def test_the_alerts_the_operators_need_are_there():
     names = {rule["alert"] for rule in rules("alert")}
     assert {
-        "TalentServiceDown",  # a service not ready / not answering
+        "TalentServiceDown",  # a service not ready / not answering / gone
+        "TalentServiceMissing",
         "TalentServiceNotReady",
         "TalentRelayLagHigh",
         "TalentDeadLettersRising",
