@@ -5,9 +5,11 @@ real system's databases are not touched."""
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import uuid
+from pathlib import Path
 
 import psycopg2
 import pytest
@@ -50,6 +52,20 @@ def count(db, sql="SELECT count(*) FROM events", args=()):
         return None
     finally:
         conn.close()
+
+
+def stop_left_running(name):
+    """Stop demo services a run left behind (a run killed at its timeout skips its own stop)."""
+    for svc in SERVICES:
+        pid_file = ROOT / "var" / "run" / f"{name}-{svc}.pid"
+        try:
+            pid = int(pid_file.read_text())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if f"services.{svc}.service".encode() in cmdline:
+            os.kill(pid, signal.SIGTERM)
+        pid_file.unlink(missing_ok=True)
 
 
 def four_free_ports():
@@ -103,6 +119,7 @@ def test_demo_runs_twice_on_its_own_databases_and_leaves_the_real_ones_alone():
             )
             assert found in (None, 0), f"talent_{svc} holds events of the demo"
     finally:
+        stop_left_running(name)
         for svc in SERVICES:
             drop_database(ADMIN, f"talent_{name}_{svc}")
         subprocess.run(["rabbitmqctl", "-q", "delete_vhost", f"talent-{name}"], capture_output=True)
