@@ -16,6 +16,7 @@ import pytest
 
 from shared.config import dsn_for
 from shared.db import drop_database
+from tests.support import system as support
 from tests.support.system import ADMIN, ROOT, SERVICES, free_port
 
 
@@ -69,6 +70,8 @@ def stop_left_running(name):
 
 
 def four_free_ports():
+    """A base port whose four successors (the demo's ports) are free now, and are never handed
+    out by free_port() afterwards in this test run."""
     for _ in range(50):
         base = free_port()
         ports = [base + i for i in range(1, 5)]
@@ -78,6 +81,7 @@ def four_free_ports():
                     s.bind(("127.0.0.1", p))
         except OSError:
             continue
+        support._GIVEN.update(ports)  # noqa: SLF001 - the ports free_port() must not hand out
         return base
     raise RuntimeError("no four free ports in a row")
 
