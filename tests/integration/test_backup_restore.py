@@ -241,3 +241,31 @@ def test_prune_drops_the_keys_of_persons_erased_since_from_a_backup(system, tmp_
         check=True,
         capture_output=True,
     )
+
+
+def test_restore_refuses_a_backup_whose_files_do_not_match_its_manifest(system, tmp_path):
+    backup = tmp_path / "backup"
+    script("backup.sh", db_env(system.dbs), backup)
+    with (backup / "subsidies.dump").open("ab") as dump:
+        dump.write(b"\0")
+    tag = uuid.uuid4().hex[:8]
+    target = {svc: f"talent_refused_{svc}_{tag}" for svc in SERVICES}
+    refused = subprocess.run(
+        ["bash", str(ROOT / "deploy" / "restore.sh"), str(backup)],
+        env=db_env(target),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode != 0
+    assert "subsidies.dump does not match its MANIFEST checksum" in refused.stderr
+    for db in target.values():  # refused before creating anything
+        assert count_databases(db) == 0
+
+
+def count_databases(name):
+    with psycopg2.connect(ADMIN) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_database WHERE datname = %s", (name,))
+        (found,) = cur.fetchone()
+    conn.close()
+    return found
