@@ -1,12 +1,15 @@
 # Local one-host workflow; see deploy/local/*.sh.
 PY := .venv/bin/python
 
-.PHONY: run stop test check unit bench load audit-bench catalogue clean
+.PHONY: run demo stop test check unit bench load audit-bench catalogue clean
 
-run:            ## set up everything, start the four services, walk one application through
+run:            ## set up everything, start the four services and wait until they are ready
 	bash deploy/local/run.sh
 
-stop:           ## stop the four services (PostgreSQL and RabbitMQ keep running)
+demo:           ## walk one application through a demo system of its own (talent_demo_* databases)
+	bash deploy/local/demo.sh
+
+stop:           ## stop the four services, and a demo kept running (PostgreSQL and RabbitMQ keep running)
 	bash deploy/local/stop.sh
 
 test:           ## full test suite (unit, integration, e2e, faults)
@@ -17,6 +20,7 @@ check:          ## static checks: ruff (lint, format) and mypy (strict on the do
 
 unit:           ## unit tests only: no PostgreSQL/RabbitMQ needed
 	bash deploy/local/venv.sh
+	bash deploy/local/tools.sh
 	$(PY) -m pytest tests/unit -q
 
 bench:          ## event store and relay benchmarks

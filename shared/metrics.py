@@ -69,6 +69,34 @@ RELAY_LAG_SECONDS = Gauge(
     registry=REGISTRY,
 )
 
+# -- readiness and the store's size (read at scrape time) ----------------------------------------
+READY = Gauge(
+    "talent_ready",
+    "1 while this process passes the /health/ready check named by `check` (database, broker,"
+    " consumers; all: every one), else 0.",
+    ["service", "check"],
+    registry=REGISTRY,
+)
+EVENT_STORE_BYTES = Gauge(
+    "talent_event_store_bytes",
+    "Size on disk of the service's events table with its indexes and TOAST (table), and of its"
+    " whole database (database).",
+    ["service", "what"],
+    registry=REGISTRY,
+)
+RECOVERIES_OVERDUE = Gauge(
+    "talent_recoveries_overdue",
+    "Recovery demands not met by their due date (LT-14), read from the read model at scrape time.",
+    ["service"],
+    registry=REGISTRY,
+)
+RECOVERIES_OVERDUE_FEN = Gauge(
+    "talent_recoveries_overdue_outstanding_fen",
+    "What the overdue recovery demands still owe, in fen.",
+    ["service"],
+    registry=REGISTRY,
+)
+
 # -- event handlers (the inbox) -----------------------------------------------------------------
 HANDLER_LATENCY = Histogram(
     "talent_handler_duration_seconds",
@@ -123,6 +151,10 @@ _LAG_SQL = """
              WHERE global_position > cursor.position ORDER BY global_position LIMIT 1)
     FROM cursor"""
 
+_SIZE_SQL = (
+    "SELECT pg_total_relation_size('events'::regclass), pg_database_size(current_database())"
+)
+
 
 def observe_relay_lag(db: Database, service: str) -> None:
     """Set the relay lag gauges from the database (called on each scrape)."""
@@ -131,6 +163,34 @@ def observe_relay_lag(db: Database, service: str) -> None:
         events, seconds = cur.fetchone()  # type: ignore[misc]  # one row, always
     RELAY_LAG_EVENTS.labels(service).set(max(int(events or 0), 0))
     RELAY_LAG_SECONDS.labels(service).set(max(float(seconds or 0.0), 0.0))
+
+
+def observe_store_size(db: Database, service: str) -> None:
+    """Set the event store's size gauges from the database (called on each scrape)."""
+    with db.transaction() as cur:
+        cur.execute(_SIZE_SQL)
+        table, database = cur.fetchone()  # type: ignore[misc]  # one row, always
+    EVENT_STORE_BYTES.labels(service, "table").set(int(table))
+    EVENT_STORE_BYTES.labels(service, "database").set(int(database))
+
+
+def observe_readiness(service: str, checks: dict[str, str]) -> None:
+    """Set the readiness gauges from the checks of ``/health/ready``."""
+    ok = True
+    for check in ("database", "broker", "consumers"):
+        passed = checks.get(check) == "ok"
+        ok = ok and passed
+        READY.labels(service, check).set(1 if passed else 0)
+    READY.labels(service, "all").set(1 if ok else 0)
+
+
+def observe_overdue_recoveries(service: str, overdue: Iterable[dict[str, object]]) -> None:
+    """Set the overdue-recovery gauges from the rows of the overdue recovery demands."""
+    rows = list(overdue)
+    RECOVERIES_OVERDUE.labels(service).set(len(rows))
+    RECOVERIES_OVERDUE_FEN.labels(service).set(
+        sum(int(row["outstanding_fen"]) for row in rows)  # type: ignore[call-overload]
+    )
 
 
 def count_delivery(channel: str, delivered: bool) -> None:

@@ -4,8 +4,8 @@
 # password the service is given. The services create their tables on start.
 set -eu
 for svc in applications subsidies assessment notifications; do
-  var=$(echo "$svc" | tr a-z A-Z)_DB_ROLE_PASSWORD
-  eval password=\${$var}
+  var=$(echo "$svc" | tr '[:lower:]' '[:upper:]')_DB_ROLE_PASSWORD
+  password=$(printenv "$var")
   psql -v ON_ERROR_STOP=1 --username postgres --dbname postgres \
        -v role="talent_${svc}_svc" -v password="$password" -v db="talent_${svc}" <<'SQL'
 CREATE DATABASE :"db";

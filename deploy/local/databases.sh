@@ -8,8 +8,13 @@ require_venv
 [[ -f $ENV_FILE ]] || die "$ENV_FILE is missing (it records the PostgreSQL login)." "bash deploy/local/infra.sh"
 load_env
 
-say "Ensuring databases talent_{applications,subsidies,assessment,notifications} exist"
-"$VENV_PY" - "${SERVICES[@]/#/talent_}" <<'EOF'
+names=()
+for svc in "${SERVICES[@]}"; do # <SVC>_DB, as the services read it
+    var="${svc^^}_DB"
+    names+=("${!var:-talent_$svc}")
+done
+say "Ensuring databases ${names[*]} exist"
+"$VENV_PY" - "${names[@]}" <<'EOF'
 import os, sys
 import psycopg2
 

@@ -70,15 +70,6 @@ load_env() {
     export AMQP_URI="${AMQP_URI:-amqp://guest:guest@127.0.0.1:5672/}"
 }
 
-# service_pid SVC: prints the pid in var/run/SVC.pid if it is a live `nameko run` of SVC.
-service_pid() {
-    local pid
-    pid="$(cat "$VAR/run/$1.pid" 2>/dev/null)" || return 1
-    [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/cmdline ]] || return 1
-    [[ "$(tr '\0' ' ' <"/proc/$pid/cmdline")" == *"services.$1.service"* ]] || return 1
-    printf '%s\n' "$pid"
-}
-
 require_venv() {
     [[ -x $VENV_PY ]] || die "The virtualenv $VENV does not exist yet." "bash deploy/local/venv.sh"
 }

@@ -1,30 +1,17 @@
 #!/usr/bin/env bash
-# Stop the four services started by run.sh (SIGTERM, then SIGKILL after 15 s).
-# PostgreSQL and RabbitMQ are left running.
+# Stop the four services started by run.sh (SIGTERM, then SIGKILL after 15 s), and a demo
+# system left running by `make demo` with DEMO_KEEP=1. PostgreSQL and RabbitMQ are left running.
 set -euo pipefail
 # shellcheck source=deploy/local/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=deploy/local/services.sh
+. "$(dirname "${BASH_SOURCE[0]}")/services.sh"
 
-live=()
+running=0
 for svc in "${SERVICES[@]}"; do
-    if pid="$(service_pid "$svc")"; then
-        say "Stopping $svc (pid $pid)"
-        kill -TERM "$pid" 2>/dev/null || true
-        live+=("$svc")
-    fi
+    set_pid "" "$svc" >/dev/null && running=1
+    set_pid demo "$svc" >/dev/null && running=1
 done
-((${#live[@]})) || say "No service is running"
-
-for ((t = 0; ${#live[@]} && t < 15; t++)); do
-    sleep 1
-    still=()
-    for svc in "${live[@]}"; do service_pid "$svc" >/dev/null && still+=("$svc"); done
-    live=("${still[@]}")
-done
-for svc in "${live[@]}"; do
-    if pid="$(service_pid "$svc")"; then
-        say "$svc ignored SIGTERM for 15 s: sending SIGKILL (pid $pid)"
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-done
-for svc in "${SERVICES[@]}"; do rm -f "$VAR/run/$svc.pid"; done
+((running)) || say "No service is running"
+stop_set ""
+stop_set demo

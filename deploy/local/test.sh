@@ -8,6 +8,7 @@ cd "$ROOT"
 
 bash deploy/local/venv.sh
 bash deploy/local/infra.sh
+bash deploy/local/tools.sh
 load_env
 (($#)) || set -- tests -q
 say "Running pytest $*"

@@ -6,7 +6,8 @@ certified → subsidy granted (50,000 CNY) and paid
 → tenure opened → year-1 report below the threshold → assessment failed → disqualified →
 recovery demanded → two partial repayments → recovered → everyone notified.
 
-    python -m deploy.local.walk            (the services must be running: `make run`)
+    python -m deploy.local.walk     (against the services <SVC>_HTTP names; `make demo` runs it on a
+                                     demo system of its own, never on the real one)
 """
 
 from __future__ import annotations
@@ -145,8 +146,8 @@ def main() -> int:
         walk(Client())
     except (requests.ConnectionError, RuntimeError, TimeoutError) as exc:
         print(
-            f"walk failed: {exc}\nAre the services running? `make run` starts them; logs are "
-            f"in var/log/.",
+            f"walk failed: {exc}\nAre the services running? `make demo` starts a demo system "
+            f"and walks it; logs are in var/log/.",
             file=sys.stderr,
         )
         return 1

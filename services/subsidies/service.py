@@ -21,6 +21,7 @@ from services.subsidies.domain import grant as grant_domain
 from services.subsidies.domain.claim import DecideClaim, PayClaim
 from services.subsidies.domain.grant import DemandRecovery, RecordPayment, RecordRepayment
 from services.subsidies.settings import SubsidiesSettings
+from shared import metrics
 from shared.clock import local_date
 from shared.errors import InvalidInput
 from shared.messaging.consumers import subscribe
@@ -184,6 +185,11 @@ class SubsidiesService(base.ServiceBase):
     @endpoint("GET", "/ledger/<party_id>", action="ledger.read")
     def ledger(self, request: Request, party_id: str) -> Body:
         return handlers.ledger(self.uow, party_id)
+
+    def observe_metrics(self) -> None:
+        """Scrape-time gauges of ``GET /metrics``: the recovery demands past their due date."""
+        overdue = projections.recoveries(self.uow.query, self.uow.clock.today(), overdue_only=True)
+        metrics.observe_overdue_recoveries(self.uow.service, overdue)
 
     # -- parsing ------------------------------------------------------------------------------
     @staticmethod

@@ -44,6 +44,12 @@ class ServiceBase:
 
     @endpoint("GET", "/health/ready", public=True)
     def health_ready(self, request: Request) -> tuple[int, dict[str, Any]]:
+        checks = self._readiness()
+        ok = all(checks[k] == "ok" for k in ("database", "broker", "consumers"))
+        return (200 if ok else 503), {"status": "ok" if ok else "unavailable", "checks": checks}
+
+    def _readiness(self) -> dict[str, str]:
+        """The checks of ``/health/ready`` (also exported as ``talent_ready`` on each scrape)."""
         checks: dict[str, str] = {}
         try:
             self.uow.query("SELECT 1")
@@ -62,16 +68,20 @@ class ServiceBase:
         # nameko starts the HTTP server and the event consumers side by side: until every queue
         # is declared, events published now would not reach this service
         checks["consumers"] = "ok" if _consumers_ready(self.uow.provider.container) else "starting"
-        ok = all(checks[k] == "ok" for k in ("database", "broker", "consumers"))
-        return (200 if ok else 503), {"status": "ok" if ok else "unavailable", "checks": checks}
+        return checks
 
     @http("GET", "/metrics")
     def prometheus_metrics(self, request: Request) -> Response:
         """Prometheus text exposition of this process (public, like the health checks)."""
+        metrics.observe_readiness(self.uow.service, self._readiness())
         try:
             metrics.observe_relay_lag(self.uow.db, self.uow.service)
+            metrics.observe_store_size(self.uow.db, self.uow.service)
+            observe = getattr(self, "observe_metrics", None)  # a service's own scrape-time gauges
+            if observe is not None:
+                observe()
         except Exception as exc:  # noqa: BLE001 - the database is down: serve the rest
-            log.warning("metrics_relay_lag_unavailable", error=repr(exc))
+            log.warning("metrics_from_database_unavailable", error=repr(exc))
         body, content_type = metrics.exposition()
         return Response(body, status=200, headers={"Content-Type": content_type})
 

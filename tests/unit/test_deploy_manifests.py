@@ -80,7 +80,8 @@ def test_each_service_has_deployment_probes_resources_config_secret_service(svc)
     assert deployment["spec"]["replicas"] >= 2
     pod = deployment["spec"]["template"]["spec"]
     (container,) = pod["containers"]
-    assert container["command"][-1] == f"services.{svc}.service"
+    assert container["args"][-1] == f"services.{svc}.service"  # the entrypoint runs first
+    assert "command" not in container
     assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
     assert container["livenessProbe"]["httpGet"]["path"] == "/health/live"
     assert {"cpu", "memory"} <= set(container["resources"]["requests"]) and {
@@ -153,7 +154,20 @@ def test_compose_runs_postgres_rabbitmq_and_each_service_with_replicas_and_readi
         assert spec["command"][-1] == f"services.{svc}.service"
         assert spec["depends_on"]["postgres"]["condition"] == "service_healthy"
         assert spec["environment"][f"{svc.upper()}_HTTP"] == "0.0.0.0:8000"
-        assert set(spec["environment"]) <= config_variables(svc)
+        # NAME_FILE becomes NAME in the image's entrypoint; PGPASSWORD is libpq's own
+        names = {re.sub(r"_FILE$", "", name) for name in spec["environment"]} - {"PGPASSWORD"}
+        assert names <= config_variables(svc), names - config_variables(svc)
+        # the secrets come from files: never a value in the environment
+        for secret in {"AUTH_SECRET", "PERSON_KEY_SECRET", "WEBHOOK_SIGNING_KEY"} & names:
+            assert secret not in spec["environment"]
+            assert spec["environment"][f"{secret}_FILE"] == f"/run/secrets/{secret}"
+            assert secret in spec["secrets"]
+            assert compose()["secrets"][secret]["file"].endswith(f"/{secret}")
+        assert "AUTH_SECRET" in names and "PGPASSWORD" in {
+            re.sub(r"_FILE$", "", name) for name in spec["environment"]
+        }
+        assert spec["read_only"] is True
+        assert "ports" not in spec  # replicas publish nothing: the gateway does
         # the runtime role's password: the same variable creates the role (compose/initdb.sh)
         password = f"{svc.upper()}_DB_ROLE_PASSWORD"
         assert spec["environment"][password] == services["postgres"]["environment"][password]
@@ -162,4 +176,38 @@ def test_compose_runs_postgres_rabbitmq_and_each_service_with_replicas_and_readi
     initdb = (ROOT / "deploy" / "compose" / "initdb.sh").read_text(encoding="utf-8")
     assert "CREATE DATABASE" in initdb and "CREATE ROLE" in initdb
     dockerfile = (ROOT / "deploy" / "Dockerfile").read_text(encoding="utf-8")
-    assert "requirements.lock" in dockerfile and "nameko" in dockerfile
+    assert "requirements/runtime.txt" in dockerfile and "nameko" in dockerfile
+
+
+def test_compose_publishes_each_service_through_the_gateway():
+    """Each API on its own published port (8001-8004), proxied to every replica of its service;
+    Prometheus published and loaded with the rules of deploy/prometheus/."""
+    services = compose()["services"]
+    gateway = services["gateway"]
+    published = {int(p.rsplit(":", 2)[-2]): int(p.rsplit(":", 1)[-1]) for p in gateway["ports"]}
+    assert published == {8001: 8001, 8002: 8002, 8003: 8003, 8004: 8004}
+    conf = (ROOT / "deploy" / "compose" / "gateway.conf").read_text(encoding="utf-8")
+    for port, svc in zip((8001, 8002, 8003, 8004), SERVICES, strict=True):
+        block = re.search(rf"listen {port};\s*location / {{([^}}]*)}}", conf)
+        assert block and f"{svc}:8000" in block.group(1), svc
+    assert "resolver 127.0.0.11" in conf  # replicas added by --scale are found again
+    assert gateway["healthcheck"]["test"]
+    prometheus = services["prometheus"]
+    mounts = " ".join(prometheus["volumes"])
+    assert "./prometheus/rules:" in mounts and "./prometheus/compose.yml:" in mounts
+    assert any(p.endswith(":9090:9090") for p in prometheus["ports"])
+    scrape = yaml.safe_load((ROOT / "deploy" / "prometheus" / "compose.yml").read_text())
+    (talent,) = [job for job in scrape["scrape_configs"] if job["job_name"] == "talent"]
+    assert {n for sd in talent["dns_sd_configs"] for n in sd["names"]} == set(SERVICES)
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD_FILE"].startswith("/run/secrets/")
+    # Grafana: provisioned with that Prometheus and the dashboard of deploy/grafana/
+    grafana = services["grafana"]
+    mounts = dict(v.rsplit(":", 2)[:2] for v in grafana["volumes"] if v.startswith("./"))
+    assert mounts["./grafana/provisioning"] == "/etc/grafana/provisioning"
+    provisioning = ROOT / "deploy" / "grafana" / "provisioning"
+    source = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())
+    assert source["datasources"][0]["url"] == "http://prometheus:9090"
+    dashboards = yaml.safe_load((provisioning / "dashboards" / "talent.yml").read_text())
+    folder = dashboards["providers"][0]["options"]["path"]
+    assert mounts["./grafana/talent-services.json"] == f"{folder}/talent-services.json"
+    assert "GF_SECURITY_ADMIN_PASSWORD__FILE" in grafana["environment"]
