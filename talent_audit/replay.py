@@ -16,7 +16,7 @@ from talent_audit.errors import AuditError
 from talent_audit.index import open_index
 from talent_audit.output import Progress, emit_json, table
 from talent_audit.read_models import Fold, Projector, ReadModels
-from talent_audit.stores import SERVICES, open_store, store_dsns
+from talent_audit.stores import dsn_of, known_service, open_store, store_dsns
 
 
 def parse_as_of(text: str) -> dict[str, Any]:
@@ -51,11 +51,10 @@ def _reads(fold: Fold, kind: str) -> bool:
 
 
 def run(args: argparse.Namespace, out: TextIO, *, read_models: ReadModels) -> int:
-    if args.service not in SERVICES:
-        raise AuditError(f"unknown service {args.service}; one of {', '.join(SERVICES)}")
+    known_service(args.service)
     bound = parse_as_of(args.as_of)
     projectors = projectors_of(read_models, args.service)
-    store = open_store(args.service, store_dsns(args.dsn)[args.service])
+    store = open_store(args.service, dsn_of(args.service, store_dsns(args.dsn)))
     schema = f"replay_{args.service}_{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S%f}"
     conn = open_index(args)
     start, n = time.monotonic(), 0
