@@ -18,6 +18,7 @@ from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from services.notifications import handlers, pages, projections, queries, schemas
+from services.notifications.api import OPERATIONS
 from services.notifications.dispatch import dispatcher
 from services.notifications.domain import delivery as delivery_domain
 from services.notifications.domain import recipients
@@ -97,6 +98,7 @@ def public_page(url: str) -> Callable[[Callable[..., str]], Callable[..., Any]]:
 
 class NotificationsService(base.ServiceBase):
     name = "notifications"
+    operations = OPERATIONS  # what each HTTP entrypoint takes and answers (OpenAPI)
     uow = EventStoreProvider(projectors=projections.READ_MODELS, settings=NotificationsSettings)
 
     # -- consuming other services' events ------------------------------------------------------
