@@ -17,7 +17,6 @@ request's ``X-Correlation-ID``.
 
 from __future__ import annotations
 
-import functools
 import inspect
 import re
 from collections.abc import Mapping, Sequence
@@ -28,6 +27,7 @@ import marshmallow
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
+from nameko.web.handlers import HttpRequestHandler
 
 from shared.auth import PERMISSIONS
 
@@ -165,7 +165,7 @@ def routes(service: type) -> list[Route]:
     found = []
     for name, member in inspect.getmembers(service, inspect.isfunction):
         for entrypoint in getattr(member, "nameko_entrypoints", ()):
-            if type(entrypoint).__name__ != "HttpRequestHandler":
+            if not isinstance(entrypoint, HttpRequestHandler):
                 continue
             closure = inspect.getclosurevars(member).nonlocals
             is_endpoint = "public" in closure and "fn" in closure
@@ -184,7 +184,10 @@ def routes(service: type) -> list[Route]:
 
 
 _PARAM = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
-_TYPES = {"int": {"type": "integer", "minimum": 0}, "path": {"type": "string"}}
+_TYPES: dict[str, dict[str, Any]] = {
+    "int": {"type": "integer", "minimum": 0},
+    "path": {"type": "string"},
+}
 
 
 def openapi_path(url: str) -> tuple[str, list[dict[str, Any]]]:
@@ -237,9 +240,17 @@ def operations_of(service: type) -> dict[str, Operation]:
     return {**BASE_OPERATIONS, **own}
 
 
-@functools.cache
+_DOCUMENTS: dict[type, dict[str, Any]] = {}
+
+
 def document(service: type) -> dict[str, Any]:
     """The OpenAPI 3.1 document of ``service`` (built once per class)."""
+    if service not in _DOCUMENTS:
+        _DOCUMENTS[service] = _build(service)
+    return _DOCUMENTS[service]
+
+
+def _build(service: type) -> dict[str, Any]:
     operations = operations_of(service)
     unknown, stale = missing(service)
     if unknown or stale:

@@ -8,13 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 import kombu
 from nameko.messaging import QueueConsumer
-from nameko.web.handlers import http
 from werkzeug.wrappers import Response
 
 from shared import logging as tlog
 from shared import metrics, openapi
 from shared.messaging.consumers import rpc
-from shared.web import endpoint
+from shared.web import endpoint, http
 
 if TYPE_CHECKING:
     from werkzeug.wrappers import Request
