@@ -14,7 +14,7 @@ class DeliveriesQuery(Schema):
     status = fields.String()
     channel = fields.String(validate=validate.OneOf(("inbox", "email", "webhook")))
     recipient = fields.String()
-    source_event_id = fields.UUID()
+    source_event_id = fields.String(metadata={"description": "the id of the event it tells of"})
 
 
 class ClosedQuery(Schema):
