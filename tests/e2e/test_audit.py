@@ -192,6 +192,7 @@ def test_for_people_tables_fit_times_carry_their_zone_amounts_in_yuan(audited, m
     assert "time (+08:00)" in out and "amount 50,000.00 CNY" in out
     code, out = run("replay", "subsidies", "--as-of", "999999", *args)
     assert code == 0 and max(map(cell_len, out.splitlines())) <= 100
+    assert out.startswith("subsidies as of position 999,999: ")
     assert "50,000.00" in out and "(CNY)" in out and "5000000" not in out
     code, out = run("verify", *args)
     assert code == 0 and max(map(cell_len, out.splitlines())) <= 100

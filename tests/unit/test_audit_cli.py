@@ -95,6 +95,22 @@ def test_a_table_fits_the_width_it_is_given_whatever_its_cells(monkeypatch):
     assert "\x1b[" not in text  # no colour codes in a file
 
 
+def test_a_table_that_fits_says_the_zone_in_its_heading(monkeypatch):
+    from talent_audit.output import table
+
+    monkeypatch.setenv("COLUMNS", "80")
+    out = io.StringIO()
+    moment = dt.datetime(2026, 6, 30, 23, 30, tzinfo=dt.UTC)
+    table(
+        [{"time": moment, "event": "SubsidyPaid", "paid_fen": 1}],
+        ["time", "event", "paid_fen"],
+        out,
+    )
+    heading, rule, row = out.getvalue().splitlines()
+    assert heading.split() == ["time", "(+08:00)", "event", "paid", "(CNY)"]
+    assert row.split() == ["2026-07-01", "07:30:00", "SubsidyPaid", "0.01"]
+
+
 def test_amounts_and_times_for_people():
     from talent_audit.output import local_time, yuan
 
