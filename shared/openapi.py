@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -264,11 +265,7 @@ def _build(service: type) -> dict[str, Any]:
         version=API_VERSION,
         openapi_version=OPENAPI_VERSION,
         plugins=[MarshmallowPlugin()],
-        info={
-            "description": (service.__doc__ or "").strip()
-            + "\n\nErrors: every refusal is an `Error` body. Tokens: `Authorization: Bearer "
-            "<JWT>` (HS256; claims sub, role, county, exp)."
-        },
+        info={"description": _about(service)},
     )
     spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
@@ -282,6 +279,19 @@ def _build(service: type) -> dict[str, Any]:
     for path, ops in paths.items():
         spec.path(path=path, operations=ops)
     return spec.to_dict()
+
+
+def _about(service: type) -> str:
+    """The service's own account of itself (its module's first paragraph), then the rules every
+    operation shares."""
+    module = sys.modules.get(service.__module__)
+    own = ((module.__doc__ if module else None) or service.__doc__ or "").strip()
+    return (
+        own.split("\n\n")[0].replace("\n", " ")
+        + "\n\nTokens: `Authorization: Bearer <JWT>` (HS256; claims `sub`, `role`, `county`, "
+        "`exp`). Every refusal is an `Error` body naming the fields and the clause; every answer "
+        "carries `X-Correlation-ID`. Commands on a stream take `If-Match: <version>`."
+    )
 
 
 _CORRELATION = {

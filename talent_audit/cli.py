@@ -15,7 +15,7 @@ Every command takes ``--json`` for machine-readable output (for ``export``: one 
 People get tables as wide as the terminal, times in China Standard Time with their offset and
 amounts in yuan. Exit status: 0 done (every chain verified), 1 a chain broken, 2 the command
 cannot be done as given (bad arguments, unknown service or person, an --output that cannot be
-written), 3 a store or the audit database cannot be read. The stores are found from the
+written), 3 a store or the audit database cannot be read, or the output fails. The stores are found from the
 services' config files (``services/<svc>/config.yaml``, with the same environment variables as
 the services) or given with ``--dsn service=DSN``. ``history`` keeps its own index of the stores
 (database ``talent_audit``, or ``--audit-dsn``), brought up to date from the stores at each run;
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
@@ -33,7 +34,7 @@ from typing import TextIO
 import psycopg2
 
 from talent_audit import export, history, replay, verify
-from talent_audit.errors import UNAVAILABLE, USAGE, AuditError
+from talent_audit.errors import OK, UNAVAILABLE, USAGE, AuditError
 from talent_audit.read_models import ReadModels
 
 
@@ -126,3 +127,10 @@ def main(
     except KeyboardInterrupt:
         sys.stderr.write("talent-audit: interrupted\n")
         return 130
+    except BrokenPipeError:  # the reader stopped reading (``| head``): nothing more to say
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that the exit's flush does not fail again
+        return OK
+    except OSError as exc:  # writing the output failed (disk full, a file gone)
+        sys.stderr.write(f"talent-audit: cannot write the output: {exc.strerror or exc}\n")
+        return UNAVAILABLE

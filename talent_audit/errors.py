@@ -5,7 +5,8 @@
     1  ``verify``: a chain is broken, or an anchored head is no longer there
     2  the command cannot be done as given: bad arguments, an unknown service, nothing about
        that person in any store, an ``--output`` that cannot be written
-    3  a store or the audit database cannot be read (unreachable, refused, failed)
+    3  a store or the audit database cannot be read (unreachable, refused, failed), or the
+       output fails while it is written (disk full)
 """
 
 from __future__ import annotations
