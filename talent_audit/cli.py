@@ -13,13 +13,15 @@ and trusts nothing the running services say.
 
 Every command takes ``--json`` for machine-readable output (for ``export``: one JSON document).
 People get tables as wide as the terminal, times in China Standard Time with their offset and
-amounts in yuan. Exit status: 0 done (every chain verified), 1 a chain broken, 2 the command
-cannot be done as given (bad arguments, unknown service or person, an --output that cannot be
-written), 3 a store or the audit database cannot be read, or the output fails. The stores are found from the
-services' config files (``services/<svc>/config.yaml``, with the same environment variables as
-the services) or given with ``--dsn service=DSN``. ``history`` keeps its own index of the stores
-(database ``talent_audit``, or ``--audit-dsn``), brought up to date from the stores at each run;
-``replay`` writes only to that scratch database, into a schema of its own.
+amounts in yuan. The stores are found from the services' config files
+(``services/<svc>/config.yaml``, with the same environment variables as the services) or given
+with ``--dsn service=DSN``. ``history`` keeps its own index of the stores (database
+``talent_audit``, or ``--audit-dsn``), brought up to date from the stores at each run; ``replay``
+writes only to that scratch database, into a schema of its own.
+
+Exit status: 0 done (every chain verified), 1 a chain broken, 2 the command cannot be done as
+given (bad arguments, unknown service or person, an --output that cannot be written), 3 a store
+or the audit database cannot be read, or the output fails.
 """
 
 from __future__ import annotations
@@ -103,8 +105,8 @@ def main(
 ) -> int:
     """Run one command; ``read_models`` (service name -> its projectors) are what ``replay``
     rebuilds. The exit status (``talent_audit.errors``): 0 done, 1 a chain broken, 2 the command
-    cannot be done as given, 3 a store or the audit database cannot be read. Errors are one line
-    on stderr, never a traceback."""
+    cannot be done as given, 3 a store or a database cannot be read (or the output fails).
+    Errors are one line on stderr, never a traceback."""
     try:
         args = parser().parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error, already printed by argparse
