@@ -125,3 +125,20 @@ def test_examples_are_valid_against_their_schemas():
             schema.load(dict(op.example))
             count += 1
     assert count >= 8
+
+
+@pytest.mark.parametrize("svc", SERVICES)
+def test_every_http_entrypoint_is_on_the_json_routing_server(svc):
+    """One server class per service (two would each bind the port), the one whose router
+    refuses in JSON."""
+    from nameko.web.handlers import HttpRequestHandler
+
+    from shared.web import HttpEntrypoint
+
+    found = [
+        e
+        for _, member in inspect.getmembers(service_class(svc), inspect.isfunction)
+        for e in getattr(member, "nameko_entrypoints", ())
+        if isinstance(e, HttpRequestHandler)
+    ]
+    assert len(found) >= 10 and all(type(e) is HttpEntrypoint for e in found)
