@@ -106,6 +106,22 @@ ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
     },
     503: {"code": "unavailable", "message": "database unavailable, retry later"},
 }
+RECORDED_EXAMPLE: dict[str, Any] = {
+    "version": 3,
+    "events": [
+        {
+            "type": "ReviewPassed",
+            "clauses": ["LT-9.2"],
+            "payload": {
+                "application_id": "1f0c6a52-6a8e-4b53-9a43-2f1c0f1b7d21",
+                "stage": "qualification_review",
+                "decided_on": "2026-04-10",
+            },
+        }
+    ],
+}
+"""What a command answers (``Recorded``), for the description's examples."""
+
 ERROR_MEANINGS = {
     400: "the input does not match the schema: `fields` names each field and why",
     401: "no, an expired or a forged token",
@@ -142,6 +158,7 @@ class Operation:
     status: int = 200
     description: str = ""
     example: Mapping[str, Any] | None = None
+    response_example: Mapping[str, Any] | None = None
     if_match: bool = False
     content_type: str = "application/json"
     errors: Sequence[int] = ()
@@ -334,9 +351,11 @@ def _operation(route: Route, op: Operation, parameters: list[dict[str, Any]]) ->
         body["requestBody"] = {"required": True, "content": {"application/json": content}}
     ok: dict[str, Any] = {"description": op.summary, "headers": dict(_CORRELATION)}
     if op.content_type == "application/json":
-        ok["content"] = {
-            "application/json": {"schema": op.response or {"type": "object"}},
-        }
+        media: dict[str, Any] = {"schema": op.response or {"type": "object"}}
+        example = op.response_example or (RECORDED_EXAMPLE if op.response is Recorded else None)
+        if example is not None:
+            media["example"] = dict(example)
+        ok["content"] = {"application/json": media}
     else:
         ok["content"] = {op.content_type: {"schema": {"type": "string"}}}
     responses: dict[str, Any] = {str(op.status): ok}

@@ -99,18 +99,27 @@ def test_the_document_is_valid_openapi_3_1_with_error_shapes_and_examples(svc):
     assert document["openapi"] == "3.1.0"
     error = document["components"]["schemas"]["Error"]
     assert {"code", "message"} <= set(error["required"])
+    components = document["components"]
+    examples = 0
     for path, operations in document["paths"].items():
         for method, op in operations.items():
             responses = op["responses"]
             assert any(code.startswith("2") for code in responses), (method, path)
             for code, response in responses.items():
-                if code.startswith("4") and "application/json" in response.get("content", {}):
-                    content = response["content"]["application/json"]
+                content = response.get("content", {}).get("application/json")
+                if code.startswith("4") and content:
                     assert content["schema"] == {"$ref": "#/components/schemas/Error"}
-                    jsonschema.validate(content["example"], error)
+                if content and "example" in content:  # an example its own schema accepts
+                    examples += 1
+                    jsonschema.validate(
+                        content["example"],
+                        {**content["schema"], "components": components},
+                        cls=jsonschema.Draft202012Validator,
+                    )
             if "requestBody" in op:
                 assert op["requestBody"]["content"]["application/json"]["schema"]
             assert op["security"] == [] or op["security"] == [{"bearer": []}]
+    assert examples >= 20
 
 
 def test_examples_are_valid_against_their_schemas():
