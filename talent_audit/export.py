@@ -152,6 +152,9 @@ def _person_rows(args: argparse.Namespace, dsns: dict[str, str]) -> list[Row]:
                     rows[service, stored[0]] = _row(service, stored)
         finally:
             store.db.close()
+    gone = [f"{svc} {position}" for svc, position in found if (svc, position) not in rows]
+    if gone:  # indexed a moment ago, absent now: the store changed under the export
+        raise AuditError(f"events indexed but no longer in their store: {', '.join(gone[:5])}")
     return [rows[key] for key in found]
 
 
