@@ -11,7 +11,9 @@ from typing import Any
 
 import marshmallow
 import orjson
-from nameko.web.handlers import http
+from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer, WsgiApp
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
 from shared import logging as tlog
@@ -37,6 +39,49 @@ def json_response(status: int, body: Any, correlation_id: str | None = None) -> 
         mimetype="application/json",
         headers=headers,
     )
+
+
+class _JsonRouting(WsgiApp):
+    """nameko's WSGI application, with the router's own refusals (no rule matches the path, or
+    not with this method) as the JSON error body every endpoint answers with, not HTML."""
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            adapter.match()
+        except HTTPException as exc:
+            code = {404: "not_found", 405: "method_not_allowed"}.get(exc.code or 0, "error")
+            path = environ.get("PATH_INFO", "")
+            message = f"{exc.name.lower()}: {environ.get('REQUEST_METHOD', '')} {path}"
+            response = json_response(
+                exc.code or 400,
+                {"code": code, "message": message},
+                environ.get("HTTP_X_CORRELATION_ID"),
+            )
+            for name, value in exc.get_headers(environ):  # Allow, on a 405
+                if name.lower() != "content-type":
+                    response.headers[name] = value
+            return response(environ, start_response)
+        return super().__call__(environ, start_response)
+
+
+class JsonWebServer(WebServer):
+    """The services' HTTP server: nameko's, answering unmatched paths and methods in JSON."""
+
+    def get_wsgi_app(self) -> WsgiApp:
+        return _JsonRouting(self)
+
+
+class HttpEntrypoint(HttpRequestHandler):  # type: ignore[misc]  # nameko is untyped
+    """nameko's ``@http`` entrypoint on ``JsonWebServer``. Every HTTP entrypoint of a service
+    must use it (``http`` below): entrypoints on different server classes would each bind the
+    port."""
+
+    server = JsonWebServer()
+
+
+http = HttpEntrypoint.decorator
+"""``@http(method, url)``: a plain HTTP entrypoint (the response is the function's)."""
 
 
 _SCHEMAS: dict[type[marshmallow.Schema], marshmallow.Schema] = {}

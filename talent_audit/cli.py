@@ -7,25 +7,36 @@ and trusts nothing the running services say.
     talent-audit replay <service> --as-of <date, datetime or position>
                                                 rebuild that service's read models as of then,
                                                 in a scratch database, and print them
-    talent-audit export <service> [--person ID] [--format jsonl|csv] [--output FILE]
+    talent-audit export <service> [--person ID] [--format jsonl|json|csv] [--output FILE]
+                                                events with every stored column, enough to
+                                                recompute each hash (the canonical form: README)
 
-Every command takes ``--json`` for machine-readable output. The stores are found from the
-services' config files (``services/<svc>/config.yaml``, with the same environment variables as
-the services) or given with ``--dsn service=DSN``. ``history`` keeps its own index of the stores
-(database ``talent_audit``, or ``--audit-dsn``), brought up to date from the stores at each run;
-``replay`` writes only to that scratch database, into a schema of its own.
+Every command takes ``--json`` for machine-readable output (for ``export``: one JSON document).
+People get tables as wide as the terminal, times in China Standard Time with their offset and
+amounts in yuan. The stores are found from the services' config files
+(``services/<svc>/config.yaml``, with the same environment variables as the services) or given
+with ``--dsn service=DSN``. ``history`` keeps its own index of the stores (database
+``talent_audit``, or ``--audit-dsn``), brought up to date from the stores at each run; ``replay``
+writes only to that scratch database, into a schema of its own.
+
+Exit status: 0 done (every chain verified), 1 a chain broken, 2 the command cannot be done as
+given (bad arguments, unknown service or person, an --output that cannot be written), 3 a store
+or the audit database cannot be read, or the output fails.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
+import psycopg2
+
 from talent_audit import export, history, replay, verify
-from talent_audit.errors import AuditError
+from talent_audit.errors import OK, UNAVAILABLE, USAGE, AuditError
 from talent_audit.read_models import ReadModels
 
 
@@ -80,8 +91,12 @@ def parser() -> argparse.ArgumentParser:
     e = sub.add_parser("export", parents=[common], help="events as JSON Lines or CSV")
     e.add_argument("service", nargs="?")
     e.add_argument("--person")
-    e.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
-    e.add_argument("--output")
+    e.add_argument(
+        "--format",
+        choices=("jsonl", "json", "csv"),
+        help="JSON Lines (default), one JSON document (as --json), or CSV",
+    )
+    e.add_argument("--output", help="write to this file (default: standard output)")
     return ap
 
 
@@ -89,8 +104,13 @@ def main(
     argv: Sequence[str] | None = None, out: TextIO | None = None, *, read_models: ReadModels
 ) -> int:
     """Run one command; ``read_models`` (service name -> its projectors) are what ``replay``
-    rebuilds. The exit status: 0, 1 where ``verify`` finds a chain broken, 2 on an error."""
-    args = parser().parse_args(argv)
+    rebuilds. The exit status (``talent_audit.errors``): 0 done, 1 a chain broken, 2 the command
+    cannot be done as given, 3 a store or a database cannot be read (or the output fails).
+    Errors are one line on stderr, never a traceback."""
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error, already printed by argparse
+        return exc.code if isinstance(exc.code, int) else USAGE
     commands: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
         "verify": verify.run,
         "history": history.run,
@@ -101,4 +121,18 @@ def main(
         return commands[args.command](args, out or sys.stdout)
     except AuditError as exc:
         sys.stderr.write(f"talent-audit: {exc}\n")
-        return 2
+        return exc.exit_code
+    except psycopg2.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        sys.stderr.write(f"talent-audit: a database cannot be read: {first}\n")
+        return UNAVAILABLE
+    except KeyboardInterrupt:
+        sys.stderr.write("talent-audit: interrupted\n")
+        return 130
+    except BrokenPipeError:  # the reader stopped reading (``| head``): nothing more to say
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that the exit's flush does not fail again
+        return OK
+    except OSError as exc:  # writing the output failed (disk full, a file gone)
+        sys.stderr.write(f"talent-audit: cannot write the output: {exc.strerror or exc}\n")
+        return UNAVAILABLE

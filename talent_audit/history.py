@@ -7,19 +7,34 @@ import time
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from talent_audit.errors import AuditError
+from talent_audit.errors import NotFound
 from talent_audit.index import open_index, person_events, sync_index
-from talent_audit.output import emit_json, table
+from talent_audit.output import emit_json, table, yuan
 from talent_audit.redaction import Redactor
 from talent_audit.stores import store_dsns
 
 
 def _amounts(payload: Mapping[str, Any]) -> str:
+    """The payload's amounts (integer fen) in yuan: ``amount 50,000.00``."""
     return " ".join(
-        f"{k.removesuffix('_fen')} {v / 100:,.2f}"
+        f"{k.removesuffix('_fen')} {yuan(v)}"
         for k, v in payload.items()
         if k.endswith("_fen") and isinstance(v, int)
     )
+
+
+def _details(row: Mapping[str, Any]) -> str:
+    """Who acted, the clauses applied, the amounts and the payload's telling facts, for a
+    person reading a timeline: ``by prefecture_officer officer-1 · LT-10.1 · amount 50,000
+    CNY``."""
+    parts = [f"by {row['role'] or '?'} {row['actor'] or ''}".rstrip()]
+    if row["clauses"]:
+        parts.append(",".join(row["clauses"]))
+    if row["amount"]:
+        parts.append(f"{row['amount']} CNY")
+    if row["detail"]:
+        parts.append(row["detail"])
+    return " · ".join(parts)
 
 
 def _detail(payload: Mapping[str, Any]) -> str:
@@ -38,7 +53,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     finally:
         conn.close()
     if not events:
-        raise AuditError(f"no events about {args.person} in any store")
+        raise NotFound(f"no events about {args.person} in any store")
     redact = Redactor(store_dsns(args.dsn))
     try:
         for e in events:
@@ -67,7 +82,11 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         emit_json({"person": args.person, "events": rows, "query_ms": round(elapsed_ms, 1)}, out)
     else:
         table(
-            rows, ["time", "service", "event", "actor", "role", "clauses", "amount", "detail"], out
+            [{**r, "details": _details(r)} for r in rows],
+            ["time", "service", "event", "details"],
+            out,
+            whole=("service", "event"),
+            wrap=("details",),
         )
         out.write(f"\n{len(rows)} events across {len({r['service'] for r in rows})} stores\n")
     return 0

@@ -35,6 +35,24 @@ class Redactor:
             )
             return redacted
 
+    def sealed(self, svc: str, event_type: str, payload: dict[str, Any]) -> dict[str, str]:
+        """Each sealed field of ``payload`` (its dotted path) and what became of its person's
+        key: ``"encrypted"`` (kept) or ``"erased"``. Empty for an event without sealed fields."""
+        spec = self.keystore.personal.get(event_type)
+        if not spec:
+            return {}
+        shown = self(svc, event_type, payload)
+        found = {}
+        for path in spec[1]:
+            stored: Any = payload
+            value: Any = shown
+            for part in path.split("."):
+                stored = stored.get(part) if isinstance(stored, dict) else None
+                value = value.get(part) if isinstance(value, dict) else None
+            if sealing.is_sealed(stored) and isinstance(value, str):
+                found[path] = value
+        return found
+
     def close(self) -> None:
         for conn in self.conns.values():
             conn.close()

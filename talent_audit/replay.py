@@ -14,9 +14,9 @@ from shared.store import RecordedEvent
 from talent_audit.copy import copy_rows, drop_indexes
 from talent_audit.errors import AuditError
 from talent_audit.index import open_index
-from talent_audit.output import Progress, emit_json, table
+from talent_audit.output import Progress, emit_json, local_time, table
 from talent_audit.read_models import Fold, Projector, ReadModels
-from talent_audit.stores import SERVICES, open_store, store_dsns
+from talent_audit.stores import dsn_of, known_service, open_store, store_dsns
 
 
 def parse_as_of(text: str) -> dict[str, Any]:
@@ -36,6 +36,13 @@ def parse_as_of(text: str) -> dict[str, Any]:
     return {"as_of": moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)}
 
 
+def _as_of_text(bound: dict[str, Any]) -> str:
+    """The point replayed to, for a person: a position, or a moment with its offset."""
+    if "to_position" in bound:
+        return f"position {bound['to_position']:,}"
+    return local_time(bound["as_of"])
+
+
 def projectors_of(read_models: ReadModels, svc: str) -> Sequence[Projector]:
     """The projectors of ``svc``'s read models, as the caller of the tool gave them."""
     if svc not in read_models:
@@ -51,11 +58,10 @@ def _reads(fold: Fold, kind: str) -> bool:
 
 
 def run(args: argparse.Namespace, out: TextIO, *, read_models: ReadModels) -> int:
-    if args.service not in SERVICES:
-        raise AuditError(f"unknown service {args.service}; one of {', '.join(SERVICES)}")
+    known_service(args.service)
     bound = parse_as_of(args.as_of)
     projectors = projectors_of(read_models, args.service)
-    store = open_store(args.service, store_dsns(args.dsn)[args.service])
+    store = open_store(args.service, dsn_of(args.service, store_dsns(args.dsn)))
     schema = f"replay_{args.service}_{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S%f}"
     conn = open_index(args)
     start, n = time.monotonic(), 0
@@ -129,7 +135,7 @@ def run(args: argparse.Namespace, out: TextIO, *, read_models: ReadModels) -> in
         emit_json(summary, out)
     else:
         out.write(
-            f"{args.service} as of {args.as_of}: {n:,} events replayed "
+            f"{args.service} as of {_as_of_text(bound)}: {n:,} events replayed "
             f"({summary['events_per_s'] or 0:,}/s)"
             + (f" into schema {schema} of the audit database" if args.keep else "")
             + "\n"

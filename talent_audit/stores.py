@@ -11,7 +11,7 @@ import psycopg2.extensions
 from shared.config import load
 from shared.db import Database
 from shared.store import EventStore
-from talent_audit.errors import AuditError
+from talent_audit.errors import AuditError, NotFound, Unavailable
 
 SERVICES = ("applications", "subsidies", "assessment", "notifications")
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +33,21 @@ def store_dsns(overrides: Iterable[str] = ()) -> dict[str, str]:
     return dsns
 
 
+def known_service(svc: str) -> str:
+    """``svc`` if it is one of the four services, else NotFound naming them."""
+    if svc not in SERVICES:
+        raise NotFound(f"unknown service {svc}; one of {', '.join(SERVICES)}")
+    return svc
+
+
+def dsn_of(svc: str, dsns: dict[str, str]) -> str:
+    """Where ``svc``'s store is, or an error saying how to give it."""
+    known_service(svc)
+    if svc not in dsns:
+        raise AuditError(f"where the {svc} store is is not known; give it with --dsn {svc}=DSN")
+    return dsns[svc]
+
+
 def open_store(svc: str, dsn: str) -> EventStore:
     """``svc``'s event store in read-only sessions, having read its head once (so that a store
     that cannot be reached is reported here, by name)."""
@@ -40,7 +55,7 @@ def open_store(svc: str, dsn: str) -> EventStore:
         store = EventStore(Database(dsn, application_name="talent-audit", read_only=True), svc)
         store.head()
     except psycopg2.Error as exc:
-        raise AuditError(
+        raise Unavailable(
             f"cannot read the {svc} store ({_where(dsn)}): {str(exc).strip().splitlines()[0]}"
         ) from exc
     return store

@@ -14,12 +14,11 @@ from typing import Any, TextIO
 import psycopg2
 from psycopg2.extensions import connection as Connection
 
-from shared.clock import SHANGHAI
 from shared.db import connect
 from shared.store import verify as chainverify
-from talent_audit.errors import AuditError
+from talent_audit.errors import AuditError, Unavailable
 from talent_audit.index import open_index
-from talent_audit.output import Progress, emit_json, table
+from talent_audit.output import Progress, emit_json, local_time, table
 from talent_audit.stores import SERVICES, open_store, store_dsns, store_key
 
 VERIFY_RANGE = 25_000  # positions per piece of work
@@ -107,7 +106,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
                 done += min(VERIFY_RANGE, heads[svc] - first + 1)
                 tick(done)
         except psycopg2.Error as exc:
-            raise AuditError(f"cannot read a store: {str(exc).strip().splitlines()[0]}") from exc
+            raise Unavailable(f"cannot read a store: {str(exc).strip().splitlines()[0]}") from exc
     tick.done()
     elapsed = time.monotonic() - start
     results: list[dict[str, Any]] = []
@@ -139,15 +138,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         )
     else:
         table(
-            [
-                {
-                    **r,
-                    "result": "ok" if r["ok"] else "BROKEN",
-                    "head": f"{r['head_position']} {(r['head_hash'] or '')[:16]}",
-                }
-                for r in results
-            ],
-            ["service", "result", "checked", "head", "first_bad_position", "reason"],
+            [{**r, "result": "ok" if r["ok"] else "BROKEN"} for r in results],
+            ["service", "result", "checked", "head_position", "first_bad_position", "reason"],
             out,
         )
         for r in results:
@@ -156,6 +148,11 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
                     f"\n{r['service']}: position {r['first_bad_position']}: {r['reason']}\n"
                     f"  expected {r['expected']}\n  found    {r['found']}\n"
                 )
+        verified = [r for r in results if r["ok"] and r["head_position"]]
+        if verified:  # whole, on lines of their own: to be copied into a report or a later --expect
+            out.write("\nHeads verified (check them later with --expect):\n")
+            for r in verified:
+                out.write(f"  {r['service']}={r['head_position']}:{r['head_hash']}\n")
     return 0 if all(r["ok"] for r in results) else 1
 
 
@@ -213,7 +210,7 @@ def _check_anchors(
                             svc,
                             position,
                             digest,
-                            f"verified on {when.astimezone(SHANGHAI):%Y-%m-%d %H:%M}",
+                            f"verified on {local_time(when)}",
                         )
                     )
         for r in results:

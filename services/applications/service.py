@@ -15,6 +15,7 @@ from typing import Any
 from werkzeug.wrappers import Request
 
 from services.applications import handlers, projections, queries, schemas
+from services.applications.api import OPERATIONS
 from services.applications.domain import round as round_domain
 from services.applications.domain import yixiang as yixiang_domain
 from services.applications.domain.application import (
@@ -137,6 +138,7 @@ def _county_recommendation(history: list[RecordedEvent]) -> dict[str, Any] | Non
 
 class ApplicationsService(base.ServiceBase):
     name = "applications"
+    operations = OPERATIONS  # what each HTTP entrypoint takes and answers (OpenAPI)
     uow = ApplicationsStore(projectors=projections.READ_MODELS, settings=ApplicationsSettings)
 
     @property

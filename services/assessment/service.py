@@ -15,6 +15,7 @@ from typing import Any
 import marshmallow
 
 from services.assessment import handlers, projections, queries, schemas
+from services.assessment.api import OPERATIONS
 from services.assessment.domain.tenure import (
     ApproveDisqualification,
     ConfirmRectification,
@@ -59,6 +60,7 @@ def _recorded(events: list[RecordedEvent]) -> dict[str, Any]:
 
 class AssessmentService(base.ServiceBase):
     name = "assessment"
+    operations = OPERATIONS  # what each HTTP entrypoint takes and answers (OpenAPI)
     uow = AssessmentStore(projectors=projections.READ_MODELS, settings=AssessmentSettings)
 
     @property

@@ -14,10 +14,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from services.notifications import handlers, pages, projections, queries, schemas
+from services.notifications.api import OPERATIONS
 from services.notifications.dispatch import dispatcher
 from services.notifications.domain import delivery as delivery_domain
 from services.notifications.domain import recipients
@@ -33,7 +33,7 @@ from shared.messaging.inbox import IncomingEvent
 from shared.runtime import base  # (not ServiceBase itself: `nameko run` would take it)
 from shared.runtime.provider import EventStoreProvider
 from shared.runtime.timers import exclusive, timer
-from shared.web import endpoint, expected_version, parse_body
+from shared.web import endpoint, expected_version, http, parse_body
 
 log = tlog.get_logger(__name__)
 _CONTRACTS = load_all()
@@ -97,6 +97,7 @@ def public_page(url: str) -> Callable[[Callable[..., str]], Callable[..., Any]]:
 
 class NotificationsService(base.ServiceBase):
     name = "notifications"
+    operations = OPERATIONS  # what each HTTP entrypoint takes and answers (OpenAPI)
     uow = EventStoreProvider(projectors=projections.READ_MODELS, settings=NotificationsSettings)
 
     # -- consuming other services' events ------------------------------------------------------

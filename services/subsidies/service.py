@@ -16,6 +16,7 @@ import marshmallow
 from werkzeug.wrappers import Request
 
 from services.subsidies import handlers, projections, schemas
+from services.subsidies.api import OPERATIONS
 from services.subsidies.domain import fund as fund_domain
 from services.subsidies.domain import grant as grant_domain
 from services.subsidies.domain.claim import DecideClaim, PayClaim
@@ -54,6 +55,7 @@ def _result(events: Sequence[RecordedEvent], **extra: Any) -> Body:
 
 class SubsidiesService(base.ServiceBase):
     name = "subsidies"
+    operations = OPERATIONS  # what each HTTP entrypoint takes and answers (OpenAPI)
     uow = EventStoreProvider(projectors=projections.READ_MODELS, settings=SubsidiesSettings)
 
     # -- funds --------------------------------------------------------------------------------

@@ -8,13 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 import kombu
 from nameko.messaging import QueueConsumer
-from nameko.web.handlers import http
 from werkzeug.wrappers import Response
 
 from shared import logging as tlog
-from shared import metrics
+from shared import metrics, openapi
 from shared.messaging.consumers import rpc
-from shared.web import endpoint
+from shared.web import endpoint, http
 
 if TYPE_CHECKING:
     from werkzeug.wrappers import Request
@@ -84,6 +83,11 @@ class ServiceBase:
             log.warning("metrics_from_database_unavailable", error=repr(exc))
         body, content_type = metrics.exposition()
         return Response(body, status=200, headers={"Content-Type": content_type})
+
+    @endpoint("GET", "/openapi.json", public=True)
+    def openapi_document(self, request: Request) -> dict[str, Any]:
+        """The OpenAPI 3.1 description of this service's HTTP interface (``shared/openapi.py``)."""
+        return openapi.document(type(self))
 
     @endpoint("GET", "/dead-letters", action="dead_letters.manage")
     def dead_letters(self, request: Request) -> dict[str, Any]:

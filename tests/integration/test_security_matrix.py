@@ -19,6 +19,7 @@ import re
 
 import pytest
 import requests
+from nameko.web.handlers import HttpRequestHandler
 
 from services.applications.service import ApplicationsService
 from services.assessment.service import AssessmentService
@@ -46,9 +47,12 @@ SERVICES = {
 HOME, OTHER = "楚雄市", "禄丰市"
 APPLICANT = "applicant-sec-1"
 
-# Answer without a token, by design: health checks, metrics and the public feeds (公示, results).
+# Answer without a token, by design: health checks, metrics, the API's description and the public
+# feeds (公示, results).
 PUBLIC = {
-    (svc, "GET", url) for svc in SERVICES for url in ("/health/live", "/health/ready", "/metrics")
+    (svc, "GET", url)
+    for svc in SERVICES
+    for url in ("/health/live", "/health/ready", "/metrics", "/openapi.json")
 } | {
     ("applications", "GET", "/notices"),
     ("notifications", "GET", "/public/notices"),
@@ -65,7 +69,7 @@ def http_endpoints():
     for svc, cls in SERVICES.items():
         for _name, member in inspect.getmembers(cls):
             for entrypoint in getattr(member, "nameko_entrypoints", ()):
-                if type(entrypoint).__name__ != "HttpRequestHandler":
+                if not isinstance(entrypoint, HttpRequestHandler):
                     continue
                 closure = inspect.getclosurevars(member).nonlocals
                 public = closure.get("public", "action" not in closure)

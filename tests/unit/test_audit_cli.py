@@ -2,6 +2,7 @@
 (``services/audit_cli.py``) and reaches into no service itself."""
 
 import ast
+import datetime as dt
 import importlib
 import io
 from pathlib import Path
@@ -68,3 +69,73 @@ def test_replay_of_an_unknown_service_names_the_services(capsys):
         "talent-audit: unknown service payroll; one of "
         "applications, subsidies, assessment, notifications\n"
     )
+
+
+def test_a_table_fits_the_width_it_is_given_whatever_its_cells(monkeypatch):
+    from rich.cells import cell_len
+
+    from talent_audit.output import table
+
+    monkeypatch.setenv("COLUMNS", "60")
+    rows = [
+        {
+            "time": dt.datetime(2026, 6, 30, 6, 5, 9, tzinfo=dt.UTC),
+            "name": "楚雄彝族自治州电子商务领军人才" * 3,
+            "granted_fen": 5_000_000,
+            "note": "[bold]not markup[/bold] " + "x" * 120,
+        }
+    ]
+    out = io.StringIO()
+    table(rows, ["time", "name", "granted_fen", "note"], out)
+    text = out.getvalue()
+    assert max(cell_len(line) for line in text.splitlines()) <= 60
+    assert "2026-06-30 14:05:09 +08:00" in text  # China Standard Time, with its offset
+    assert "50,000.00" in text and "granted (CNY)" in text and "5000000" not in text
+    assert "[bold]" in text  # values are shown, never interpreted
+    assert "\x1b[" not in text  # no colour codes in a file
+
+
+def test_a_table_that_fits_says_the_zone_in_its_heading(monkeypatch):
+    from talent_audit.output import table
+
+    monkeypatch.setenv("COLUMNS", "80")
+    out = io.StringIO()
+    moment = dt.datetime(2026, 6, 30, 23, 30, tzinfo=dt.UTC)
+    table(
+        [{"time": moment, "event": "SubsidyPaid", "paid_fen": 1}],
+        ["time", "event", "paid_fen"],
+        out,
+    )
+    heading, rule, row = out.getvalue().splitlines()
+    assert heading.split() == ["time", "(+08:00)", "event", "paid", "(CNY)"]
+    assert row.split() == ["2026-07-01", "07:30:00", "SubsidyPaid", "0.01"]
+
+
+def test_amounts_and_times_for_people():
+    from talent_audit.output import local_time, yuan
+
+    assert [yuan(v) for v in (0, 5, 123_456_789, -1_050)] == [
+        "0.00",
+        "0.05",
+        "1,234,567.89",
+        "-10.50",
+    ]
+    assert local_time(dt.datetime(2026, 12, 31, 20, 0, tzinfo=dt.UTC)) == (
+        "2027-01-01 04:00:00 +08:00"
+    )
+
+
+def test_usage_errors_and_help_return_their_status_without_a_traceback(capsys):
+    assert audit_cli.main(["--help"], io.StringIO()) == 0
+    assert "Exit status" in capsys.readouterr().out
+    assert audit_cli.main(["export", "--format", "xml"], io.StringIO()) == 2
+    assert audit_cli.main(["frobnicate"], io.StringIO()) == 2
+    err = capsys.readouterr().err
+    assert "invalid choice" in err and "Traceback" not in err
+    code = audit_cli.main(["export", "subsidies", "--json", "--format", "csv"], io.StringIO())
+    assert code == 2
+    assert capsys.readouterr().err == (
+        "talent-audit: --json writes one JSON document; it cannot be --format csv\n"
+    )
+    assert audit_cli.main(["export"], io.StringIO()) == 2
+    assert capsys.readouterr().err == "talent-audit: export needs a service, or --person\n"
