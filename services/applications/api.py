@@ -98,6 +98,7 @@ OPERATIONS: dict[str, Operation] = {
     ),
     "certify": Operation(
         "Certify the talent once the notice closed without an upheld objection",
+        body=schemas.Certify,
         response=Recorded,
         if_match=True,
         tags=TAGS_APPS,
