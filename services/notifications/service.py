@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from services.notifications import handlers, pages, projections, queries, schemas
@@ -33,7 +32,7 @@ from shared.messaging.inbox import IncomingEvent
 from shared.runtime import base  # (not ServiceBase itself: `nameko run` would take it)
 from shared.runtime.provider import EventStoreProvider
 from shared.runtime.timers import exclusive, timer
-from shared.web import endpoint, expected_version, parse_body
+from shared.web import endpoint, expected_version, http, parse_body
 
 log = tlog.get_logger(__name__)
 _CONTRACTS = load_all()

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.notifications.domain.policy import DeliveryPolicy
-from shared.runtime.settings import Settings, setting
+from shared.runtime.settings import Settings, secret, setting
 
 _DEFAULT = DeliveryPolicy()
 
 
 @dataclass(frozen=True, kw_only=True)
 class NotificationsSettings(Settings):
-    webhook_signing_key: str = setting("WEBHOOK_SIGNING_KEY")
+    webhook_signing_key: str = secret("WEBHOOK_SIGNING_KEY")
     smtp_host: str = setting("SMTP_HOST", "127.0.0.1")
     smtp_port: int = setting("SMTP_PORT", 25)
     smtp_from: str = setting("SMTP_FROM", "notifications@talent.chuxiong.local")

@@ -8,13 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 import kombu
 from nameko.messaging import QueueConsumer
-from nameko.web.handlers import http
 from werkzeug.wrappers import Response
 
 from shared import logging as tlog
 from shared import metrics
 from shared.messaging.consumers import rpc
-from shared.web import endpoint
+from shared.web import endpoint, http
 
 if TYPE_CHECKING:
     from werkzeug.wrappers import Request
@@ -63,7 +62,13 @@ class ServiceBase:
         # is declared, events published now would not reach this service
         checks["consumers"] = "ok" if _consumers_ready(self.uow.provider.container) else "starting"
         ok = all(checks[k] == "ok" for k in ("database", "broker", "consumers"))
-        return (200 if ok else 503), {"status": "ok" if ok else "unavailable", "checks": checks}
+        body: dict[str, Any] = {"status": "ok" if ok else "unavailable", "checks": checks}
+        insecure = self.uow.settings.insecure_secrets
+        if insecure:
+            # ALLOW_INSECURE_SECRETS: a development set-up, said on every readiness probe
+            checks["secrets"] = "insecure (development only)"
+            body["warnings"] = [f"insecure secret {what}" for what in insecure]
+        return (200 if ok else 503), body
 
     @http("GET", "/metrics")
     def prometheus_metrics(self, request: Request) -> Response:
