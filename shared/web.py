@@ -142,11 +142,9 @@ def _close_after(request: Request) -> None:
 
 
 def _plain(status: int, code: str, message: str) -> Response:
-    response = Response(
+    return Response(
         orjson.dumps({"code": code, "message": message}), status=status, mimetype="application/json"
     )
-    response.headers["Connection"] = "close"
-    return response
 
 
 class GuardedHttpRequestHandler(HttpRequestHandler):
@@ -192,10 +190,14 @@ class GuardedHttpRequestHandler(HttpRequestHandler):
                 raise _TooLarge
             return stream.read(int(length)) if int(length) else b""
         if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
-            data = stream.read(limit + 1)
-            if len(data) > limit:
-                raise _TooLarge
-            return data
+            # in pieces: one read of limit + 1 would wait for the chunk after the limit too
+            data = bytearray()
+            while len(data) <= limit:
+                piece = stream.read(min(65536, limit + 1 - len(data)))
+                if not piece:
+                    return bytes(data)
+                data += piece
+            raise _TooLarge
         return b""
 
 
