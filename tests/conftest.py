@@ -16,6 +16,8 @@ from tests.support.system import rabbitmq_vhost
 # starts inherit them, talent_client signs with AUTH_SECRET); values set outside are kept.
 for _key in ("AUTH_SECRET", "PERSON_KEY_SECRET", "WEBHOOK_SIGNING_KEY"):
     os.environ.setdefault(_key, secrets.token_urlsafe(32))
+# The tests' webhook receivers listen on 127.0.0.1, which services refuse as a target unless named.
+os.environ.setdefault("WEBHOOK_ALLOWED_TARGETS", "127.0.0.1")
 
 RUN_ID = uuid.uuid4().hex[:8]
 ADMIN_DSN = dsn_for("postgres")
