@@ -6,7 +6,8 @@
 #         AMQP_URI            (default amqp://guest:guest@127.0.0.1:5672/)
 #         TALENT_INFRA_WAIT   (seconds to wait for a server to come up, default 60)
 #         TALENT_INFRA_DRY_RUN=1  print install/start/role commands instead of running them
-# Writes: var/env.sh exporting TALENT_PG_DSN_BASE and AMQP_URI.
+# Writes: var/env.sh exporting TALENT_PG_DSN_BASE and AMQP_URI; var/secrets.env once
+#         (secrets.sh: the services' keys and logins, mode 0600).
 set -euo pipefail
 # shellcheck source=deploy/local/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -243,6 +244,7 @@ main() {
     choose_pg_dsn
     check_amqp_login
     write_env
+    bash "$ROOT/deploy/local/secrets.sh"
 }
 
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then main "$@"; fi

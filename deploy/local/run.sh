@@ -33,7 +33,7 @@ for svc in "${SERVICES[@]}"; do
         continue
     fi
     say "Starting $svc on $(address "$svc") (log: var/log/$svc.log)"
-    setsid "$VENV/bin/nameko" run --config "services/$svc/config.yaml" "services.$svc.service" \
+    AMQP_URI="$(service_amqp_uri "$svc")" setsid "$VENV/bin/nameko" run --config "services/$svc/config.yaml" "services.$svc.service" \
         </dev/null >>"$VAR/log/$svc.log" 2>&1 &
     echo $! >"$VAR/run/$svc.pid"
 done
