@@ -5,7 +5,10 @@
 set -eu
 for svc in applications subsidies assessment notifications; do
   var=$(echo "$svc" | tr a-z A-Z)_DB_ROLE_PASSWORD
-  eval password=\${$var}
+  eval password=\${$var:-}
+  eval file=\${${var}_FILE:-}
+  # a Compose secret mounted as a file (compose.yaml), or the variable itself
+  [ -n "$file" ] && password=$(cat "$file")
   psql -v ON_ERROR_STOP=1 --username postgres --dbname postgres \
        -v role="talent_${svc}_svc" -v password="$password" -v db="talent_${svc}" <<'SQL'
 CREATE DATABASE :"db";

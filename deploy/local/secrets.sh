@@ -8,6 +8,9 @@
 #   <SVC>_AMQP_PASSWORD       each service's RabbitMQ user (infra.sh: deploy/local/broker.py)
 #
 # Values never appear on the terminal or in a log. To rotate one, see README.md, Security.
+#
+# --files DIR: also write each one as a file of its own in DIR (mode 0600, lower-case name:
+# DIR/auth_secret, DIR/applications_db_role_password...), the Compose secrets of compose.yaml.
 set -euo pipefail
 # shellcheck source=deploy/local/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -34,6 +37,20 @@ for key in "${keys[@]}"; do
         added+=("$key")
     fi
 done
+if [[ ${1:-} == --files ]]; then
+    dir="${2:?usage: secrets.sh --files DIR}"
+    mkdir -p "$dir"
+    (
+        # shellcheck source=/dev/null
+        . "$SECRETS_FILE"
+        for key in "${keys[@]}"; do
+            [[ $key == *_AMQP_PASSWORD ]] && continue
+            printf '%s' "${!key}" >"$dir/${key,,}"
+            chmod 600 "$dir/${key,,}"
+        done
+    )
+    say "Wrote the Compose secrets to $dir (mode 0600)"
+fi
 if ((${#added[@]})); then
     say "Made ${#added[@]} secret(s) in $SECRETS_FILE (mode 0600): ${added[*]}"
 else

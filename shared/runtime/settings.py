@@ -4,7 +4,8 @@ A service declares its settings as a frozen dataclass derived from ``Settings``;
 its configuration key (``setting("AUTH_SECRET")``). ``read(config)`` converts every value to its
 field's type and refuses a missing required key or a malformed value with ``SettingsError``
 naming the key, so a service with a bad configuration stops at start instead of failing at its
-first request. An empty value (``KEY: ${VAR:}``) counts as absent.
+first request. An empty value (``KEY: ${VAR:}``) counts as absent; then ``KEY_FILE``, if the
+configuration has it, names a file holding the value (a mounted Docker or Kubernetes secret).
 
 Secrets (``secret(KEY)``: the tokens' key, the pseudonyms' key, the webhook key) are refused when
 missing, shorter than ``MIN_SECRET_LENGTH``, made of too few distinct characters, or a value
@@ -63,6 +64,16 @@ def setting(key: str, default: Any = _MISSING) -> Any:
     if default is _MISSING:
         return dataclasses.field(metadata={"key": key})
     return dataclasses.field(default=default, metadata={"key": key})
+
+
+def _read_file(key: str, path: Any) -> str:
+    """The content of the file ``path`` names (a Docker or Kubernetes secret mounted as a file),
+    without its final line break."""
+    try:
+        with open(str(path), encoding="utf-8") as f:
+            return f.read().rstrip("\r\n")
+    except OSError as exc:
+        raise SettingsError(f"setting {key}: cannot read {path}: {exc.strerror}") from None
 
 
 def secret(key: str, *, required: bool = True) -> Any:
@@ -170,6 +181,8 @@ class Settings:
                 continue
             key = field.metadata["key"]
             raw = config.get(key)
+            if (raw is None or raw == "") and config.get(f"{key}_FILE"):
+                raw = _read_file(f"{key}_FILE", config[f"{key}_FILE"])
             if field.metadata.get("secret"):
                 if isinstance(raw, (dict, list)):
                     raise SettingsError(f"setting {key} must be text, not {type(raw).__name__}")

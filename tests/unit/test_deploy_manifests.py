@@ -155,8 +155,11 @@ def test_compose_runs_postgres_rabbitmq_and_each_service_with_replicas_and_readi
         assert spec["environment"][f"{svc.upper()}_HTTP"] == "0.0.0.0:8000"
         assert set(spec["environment"]) <= config_variables(svc)
         # the runtime role's password: the same variable creates the role (compose/initdb.sh)
-        password = f"{svc.upper()}_DB_ROLE_PASSWORD"
+        password = f"{svc.upper()}_DB_ROLE_PASSWORD_FILE"
         assert spec["environment"][password] == services["postgres"]["environment"][password]
+        # keys and passwords come from Compose secrets, never from a default in the file
+        assert f"{svc}_db_role_password" in spec["secrets"] and "auth_secret" in spec["secrets"]
+    assert "change-me" not in (ROOT / "deploy" / "compose.yaml").read_text(encoding="utf-8")
     conf = (ROOT / "deploy" / "compose" / "rabbitmq.conf").read_text(encoding="utf-8")
     assert "default_queue_type = quorum" in conf
     initdb = (ROOT / "deploy" / "compose" / "initdb.sh").read_text(encoding="utf-8")

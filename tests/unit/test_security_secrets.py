@@ -158,3 +158,15 @@ def test_a_county_role_without_a_county_is_refused_at_authentication():
     with pytest.raises(ValueError, match="names its county"):
         mint(STRONG, "co-1", "county_officer")
     assert authenticate(STRONG, bearer(mint(STRONG, "co-1", "county_officer", "禄丰市"))).county
+
+
+def test_a_secret_may_come_from_a_mounted_file(tmp_path):
+    path = tmp_path / "auth_secret"
+    path.write_text(OTHER + "\n")
+    settings = Settings.read({**BASE, "AUTH_SECRET": "", "AUTH_SECRET_FILE": str(path)})
+    assert settings.auth_secret == OTHER
+    with pytest.raises(SettingsError, match="AUTH_SECRET_FILE: cannot read"):
+        Settings.read({**BASE, "AUTH_SECRET": "", "AUTH_SECRET_FILE": str(tmp_path / "none")})
+    path.write_text("CHANGE-ME\n")
+    with pytest.raises(SettingsError, match="AUTH_SECRET is a known default"):
+        Settings.read({**BASE, "AUTH_SECRET": "", "AUTH_SECRET_FILE": str(path)})
