@@ -112,8 +112,8 @@ _ANY_OWNER = object()  # authorize(owner=...) not given: the record's owner is n
 
 
 class OutOfScope(Forbidden):
-    """The record is outside the caller's scope. Answered over HTTP exactly as a record that does
-    not exist (404, ``NOT_FOUND_OR_NOT_PERMITTED``: ``shared.web``)."""
+    """The record is outside the caller's scope (403, ``NOT_FOUND_OR_NOT_PERMITTED``). Over HTTP,
+    a scoped caller asking for a record that does not exist gets the same (``shared.web``)."""
 
 
 class Principal:

@@ -306,15 +306,14 @@ def _refuse_nul(request: Request, kwargs: Mapping[str, Any]) -> None:
 
 def _scoped_refusal(principal: Any, exc: TalentError) -> TalentError:
     """A record a county officer, an applicant or a talent cannot find is one they may not know
-    about either: the answer is the one a record outside their scope gets (``shared.auth``), so
-    the two cannot be told apart."""
-    if isinstance(exc, OutOfScope) or (
-        isinstance(exc, NotFound)
-        and principal is not None
-        and principal.role in COUNTY_SCOPED | OWNER_SCOPED
-    ):
-        return NotFound(NOT_FOUND_OR_NOT_PERMITTED)
+    about either: it gets the answer a record outside their scope gets (``shared.auth``: 403,
+    ``not found or not permitted``), so the two cannot be told apart."""
+    if isinstance(exc, NotFound) and principal is not None and principal.role in SCOPED:
+        return OutOfScope(NOT_FOUND_OR_NOT_PERMITTED)
     return exc
+
+
+SCOPED = COUNTY_SCOPED | OWNER_SCOPED
 
 
 def endpoint(

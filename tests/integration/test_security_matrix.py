@@ -4,8 +4,8 @@ The endpoints come from the Nameko service classes themselves (their ``http`` en
 from a hand list: a new endpoint is walked the moment it exists. For each one and for every role
 (in the home county of the seeded records, and a county officer of another county) the test sends a
 request and checks the answer against the one table, ``shared.auth.PERMISSIONS``: denied → 403
-(or, for a record outside the caller's scope, 404 "not found or not permitted", the answer a
-record that does not exist gets), allowed → anything but 401/403. Without a token, with an expired one or with a bad signature every
+(for a record outside the caller's scope, "not found or not permitted", the answer a record that
+does not exist gets too), allowed → anything but 401/403. Without a token, with an expired one or with a bad signature every
 non-public endpoint answers 401. The public endpoints are the explicit list ``PUBLIC``.
 
 Ownership refinements the matrix cannot express (an applicant acts on their own application, a
@@ -323,12 +323,7 @@ def test_every_endpoint_every_role_every_county(system, seeded):
                 )
                 walked += 1
                 assert r.status_code != 500, (svc, method, path, role, r.text)
-                refused = r.status_code in (401, 403) or (
-                    not allowed
-                    and r.status_code == 404
-                    and r.json().get("message") == NOT_FOUND_OR_NOT_PERMITTED
-                )
-                got = not refused
+                got = r.status_code not in (401, 403)
                 if got != allowed:
                     wrong.append((svc, method, url, var_action, label, r.status_code, r.text[:200]))
     print(f"\nauthorisation walk: {walked} requests over {len(ENDPOINTS)} endpoints")
@@ -438,7 +433,8 @@ def test_a_refusal_says_no_more_than_a_missing_record_does(system, seeded):
             "GET", svc, path.format("no-such-" + uuid.uuid4().hex), role, actor, county, expect=None
         )
         assert (there.status_code, there.json()) == (missing.status_code, missing.json()), path
-        assert there.json() == {"code": "not_found", "message": NOT_FOUND_OR_NOT_PERMITTED}
+        assert there.status_code == 403
+        assert there.json() == {"code": "forbidden", "message": NOT_FOUND_OR_NOT_PERMITTED}
         assert HOME not in there.text and ident not in there.text
 
 
