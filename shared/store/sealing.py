@@ -23,10 +23,13 @@ still verifies (the hash is over the ciphertext, which stays).
   ``form.applicant.phone``       encrypted: a mobile number reaches the person
   ``form.applicant.native_place`` encrypted: where the person comes from (籍贯), an address item
   ``form.applicant.photo``       encrypted: the reference of the person's photograph
-  ``form.applicant.birth_date``  clear: a Date field the contract checks; the eligibility
-                                 findings (LT-6) cite the age anyway. Erasure leaves it (with
-                                 the county, it narrows an ID number to about a thousand
-                                 candidates, which only ``PERSON_KEY_SECRET`` can test).
+  ``form.applicant.gender``      encrypted: the parity of the ID number's 17th digit (events
+                                 recorded before it was sealed hold it in clear)
+  ``form.applicant.birth_date``  clear: a Date field the contract checks (a sealed value is a
+                                 string its fast path does not take). With the county (the
+                                 region code) it narrows an ID number to about a thousand
+                                 candidates, which only ``PERSON_KEY_SECRET`` can test; erasure
+                                 leaves it.
   names                          clear: the name is what the public notice (公示, LT-9.5) and the
                                  certification publish by law, and every subscriber needs it
   ============================== ============================================================
@@ -70,6 +73,7 @@ PERSONAL: dict[str, Personal] = {
             "form.applicant.phone",
             "form.applicant.native_place",
             "form.applicant.photo",
+            "form.applicant.gender",
         ),
     ),
     "YixiangApplicantRegistered": ("person_key", ("id_number_masked",)),
