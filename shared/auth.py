@@ -290,14 +290,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print("AUTH_SECRET is not set: signing with the development key", file=sys.stderr)
         secret = DEVELOPMENT_SECRETS["AUTH_SECRET"]
-    print(
-        mint(
+    try:
+        token = mint(
             secret,
             args[1] if len(args) > 1 else f"{args[0]}-1",
             args[0],
             args[2] if len(args) > 2 else None,
         )
-    )
+    except ValueError as exc:
+        print(f"{exc}: python -m shared.auth {args[0]} ACTOR COUNTY", file=sys.stderr)
+        return 2
+    print(token)
     return 0
 
 

@@ -4,6 +4,7 @@
 # never replaced (the pseudonyms and the webhook secrets depend on theirs); a missing one is added.
 #
 #   AUTH_SECRET, PERSON_KEY_SECRET, WEBHOOK_SIGNING_KEY     the services' keys (README: Security)
+#   TALENT_PG_OWNER_PASSWORD  role talent's, where infra.sh creates it (postgres refused over TCP)
 #   <SVC>_DB_ROLE_PASSWORD    each service's PostgreSQL role (databases.sh sets it on the role)
 #   <SVC>_AMQP_PASSWORD       each service's RabbitMQ user (infra.sh: deploy/local/broker.py)
 #
@@ -24,7 +25,7 @@ random_key() { # 256 random bits, URL-safe base64 (43 characters)
     head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'
 }
 
-keys=(AUTH_SECRET PERSON_KEY_SECRET WEBHOOK_SIGNING_KEY)
+keys=(AUTH_SECRET PERSON_KEY_SECRET WEBHOOK_SIGNING_KEY TALENT_PG_OWNER_PASSWORD)
 for svc in "${SERVICES[@]}"; do
     keys+=("${svc^^}_DB_ROLE_PASSWORD" "${svc^^}_AMQP_PASSWORD")
 done
@@ -44,7 +45,7 @@ if [[ ${1:-} == --files ]]; then
         # shellcheck source=/dev/null
         . "$SECRETS_FILE"
         for key in "${keys[@]}"; do
-            [[ $key == *_AMQP_PASSWORD ]] && continue
+            [[ $key == *_AMQP_PASSWORD || $key == TALENT_PG_OWNER_PASSWORD ]] && continue
             printf '%s' "${!key}" >"$dir/${key,,}"
             chmod 600 "$dir/${key,,}"
         done
