@@ -15,7 +15,7 @@ from typing import Any
 
 import jwt
 
-from shared.errors import Forbidden, Unauthenticated
+from shared.errors import Forbidden, NotFound, Unauthenticated
 
 ALGORITHM = "HS256"
 NOT_FOUND_OR_NOT_PERMITTED = "not found or not permitted"
@@ -209,6 +209,21 @@ def authorize(
         # a record outside the caller's scope: nothing about it (its county, its owner, that it
         # exists) is told, the same answer as for a record that does not exist
         raise OutOfScope(NOT_FOUND_OR_NOT_PERMITTED)
+
+
+def missing(
+    principal: Principal | None, message: str, *, owner: object = _ANY_OWNER
+) -> Forbidden | NotFound:
+    """The refusal for a record that does not exist: to a county officer, an applicant or a
+    talent (unless it would be their own, ``owner``), the very answer a record outside their
+    scope gets, so that a refusal never tells them a record exists; to anyone else NotFound."""
+    if (
+        principal is not None
+        and principal.role in COUNTY_SCOPED | OWNER_SCOPED
+        and not (owner is not _ANY_OWNER and owner == principal.actor_id)
+    ):
+        return OutOfScope(NOT_FOUND_OR_NOT_PERMITTED)
+    return NotFound(message)
 
 
 def in_scope(

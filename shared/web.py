@@ -33,15 +33,11 @@ from werkzeug.wrappers import Request, Response
 from shared import bounds
 from shared import logging as tlog
 from shared.auth import (
-    COUNTY_SCOPED,
-    NOT_FOUND_OR_NOT_PERMITTED,
-    OWNER_SCOPED,
-    OutOfScope,
     authenticate,
     authorize,
 )
 from shared.db import CONNECTION_ERRORS
-from shared.errors import InvalidInput, NotFound, TalentError
+from shared.errors import InvalidInput, TalentError
 
 log = tlog.get_logger(__name__)
 
@@ -304,18 +300,6 @@ def _refuse_nul(request: Request, kwargs: Mapping[str, Any]) -> None:
         raise InvalidInput("a path segment or query argument is out of bounds", fields=errors)
 
 
-def _scoped_refusal(principal: Any, exc: TalentError) -> TalentError:
-    """A record a county officer, an applicant or a talent cannot find is one they may not know
-    about either: it gets the answer a record outside their scope gets (``shared.auth``: 403,
-    ``not found or not permitted``), so the two cannot be told apart."""
-    if isinstance(exc, NotFound) and principal is not None and principal.role in SCOPED:
-        return OutOfScope(NOT_FOUND_OR_NOT_PERMITTED)
-    return exc
-
-
-SCOPED = COUNTY_SCOPED | OWNER_SCOPED
-
-
 def endpoint(
     method: str, url: str, *, action: str | None = None, public: bool = False
 ) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
@@ -341,7 +325,6 @@ def endpoint(
                 status, body = result if isinstance(result, tuple) else (200, result)
                 return json_response(status, body, uow.correlation_id)
             except TalentError as exc:
-                exc = _scoped_refusal(uow.principal, exc)
                 log.info(
                     "request_refused",
                     path=request.path,

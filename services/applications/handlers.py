@@ -47,7 +47,7 @@ from services.applications.domain.round import OpenRound, Round
 from services.applications.domain.yixiang import RegisterFormerApplicant, TransferTalent
 from services.applications.projections import enterprise_talent, registry_lookups, standing
 from shared import logging as tlog
-from shared.auth import authorize
+from shared.auth import authorize, missing
 from shared.calendar import WorkingDayCalendar
 from shared.decider import Decider
 from shared.errors import NotFound
@@ -149,7 +149,7 @@ def authorized(uow: UnitOfWork, row: Row | None, application_id: str, action: st
     """``row`` of the application if the caller may do ``action`` on it; NotFound without one.
     Another service (no principal) may."""
     if row is None:
-        raise NotFound(f"application {application_id} not found")
+        raise missing(uow.principal, f"application {application_id} not found")
     principal = uow.principal
     if principal is not None:
         authorize(principal, action, row["county"], owner=row["applicant_id"], record="application")

@@ -107,9 +107,12 @@ def test_who_reports_a_ground_depends_on_its_kind():
 
 
 def test_a_talent_without_a_tenure_is_not_found():
-    uow = FakeUnitOfWork(Principal(OTHER, "talent"))
+    uow = FakeUnitOfWork(Principal(f"{OTHER}-x", "talent"))
     with pytest.raises(NotFound, match=f"no tenure for talent {OTHER}-x"):
         handlers.file_report(uow, CALENDAR, f"{OTHER}-x", REPORT)
+    # another's missing tenure: the answer another's existing one gets (no existence leak)
+    with pytest.raises(Forbidden, match="^not found or not permitted$"):
+        handlers.file_report(FakeUnitOfWork(Principal(OTHER, "talent")), CALENDAR, "t-y", REPORT)
 
 
 def test_county_staff_read_their_own_countys_results(read_models):
