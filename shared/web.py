@@ -165,6 +165,10 @@ class GuardedHttpRequestHandler(HttpRequestHandler):
                 "payload_too_large",
                 f"the body is larger than {server.max_body} bytes",
             )
+        except (OSError, ValueError) as exc:  # the client went away, or sent broken chunks
+            _close_after(request)
+            log.info("request_body_unreadable", path=request.path, error=repr(exc))
+            return _plain(400, "bad_request", "the request body could not be read")
         request.environ["wsgi.input"] = io.BytesIO(body)
         request.environ["CONTENT_LENGTH"] = str(len(body))
         request.environ.pop("HTTP_TRANSFER_ENCODING", None)
