@@ -2,6 +2,9 @@
 place where who may do what is written down.
 
 Tokens are JWTs (HS256, PyJWT) with claims ``sub`` (actor id), ``role``, ``county`` and ``exp``.
+A county-scoped role's token without ``county`` is refused at authentication. A refusal about a
+record outside the caller's scope says no more than ``NOT_FOUND_OR_NOT_PERMITTED``: never whose
+or where the record is, nor that it exists.
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ from typing import Any
 
 import jwt
 
-from shared.errors import Forbidden, Unauthenticated
+from shared.errors import Forbidden, NotFound, Unauthenticated
 
 ALGORITHM = "HS256"
+NOT_FOUND_OR_NOT_PERMITTED = "not found or not permitted"
 
 # Roles, by the body that holds them in the programme (LT-4, LT-9, LT-13, LT-14).
 ROLES: dict[str, str] = {
@@ -108,6 +112,11 @@ OWNER_SCOPED = {"applicant", "talent"}
 _ANY_OWNER = object()  # authorize(owner=...) not given: the record's owner is not checked
 
 
+class OutOfScope(Forbidden):
+    """The record is outside the caller's scope (403, ``NOT_FOUND_OR_NOT_PERMITTED``). Over HTTP,
+    a scoped caller asking for a record that does not exist gets the same (``shared.web``)."""
+
+
 class Principal:
     __slots__ = ("actor_id", "role", "county")
 
@@ -130,6 +139,8 @@ def mint(
     """A token for ``actor_id`` acting as ``role`` (of ``county``), valid for ``ttl``."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role}")
+    if role in COUNTY_SCOPED and not county:
+        raise ValueError(f"a {role} token names its county")
     now = now or dt.datetime.now(dt.UTC)
     claims: dict[str, Any] = {"sub": actor_id, "role": role, "iat": now, "exp": now + ttl}
     if county:
@@ -137,24 +148,44 @@ def mint(
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def authenticate(secret: str, authorization_header: str | None) -> Principal:
-    """The principal named by a ``Bearer`` token, or Unauthenticated saying why not."""
+def authenticate(secret: str | Sequence[str], authorization_header: str | None) -> Principal:
+    """The principal named by a ``Bearer`` token signed with ``secret`` (or any of several keys:
+    the current one and, during a rotation's grace period, the previous one), or
+    Unauthenticated saying why not."""
     if not authorization_header or not authorization_header.startswith("Bearer "):
         raise Unauthenticated("missing bearer token (Authorization: Bearer <token>)")
-    try:
-        claims = jwt.decode(
-            authorization_header[7:],
-            secret,
-            algorithms=[ALGORITHM],
-            options={"require": ["sub", "role", "exp"]},
-        )
-    except jwt.ExpiredSignatureError:
-        raise Unauthenticated("token expired") from None
-    except jwt.InvalidTokenError as exc:
-        raise Unauthenticated(f"invalid token: {exc}") from exc
-    if claims["role"] not in ROLES:
-        raise Unauthenticated(f"unknown role {claims['role']}")
-    return Principal(claims["sub"], claims["role"], claims.get("county"))
+    keys = [secret] if isinstance(secret, str) else list(secret)
+    claims: dict[str, Any] | None = None
+    for index, key in enumerate(keys):
+        try:
+            claims = jwt.decode(
+                authorization_header[7:],
+                key,
+                algorithms=[ALGORITHM],
+                options={"require": ["sub", "role", "exp"]},
+            )
+            break
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("token expired") from None
+        except jwt.InvalidSignatureError as exc:
+            if index == len(keys) - 1:
+                raise Unauthenticated(f"invalid token: {exc}") from exc
+        except jwt.InvalidTokenError as exc:
+            raise Unauthenticated(f"invalid token: {exc}") from exc
+    if claims is None:
+        raise Unauthenticated("invalid token: no key to check it with")
+    role = claims["role"]
+    if not isinstance(role, str) or role not in ROLES:
+        raise Unauthenticated(f"unknown role {role}")
+    if not isinstance(claims["sub"], str) or not claims["sub"]:
+        raise Unauthenticated("invalid token: sub must name the actor")
+    county = claims.get("county")
+    if role in COUNTY_SCOPED and (not isinstance(county, str) or not county):
+        # a county role without its county would otherwise be scoped to no county: to all
+        raise Unauthenticated(f"invalid token: a {role} token must name its county")
+    if county is not None and not isinstance(county, str):
+        raise Unauthenticated("invalid token: county must be text")
+    return Principal(claims["sub"], role, county)
 
 
 def authorize(
@@ -175,14 +206,38 @@ def authorize(
         raise Forbidden(
             f"role {principal.role} may not {action}", details={"allowed_roles": sorted(allowed)}
         )
+    if not in_scope(principal, county, owner=owner):
+        # a record outside the caller's scope: nothing about it (its county, its owner, that it
+        # exists) is told, the same answer as for a record that does not exist
+        raise OutOfScope(NOT_FOUND_OR_NOT_PERMITTED)
+
+
+def missing(
+    principal: Principal | None, message: str, *, owner: object = _ANY_OWNER
+) -> Forbidden | NotFound:
+    """The refusal for a record that does not exist: to a county officer, an applicant or a
+    talent (unless it would be their own, ``owner``), the very answer a record outside their
+    scope gets, so that a refusal never tells them a record exists; to anyone else NotFound."""
+    if (
+        principal is not None
+        and principal.role in COUNTY_SCOPED | OWNER_SCOPED
+        and not (owner is not _ANY_OWNER and owner == principal.actor_id)
+    ):
+        return OutOfScope(NOT_FOUND_OR_NOT_PERMITTED)
+    return NotFound(message)
+
+
+def in_scope(
+    principal: Principal, county: str | None = None, *, owner: object = _ANY_OWNER
+) -> bool:
+    """``principal`` may see a record of ``county`` (if given) owned by ``owner`` (if given): a
+    county role only its county's, an applicant or a talent only their own. What every list
+    filters its rows by, so that a list never shows what a read of one record would refuse."""
     if principal.role in COUNTY_SCOPED and county is not None and principal.county != county:
-        # (the record's county is not named: a refusal must not tell where a record is)
-        raise Forbidden(
-            f"{principal.role} of {principal.county} acts only on their own county's records"
-        )
-    if owner is not _ANY_OWNER and principal.role in OWNER_SCOPED and principal.actor_id != owner:
-        article = "an" if principal.role[0] in "aeiou" else "a"
-        raise Forbidden(f"{article} {principal.role} acts only on their own {record}")
+        return False
+    return not (
+        owner is not _ANY_OWNER and principal.role in OWNER_SCOPED and principal.actor_id != owner
+    )
 
 
 # -- notification addresses ----------------------------------------------------------------------
@@ -245,15 +300,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    secret = os.environ.get("AUTH_SECRET", "dev-only-secret-change-me-in-production!")
-    print(
-        mint(
+    secret = os.environ.get("AUTH_SECRET")
+    if not secret:
+        from shared.runtime.settings import DEVELOPMENT_SECRETS
+
+        print("AUTH_SECRET is not set: signing with the development key", file=sys.stderr)
+        secret = DEVELOPMENT_SECRETS["AUTH_SECRET"]
+    try:
+        token = mint(
             secret,
             args[1] if len(args) > 1 else f"{args[0]}-1",
             args[0],
             args[2] if len(args) > 2 else None,
         )
-    )
+    except ValueError as exc:
+        print(f"{exc}: python -m shared.auth {args[0]} ACTOR COUNTY", file=sys.stderr)
+        return 2
+    print(token)
     return 0
 
 

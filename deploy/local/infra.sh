@@ -6,13 +6,14 @@
 #         AMQP_URI            (default amqp://guest:guest@127.0.0.1:5672/)
 #         TALENT_INFRA_WAIT   (seconds to wait for a server to come up, default 60)
 #         TALENT_INFRA_DRY_RUN=1  print install/start/role commands instead of running them
-# Writes: var/env.sh exporting TALENT_PG_DSN_BASE and AMQP_URI.
+# Writes: var/env.sh exporting TALENT_PG_DSN_BASE and AMQP_URI; var/secrets.env once
+#         (secrets.sh: the services' keys and logins, mode 0600).
 set -euo pipefail
 # shellcheck source=deploy/local/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PG_DEFAULT_DSN="host=127.0.0.1 port=5432 user=postgres"
-PG_TALENT_DSN="host=127.0.0.1 port=5432 user=talent password=talent"
+PG_TALENT_DSN=""  # user talent with TALENT_PG_OWNER_PASSWORD (var/secrets.env), set in main
 DRY="${TALENT_INFRA_DRY_RUN:-0}"
 WAIT="${TALENT_INFRA_WAIT:-60}"
 SUDO=()
@@ -129,10 +130,11 @@ EOF
 }
 
 create_talent_role() {
-    local sql="DO \$\$ BEGIN
-        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'talent') THEN
-            CREATE ROLE talent LOGIN CREATEDB PASSWORD 'talent';
-        ELSE ALTER ROLE talent LOGIN CREATEDB PASSWORD 'talent'; END IF; END \$\$;"
+    # the password: TALENT_PG_OWNER_PASSWORD of var/secrets.env (secrets.sh: URL-safe base64, so
+    # safe in a quoted literal), through psql's standard input, never on a command line
+    local sql="SELECT 'CREATE ROLE talent' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'talent')
+\\gexec
+ALTER ROLE talent LOGIN CREATEDB CREATEROLE PASSWORD '$TALENT_PG_OWNER_PASSWORD';"
     local as_postgres
     if [[ $(id -u) -eq 0 ]]; then
         as_postgres=(runuser -u postgres --)
@@ -140,11 +142,16 @@ create_talent_role() {
         as_postgres=(sudo -n -u postgres)
     else
         die "PostgreSQL refuses user 'postgres' over TCP and creating role 'talent' needs root." \
-            "sudo -u postgres psql -p $PG_PORT -c \"CREATE ROLE talent LOGIN CREATEDB PASSWORD 'talent'\"" \
+            "sudo -u postgres psql -p $PG_PORT -c \"CREATE ROLE talent LOGIN CREATEDB CREATEROLE PASSWORD '<TALENT_PG_OWNER_PASSWORD of $SECRETS_FILE>'\"" \
             "bash deploy/local/infra.sh"
     fi
-    say "Creating PostgreSQL role 'talent' (LOGIN CREATEDB, password login over TCP)"
-    (cd / && run "${as_postgres[@]}" psql -X -q -v ON_ERROR_STOP=1 -p "$PG_PORT" -c "$sql")
+    say "Creating PostgreSQL role 'talent' (LOGIN CREATEDB CREATEROLE, password login over TCP)"
+    if [[ $DRY == 1 ]]; then
+        info "[dry-run] ${as_postgres[*]} psql -p $PG_PORT (CREATE/ALTER ROLE talent ... PASSWORD from $SECRETS_FILE)"
+        return
+    fi
+    (cd / && printf '%s\n' "$sql" |
+        "${as_postgres[@]}" psql -X -q -v ON_ERROR_STOP=1 -p "$PG_PORT")
 }
 
 choose_pg_dsn() {
@@ -220,6 +227,13 @@ main() {
     AMQP_HOST="${hostport%:*}"
     AMQP_PORT="5672"
     [[ $hostport == *:* ]] && AMQP_PORT="${hostport##*:}"
+
+    if [[ $DRY != 1 ]]; then
+        bash "$ROOT/deploy/local/secrets.sh"
+        # shellcheck source=/dev/null
+        . "$SECRETS_FILE"
+    fi
+    PG_TALENT_DSN="host=127.0.0.1 port=$PG_PORT user=talent password=${TALENT_PG_OWNER_PASSWORD:-unset}"
 
     say "Checking PostgreSQL ($PG_HOST:$PG_PORT) and RabbitMQ ($AMQP_HOST:$AMQP_PORT)"
     local pg_ok=0 mq_ok=0 missing=()

@@ -6,6 +6,7 @@ VENV="$ROOT/.venv"
 VENV_PY="$VENV/bin/python"
 VAR="$ROOT/var"
 ENV_FILE="$VAR/env.sh"           # written by infra.sh, sourced by run.sh / test.sh
+SECRETS_FILE="$VAR/secrets.env"  # written once by secrets.sh (mode 0600), sourced with it
 SERVICES=(applications subsidies assessment notifications)
 AS_ROOT="sudo "                  # prefix for root-only commands in the remedies we print
 [[ $(id -u) -ne 0 ]] || AS_ROOT=""
@@ -62,12 +63,28 @@ tcp_open() {
     timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null
 }
 
-# load_env: defaults, overridden by var/env.sh (written by infra.sh).
+# load_env: defaults, overridden by var/env.sh (written by infra.sh); the host's secrets
+# (var/secrets.env, written once by secrets.sh) where the environment does not set them.
 load_env() {
     # shellcheck source=/dev/null
     [[ -f $ENV_FILE ]] && . "$ENV_FILE"
+    # shellcheck source=/dev/null
+    [[ -f $SECRETS_FILE ]] && . "$SECRETS_FILE"
     export TALENT_PG_DSN_BASE="${TALENT_PG_DSN_BASE:-host=127.0.0.1 port=5432 user=postgres}"
     export AMQP_URI="${AMQP_URI:-amqp://guest:guest@127.0.0.1:5672/}"
+}
+
+# service_amqp_uri SVC: the AMQP URI SVC runs with: its own user (talent_<svc>) once
+# databases.sh has set the users up (var/broker-users), else AMQP_URI.
+service_amqp_uri() {
+    local pw_var="${1^^}_AMQP_PASSWORD"
+    if [[ -f $VAR/broker-users && -n ${!pw_var:-} ]]; then
+        # (the password through the environment: never on a command line)
+        TALENT_PW="${!pw_var}" "$VENV_PY" -c 'import os, sys; from deploy.local.broker import service_uri
+print(service_uri(sys.argv[1], "talent_" + sys.argv[2], os.environ["TALENT_PW"]))' "$AMQP_URI" "$1"
+    else
+        printf '%s\n' "$AMQP_URI"
+    fi
 }
 
 require_venv() {

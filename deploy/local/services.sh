@@ -35,7 +35,7 @@ PY
 
 # start_set NAME: start each service of the set not yet running, with the current environment.
 start_set() {
-    local svc pid log
+    local svc pid log uri
     mkdir -p "$VAR/run" "$VAR/log"
     for svc in "${SERVICES[@]}"; do
         if pid="$(set_pid "$1" "$svc")"; then
@@ -44,7 +44,10 @@ start_set() {
         fi
         log="$(set_file "$1" "$svc" log)"
         say "Starting ${1:+$1 }$svc on $(address "$svc") (log: ${log#"$ROOT"/})"
-        setsid "$VENV/bin/nameko" run --config "services/$svc/config.yaml" "services.$svc.service" \
+        # the system's services as their own broker users; the demo's on its own vhost as AMQP_URI
+        uri="$AMQP_URI"
+        [[ -n $1 ]] || uri="$(service_amqp_uri "$svc")"
+        AMQP_URI="$uri" setsid "$VENV/bin/nameko" run --config "services/$svc/config.yaml" "services.$svc.service" \
             </dev/null >>"$log" 2>&1 &
         echo $! >"$(set_file "$1" "$svc" pid)"
     done

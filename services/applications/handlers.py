@@ -52,7 +52,7 @@ from services.applications.projections import (
     standing,
 )
 from shared import logging as tlog
-from shared.auth import authorize
+from shared.auth import authorize, missing
 from shared.calendar import WorkingDayCalendar
 from shared.decider import Decider
 from shared.errors import NotFound
@@ -154,7 +154,7 @@ def authorized(uow: UnitOfWork, row: Row | None, application_id: str, action: st
     """``row`` of the application if the caller may do ``action`` on it; NotFound without one.
     Another service (no principal) may."""
     if row is None:
-        raise NotFound(f"application {application_id} not found")
+        raise missing(uow.principal, f"application {application_id} not found")
     principal = uow.principal
     if principal is not None:
         authorize(principal, action, row["county"], owner=row["applicant_id"], record="application")

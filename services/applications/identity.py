@@ -4,7 +4,7 @@ LT-10 (former Yixiang applicants excluded; one talent per enterprise).
 * A person is their mainland resident ID number (居民身份证号码, GB 11643-1999: 17 digits and a
   check character). The number itself is never stored, published or logged: events carry a keyed
   pseudonym (``person_key``, HMAC-SHA256 under the configured ``PERSON_KEY_SECRET``; a plain hash
-  of an ID number is easy to reverse by enumeration) and a masked form for people to read.
+  of an ID number is easy to reverse by enumeration) and a masked form for people to read (the region code only).
 * An enterprise is its unified social credit code (统一社会信用代码, GB 32100-2015: 18 characters
   and a check character). It is public information and is stored as given.
 """
@@ -41,8 +41,10 @@ def id_birth_date(value):
 
 
 def mask_id_number(value):
-    """``532301********123X``: region and the last four, as printed on official lists."""
-    return value[:6] + "*" * 8 + value[14:]
+    """``532301************``: the region code only. The birth digits are on the form as
+    ``birth_date``, so showing the last four too (as official lists do) would let anyone who
+    reads both rebuild the whole number."""
+    return value[:6] + "*" * 12
 
 
 def person_key(secret, id_number):

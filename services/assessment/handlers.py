@@ -24,9 +24,9 @@ from services.assessment.domain.tenure import (
     tenure,
 )
 from shared import logging as tlog
-from shared.auth import COUNTY_SCOPED, authorize
+from shared.auth import COUNTY_SCOPED, authorize, missing
 from shared.calendar import WorkingDayCalendar
-from shared.errors import NotFound, TalentError
+from shared.errors import TalentError
 from shared.runtime.provider import UnitOfWork
 from shared.runtime.timers import exclusive
 from shared.store import RecordedEvent
@@ -49,7 +49,7 @@ def _tenure_for(uow: UnitOfWork, action: str, talent_id: str) -> dict[str, Any]:
     county, a talent only on their own tenure."""
     row = queries.tenure_row(uow.query, talent_id)
     if row is None:
-        raise NotFound(f"no tenure for talent {talent_id}")
+        raise missing(uow.caller, f"no tenure for talent {talent_id}", owner=talent_id)
     authorize(uow.caller, action, row["county"], owner=talent_id, record="tenure")
     return row
 

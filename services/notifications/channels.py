@@ -18,6 +18,8 @@ import time
 
 import requests
 
+from services.notifications import targets
+
 SIGNATURE_VERSION = "v1"
 SIGNATURE_TOLERANCE_SECONDS = 300
 HEADER_DELIVERY = "X-Talent-Delivery"
@@ -77,8 +79,10 @@ class WebhookSender:
         connect_timeout=3.0,
         read_timeout=10.0,
         user_agent="chuxiong-talent-notifications/1",
+        allowed_targets=None,
     ):
         self.signing_key = signing_key
+        self.allowed_targets = allowed_targets  # see targets.py
         self.timeout = (connect_timeout, read_timeout)
         self.user_agent = user_agent
         self.http = requests.Session()
@@ -96,6 +100,10 @@ class WebhookSender:
             HEADER_TIMESTAMP: str(timestamp),
             HEADER_SIGNATURE: sign(secret, timestamp, body),
         }
+        try:
+            targets.check(url, self.allowed_targets)  # again now: what the name resolves to
+        except targets.TargetRefused as exc:
+            raise SendFailed(f"target refused: {exc}") from None
         try:
             response = self.http.post(
                 url, data=body, headers=headers, timeout=self.timeout, allow_redirects=False

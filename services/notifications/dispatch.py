@@ -62,6 +62,7 @@ def dispatcher(uow, exclusive):
         settings.webhook_signing_key,
         connect_timeout=settings.webhook_connect_timeout_seconds,
         read_timeout=settings.webhook_read_timeout_seconds,
+        allowed_targets=settings.webhook_allowed_targets,
     )
     return Dispatcher(
         uow,

@@ -16,7 +16,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from services.notifications import handlers, pages, projections, queries, schemas
+from services.notifications import handlers, pages, projections, queries, schemas, targets
 from services.notifications.api import OPERATIONS
 from services.notifications.dispatch import dispatcher
 from services.notifications.domain import delivery as delivery_domain
@@ -123,6 +123,7 @@ class NotificationsService(base.ServiceBase):
     @endpoint("POST", "/subscribers", action="subscriber.manage")
     def register_subscriber(self, request: Request) -> tuple[int, dict[str, Any]]:
         data = parse_body(request, schemas.Subscription())
+        self._check_target(data["url"])
         subscriber_id = str(uuid.uuid4())
         events = handlers.register_subscriber(
             self.uow,
@@ -136,6 +137,12 @@ class NotificationsService(base.ServiceBase):
             event_types=events[-1].payload["event_types"],
         )
 
+    def _check_target(self, url: str) -> None:
+        try:
+            targets.check(url, self.uow.settings.webhook_allowed_targets, unresolvable_ok=True)
+        except targets.TargetRefused as exc:
+            raise InvalidInput("webhook target refused", fields={"url": [str(exc)]}) from None
+
     @endpoint("GET", "/subscribers", action="subscriber.manage")
     def list_subscribers(self, request: Request) -> dict[str, Any]:
         return {"subscribers": handlers.subscribers(self.uow)}
@@ -148,6 +155,7 @@ class NotificationsService(base.ServiceBase):
     def change_subscriber(self, request: Request, subscriber_id: str) -> dict[str, Any]:
         handlers.subscriber(self.uow, subscriber_id)  # an unknown one is 404 whatever the body
         data = parse_body(request, schemas.Subscription())
+        self._check_target(data["url"])
         handlers.change_subscriber(
             self.uow,
             subscriber_id,

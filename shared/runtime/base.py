@@ -45,7 +45,13 @@ class ServiceBase:
     def health_ready(self, request: Request) -> tuple[int, dict[str, Any]]:
         checks = self._readiness()
         ok = all(checks[k] == "ok" for k in ("database", "broker", "consumers"))
-        return (200 if ok else 503), {"status": "ok" if ok else "unavailable", "checks": checks}
+        body: dict[str, Any] = {"status": "ok" if ok else "unavailable", "checks": checks}
+        insecure = self.uow.settings.insecure_secrets
+        if insecure:
+            # ALLOW_INSECURE_SECRETS: a development set-up, said on every readiness probe
+            checks["secrets"] = "insecure (development only)"
+            body["warnings"] = [f"insecure secret {what}" for what in insecure]
+        return (200 if ok else 503), body
 
     def _readiness(self) -> dict[str, str]:
         """The checks of ``/health/ready`` (also exported as ``talent_ready`` on each scrape)."""

@@ -79,6 +79,12 @@ class EventStoreProvider(DependencyProvider, Generic[SettingsT]):
             log.error("settings_refused", error=str(exc))
             raise
         settings = self.settings
+        if settings.insecure_secrets:
+            log.warning(
+                "insecure_secrets_allowed",
+                secrets=list(settings.insecure_secrets),
+                note="ALLOW_INSECURE_SECRETS is for development only: anyone can forge tokens",
+            )
         self.clock: Clock = clock_for(self.config)
         # migrations run as the owner (DB_DSN); the service works as DB_ROLE, which cannot
         # UPDATE, DELETE or TRUNCATE the events (shared/store/schema.py)

@@ -15,12 +15,21 @@ still verifies (the hash is over the ciphertext, which stays).
   field                          decision
   ============================== ============================================================
   the ID number                  never stored at all (a keyed pseudonym, ``person_key``)
-  ``id_number_masked``           encrypted: region, birth date and the last digits of a person
+  ``id_number_masked``           encrypted, and shown as its region code only (``532301`` and
+                                 twelve ``*``: ``SHOWN``): the birth date is on the form beside
+                                 it, so birth digits or the last four beside it would rebuild
+                                 the number (older events hold region and last four: shown the
+                                 same way)
   ``form.applicant.phone``       encrypted: a mobile number reaches the person
   ``form.applicant.native_place`` encrypted: where the person comes from (籍贯), an address item
   ``form.applicant.photo``       encrypted: the reference of the person's photograph
-  ``form.applicant.birth_date``  clear: a Date field the contract checks; the eligibility
-                                 findings (LT-6) cite the age anyway. Erasure leaves it.
+  ``form.applicant.gender``      encrypted: the parity of the ID number's 17th digit (events
+                                 recorded before it was sealed hold it in clear)
+  ``form.applicant.birth_date``  clear: a Date field the contract checks (a sealed value is a
+                                 string its fast path does not take). With the county (the
+                                 region code) it narrows an ID number to about a thousand
+                                 candidates, which only ``PERSON_KEY_SECRET`` can test; erasure
+                                 leaves it.
   names                          clear: the name is what the public notice (公示, LT-9.5) and the
                                  certification publish by law, and every subscriber needs it
   ============================== ============================================================
@@ -64,11 +73,23 @@ PERSONAL: dict[str, Personal] = {
             "form.applicant.phone",
             "form.applicant.native_place",
             "form.applicant.photo",
+            "form.applicant.gender",
         ),
     ),
     "YixiangApplicantRegistered": ("person_key", ("id_number_masked",)),
     "YixiangTalentTransferred": ("person_key", ("id_number_masked",)),
 }
+
+
+def _region_only(value: Any) -> Any:
+    """An ID number's masked form reduced to its region code (``532301************``)."""
+    if isinstance(value, str) and value != ERASED and len(value) == 18:
+        return value[:6] + "*" * 12
+    return value
+
+
+SHOWN: dict[str, Callable[[Any], Any]] = {"id_number_masked": _region_only}
+"""Of an opened field (by path): what a reader is shown of it."""
 
 MIGRATIONS: list[tuple[str, str]] = [
     (
@@ -221,8 +242,11 @@ class KeyStore:
         for path in spec[1]:
             value, present = _get(data, path.split("."))
             if present and is_sealed(value):
+                shown = SHOWN.get(path, lambda v: v)
                 data = _replace(
-                    data, path.split("."), lambda v, p=path: _open_or_erased(key, person, p, v)
+                    data,
+                    path.split("."),
+                    lambda v, p=path, f=shown: f(_open_or_erased(key, person, p, v)),
                 )
         return data
 

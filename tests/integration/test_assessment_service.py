@@ -5,6 +5,7 @@ field or clause and writes nothing; the read models serve a tenure and the yearl
 models a migration left empty are rebuilt from the events at start."""
 
 import datetime as dt
+import os
 import threading
 import uuid
 
@@ -24,7 +25,7 @@ from tests.support.waiting import wait_for
 pytestmark = pytest.mark.integration
 D = dt.date
 TODAY = D(2027, 12, 1)
-SECRET = "dev-only-secret-change-me-in-production!"
+SECRET = os.environ["AUTH_SECRET"]  # tests/conftest.py makes one per run
 RUN = uuid.uuid4().hex[:6]
 LATE, OPEN, OTHER = f"it-late-{RUN}", f"it-open-{RUN}", f"it-other-{RUN}"
 TRANSFER = f"it-yixiang-{RUN}"

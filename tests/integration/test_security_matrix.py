@@ -3,19 +3,26 @@
 The endpoints come from the Nameko service classes themselves (their ``http`` entrypoints), not
 from a hand list: a new endpoint is walked the moment it exists. For each one and for every role
 (in the home county of the seeded records, and a county officer of another county) the test sends a
-request and checks the answer against the one table, ``shared.auth.PERMISSIONS``: denied → 403,
-allowed → anything but 401/403. Without a token, with an expired one or with a bad signature every
+request and checks the answer against the one table, ``shared.auth.PERMISSIONS``: denied → 403
+(for a record outside the caller's scope, "not found or not permitted", the answer a record that
+does not exist gets too), allowed → anything but 401/403. Without a token, with an expired one or with a bad signature every
 non-public endpoint answers 401. The public endpoints are the explicit list ``PUBLIC``.
 
 Ownership refinements the matrix cannot express (an applicant acts on their own application, a
 talent reads their own grant and tenure, a recipient reads their own inbox) are checked by giving
 each role the records it owns, and a county officer of another county the records of the home
-county (403).
+county (refused).
+
+The attacks of the go-live review are replayed here too: a county token without its county, a
+refusal that named the other record's county, a talent listing every talent's recovery, integers
+past 2^53 and 2^63, bidirectional overrides in a published name, webhooks aimed at internal
+addresses, and the masked ID number beside the birth date.
 """
 
 import datetime as dt
 import inspect
 import re
+import uuid
 
 import pytest
 import requests
@@ -25,7 +32,7 @@ from services.applications.service import ApplicationsService
 from services.assessment.service import AssessmentService
 from services.notifications.service import NotificationsService
 from services.subsidies.service import SubsidiesService
-from shared.auth import COUNTY_SCOPED, PERMISSIONS, ROLES, mint
+from shared.auth import COUNTY_SCOPED, NOT_FOUND_OR_NOT_PERMITTED, PERMISSIONS, ROLES, mint
 from shared.contracts.assessment import GROUND_KINDS
 from talent_client.http import Client
 from talent_client.samples import (
@@ -386,3 +393,134 @@ def test_each_service_works_as_its_own_database_role(system, seeded):
                 assert cur.fetchone() == (False, False, False, True), svc
         finally:
             conn.close()
+
+
+# -- the attacks of the go-live review ---------------------------------------------------------
+def _bearer(role, actor, county=None):
+    import jwt
+
+    claims = {"sub": actor, "role": role, "exp": dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)}
+    if county is not None:
+        claims["county"] = county
+    return {"Authorization": "Bearer " + jwt.encode(claims, Client().secret, algorithm="HS256")}
+
+
+def test_a_county_token_without_its_county_is_refused(system, seeded):
+    for svc, path in (
+        ("applications", "/applications"),
+        ("assessment", f"/results?year={seeded['year']}"),
+        ("applications", f"/applications/{seeded['application_id']}"),
+    ):
+        for county in (None, ""):
+            r = requests.get(
+                system.urls[svc] + path,
+                headers=_bearer("county_officer", "co-x", county),
+                timeout=10,
+            )
+            assert r.status_code == 401 and "county" in r.json()["message"], (svc, path, r.text)
+
+
+def test_a_refusal_says_no_more_than_a_missing_record_does(system, seeded):
+    client = Client(system.urls, out=lambda *_: None)
+    pairs = [
+        ("applications", "/applications/{}", seeded["application_id"], "county_officer", OTHER),
+        ("assessment", "/tenures/{}", seeded["talent_id"], "county_officer", OTHER),
+        ("subsidies", "/grants/{}", seeded["talent_id"], "talent", None),
+        ("assessment", "/tenures/{}", seeded["talent_id"], "talent", None),
+        ("applications", "/applications/{}", seeded["application_id"], "applicant", None),
+    ]
+    for svc, path, ident, role, county in pairs:
+        actor = f"{role}-outsider"
+        there = client.call("GET", svc, path.format(ident), role, actor, county, expect=None)
+        missing = client.call(
+            "GET", svc, path.format("no-such-" + uuid.uuid4().hex), role, actor, county, expect=None
+        )
+        assert (there.status_code, there.json()) == (missing.status_code, missing.json()), path
+        assert there.status_code == 403
+        assert there.json() == {"code": "forbidden", "message": NOT_FOUND_OR_NOT_PERMITTED}
+        assert HOME not in there.text and ident not in there.text
+
+
+def test_a_talent_lists_only_their_own_recovery(system, seeded):
+    client = Client(system.urls, out=lambda *_: None)
+    r = client.call("GET", "subsidies", "/recoveries", "talent", "talent-someone-else")
+    assert all(row.get("talent_id") == "talent-someone-else" for row in r.json()["recoveries"])
+
+
+@pytest.mark.parametrize("amount", [2**63, 2**64 - 1, 2**53])
+def test_integers_past_2_53_are_a_400_not_a_500(system, seeded, amount):
+    client = Client(system.urls, out=lambda *_: None)
+    r = client.call(
+        "POST",
+        "subsidies",
+        f"/funds/prefecture_finance/{seeded['year']}/budget",
+        "finance",
+        json={"amount_fen": amount, "reference": "安全测试"},
+        expect=None,
+    )
+    assert r.status_code == 400 and "amount_fen" in r.json()["fields"], r.text
+    r = client.call(
+        "POST",
+        "assessment",
+        f"/tenures/{seeded['talent_id']}/reports",
+        "talent",
+        seeded["talent_id"],
+        json={
+            "tenure_year": 1,
+            "figures": {"sales_fen": amount},
+            "promotion_activities": 0,
+            "backbones_trained": 0,
+            "full_time_in_chuxiong": True,
+        },
+        expect=None,
+    )
+    assert r.status_code == 400 and "figures.sales_fen" in r.json()["fields"], r.text
+
+
+def test_a_name_with_a_bidi_override_is_not_published(system, seeded):
+    client = Client(system.urls, out=lambda *_: None)
+    body = application_body(HOME, "张\u202e三", "LT-6.3", shanghai_today(), seeded["year"])
+    r = client.call("POST", "applications", "/applications", "applicant", json=body, expect=None)
+    assert r.status_code == 400, r.text
+    assert any("Bidirectional" in m for ms in r.json()["fields"].values() for m in ms)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://127.0.0.2:8001/applications",
+        "http://10.0.0.1/hook",
+        "http://[::1]:8004/deliveries",
+        "http://0.0.0.0:8004/deliveries",
+        "http://100.100.100.200/latest/meta-data/",
+    ],
+)
+def test_webhooks_to_internal_addresses_are_refused_at_registration(system, seeded, url):
+    client = Client(system.urls, out=lambda *_: None)
+    r = client.call(
+        "POST",
+        "notifications",
+        "/subscribers",
+        "prefecture_officer",
+        json={"name": "内网", "url": url, "event_types": ["TalentCertified"]},
+        expect=None,
+    )
+    assert r.status_code == 400 and "url" in r.json()["fields"], r.text
+
+
+def test_no_reader_sees_fields_that_rebuild_the_id_number(system, seeded):
+    client = Client(system.urls, out=lambda *_: None)
+    for role in ("auditor", "expert_chair", "inspector", "standing_committee"):
+        app = client.call(
+            "GET", "applications", f"/applications/{seeded['application_id']}", role
+        ).json()
+        submitted = next(e for e in app["history"] if e["type"] == "ApplicationSubmitted")
+        shown = submitted["payload"]["id_number_masked"]
+        assert re.fullmatch(r"\d{6}\*{12}", shown), shown
+
+
+def test_the_services_run_without_development_secrets(system):
+    for svc, url in system.urls.items():
+        body = requests.get(url + "/health/ready", timeout=10).json()
+        assert "secrets" not in body["checks"] and "warnings" not in body, svc

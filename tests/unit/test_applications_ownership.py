@@ -27,7 +27,7 @@ def test_an_applicant_acts_on_their_own_application_only() -> None:
     for other in (row("applicant-wang"), row(None)):
         with pytest.raises(Forbidden) as info:
             authorized(lin, other, "app-1", "application.withdraw")
-        assert info.value.message == "an applicant acts only on their own application"
+        assert info.value.message == "not found or not permitted"
 
 
 def test_county_officers_act_within_their_county_and_the_bureau_on_any() -> None:

@@ -160,17 +160,20 @@ def test_compose_runs_postgres_rabbitmq_and_each_service_with_replicas_and_readi
         # the secrets come from files: never a value in the environment
         for secret in {"AUTH_SECRET", "PERSON_KEY_SECRET", "WEBHOOK_SIGNING_KEY"} & names:
             assert secret not in spec["environment"]
-            assert spec["environment"][f"{secret}_FILE"] == f"/run/secrets/{secret}"
-            assert secret in spec["secrets"]
-            assert compose()["secrets"][secret]["file"].endswith(f"/{secret}")
+            assert spec["environment"][f"{secret}_FILE"] == f"/run/secrets/{secret.lower()}"
+            assert secret.lower() in spec["secrets"]
+            assert compose()["secrets"][secret.lower()]["file"].endswith(f"/{secret.lower()}")
         assert "AUTH_SECRET" in names and "PGPASSWORD" in {
             re.sub(r"_FILE$", "", name) for name in spec["environment"]
         }
         assert spec["read_only"] is True
         assert "ports" not in spec  # replicas publish nothing: the gateway does
         # the runtime role's password: the same variable creates the role (compose/initdb.sh)
-        password = f"{svc.upper()}_DB_ROLE_PASSWORD"
+        password = f"{svc.upper()}_DB_ROLE_PASSWORD_FILE"
         assert spec["environment"][password] == services["postgres"]["environment"][password]
+        # keys and passwords come from Compose secrets, never from a default in the file
+        assert f"{svc}_db_role_password" in spec["secrets"] and "auth_secret" in spec["secrets"]
+    assert "change-me" not in (ROOT / "deploy" / "compose.yaml").read_text(encoding="utf-8")
     conf = (ROOT / "deploy" / "compose" / "rabbitmq.conf").read_text(encoding="utf-8")
     assert "default_queue_type = quorum" in conf
     initdb = (ROOT / "deploy" / "compose" / "initdb.sh").read_text(encoding="utf-8")

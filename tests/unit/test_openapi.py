@@ -142,7 +142,7 @@ def test_every_http_entrypoint_is_on_the_json_routing_server(svc):
     refuses in JSON."""
     from nameko.web.handlers import HttpRequestHandler
 
-    from shared.web import HttpEntrypoint
+    from shared.web import GuardedHttpRequestHandler
 
     found = [
         e
@@ -150,4 +150,4 @@ def test_every_http_entrypoint_is_on_the_json_routing_server(svc):
         for e in getattr(member, "nameko_entrypoints", ())
         if isinstance(e, HttpRequestHandler)
     ]
-    assert len(found) >= 10 and all(type(e) is HttpEntrypoint for e in found)
+    assert len(found) >= 10 and all(type(e) is GuardedHttpRequestHandler for e in found)

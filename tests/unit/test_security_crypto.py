@@ -136,7 +136,23 @@ def test_unseal_gives_back_the_event():
     cur = FakeCursor()
     store = KeyStore()
     sealed = store.seal(cur, "ApplicationSubmitted", submitted())
-    assert store.unseal(cur, "ApplicationSubmitted", sealed) == submitted()
+    opened = store.unseal(cur, "ApplicationSubmitted", sealed)
+    # an older event's masked ID number (region and last four) is shown as its region only
+    assert opened == {**submitted(), "id_number_masked": "532301************"}
+
+
+def test_no_reader_sees_two_fields_that_rebuild_the_id_number():
+    """The masked number beside the birth date on the form: region + birth date + last four was
+    the whole number. What a reader is shown leaves the sequence digits unknown."""
+    cur = FakeCursor()
+    store = KeyStore()
+    opened = store.unseal(
+        cur, "ApplicationSubmitted", store.seal(cur, "ApplicationSubmitted", submitted())
+    )
+    shown = opened["id_number_masked"]
+    birth = opened["form"]["applicant"]["birth_date"].replace("-", "")
+    assert shown[6:].strip("*") == "" and birth not in shown
+    assert "123X" not in str(opened)
 
 
 def test_after_erasure_the_personal_fields_read_erased():

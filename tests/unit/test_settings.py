@@ -20,8 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 BASE = {
     "AMQP_URI": "amqp://guest:guest@127.0.0.1:5672/",
     "DB_DSN": "host=127.0.0.1 dbname=x",
-    "AUTH_SECRET": "s" * 40,
+    "AUTH_SECRET": "unit-test-token-key-0123456789abcdefghijklmnop",
 }
+STRONG = "unit-test-other-key-0123456789ABCDEFGHIJKLMNOP"
 
 
 def test_the_common_settings_are_typed_and_defaulted():
@@ -74,7 +75,9 @@ def test_each_service_requires_its_own_secrets():
         ApplicationsSettings.read(BASE)
     with pytest.raises(SettingsError, match="WEBHOOK_SIGNING_KEY"):
         NotificationsSettings.read(BASE)
-    assert ApplicationsSettings.read({**BASE, "PERSON_KEY_SECRET": "k"}).person_key_secret == "k"
+    assert (
+        ApplicationsSettings.read({**BASE, "PERSON_KEY_SECRET": STRONG}).person_key_secret == STRONG
+    )
     assert (
         SubsidiesSettings.read({**BASE, "TM7_2020_RATE_FEN": "100000"}).tm7_2020_rate_fen == 100000
     )

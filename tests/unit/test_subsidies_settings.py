@@ -13,7 +13,7 @@ from shared.runtime.settings import SettingsError
 BASE = {
     "AMQP_URI": "amqp://guest:guest@127.0.0.1:5672/",
     "DB_DSN": "host=127.0.0.1 dbname=x",
-    "AUTH_SECRET": "s" * 40,
+    "AUTH_SECRET": "unit-test-token-key-0123456789abcdefghijklmnop",
 }
 
 
