@@ -150,6 +150,16 @@ def amqp_properties(service: str, row: tuple[Any, ...]) -> dict[str, Any]:
     return {"properties": properties, "headers": headers}
 
 
+def stored_message(cur: Any, service: str, position: int) -> tuple[bytes, dict[str, Any]]:
+    """The body and AMQP attributes (``prepare_message``'s keywords) the relay publishes for the
+    stored event at ``position``: for publishing it again by hand."""
+    cur.execute(f"SELECT {_ENVELOPE_COLUMNS} FROM events WHERE global_position = %s", (position,))
+    row = cur.fetchone()
+    if row is None:
+        raise LookupError(f"no event at position {position}")
+    return envelope(service, row), amqp_properties(service, row)
+
+
 def read_envelopes(cur: Any, service: str, after: int, limit: int) -> list[bytes]:
     """The envelopes of the stored events after position ``after`` (at most ``limit``), as the
     relay publishes them: what the catch-up feeds serve."""
