@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.openapi import OpenAPIConverter
 from marshmallow import Schema
 
@@ -73,9 +75,21 @@ the source's catch-up feed: `GET /events?after=<global_position>&limit=<n>` on t
 HTTP interface (role `integrator`) or the `catch_up(after, limit)` RPC, which return the same
 envelopes."""
 
-_CONVERTER = OpenAPIConverter(
-    openapi_version="3.1.0", schema_name_resolver=lambda schema: None, spec=None
-)
+
+def _inline(schema: type[Schema]) -> str:
+    return None  # type: ignore[return-value]  # (apispec: no name, the nested schema inlined)
+
+
+def _converter() -> OpenAPIConverter:
+    """apispec's marshmallow converter, JSON Schema as OpenAPI 3.1 has it, nested schemas
+    inlined (a resolver naming none)."""
+    plugin = MarshmallowPlugin(schema_name_resolver=_inline)
+    APISpec("events", "1", "3.1.0", plugins=[plugin])
+    assert plugin.converter is not None  # set by the APISpec
+    return plugin.converter
+
+
+_CONVERTER = _converter()
 _SEALED_DOC = (
     f"Sealed personal data: `{PREFIX}` then base64url(nonce | AES-256-GCM ciphertext), encrypted "
     "with the person's own key (crypto-shredding); in clear only where the event names no person."
@@ -94,11 +108,12 @@ def payload_schema(schema: Schema) -> dict[str, Any]:
 
 
 def _mark_sealed(schema: dict[str, Any], path: str) -> None:
-    node: dict[str, Any] | None = schema
+    node: dict[str, Any] = schema
     for part in path.split("."):
-        node = (node or {}).get("properties", {}).get(part)
-        if node is None:
+        inner = node.get("properties", {}).get(part)
+        if inner is None:
             return
+        node = inner
     node["x-sealed"] = True
     node["description"] = _SEALED_DOC
 
