@@ -79,7 +79,7 @@ def inbox_messages(query: Query, recipient: str) -> list[Row]:
 # -- webhook subscribers and e-mail contacts -----------------------------------------------------
 def subscriber(query: Query, subscriber_id: str) -> Row | None:
     return query(
-        "SELECT subscriber_id, name, url, event_types, secret_version,"
+        "SELECT subscriber_id, name, url, event_types, secret_version, previous_valid_until,"
         " active, version, registered_at, updated_at FROM subscribers"
         " WHERE subscriber_id = %s",
         (subscriber_id,),
@@ -89,8 +89,8 @@ def subscriber(query: Query, subscriber_id: str) -> Row | None:
 
 def subscribers(query: Query) -> list[Row]:
     return query(
-        "SELECT subscriber_id, name, url, event_types, secret_version, active, version,"
-        " registered_at, updated_at FROM subscribers ORDER BY registered_at"
+        "SELECT subscriber_id, name, url, event_types, secret_version, previous_valid_until,"
+        " active, version, registered_at, updated_at FROM subscribers ORDER BY registered_at"
     )
 
 

@@ -6,8 +6,11 @@ dedicated connection; the other replicas' relays wait on the same lock and take 
 
 The leader reads events after its stored cursor, publishes each to the exchange
 ``<service>.events`` (topic, durable: exactly what Nameko's ``EventDispatcher`` declares) with the
-event type as routing key and a JSON envelope as body, so a plain
-``@event_handler("<service>", "<EventType>")`` in any process receives it. The channel is in
+event type as routing key and a JSON envelope as body (``envelope``), so a plain
+``@event_handler("<service>", "<EventType>")`` in any process receives it. Each message also
+carries the standard AMQP properties and the CloudEvents AMQP binding's attributes as headers
+(``amqp_properties``) for consumers that are not nameko; the catch-up feeds serve the same
+envelopes (``read_envelopes``). ``shared/contracts/asyncapi.yaml`` describes all of it. The channel is in
 publisher-confirm mode; the cursor moves only after the broker confirmed every message of the
 batch. Delivery is therefore at least once; consumers' inboxes make it exactly once in effect.
 The leader sleeps on LISTEN/NOTIFY (the store notifies on every append), not on a slow poll.
