@@ -66,7 +66,7 @@ The AMQP properties repeat the ids for consumers and broker tools that do not pa
 `correlation_id`, `app_id` (the service), `content_type`; the headers carry the CloudEvents AMQP
 binding's attributes (`cloudEvents:id`, `cloudEvents:source`, `cloudEvents:type`,
 `cloudEvents:time`, `cloudEvents:subject` (the stream id), `cloudEvents:specversion`,
-`cloudEvents:dataschema`) and the stream's position (`talent:*`).
+`cloudEvents:dataschema`).
 
 Personal fields marked `x-sealed` are encrypted with their person's key (`enc1:` followed by
 base64url text) whenever the event names its person (`person_key`); they are never sent in
@@ -190,10 +190,6 @@ def headers_schema(contract: Contract) -> dict[str, Any]:
             "type": "string",
             "const": dataschema_uri(contract.event_type, contract.version),
         },
-        "talent:stream_type": _string("the stream's kind"),
-        "talent:stream_version": _position("the event's number within its stream"),
-        "talent:global_position": _position("the event's position in its source"),
-        "talent:schema_version": {"type": "integer", "const": contract.version},
     }
     return {"type": "object", "properties": properties, "required": list(properties)}
 

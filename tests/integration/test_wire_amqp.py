@@ -116,7 +116,6 @@ def test_every_message_carries_the_standard_attributes(store, vhost, relay):
         assert props.headers["cloudEvents:subject"] == event.stream_id
         assert props.headers["cloudEvents:type"] == "BudgetSet"
         assert props.headers["cloudEvents:time"] == body["recorded_at"]
-        assert props.headers["talent:stream_version"] == body["stream_version"]
         assert body["stream_type"] == "fund"
 
 

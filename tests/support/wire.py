@@ -125,10 +125,6 @@ def wire_problems(messages):
                 headers.get("cloudEvents:dataschema"),
                 dataschema_uri(*key),
             ),
-            "talent:global_position": (
-                headers.get("talent:global_position"),
-                body.get("global_position"),
-            ),
         }
         problems += [
             f"{where}: {name} {got!r}, expected {want!r}"
