@@ -93,7 +93,7 @@ class ServiceBase:
     def redrive_dead_letter(self, request: Request, letter_id: int) -> dict[str, Any]:
         return self.uow.provider.inbox.redrive(self, self.uow, letter_id)
 
-    @rpc
+    @rpc(expected_exceptions=InvalidInput)  # a caller's mistake, not the service's: no traceback
     def catch_up(self, after: int = 0, limit: int = CATCH_UP_MAX_LIMIT) -> list[dict[str, Any]]:
         """The catch-up feed over RPC: at most ``limit`` (1 to ``CATCH_UP_MAX_LIMIT``) stored
         events after position ``after``, each the envelope the relay publishes. Bad arguments
