@@ -35,6 +35,7 @@ ROLES: dict[str, str] = {
     "talent": "a certified Leading Talent",
     "auditor": "auditor (read-only)",
     "system": "another service of this backend",
+    "integrator": "another government system reading the event feeds (GET /events)",
 }
 
 # action -> roles allowed. County-scoped roles act only within their own county (see authorize).
@@ -91,6 +92,8 @@ PERMISSIONS: dict[str, set[str]] = {
     "disqualification.decline": {"leading_group"},
     "inbox.read": set(ROLES),
     "dead_letters.manage": {"prefecture_officer", "system"},
+    # the HTTP catch-up feed of every service's published events (shared/runtime/base.py)
+    "events.read": {"integrator", "auditor", "system"},
     # notifications: webhook subscribers, e-mail addresses (each recipient their own; the bureau
     # anyone's), the delivery record and re-driving dead-lettered messages
     "subscriber.manage": {"prefecture_officer"},

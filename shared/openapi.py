@@ -31,6 +31,7 @@ from marshmallow import Schema, fields
 from nameko.web.handlers import HttpRequestHandler
 
 from shared.auth import PERMISSIONS
+from shared.messaging.relay import CATCH_UP_DEFAULT_LIMIT, CATCH_UP_MAX_LIMIT
 
 OPENAPI_VERSION = "3.1.0"
 API_VERSION = "1"
@@ -389,6 +390,36 @@ Ready = page(
     ),
 )
 DeadLetters = page("DeadLetters", dead_letters=fields.List(fields.Dict(), required=True))
+EventsQuery = Schema.from_dict(
+    {
+        "after": fields.Integer(
+            load_default=0,
+            validate=marshmallow.validate.Range(min=0, max=2**53 - 1),
+            metadata={"description": "the position after which events are returned"},
+        ),
+        "limit": fields.Integer(
+            load_default=CATCH_UP_DEFAULT_LIMIT,
+            validate=marshmallow.validate.Range(min=1, max=CATCH_UP_MAX_LIMIT),
+        ),
+    },
+    name="EventsQuery",
+)
+EventsPage = page(
+    "EventsPage",
+    source=fields.String(required=True),
+    after=fields.Integer(required=True),
+    limit=fields.Integer(required=True),
+    next_after=fields.Integer(
+        required=True, metadata={"description": "``after`` of the next page"}
+    ),
+    head=fields.Integer(required=True, metadata={"description": "the newest position when read"}),
+    more=fields.Boolean(required=True),
+    events=fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={"description": "each the envelope the relay publishes (the AsyncAPI catalogue)"},
+    ),
+)
 
 BASE_OPERATIONS: dict[str, Operation] = {
     "health_live": Operation("The process answers", response=Health, tags=("health",)),
@@ -407,6 +438,13 @@ BASE_OPERATIONS: dict[str, Operation] = {
     ),
     "openapi_document": Operation(
         "This description (OpenAPI 3.1)", tags=("health",), errors=(400,)
+    ),
+    "events_feed": Operation(
+        "The catch-up feed: stored events after a position, as published",
+        query=EventsQuery,
+        response=EventsPage,
+        errors=(400, 401, 403),
+        tags=("events",),
     ),
     "dead_letters": Operation(
         "Events a handler gave up on", response=DeadLetters, tags=("dead-letters",)

@@ -1,14 +1,19 @@
 """The outside channels: e-mail over SMTP and signed webhooks (adapters; no business rule here).
 
-Webhook messages are POSTs of the stored JSON body with ``X-Talent-Delivery`` (the same on every
-retry), ``X-Talent-Event``, ``X-Talent-Timestamp`` (Unix seconds) and ``X-Talent-Signature``
-(``v1=`` + hex HMAC-SHA256 keyed with the subscriber's secret over ``<timestamp>.<body>``);
-``verify_signature`` is what a receiver does. The secret is derived from ``WEBHOOK_SIGNING_KEY``
-and the subscriber's id and secret version, never stored. E-mail is plain-text UTF-8 with a
-``Message-ID`` derived from the delivery id. Headers, body and verification for subscribers:
+Webhook messages are POSTs of the stored JSON body signed as Standard Webhooks sign
+(https://www.standardwebhooks.com): ``webhook-id`` (the delivery id, the same on every retry),
+``webhook-timestamp`` (Unix seconds of this attempt) and ``webhook-signature``, a space-separated
+list of ``v1,<base64 HMAC-SHA256 over "<id>.<timestamp>.<body>">``: one per secret in force, so
+during a rotation's overlap both the new and the previous secret sign. ``X-Talent-Delivery`` and
+``X-Talent-Event`` repeat the delivery id and the event type. A subscriber's secret is
+``whsec_<base64 key>``, the key derived from ``WEBHOOK_SIGNING_KEY`` and the subscriber's id and
+secret version, never stored. ``verify_signature`` is what a receiver does (any Standard
+Webhooks library does the same). E-mail is plain-text UTF-8 with a ``Message-ID`` derived from
+the delivery id. Headers, body and verification for subscribers:
 ``services/notifications/README.md``.
 """
 
+import base64
 import email.message
 import email.utils
 import hashlib
@@ -22,10 +27,12 @@ from services.notifications import targets
 
 SIGNATURE_VERSION = "v1"
 SIGNATURE_TOLERANCE_SECONDS = 300
+SECRET_PREFIX = "whsec_"
+HEADER_ID = "webhook-id"
+HEADER_TIMESTAMP = "webhook-timestamp"
+HEADER_SIGNATURE = "webhook-signature"
 HEADER_DELIVERY = "X-Talent-Delivery"
 HEADER_EVENT = "X-Talent-Event"
-HEADER_TIMESTAMP = "X-Talent-Timestamp"
-HEADER_SIGNATURE = "X-Talent-Signature"
 
 
 class SendFailed(Exception):
@@ -33,23 +40,43 @@ class SendFailed(Exception):
 
 
 # -- signing ---------------------------------------------------------------------------------------
-def subscriber_secret(signing_key, subscriber_id, secret_version):
-    """The subscriber's HMAC secret (hex), derived from the service's key."""
+def subscriber_key(signing_key, subscriber_id, secret_version):
+    """The subscriber's HMAC key (32 bytes), derived from the service's key."""
     return hmac.new(
         signing_key.encode(),
         f"webhook-secret:{subscriber_id}:{secret_version}".encode(),
         hashlib.sha256,
-    ).hexdigest()
+    ).digest()
 
 
-def sign(secret, timestamp, body):
-    """``v1=<hex>``: HMAC-SHA256 keyed with ``secret`` over ``b"<timestamp>." + body``."""
-    mac = hmac.new(secret.encode(), str(int(timestamp)).encode() + b"." + body, hashlib.sha256)
-    return f"{SIGNATURE_VERSION}={mac.hexdigest()}"
+def subscriber_secret(signing_key, subscriber_id, secret_version):
+    """The subscriber's secret as Standard Webhooks write it: ``whsec_<base64 key>``."""
+    key = subscriber_key(signing_key, subscriber_id, secret_version)
+    return SECRET_PREFIX + base64.b64encode(key).decode()
+
+
+def _key_of(secret):
+    if isinstance(secret, bytes):
+        return secret
+    return base64.b64decode(secret.removeprefix(SECRET_PREFIX))
+
+
+def sign(secret, message_id, timestamp, body):
+    """``v1,<base64>``: HMAC-SHA256 keyed with ``secret`` (``whsec_…`` or the key's bytes) over
+    ``"<message_id>.<timestamp>." + body``."""
+    signed = f"{message_id}.{int(timestamp)}.".encode() + body
+    mac = hmac.new(_key_of(secret), signed, hashlib.sha256).digest()
+    return f"{SIGNATURE_VERSION},{base64.b64encode(mac).decode()}"
+
+
+def signature_header(secrets, message_id, timestamp, body):
+    """The ``webhook-signature`` value: the signatures of every secret in ``secrets``."""
+    return " ".join(sign(secret, message_id, timestamp, body) for secret in secrets)
 
 
 def verify_signature(
     secret,
+    message_id,
     timestamp_header,
     body,
     signature_header,
@@ -57,17 +84,21 @@ def verify_signature(
     now=None,
     tolerance=SIGNATURE_TOLERANCE_SECONDS,
 ):
-    """What a receiver does: True if ``signature_header`` signs ``body`` at ``timestamp_header``
-    with ``secret`` and the timestamp is within ``tolerance`` seconds of ``now``."""
+    """What a receiver does: True if one of the signatures in ``signature_header`` signs
+    ``body`` with ``message_id`` and ``timestamp_header`` under ``secret``, and the timestamp is
+    within ``tolerance`` seconds of ``now``."""
     try:
         timestamp = int(timestamp_header)
     except (TypeError, ValueError):
         return False
     now = time.time() if now is None else now
-    if abs(now - timestamp) > tolerance:
+    if abs(now - timestamp) > tolerance or not message_id:
         return False
-    expected = sign(secret, timestamp, body)
-    return hmac.compare_digest(expected.encode(), (signature_header or "").encode())
+    expected = sign(secret, message_id, timestamp, body).encode()
+    return any(
+        hmac.compare_digest(expected, candidate.encode())
+        for candidate in (signature_header or "").split(" ")
+    )
 
 
 # -- senders ---------------------------------------------------------------------------------------
@@ -87,18 +118,24 @@ class WebhookSender:
         self.user_agent = user_agent
         self.http = requests.Session()
 
-    def send(self, delivery, url, subscriber_id, secret_version, *, now=None):
-        """POST the stored JSON body, signed now. Returns the answer (e.g. ``HTTP 200``)."""
+    def send(self, delivery, url, subscriber_id, secret_versions, *, now=None):
+        """POST the stored JSON body, signed now with the subscriber's secret of each of
+        ``secret_versions`` (one version, or several during a rotation's overlap). Returns the
+        answer (e.g. ``HTTP 200``)."""
+        if isinstance(secret_versions, int):
+            secret_versions = (secret_versions,)
         body = delivery["content"].encode("utf-8")
         timestamp = int(time.time() if now is None else now)
-        secret = subscriber_secret(self.signing_key, subscriber_id, secret_version)
+        message_id = delivery["notification_id"]
+        keys = [subscriber_key(self.signing_key, subscriber_id, v) for v in secret_versions]
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": self.user_agent,
-            HEADER_DELIVERY: delivery["notification_id"],
-            HEADER_EVENT: delivery["source_event_type"],
+            HEADER_ID: message_id,
             HEADER_TIMESTAMP: str(timestamp),
-            HEADER_SIGNATURE: sign(secret, timestamp, body),
+            HEADER_SIGNATURE: signature_header(keys, message_id, timestamp, body),
+            HEADER_DELIVERY: message_id,
+            HEADER_EVENT: delivery["source_event_type"],
         }
         try:
             targets.check(url, self.allowed_targets)  # again now: what the name resolves to

@@ -141,7 +141,7 @@ class Dispatcher:
                     row,
                     row["url"],
                     row["recipient"].removeprefix("subscriber:"),
-                    row["secret_version"],
+                    self._secret_versions(row),
                 )
             delivered = True
         except SendFailed as exc:
@@ -160,6 +160,15 @@ class Dispatcher:
             detail=detail,
         )
         return "delivered" if delivered else "failed"
+
+    def _secret_versions(self, row):
+        """The subscriber's secret versions that sign now: the current one, and the previous one
+        until its overlap ends (``SECRET_ROTATION_OVERLAP_SECONDS``)."""
+        versions = [row["secret_version"]]
+        until = row.get("previous_valid_until")
+        if row.get("previous_secret_version") and until and self.uow.clock.now() < until:
+            versions.append(row["previous_secret_version"])
+        return versions
 
     def _run(self, row: queries.Row, command: Attempt | RecordOutcome) -> list[RecordedEvent]:
         """Run ``command`` on the message's delivery stream, as caused by its notification: the

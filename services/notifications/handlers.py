@@ -124,12 +124,27 @@ def _handle_event(
         uow.run(
             messages.notification,
             f"notification-{event.event_id}",
-            Notify(source, event_type, event.event_id, p),
+            Notify(source, event_type, event.event_id, p, _envelope(event)),
             context=rule,
             cur=cur,
             commit=True,
             new_stream=True,
         )
+
+
+def _envelope(event: IncomingEvent) -> dict[str, Any]:
+    """The source event's envelope attributes a webhook body carries (``WEBHOOK_ENVELOPE``)."""
+    known = {
+        "schema_version": event.schema_version,
+        "stream_type": event.stream_type,
+        "stream_id": event.stream_id,
+        "stream_version": event.stream_version,
+        "global_position": event.global_position,
+        "recorded_at": event.recorded_at,
+        "correlation_id": event.metadata.get("correlation_id"),
+        "causation_id": event.metadata.get("causation_id"),
+    }
+    return {name: known[name] for name in messages.WEBHOOK_ENVELOPE}
 
 
 # -- inboxes -------------------------------------------------------------------------------------
@@ -169,15 +184,16 @@ def subscriber_secret(
             uow.settings.webhook_signing_key, subscriber_id, version
         ),
         "signature": {
+            "scheme": "Standard Webhooks v1",
             "algorithm": "HMAC-SHA256",
-            "signed": "<timestamp>.<body>",
+            "signed": "<webhook-id>.<webhook-timestamp>.<body>",
             "headers": [
-                channels.HEADER_DELIVERY,
-                channels.HEADER_EVENT,
+                channels.HEADER_ID,
                 channels.HEADER_TIMESTAMP,
                 channels.HEADER_SIGNATURE,
             ],
             "tolerance_seconds": channels.SIGNATURE_TOLERANCE_SECONDS,
+            "previous_secret_valid_until": events[-1].payload.get("previous_valid_until"),
         },
     }
 

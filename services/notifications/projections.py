@@ -90,6 +90,8 @@ class DeliveriesView(ReadModel):
                 "dead_at",
                 "recorded_at",
                 "updated_at",
+                "source_stream_id",
+                "source_position",
             ),
             defaults={"attempts": 0},
         ),
@@ -126,7 +128,18 @@ class DeliveriesView(ReadModel):
         CREATE INDEX deliveries_in_flight ON deliveries (attempted_at) WHERE status = 'in_flight';
         CREATE INDEX deliveries_source ON deliveries (source_event_id);
     """,
-        )
+        ),
+        (
+            # a subscriber's webhooks go out in the order of their source stream (dispatch.py)
+            "deliveries_0002_stream_order",
+            """
+        ALTER TABLE deliveries ADD COLUMN source_stream_id text,
+            ADD COLUMN source_position bigint;
+        CREATE INDEX deliveries_stream_order
+            ON deliveries (recipient, source_service, source_stream_id, source_position)
+            WHERE channel = 'webhook' AND status IN ('pending', 'retrying', 'in_flight');
+    """,
+        ),
     ]
 
     @on("NotificationRecorded")
@@ -147,6 +160,8 @@ class DeliveriesView(ReadModel):
                 "source_service": p["source_service"],
                 "source_event_type": p["source_event_type"],
                 "source_event_id": p["source_event_id"],
+                "source_stream_id": p.get("source_stream_id"),
+                "source_position": p.get("source_position"),
                 "notification_event_id": event.event_id,
                 "correlation_id": event.metadata.get("correlation_id"),
                 "status": "pending",
@@ -229,6 +244,8 @@ class RegistryView(ReadModel):
                 "version",
                 "registered_at",
                 "updated_at",
+                "previous_secret_version",
+                "previous_valid_until",
             ),
             arrays=("event_types",),
         ),
@@ -256,7 +273,15 @@ class RegistryView(ReadModel):
             updated_at timestamptz NOT NULL
         );
     """,
-        )
+        ),
+        (
+            # a rotated secret signs beside the new one until previous_valid_until
+            "registry_0002_secret_overlap",
+            """
+        ALTER TABLE subscribers ADD COLUMN previous_secret_version integer,
+            ADD COLUMN previous_valid_until timestamptz;
+    """,
+        ),
     ]
 
     @on("SubscriberRegistered")
@@ -286,7 +311,16 @@ class RegistryView(ReadModel):
 
     @on("SubscriberSecretRotated")
     def rotated(self, event: Event, rows: Rows) -> None:
-        _subscriber(rows, event, {"secret_version": event.payload["secret_version"]})
+        p = event.payload
+        _subscriber(
+            rows,
+            event,
+            {
+                "secret_version": p["secret_version"],
+                "previous_secret_version": p.get("previous_secret_version"),
+                "previous_valid_until": p.get("previous_valid_until"),
+            },
+        )
 
     @on("SubscriberDeactivated")
     def deactivated(self, event: Event, rows: Rows) -> None:

@@ -79,7 +79,7 @@ def inbox_messages(query: Query, recipient: str) -> list[Row]:
 # -- webhook subscribers and e-mail contacts -----------------------------------------------------
 def subscriber(query: Query, subscriber_id: str) -> Row | None:
     return query(
-        "SELECT subscriber_id, name, url, event_types, secret_version,"
+        "SELECT subscriber_id, name, url, event_types, secret_version, previous_valid_until,"
         " active, version, registered_at, updated_at FROM subscribers"
         " WHERE subscriber_id = %s",
         (subscriber_id,),
@@ -89,8 +89,8 @@ def subscriber(query: Query, subscriber_id: str) -> Row | None:
 
 def subscribers(query: Query) -> list[Row]:
     return query(
-        "SELECT subscriber_id, name, url, event_types, secret_version, active, version,"
-        " registered_at, updated_at FROM subscribers ORDER BY registered_at"
+        "SELECT subscriber_id, name, url, event_types, secret_version, previous_valid_until,"
+        " active, version, registered_at, updated_at FROM subscribers ORDER BY registered_at"
     )
 
 
@@ -142,12 +142,19 @@ _STALE_SQL = """
     SELECT notification_id, attempts, notification_event_id, correlation_id FROM deliveries
     WHERE status = 'in_flight' AND attempted_at < %s ORDER BY attempted_at LIMIT %s"""
 _DUE_SQL = """
-    SELECT d.*, c.email, s.url, s.active, s.secret_version
+    SELECT d.*, c.email, s.url, s.active, s.secret_version,
+        s.previous_secret_version, s.previous_valid_until
     FROM deliveries d
     LEFT JOIN contacts c ON d.channel = 'email' AND c.recipient = d.recipient
     LEFT JOIN subscribers s ON d.channel = 'webhook'
         AND s.subscriber_id = substr(d.recipient, length('subscriber:') + 1)
     WHERE d.status IN ('pending', 'retrying') AND d.next_attempt_at <= %s
+    AND NOT EXISTS (
+        SELECT 1 FROM deliveries e
+        WHERE d.channel = 'webhook' AND e.channel = 'webhook'
+        AND e.recipient = d.recipient AND e.source_service = d.source_service
+        AND e.source_stream_id = d.source_stream_id AND e.source_position < d.source_position
+        AND e.status IN ('pending', 'retrying', 'in_flight'))
     ORDER BY d.next_attempt_at LIMIT %s"""
 
 
@@ -160,7 +167,9 @@ def stale_attempts(query: Query, attempted_before: dt.datetime, limit: int) -> l
 def due_deliveries(query: Query, now: dt.datetime, limit: int) -> list[Row]:
     """At most ``limit`` messages whose next attempt has come by ``now``, the soonest first, each
     with its target: the recipient's e-mail address, or the subscriber's URL, whether it is
-    active and its secret's version."""
+    active, its secret's version and the previous one's while it still signs. A webhook message
+    waits while an earlier message of the same source stream to the same subscriber is still
+    pending, in flight or being retried (one that was dead-lettered no longer holds it back)."""
     return query(_DUE_SQL, (now, limit))
 
 

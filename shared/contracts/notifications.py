@@ -36,6 +36,10 @@ class NotificationRecordedSchema(EventSchema):
     source_event_type = fields.String(required=True)
     source_event_id = fields.String(required=True)
     content = fields.String()
+    # (webhook messages) the source event's stream and position: a subscriber's webhooks of one
+    # stream go out in position order
+    source_stream_id = fields.String()
+    source_position = fields.Integer(strict=True, validate=validate.Range(min=1))
 
 
 # -- delivery --------------------------------------------------------------------------------------
@@ -107,10 +111,15 @@ class SubscriberChangedSchema(EventSchema):
 
 
 class SubscriberSecretRotatedSchema(EventSchema):
-    """A subscriber's signing secret was replaced (the old one no longer verifies)."""
+    """A subscriber's signing secret was replaced. The previous one (``previous_secret_version``)
+    keeps signing beside it until ``previous_valid_until`` (UTC), so the receiver can switch
+    without a failed delivery (absent in events recorded before the overlap existed: the old one
+    stopped at once)."""
 
     subscriber_id = fields.String(required=True)
     secret_version = _count()
+    previous_secret_version = fields.Integer(strict=True, validate=validate.Range(min=1))
+    previous_valid_until = fields.String()
 
 
 class SubscriberDeactivatedSchema(EventSchema):

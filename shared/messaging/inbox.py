@@ -92,7 +92,9 @@ class IncomingEvent:
         "event_type",
         "schema_version",
         "source",
+        "stream_type",
         "stream_id",
+        "stream_version",
         "global_position",
         "recorded_at",
         "payload",
@@ -104,7 +106,9 @@ class IncomingEvent:
     event_type: str
     schema_version: int
     source: str
+    stream_type: str | None
     stream_id: str
+    stream_version: int | None
     global_position: int
     recorded_at: str
     payload: dict[str, Any]
@@ -133,6 +137,8 @@ class IncomingEvent:
                 "recorded_at",
             ):
                 setattr(self, name, body[name])
+            self.stream_type = body.get("stream_type")
+            self.stream_version = body.get("stream_version")
             self.metadata = body.get("metadata") or {}
             self.payload = registry.decode(
                 self.event_type, self.schema_version, body["payload"], trusted=False

@@ -6,8 +6,11 @@ dedicated connection; the other replicas' relays wait on the same lock and take 
 
 The leader reads events after its stored cursor, publishes each to the exchange
 ``<service>.events`` (topic, durable: exactly what Nameko's ``EventDispatcher`` declares) with the
-event type as routing key and a JSON envelope as body, so a plain
-``@event_handler("<service>", "<EventType>")`` in any process receives it. The channel is in
+event type as routing key and a JSON envelope as body (``envelope``), so a plain
+``@event_handler("<service>", "<EventType>")`` in any process receives it. Each message also
+carries the standard AMQP properties and the CloudEvents AMQP binding's attributes as headers
+(``amqp_properties``) for consumers that are not nameko; the catch-up feeds serve the same
+envelopes (``read_envelopes``). ``shared/contracts/asyncapi.yaml`` describes all of it. The channel is in
 publisher-confirm mode; the cursor moves only after the broker confirmed every message of the
 batch. Delivery is therefore at least once; consumers' inboxes make it exactly once in effect.
 The leader sleeps on LISTEN/NOTIFY (the store notifies on every append), not on a slow poll.
@@ -20,6 +23,7 @@ more latency on average); an append after a quiet spell goes out at once.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import select
 import socket
 import threading
@@ -40,6 +44,11 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
+CATCH_UP_MAX_LIMIT = 1000
+"""The most events one page of the catch-up feed (RPC or HTTP) returns."""
+CATCH_UP_DEFAULT_LIMIT = 100
+"""The HTTP feed's page without ``limit``."""
+
 CURSOR_NAME = "relay"
 
 
@@ -53,15 +62,36 @@ def exchange_for(service: str) -> kombu.Exchange:
     )
 
 
+_ENVELOPE_COLUMNS = (
+    "global_position, event_id::text, stream_type, stream_id, stream_version, "
+    "event_type, schema_version, payload::text, metadata::text, recorded_at, "
+    "metadata->>'correlation_id'"
+)
 _BATCH_SQL = (
-    "SELECT global_position, event_id::text, stream_type, stream_id, stream_version, "
-    "event_type, schema_version, payload::text, metadata::text, recorded_at "
+    f"SELECT {_ENVELOPE_COLUMNS} "
     "FROM events WHERE global_position > %s ORDER BY global_position LIMIT %s"
 )
+CLOUDEVENTS_SPEC_VERSION = "1.0"
+
+
+def source_uri(service: str) -> str:
+    """The CloudEvents ``source`` of ``service``'s events."""
+    return f"urn:chuxiong-talent:{service}"
+
+
+def dataschema_uri(event_type: str, schema_version: int) -> str:
+    """The CloudEvents ``dataschema``: names the catalogue's message (``messageId``
+    ``<event_type>.v<schema_version>`` in ``shared/contracts/asyncapi.yaml``)."""
+    return f"urn:chuxiong-talent:asyncapi:{event_type}.v{schema_version}"
+
+
+def _recorded_text(recorded_at: dt.datetime) -> str:
+    return recorded_at.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
 def envelope(service: str, row: tuple[Any, ...]) -> bytes:
-    """The message body other systems receive (documented in the event catalogue)."""
+    """The message body other systems receive (documented in the event catalogue), from a row of
+    ``_ENVELOPE_COLUMNS``: the same bytes on the broker and in the catch-up feeds."""
     (
         position,
         event_id,
@@ -73,6 +103,7 @@ def envelope(service: str, row: tuple[Any, ...]) -> bytes:
         payload,
         metadata,
         recorded_at,
+        *_,
     ) = row
     return orjson.dumps(
         {
@@ -84,11 +115,59 @@ def envelope(service: str, row: tuple[Any, ...]) -> bytes:
             "stream_id": stream_id,
             "stream_version": stream_version,
             "global_position": position,
-            "recorded_at": recorded_at.isoformat(),
+            "recorded_at": _recorded_text(recorded_at),
             "payload": orjson.Fragment(payload),
             "metadata": orjson.Fragment(metadata),
         }
     )
+
+
+def amqp_properties(service: str, row: tuple[Any, ...]) -> dict[str, Any]:
+    """The message's AMQP properties and headers, from a row of ``_ENVELOPE_COLUMNS``: the
+    standard properties (``message_id`` the event id, ``type`` the event type, ``timestamp`` when
+    it was recorded, ``correlation_id``, ``app_id`` the service) and, as headers, the attributes
+    of the CloudEvents AMQP binding (``cloudEvents:id``, ``source``, ``type``, ``time``,
+    ``subject`` the stream, ``specversion``, ``dataschema``). The positions are the body's only:
+    each header costs the relay's publishing, a table of seven about a third of it."""
+    event_id, stream_id, event_type, schema_version = row[1], row[3], row[5], row[6]
+    recorded_at, correlation_id = row[9], row[10]
+    headers = {
+        "cloudEvents:specversion": CLOUDEVENTS_SPEC_VERSION,
+        "cloudEvents:id": event_id,
+        "cloudEvents:source": source_uri(service),
+        "cloudEvents:type": event_type,
+        "cloudEvents:time": _recorded_text(recorded_at),
+        "cloudEvents:subject": stream_id,
+        "cloudEvents:dataschema": dataschema_uri(event_type, schema_version),
+    }
+    properties: dict[str, Any] = {
+        "delivery_mode": 2,
+        "message_id": event_id,
+        "type": event_type,
+        "timestamp": int(recorded_at.timestamp()),
+        "app_id": service,
+    }
+    # (a short string on the wire: an id past 255 bytes stays in the body's metadata only)
+    if correlation_id and len(correlation_id.encode()) <= 255:
+        properties["correlation_id"] = correlation_id
+    return {"properties": properties, "headers": headers}
+
+
+def stored_message(cur: Any, service: str, position: int) -> tuple[bytes, dict[str, Any]]:
+    """The body and AMQP attributes (``prepare_message``'s keywords) the relay publishes for the
+    stored event at ``position``: for publishing it again by hand."""
+    cur.execute(f"SELECT {_ENVELOPE_COLUMNS} FROM events WHERE global_position = %s", (position,))
+    row = cur.fetchone()
+    if row is None:
+        raise LookupError(f"no event at position {position}")
+    return envelope(service, row), amqp_properties(service, row)
+
+
+def read_envelopes(cur: Any, service: str, after: int, limit: int) -> list[bytes]:
+    """The envelopes of the stored events after position ``after`` (at most ``limit``), as the
+    relay publishes them: what the catch-up feeds serve."""
+    cur.execute(prepared(cur, _BATCH_SQL), (after, limit))
+    return [envelope(service, row) for row in cur.fetchall()]
 
 
 # seconds, for py-amqp
@@ -219,10 +298,8 @@ class Relay:
                     envelope(self.service, row),
                     content_type="application/json",
                     content_encoding="utf-8",
-                    properties={"delivery_mode": 2},
+                    **amqp_properties(self.service, row),
                 )
-                # No AMQP headers: the envelope carries the ids (and encoding a headers table
-                # per message cost the relay a fifth of its throughput).
                 channel.basic_publish(message, exchange=self.exchange.name, routing_key=row[5])
         confirms.wait(amqp, self.confirm_timeout)
 

@@ -1,5 +1,5 @@
 """What every service exposes the same way: health checks, Prometheus metrics, dead letters and
-the catch-up feed. A service class inherits ``ServiceBase`` (imported as a module attribute, so
+the catch-up feed (RPC ``catch_up`` and HTTP ``GET /events``). A service class inherits ``ServiceBase`` (imported as a module attribute, so
 that ``nameko run`` does not take the base class for a service)."""
 
 from __future__ import annotations
@@ -7,12 +7,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import kombu
+import orjson
 from nameko.messaging import QueueConsumer
 from werkzeug.wrappers import Response
 
 from shared import logging as tlog
 from shared import metrics, openapi
+from shared.errors import InvalidInput
 from shared.messaging.consumers import rpc
+from shared.messaging.relay import CATCH_UP_DEFAULT_LIMIT, CATCH_UP_MAX_LIMIT, read_envelopes
 from shared.web import endpoint, http
 
 if TYPE_CHECKING:
@@ -21,6 +24,9 @@ if TYPE_CHECKING:
     from shared.runtime.provider import UnitOfWork
 
 log = tlog.get_logger(__name__)
+
+
+_MAX_POSITION = 2**63 - 1  # a bigint
 
 
 def _consumers_ready(container: Any) -> bool:
@@ -103,22 +109,63 @@ class ServiceBase:
     def redrive_dead_letter(self, request: Request, letter_id: int) -> dict[str, Any]:
         return self.uow.provider.inbox.redrive(self, self.uow, letter_id)
 
-    @rpc
-    def catch_up(self, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
-        """The catch-up feed: stored events after ``after`` as published envelopes."""
-        events = []
-        for event in self.uow.events.read_all(after, to_position=after + limit, decode=False):
-            events.append(
-                {
-                    "event_id": event.event_id,
-                    "event_type": event.event_type,
-                    "schema_version": event.schema_version,
-                    "source": self.uow.service,
-                    "stream_id": event.stream_id,
-                    "global_position": event.global_position,
-                    "recorded_at": event.recorded_at.isoformat(),
-                    "payload": event.data,
-                    "metadata": event.metadata,
-                }
+    @rpc(expected_exceptions=InvalidInput)  # a caller's mistake, not the service's: no traceback
+    def catch_up(self, after: int = 0, limit: int = CATCH_UP_MAX_LIMIT) -> list[dict[str, Any]]:
+        """The catch-up feed over RPC: at most ``limit`` (1 to ``CATCH_UP_MAX_LIMIT``) stored
+        events after position ``after``, each the envelope the relay publishes. Bad arguments
+        raise ``InvalidInput`` naming the argument."""
+        after, limit = _feed_bounds(after, limit)
+        return [orjson.loads(body) for body in self._envelopes(after, limit)[0]]
+
+    @endpoint("GET", "/events", action="events.read")
+    def events_feed(self, request: Request) -> dict[str, Any]:
+        """The catch-up feed over HTTP (``?after=<position>&limit=<n>``): the envelopes of the
+        stored events after ``after``, byte for byte as published; ``next_after`` is the
+        ``after`` of the next page, ``head`` the newest position when read."""
+        unknown = sorted(set(request.args) - {"after", "limit"})
+        if unknown:
+            raise InvalidInput(
+                "unknown query arguments", fields={k: ["Unknown field."] for k in unknown}
             )
-        return events
+        after, limit = _feed_bounds(
+            _query_int(request, "after", 0), _query_int(request, "limit", CATCH_UP_DEFAULT_LIMIT)
+        )
+        bodies, head = self._envelopes(after, limit)
+        next_after = after + len(bodies)  # positions are gapless
+        return {
+            "source": self.uow.service,
+            "after": after,
+            "limit": limit,
+            "next_after": next_after,
+            "head": head,
+            "more": next_after < head,
+            "events": [orjson.Fragment(body) for body in bodies],
+        }
+
+    def _envelopes(self, after: int, limit: int) -> tuple[list[bytes], int]:
+        with self.uow.db.transaction() as cur:
+            bodies = read_envelopes(cur, self.uow.service, after, limit)
+            cur.execute("SELECT coalesce(max(global_position), 0) FROM events")
+            head = cur.fetchone()[0]  # type: ignore[index]  # an aggregate: one row
+        return bodies, head
+
+
+def _feed_bounds(after: object, limit: object) -> tuple[int, int]:
+    """``after`` and ``limit`` checked: integers, 0 <= after, 1 <= limit <= the cap."""
+    errors: dict[str, list[str]] = {}
+    if type(after) is not int or not 0 <= after <= _MAX_POSITION:
+        errors["after"] = ["Must be an integer position, 0 or more."]
+    if type(limit) is not int or not 1 <= limit <= CATCH_UP_MAX_LIMIT:
+        errors["limit"] = [f"Must be an integer from 1 to {CATCH_UP_MAX_LIMIT}."]
+    if errors:
+        raise InvalidInput("bad catch-up arguments", fields=errors)
+    return after, limit  # type: ignore[return-value]  # checked above
+
+
+def _query_int(request: Request, name: str, default: int) -> object:
+    """Query argument ``name`` as an int (``default`` if absent); its text if not one, for
+    ``_feed_bounds`` to refuse."""
+    text = request.args.get(name)
+    if text is None:
+        return default
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 19 else text

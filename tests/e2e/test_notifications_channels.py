@@ -12,6 +12,7 @@ import orjson
 import psycopg2
 import pytest
 import requests
+from standardwebhooks.webhooks import Webhook
 
 from services.notifications.channels import verify_signature
 from talent_client.http import Client
@@ -162,21 +163,29 @@ def test_certification_reaches_smtp_webhook_and_inbox(client, certified, smtp, r
 
     [hook] = wait_until("the healthy receiver's webhook", lambda: receiver.to("/ok"))
     secret = certified["subscribers"]["/ok"]["secret"]
+    headers = hook["headers"]
     assert verify_signature(
         secret,
-        hook["headers"]["X-Talent-Timestamp"],
+        headers["webhook-id"],
+        headers["webhook-timestamp"],
         hook["body"],
-        hook["headers"]["X-Talent-Signature"],
+        headers["webhook-signature"],
     )
+    assert Webhook(secret).verify(hook["body"], headers)  # the Standard Webhooks library
     assert not verify_signature(
-        "some-other-secret",
-        hook["headers"]["X-Talent-Timestamp"],
+        "whsec_c29tZS1vdGhlci1zZWNyZXQ=",
+        headers["webhook-id"],
+        headers["webhook-timestamp"],
         hook["body"],
-        hook["headers"]["X-Talent-Signature"],
+        headers["webhook-signature"],
     )
     body = orjson.loads(hook["body"])
-    assert body["event_type"] == hook["headers"]["X-Talent-Event"] == "TalentCertified"
-    assert body["delivery_id"] == hook["headers"]["X-Talent-Delivery"]
+    assert body["event_type"] == headers["X-Talent-Event"] == "TalentCertified"
+    assert body["delivery_id"] == headers["X-Talent-Delivery"] == headers["webhook-id"]
+    # the source event's envelope, to order and trace by
+    assert body["stream_type"] and body["stream_id"]
+    assert body["global_position"] >= 1 and body["stream_version"] >= 1
+    assert body["schema_version"] == 1 and body["recorded_at"] and body["correlation_id"]
     assert body["payload"]["talent_id"] == certified["talent_id"]
     assert body["message"] == mails[0].get_content().strip()
 

@@ -8,7 +8,7 @@ import pytest
 
 from deploy.local.walk import walk
 from shared.db import Database
-from shared.messaging.relay import exchange_for
+from shared.messaging.relay import exchange_for, stored_message
 from shared.store import EventStore
 from talent_client.http import Client
 
@@ -116,16 +116,8 @@ def test_redelivered_certification_grants_once(system, walked):
     """The same TalentCertified, published twice more, still leaves exactly one grant."""
     apps = stores(system)["applications"]
     certified = [e for e in apps.read_all() if e.event_type == "TalentCertified"][0]
-    from shared.messaging.relay import envelope
-
     with apps.db.transaction() as cur:
-        cur.execute(
-            "SELECT global_position, event_id::text, stream_type, stream_id,"
-            " stream_version, event_type, schema_version, payload::text,"
-            " metadata::text, recorded_at FROM events WHERE global_position = %s",
-            (certified.global_position,),
-        )
-        body = envelope("applications", cur.fetchone())
+        body, attributes = stored_message(cur, "applications", certified.global_position)
     with kombu.Connection(system.amqp_uri) as conn:
         producer = conn.Producer()
         for _ in range(2):
@@ -136,6 +128,8 @@ def test_redelivered_certification_grants_once(system, walked):
                 content_type="application/json",
                 content_encoding="utf-8",
                 declare=[exchange_for("applications")],
+                headers=attributes["headers"],
+                **attributes["properties"],
             )
     subsidies = stores(system)["subsidies"]
     log = system.logs["subsidies"].name

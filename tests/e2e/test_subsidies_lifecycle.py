@@ -13,7 +13,7 @@ import pytest
 from deploy.local.walk import walk
 from shared.clock import SHANGHAI
 from shared.db import Database
-from shared.messaging.relay import envelope, exchange_for
+from shared.messaging.relay import exchange_for, stored_message
 from shared.store import EventStore
 from talent_client.http import Client
 
@@ -156,13 +156,7 @@ def test_the_same_certification_delivered_three_times_grants_once(walked, system
         if e.event_type == "TalentCertified" and e.payload["talent_id"] == ids["talent_id"]
     )
     with apps.db.transaction() as cur:
-        cur.execute(
-            "SELECT global_position, event_id::text, stream_type, stream_id,"
-            " stream_version, event_type, schema_version, payload::text,"
-            " metadata::text, recorded_at FROM events WHERE global_position = %s",
-            (certified.global_position,),
-        )
-        body = envelope("applications", cur.fetchone())
+        body, attributes = stored_message(cur, "applications", certified.global_position)
     before = stores["subsidies"].head()
     with kombu.Connection(system.amqp_uri) as conn:
         producer = conn.Producer()
@@ -174,6 +168,8 @@ def test_the_same_certification_delivered_three_times_grants_once(walked, system
                 content_type="application/json",
                 content_encoding="utf-8",
                 declare=[exchange_for("applications")],
+                headers=attributes["headers"],
+                **attributes["properties"],
             )
     log = system.logs["subsidies"].name
     deadline, dropped = time.monotonic() + 15, 0

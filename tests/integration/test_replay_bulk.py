@@ -966,6 +966,6 @@ def test_notifications_replay_through_the_command_equals_the_live_read_models(fr
         assert len(tables) == 6 and len(replayed["inbox_messages"]) == 12_000
         assert {t: live[t] for t in tables} == replayed
         assert live_catalog == replayed_catalog
-        assert len(live_catalog[0]) == 15 and len(live_catalog[1]) == 7
+        assert len(live_catalog[0]) == 16 and len(live_catalog[1]) == 7
     finally:
         store.db.close()

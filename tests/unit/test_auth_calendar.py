@@ -194,6 +194,7 @@ REVIEWED = {
     "disqualification.decline": "leading_group",
     "inbox.read": " ".join(ROLES),
     "dead_letters.manage": "prefecture_officer system",
+    "events.read": "auditor integrator system",
     "subscriber.manage": "prefecture_officer",
     "contact.manage": "applicant county_officer finance leading_group prefecture_officer talent",
     "delivery.read": "auditor prefecture_officer",
@@ -216,6 +217,7 @@ def test_matrix_is_the_reviewed_one():
         "auditor",
         "system",
         "hrss_officer",
+        "integrator",
     }
 
 

@@ -660,10 +660,20 @@ def test_one_notification_per_recipient_then_nothing_more():
 def test_email_for_recipients_with_an_address_and_a_webhook_per_subscriber():
     key = ("applications", "TalentCertified")
     payload = SAMPLES[key][0]
+    envelope = {
+        "schema_version": 1,
+        "stream_type": "application",
+        "stream_id": "application-0001",
+        "stream_version": 12,
+        "global_position": 345,
+        "recorded_at": "2026-11-23T02:03:04.000005+00:00",
+        "correlation_id": "corr-9",
+        "causation_id": "cause-8",
+    }
     events = when(
         notification,
         given(notification),
-        notify(key),
+        Notify(key[0], key[1], EVENT_ID, payload, envelope),
         who=LI,
         contacts={"bureau": "shangwu@cx.gov.cn", "talent:talent-0001": "li@example.cn"},
         subscribers=["sub-b", "sub-a"],
@@ -687,12 +697,15 @@ def test_email_for_recipients_with_an_address_and_a_webhook_per_subscriber():
         "event_id": EVENT_ID,
         "event_type": "TalentCertified",
         "source": "applications",
+        **envelope,
         "subject": "认定为兴楚电商创业领军人才",
         "message": SAMPLES[key][4],
         "payload": {**payload, "period_start": "2026-11-23", "period_end": "2029-11-22"},
     }
     # the exact bytes: keys sorted, no white space, UTF-8 (what the signature covers)
-    assert hook["content"].startswith('{"delivery_id":"') and "认定" in hook["content"]
+    assert hook["content"].startswith('{"causation_id":"cause-8"') and "认定" in hook["content"]
+    # the deliveries to a subscriber go out in the order of their source stream
+    assert (hook["source_stream_id"], hook["source_position"]) == ("application-0001", 345)
     then(events, *events)  # every payload passes the contract
 
 

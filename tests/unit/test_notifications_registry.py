@@ -2,16 +2,24 @@
 notice, assessment results), their input validation, and webhook signing."""
 
 import datetime as dt
+import time
 
 import marshmallow
+import orjson
 import pytest
-from givenwhenthen import NewEvent, given, then, when
+from givenwhenthen import NewEvent, context, given, then, when
 
 from services.notifications import schemas
-from services.notifications.channels import sign, subscriber_secret, verify_signature
+from services.notifications.channels import (
+    sign,
+    signature_header,
+    subscriber_secret,
+    verify_signature,
+)
 from services.notifications.domain import recipients, register
 from services.notifications.domain.errors import StateConflict
 from services.notifications.domain.messages import PartiesUnknown
+from services.notifications.domain.policy import SECRET_ROTATION_OVERLAP_SECONDS
 from shared.errors import InvalidInput
 
 D = dt.date
@@ -70,7 +78,20 @@ def test_change_rotate_deactivate():
     assert when(recipients.subscriber, state, same) == []
     then(
         when(recipients.subscriber, state, recipients.RotateSecret()),
-        NewEvent("SubscriberSecretRotated", {"subscriber_id": SUB, "secret_version": 2}),
+        NewEvent(
+            "SubscriberSecretRotated",
+            {
+                "subscriber_id": SUB,
+                "secret_version": 2,
+                # the old secret signs beside the new one for SECRET_ROTATION_OVERLAP_SECONDS
+                "previous_secret_version": 1,
+                "previous_valid_until": (
+                    context()["now"] + dt.timedelta(seconds=SECRET_ROTATION_OVERLAP_SECONDS)
+                )
+                .astimezone(dt.UTC)
+                .isoformat(timespec="microseconds"),
+            },
+        ),
     )
     deactivated = NewEvent("SubscriberDeactivated", {"subscriber_id": SUB})
     then(when(recipients.subscriber, state, recipients.Deactivate()), deactivated)
@@ -335,30 +356,52 @@ def test_assessment_results_are_announced_once_per_year(event_type, extra, resul
 BODY = '{"delivery_id":"e:7","message":"李明已被认定"}'.encode()
 
 
-def test_signature_is_hmac_sha256_over_timestamp_dot_body():
+def test_signature_is_standard_webhooks_hmac_sha256_over_id_timestamp_body():
+    import base64
     import hashlib
     import hmac
 
     secret = subscriber_secret("key", SUB, 1)
-    assert (
-        secret == hmac.new(b"key", f"webhook-secret:{SUB}:1".encode(), hashlib.sha256).hexdigest()
-    )
-    expected = hmac.new(secret.encode(), b"1790000000." + BODY, hashlib.sha256).hexdigest()
-    assert sign(secret, 1790000000, BODY) == f"v1={expected}"
+    key = hmac.new(b"key", f"webhook-secret:{SUB}:1".encode(), hashlib.sha256).digest()
+    assert secret == "whsec_" + base64.b64encode(key).decode()
+    expected = hmac.new(key, b"e:7.1790000000." + BODY, hashlib.sha256).digest()
+    assert sign(secret, "e:7", 1790000000, BODY) == "v1," + base64.b64encode(expected).decode()
+
+
+def test_a_standard_webhooks_receiver_verifies_what_is_signed():
+    """The reference library of the Standard Webhooks specification verifies our signatures,
+    with either secret during a rotation's overlap (both sign) and not with a third."""
+    from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+    old, new = subscriber_secret("key", SUB, 1), subscriber_secret("key", SUB, 2)
+    now = int(time.time())
+    headers = {
+        "webhook-id": "e:7",
+        "webhook-timestamp": str(now),
+        "webhook-signature": signature_header([new, old], "e:7", now, BODY),
+    }
+    for secret in (old, new):
+        assert Webhook(secret).verify(BODY, headers) == orjson.loads(BODY)
+        assert verify_signature(secret, "e:7", str(now), BODY, headers["webhook-signature"])
+    with pytest.raises(WebhookVerificationError):
+        Webhook(subscriber_secret("key", SUB, 3)).verify(BODY, headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(new).verify(BODY + b" ", headers)
 
 
 def test_a_receiver_verifies_and_refuses_tampering_replay_and_other_secrets():
     secret = subscriber_secret("key", SUB, 1)
-    signature = sign(secret, 1790000000, BODY)
-    assert verify_signature(secret, "1790000000", BODY, signature, now=1790000299)
-    assert not verify_signature(secret, "1790000000", BODY, signature, now=1790000301)  # replay
-    assert not verify_signature(secret, "1790000001", BODY, signature, now=1790000000)
-    assert not verify_signature(secret, "1790000000", BODY + b" ", signature, now=1790000000)
+    signature = sign(secret, "e:7", 1790000000, BODY)
+    assert verify_signature(secret, "e:7", "1790000000", BODY, signature, now=1790000299)
+    assert not verify_signature(secret, "e:7", "1790000000", BODY, signature, now=1790000301)
+    assert not verify_signature(secret, "e:7", "1790000001", BODY, signature, now=1790000000)
+    assert not verify_signature(secret, "e:8", "1790000000", BODY, signature, now=1790000000)
+    assert not verify_signature(secret, "e:7", "1790000000", BODY + b" ", signature, now=1790000000)
     assert not verify_signature(
-        subscriber_secret("key", SUB, 2), "1790000000", BODY, signature, now=1790000000
+        subscriber_secret("key", SUB, 2), "e:7", "1790000000", BODY, signature, now=1790000000
     )
-    assert not verify_signature(secret, "soon", BODY, signature, now=1790000000)
-    assert not verify_signature(secret, "1790000000", BODY, None, now=1790000000)
+    assert not verify_signature(secret, "e:7", "soon", BODY, signature, now=1790000000)
+    assert not verify_signature(secret, "e:7", "1790000000", BODY, None, now=1790000000)
 
 
 def test_a_certification_handled_before_its_notice_keeps_the_notice_dates():

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -474,6 +474,22 @@ class Notify:
     event_type: str
     event_id: str
     payload: dict[str, Any]
+    # the source event's envelope, as received: its stream, positions, times and ids
+    # (``WEBHOOK_ENVELOPE``); a webhook receiver orders and traces by them
+    envelope: Mapping[str, Any] = field(default_factory=dict)
+
+
+WEBHOOK_ENVELOPE = (
+    "schema_version",
+    "stream_type",
+    "stream_id",
+    "stream_version",
+    "global_position",
+    "recorded_at",
+    "correlation_id",
+    "causation_id",
+)
+"""The source event's attributes every webhook body carries (null where not known)."""
 
 
 @dataclass(frozen=True)
@@ -516,18 +532,25 @@ def decide(command: Notify, state: Sent, context: Mapping[str, Any]) -> list[New
         }
         if channel == "webhook":
             payload["content"] = webhook_content(notification_id, command, subject, text)
+            position = command.envelope.get("global_position")
+            if command.envelope.get("stream_id") is not None and position is not None:
+                payload["source_stream_id"] = command.envelope["stream_id"]
+                payload["source_position"] = position
         events.append(NewEvent("NotificationRecorded", payload, rule.clauses_for(p)))
     return events
 
 
 def webhook_content(notification_id: str, command: Notify, subject: str, text: str) -> str:
-    """The exact JSON a webhook receives (keys sorted, UTF-8): the message and the source event."""
+    """The exact JSON a webhook receives (keys sorted, UTF-8): the message, and the source event
+    with its envelope (``WEBHOOK_ENVELOPE``: stream, positions, recorded_at, schema version,
+    correlation and causation)."""
     return orjson.dumps(
         {
             "delivery_id": notification_id,
             "event_id": command.event_id,
             "event_type": command.event_type,
             "source": command.source_service,
+            **{name: command.envelope.get(name) for name in WEBHOOK_ENVELOPE},
             "subject": subject,
             "message": text,
             "payload": command.payload,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-POLICY_VERSION = "notifications/v2"
+POLICY_VERSION = "notifications/v3"
 
 # Delivery of e-mail and webhook messages: a bounded number of attempts, exponential backoff.
 MAX_ATTEMPTS = 8  # then the message is dead-lettered (re-drivable by an operator)
@@ -16,6 +16,10 @@ MAX_RETRY_SECONDS = 6 * 3600  # ... up to this
 # An attempt recorded but without an outcome after this long (the sender stopped mid-send) is
 # taken as failed; the message is sent again (receivers drop the duplicate by its delivery id).
 IN_FLIGHT_LEASE_SECONDS = 300
+# A rotated webhook secret keeps signing beside the new one for this long (both signatures in
+# ``webhook-signature``), so that a receiver can switch to the new secret without a failed
+# delivery in between.
+SECRET_ROTATION_OVERLAP_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)

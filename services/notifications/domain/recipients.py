@@ -2,7 +2,8 @@
 
 * webhook subscribers (stream ``subscriber-<id>``): other systems, each with a URL and the event
   types it wants; its signing secret is derived from the service's key and ``secret_version``
-  (``channels.subscriber_secret``), so no secret is ever written to an event;
+  (``channels.subscriber_secret``), so no secret is ever written to an event; a rotated secret
+  keeps signing beside the new one until ``previous_valid_until`` (``SECRET_ROTATION_OVERLAP``);
 * e-mail contacts (stream ``contact-<address>``): the e-mail address at which a recipient address
   (``county:楚雄市``, ``talent:<id>``, ``bureau``…) is also told.
 
@@ -10,12 +11,13 @@ Input (URLs, event types, addresses) is validated by ``schemas.py`` before a com
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from services.notifications.domain.errors import StateConflict
-from services.notifications.domain.policy import POLICY_VERSION
+from services.notifications.domain.policy import POLICY_VERSION, SECRET_ROTATION_OVERLAP_SECONDS
 from shared.decider import Decider, Event, NewEvent
 
 
@@ -122,12 +124,18 @@ def decide_subscriber(
                 )
             ]
         case RotateSecret():
+            overlap = dt.timedelta(seconds=SECRET_ROTATION_OVERLAP_SECONDS)
+            until: dt.datetime = context["now"] + overlap
             return [
                 NewEvent(
                     "SubscriberSecretRotated",
                     {
                         "subscriber_id": state.subscriber_id,
                         "secret_version": state.secret_version + 1,
+                        "previous_secret_version": state.secret_version,
+                        "previous_valid_until": until.astimezone(dt.UTC).isoformat(
+                            timespec="microseconds"
+                        ),
                     },
                 )
             ]
