@@ -390,10 +390,13 @@ class TenuresView(ReadModel):
 
         def values() -> dict:
             assessed_on = p.get("assessed_on")
+            # (report_missed: a missing report rectified keeps its mark; only events of the
+            # earlier reading, which failed a missed year, carry the flag)
+            missed = {"report_missed": True} if p.get("report_missed") else {}
             return {
+                **missed,
                 "result": p["grade"] if event.event_type == "AssessmentPassed" else "unqualified",
                 "basis": p.get("basis"),
-                "report_missed": bool(p.get("report_missed")),
                 "computation": _json(p["computation"]),
                 "reasons": _json(p.get("reasons", [])),
                 "assessed_on": local_date(event.recorded_at)
