@@ -528,3 +528,24 @@ def test_events_of_the_earlier_reading_are_upcast_and_replay_under_the_windows()
     )
     assert old_transfer["transfer_recorded_on"] == D(2027, 1, 10)
     assert "transferred_on" not in old_transfer
+
+
+@pytest.mark.parametrize(
+    "start, assessed",
+    [
+        (D(2020, 9, 1), [3]),  # year 2 ends 2022-08-31: the abolished scheme's
+        (D(2020, 9, 2), [2, 3]),  # year 2 ends 2022-09-01: assessed here
+    ],
+)
+def test_a_transferred_year_is_assessed_when_it_ends_on_or_after_2022_09_01(start, assessed):
+    events = when(
+        tenure,
+        given(tenure),
+        transfer(start, anniversary_back_end(start), D(2022, 9, 5)),
+        today=D(2022, 9, 5),
+    )
+    assert [y["tenure_year"] for y in events[0].payload["years"] if y["assessed"]] == assessed
+
+
+def anniversary_back_end(start):
+    return start.replace(year=start.year + 3) - dt.timedelta(days=1)
