@@ -76,7 +76,7 @@ def walk(
         },
         expect=(422,),
     )
-    out(f"13. report refused ({r.json()['clause']}) {r.json()['fields']['reported_on'][0]}")
+    out(f"    year-1 report refused ({r.json()['clause']}): {r.json()['fields']['reported_on'][0]}")
     r = client.call(
         "POST",
         "assessment",
