@@ -19,8 +19,14 @@ def _text(required=True, **kw):
     )
 
 
+# Bounds on what a caller sends: far above any real figure, far below what would overflow a
+# reader (a year's sales in fen, followers or exposure; activities or backbones in a year).
+MAX_FIGURE = 10**15
+MAX_COUNT = 100_000
+
+
 def _count():
-    return fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    return fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=MAX_COUNT))
 
 
 class _Flag(fields.Boolean):
@@ -51,8 +57,9 @@ class FileAnnualReport(_Strict):
     tenure_year = _tenure_year()
     figures = fields.Dict(
         keys=fields.String(validate=validate.Length(min=1, max=50)),
-        values=fields.Integer(strict=True, validate=validate.Range(min=0)),
+        values=fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_FIGURE)),
         required=True,
+        validate=validate.Length(max=10),
     )
     promotion_activities = _count()
     backbones_trained = _count()

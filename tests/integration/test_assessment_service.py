@@ -140,6 +140,8 @@ def test_two_replicas_record_a_missing_report_once_and_no_failure(system):
     assert stream(system, OPEN) == stream(system, OTHER) == ["TenureOpened"]
 
 
+FIGURE_RANGE = "Must be greater than or equal to 0 and less than or equal to 1000000000000000."
+COUNT_RANGE = "Must be greater than or equal to 0 and less than or equal to 100000."
 WINDOW_2 = (
     "2028-10-20 to 2028-12-18 (a last day that is not a working day moves to the next working day)"
 )
@@ -216,18 +218,28 @@ WINDOW_2 = (
             "talent",
             {"actor": OPEN},
             400,
-            {
-                "fields": {
-                    "figures": {"sales_fen": {"value": ["Must be greater than or equal to 0."]}}
-                }
-            },
+            {"fields": {"figures": {"sales_fen": {"value": [FIGURE_RANGE]}}}},
         ),
         (
             {**REPORT, "backbones_trained": -3},
             "county_officer",
             {"county": "楚雄市"},
             400,
-            {"fields": {"backbones_trained": ["Must be greater than or equal to 0."]}},
+            {"fields": {"backbones_trained": [COUNT_RANGE]}},
+        ),
+        (
+            {**REPORT, "figures": {"sales_fen": 10**15 + 1}},
+            "talent",
+            {"actor": OPEN},
+            400,
+            {"fields": {"figures": {"sales_fen": {"value": [FIGURE_RANGE]}}}},
+        ),
+        (
+            {**REPORT, "promotion_activities": 100_001},
+            "talent",
+            {"actor": OPEN},
+            400,
+            {"fields": {"promotion_activities": [COUNT_RANGE]}},
         ),
         (
             {**REPORT, "figures": {}},
