@@ -29,8 +29,7 @@ EXPECTED = {
     ],
     "assessment": [
         "TenureOpened",
-        "AnnualReportFiled",
-        "AssessmentFailed",
+        "DisqualificationGroundReported",  # the year-1 report is refused before its window
         "DisqualificationProposed",
         "TalentDisqualified",
     ],
@@ -103,7 +102,7 @@ def test_notifications_exist_for_every_step(system, walked):
         "TalentCertified",
         "SubsidyGranted",
         "SubsidyPaid",
-        "AssessmentFailed",
+        "DisqualificationGroundReported",
         "TalentDisqualified",
         "SubsidyRecoveryDemanded",
         "SubsidyRecovered",
