@@ -18,10 +18,12 @@ STAGES = (
     ("qualification_review", "prefecture_officer"),
     ("expert_review", "expert_chair"),
     ("inspection", "inspector"),
+    ("proposal", "prefecture_officer"),
     ("approval", "leading_group"),
     ("standing_committee", "standing_committee"),
 )
-"""The six review stages (LT-9), in order, each with the role that records it."""
+"""The review stages (LT-9), in order, each with the role that records it (LT-9.5: the Commerce
+Bureau's proposal, then the Leading Group and the Standing Committee)."""
 COUNTY_BODIES = (
     "organisation_department",
     "two_new_committee",
@@ -233,8 +235,11 @@ def stage_body(
     *,
     score: int = 85,
     reasons: Iterable[str] = ("不符合条件",),
+    category: str = "LT-6.3",
 ) -> dict[str, Any]:
-    """A review record of ``stage`` (LT-9) as its body signs it."""
+    """A review record of ``stage`` (LT-9) as its body signs it, for an applicant of
+    ``category`` (the county judges an LT-6.3 applicant's job creation and tax, LT-6.3). The
+    proposal (LT-9.5) takes the rank of the expert score."""
     day = decided_on.isoformat()
     body: dict[str, Any] = {
         "stage": stage,
@@ -249,6 +254,12 @@ def stage_body(
             {"body": b, "agrees": True, "opinion": "同意推荐", "signed_on": day}
             for b in COUNTY_BODIES
         ]
+        if passed and category == "LT-6.3":
+            body["seller_contribution"] = {
+                "employment_strong": True,
+                "tax_large": False,
+                "reasons": "带动就业人数在本县同类企业中居前",
+            }
     elif stage == "expert_review":
         vote = "for" if passed else "against"
         body["experts"] = [{"name": f"专家{i}", "score": score, "vote": vote} for i in range(1, 6)]

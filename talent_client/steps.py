@@ -86,7 +86,7 @@ def certify(
             f"/applications/{app_id}/reviews",
             role,
             county=county,
-            json=stage_body(stage, submitted + dt.timedelta(days=i)),
+            json=stage_body(stage, submitted + dt.timedelta(days=i), category=category),
         )
         out(f"{i + 1}. ReviewPassed             stage {stage} by {role}")
     client.call(

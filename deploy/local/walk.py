@@ -1,10 +1,11 @@
 """Walk one application through the running system, over the services' public HTTP interfaces,
 printing what happens at each step:
 
-round opened (if none) → submitted and found eligible → six review stages → public notice →
+round opened (if none) → submitted and found eligible → seven review stages → public notice →
 certified → subsidy granted (50,000 CNY) and paid
-→ tenure opened → year-1 report below the threshold → assessment failed → disqualified →
-recovery demanded → two partial repayments → recovered → everyone notified.
+→ tenure opened → a year-1 report refused before its window (LT-11.1) → the county reports the
+talent left before the 3 years (LT-14.4) → disqualified → recovery demanded → two partial
+repayments → recovered → everyone notified.
 
     python -m deploy.local.walk            (the services must be running: `make run`)
 """
@@ -73,11 +74,22 @@ def walk(
             "backbones_trained": 5,
             "full_time_in_chuxiong": True,
         },
+        expect=(422,),
     )
-    events = r.json()["events"]
-    out(f"13. {events[1]['type']:<24} year 1: {events[1]['payload'].get('reasons', '')}")
-    if events[1]["type"] != "AssessmentFailed":
-        return {"application_id": app_id, "talent_id": talent_id}
+    out(f"    year-1 report refused ({r.json()['clause']}): {r.json()['fields']['reported_on'][0]}")
+    r = client.call(
+        "POST",
+        "assessment",
+        f"/tenures/{talent_id}/grounds",
+        "county_officer",
+        county=county,
+        json={
+            "kind": "departure",
+            "occurred_on": today.isoformat(),
+            "description": "迁往外省全职工作（演示）",
+        },
+    )
+    out(f"13. {'DisqualificationProposed':<24} {r.json()['events'][-1]['payload']['reasons'][0]}")
     client.call(
         "POST",
         "assessment",

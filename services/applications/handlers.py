@@ -7,8 +7,8 @@ Locks. A command whose rules span applications (opening a round, the Yixiang reg
 submission, certification and the quota stages of the review) takes the service's rules lock
 (``RULES_LOCK``) before it reads what its decision needs (the round, the registry, the round's
 standing), so no other such command changes those between the reading and the append. A
-submission's rules (one talent per enterprise, former Yixiang applicants) span only its
-enterprise and its person: it holds the rules lock shared and one exclusive lock per enterprise
+submission's rules (former Yixiang applicants and once per person, LT-10.1; the enterprise's
+talent and rivals it shows) span only its enterprise and its person: it holds the rules lock shared and one exclusive lock per enterprise
 and per person (``rule_key_lock``), so submissions of different enterprises and people run side
 by side while the other rule-spanning commands, holding the rules lock exclusively, still exclude
 them. A command that decides on its own application alone (the other review stages, the notice,
@@ -45,7 +45,12 @@ from services.applications.domain.application import (
 from services.applications.domain.policy import STAGES
 from services.applications.domain.round import OpenRound, Round
 from services.applications.domain.yixiang import RegisterFormerApplicant, TransferTalent
-from services.applications.projections import enterprise_talent, registry_lookups, standing
+from services.applications.projections import (
+    enterprise_talents,
+    person_talents,
+    registry_lookups,
+    standing,
+)
 from shared import logging as tlog
 from shared.auth import authorize
 from shared.calendar import WorkingDayCalendar
@@ -60,7 +65,7 @@ log = tlog.get_logger(__name__)
 
 RULES_LOCK = lock_key("applications.rules")
 STAGE_ACTION = {name: f"review.{name}" for name, _, _ in STAGES}
-QUOTA_STAGES = ("approval", "standing_committee")
+QUOTA_STAGES = ("proposal", "approval", "standing_committee")
 
 Row = dict[str, Any]
 Events = list[RecordedEvent]
@@ -212,6 +217,7 @@ def round_status(uow: UnitOfWork, year: int) -> Row:
         raise NotFound(f"no selection round for {year}")
     row["applications"] = queries.status_counts(uow.query, year)
     row["certified"] = row["applications"].get("certified", 0)
+    row["proposal"] = queries.proposal(uow.query, year)
     return row
 
 
@@ -255,11 +261,21 @@ def review(
     *,
     expected: int | None = None,
 ) -> Events:
-    """Record a stage's decision (LT-9), by the stage's body; the quota stages (LT-8) under the
-    rules lock with the round's standing."""
-    quota = (
-        (lambda cur, row: _quota_context(uow, cur, row)) if command.stage in QUOTA_STAGES else None
-    )
+    """Record a stage's decision (LT-9), by the stage's body; the quota stages (the proposal,
+    approval and the Standing Committee, LT-8) under the rules lock with the round's standing,
+    approval with the enterprise's talents too (LT-10)."""
+
+    def quota(cur: Any, row: Row) -> dict[str, Any]:
+        found = _quota_context(uow, cur, row)
+        if command.stage == "approval":
+            talents = enterprise_talents(cur, row["enterprise_code"], row["person_key"])
+            found["lookups"] = {"enterprise_talents": talents}
+        return found
+
+    if command.stage not in QUOTA_STAGES:
+        return _on_application(
+            uow, calendar, application_id, STAGE_ACTION[command.stage], command, expected=expected
+        )
     return _on_application(
         uow,
         calendar,
@@ -318,14 +334,18 @@ def certify(
     *,
     expected: int | None = None,
 ) -> Events:
-    """Certify the application after its notice, under the rules lock: the quota and one talent
-    per enterprise."""
+    """Certify the application after its notice, under the rules lock: the quota, one talent
+    per enterprise (LT-10) and once per person (LT-10.1)."""
 
     def lookups(cur: Any, row: Row) -> dict[str, Any]:
-        code = row["enterprise_code"]
         return {
             **_quota_context(uow, cur, row),
-            "lookups": {"enterprise_talent": code and enterprise_talent(cur, code)},
+            "lookups": {
+                "enterprise_talents": enterprise_talents(
+                    cur, row["enterprise_code"], row["person_key"]
+                ),
+                "person_talents": person_talents(cur, row["person_key"]),
+            },
         }
 
     return _on_application(

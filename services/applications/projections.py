@@ -17,6 +17,8 @@ this one commits: "one talent per enterprise" and the round's quota hold under c
 
 from __future__ import annotations
 
+import datetime as dt
+
 import orjson
 
 from services.applications.domain.application import OPEN, Candidate
@@ -24,6 +26,8 @@ from services.applications.domain.policy import STAGE_NAMES
 from shared.db import prepared
 from shared.readmodel import Add, Case, Eq, Event, ReadModel, Rows, Table, on
 
+INSPECTED_AT = STAGE_NAMES.index("inspection") + 1
+PROPOSED_AT = STAGE_NAMES.index("proposal") + 1
 APPROVED_AT = STAGE_NAMES.index("approval") + 1
 CONFIRMED_AT = STAGE_NAMES.index("standing_committee") + 1
 APPLICATIONS = "applications_view"
@@ -56,6 +60,13 @@ class ApplicationsView(ReadModel):
                 "stages_passed",
                 "expert_score",
                 "open_objections",
+                "person_key",
+                "last_act_on",
+                "opinions_against",
+                "county_reasons",
+                "proposal_rank",
+                "proposal_reason",
+                "certified_on",
             ),
             defaults={"stages_passed": 0, "open_objections": 0},
         ),
@@ -98,6 +109,25 @@ class ApplicationsView(ReadModel):
         CREATE INDEX applications_view_stage ON applications_view (round_year, stage);
     """,
         ),
+        (
+            # The person (LT-10.1), the latest act's date, the county bodies' opinions against
+            # (LT-9.1), the Commerce Bureau's proposal (LT-9.5) and the certification's date.
+            # Rows from before it have no last_act_on: the service rebuilds the read models
+            # from the events at start (queries.READ_MODELS_STALE), which also counts the stages
+            # with the proposal among them.
+            "applications_view_0003",
+            """
+        ALTER TABLE applications_view
+            ADD COLUMN person_key       text,
+            ADD COLUMN last_act_on      date,
+            ADD COLUMN opinions_against jsonb,
+            ADD COLUMN county_reasons   jsonb,
+            ADD COLUMN proposal_rank    integer,
+            ADD COLUMN proposal_reason  text,
+            ADD COLUMN certified_on     date;
+        CREATE INDEX applications_view_person ON applications_view (person_key);
+    """,
+        ),
     ]
 
     @on("ApplicationSubmitted")
@@ -119,6 +149,8 @@ class ApplicationsView(ReadModel):
                 "enterprise_name": p["enterprise_name"],
                 "enterprise_code": p.get("enterprise_code"),
                 "submitted_on": p["submitted_on"],
+                "person_key": p.get("person_key"),
+                "last_act_on": p["submitted_on"],
             },
         )
 
@@ -138,11 +170,16 @@ class ApplicationsView(ReadModel):
         values = {"stage": nxt, "status": "in_review" if nxt else "approved", "stages_passed": done}
         if p.get("expert_score") is not None:
             values["expert_score"] = p["expert_score"]
-        _application(rows, event, values)
+        if "proposal" in p:
+            values["proposal_rank"] = p["proposal"]["rank"]
+            values["proposal_reason"] = p["proposal"]["reason"]
+        _application(rows, event, {**values, **_decided(p)})
 
     @on("ReviewRejected")
     def rejected(self, event: Event, rows: Rows) -> None:
-        _application(rows, event, {"status": "rejected", "stage": event.payload["stage"]})
+        p = event.payload
+        values = {"status": "rejected", "stage": p["stage"], "proposal_rank": None}
+        _application(rows, event, {**values, **_decided(p)})
 
     @on("PublicNoticeStarted")
     def on_notice(self, event: Event, rows: Rows) -> None:
@@ -155,6 +192,7 @@ class ApplicationsView(ReadModel):
                 "stage": "public_notice",
                 "notice_start": p["start_date"],
                 "notice_end": p["end_date"],
+                "last_act_on": p["start_date"],
             },
         )
 
@@ -177,15 +215,42 @@ class ApplicationsView(ReadModel):
 
     @on("TalentCertified")  # (a transferred talent has no row here)
     def certified(self, event: Event, rows: Rows) -> None:
+        p = event.payload
+        day = p.get("certified_on", p["period_start"])
         _application(
             rows,
             event,
-            {"status": "certified", "stage": None, "talent_id": event.payload["talent_id"]},
+            {
+                "status": "certified",
+                "stage": None,
+                "talent_id": p["talent_id"],
+                "certified_on": day,
+                "last_act_on": day,
+            },
         )
 
     @on("ApplicationWithdrawn")
     def withdrawn(self, event: Event, rows: Rows) -> None:
-        _application(rows, event, {"status": "withdrawn", "stage": event.payload["stage"]})
+        p = event.payload
+        values = {"status": "withdrawn", "stage": p["stage"], "proposal_rank": None}
+        if p.get("withdrawn_on"):
+            values["last_act_on"] = p["withdrawn_on"]
+        _application(rows, event, values)
+
+
+def _decided(p: dict) -> dict:
+    """A stage decision's date and, at the county recommendation (LT-9.1), the county bodies'
+    opinions against and the county's reasons, for every later stage to see."""
+    out: dict = {"last_act_on": p["decided_on"]} if p.get("decided_on") else {}
+    if p["stage"] == "county_recommendation":
+        against = [
+            {"body": o["body"], "opinion": o["opinion"]}
+            for o in sorted(p.get("county_opinions", ()), key=lambda o: o["body"])
+            if not o["agrees"]
+        ]
+        out["opinions_against"] = _json(against) if against else None
+        out["county_reasons"] = _json(p["reasons"]) if p.get("reasons") else None
+    return out
 
 
 def _application(rows: Rows, event: Event, values: dict, computed: dict | None = None) -> None:
@@ -246,6 +311,7 @@ class RegistryView(ReadModel):
                 "origin",
                 "period_start",
                 "period_end",
+                "person_key",
             ),
         ),
         Table(
@@ -276,7 +342,16 @@ class RegistryView(ReadModel):
             talent_id    text
         );
     """,
-        )
+        ),
+        (
+            # LT-10.1: the talent's person (TalentCertified.person_key; older events carry none
+            # and are found through their application or Yixiang record).
+            "registry_0002",
+            """
+        ALTER TABLE talents_view ADD COLUMN person_key text;
+        CREATE INDEX talents_view_person ON talents_view (person_key);
+    """,
+        ),
     ]
 
     @on("TalentCertified")
@@ -293,6 +368,7 @@ class RegistryView(ReadModel):
                 p.get("origin", "selection"),
                 p["period_start"],
                 p["period_end"],
+                p.get("person_key"),
             ),
         )
 
@@ -319,9 +395,45 @@ def _json(value: object) -> str:
 
 
 # -- lookups for decisions (``cur`` inside the command's locked transaction) ---------------------
+_PERSON_TALENTS = (
+    "SELECT coalesce(json_agg(json_build_array(t.talent_id, t.period_start, t.period_end)"
+    " ORDER BY t.period_start, t.talent_id), '[]') FROM talents_view t"
+    " WHERE t.person_key = %s"
+    " OR t.application_id IN (SELECT application_id FROM applications_view WHERE person_key = %s)"
+    " OR t.talent_id IN (SELECT talent_id FROM yixiang_persons WHERE person_key = %s)"
+)
+"""A person's talents (LT-10.1), by their pseudonym: on the certification itself, or (events
+recorded before it carried one) on the application or the Yixiang record it came from. (The same
+subquery is written out in ``registry_lookups``.)"""
+
+_ENTERPRISE_TALENTS = (
+    "SELECT coalesce(json_agg(json_build_array(t.talent_id, t.period_start, t.period_end)"
+    " ORDER BY t.period_start, t.talent_id), '[]') FROM talents_view t"
+    " WHERE t.enterprise_code = %s AND NOT coalesce(t.person_key = %s"
+    " OR t.application_id IN (SELECT application_id FROM applications_view WHERE person_key = %s)"
+    " OR t.talent_id IN (SELECT talent_id FROM yixiang_persons WHERE person_key = %s), false)"
+)
+"""An enterprise's talents other than the given person's (LT-10: no *second* person of it)."""
+
+
+def _periods(rows) -> tuple[tuple[str, dt.date, dt.date], ...]:
+    """[talent_id, start, end] as JSON -> (talent_id, start, end) with dates."""
+    return tuple(
+        (talent_id, dt.date.fromisoformat(start), dt.date.fromisoformat(end))
+        for talent_id, start, end in rows
+    )
+
+
 def registry_lookups(cur, *, person_key, enterprise_code, round_year, application_id):
-    """What eligibility (LT-10) needs to know about this person and enterprise (one round trip)."""
-    out = {"former_yixiang": False, "enterprise_talent": None, "enterprise_rivals": ()}
+    """What eligibility (LT-10) and once per person (LT-10.1) need to know about this person and
+    enterprise (one round trip)."""
+    out = {
+        "former_yixiang": False,
+        "enterprise_talent": None,
+        "enterprise_rivals": (),
+        "person_applications": (),
+        "person_talents": (),
+    }
     if not person_key and not enterprise_code:
         return out
     cur.execute(
@@ -334,7 +446,14 @@ def registry_lookups(cur, *, person_key, enterprise_code, round_year, applicatio
             " ORDER BY period_start, talent_id LIMIT 1),"
             " ARRAY(SELECT application_id FROM applications_view WHERE round_year = %s"
             " AND enterprise_code = %s AND status = ANY(%s) AND application_id <> %s"
-            " ORDER BY application_id)",
+            " ORDER BY application_id),"
+            " ARRAY(SELECT application_id FROM applications_view WHERE person_key = %s"
+            " AND status = ANY(%s) AND application_id <> %s ORDER BY application_id),"
+            " (SELECT coalesce(json_agg(json_build_array(t.talent_id, t.period_start,"
+            " t.period_end) ORDER BY t.period_start, t.talent_id), '[]') FROM talents_view t"
+            " WHERE t.person_key = %s OR t.application_id IN (SELECT application_id"
+            " FROM applications_view WHERE person_key = %s) OR t.talent_id IN"
+            " (SELECT talent_id FROM yixiang_persons WHERE person_key = %s))",
         ),
         (
             person_key or None,
@@ -344,39 +463,63 @@ def registry_lookups(cur, *, person_key, enterprise_code, round_year, applicatio
             enterprise_code or None,
             list(OPEN),
             application_id,
+            person_key or None,
+            list(OPEN),
+            application_id,
+            person_key or None,
+            person_key or None,
+            person_key or None,
         ),
     )
-    former, talent, rivals = cur.fetchone()
+    former, talent, rivals, live, talents = cur.fetchone()
     out["former_yixiang"] = bool(former)
     if enterprise_code:
         out["enterprise_talent"] = talent
         out["enterprise_rivals"] = tuple(rivals)
+    if person_key:
+        out["person_applications"] = tuple(live)
+        out["person_talents"] = _periods(talents)
     return out
 
 
-def enterprise_talent(cur, enterprise_code):
-    cur.execute(
-        "SELECT talent_id FROM talents_view WHERE enterprise_code = %s"
-        " ORDER BY period_start, talent_id LIMIT 1",
-        (enterprise_code,),
-    )
-    row = cur.fetchone()
-    return row[0] if row else None
+def enterprise_talents(cur, enterprise_code, person_key=None):
+    """The talents an enterprise ever had (LT-10) other than ``person_key``'s (a former talent
+    of it applying again is not a second person), as (talent_id, period_start, period_end)."""
+    if not enterprise_code:
+        return ()
+    cur.execute(_ENTERPRISE_TALENTS, (enterprise_code, person_key, person_key, person_key))
+    return _periods(cur.fetchone()[0])
+
+
+def person_talents(cur, person_key):
+    """The talents a person ever was (LT-10.1), as (talent_id, period_start, period_end)."""
+    if not person_key:
+        return ()
+    cur.execute(_PERSON_TALENTS, (person_key, person_key, person_key))
+    return _periods(cur.fetchone()[0])
 
 
 def standing(cur, round_year):
-    """The round's live candidates that have an expert score (LT-8, LT-9.5)."""
+    """The round's live candidates that have an expert score (LT-8, LT-9.5), with how far they
+    went and the rank the Commerce Bureau proposed."""
     cur.execute(
-        "SELECT application_id, expert_score, stages_passed, status"
+        "SELECT application_id, expert_score, stages_passed, status, proposal_rank"
         " FROM applications_view WHERE round_year = %s AND expert_score IS NOT NULL"
         " AND status = ANY(%s)",
         (round_year, list(OPEN) + ["certified"]),
     )
     return tuple(
         Candidate(
-            app_id, score, passed >= APPROVED_AT, passed >= CONFIRMED_AT, status == "certified"
+            app_id,
+            score,
+            approved=passed >= APPROVED_AT,
+            confirmed=passed >= CONFIRMED_AT,
+            certified=status == "certified",
+            inspected=passed >= INSPECTED_AT,
+            proposed=passed >= PROPOSED_AT,
+            proposal_rank=rank,
         )
-        for app_id, score, passed, status in cur.fetchall()
+        for app_id, score, passed, status, rank in cur.fetchall()
     )
 
 

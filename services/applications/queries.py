@@ -21,14 +21,16 @@ APPLICATION_ROW = "SELECT * FROM applications_view WHERE application_id = %s"
 """An application's row, by ``application_id``."""
 
 READ_MODELS_STALE = (
-    "SELECT EXISTS (SELECT 1 FROM applications_view WHERE submitted_on IS NULL)"
+    "SELECT EXISTS (SELECT 1 FROM applications_view WHERE submitted_on IS NULL"
+    " OR last_act_on IS NULL)"
     " OR (NOT EXISTS (SELECT 1 FROM rounds_view) AND EXISTS (SELECT 1 FROM"
     " events WHERE event_type = 'RoundOpened'))"
     " OR (NOT EXISTS (SELECT 1 FROM talents_view) AND EXISTS (SELECT 1 FROM"
     " events WHERE event_type = 'TalentCertified'))"
 )
 """True if a read model a migration added (or widened) misses what recorded events hold: rows of
-applications from before ``submitted_on``, or no rounds or talents while their events exist."""
+applications from before ``submitted_on`` or ``last_act_on`` (policy v3: the proposal stage, the
+person, the opinions against), or no rounds or talents while their events exist."""
 
 # the filters ``applications`` accepts, by column
 APPLICATION_FILTERS = ("county", "round_year", "status", "stage", "applicant_id")
@@ -75,6 +77,19 @@ def status_counts(query: Query, year: int) -> dict[str, int]:
         (year,),
     )
     return {r["status"]: r["n"] for r in rows}
+
+
+def proposal(query: Query, year: int) -> list[Row]:
+    """The Commerce Bureau's proposal of the round's candidates (LT-9.5 提出人选): the live or
+    certified candidates it proposed, by rank, each with its reason and expert score."""
+    return query(
+        "SELECT proposal_rank AS rank, application_id, applicant_name, county, enterprise_name,"
+        " expert_score, proposal_reason AS reason, status, stage FROM applications_view"
+        " WHERE round_year = %s AND proposal_rank IS NOT NULL"
+        " AND status IN ('in_review', 'approved', 'on_notice', 'suspended', 'certified')"
+        " ORDER BY proposal_rank, expert_score DESC, application_id",
+        (year,),
+    )
 
 
 def notices(query: Query, round_year: int | None = None) -> list[Row]:

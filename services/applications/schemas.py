@@ -373,8 +373,24 @@ class DisciplineOpinionIn(_Strict):
     opinion = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
+class SellerContributionIn(_Strict):
+    """LT-6.3: the county's judgement on the jobs and tax figures the applicant showed."""
+
+    employment_strong = fields.Boolean(required=True)
+    tax_large = fields.Boolean(required=True)
+    reasons = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class ProposalIn(_Strict):
+    """LT-9.5 提出人选: the bureau's rank (default: by the expert score) and its reason."""
+
+    rank = fields.Integer(strict=True, validate=validate.Range(min=1, max=policy.ROUND_QUOTA_MAX))
+    reason = fields.String(validate=validate.Length(min=1, max=2000))
+
+
 STAGE_RECORDS = {
-    "county_recommendation": ("county_opinions",),
+    "county_recommendation": ("county_opinions", "seller_contribution"),
+    "proposal": ("proposal",),
     "expert_review": ("experts", "chair"),
     "inspection": ("discipline_opinion", "findings"),
 }
@@ -394,12 +410,22 @@ class RecordReview(_Strict):
     chair = fields.Nested(SignatureIn)
     discipline_opinion = fields.Nested(DisciplineOpinionIn)
     findings = fields.String(validate=validate.Length(min=1, max=5000))
+    seller_contribution = fields.Nested(SellerContributionIn)
+    proposal = fields.Nested(ProposalIn)
 
     @validates_schema
     def _stage_record(self, data, **kwargs):
         errors = {}
         allowed = STAGE_RECORDS.get(data["stage"], ())
-        for record in ("county_opinions", "experts", "chair", "discipline_opinion", "findings"):
+        for record in (
+            "county_opinions",
+            "experts",
+            "chair",
+            "discipline_opinion",
+            "findings",
+            "seller_contribution",
+            "proposal",
+        ):
             if record in data and record not in allowed:
                 errors[record] = [f"Not part of the {data['stage']} record."]
         bodies = [o["body"] for o in data.get("county_opinions", ())]
@@ -444,6 +470,14 @@ class ErasePerson(_Strict):
 
 class Withdraw(_Strict):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    withdrawn_on = fields.Date(load_default=None)
+
+
+class Certify(_Strict):
+    """The certification's date (``certified_on``, default today): the training period counts
+    from it (LT-10)."""
+
+    certified_on = fields.Date(load_default=None)
 
 
 class OpenRound(_Strict):
@@ -451,6 +485,7 @@ class OpenRound(_Strict):
     quota = fields.Integer(required=True, strict=True)
     window_opens = fields.Date(required=True)
     window_closes = fields.Date(required=True)
+    opened_on = fields.Date(load_default=None)
 
 
 def _id_number(value):
@@ -462,7 +497,11 @@ class RegisterYixiangApplicant(_Strict):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     id_number = fields.String(required=True, validate=_id_number)
     applied_year = fields.Integer(
-        required=True, strict=True, validate=validate.Range(max=policy.EFFECTIVE_DATE.year)
+        required=True,
+        strict=True,
+        validate=validate.Range(
+            min=policy.YIXIANG_FIRST_APPLIED_YEAR, max=policy.EFFECTIVE_DATE.year
+        ),
     )
 
 

@@ -81,6 +81,60 @@ def _result(
     }
 
 
+ACT_DATES = (
+    "submitted_on",
+    "decided_on",
+    "start_date",
+    "received_on",
+    "resolved_on",
+    "certified_on",
+    "withdrawn_on",
+    "erased_on",
+)
+"""The payload fields that carry an act's date, one per event type of an application."""
+
+
+def _act_on(payload: dict[str, Any]) -> Any:
+    return next((payload[k] for k in ACT_DATES if payload.get(k) is not None), None)
+
+
+def _act(e: RecordedEvent) -> dict[str, Any]:
+    """An act with both its dates: when it happened and when it was recorded."""
+    return {
+        "type": e.event_type,
+        "stage": e.data.get("stage"),
+        "act_on": str(_act_on(e.data)),
+        "recorded_at": e.recorded_at.isoformat(),
+    }
+
+
+def _county_recommendation(history: list[RecordedEvent]) -> dict[str, Any] | None:
+    """LT-9.1 as every later stage sees it: the six bodies' opinions, those against, the county's
+    decision and reasons, and (LT-6.3) its judgement on job creation and tax."""
+    event = next(
+        (
+            e
+            for e in history
+            if e.event_type in ("ReviewPassed", "ReviewRejected")
+            and e.data.get("stage") == "county_recommendation"
+        ),
+        None,
+    )
+    if event is None:
+        return None
+    p = event.data
+    opinions = p.get("county_opinions", [])
+    return {
+        "decision": "recommended" if event.event_type == "ReviewPassed" else "not_recommended",
+        "decided_on": p.get("decided_on"),
+        "recorded_at": event.recorded_at.isoformat(),
+        "opinions": opinions,
+        "opinions_against": [o for o in opinions if not o["agrees"]],
+        "reasons": p.get("reasons", []),
+        "seller_contribution": p.get("seller_contribution"),
+    }
+
+
 class ApplicationsService(base.ServiceBase):
     name = "applications"
     uow = ApplicationsStore(projectors=projections.READ_MODELS, settings=ApplicationsSettings)
@@ -147,6 +201,8 @@ class ApplicationsService(base.ServiceBase):
             discipline_opinion=data.get("discipline_opinion"),
             findings=data.get("findings", ""),
             cited=tuple(data["clauses"]),
+            seller_contribution=data.get("seller_contribution"),
+            proposal=data.get("proposal"),
         )
         events = handlers.review(
             self.uow, self.calendar, application_id, command, expected=expected_version(request)
@@ -194,11 +250,12 @@ class ApplicationsService(base.ServiceBase):
 
     @endpoint("POST", "/applications/<application_id>/certification", action="notice.close")
     def certify(self, request: Request, application_id: str) -> Response:
+        data = parse_body(request, schemas.Certify)
         events = handlers.certify(
             self.uow,
             self.calendar,
             application_id,
-            Certify(talent_id=f"talent-{application_id}"),
+            Certify(talent_id=f"talent-{application_id}", certified_on=data["certified_on"]),
             expected=expected_version(request),
         )
         return _result(events, application_id=application_id)
@@ -210,7 +267,7 @@ class ApplicationsService(base.ServiceBase):
             self.uow,
             self.calendar,
             application_id,
-            Withdraw(data["reason"]),
+            Withdraw(data["reason"], data["withdrawn_on"]),
             expected=expected_version(request),
         )
         return _result(events, application_id=application_id)
@@ -240,6 +297,8 @@ class ApplicationsService(base.ServiceBase):
         app["eligibility"] = next(
             (e.data for e in history if e.event_type == "EligibilityAssessed"), None
         )
+        app["county_recommendation"] = _county_recommendation(history)
+        app["acts"] = [_act(e) for e in history if _act_on(e.data) is not None]
         return app
 
     @endpoint("GET", "/applications", action="application.read")

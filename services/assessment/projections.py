@@ -47,7 +47,9 @@ class TenuresView(ReadModel):
                 "origin",
                 "period_start",
                 "period_end",
+                "certified_on",
                 "transferred_on",
+                "transfer_recorded_on",
                 "baseline_year",
                 "baseline",
                 "status",
@@ -64,20 +66,25 @@ class TenuresView(ReadModel):
                 "tenure_year",
                 "starts_on",
                 "ends_on",
+                "window_opens_on",
                 "report_due_on",
                 "assessed",
                 "figures",
                 "promotion_activities",
                 "backbones_trained",
                 "full_time_in_chuxiong",
-                "filed_on",
+                "reported_on",
+                "report_recorded_at",
                 "findings",
+                "reminded_on",
+                "missed_on",
                 "result",
                 "basis",
                 "report_missed",
                 "computation",
                 "reasons",
                 "assessed_on",
+                "assessed_recorded_at",
             ),
             defaults={"report_missed": False},
         ),
@@ -94,6 +101,7 @@ class TenuresView(ReadModel):
                 "status",
                 "found_on",
                 "requirement",
+                "ordered_on",
                 "deadline",
                 "rectified_on",
             ),
@@ -209,6 +217,86 @@ class TenuresView(ReadModel):
             );
         """,
         ),
+        # v3: the report windows (LT-11.1), the acts' dates beside the times they were recorded,
+        # missing reports. The tables are made again; the service rebuilds them from the events
+        # at start, as for v2.
+        (
+            "tenures_view_0003",
+            """
+            DROP TABLE tenure_view, tenure_year_view, tenure_breach_view, tenure_proposal_view;
+            CREATE TABLE tenure_view (
+                talent_id      text PRIMARY KEY,
+                county         text NOT NULL,
+                track          text NOT NULL,
+                origin         text NOT NULL,
+                period_start   date NOT NULL,
+                period_end     date NOT NULL,
+                certified_on   date,
+                transferred_on date,
+                transfer_recorded_on date,
+                baseline_year  integer NOT NULL,
+                baseline       jsonb NOT NULL,
+                status         text NOT NULL,
+                completed_on   date,
+                version        integer NOT NULL,
+                updated_at     timestamptz NOT NULL
+            );
+            CREATE INDEX tenure_view_status ON tenure_view (status);
+            CREATE TABLE tenure_year_view (
+                talent_id            text NOT NULL,
+                tenure_year          integer NOT NULL,
+                starts_on            date NOT NULL,
+                ends_on              date NOT NULL,
+                window_opens_on      date,
+                report_due_on        date NOT NULL,
+                assessed             boolean NOT NULL,
+                figures              jsonb,
+                promotion_activities integer,
+                backbones_trained    integer,
+                full_time_in_chuxiong boolean,
+                reported_on          date,
+                report_recorded_at   timestamptz,
+                findings             jsonb,
+                reminded_on          date,
+                missed_on            date,
+                result               text,
+                basis                text,
+                report_missed        boolean NOT NULL DEFAULT false,
+                computation          jsonb,
+                reasons              jsonb,
+                assessed_on          date,
+                assessed_recorded_at timestamptz,
+                PRIMARY KEY (talent_id, tenure_year)
+            );
+            CREATE INDEX tenure_year_view_ends ON tenure_year_view (ends_on);
+            CREATE TABLE tenure_breach_view (
+                talent_id    text NOT NULL,
+                breach_id    text NOT NULL,
+                obligation   text NOT NULL,
+                tenure_year  integer NOT NULL,
+                detail       text NOT NULL,
+                rectifiable  boolean NOT NULL,
+                status       text NOT NULL,
+                found_on     date NOT NULL,
+                requirement  text,
+                ordered_on   date,
+                deadline     date,
+                rectified_on date,
+                PRIMARY KEY (talent_id, breach_id)
+            );
+            CREATE TABLE tenure_proposal_view (
+                talent_id        text NOT NULL,
+                proposal_id      text NOT NULL,
+                ground           text NOT NULL,
+                reasons          jsonb NOT NULL,
+                status           text NOT NULL,
+                proposed_on      date,
+                decided_on       date,
+                decision_reasons jsonb,
+                PRIMARY KEY (talent_id, proposal_id)
+            );
+        """,
+        ),
     ]
 
     @on("TenureOpened")
@@ -224,7 +312,9 @@ class TenuresView(ReadModel):
                 "origin": p.get("origin", "selection"),
                 "period_start": p["period_start"],
                 "period_end": p["period_end"],
+                "certified_on": p.get("certified_on"),
                 "transferred_on": p.get("transferred_on"),
+                "transfer_recorded_on": p.get("transfer_recorded_on"),
                 "baseline_year": p["baseline_year"],
                 "baseline": _json(p["baseline"]),
                 "status": "open",
@@ -233,7 +323,7 @@ class TenuresView(ReadModel):
             },
         )
         years = p.get("years") or tenure_years(
-            p["period_start"], p["period_end"], p.get("transferred_on")
+            p["period_start"], p["period_end"], p.get("transfer_recorded_on")
         )
         for y in years:
             rows.insert(
@@ -243,6 +333,7 @@ class TenuresView(ReadModel):
                     "tenure_year": y["tenure_year"],
                     "starts_on": y["starts_on"],
                     "ends_on": y["ends_on"],
+                    "window_opens_on": y.get("window_opens_on"),
                     "report_due_on": y["report_due_on"],
                     "assessed": y["assessed"],
                 },
@@ -260,7 +351,8 @@ class TenuresView(ReadModel):
                 "promotion_activities": p["promotion_activities"],
                 "backbones_trained": p["backbones_trained"],
                 "full_time_in_chuxiong": p["full_time_in_chuxiong"],
-                "filed_on": p.get("filed_on"),
+                "reported_on": p.get("reported_on"),
+                "report_recorded_at": event.recorded_at,
             },
         )
         _tenure(rows, event)
@@ -274,13 +366,18 @@ class TenuresView(ReadModel):
             lambda: {
                 "findings": _json(
                     {
-                        k: p[k]
-                        for k in (
-                            "ability_clearly_improved",
-                            "influence_further_increased",
-                            "note",
-                            "recorded_on",
-                        )
+                        **{
+                            k: p.get(k)
+                            for k in (
+                                "ability_clearly_improved",
+                                "influence_further_increased",
+                                "application_and_innovation",
+                                "other_work",
+                                "note",
+                                "found_on",
+                            )
+                        },
+                        "recorded_at": event.recorded_at,
                     }
                 )
             },
@@ -293,18 +390,53 @@ class TenuresView(ReadModel):
 
         def values() -> dict:
             assessed_on = p.get("assessed_on")
+            # (report_missed: a missing report rectified keeps its mark; only events of the
+            # earlier reading, which failed a missed year, carry the flag)
+            missed = {"report_missed": True} if p.get("report_missed") else {}
             return {
+                **missed,
                 "result": p["grade"] if event.event_type == "AssessmentPassed" else "unqualified",
                 "basis": p.get("basis"),
-                "report_missed": bool(p.get("report_missed")),
                 "computation": _json(p["computation"]),
                 "reasons": _json(p.get("reasons", [])),
                 "assessed_on": local_date(event.recorded_at)
                 if assessed_on is None
                 else assessed_on,
+                "assessed_recorded_at": event.recorded_at,
             }
 
         rows.update(YEARS, (p["talent_id"], p["tenure_year"]), values)
+        _tenure(rows, event)
+
+    @on("AnnualReportReminded")
+    def reminded(self, event: Event, rows: Rows) -> None:
+        p = event.payload
+        rows.update(
+            YEARS, (p["talent_id"], p["tenure_year"]), lambda: {"reminded_on": p["reminded_on"]}
+        )
+        _tenure(rows, event)
+
+    @on("AnnualReportMissed")
+    def report_missed(self, event: Event, rows: Rows) -> None:
+        p = event.payload
+        rows.update(
+            YEARS,
+            (p["talent_id"], p["tenure_year"]),
+            lambda: {"missed_on": p["missed_on"], "report_missed": True},
+        )
+        rows.insert(
+            BREACHES,
+            {
+                "talent_id": p["talent_id"],
+                "breach_id": p["breach_id"],
+                "obligation": "LT-11.1",
+                "tenure_year": p["tenure_year"],
+                "detail": p["detail"],
+                "rectifiable": True,
+                "status": "open",
+                "found_on": p["missed_on"],
+            },
+        )
         _tenure(rows, event)
 
     @on("ObligationBreached")
@@ -331,7 +463,12 @@ class TenuresView(ReadModel):
         rows.update(
             BREACHES,
             (p["talent_id"], p["breach_id"]),
-            {"status": "ordered", "requirement": p["requirement"], "deadline": p["deadline"]},
+            {
+                "status": "ordered",
+                "requirement": p["requirement"],
+                "ordered_on": p.get("ordered_on"),
+                "deadline": p["deadline"],
+            },
         )
         _tenure(rows, event)
 

@@ -27,12 +27,14 @@ def tenure_row(query: Query, talent_id: str) -> dict[str, Any] | None:
 
 
 def year_rows(query: Query, talent_id: str) -> list[dict[str, Any]]:
-    """Each tenure year: its dates, the report's figures, the findings and the grade with its
-    computation, in year order."""
+    """Each tenure year: its dates and report window, the report's figures (its act date and
+    when it was recorded), the findings, a reminder or missing report, and the grade with its
+    computation (its date and when it was recorded), in year order."""
     return query(
-        "SELECT tenure_year, starts_on, ends_on, report_due_on, assessed, figures,"
-        " promotion_activities, backbones_trained, full_time_in_chuxiong, filed_on,"
-        " findings, result, basis, report_missed, computation, reasons, assessed_on"
+        "SELECT tenure_year, starts_on, ends_on, window_opens_on, report_due_on, assessed,"
+        " figures, promotion_activities, backbones_trained, full_time_in_chuxiong,"
+        " reported_on, report_recorded_at, findings, reminded_on, missed_on, result, basis,"
+        " report_missed, computation, reasons, assessed_on, assessed_recorded_at"
         " FROM tenure_year_view WHERE talent_id = %s ORDER BY tenure_year",
         (talent_id,),
     )
@@ -42,7 +44,7 @@ def breach_rows(query: Query, talent_id: str) -> list[dict[str, Any]]:
     """The tenure's breaches of obligations and their rectification orders, as found."""
     return query(
         "SELECT breach_id, obligation, tenure_year, detail, rectifiable, status, found_on,"
-        " requirement, deadline, rectified_on FROM tenure_breach_view WHERE talent_id = %s"
+        " requirement, ordered_on, deadline, rectified_on FROM tenure_breach_view WHERE talent_id = %s"
         " ORDER BY found_on, breach_id",
         (talent_id,),
     )

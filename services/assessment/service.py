@@ -79,16 +79,24 @@ class AssessmentService(base.ServiceBase):
             baseline=p["baseline"],
         )
         command: OpenTenure
-        if p.get("origin") == "yixiang_transfer":  # LT-16, transferred on the day recorded
-            command = TransferTenure(**opening, transferred_on=local_date(event.recorded_at))
-        else:
-            command = OpenTenure(**opening)
+        if p.get("origin") == "yixiang_transfer":  # LT-16: windows open when it is recorded
+            recorded_on = p.get("certified_on") or local_date(event.recorded_at)
+            command = TransferTenure(**opening, certified_on=recorded_on)
+        else:  # LT-10: the tenure counts from the certification's act date
+            command = OpenTenure(**opening, certified_on=p.get("certified_on") or p["period_start"])
         handlers.open_tenure(self.uow, self.calendar, command, cur)
+
+    def _dated(self, data: dict[str, Any], name: str) -> dict[str, Any]:
+        """``data`` with the act date ``name`` set to today (Asia/Shanghai, the service's clock)
+        when the caller left it out."""
+        if data.get(name) is None:
+            data[name] = self.uow.clock.today()
+        return data
 
     # -- commands ----------------------------------------------------------------------------------
     @endpoint("POST", "/tenures/<talent_id>/reports", action="tenure.report")
     def file_report(self, request: Any, talent_id: str) -> dict[str, Any]:
-        data = parse_body(request, schemas.FileAnnualReport())
+        data = self._dated(parse_body(request, schemas.FileAnnualReport()), "reported_on")
         return _recorded(
             handlers.file_report(
                 self.uow,
@@ -101,7 +109,7 @@ class AssessmentService(base.ServiceBase):
 
     @endpoint("POST", "/tenures/<talent_id>/findings", action="tenure.findings")
     def record_findings(self, request: Any, talent_id: str) -> dict[str, Any]:
-        data = parse_body(request, schemas.RecordFindings())
+        data = self._dated(parse_body(request, schemas.RecordFindings()), "found_on")
         return _recorded(
             handlers.record_findings(
                 self.uow,
@@ -118,7 +126,7 @@ class AssessmentService(base.ServiceBase):
         action="tenure.rectification",
     )
     def order_rectification(self, request: Any, talent_id: str, breach_id: str) -> dict[str, Any]:
-        data = parse_body(request, schemas.OrderRectification())
+        data = self._dated(parse_body(request, schemas.OrderRectification()), "ordered_on")
         return _recorded(
             handlers.order_rectification(
                 self.uow,
@@ -147,7 +155,7 @@ class AssessmentService(base.ServiceBase):
     @endpoint("POST", "/tenures/<talent_id>/grounds")
     def report_ground(self, request: Any, talent_id: str) -> dict[str, Any]:
         """An LT-14 ground; who may report it depends on its kind (``tenure.ground.<kind>``)."""
-        data = parse_body(request, schemas.ReportGround())
+        data = self._dated(parse_body(request, schemas.ReportGround()), "reported_on")
         return _recorded(
             handlers.report_ground(
                 self.uow, self.calendar, talent_id, ReportGround(**data), expected_version(request)

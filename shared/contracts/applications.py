@@ -3,7 +3,11 @@
 Compatibility: the fields the first version had stay as they were (subsidies, assessment and
 notifications consume them); everything added since is optional, so payloads written before it
 still decode. ``stage`` gained the values ``standing_committee`` (LT-9.5: the Standing Committee
-agrees after the Leading Group) and ``public_notice`` (an upheld objection, on ReviewRejected).
+agrees after the Leading Group), ``public_notice`` (an upheld objection, on ReviewRejected) and
+``proposal`` (LT-9.5: the Commerce Bureau's proposal of candidates, between the inspection and the
+Leading Group). ``TalentCertified`` gained ``certified_on`` (the act's date; older events: read
+``period_start``), ``person_key`` (the person's pseudonym; older events: none, read the
+application's or the Yixiang record's) and ``transferred_on`` (LT-16 transfers).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ STAGES = (
     "qualification_review",
     "expert_review",
     "inspection",
+    "proposal",
     "approval",
     "standing_committee",
 )
@@ -223,8 +228,36 @@ class DisciplineOpinion(_Part):
     opinion = fields.String(required=True)
 
 
+class SellerContribution(_Part):
+    """LT-6.3 at the county recommendation: the county's judgement on the figures shown (jobs
+    driven, tax paid in fen), with its reasons; ``met`` is employment_strong or tax_large."""
+
+    jobs_driven = fields.Integer(required=True, strict=True)
+    tax_paid_fen = fields.Integer(required=True, strict=True)
+    employment_strong = fields.Boolean(required=True)
+    tax_large = fields.Boolean(required=True)
+    met = fields.Boolean(required=True)
+    reasons = fields.String(required=True)
+    reading = fields.String(required=True)
+
+
+class Proposal(_Part):
+    """LT-9.5 提出人选: the Commerce Bureau's rank for the candidate with its reason; ``order``
+    ``expert_score`` (the default: the rank of the committee's score) or ``bureau`` (a rank of
+    its own); ``proposed``: how many of the round were proposed before."""
+
+    rank = fields.Integer(required=True, strict=True)
+    reason = fields.String(required=True)
+    order = fields.String(required=True, validate=validate.OneOf(("expert_score", "bureau")))
+    rank_by_score = fields.Integer(required=True, strict=True)
+    expert_score = fields.String(required=True)
+    quota = fields.Integer(required=True, strict=True)
+    proposed = fields.Integer(required=True, strict=True)
+
+
 class Ranking(_Part):
-    """LT-8/LT-9.5 at approval: the candidate's rank by expert score in the round."""
+    """LT-8/LT-9.5 at approval: the candidate's rank (the proposal's; before the proposal stage,
+    by expert score) in the round."""
 
     rank = fields.Integer(required=True, strict=True)
     candidates = fields.Integer(required=True, strict=True)
@@ -234,14 +267,18 @@ class Ranking(_Part):
 
 
 class ReviewPassedSchema(EventSchema):
-    """A review stage of LT-9 passed the application. Stage records: ``county_opinions`` (LT-9.1),
-    ``experts``/``expert_score``/``chair`` (LT-9.3), ``findings``/``discipline_opinion`` (LT-9.4),
-    ``ranking`` (approval)."""
+    """A review stage of LT-9 passed the application. Stage records: ``county_opinions`` with
+    the county's ``reasons`` and, for LT-6.3, ``seller_contribution`` (LT-9.1), ``experts``/
+    ``expert_score``/``chair`` (LT-9.3), ``findings``/``discipline_opinion`` (LT-9.4),
+    ``proposal`` (LT-9.5, the Commerce Bureau), ``ranking`` (approval)."""
 
     application_id = fields.String(required=True)
     stage = fields.String(required=True, validate=validate.OneOf(STAGES))
     opinion = fields.String(required=True)
     decided_on = fields.Date()
+    reasons = fields.List(fields.String())
+    seller_contribution = _nested(SellerContribution)
+    proposal = _nested(Proposal)
     county_opinions = fields.List(_nested(CountyOpinion))
     experts = fields.List(_nested(ExpertMark))
     expert_score = fields.String()
@@ -259,6 +296,7 @@ class ReviewRejectedSchema(EventSchema):
     stage = fields.String(required=True, validate=validate.OneOf(REJECTION_STAGES))
     reasons = fields.List(fields.String(), required=True)
     decided_on = fields.Date()
+    seller_contribution = _nested(SellerContribution)
     county_opinions = fields.List(_nested(CountyOpinion))
     experts = fields.List(_nested(ExpertMark))
     expert_score = fields.String()
@@ -307,10 +345,14 @@ class ApplicationWithdrawnSchema(EventSchema):
 
 
 class TalentCertifiedSchema(EventSchema):
-    """The candidate is certified as a Leading Talent; the 3-year training period starts (LT-10).
-    ``origin`` ``yixiang_transfer``: a Yixiang talent transferred under LT-16 with its original
-    period (``application_id`` is then ``yixiang-<Yixiang record id>``, and
-    ``prior_startup_subsidy_fen`` what the Yixiang scheme already paid as a startup subsidy)."""
+    """The candidate is certified as a Leading Talent; the 3-year training period starts (LT-10)
+    on ``certified_on``, the act's date (``period_start``; events without it: ``period_start``).
+    ``person_key``: the person's pseudonym (LT-10.1 once per person; events without it: the
+    application's ``person_key``, or the Yixiang record's). ``origin`` ``yixiang_transfer``: a
+    Yixiang talent transferred under LT-16 with its original period (``application_id`` is then
+    ``yixiang-<Yixiang record id>``, ``prior_startup_subsidy_fen`` what the Yixiang scheme
+    already paid as a startup subsidy, ``transferred_on`` the transfer's effective date,
+    2022-09-01, and no ``certified_on``)."""
 
     talent_id = fields.String(required=True)
     application_id = fields.String(required=True)
@@ -328,6 +370,9 @@ class TalentCertifiedSchema(EventSchema):
     enterprise_name = fields.String()
     enterprise_code = fields.String()
     prior_startup_subsidy_fen = fields.Integer(strict=True, validate=validate.Range(min=0))
+    certified_on = fields.Date()
+    person_key = fields.String()
+    transferred_on = fields.Date()
 
 
 class RoundOpenedSchema(EventSchema):
@@ -350,8 +395,10 @@ class YixiangApplicantRegisteredSchema(EventSchema):
 
 
 class YixiangTalentTransferredSchema(EventSchema):
-    """A Yixiang talent still in the training period transferred into this programme with the
-    original period (LT-16); a TalentCertified follows."""
+    """A Yixiang talent whose training period had not ended on 2022-09-01 transferred into this
+    programme with the original period (LT-16); a TalentCertified follows. ``transferred_on``: the
+    transfer's effective date, 2022-09-01 by the rules themselves (events recorded under policy
+    version LT-2022-09-01/v2 bear the day the transfer was recorded)."""
 
     talent_id = fields.String(required=True)
     yixiang_talent_id = fields.String(required=True)

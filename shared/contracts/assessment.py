@@ -2,7 +2,9 @@
 
 Consumed elsewhere: ``TalentDisqualified`` (subsidies: recovery; notifications),
 ``AssessmentPassed`` / ``AssessmentFailed`` (notifications). Fields added since the first version
-are optional (``required=False``), so stored events and other consumers stay valid."""
+are optional (``required=False``), so stored events and other consumers stay valid; where a field
+was renamed or a reading changed, the earlier version is kept and upcast on read (stored rows are
+never rewritten)."""
 
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ def _count(**kw: Any) -> fields.Integer:
     return fields.Integer(strict=True, validate=validate.Range(min=0), **kw)
 
 
-class _TenureYear(EventSchema):
+class _TenureYearV1(EventSchema):
     tenure_year = fields.Integer(required=True, strict=True)
     starts_on = fields.Date(required=True)
     ends_on = fields.Date(required=True)
@@ -37,10 +39,13 @@ class _TenureYear(EventSchema):
     assessed = fields.Boolean(required=True)
 
 
-class TenureOpenedSchema(EventSchema):
-    """A certified talent's training period (3 years, LT-10) is opened for assessment; or a Yixiang
-    talent's remaining period transferred into the programme (LT-16). ``years`` lists each tenure
-    year with its report due date (LT-11.1)."""
+class _TenureYear(_TenureYearV1):
+    window_opens_on = fields.Date(required=True)
+
+
+class TenureOpenedV1Schema(EventSchema):
+    """v1: ``years`` had reports due on each year's last day; ``transferred_on`` was the day a
+    transfer was recorded."""
 
     talent_id = fields.String(required=True)
     county = fields.String(required=True)
@@ -51,11 +56,42 @@ class TenureOpenedSchema(EventSchema):
     baseline = _figures(required=True)
     origin = fields.String(required=False, validate=validate.OneOf(ORIGINS))
     transferred_on = fields.Date(required=False)
+    years = fields.List(fields.Nested(_TenureYearV1), required=False)
+
+
+def _tenure_opened_v2(d: dict[str, Any]) -> dict[str, Any]:
+    """v1 -> v2: the schedule of v1 (reports due within the year) is dropped, so the years are
+    computed from the period under the current reading (the report windows after each year); a
+    transfer's v1 ``transferred_on`` is the day it was recorded."""
+    out = {k: v for k, v in d.items() if k not in ("years", "transferred_on")}
+    if "transferred_on" in d:
+        out["transfer_recorded_on"] = d["transferred_on"]
+    return out
+
+
+class TenureOpenedSchema(EventSchema):
+    """A certified talent's training period (3 years, LT-10) is opened for assessment, counted
+    from the certification's act date ``certified_on``; or a Yixiang talent's period transferred
+    into the programme (LT-16: ``transferred_on`` 2022-09-01, the day it took effect;
+    ``transfer_recorded_on`` the day it was recorded). ``years`` lists each tenure year with its
+    report window (``window_opens_on`` to ``report_due_on``, LT-11.1)."""
+
+    talent_id = fields.String(required=True)
+    county = fields.String(required=True)
+    track = fields.String(required=True, validate=validate.OneOf(TRACKS))
+    period_start = fields.Date(required=True)
+    period_end = fields.Date(required=True)
+    baseline_year = fields.Integer(required=True, strict=True)
+    baseline = _figures(required=True)
+    origin = fields.String(required=False, validate=validate.OneOf(ORIGINS))
+    certified_on = fields.Date(required=False)
+    transferred_on = fields.Date(required=False)
+    transfer_recorded_on = fields.Date(required=False)
     years = fields.List(fields.Nested(_TenureYear), required=False)
 
 
-class AnnualReportFiledSchema(EventSchema):
-    """The talent's annual report for one tenure year (LT-11, LT-12)."""
+class AnnualReportFiledV1Schema(EventSchema):
+    """v1: the report's date was ``filed_on`` (the day it was recorded)."""
 
     talent_id = fields.String(required=True)
     tenure_year = fields.Integer(required=True, strict=True)
@@ -66,9 +102,54 @@ class AnnualReportFiledSchema(EventSchema):
     filed_on = fields.Date(required=False)
 
 
-class AssessorFindingsRecordedSchema(EventSchema):
-    """The county assessor's findings on an influencer's year: the qualitative alternatives of
-    LT-11.1 (promotion ability clearly improved; influence in Chuxiong further increased)."""
+def _renamed(old: str, new: str) -> Any:
+    def upcast(d: dict[str, Any]) -> dict[str, Any]:
+        out = {k: v for k, v in d.items() if k != old}
+        if old in d:
+            out[new] = d[old]
+        return out
+
+    return upcast
+
+
+class AnnualReportFiledSchema(EventSchema):
+    """The talent's annual report for one tenure year (LT-11, LT-12), filed on ``reported_on``."""
+
+    talent_id = fields.String(required=True)
+    tenure_year = fields.Integer(required=True, strict=True)
+    figures = _figures(required=True)
+    promotion_activities = fields.Integer(required=True, strict=True)
+    backbones_trained = fields.Integer(required=True, strict=True)
+    full_time_in_chuxiong = fields.Boolean(required=True)
+    reported_on = fields.Date(required=False)
+
+
+class AnnualReportRemindedSchema(EventSchema):
+    """The talent was reminded that a year's report window closes soon and no report is on file
+    (LT-11.1)."""
+
+    talent_id = fields.String(required=True)
+    tenure_year = fields.Integer(required=True, strict=True)
+    window_opens_on = fields.Date(required=True)
+    window_closes_on = fields.Date(required=True)
+    reminded_on = fields.Date(required=True)
+
+
+class AnnualReportMissedSchema(EventSchema):
+    """No report for a year was filed in its window: not a failed assessment; the county is told
+    and orders it filed by a deadline (LT-13; ``breach_id`` names it for the order)."""
+
+    talent_id = fields.String(required=True)
+    tenure_year = fields.Integer(required=True, strict=True)
+    breach_id = fields.String(required=True)
+    window_opens_on = fields.Date(required=True)
+    window_closed_on = fields.Date(required=True)
+    detail = fields.String(required=True)
+    missed_on = fields.Date(required=True)
+
+
+class AssessorFindingsRecordedV1Schema(EventSchema):
+    """v1: an influencer's findings only, dated ``recorded_on``."""
 
     talent_id = fields.String(required=True)
     tenure_year = fields.Integer(required=True, strict=True)
@@ -76,6 +157,22 @@ class AssessorFindingsRecordedSchema(EventSchema):
     influence_further_increased = fields.Boolean(required=True)
     note = fields.String(required=True)
     recorded_on = fields.Date(required=True)
+
+
+class AssessorFindingsRecordedSchema(EventSchema):
+    """The county's findings on a year (LT-13), found on ``found_on``: LT-12.3 (promotion,
+    application and model innovation with economic and social benefit) and LT-12.5 (other
+    e-commerce work) for every talent; for an influencer also the qualitative alternatives of
+    LT-11.1 (promotion ability clearly improved; influence in Chuxiong further increased)."""
+
+    talent_id = fields.String(required=True)
+    tenure_year = fields.Integer(required=True, strict=True)
+    ability_clearly_improved = fields.Boolean(required=False)
+    influence_further_increased = fields.Boolean(required=False)
+    application_and_innovation = fields.Boolean(required=False)
+    other_work = fields.String(required=False)
+    note = fields.String(required=True)
+    found_on = fields.Date(required=True)
 
 
 class _Computation(EventSchema):
@@ -110,8 +207,8 @@ class AssessmentPassedSchema(EventSchema):
 
 
 class AssessmentFailedSchema(EventSchema):
-    """An annual assessment (LT-11.1) found the talent unqualified (不合格); ``report_missed``
-    when no report was filed by its due date."""
+    """An annual assessment (LT-11.1) found the talent unqualified (不合格). ``report_missed``
+    (events recorded under the earlier reading only): no report was filed by its due date."""
 
     talent_id = fields.String(required=True)
     tenure_year = fields.Integer(required=True, strict=True)
@@ -225,10 +322,24 @@ class TenureCompletedSchema(EventSchema):
     completed_on = fields.Date(required=True)
 
 
+registry.register(SERVICE, TenureOpenedV1Schema, name="TenureOpened", upcast=_tenure_opened_v2)
+registry.register(
+    SERVICE,
+    AnnualReportFiledV1Schema,
+    name="AnnualReportFiled",
+    upcast=_renamed("filed_on", "reported_on"),
+)
+registry.register(
+    SERVICE,
+    AssessorFindingsRecordedV1Schema,
+    name="AssessorFindingsRecorded",
+    upcast=_renamed("recorded_on", "found_on"),
+)
+for _v2 in (TenureOpenedSchema, AnnualReportFiledSchema, AssessorFindingsRecordedSchema):
+    registry.register(SERVICE, _v2, version=2)
 for _schema in (
-    TenureOpenedSchema,
-    AnnualReportFiledSchema,
-    AssessorFindingsRecordedSchema,
+    AnnualReportRemindedSchema,
+    AnnualReportMissedSchema,
     AssessmentPassedSchema,
     AssessmentFailedSchema,
     ObligationBreachedSchema,

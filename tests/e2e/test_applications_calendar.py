@@ -58,6 +58,7 @@ def approved_candidate(client):
             ("qualification_review", "prefecture_officer"),
             ("expert_review", "expert_chair"),
             ("inspection", "inspector"),
+            ("proposal", "prefecture_officer"),
             ("approval", "leading_group"),
             ("standing_committee", "standing_committee"),
         )

@@ -1,11 +1,14 @@
-"""A whole selection round over HTTP: 12 applicants across several counties, three of
-them ineligible (a live-stream figure one fen short of 300,000 CNY, a former Yixiang applicant, a
-second applicant of an enterprise), one rejected at expert review, one ranked out of the quota at
-approval, one objection during the public notice; the round ends with its quota of 7 certified
-(at most 10), and every TalentCertified reaches a plain Nameko ``@event_handler`` in another
-process (tests/support/applications_sink.py). Then a Yixiang talent is transferred (LT-16), bad
-input is refused with 4xx naming the field or clause while the store stays unchanged, and the
-RPC interface answers.
+"""A whole selection round over HTTP: 12 applicants across several counties, two of them
+ineligible (a live-stream figure one fen short of 300,000 CNY, a former Yixiang applicant), a
+second applicant of an enterprise eligible and judged but not chosen by the county (LT-10 binds at
+certification, LT-9.1 择优), one recommended over a county body's opinion against (recorded and
+shown to every later stage), one rejected at expert review, one ranked out of the quota at the
+Commerce Bureau's proposal (LT-9.5), one objection during the public notice; the round ends with
+its quota of 7 certified (at most 10) on their certification dates, and every TalentCertified
+reaches a plain Nameko ``@event_handler`` in another process (tests/support/applications_sink.py).
+Then a Yixiang talent is transferred (LT-16, judged on 2022-09-01 though recorded today), bad input
+and bad dates are refused with 4xx naming the field or clause while the store stays unchanged, and
+the RPC interface answers.
 
 The round's dates are fixed in 2026 (all in the past), so the test does not depend on today."""
 
@@ -38,6 +41,7 @@ STAGE_DAYS = dict(
             "qualification_review",
             "expert_review",
             "inspection",
+            "proposal",
             "approval",
             "standing_committee",
         ),
@@ -46,12 +50,14 @@ STAGE_DAYS = dict(
             D(2026, 3, 27),
             D(2026, 4, 10),
             D(2026, 4, 17),
+            D(2026, 4, 22),
             D(2026, 4, 24),
             D(2026, 4, 28),
         ),
     )
 )
 NOTICE_START, NOTICE_END = D(2026, 4, 29), D(2026, 5, 8)  # across Labour Day 2026 (1-5 May)
+CERTIFIED_ON = D(2026, 5, 11)  # the Monday after the notice closed
 SINK_QUEUE = "evt-applications-TalentCertified--applications_sink.on_talent_certified"
 
 # (name, county, category, evidence, expert score, what happens)
@@ -67,8 +73,9 @@ APPLICANTS = [
     ("陈刚", "元谋县", "LT-6.2", None, 55, "expert_rejected"),
     ("褚红", "牟定县", "LT-6.2", {"sales_fen": 29_999_999}, None, "ineligible_sales"),
     ("卫东", "姚安县", "LT-6.3", None, None, "ineligible_yixiang"),
-    ("蒋华", "楚雄市", "LT-6.4", None, None, "ineligible_enterprise"),
+    ("蒋华", "楚雄市", "LT-6.4", None, None, "county_not_chosen"),  # 李明's enterprise
 ]
+AGAINST = "agriculture"  # the county body against 赵强's recommendation
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +141,7 @@ class Round:
 
     def __init__(self, client):
         self.client = client
-        self.ids, self.versions, self.codes, self.county = {}, {}, {}, {}
+        self.ids, self.versions, self.codes, self.county, self.category = {}, {}, {}, {}, {}
 
     def call(self, method, path, role, county=None, json=None, expect=(200, 201), **kw):
         return self.client.call(
@@ -149,15 +156,24 @@ class Round:
         self.ids[name] = r.json()["application_id"]
         self.codes[name] = body["form"]["employer"]["credit_code"]
         self.county[name] = county
+        self.category[name] = category
         return r.json()
 
-    def stage(self, name, stage, role, passed=True, score=85, expect=(200,)):
+    def stage(self, name, stage, role, passed=True, score=85, expect=(200,), **extra):
+        body = stage_body(
+            stage,
+            STAGE_DAYS[stage],
+            passed,
+            score=score,
+            reasons=("未过半数同意",),
+            category=self.category[name],
+        )
         return self.call(
             "POST",
             f"/applications/{self.ids[name]}/reviews",
             role,
             self.county[name],
-            stage_body(stage, STAGE_DAYS[stage], passed, score=score, reasons=("未过半数同意",)),
+            {**body, **extra},
             expect=expect,
         )
 
@@ -204,40 +220,61 @@ def played(apps, sink):
         form = {}
         if fate == "ineligible_yixiang":
             form["id_number"] = yixiang_id
-        if fate == "ineligible_enterprise":
+        if fate == "county_not_chosen":
             form["credit_code"] = rnd.codes["李明"]
         assessed[name] = rnd.submit(name, county, category, evidence, **form)
 
+    # LT-9.1 择优: 李明's enterprise has two applicants; the county recommends one
+    rnd.stage(
+        "蒋华",
+        "county_recommendation",
+        "county_officer",
+        passed=False,
+        reasons=["同一企业择优推荐李明"],
+    )
     candidates = [a for a in APPLICANTS if a[4] is not None]
     for name, _, _, _, score, fate in candidates:
-        for stage, role in (
-            ("county_recommendation", "county_officer"),
-            ("qualification_review", "prefecture_officer"),
-        ):
-            rnd.stage(name, stage, role)
+        if name == "赵强":  # a county body against: recorded, the county decides with reasons
+            body = stage_body(
+                "county_recommendation", STAGE_DAYS["county_recommendation"], category="LT-6.1"
+            )
+            for opinion in body["county_opinions"]:
+                if opinion["body"] == AGAINST:
+                    opinion.update(agrees=False, opinion="带动农户数量偏少，不同意推荐")
+            body["reasons"] = ["粉丝量和本地影响力居全县前列，带动农户数量可在培养期内提升"]
+            rnd.call(
+                "POST", f"/applications/{rnd.ids[name]}/reviews", "county_officer", "禄丰市", body
+            )
+        else:
+            rnd.stage(name, "county_recommendation", "county_officer")
+        rnd.stage(name, "qualification_review", "prefecture_officer")
         rnd.stage(
             name, "expert_review", "expert_chair", passed=fate != "expert_rejected", score=score
         )
         if fate != "expert_rejected":
             rnd.stage(name, "inspection", "inspector")
 
-    # LT-9.5: the lowest-scored candidate cannot take a place the higher-scored ones still need
-    ranked_out = rnd.stage("冯燕", "approval", "leading_group", expect=(422,))
+    # LT-9.5: in the default order the lowest-scored candidate cannot take a place the
+    # higher-scored ones still need; the quota binds at the proposal
+    ranked_out = rnd.stage("冯燕", "proposal", "prefecture_officer", expect=(422,))
     approved = [a[0] for a in candidates if a[5] in ("certified", "objection")]
     for name in approved:
-        rnd.stage(name, "approval", "leading_group")
-    quota_full = rnd.stage("冯燕", "approval", "leading_group", expect=(422,))
+        rnd.stage(name, "proposal", "prefecture_officer")
+    quota_full = rnd.stage("冯燕", "proposal", "prefecture_officer", expect=(422,))
     rnd.call(
         "POST",
         f"/applications/{rnd.ids['冯燕']}/reviews",
-        "leading_group",
+        "prefecture_officer",
         json={
-            "stage": "approval",
+            "stage": "proposal",
             "decision": "reject",
             "reasons": ["按专家评审得分排序，超出本批名额"],
-            "decided_on": STAGE_DAYS["approval"].isoformat(),
+            "decided_on": STAGE_DAYS["proposal"].isoformat(),
         },
     )
+    proposal = rnd.call("GET", f"/rounds/{YEAR}", "prefecture_officer").json()["proposal"]
+    for name in approved:
+        rnd.stage(name, "approval", "leading_group")
     for name in approved:
         rnd.stage(name, "standing_committee", "standing_committee")
         rnd.call(
@@ -264,11 +301,24 @@ def played(apps, sink):
         "prefecture_officer",
         expect=(422,),
     )
+    bad_dates = {
+        day: rnd.call(
+            "POST",
+            f"/applications/{rnd.ids['李明']}/certification",
+            "prefecture_officer",
+            json={"certified_on": day},
+            expect=(422,),
+        ).json()
+        for day in ("9999-12-31", NOTICE_END.isoformat())
+    }
     certified = {}
     for name in approved:
         if name != "周杰":
             r = rnd.call(
-                "POST", f"/applications/{rnd.ids[name]}/certification", "prefecture_officer"
+                "POST",
+                f"/applications/{rnd.ids[name]}/certification",
+                "prefecture_officer",
+                json={"certified_on": CERTIFIED_ON.isoformat()},
             )
             certified[name] = r.json()["events"][0]["payload"]
     rnd.call(
@@ -281,9 +331,16 @@ def played(apps, sink):
             "resolved_on": "2026-05-12",
         },
     )
-    r = rnd.call("POST", f"/applications/{rnd.ids['周杰']}/certification", "prefecture_officer")
+    r = rnd.call(
+        "POST",
+        f"/applications/{rnd.ids['周杰']}/certification",
+        "prefecture_officer",
+        json={"certified_on": "2026-05-13"},
+    )
     certified["周杰"] = r.json()["events"][0]["payload"]
     return {
+        "proposal": proposal,
+        "bad_dates": bad_dates,
         "rnd": rnd,
         "opened": opened.json(),
         "again": again.json(),
@@ -309,7 +366,12 @@ def test_eligibility_is_recorded_with_the_failed_checks(played):
     }
     assert assessed["褚红"]["failed"] == ["LT-6.2 sales"]
     assert assessed["卫东"]["failed"] == ["LT-10 former_yixiang_applicant"]
-    assert assessed["蒋华"]["failed"] == ["LT-10 one_applicant_per_enterprise_in_round"]
+    rivals = next(
+        c
+        for c in assessed["蒋华"]["events"][1]["payload"]["checks"]
+        if c["check"] == "enterprise_applicants_in_round"
+    )
+    assert (rivals["value"], rivals["required"]) == (played["rnd"].ids["李明"], False)
     checks = assessed["褚红"]["events"][1]["payload"]["checks"]
     sales = next(c for c in checks if c["check"] == "sales")
     assert (sales["value"], sales["threshold"], sales["comparison"]) == (
@@ -319,11 +381,56 @@ def test_eligibility_is_recorded_with_the_failed_checks(played):
     )
 
 
-def test_the_quota_binds_at_approval_by_expert_score(played):
+def test_the_quota_binds_at_the_proposal_ranked_by_expert_score(played):
     ranked, full = played["ranked_out"], played["quota_full"]
     assert ranked["clause"] == "LT-9.5" and ranked["details"]["rank"] == 8
     assert len(ranked["details"]["ahead"]) == QUOTA
-    assert full["clause"] == "LT-8" and full["details"] == {"quota": QUOTA, "approved": QUOTA}
+    assert full["clause"] == "LT-8" and full["details"] == {"quota": QUOTA, "proposed": QUOTA}
+    scores = {a[0]: a[4] for a in APPLICANTS}
+    assert [(p["rank"], p["applicant_name"]) for p in played["proposal"]] == [
+        (i, name)
+        for i, name in enumerate(
+            sorted(
+                (a[0] for a in APPLICANTS if a[5] in ("certified", "objection")),
+                key=lambda n: -scores[n],
+            ),
+            start=1,
+        )
+    ]
+    assert all(p["reason"].startswith("专家评审得分") for p in played["proposal"])
+
+
+def test_certification_dates_are_bounded_and_start_the_period(played):
+    future, notice_day = played["bad_dates"]["9999-12-31"], played["bad_dates"]["2026-05-08"]
+    assert (future["clause"], future["fields"]) == (
+        "LT-9.5",
+        {"certified_on": ["Must not be after today."]},
+    )
+    assert notice_day["fields"] == {"certified_on": ["Must be after 2026-05-08."]}
+    li = played["certified"]["李明"]
+    assert (li["certified_on"], li["period_start"], li["period_end"]) == (
+        "2026-05-11",
+        "2026-05-11",
+        "2029-05-10",
+    )
+    assert played["certified"]["周杰"]["period_start"] == "2026-05-13"
+    assert all(p["person_key"] for p in played["certified"].values())
+    assert len({p["person_key"] for p in played["certified"].values()}) == QUOTA
+
+
+def test_an_opinion_against_is_shown_to_every_later_stage(played):
+    client, ids = played["client"], played["rnd"].ids
+    detail = client.call("GET", "applications", f"/applications/{ids['赵强']}", "leading_group")
+    county = detail.json()["county_recommendation"]
+    assert county["decision"] == "recommended"
+    assert [o["body"] for o in county["opinions_against"]] == [AGAINST]
+    assert county["reasons"] == ["粉丝量和本地影响力居全县前列，带动农户数量可在培养期内提升"]
+    row = detail.json()
+    assert row["opinions_against"] == [{"body": AGAINST, "opinion": "带动农户数量偏少，不同意推荐"}]
+    listed = client.call(
+        "GET", "applications", f"/applications?round={YEAR}", "standing_committee"
+    ).json()["applications"]
+    assert {r["applicant_name"] for r in listed if r["opinions_against"]} == {"赵强"}
 
 
 def test_an_objection_suspends_until_resolved(played):
@@ -353,8 +460,10 @@ def test_the_round_ends_with_its_quota_certified(played):
         "陈刚": "rejected",
         "褚红": "ineligible",
         "卫东": "ineligible",
-        "蒋华": "ineligible",
+        "蒋华": "rejected",
     }
+    stage = {r["applicant_name"]: r["stage"] for r in rows}
+    assert (stage["冯燕"], stage["蒋华"]) == ("proposal", "county_recommendation")
     rejected_at = client.call(
         "GET",
         "applications",
@@ -368,13 +477,19 @@ def test_the_round_ends_with_its_quota_certified(played):
     assert [h["type"] for h in detail["history"]] == [
         "ApplicationSubmitted",
         "EligibilityAssessed",
-    ] + ["ReviewPassed"] * 6 + [
+    ] + ["ReviewPassed"] * 7 + [
         "PublicNoticeStarted",
         "ObjectionRaised",
         "ObjectionResolved",
         "TalentCertified",
     ]
-    assert detail["history"][-1]["metadata"]["clauses"] == ["LT-9.5", "LT-8", "LT-10"]
+    assert detail["history"][-1]["metadata"]["clauses"] == ["LT-9.5", "LT-8", "LT-10", "LT-10.1"]
+    # both dates of every act: when it happened, when it was recorded
+    acts = {(a["type"], a["stage"]): a for a in detail["acts"]}
+    assert acts[("TalentCertified", None)]["act_on"] == "2026-05-13"
+    assert acts[("ReviewPassed", "proposal")]["act_on"] == "2026-04-22"
+    assert all(a["recorded_at"][:10] > a["act_on"] for a in detail["acts"])  # recorded later
+    assert (detail["certified_on"], detail["last_act_on"]) == ("2026-05-13", "2026-05-13")
 
 
 def test_a_county_officer_sees_only_their_county(played):
@@ -414,7 +529,10 @@ def test_every_talent_certified_reaches_a_plain_event_handler(played, sink):
             "baseline",
             "period_start",
             "period_end",
+            "certified_on",
+            "person_key",
         }
+        assert p["certified_on"] == p["period_start"]
         assert message["metadata"]["actor_role"] == "prefecture_officer"
 
 
@@ -428,10 +546,10 @@ def test_a_yixiang_talent_is_transferred_with_its_period(played, sink):
         "county": "永仁县",
         "enterprise": {"name": "永仁县杨梅电子商务有限公司", "credit_code": "91350100M000100Y43"},
         "category": "LT-6.2",
-        "baseline_year": 2021,
+        "baseline_year": 2019,
         "baseline": {"sales_fen": 40_000_000},
-        "period_start": "2022-06-01",
-        "period_end": (today + dt.timedelta(days=400)).isoformat(),
+        "period_start": "2020-01-10",  # ran on 2022-09-01, ended long before today
+        "period_end": "2023-01-09",
         "prior_startup_subsidy_fen": 3_000_000,
     }
     r = client.call("POST", "applications", "/yixiang/transfers", "prefecture_officer", json=body)
@@ -439,6 +557,8 @@ def test_a_yixiang_talent_is_transferred_with_its_period(played, sink):
         "YixiangTalentTransferred",
         "TalentCertified",
     ]
+    assert {e["payload"]["transferred_on"] for e in r.json()["events"]} == {"2022-09-01"}
+    assert today.isoformat() > "2023-01-09"
     again = client.call(
         "POST", "applications", "/yixiang/transfers", "prefecture_officer", json=body, expect=(422,)
     )
@@ -450,19 +570,21 @@ def test_a_yixiang_talent_is_transferred_with_its_period(played, sink):
         moved["period_start"],
         moved["application_id"],
         moved["prior_startup_subsidy_fen"],
-    ) == ("talent-yixiang-YX2021-007", "2022-06-01", "yixiang-YX2021-007", 3_000_000)
+    ) == ("talent-yixiang-YX2021-007", "2020-01-10", "yixiang-YX2021-007", 3_000_000)
+    assert (moved["transferred_on"], moved["person_key"]) == ("2022-09-01", moved["person_key"])
+    assert moved["person_key"]
     over = dict(
         body,
-        yixiang_talent_id="YX2019-001",
+        yixiang_talent_id="YX2020-001",
         id_number=fake_id_number(D(1991, 2, 3), "永仁县", random.Random(4)),
-        period_start="2019-06-01",
-        period_end="2022-05-31",
+        period_start="2020-06-01",
+        period_end="2022-08-31",
     )
     refused = client.call(
         "POST", "applications", "/yixiang/transfers", "prefecture_officer", json=over, expect=(422,)
     ).json()
     assert refused["clause"] == "LT-16" and refused["fields"] == {
-        "period_end": ["The training period has ended."]
+        "period_end": ["Must not be before 2022-09-01."]
     }
 
 
@@ -551,6 +673,35 @@ def test_bad_input_is_refused_naming_field_or_clause_and_changes_nothing(apps, p
     assert "the application is rejected" in r.json()["message"]
     r = client.http.post(apps.urls["applications"] + "/applications", json=good, timeout=10)
     assert r.status_code == 401
+    # dates: a round for 9999, a round opened in the future, a submission before the programme
+    r = post(
+        {"year": 9999, "quota": 5, "window_opens": "9999-01-01", "window_closes": "9999-12-31"},
+        role="prefecture_officer",
+        path="/rounds",
+    )
+    assert (r.status_code, r.json()["clause"], list(r.json()["fields"])) == (422, "LT-3", ["year"])
+    tomorrow = (shanghai_today() + dt.timedelta(days=1)).isoformat()
+    r = post(
+        {
+            "year": 2022,
+            "quota": 5,
+            "window_opens": "2022-09-01",
+            "window_closes": "2022-12-31",
+            "opened_on": tomorrow,
+        },
+        role="prefecture_officer",
+        path="/rounds",
+    )
+    assert (r.status_code, list(r.json()["fields"])) == (422, ["opened_on"])
+    r = post(
+        {"year": 2022, "quota": 5, "window_opens": "2022-08-31", "window_closes": "2022-12-31"},
+        role="prefecture_officer",
+        path="/rounds",
+    )
+    assert (r.status_code, r.json()["fields"]) == (
+        422,
+        {"window_opens": ["Must not be before 2022-09-01."]},
+    )
     after = (store.head(), store.verify().checked)
     assert after == before
     store.db.close()
@@ -577,15 +728,30 @@ def test_applicants_see_and_withdraw_only_their_own(played):
         "GET", "applications", "/applications", "applicant", actor="applicant-lin"
     ).json()["applications"]
     assert [a["application_id"] for a in mine] == [app_id]
+    for day, message in (
+        ("9999-12-31", "Must not be after today."),
+        ("2026-03-15", "Must not be before 2026-03-16."),
+    ):
+        bad = client.call(
+            "POST",
+            "applications",
+            f"/applications/{app_id}/withdrawal",
+            "applicant",
+            actor="applicant-lin",
+            json={"reason": "个人原因", "withdrawn_on": day},
+            expect=(422,),
+        )
+        assert bad.json()["fields"] == {"withdrawn_on": [message]}
     r = client.call(
         "POST",
         "applications",
         f"/applications/{app_id}/withdrawal",
         "applicant",
         actor="applicant-lin",
-        json={"reason": "个人原因"},
+        json={"reason": "个人原因", "withdrawn_on": "2026-03-20"},
     )
     assert r.json()["events"][0]["type"] == "ApplicationWithdrawn"
+    assert r.json()["events"][0]["payload"]["withdrawn_on"] == "2026-03-20"
     again = client.call(
         "POST",
         "applications",

@@ -1,7 +1,8 @@
 """The assessment service as two real ``nameko run`` replicas on one database (pinned to
 2027-12-01 by the test configuration), fed TalentCertified through the applications store's relay:
-the deadline timer in both replicas fires each deadline once; bad input gets a 4xx naming the
-field or clause and writes nothing; the read models serve a tenure and the yearly results; read
+the deadline timer in both replicas fires each deadline once (a report missing at its window's
+close, a missed rectification deadline); bad input gets a 4xx naming the field or clause and
+writes nothing; the read models serve a tenure and the yearly results; read
 models a migration left empty are rebuilt from the events at start."""
 
 import datetime as dt
@@ -64,9 +65,9 @@ def system():
         threading.Thread(target=relay.run, daemon=True).start()
         meta = Metadata("integration-test", "system", f"it-{RUN}")
         for talent, county, start in (
-            (LATE, "楚雄市", D(2026, 11, 23)),
-            (OPEN, "楚雄市", D(2027, 6, 1)),
-            (OTHER, "禄丰市", D(2027, 6, 1)),
+            (LATE, "楚雄市", D(2026, 9, 1)),  # year 1's window closed on 2027-11-01
+            (OPEN, "楚雄市", D(2026, 10, 20)),  # year 1's window: 2027-10-20 to 2027-12-18
+            (OTHER, "禄丰市", D(2026, 10, 20)),
         ):
             apps.append("application", f"app-{talent}", 0, [certified(talent, county, start)], meta)
         # a Yixiang talent transferred (LT-16), recorded on 2022-09-05 (a backdated test record)
@@ -122,21 +123,28 @@ REPORT = {
 }
 
 
-def test_two_replicas_fire_a_missed_report_once(system):
-    wait_for(lambda: "AssessmentFailed" in stream(system, LATE), "the missed report")
+def test_two_replicas_record_a_missing_report_once_and_no_failure(system):
+    wait_for(lambda: "AnnualReportMissed" in stream(system, LATE), "the missing report")
     seen = {r: sweeps(system, r) for r in ("assessment", "assessment-2")}
     wait_for(
         lambda: all(sweeps(system, r) >= n + 5 for r, n in seen.items()),
         "five more sweeps in each replica",
     )
-    assert stream(system, LATE) == ["TenureOpened", "AssessmentFailed", "DisqualificationProposed"]
-    failed = system.store.read_stream(f"tenure-{LATE}")[1]
-    assert failed.payload["report_missed"] is True
-    assert failed.payload["reasons"] == [
-        "no annual report for year 1 was filed by its due date 2027-11-22"
-    ]
-    assert failed.metadata["actor_id"] == "service:assessment"
+    assert stream(system, LATE) == ["TenureOpened", "AnnualReportMissed"]
+    missed = system.store.read_stream(f"tenure-{LATE}")[1]
+    assert (missed.payload["window_closed_on"], missed.payload["missed_on"]) == (
+        D(2027, 11, 1),  # Saturday 2027-10-30 moved to Monday
+        D(2027, 11, 2),
+    )
+    assert missed.metadata["actor_id"] == "service:assessment"
     assert stream(system, OPEN) == stream(system, OTHER) == ["TenureOpened"]
+
+
+FIGURE_RANGE = "Must be greater than or equal to 0 and less than or equal to 1000000000000000."
+COUNT_RANGE = "Must be greater than or equal to 0 and less than or equal to 100000."
+WINDOW_2 = (
+    "2028-10-20 to 2028-12-18 (a last day that is not a working day moves to the next working day)"
+)
 
 
 @pytest.mark.parametrize(
@@ -154,25 +162,84 @@ def test_two_replicas_fire_a_missed_report_once(system):
             "talent",
             {"actor": OPEN},
             422,
-            {"clause": "LT-11.1", "fields": {"tenure_year": ["Year 2 starts on 2028-06-01."]}},
+            {
+                "clause": "LT-11.1",
+                "fields": {"reported_on": [f"Before the report window of year 2: {WINDOW_2}."]},
+            },
+        ),
+        (
+            {**REPORT, "reported_on": "2027-10-19"},  # year 1's last day
+            "talent",
+            {"actor": OPEN},
+            422,
+            {"clause": "LT-11.1"},
+        ),
+        (
+            {**REPORT, "reported_on": "2027-12-02"},
+            "talent",
+            {"actor": OPEN},
+            422,
+            {
+                "clause": "LT-11.1",
+                "fields": {"reported_on": ["Must not be after today (2027-12-01)."]},
+            },
+        ),
+        (
+            {**REPORT, "reported_on": "9999-12-31"},
+            "county_officer",
+            {"county": "楚雄市"},
+            422,
+            {
+                "clause": "LT-11.1",
+                "fields": {"reported_on": ["Must not be after today (2027-12-01)."]},
+            },
+        ),
+        (
+            {**REPORT, "reported_on": "2022-08-31"},
+            "talent",
+            {"actor": OPEN},
+            422,
+            {
+                "clause": "LT-16",
+                "fields": {
+                    "reported_on": ["Must not be before 2022-09-01, when the rules took effect."]
+                },
+            },
+        ),
+        (
+            {**REPORT, "reported_on": "2027-13-01"},
+            "talent",
+            {"actor": OPEN},
+            400,
+            {"fields": {"reported_on": ["Not a valid date."]}},
         ),
         (
             {**REPORT, "figures": {"sales_fen": -1}},
             "talent",
             {"actor": OPEN},
             400,
-            {
-                "fields": {
-                    "figures": {"sales_fen": {"value": ["Must be greater than or equal to 0."]}}
-                }
-            },
+            {"fields": {"figures": {"sales_fen": {"value": [FIGURE_RANGE]}}}},
         ),
         (
             {**REPORT, "backbones_trained": -3},
             "county_officer",
             {"county": "楚雄市"},
             400,
-            {"fields": {"backbones_trained": ["Must be greater than or equal to 0."]}},
+            {"fields": {"backbones_trained": [COUNT_RANGE]}},
+        ),
+        (
+            {**REPORT, "figures": {"sales_fen": 10**15 + 1}},
+            "talent",
+            {"actor": OPEN},
+            400,
+            {"fields": {"figures": {"sales_fen": {"value": [FIGURE_RANGE]}}}},
+        ),
+        (
+            {**REPORT, "promotion_activities": 100_001},
+            "talent",
+            {"actor": OPEN},
+            400,
+            {"fields": {"promotion_activities": [COUNT_RANGE]}},
         ),
         (
             {**REPORT, "figures": {}},
@@ -226,11 +293,15 @@ def test_a_report_is_graded_and_a_second_one_for_the_year_refused(system):
     tenure = call(system, "GET", f"/tenures/{OPEN}", "talent", actor=OPEN).json()
     year1 = tenure["years"][0]
     assert (tenure["status"], tenure["version"], tenure["origin"]) == ("open", 3, "selection")
-    assert (year1["starts_on"], year1["report_due_on"], year1["result"]) == (
-        "2027-06-01",
-        "2028-05-31",
-        "qualified",
-    )
+    assert (tenure["certified_on"], tenure["period_start"]) == ("2026-10-20", "2026-10-20")
+    assert (
+        year1["starts_on"],
+        year1["window_opens_on"],
+        year1["report_due_on"],
+        year1["result"],
+    ) == ("2026-10-20", "2027-10-20", "2027-12-18", "qualified")
+    assert (year1["reported_on"], year1["assessed_on"]) == ("2027-12-01", "2027-12-01")
+    assert year1["report_recorded_at"] and year1["assessed_recorded_at"]  # both times shown
     assert year1["figures"] == {"sales_fen": 360_000_000}
     assert year1["computation"][0]["average_growth"] == "0.2000"
     assert [y["result"] for y in tenure["years"]] == ["qualified", None, None]
@@ -239,7 +310,7 @@ def test_a_report_is_graded_and_a_second_one_for_the_year_refused(system):
 
 def test_results_for_the_announcement(system):
     wait_for(lambda: "AssessmentPassed" in stream(system, OPEN), "the graded report")
-    r = call(system, "GET", "/results?year=2028", "prefecture_officer")
+    r = call(system, "GET", "/results?year=2027", "prefecture_officer")
     assert r.status_code == 200, r.text
     assert [(x["talent_id"], x["tenure_year"], x["result"]) for x in r.json()["results"]] == [
         (OPEN, 1, "qualified")
@@ -247,7 +318,8 @@ def test_results_for_the_announcement(system):
     everything = call(system, "GET", "/results", "auditor").json()
     assert {
         (x["year"], x["talent_id"], x["result"], x["report_missed"]) for x in everything["results"]
-    } >= {(2027, LATE, "unqualified", True), (2028, OPEN, "qualified", False)}
+    } >= {(2027, OPEN, "qualified", False)}
+    assert LATE not in {x["talent_id"] for x in everything["results"]}  # missing: no grade
     county = call(system, "GET", "/results", "county_officer", county="禄丰市").json()
     assert county["results"] == [] and county["county"] == "禄丰市"
     assert (
@@ -260,8 +332,39 @@ def test_results_for_the_announcement(system):
     }
 
 
-def test_the_leading_group_declines_and_nothing_fires_again(system):
+def test_a_missed_rectification_deadline_is_proposed_and_the_leading_group_declines(system):
+    wait_for(lambda: "AnnualReportMissed" in stream(system, LATE), "the missing report")
+    path = f"/tenures/{LATE}/breaches/report-y1/rectification"
+    order = {"requirement": "补报第1年度报告", "deadline": "2027-11-20", "ordered_on": "2027-11-01"}
+    early = call(system, "POST", path, "county_officer", county="楚雄市", json=order)
+    assert (early.status_code, early.json()["fields"]) == (
+        422,
+        {"ordered_on": ["Must not be before the tenure's previous act (2027-11-02)."]},
+    )
+    # recorded today, ordered on 2027-11-10 (the act's own date), due Saturday 2027-11-20
+    r = call(
+        system,
+        "POST",
+        path,
+        "county_officer",
+        county="楚雄市",
+        json={**order, "ordered_on": "2027-11-10"},
+    )
+    assert r.status_code == 200, r.text
     wait_for(lambda: "DisqualificationProposed" in stream(system, LATE), "the proposal")
+    events = system.store.read_stream(f"tenure-{LATE}")
+    assert [e.event_type for e in events] == [
+        "TenureOpened",
+        "AnnualReportMissed",
+        "RectificationOrdered",
+        "RectificationDeadlineMissed",
+        "DisqualificationProposed",
+    ]
+    assert (events[3].payload["deadline"], events[4].payload["proposed_on"]) == (
+        D(2027, 11, 22),
+        D(2027, 11, 23),
+    )
+    assert events[4].payload["ground"] == "LT-14.1"
     refused = call(
         system,
         "POST",
@@ -270,7 +373,7 @@ def test_the_leading_group_declines_and_nothing_fires_again(system):
         json={"decided_on": "2027-12-02", "reasons": ["保留"]},
     )
     assert refused.status_code == 422 and refused.json()["fields"] == {
-        "decided_on": ["Must not be after today."]
+        "decided_on": ["Must not be after today (2027-12-01)."]
     }
     assert (
         call(
@@ -292,8 +395,12 @@ def test_the_leading_group_declines_and_nothing_fires_again(system):
     assert r.status_code == 200, r.text
     tenure = call(system, "GET", f"/tenures/{LATE}", "leading_group").json()
     assert [(p["proposal_id"], p["status"], p["ground"]) for p in tenure["proposals"]] == [
-        ("P1", "declined", "LT-14.4")
+        ("P1", "declined", "LT-14.1")
     ]
+    assert [
+        (b["breach_id"], b["obligation"], b["status"], b["ordered_on"]) for b in tenure["breaches"]
+    ] == [("report-y1", "LT-11.1", "missed", "2027-11-10")]
+    assert tenure["years"][0]["missed_on"] == "2027-11-02" and tenure["years"][0]["result"] is None
     ran = wait_for(
         lambda: (lambda j: j if j["ran"] else None)(
             call(
@@ -359,7 +466,7 @@ def test_breach_rectification_grounds_and_decisions_over_http(system):
     )
     assert (late.status_code, late.json()["fields"]) == (
         422,
-        {"deadline": ["Must not be before today."]},
+        {"deadline": ["Must not be before the order (2027-12-01)."]},
     )
     r = call(system, "POST", path + "/rectification", "county_officer", json=order, **county)
     assert [(e["type"], e["clauses"]) for e in r.json()["events"]] == [
@@ -391,12 +498,25 @@ def test_breach_rectification_grounds_and_decisions_over_http(system):
         "county_officer",
         json={
             "tenure_year": 1,
+            "application_and_innovation": True,
+            "other_work": "无",
             "ability_clearly_improved": True,
             "influence_further_increased": True,
         },
         **county,
     )
     assert (seller.status_code, seller.json()["clause"]) == (422, "LT-11.1")
+    found = call(
+        system,
+        "POST",
+        f"/tenures/{OTHER}/findings",
+        "county_officer",
+        json={"tenure_year": 1, "application_and_innovation": True, "other_work": "带货培训3场"},
+        **county,
+    )
+    assert [(e["type"], e["clauses"]) for e in found.json()["events"]] == [
+        ("AssessorFindingsRecorded", ["LT-12.3", "LT-12.5", "LT-13"])
+    ]
 
     ground = {
         "kind": "credit_fraud",
@@ -457,21 +577,29 @@ def test_breach_rectification_grounds_and_decisions_over_http(system):
     ]
 
 
-def test_a_transferred_yixiang_talent_is_assessed_on_the_years_left_after_the_transfer(system):
+def test_a_transferred_yixiang_talent_is_assessed_on_its_years_ending_after_2022_09_01(system):
     opened = system.store.read_stream(f"tenure-{TRANSFER}")[0]
     assert opened.clauses == ["LT-16", "LT-10", "LT-11"]
     p = opened.payload
-    assert (p["origin"], p["transferred_on"], p["period_start"], p["period_end"]) == (
-        "yixiang_transfer",
-        D(2022, 9, 5),
-        D(2021, 6, 1),
-        D(2024, 5, 31),
-    )
+    assert (
+        p["origin"],
+        p["transferred_on"],
+        p["transfer_recorded_on"],
+        p["period_start"],
+        p["period_end"],
+    ) == ("yixiang_transfer", D(2022, 9, 1), D(2022, 9, 5), D(2021, 6, 1), D(2024, 5, 31))
     assert [(y["tenure_year"], y["assessed"]) for y in p["years"]] == [
         (1, False),
         (2, True),
         (3, True),
     ]
     tenure = call(system, "GET", f"/tenures/{TRANSFER}", "auditor").json()
-    assert (tenure["origin"], tenure["transferred_on"]) == ("yixiang_transfer", "2022-09-05")
+    assert (tenure["origin"], tenure["transferred_on"], tenure["transfer_recorded_on"]) == (
+        "yixiang_transfer",
+        "2022-09-01",
+        "2022-09-05",
+    )
     assert [y["assessed"] for y in tenure["years"]] == [False, True, True]
+    # windows closed long before the pinned day: missing reports for the county, no failures
+    wait_for(lambda: stream(system, TRANSFER).count("AnnualReportMissed") == 2, "both years")
+    assert stream(system, TRANSFER) == ["TenureOpened", "AnnualReportMissed", "AnnualReportMissed"]

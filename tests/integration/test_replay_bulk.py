@@ -519,6 +519,25 @@ def _assessment_events():
         ("TalentDisqualified", "t-2", t(2, decided_on=D)),
         ("TenureCompleted", "t-2", t(2, completed_on=D)),
         ("TenureCompleted", "t-8", t(8, completed_on=D)),
+        (
+            "AnnualReportReminded",
+            "t-1",
+            t(1, tenure_year=3, window_opens_on=D, window_closes_on=D, reminded_on=D),
+        ),
+        (
+            "AnnualReportMissed",
+            "t-1",
+            t(
+                1,
+                tenure_year=3,
+                breach_id="report-y3",
+                window_opens_on=D,
+                window_closed_on=D,
+                detail=ODD,
+                missed_on=D,
+            ),
+        ),
+        ("RectificationOrdered", "t-1", t(1, breach_id="report-y3", requirement="r", deadline=D)),
     ]
     events = _recorded([("tenure",) + item for item in spec])
     # one assessment recorded late in the evening UTC: the next day in China

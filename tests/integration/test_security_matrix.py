@@ -124,6 +124,8 @@ def _bodies(today, seeded):
         },
         "/tenures/<talent_id>/findings": {
             "tenure_year": 9,
+            "application_and_innovation": True,
+            "other_work": "无",
             "ability_clearly_improved": True,
             "influence_further_increased": True,
         },

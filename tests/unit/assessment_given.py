@@ -1,7 +1,8 @@
 """Hand-written histories and commands for the tenure decider's tests (test_assessment_*.py).
 
 One talent certified on 2026-11-23 for 3 years (LT-10: to 2029-11-22); tenure year n runs from
-the (n-1)th anniversary to the day before the nth, and its report is due on its last day."""
+the (n-1)th anniversary to the day before the nth; its report window opens the day after and stays
+open 60 days (LT-11.1)."""
 
 import datetime as dt
 
@@ -22,40 +23,57 @@ YEARS = [
         "tenure_year": 1,
         "starts_on": D(2026, 11, 23),
         "ends_on": D(2027, 11, 22),
-        "report_due_on": D(2027, 11, 22),
+        "window_opens_on": D(2027, 11, 23),
+        "report_due_on": D(2028, 1, 21),
         "assessed": True,
     },
     {
         "tenure_year": 2,
         "starts_on": D(2027, 11, 23),
         "ends_on": D(2028, 11, 22),
-        "report_due_on": D(2028, 11, 22),
+        "window_opens_on": D(2028, 11, 23),
+        "report_due_on": D(2029, 1, 21),
         "assessed": True,
     },
     {
         "tenure_year": 3,
         "starts_on": D(2028, 11, 23),
         "ends_on": D(2029, 11, 22),
-        "report_due_on": D(2029, 11, 22),
+        "window_opens_on": D(2029, 11, 23),
+        "report_due_on": D(2030, 1, 21),
         "assessed": True,
     },
 ]
 # The working days of the years the tests walk through: the library's where it knows them (2026),
-# weekends only for 2027-2030 (a stand-in for schedules not yet published), except a test
-# holiday on Monday 2027-03-29 (no such holiday exists: a test value).
+# weekends only for 2027-2031 (a stand-in for schedules not yet published), except a test
+# holiday on Monday 2028-03-27 (no such holiday exists: a test value).
 CALENDAR = WorkingDayCalendar(
-    {year: {"holidays": [], "workdays": []} for year in (2027, 2028, 2029, 2030)}
-    | {2027: {"holidays": ["2027-03-29"], "workdays": []}}
+    {year: {"holidays": [], "workdays": []} for year in (2027, 2028, 2029, 2030, 2031)}
+    | {2028: {"holidays": ["2028-03-27"], "workdays": []}}
 )
 
 
+ACT_DATES = ("reported_on", "found_on", "ordered_on", "rectified_on", "decided_on")
+
+
+def _context(command, ctx):
+    """The test calendar unless a test names another; today the command's act date (an act
+    recorded the day it happens) unless a test names the day."""
+    base = {"calendar": CALENDAR}
+    for name in ACT_DATES:
+        if getattr(command, name, None) is not None:
+            base["today"] = getattr(command, name)
+            break
+    return {**base, **ctx}
+
+
 def when(decider, state, command, **ctx):
-    """givenwhenthen.when with the test calendar unless a test names another."""
-    return givenwhenthen.when(decider, state, command, **{"calendar": CALENDAR, **ctx})
+    """givenwhenthen.when with the test calendar and the act's day (see ``_context``)."""
+    return givenwhenthen.when(decider, state, command, **_context(command, ctx))
 
 
 def refused(clause, decider, state, command, **ctx):
-    return givenwhenthen.refused(clause, decider, state, command, **{"calendar": CALENDAR, **ctx})
+    return givenwhenthen.refused(clause, decider, state, command, **_context(command, ctx))
 
 
 PASSING = {
@@ -65,7 +83,13 @@ PASSING = {
 
 
 def in_year(n):
-    """The first day of tenure year ``n`` (a day its report is accepted)."""
+    """The first day of tenure year ``n``'s report window (the first day its report is
+    accepted)."""
+    return YEARS[n - 1]["window_opens_on"]
+
+
+def starts(n):
+    """The first day of tenure year ``n``."""
     return YEARS[n - 1]["starts_on"]
 
 
@@ -86,6 +110,7 @@ def open_tenure(track="seller", baseline=None):
         period_end=END,
         baseline_year=2025,
         baseline=dict(baseline_of(track) if baseline is None else baseline),
+        certified_on=START,
     )
 
 
@@ -101,19 +126,21 @@ def opened(track="seller", baseline=None):
             "baseline_year": 2025,
             "baseline": dict(baseline_of(track) if baseline is None else baseline),
             "origin": "selection",
+            "certified_on": START,
             "years": [dict(y) for y in YEARS],
         },
         ("LT-10", "LT-11"),
     )
 
 
-def report(year, activities=2, backbones=6, full_time=True, **figures):
+def report(year, activities=2, backbones=6, full_time=True, on=None, **figures):
     return FileAnnualReport(
         tenure_year=year,
         figures=figures,
         promotion_activities=activities,
         backbones_trained=backbones,
         full_time_in_chuxiong=full_time,
+        reported_on=on or in_year(year),
     )
 
 
@@ -127,7 +154,7 @@ def filed(year, activities=2, backbones=6, full_time=True, on=None, **figures):
             "promotion_activities": activities,
             "backbones_trained": backbones,
             "full_time_in_chuxiong": full_time,
-            "filed_on": on or in_year(year),
+            "reported_on": on or in_year(year),
         },
         ("LT-11.1", "LT-12"),
     )

@@ -37,10 +37,11 @@ STAGES = (
     "qualification_review",
     "expert_review",
     "inspection",
+    "proposal",
     "approval",
     "standing_committee",
 )
-STAGE_CLAUSES = ("LT-9.1", "LT-9.2", "LT-9.3", "LT-9.4", "LT-9.5", "LT-9.5")
+STAGE_CLAUSES = ("LT-9.1", "LT-9.2", "LT-9.3", "LT-9.4", "LT-9.5", "LT-9.5", "LT-9.5")
 SUBMITTED_ON = D(2026, 3, 2)
 SELLER_EVIDENCE = {
     "sales_fen": 350_000_000,
@@ -50,6 +51,7 @@ SELLER_EVIDENCE = {
 }
 INFLUENCER_EVIDENCE = {"followers": 150_000, "exposure": 2_400_000}
 BODIES = tuple(policy.COUNTY_BODIES)
+PERSON = "pk-1f3a"
 
 
 # -- histories ---------------------------------------------------------------------------------
@@ -59,6 +61,7 @@ def submitted(
     round_year=2026,
     submitted_on=SUBMITTED_ON,
     enterprise_code=CODE,
+    person_key=None,
 ):
     payload = {
         "application_id": APP,
@@ -73,6 +76,8 @@ def submitted(
     }
     if enterprise_code:
         payload["enterprise_code"] = enterprise_code
+    if person_key:
+        payload["person_key"] = person_key
     return NewEvent("ApplicationSubmitted", payload, ("LT-9.1", category))
 
 
@@ -109,6 +114,7 @@ def experts(*scores, votes=None):
 
 
 CHAIR = {"name": "专家0", "signed_on": D(2026, 4, 1)}
+JUDGED = {"employment_strong": True, "tax_large": False, "reasons": "带动就业12人，居全县前列"}
 CLEAR = {"body": "州纪委州监委派驻纪检监察组", "clear": True, "opinion": "无违纪违法问题"}
 
 
@@ -117,6 +123,8 @@ def review(stage, passed=True, day=None, score=80, **kw):
     record = {}
     if stage == "county_recommendation":
         record["county_opinions"] = opinions()
+        if passed:
+            record["seller_contribution"] = JUDGED
     elif stage == "expert_review":
         record["experts"] = experts(score, score, score, votes=["for" if passed else "against"] * 3)
         record["chair"] = CHAIR
@@ -137,18 +145,20 @@ def through(n, score=80, **first):
     """Submitted, eligible, and the first ``n`` stages passed (as the decider records them)."""
     history = [submitted(**first), assessed()]
     start = first.get("submitted_on", SUBMITTED_ON) + dt.timedelta(days=8)
+    judged = first.get("category", "LT-6.3") == "LT-6.3"
     for i, stage in enumerate(STAGES[:n]):
+        extra = {"seller_contribution": None} if stage == STAGES[0] and not judged else {}
         history += when(
             application,
             given(application, *history),
-            review(stage, day=start + dt.timedelta(days=i), score=score),
+            review(stage, day=start + dt.timedelta(days=i), score=score, **extra),
             **ctx(),
         )
     return history
 
 
 def approved(**first):
-    return through(6, **first)
+    return through(len(STAGES), **first)
 
 
 def notice(start, end):
@@ -176,6 +186,7 @@ def test_policy_parameters():
         "prefecture_officer",
         "expert_chair",
         "inspector",
+        "prefecture_officer",
         "leading_group",
         "standing_committee",
     ]
@@ -183,6 +194,11 @@ def test_policy_parameters():
     assert policy.TRAINING_PERIOD_YEARS == 3
     assert policy.ROUND_QUOTA_MAX == 10
     assert len(policy.COUNTY_BODIES) == 6
+    assert policy.POLICY_VERSION == "LT-2022-09-01/v3"
+    assert policy.COUNTY_RECOMMENDATION_READING == "county_decides"
+    assert policy.SELLER_CONTRIBUTION_READING == "county_judgement"
+    assert policy.ENTERPRISE_TALENT_COUNTS == "ever"
+    assert policy.PROPOSAL_DEFAULT_ORDER == "expert_score"
 
 
 # -- the whole path ----------------------------------------------------------------------------
@@ -204,9 +220,18 @@ def test_the_whole_path_with_every_record():
                 "stage": "county_recommendation",
                 "decided_on": D(2026, 3, 10),
                 "county_opinions": [dict(o) for o in opinions()],
+                "seller_contribution": {
+                    "jobs_driven": 12,
+                    "tax_paid_fen": 1_200_000,
+                    "employment_strong": True,
+                    "tax_large": False,
+                    "met": True,
+                    "reasons": JUDGED["reasons"],
+                    "reading": "county_judgement",
+                },
                 "opinion": "同意",
             },
-            ("LT-9.1",),
+            ("LT-9.1", "LT-6.3"),
         ),
     )
     then(
@@ -263,6 +288,28 @@ def test_the_whole_path_with_every_record():
         ),
     )
     then(
+        step(review("proposal", day=D(2026, 5, 6)), **ctx()),
+        NewEvent(
+            "ReviewPassed",
+            {
+                "application_id": APP,
+                "stage": "proposal",
+                "decided_on": D(2026, 5, 6),
+                "proposal": {
+                    "rank": 1,
+                    "reason": "专家评审得分 87.33，排名第 1",
+                    "order": "expert_score",
+                    "rank_by_score": 1,
+                    "expert_score": "87.33",
+                    "quota": 10,
+                    "proposed": 0,
+                },
+                "opinion": "同意",
+            },
+            ("LT-9.5", "LT-8"),
+        ),
+    )
+    then(
         step(review("approval", day=D(2026, 5, 8)), **ctx()),
         NewEvent(
             "ReviewPassed",
@@ -279,7 +326,7 @@ def test_the_whole_path_with_every_record():
                 },
                 "opinion": "同意",
             },
-            ("LT-9.5", "LT-8"),
+            ("LT-9.5", "LT-8", "LT-10"),
         ),
     )
     then(
@@ -304,7 +351,7 @@ def test_the_whole_path_with_every_record():
 
     then(step(StartNotice(D(2026, 5, 25))), notice(D(2026, 5, 25), D(2026, 5, 29)))
     then(
-        step(Certify("talent-0001"), **ctx()),
+        step(Certify("talent-0001", certified_on=D(2026, 6, 1)), **ctx()),
         NewEvent(
             "TalentCertified",
             {
@@ -316,20 +363,21 @@ def test_the_whole_path_with_every_record():
                 "track": "seller",
                 "baseline_year": 2025,
                 "baseline": {"sales_fen": 350_000_000},
-                "period_start": D(2026, 11, 23),
-                "period_end": D(2029, 11, 22),
+                "period_start": D(2026, 6, 1),
+                "period_end": D(2029, 5, 31),
                 "origin": "selection",
                 "round_year": 2026,
                 "enterprise_name": "楚雄彝绣电子商务有限公司",
+                "certified_on": D(2026, 6, 1),
                 "applicant_id": "applicant-7",
                 "enterprise_code": CODE,
             },
-            ("LT-9.5", "LT-8", "LT-10"),
+            ("LT-9.5", "LT-8", "LT-10", "LT-10.1"),
         ),
     )
     assert types(history) == (
         ["ApplicationSubmitted", "EligibilityAssessed"]
-        + ["ReviewPassed"] * 6
+        + ["ReviewPassed"] * 7
         + ["PublicNoticeStarted", "TalentCertified"]
     )
     assert given(application, *history).status == "certified"
@@ -392,7 +440,7 @@ def test_an_ineligible_application_cannot_be_reviewed():
 
 
 # -- stages in order (LT-9) ----------------------------------------------------------------------
-@pytest.mark.parametrize("done", range(6))
+@pytest.mark.parametrize("done", range(len(STAGES)))
 @pytest.mark.parametrize("stage", STAGES)
 def test_a_stage_out_of_order_is_refused(done, stage):
     state = given(application, *through(done))
@@ -414,7 +462,7 @@ def test_no_review_after_the_standing_committee():
 
 
 # -- rejection -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("done", range(6))
+@pytest.mark.parametrize("done", range(len(STAGES)))
 def test_a_rejection_needs_reasons(done):
     stage = STAGES[done]
     state = given(application, *through(done))
@@ -491,26 +539,114 @@ def test_county_recommends_only_with_all_six_opinions():
     assert err.fields == {"county_opinions": ["Missing: agriculture, commerce."]}
 
 
-def test_county_cannot_recommend_when_a_body_objects():
+def test_the_county_decides_after_the_six_opinions_with_its_reasons():
+    """Given the six opinions with the organisation department against, when the county
+    recommends, then it must give its reasons (county_decides) and the opinion against is
+    recorded; without all six opinions it cannot recommend."""
+    state = given(application, *through(0))
+    against = opinions(agree=BODIES[1:])
+    err = refused(
+        "LT-9.1", application, state, review("county_recommendation", county_opinions=against)
+    )
+    assert err.fields == {"reasons": ["Required when a county body's opinion is against."]}
+    [event] = when(
+        application,
+        state,
+        review(
+            "county_recommendation", county_opinions=against, reasons=("择优：销售额居全县首位",)
+        ),
+    )
+    assert event.event_type == "ReviewPassed"
+    assert event.payload["reasons"] == ["择优：销售额居全县首位"]
+    assert event.payload["county_opinions"][0] == {
+        "body": "organisation_department",
+        "agrees": False,
+        "opinion": "不同意",
+        "signed_on": D(2026, 3, 10),
+    }
+    err = refused(
+        "LT-9.1",
+        application,
+        state,
+        review("county_recommendation", county_opinions=opinions(bodies=BODIES[:5])),
+    )
+    assert err.fields == {"county_opinions": ["Missing: commerce."]}
+    [event] = when(
+        application,
+        state,
+        review("county_recommendation", False, county_opinions=against, reasons=("不择优",)),
+    )
+    assert event.event_type == "ReviewRejected"
+
+
+def test_the_other_reading_lets_one_body_veto(monkeypatch):
+    monkeypatch.setattr(policy, "COUNTY_RECOMMENDATION_READING", "any_body_vetoes")
     state = given(application, *through(0))
     err = refused(
         "LT-9.1",
         application,
         state,
-        review("county_recommendation", county_opinions=opinions(agree=BODIES[1:])),
+        review("county_recommendation", county_opinions=opinions(agree=BODIES[1:]), reasons=("x",)),
     )
     assert err.fields == {"county_opinions": ["Not agreed by: organisation_department."]}
+
+
+# -- LT-6.3: the county's judgement on job creation and tax ------------------------------------
+@pytest.mark.parametrize(
+    "strong, large, ok",
+    [(True, False, True), (False, True, True), (True, True, True), (False, False, False)],
+)
+def test_an_lt63_applicant_is_recommended_on_the_countys_judgement(strong, large, ok):
+    """Given an LT-6.3 applicant with 12 jobs and 12,000 CNY of tax, when the county records its
+    judgement, then it recommends only finding strong job creation or a large tax contribution."""
+    state = given(application, *through(0))
+    judged = {"employment_strong": strong, "tax_large": large, "reasons": "按本县同类企业比较"}
+    command = review("county_recommendation", seller_contribution=judged)
+    if ok:
+        [event] = when(application, state, command)
+        assert event.payload["seller_contribution"] == {
+            "jobs_driven": 12,
+            "tax_paid_fen": 1_200_000,
+            "employment_strong": strong,
+            "tax_large": large,
+            "met": True,
+            "reasons": "按本县同类企业比较",
+            "reading": "county_judgement",
+        }
+        assert event.clauses == ("LT-9.1", "LT-6.3")
+    else:
+        err = refused("LT-6.3", application, state, command)
+        assert err.fields == {"seller_contribution": ["Neither employment_strong nor tax_large."]}
+
+
+def test_one_fen_of_tax_is_not_enough_by_itself():
+    """Given an LT-6.3 applicant with no jobs and one fen of tax, the county's judgement is still
+    required: a recommendation without it is refused."""
+    evidence = {**SELLER_EVIDENCE, "jobs_driven": 0, "tax_paid_fen": 1}
+    state = given(application, *through(0, evidence=evidence))
+    err = refused(
+        "LT-6.3", application, state, review("county_recommendation", seller_contribution=None)
+    )
+    assert err.fields == {"seller_contribution": ["Required to recommend an LT-6.3 applicant."]}
     [event] = when(
         application,
         state,
-        review(
-            "county_recommendation",
-            False,
-            county_opinions=opinions(agree=BODIES[1:]),
-            reasons=("县委组织部不同意",),
-        ),
+        review("county_recommendation", False, seller_contribution=None, reasons=("贡献不足",)),
     )
-    assert event.payload["county_opinions"][0]["agrees"] is False
+    assert "seller_contribution" not in event.payload
+
+
+def test_the_judgement_is_for_lt63_applicants_only():
+    state = given(application, *through(0, category="LT-6.4", evidence={"sales_fen": 12_000_000}))
+    err = refused("LT-9.1", application, state, review("county_recommendation"))
+    assert err.fields == {"seller_contribution": ["Only for an LT-6.3 applicant."]}
+    err = refused(
+        "LT-9.2",
+        application,
+        given(application, *through(1)),
+        review("qualification_review", seller_contribution=JUDGED),
+    )
+    assert err.fields == {"seller_contribution": ["Not part of the qualification_review record."]}
 
 
 # -- LT-9.3: the expert committee ------------------------------------------------------------------
@@ -596,7 +732,7 @@ def test_inspection_passes_only_with_a_clear_discipline_opinion():
     assert event.payload["discipline_opinion"] == unclear
 
 
-# -- LT-8 / LT-9.5: the quota, ranked by expert score at approval --------------------------------
+# -- LT-8 / LT-9.5: the Commerce Bureau's proposal, the quota at proposal and at approval ------
 def standing(*candidates):
     return tuple(
         Candidate(f"app-{i:04d}", Decimal(score), **flags)
@@ -604,26 +740,45 @@ def standing(*candidates):
     )
 
 
+INSPECTED = {"inspected": True}
+PROPOSED = {"inspected": True, "proposed": True}
+
+
 @pytest.mark.parametrize(
     "others, ok, clause",
     [
         ([], True, None),
-        ([(90, {"approved": True})] * 9, True, None),  # the 10th place
-        ([(90, {"approved": True})] * 10, False, "LT-8"),  # quota taken
-        ([(95, {})] * 10, False, "LT-9.5"),  # 10 ahead still in review
-        ([(95, {})] * 9, True, None),  # 9 ahead: place 10 is free
-        ([(80, {})] * 10, True, None),  # ties are not ahead
-        ([(70, {})] * 15, True, None),  # lower scores wait
-        ([(95, {"approved": True})] * 5 + [(95, {})] * 5, False, "LT-9.5"),
+        ([(90, PROPOSED)] * 9, True, None),  # the 10th place
+        ([(90, PROPOSED)] * 10, False, "LT-8"),  # quota taken at the proposal
+        ([(90, {**PROPOSED, "approved": True})] * 10, False, "LT-8"),
+        ([(95, INSPECTED)] * 10, False, "LT-9.5"),  # 10 ahead not yet proposed
+        ([(95, INSPECTED)] * 9, True, None),  # 9 ahead: place 10 is free
+        ([(80, INSPECTED)] * 10, True, None),  # ties are not ahead
+        ([(70, INSPECTED)] * 15, True, None),  # lower scores wait
+        ([(95, {})] * 15, True, None),  # not yet inspected: not ahead
+        ([(95, PROPOSED)] * 5 + [(95, INSPECTED)] * 5, False, "LT-9.5"),
     ],
 )
-def test_approval_within_the_quota_by_rank(others, ok, clause):
+def test_proposal_within_the_quota_by_expert_score(others, ok, clause):
+    """Given candidates of the round, when the bureau proposes in the default order (expert
+    score), then the candidate takes its score's rank while a place is free after those proposed
+    and every higher-scored inspected candidate not yet proposed."""
     state = given(application, *through(4, score=80))
-    command = review("approval")
+    command = review("proposal")
     context = ctx(standing=standing(*others))
     if ok:
         [event] = when(application, state, command, **context)
-        assert event.payload["ranking"]["rank"] == 1 + sum(1 for s, _ in others if s > 80)
+        rank = 1 + sum(1 for s, f in others if s > 80 and f.get("inspected"))
+        assert event.payload["proposal"] == {
+            "rank": rank,
+            "reason": f"专家评审得分 80.00，排名第 {rank}",
+            "order": "expert_score",
+            "rank_by_score": rank,
+            "expert_score": "80.00",
+            "quota": 10,
+            "proposed": sum(1 for _, f in others if f.get("proposed")),
+        }
+        assert event.clauses == ("LT-9.5", "LT-8")
     else:
         err = refused(clause, application, state, command, **context)
         assert err.details["quota"] == 10
@@ -636,25 +791,98 @@ def test_a_ranked_refusal_names_who_is_ahead():
         "LT-9.5",
         application,
         state,
-        review("approval"),
-        **ctx(round=rnd, standing=standing((90, {}), (85, {}), (60, {}))),
+        review("proposal"),
+        **ctx(round=rnd, standing=standing((90, INSPECTED), (85, INSPECTED), (60, INSPECTED))),
     )
-    assert err.details == {"rank": 3, "quota": 2, "approved": 0, "ahead": ["app-0100", "app-0101"]}
+    assert err.details == {"rank": 3, "quota": 2, "proposed": 0, "ahead": ["app-0100", "app-0101"]}
 
 
-def test_a_candidate_can_always_be_rejected_at_approval():
-    state = given(application, *through(4))
+def test_the_bureau_ranks_on_review_and_inspection_with_its_reason():
+    """Given two higher-scored candidates waiting, when the bureau gives a rank of its own with
+    its reason, then it is recorded as the bureau's order; without a reason, or at a rank held or
+    beyond the quota, it is refused."""
+    state = given(application, *through(4, score=80))
+    others = standing((90, INSPECTED), (85, {**PROPOSED, "proposal_rank": 1}))
+    rnd = Round(2026, 2, D(2026, 1, 1), D(2026, 12, 31))
     [event] = when(
         application,
         state,
-        review("approval", False, reasons=("名额已满",)),
-        **ctx(standing=standing(*[(99, {"approved": True})] * 10)),
+        review("proposal", proposal={"rank": 2, "reason": "考察中带动脱贫成效突出"}),
+        **ctx(round=rnd, standing=others),
     )
-    assert event.event_type == "ReviewRejected"
+    assert event.payload["proposal"] == {
+        "rank": 2,
+        "reason": "考察中带动脱贫成效突出",
+        "order": "bureau",
+        "rank_by_score": 3,
+        "expert_score": "80.00",
+        "quota": 2,
+        "proposed": 1,
+    }
+    assert given(application, *through(4, score=80), event).proposal_rank == 2
+    err = refused(
+        "LT-9.5",
+        application,
+        state,
+        review("proposal", proposal={"rank": 2}),
+        **ctx(round=rnd, standing=others),
+    )
+    assert err.fields == {"proposal": {"reason": ["Required with a rank."]}}
+    for rank in (1, 3):  # held by app-0101; beyond the quota of 2
+        err = refused(
+            "LT-9.5",
+            application,
+            state,
+            review("proposal", proposal={"rank": rank, "reason": "x"}),
+            **ctx(round=rnd, standing=others),
+        )
+        assert err.fields == {"proposal": {"rank": ["A free rank from 1 to 2."]}}
+
+
+def test_a_rank_belongs_to_the_proposal_only():
+    state = given(application, *through(5))
+    err = refused("LT-9.5", application, state, review("approval", proposal={"rank": 1}), **ctx())
+    assert err.fields == {"proposal": ["Not part of the approval record."]}
+
+
+@pytest.mark.parametrize("approved, ok", [(0, True), (9, True), (10, False)])
+def test_the_quota_binds_again_at_approval(approved, ok):
+    """Given the candidate proposed at rank 3, when the Leading Group approves with ``approved``
+    others of the round approved, then it is approved at its proposed rank within the quota."""
+    history = through(4, score=80)
+    history += when(
+        application,
+        given(application, *history),
+        review("proposal", proposal={"rank": 3, "reason": "综合评审和考察"}),
+        **ctx(),
+    )
+    state = given(application, *history)
+    others = standing(*[(99, {**PROPOSED, "approved": True})] * approved)
+    if ok:
+        [event] = when(application, state, review("approval"), **ctx(standing=others))
+        assert event.payload["ranking"] == {
+            "rank": 3,
+            "candidates": approved + 1,
+            "quota": 10,
+            "approved": approved,
+            "expert_score": "80.00",
+        }
+        assert event.clauses == ("LT-9.5", "LT-8", "LT-10")
+    else:
+        err = refused("LT-8", application, state, review("approval"), **ctx(standing=others))
+        assert err.details == {"quota": 10, "approved": 10}
+
+
+def test_a_candidate_can_always_be_rejected_at_proposal_and_approval():
+    full = ctx(standing=standing(*[(99, {**PROPOSED, "approved": True})] * 10))
+    for n, stage in ((4, "proposal"), (5, "approval")):
+        state = given(application, *through(n))
+        [event] = when(application, state, review(stage, False, reasons=("名额已满",)), **full)
+        assert event.event_type == "ReviewRejected"
 
 
 def test_the_standing_committee_agrees_within_the_quota():
-    state = given(application, *through(5))
+    state = given(application, *through(6))
     err = refused(
         "LT-8",
         application,
@@ -673,7 +901,7 @@ def test_the_standing_committee_agrees_within_the_quota():
 
 
 def test_the_candidate_itself_does_not_count_against_the_quota():
-    state = given(application, *through(5, score=80))
+    state = given(application, *through(6, score=80))
     me = Candidate(APP, Decimal(80), approved=True)
     others = standing(*[(99, {"approved": True, "confirmed": True})] * 9)
     assert types(
@@ -681,8 +909,27 @@ def test_the_candidate_itself_does_not_count_against_the_quota():
     ) == ["ReviewPassed"]
 
 
+def test_a_history_recorded_before_the_proposal_stage_goes_on():
+    """Given an application approved by the Leading Group straight after the inspection (policy
+    v2, no proposal stage), then its next stage is the Standing Committee; one inspected but not
+    yet approved goes to the proposal."""
+    history = through(4)
+    v2_approval = NewEvent(
+        "ReviewPassed",
+        {
+            "application_id": APP,
+            "stage": "approval",
+            "decided_on": D(2026, 3, 20),
+            "opinion": "同意",
+        },
+        ("LT-9.5", "LT-8"),
+    )
+    assert given(application, *history).next_stage == "proposal"
+    assert given(application, *history, v2_approval).next_stage == "standing_committee"
+
+
 # -- public notice (LT-9.5) ------------------------------------------------------------------
-@pytest.mark.parametrize("done", range(6))
+@pytest.mark.parametrize("done", range(len(STAGES)))
 def test_notice_only_once_the_standing_committee_agreed(done):
     state = given(application, *through(done))
     refused("LT-9.5", application, state, StartNotice(D(2026, 11, 16)))
@@ -694,11 +941,11 @@ def test_no_notice_before_submission_nor_twice():
 
 
 def test_notice_is_not_in_the_future_nor_before_the_standing_committee():
-    state = given(application, *approved())  # Standing Committee on 2026-03-15
+    state = given(application, *approved())  # Standing Committee on 2026-03-16
     err = refused("LT-9.5", application, state, StartNotice(D(2026, 11, 24)))
     assert err.fields == {"start_date": ["Must not be after today."]}
-    err = refused("LT-9.5", application, state, StartNotice(D(2026, 3, 14)))
-    assert err.fields == {"start_date": ["Must not be before 2026-03-15."]}
+    err = refused("LT-9.5", application, state, StartNotice(D(2026, 3, 15)))
+    assert err.fields == {"start_date": ["Must not be before 2026-03-16."]}
     then(
         when(application, state, StartNotice(D(2026, 11, 23))),
         notice(D(2026, 11, 23), D(2026, 11, 27)),
@@ -912,16 +1159,113 @@ def test_no_more_certified_than_the_quota():
     assert err.details == {"quota": 10, "certified": 10}
 
 
-def test_an_enterprise_that_got_its_talent_meanwhile_gets_no_second():
+TALENT_OF_ENTERPRISE = (("talent-yixiang-YX9", D(2020, 1, 10), D(2023, 1, 9)),)
+
+
+def test_an_enterprise_with_a_talent_gets_no_second_certified():
+    """Given the enterprise had a transferred Yixiang talent (period over), when its second
+    person is certified, then LT-10 refuses (the literal reading: ever)."""
     state = given(application, *on_notice())
     err = refused(
         "LT-10",
         application,
         state,
         Certify("t-1"),
-        **ctx(lookups={"enterprise_talent": "talent-yixiang-YX9"}),
+        **ctx(lookups={"enterprise_talents": TALENT_OF_ENTERPRISE}),
     )
     assert "talent-yixiang-YX9" in err.message
+    assert err.details == {"enterprise_code": CODE, "talent_id": "talent-yixiang-YX9"}
+
+
+def test_an_enterprise_with_a_talent_gets_no_second_approved():
+    state = given(application, *through(5))
+    err = refused(
+        "LT-10",
+        application,
+        state,
+        review("approval"),
+        **ctx(lookups={"enterprise_talents": TALENT_OF_ENTERPRISE}),
+    )
+    assert "approved" in err.message
+    [event] = when(
+        application,
+        state,
+        review("approval", False, reasons=("同一企业只认定一名",)),
+        **ctx(lookups={"enterprise_talents": TALENT_OF_ENTERPRISE}),
+    )
+    assert event.event_type == "ReviewRejected"
+
+
+@pytest.mark.parametrize("end, ok", [(D(2026, 11, 22), True), (D(2026, 11, 23), False)])
+def test_the_in_period_reading_counts_a_talent_in_its_period(monkeypatch, end, ok):
+    monkeypatch.setattr(policy, "ENTERPRISE_TALENT_COUNTS", "in_period")
+    state = given(application, *on_notice())
+    lookups = {"enterprise_talents": (("talent-9", D(2023, 11, 23), end),)}
+    if ok:
+        assert types(when(application, state, Certify("t-1"), **ctx(lookups=lookups))) == [
+            "TalentCertified"
+        ]
+    else:
+        refused("LT-10", application, state, Certify("t-1"), **ctx(lookups=lookups))
+
+
+def test_an_individual_has_no_enterprise_to_count():
+    state = given(application, *on_notice(enterprise_code=None))
+    lookups = {"enterprise_talents": TALENT_OF_ENTERPRISE}
+    assert types(when(application, state, Certify("t-1"), **ctx(lookups=lookups))) == [
+        "TalentCertified"
+    ]
+
+
+# -- certification's date (LT-10: the period counts from it) ----------------------------------
+@pytest.mark.parametrize(
+    "day, ok, message",
+    [
+        (D(2026, 11, 20), False, "Must be after 2026-11-20."),  # the notice's last day
+        (D(2026, 11, 21), True, None),  # the day after
+        (D(2026, 11, 23), True, None),  # today
+        (D(2026, 11, 24), False, "Must not be after today."),
+    ],
+)
+def test_certified_on_is_after_the_notice_and_not_in_the_future(day, ok, message):
+    state = given(application, *on_notice())
+    if ok:
+        [event] = when(application, state, Certify("t-1", certified_on=day), **ctx())
+        assert (event.payload["certified_on"], event.payload["period_start"]) == (day, day)
+        assert event.payload["period_end"] == period_end(day)
+    else:
+        err = refused("LT-9.5", application, state, Certify("t-1", certified_on=day), **ctx())
+        assert err.fields == {"certified_on": [message]}
+
+
+def test_a_certification_of_2023_recorded_today_starts_the_period_in_2023():
+    """Given a 2023 round's candidate whose notice closed on 2023-05-12, when the certification
+    of 2023-05-15 is recorded on 2026-11-23, then the period runs 2023-05-15 to 2026-05-14."""
+    history = on_notice(
+        start=D(2023, 5, 8), end=D(2023, 5, 12), round_year=2023, submitted_on=D(2023, 3, 2)
+    )
+    rnd = Round(2023, 10, D(2023, 1, 1), D(2023, 12, 31))
+    [event] = when(
+        application,
+        given(application, *history),
+        Certify("t-2023", certified_on=D(2023, 5, 15)),
+        **ctx(round=rnd),
+    )
+    p = event.payload
+    assert (p["certified_on"], p["period_start"], p["period_end"], p["baseline_year"]) == (
+        D(2023, 5, 15),
+        D(2023, 5, 15),
+        D(2026, 5, 14),
+        2022,
+    )
+    assert given(application, *history, event).last_decided_on == D(2023, 5, 15)
+
+
+def test_a_person_in_a_training_period_is_not_certified_again():
+    state = given(application, *on_notice())
+    lookups = {"person_talents": (("talent-old", D(2024, 1, 1), D(2026, 12, 31)),)}
+    err = refused("LT-10.1", application, state, Certify("t-1"), **ctx(lookups=lookups))
+    assert err.details == {"talent_id": "talent-old"}
 
 
 @pytest.mark.parametrize(
@@ -940,7 +1284,8 @@ def test_an_enterprise_that_got_its_talent_meanwhile_gets_no_second():
 )
 def test_certification_carries_track_and_baseline(category, track, evidence, baseline):
     state = given(
-        application, *on_notice(category=category, evidence=evidence, enterprise_code=None)
+        application,
+        *on_notice(category=category, evidence=evidence, enterprise_code=None, person_key=PERSON),
     )
     then(
         when(application, state, Certify("talent-7"), **ctx()),
@@ -960,9 +1305,11 @@ def test_certification_carries_track_and_baseline(category, track, evidence, bas
                 "origin": "selection",
                 "round_year": 2026,
                 "enterprise_name": "楚雄彝绣电子商务有限公司",
+                "certified_on": D(2026, 11, 23),
                 "applicant_id": "applicant-7",
+                "person_key": PERSON,
             },
-            ("LT-9.5", "LT-8", "LT-10"),
+            ("LT-9.5", "LT-8", "LT-10", "LT-10.1"),
         ),
     )
 
@@ -1033,3 +1380,118 @@ def test_no_withdrawal_once_certified_or_closed():
     for history in (certified, [submitted(), assessed(False)]):
         err = refused("LT-9", application, given(application, *history), Withdraw("x"))
         assert "only an application still in the selection" in err.message
+
+
+@pytest.mark.parametrize(
+    "day, ok, message",
+    [
+        (D(2026, 3, 16), False, "Must not be before 2026-03-17."),  # before the last decision
+        (D(2026, 3, 17), True, None),  # the day of the last decision
+        (D(2026, 11, 23), True, None),  # today
+        (D(2026, 11, 24), False, "Must not be after today."),
+    ],
+)
+def test_withdrawn_on_is_bounded_by_the_last_act_and_today(day, ok, message):
+    """Given an application whose Standing Committee decided on 2026-03-17, when it is withdrawn
+    on ``day``, then the act's date is kept, or refused naming withdrawn_on."""
+    history = through(len(STAGES) - 1) + [
+        NewEvent(
+            "ReviewPassed",
+            {
+                "application_id": APP,
+                "stage": "standing_committee",
+                "decided_on": D(2026, 3, 17),
+                "opinion": "同意",
+            },
+            ("LT-9.5", "LT-8"),
+        )
+    ]
+    state = given(application, *history)
+    if ok:
+        [event] = when(application, state, Withdraw("个人原因", withdrawn_on=day))
+        assert event.payload["withdrawn_on"] == day
+    else:
+        err = refused("LT-9", application, state, Withdraw("个人原因", withdrawn_on=day))
+        assert err.fields == {"withdrawn_on": [message]}
+
+
+# -- LT-10.1: once per person, at submission --------------------------------------------------
+def person_submit(day=SUBMITTED_ON):
+    return Submit(
+        APP,
+        2026,
+        "楚雄市",
+        "李明",
+        "x",
+        "LT-6.4",
+        {"sales_fen": 12_000_000},
+        day,
+        person_key=PERSON,
+    )
+
+
+def test_a_person_holds_one_live_application():
+    """Given the person's live application app-0007, when they file another, then LT-10.1
+    refuses naming it; with none live it is filed."""
+    err = refused(
+        "LT-10.1",
+        application,
+        given(application),
+        person_submit(),
+        round=ROUND,
+        lookups={"person_applications": ("app-0007",)},
+    )
+    assert err.fields == {"id_number": ["Already has a live application."]}
+    assert err.details == {"applications": ["app-0007"]}
+    events = when(application, given(application), person_submit(), round=ROUND, lookups={})
+    assert types(events) == ["ApplicationSubmitted", "EligibilityAssessed"]
+    assert events[0].payload["person_key"] == PERSON
+
+
+@pytest.mark.parametrize(
+    "period, ok",
+    [
+        ((D(2023, 3, 2), D(2026, 3, 1)), True),  # ended the day before submission
+        ((D(2023, 3, 3), D(2026, 3, 2)), False),  # its last day is the submission day
+        ((D(2026, 3, 2), D(2029, 3, 1)), False),  # its first day
+        ((D(2026, 3, 3), D(2029, 3, 2)), True),  # not begun (a later certification)
+    ],
+)
+def test_no_application_during_a_training_period(period, ok):
+    """Given the person was a talent over ``period``, when they apply on 2026-03-02, then they
+    may only outside it (a former talent may apply again)."""
+    lookups = {"person_talents": (("talent-old", *period),)}
+    if ok:
+        events = when(
+            application, given(application), person_submit(), round=ROUND, lookups=lookups
+        )
+        assert types(events) == ["ApplicationSubmitted", "EligibilityAssessed"]
+    else:
+        err = refused(
+            "LT-10.1",
+            application,
+            given(application),
+            person_submit(),
+            round=ROUND,
+            lookups=lookups,
+        )
+        assert err.details == {"talent_id": "talent-old"}
+
+
+def test_no_act_before_the_rules_took_effect():
+    rnd = Round(2022, 10, D(2022, 1, 1), D(2022, 12, 31))  # a window recorded before the bound
+    err = refused(
+        "LT-9.1",
+        application,
+        given(application),
+        Submit(APP, 2022, "楚雄市", "李明", "x", "LT-6.4", {"sales_fen": 1}, D(2022, 8, 31)),
+        round=rnd,
+    )
+    assert err.fields == {"submitted_on": ["Must not be before 2022-09-01."]}
+    events = when(
+        application,
+        given(application),
+        Submit(APP, 2022, "楚雄市", "李明", "x", "LT-6.4", {"sales_fen": 1}, D(2022, 9, 1)),
+        round=rnd,
+    )
+    assert types(events) == ["ApplicationSubmitted", "EligibilityAssessed"]

@@ -203,14 +203,35 @@ def test_seller_sales_must_grow_year_on_year(before, eligible):
     )
 
 
+@pytest.mark.parametrize("jobs, tax", [(0, 0), (0, 1), (1, 0), (30, 5_000_000)])
+def test_seller_jobs_and_tax_are_shown_for_the_county_to_judge(jobs, tax):
+    """Given the reading "county_judgement", when an LT-6.3 applicant shows any figures (one fen
+    of tax, none at all), then eligibility records them, not required: the county judges them at
+    its recommendation (LT-9.1)."""
+    ok, checks = outcome(submit("LT-6.3", {"jobs_driven": jobs, "tax_paid_fen": tax}))
+    assert ok
+    jobs_check, tax_check = (
+        check(checks, "LT-6.3", "jobs_driven"),
+        check(checks, "LT-6.3", "tax_paid"),
+    )
+    assert (jobs_check["value"], tax_check["value"]) == (str(jobs), str(tax))
+    assert jobs_check["required"] is False and tax_check["required"] is False
+    assert "judged by the county" in jobs_check["note"]
+    assert not [c for c in checks if c["check"] == "jobs_or_tax"]
+
+
 @pytest.mark.parametrize(
-    "jobs, tax, eligible", [(0, 0, False), (1, 0, True), (0, 1, True), (30, 5_000_000, True)]
+    "jobs, tax, eligible",
+    [(9, 99_999_999, False), (10, 0, True), (0, 100_000_000, True), (9, 100_000_000, True)],
 )
-def test_seller_drives_employment_or_pays_tax(jobs, tax, eligible):
+def test_the_threshold_reading_compares_named_figures(monkeypatch, jobs, tax, eligible):
+    monkeypatch.setattr(policy, "SELLER_CONTRIBUTION_READING", "threshold")
+    monkeypatch.setattr(policy, "SELLER_STRONG_JOBS_MIN", 10)
+    monkeypatch.setattr(policy, "SELLER_LARGE_TAX_MIN_FEN", 100_000_000)
     ok, checks = outcome(submit("LT-6.3", {"jobs_driven": jobs, "tax_paid_fen": tax}))
     assert ok is eligible
-    assert check(checks, "LT-6.3", "jobs_or_tax")["passed"] is eligible
-    assert check(checks, "LT-6.3", "jobs_driven")["required"] is False
+    assert check(checks, "LT-6.3", "jobs_or_tax")["required"] is True
+    assert check(checks, "LT-6.3", "tax_paid")["threshold"] == "100000000"
 
 
 # -- LT-6.4: cross-border 10万元以上 -----------------------------------------------------------------
@@ -264,25 +285,26 @@ def test_a_former_yixiang_applicant_is_excluded():
     assert not ok and check(checks, "LT-10", "former_yixiang_applicant")["passed"] is False
 
 
-def test_an_enterprise_that_has_a_talent_is_excluded_across_rounds():
+def test_an_enterprise_that_has_a_talent_may_still_apply():
+    """LT-10 one talent per enterprise is about certification: the enterprise's talent is shown,
+    not required (approval and certification refuse a second talent)."""
     ok, checks = outcome(submit(), enterprise_talent="talent-app-0042")
-    assert not ok
-    assert check(checks, "LT-10", "one_talent_per_enterprise")["value"] == "talent-app-0042"
+    assert ok
+    shown = check(checks, "LT-10", "enterprise_talent")
+    assert (shown["value"], shown["passed"], shown["required"]) == ("talent-app-0042", False, False)
 
 
-def test_a_second_applicant_of_an_enterprise_in_the_round_is_excluded():
-    ok, checks = outcome(submit(), enterprise_rivals=("app-0009",))
-    assert not ok
-    assert check(checks, "LT-10", "one_applicant_per_enterprise_in_round")["value"] == "app-0009"
+def test_several_applicants_of_an_enterprise_are_each_judged():
+    ok, checks = outcome(submit(), enterprise_rivals=("app-0009", "app-0011"))
+    assert ok
+    shown = check(checks, "LT-10", "enterprise_applicants_in_round")
+    assert (shown["value"], shown["required"]) == ("app-0009,app-0011", False)
 
 
-def test_an_individual_applicant_has_no_enterprise_to_count():
+def test_an_individual_applicant_has_no_enterprise_to_show():
     ok, checks = outcome(submit(enterprise_code=None), enterprise_talent="ignored")
     assert ok
-    assert (
-        check(checks, "LT-10", "one_talent_per_enterprise")["note"]
-        == "an individual applicant: no enterprise"
-    )
+    assert [c["check"] for c in checks if c["clause"] == "LT-10"] == ["former_yixiang_applicant"]
 
 
 # -- as events -------------------------------------------------------------------------------------

@@ -62,12 +62,55 @@ def test_the_quota_is_at_most_ten(quota, ok):
         assert err.fields == {"quota": ["Must be between 1 and 10."]}
 
 
-def test_rounds_start_in_2022():
-    err = refused("LT-3", selection_round, given(selection_round), open_round(year=2021))
-    assert list(err.fields) == ["year"]
-    assert types(when(selection_round, given(selection_round), open_round(year=2022))) == [
-        "RoundOpened"
-    ]
+@pytest.mark.parametrize(
+    "year, ok",
+    [(2021, False), (2022, True), (2026, True), (2027, True), (2028, False), (9999, False)],
+)
+def test_rounds_run_from_2022_to_the_year_after_today(year, ok):
+    """Given today 2026-11-23, a round is opened for 2022 up to 2027 (ROUND_YEARS_AHEAD = 1)."""
+    command = open_round(year=year, opens=D(2022, 9, 1), closes=D(2022, 12, 31))
+    if ok:
+        assert types(when(selection_round, given(selection_round), command)) == ["RoundOpened"]
+    else:
+        err = refused("LT-3", selection_round, given(selection_round), command)
+        assert err.fields == {"year": ["Must be from 2022 to 2027."]}
+
+
+@pytest.mark.parametrize(
+    "day, ok",
+    [
+        (D(2022, 8, 31), False),
+        (D(2022, 9, 1), True),
+        (D(2026, 11, 23), True),
+        (D(2026, 11, 24), False),
+    ],
+)
+def test_a_round_is_opened_on_its_own_date(day, ok):
+    command = OpenRound(2023, 10, D(2023, 3, 1), D(2023, 4, 30), opened_on=day)
+    if ok:
+        [event] = when(selection_round, given(selection_round), command)
+        assert event.payload["opened_on"] == day
+    else:
+        err = refused("LT-3", selection_round, given(selection_round), command)
+        assert err.fields == {"opened_on": ["Must be from 2022-09-01 to today."]}
+
+
+@pytest.mark.parametrize(
+    "opens, closes, ok, field",
+    [
+        (D(2022, 8, 31), D(2022, 12, 31), False, "window_opens"),
+        (D(2022, 9, 1), D(2023, 12, 31), True, None),  # the end of the year after the round's
+        (D(2022, 9, 1), D(2024, 1, 1), False, "window_closes"),
+        (D(2022, 9, 1), D(9999, 12, 31), False, "window_closes"),
+    ],
+)
+def test_the_window_is_bounded(opens, closes, ok, field):
+    command = open_round(year=2022, opens=opens, closes=closes)
+    if ok:
+        assert types(when(selection_round, given(selection_round), command)) == ["RoundOpened"]
+    else:
+        err = refused("LT-8", selection_round, given(selection_round), command)
+        assert list(err.fields) == [field]
 
 
 def test_the_window_does_not_close_before_it_opens():
@@ -155,8 +198,10 @@ def test_a_talent_still_in_the_period_transfers_with_it():
                 "applicant_name": "张红",
                 "origin": "yixiang_transfer",
                 "prior_startup_subsidy_fen": 0,
+                "person_key": "pk-2",
+                "transferred_on": D(2022, 9, 1),
             },
-            ("LT-16", "LT-10"),
+            ("LT-16", "LT-10", "LT-10.1"),
         ),
     )
     assert transfer_application_id("YX2021-03") == "yixiang-YX2021-03"
@@ -166,23 +211,50 @@ def test_a_talent_still_in_the_period_transfers_with_it():
 
 
 @pytest.mark.parametrize(
-    "end, today, ok",
+    "start, end, today, ok",
     [
-        (D(2026, 11, 23), D(2026, 11, 23), True),  # the period's last day is still in it
-        (D(2026, 11, 22), D(2026, 11, 23), False),  # over: nothing to transfer
-        (D(2029, 1, 1), D(2026, 11, 23), True),
+        # the period ran on 2022-09-01: it transfers, whenever recorded
+        (D(2020, 1, 10), D(2023, 1, 9), D(2023, 1, 10), True),
+        (D(2020, 1, 10), D(2023, 1, 9), D(2026, 11, 23), True),
+        (D(2020, 1, 1), D(2022, 9, 1), D(2026, 11, 23), True),  # its last day was 2022-09-01
+        (D(2020, 1, 1), D(2022, 8, 31), D(2022, 9, 1), False),  # over the day before
+        (D(2021, 6, 1), D(2024, 5, 31), D(2022, 9, 1), True),
     ],
 )
-def test_only_a_period_not_yet_over_transfers(end, today, ok):
-    command = transfer(end=end)
+def test_the_transfer_is_judged_on_the_day_the_rules_took_effect(start, end, today, ok):
+    """Given a Yixiang period, when the transfer is recorded on ``today``, then it transfers if
+    the period had not ended on 2022-09-01 (LT-16 自动转入), effective that day."""
+    command = transfer(start=start, end=end)
     if ok:
-        assert types(when(yixiang_person, given(yixiang_person), command, today=today)) == [
-            "YixiangTalentTransferred",
-            "TalentCertified",
-        ]
+        moved, certified = when(yixiang_person, given(yixiang_person), command, today=today)
+        assert moved.payload["transferred_on"] == D(2022, 9, 1)
+        assert certified.payload["transferred_on"] == D(2022, 9, 1)
+        assert (certified.payload["period_start"], certified.payload["period_end"]) == (
+            command.period_start,
+            end,
+        )
+        assert "certified_on" not in certified.payload
     else:
         err = refused("LT-16", yixiang_person, given(yixiang_person), command, today=today)
-        assert err.fields == {"period_end": ["The training period has ended."]}
+        assert err.fields == {"period_end": ["Must not be before 2022-09-01."]}
+
+
+@pytest.mark.parametrize(
+    "start, end, baseline_year, field",
+    [
+        (D(2019, 12, 31), D(2022, 12, 30), 2019, "period_start"),  # before the Yixiang scheme
+        (D(2020, 1, 10), D(2023, 1, 10), 2019, "period_end"),  # longer than three years
+        (D(2020, 1, 10), D(9999, 12, 31), 2019, "period_end"),
+        (D(2021, 6, 1), D(2024, 5, 31), 2018, "baseline_year"),
+        (D(2021, 6, 1), D(2024, 5, 31), 2022, "baseline_year"),
+    ],
+)
+def test_the_yixiang_record_is_bounded(start, end, baseline_year, field):
+    command = TransferTalent(
+        **{**transfer(start=start, end=end).__dict__, "baseline_year": baseline_year}
+    )
+    err = refused("LT-16", yixiang_person, given(yixiang_person), command, today=D(2026, 11, 23))
+    assert list(err.fields) == [field]
 
 
 @pytest.mark.parametrize("start, ok", [(D(2022, 8, 31), True), (D(2022, 9, 1), False)])

@@ -4,12 +4,14 @@ only above 30% (超过). Influencers (LT-6.1): followers AND exposure, qualified
 >= 30% (以上), or the county assessor's findings (promotion ability clearly improved; and influence
 further increased, for excellent)."""
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 from assessment_given import (
     COUNTY,
     END,
+    PASSING,
     START,
     TALENT,
     YEARS,
@@ -40,6 +42,7 @@ from services.assessment.domain.tenure import (
     RecordFindings,
     tenure,
 )
+from shared.calendar import WorkingDayCalendar
 
 
 def grade_of(events):
@@ -49,9 +52,12 @@ def grade_of(events):
     return graded[0].payload.get("grade", "failed")
 
 
-def findings(year, ability, influence, note="县商务局考核评估"):
+def findings(year, ability, influence, note="县商务局考核评估", on=None):
     return RecordFindings(
         tenure_year=year,
+        found_on=on or in_year(year),
+        application_and_innovation=True,
+        other_work="无",
         ability_clearly_improved=ability,
         influence_further_increased=influence,
         note=note,
@@ -64,12 +70,14 @@ def findings_recorded(year, ability, influence, on=None, note="县商务局考�
         {
             "talent_id": TALENT,
             "tenure_year": year,
+            "application_and_innovation": True,
+            "other_work": "无",
+            "note": note,
+            "found_on": on or in_year(year),
             "ability_clearly_improved": ability,
             "influence_further_increased": influence,
-            "note": note,
-            "recorded_on": on or in_year(year),
         },
-        ("LT-11.1", "LT-13"),
+        ("LT-11.1", "LT-12.3", "LT-12.5", "LT-13"),
     )
 
 
@@ -100,11 +108,15 @@ def test_rates_and_readings_are_named_parameters():
         assert isinstance(rate, Decimal)
     assert policy.FAILED_ASSESSMENT_GROUND == "LT-14.4"
     assert policy.FAILED_YEARS_FOR_PROPOSAL == 1
-    assert policy.REPORT_DUE_DAYS_AFTER_YEAR_END == 0
+    assert policy.REPORT_WINDOW_DAYS == 60
+    assert policy.REMINDER_DAYS_BEFORE_CLOSE == 14
+    assert policy.MISSED_REPORT_GROUND == policy.RECTIFICATION_MISSED_GROUND == "LT-14.1"
+    assert policy.EARLIEST_ACT_DATE == policy.LT_EFFECTIVE_DATE == D(2022, 9, 1)
+    assert policy.POLICY_VERSION == "LT-2022-09-01/v3"
     assert policy.BASELINE_YEARS_BEFORE_YEAR_ONE == 1
 
 
-def test_three_tenure_years_each_due_on_its_last_day():
+def test_three_tenure_years_each_with_a_sixty_day_window_after_it():
     assert tenure_years(START, END) == YEARS
 
 
@@ -291,10 +303,10 @@ def test_influencer_failing_on_growth_and_findings_explains_both():
     )
 
 
-def test_an_influencer_year_without_findings_is_graded_on_its_figures_at_the_due_date():
+def test_an_influencer_year_without_findings_is_graded_on_its_figures_at_the_windows_close():
     state = given(tenure, opened("influencer"), filed(1, followers=110_000, exposure=1_100_000))
     assert when(tenure, state, FireDeadlines(), today=due(1)) == []
-    day_after = D(2027, 11, 23)
+    day_after = D(2028, 1, 22)  # the window's last day, Friday 2028-01-21, has passed
     then(
         when(tenure, state, FireDeadlines(), today=day_after),
         assessed(
@@ -440,7 +452,7 @@ def test_an_influencer_with_no_baseline_and_no_findings_fails_at_the_due_date():
         opened("influencer", {"followers": 100_000}),
         filed(1, followers=500_000, exposure=9_000_000),
     )
-    day_after = D(2027, 11, 23)
+    day_after = D(2028, 1, 22)
     reasons = [
         "exposure: the baseline is 0, so no average annual growth can be computed",
         "no assessor findings were recorded for the year",
@@ -485,48 +497,117 @@ def test_one_report_per_year():
 
 @pytest.mark.parametrize("year", [0, 4, -1, 10])
 def test_year_outside_the_tenure_is_refused(year):
-    err = refused("LT-10", tenure, given(tenure, opened()), report(year, sales_fen=2_000_000))
+    err = refused(
+        "LT-10", tenure, given(tenure, opened()), report(year, on=in_year(1), sales_fen=2_000_000)
+    )
     assert err.fields == {"tenure_year": ["Must be one of 1, 2, 3."]}
 
 
-def test_a_year_that_has_not_started_is_refused():
-    err = refused(
+def test_a_report_before_its_window_opens_is_refused_naming_the_window():
+    """The report covers the year's twelve months: not even on the year's last day."""
+    window = "2027-11-23 to 2028-01-21 (a last day that is not a working day moves to the next "
+    window += "working day)"
+    for on in (START, D(2027, 11, 22)):
+        err = refused("LT-11.1", tenure, given(tenure, opened()), report(1, on=on, sales_fen=1))
+        assert err.fields == {"reported_on": [f"Before the report window of year 1: {window}."]}
+        assert window in err.message
+    assert types(when(tenure, given(tenure, opened()), report(1, sales_fen=2_000_000)))[0] == (
+        "AnnualReportFiled"
+    )  # the day after the year: the window's first day
+
+
+def test_a_report_on_the_windows_last_day_is_in_time_and_the_day_after_is_not():
+    state = given(tenure, opened())
+    assert types(when(tenure, state, report(1, on=due(1), sales_fen=2_000_000)))[0] == (
+        "AnnualReportFiled"
+    )
+    err = refused("LT-11.1", tenure, state, report(1, on=D(2028, 1, 22), sales_fen=2_000_000))
+    assert err.fields == {"reported_on": ["After the report window of year 1 (closed 2028-01-21)."]}
+
+
+def test_a_window_ending_on_a_holiday_closes_on_the_next_working_day():
+    # 2028-01-21 made a holiday (a test value): the window's last day is Monday 2028-01-24
+    calendar = WorkingDayCalendar(
+        {2028: {"holidays": ["2028-01-21"], "workdays": []}, 2027: {"holidays": [], "workdays": []}}
+    )
+    state = given(tenure, opened())
+    late = report(1, on=D(2028, 1, 24), sales_fen=2_000_000)
+    assert types(when(tenure, state, late, calendar=calendar))[0] == "AnnualReportFiled"
+    refused(
         "LT-11.1",
         tenure,
-        given(tenure, opened()),
-        report(2, sales_fen=2_000_000),
-        today=D(2027, 11, 22),
+        state,
+        report(1, on=D(2028, 1, 25), sales_fen=2_000_000),
+        calendar=calendar,
     )
-    assert err.fields == {"tenure_year": ["Year 2 starts on 2027-11-23."]}
 
 
-def test_a_report_after_its_due_date_is_refused():
-    err = refused(
-        "LT-11.1",
-        tenure,
-        given(tenure, opened()),
-        report(1, sales_fen=2_000_000),
-        today=D(2027, 11, 23),
+def test_a_report_filed_late_in_the_records_but_dated_in_its_window_is_taken():
+    """The act's date decides, not the day it is recorded."""
+    events = when(
+        tenure, given(tenure, opened()), report(1, sales_fen=2_000_000), today=D(2028, 6, 1)
     )
-    assert err.fields == {"tenure_year": ["Was due on 2027-11-22."]}
-    assert (
-        types(when(tenure, given(tenure, opened()), report(1, sales_fen=2_000_000), today=due(1)))[
-            0
-        ]
-        == "AnnualReportFiled"
-    )  # the due date itself is in time
+    assert events[0].payload["reported_on"] == in_year(1)
+    assert events[1].payload["assessed_on"] == in_year(1)
 
 
-def test_a_year_counted_missed_cannot_be_reported():
-    missed = when(tenure, given(tenure, opened()), FireDeadlines(), today=in_year(2))
+@pytest.mark.parametrize(
+    "on, today, clause, message",
+    [
+        (D(2027, 11, 24), D(2027, 11, 23), "LT-11.1", "Must not be after today (2027-11-23)."),
+        (D(9999, 12, 31), D(2027, 11, 23), "LT-11.1", "Must not be after today (2027-11-23)."),
+        (
+            D(2022, 8, 31),
+            D(2027, 11, 23),
+            "LT-16",
+            "Must not be before 2022-09-01, when the rules took effect.",
+        ),
+    ],
+)
+def test_a_report_date_out_of_bounds_is_refused(on, today, clause, message):
     err = refused(
-        "LT-11.1",
+        clause, tenure, given(tenure, opened()), report(1, on=on, sales_fen=1), today=today
+    )
+    assert err.fields == {"reported_on": [message]}
+
+
+def test_an_act_dated_before_the_tenures_previous_act_is_refused():
+    state = given(tenure, opened(), filed(1, on=D(2027, 12, 10), **PASSING["seller"]))
+    assert state.last_act_on == D(2027, 12, 10)
+    county = RecordFindings(
+        tenure_year=1, found_on=D(2027, 12, 9), application_and_innovation=True, other_work="无"
+    )
+    err = refused("LT-13", tenure, state, county, today=D(2027, 12, 20))
+    assert err.fields == {
+        "found_on": ["Must not be before the tenure's previous act (2027-12-10)."]
+    }
+    then(
+        when(tenure, state, replace(county, found_on=D(2027, 12, 10))),
+        NewEvent(
+            "AssessorFindingsRecorded",
+            {
+                "talent_id": TALENT,
+                "tenure_year": 1,
+                "application_and_innovation": True,
+                "other_work": "无",
+                "note": "",
+                "found_on": D(2027, 12, 10),
+            },
+            ("LT-12.3", "LT-12.5", "LT-13"),
+        ),
+    )  # the same day is not before it
+
+
+def test_a_year_counted_missing_cannot_be_reported_without_the_countys_order():
+    missed = when(tenure, given(tenure, opened()), FireDeadlines(), today=D(2028, 1, 22))
+    assert types(missed) == ["AnnualReportMissed"]
+    err = refused(
+        "LT-13",
         tenure,
         given(tenure, opened(), missed),
-        report(1, sales_fen=2_000_000),
-        today=in_year(2),
+        report(1, on=D(2028, 1, 22), sales_fen=2_000_000),
     )
-    assert err.fields == {"tenure_year": ["Already graded."]}
+    assert err.fields == {"tenure_year": ["Report missing, breach report-y1 open."]}
 
 
 def test_no_report_before_the_tenure_is_opened():
@@ -553,7 +634,7 @@ def test_findings_are_for_influencers_only():
 
 def test_findings_once_a_year_and_not_after_the_grade():
     state = given(tenure, opened("influencer"), findings_recorded(1, True, False))
-    err = refused("LT-11.1", tenure, state, findings(1, True, True))
+    err = refused("LT-13", tenure, state, findings(1, True, True))
     assert err.fields == {"tenure_year": ["Findings already recorded."]}
     graded = given(tenure, *history("influencer", 1))
     err = refused("LT-11.1", tenure, graded, findings(1, True, True))
@@ -568,7 +649,7 @@ def test_disqualification_approved_after_a_failed_assessment():
         "annual assessment of year 1 failed",
         "sales_fen: average annual growth -0.1000 is below 0.10",
     ]
-    events = when(tenure, state, ApproveDisqualification(D(2026, 11, 23)))
+    events = when(tenure, state, ApproveDisqualification(in_year(1)))
     then(
         events,
         NewEvent(
@@ -577,7 +658,7 @@ def test_disqualification_approved_after_a_failed_assessment():
                 "talent_id": TALENT,
                 "ground": "LT-14.4",
                 "reasons": reasons,
-                "decided_on": D(2026, 11, 23),
+                "decided_on": in_year(1),
                 "proposal_id": "P1",
             },
             ("LT-14", "LT-14.4"),
@@ -586,7 +667,7 @@ def test_disqualification_approved_after_a_failed_assessment():
     done = given(tenure, opened(), fail, events)
     assert done.status == "disqualified"
     assert done.proposals["P1"]["status"] == "approved"
-    refused("LT-14", tenure, done, ApproveDisqualification(D(2026, 11, 23)))
+    refused("LT-14", tenure, done, ApproveDisqualification(in_year(1)))
 
 
 def test_disqualification_approval_needs_a_proposal():

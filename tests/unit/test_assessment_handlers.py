@@ -23,6 +23,7 @@ REPORT = FileAnnualReport(
     promotion_activities=1,
     backbones_trained=5,
     full_time_in_chuxiong=True,
+    reported_on=dt.date(2027, 6, 1),
 )
 CALENDAR = object()
 
@@ -99,7 +100,12 @@ def test_county_staff_act_only_in_their_county():
 
 
 def test_who_reports_a_ground_depends_on_its_kind():
-    fraud = ReportGround(kind="credit_fraud", occurred_on=dt.date(2027, 5, 1), description="x")
+    fraud = ReportGround(
+        kind="credit_fraud",
+        occurred_on=dt.date(2027, 5, 1),
+        description="x",
+        reported_on=dt.date(2027, 5, 2),
+    )
     county = FakeUnitOfWork(Principal("officer-1", "county_officer", "楚雄市"))
     with pytest.raises(Forbidden, match="may not tenure.ground.credit_fraud"):
         handlers.report_ground(county, CALENDAR, TALENT, fraud)

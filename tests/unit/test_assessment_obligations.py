@@ -1,7 +1,8 @@
 """The tenure decider beyond the grades: LT-12 obligations and their breaches, county
 rectification orders with deadlines (LT-13), the deadline timer (missed reports, missed
-rectification deadlines, the period end), the other LT-14 grounds, the Leading Group's decisions,
-completion of a clean period, and transferred Yixiang talents (LT-16)."""
+rectification deadlines, the period end), the other LT-14 grounds, the Leading Group's decisions
+and completion of a clean period. The report windows, missing reports and LT-16 transfers are in
+test_assessment_cycle.py."""
 
 import pytest
 from assessment_given import (
@@ -15,7 +16,6 @@ from assessment_given import (
     filed,
     history,
     in_year,
-    open_tenure,
     opened,
     proposed,
     refused,
@@ -30,10 +30,8 @@ from services.assessment.domain.tenure import (
     ConfirmRectification,
     DeclineDisqualification,
     FireDeadlines,
-    OpenTenure,
     OrderRectification,
     ReportGround,
-    TransferTenure,
     tenure,
 )
 from shared.calendar import CalendarYearUnknown, WorkingDayCalendar
@@ -63,7 +61,7 @@ NO_ACTIVITY = breached(
 
 
 def ordered(
-    breach_id="LT-12.1-y1", deadline=D(2027, 3, 31), on=D(2027, 1, 5), obligation="LT-12.1"
+    breach_id="LT-12.1-y1", deadline=D(2028, 3, 31), on=D(2027, 12, 1), obligation="LT-12.1"
 ):
     return NewEvent(
         "RectificationOrdered",
@@ -76,6 +74,18 @@ def ordered(
         },
         ("LT-13", obligation),
     )
+
+
+# year 1 reported without a promotion activity (and passed), its breach found the same day
+REPORTED = [
+    opened(),
+    filed(1, activities=0, sales_fen=1_100_000),
+    assessed(1, "qualified", row("sales_fen", 1_000_000, 1_100_000, 1, "0.1000")),
+]
+
+
+def order(breach_id, deadline, requirement="举办一次电商推广活动", on=D(2027, 12, 1)):
+    return OrderRectification(breach_id, deadline, requirement, on)
 
 
 def clean_three_years(backbones=(6, 5, 4)):
@@ -104,6 +114,7 @@ def test_a_year_without_a_promotion_activity_is_a_breach_whatever_the_grade():
             "status": "open",
             "deadline": None,
             "detail": "0 promotion activities in year 1; at least 1 required",
+            "found_on": in_year(1),
         }
     }
 
@@ -149,9 +160,7 @@ def test_a_year_not_full_time_in_chuxiong_breaks_the_three_years_at_once():
 
 def test_a_broken_continuity_cannot_be_rectified():
     state = given(tenure, opened(), breached("LT-12.4-y1", "LT-12.4", 1, "x", rectifiable=False))
-    err = refused(
-        "LT-12.4", tenure, state, OrderRectification("LT-12.4-y1", D(2027, 3, 1), "回楚雄全职工作")
-    )
+    err = refused("LT-12.4", tenure, state, order("LT-12.4-y1", D(2028, 3, 1), "回楚雄全职工作"))
     assert err.fields == {"breach_id": ["Not rectifiable."]}
 
 
@@ -177,69 +186,103 @@ def test_exactly_five_a_year_on_average_is_enough():  # 5名以上: includes 5
     assert types(events) == ["AnnualReportFiled", "AssessmentPassed"]
 
 
-def test_a_missed_year_counts_no_backbones():
+def test_a_report_given_up_counts_no_backbones():
+    """A year whose missing report was not filed by the county's deadline counts 0."""
     state = given(tenure, *clean_three_years((7, 7)))
-    events = when(tenure, state, FireDeadlines(), today=DAY_AFTER_END)
-    assert types(events) == ["AssessmentFailed", "ObligationBreached", "DisqualificationProposed"]
+    missed = when(tenure, state, FireDeadlines(), today=D(2030, 1, 22))
+    assert types(missed) == ["AnnualReportMissed"]  # not counted yet: the county may order it
+    state = given(tenure, *clean_three_years((7, 7)), missed)
+    orders = when(tenure, state, order("report-y3", D(2030, 2, 28), "提交年度报告", D(2030, 2, 1)))
+    state = given(tenure, *clean_three_years((7, 7)), missed, orders)
+    events = when(tenure, state, FireDeadlines(), today=D(2030, 3, 1))
+    assert types(events) == [
+        "RectificationDeadlineMissed",
+        "ObligationBreached",
+        "DisqualificationProposed",
+        "DisqualificationProposed",
+    ]
     assert events[1].payload["detail"].startswith("14 backbones trained over 3 assessed years")
-    assert events[2].payload["breach_ids"] == ["LT-12.2"]  # too late to rectify: proposed
+    assert [(e.payload["ground"], e.payload["breach_ids"]) for e in events[2:]] == [
+        ("LT-14.1", ["report-y3"]),
+        ("LT-14.4", ["LT-12.2"]),  # found after the period: too late to rectify
+    ]
 
 
 # -- LT-13: rectification orders ----------------------------------------------------------------
 def test_the_county_orders_a_breach_rectified_by_a_deadline():
     state = given(tenure, opened(), NO_ACTIVITY)
-    then(
-        when(
-            tenure,
-            state,
-            OrderRectification("LT-12.1-y1", D(2027, 3, 31), "举办一次电商推广活动"),
-            today=D(2027, 1, 5),
-        ),
-        ordered(),
-    )
+    then(when(tenure, state, order("LT-12.1-y1", D(2028, 3, 31))), ordered())
 
 
 @pytest.mark.parametrize(
-    "breach_id, deadline, today, field, message",
+    "breach_id, deadline, on, today, clause, field, message",
     [
         (
             "LT-12.9-y1",
-            D(2027, 3, 31),
-            D(2027, 1, 5),
+            D(2028, 3, 31),
+            D(2027, 12, 1),
+            D(2027, 12, 1),
+            "LT-13",
             "breach_id",
             "Unknown; known: ['LT-12.1-y1'].",
         ),
-        ("LT-12.1-y1", D(2027, 1, 4), D(2027, 1, 5), "deadline", "Must not be before today."),
-        ("LT-12.1-y1", D(2029, 11, 23), D(2027, 1, 5), "deadline", "Must not be after 2029-11-22."),
+        (
+            "LT-12.1-y1",
+            D(2027, 11, 30),
+            D(2027, 12, 1),
+            D(2027, 12, 1),
+            "LT-13",
+            "deadline",
+            "Must not be before the order (2027-12-01).",
+        ),
+        (
+            "LT-12.1-y1",
+            D(2029, 11, 23),
+            D(2027, 12, 1),
+            D(2027, 12, 1),
+            "LT-13",
+            "deadline",
+            "Must not be after 2029-11-22.",
+        ),
+        (
+            "LT-12.1-y1",
+            D(2028, 3, 31),
+            D(2027, 12, 2),
+            D(2027, 12, 1),
+            "LT-13",
+            "ordered_on",
+            "Must not be after today (2027-12-01).",
+        ),
+        (
+            "LT-12.1-y1",
+            D(2028, 3, 31),
+            D(2027, 11, 22),
+            D(2027, 12, 1),
+            "LT-13",
+            "ordered_on",
+            "Must not be before the tenure's previous act (2027-11-23).",
+        ),
     ],
 )
-def test_rectification_orders_refused(breach_id, deadline, today, field, message):
+def test_rectification_orders_refused(breach_id, deadline, on, today, clause, field, message):
     state = given(tenure, opened(), NO_ACTIVITY)
-    err = refused(
-        "LT-13", tenure, state, OrderRectification(breach_id, deadline, "整改"), today=today
-    )
+    err = refused(clause, tenure, state, order(breach_id, deadline, "整改", on), today=today)
     assert err.fields == {field: [message]}
 
 
 def test_a_breach_is_ordered_rectified_once():
     state = given(tenure, opened(), NO_ACTIVITY, ordered())
-    err = refused(
-        "LT-13",
-        tenure,
-        state,
-        OrderRectification("LT-12.1-y1", D(2027, 4, 30), "x"),
-        today=D(2027, 2, 1),
-    )
+    err = refused("LT-13", tenure, state, order("LT-12.1-y1", D(2028, 4, 28), "x", D(2028, 2, 1)))
     assert err.fields == {"breach_id": ["Already ordered."]}
 
 
 def test_the_county_confirms_a_rectification_within_the_deadline():
-    state = given(tenure, opened(), NO_ACTIVITY, ordered())
+    state = given(tenure, *REPORTED, NO_ACTIVITY, ordered())
     events = when(
         tenure,
         state,
-        ConfirmRectification("LT-12.1-y1", D(2027, 3, 31), "已举办"),
-        today=D(2027, 4, 2),
+        ConfirmRectification("LT-12.1-y1", D(2028, 3, 31), "已举办"),
+        today=D(2028, 4, 3),
     )
     then(
         events,
@@ -248,23 +291,36 @@ def test_the_county_confirms_a_rectification_within_the_deadline():
             {
                 "talent_id": TALENT,
                 "breach_id": "LT-12.1-y1",
-                "rectified_on": D(2027, 3, 31),
+                "rectified_on": D(2028, 3, 31),
                 "note": "已举办",
             },
             ("LT-13", "LT-12.1"),
         ),
     )
-    done = given(tenure, opened(), NO_ACTIVITY, ordered(), events)
+    done = given(tenure, *REPORTED, NO_ACTIVITY, ordered(), events)
     assert done.breaches["LT-12.1-y1"]["status"] == "rectified"
-    assert when(tenure, done, FireDeadlines(), today=D(2027, 4, 2)) == []
+    assert when(tenure, done, FireDeadlines(), today=D(2028, 4, 3)) == []
 
 
 @pytest.mark.parametrize(
     "is_ordered, rectified_on, today, field, message",
     [
-        (False, D(2027, 2, 1), D(2027, 2, 9), "breach_id", "Is open."),
-        (True, D(2027, 2, 10), D(2027, 2, 9), "rectified_on", "Must not be after today."),
-        (True, D(2027, 4, 1), D(2027, 4, 2), "rectified_on", "After the deadline 2027-03-31."),
+        (False, D(2028, 2, 1), D(2028, 2, 9), "breach_id", "Is open."),
+        (
+            True,
+            D(2028, 2, 10),
+            D(2028, 2, 9),
+            "rectified_on",
+            "Must not be after today (2028-02-09).",
+        ),
+        (True, D(2028, 4, 3), D(2028, 4, 3), "rectified_on", "After the deadline 2028-03-31."),
+        (
+            True,
+            D(2027, 11, 30),
+            D(2028, 2, 9),
+            "rectified_on",
+            "Must not be before the tenure's previous act (2027-12-01).",
+        ),
     ],
 )
 def test_confirmations_refused(is_ordered, rectified_on, today, field, message):
@@ -280,9 +336,9 @@ def test_confirmations_refused(is_ordered, rectified_on, today, field, message):
 
 
 def test_a_missed_rectification_deadline_leads_to_a_proposal_once():
-    state = given(tenure, opened(), NO_ACTIVITY, ordered())
-    assert when(tenure, state, FireDeadlines(), today=D(2027, 3, 31)) == []  # the deadline day
-    events = when(tenure, state, FireDeadlines(), today=D(2027, 4, 1))
+    state = given(tenure, *REPORTED, NO_ACTIVITY, ordered())
+    assert when(tenure, state, FireDeadlines(), today=D(2028, 3, 31)) == []  # the deadline day
+    events = when(tenure, state, FireDeadlines(), today=D(2028, 4, 1))
     then(
         events,
         NewEvent(
@@ -290,123 +346,66 @@ def test_a_missed_rectification_deadline_leads_to_a_proposal_once():
             {
                 "talent_id": TALENT,
                 "breach_id": "LT-12.1-y1",
-                "deadline": D(2027, 3, 31),
-                "found_on": D(2027, 4, 1),
+                "deadline": D(2028, 3, 31),
+                "found_on": D(2028, 4, 1),
             },
             ("LT-13", "LT-12.1"),
         ),
         proposed(
             1,
             [
-                "LT-12.1 not rectified by the county's deadline 2027-03-31: 0 promotion "
+                "LT-12.1 not rectified by the county's deadline 2028-03-31: 0 promotion "
                 "activities in year 1; at least 1 required"
             ],
-            D(2027, 4, 1),
+            D(2028, 4, 1),
             ground="LT-14.1",
             breach_ids=["LT-12.1-y1"],
         ),
     )
-    after = given(tenure, opened(), NO_ACTIVITY, ordered(), events)
-    assert when(tenure, after, FireDeadlines(), today=D(2027, 4, 1)) == []
-    assert when(tenure, after, FireDeadlines(), today=D(2027, 6, 1)) == []
+    after = given(tenure, *REPORTED, NO_ACTIVITY, ordered(), events)
+    assert when(tenure, after, FireDeadlines(), today=D(2028, 4, 1)) == []
+    assert when(tenure, after, FireDeadlines(), today=D(2028, 6, 1)) == []
 
 
-# -- the deadline timer: report due dates ----------------------------------------------------------
-def test_a_report_not_filed_by_its_due_date_counts_as_failed_with_its_own_reason():
-    state = given(tenure, opened())
-    assert when(tenure, state, FireDeadlines(), today=due(1)) == []
-    events = when(tenure, state, FireDeadlines(), today=in_year(2))
-    reason = "no annual report for year 1 was filed by its due date 2027-11-22"
-    then(
-        events,
-        NewEvent(
-            "AssessmentFailed",
-            {
-                "talent_id": TALENT,
-                "tenure_year": 1,
-                "reasons": [reason],
-                "computation": [],
-                "report_missed": True,
-                "report_due_on": due(1),
-                "assessed_on": in_year(2),
-            },
-            ("LT-11.1",),
-        ),
-        proposed(1, ["annual assessment of year 1 failed", reason], in_year(2)),
-    )
-    assert when(tenure, given(tenure, opened(), events), FireDeadlines(), today=in_year(2)) == []
-
-
-def test_a_late_sweep_fires_every_year_it_missed_in_order():
-    events = when(tenure, given(tenure, opened()), FireDeadlines(), today=D(2029, 1, 1))
-    assert [(e.event_type, e.payload.get("tenure_year")) for e in events] == [
-        ("AssessmentFailed", 1),
-        ("AssessmentFailed", 2),
-        ("DisqualificationProposed", None),
+def test_a_sweep_long_after_a_deadline_dates_what_it_records_the_day_it_fell_due():
+    state = given(tenure, *REPORTED, NO_ACTIVITY, ordered())
+    events = when(tenure, state, FireDeadlines(), today=D(2029, 6, 1))
+    assert [e.payload.get("found_on") or e.payload.get("proposed_on") for e in events[-2:]] == [
+        D(2028, 4, 1),
+        D(2028, 4, 1),
     ]
-    assert len(events[2].payload["reasons"]) == 4
 
 
-def test_nothing_is_due_before_the_due_dates():
+def test_nothing_is_due_before_the_windows():
     assert when(tenure, given(tenure, opened()), FireDeadlines(), today=START) == []
     assert when(tenure, given(tenure), FireDeadlines(), today=START) == []
 
 
 # -- Civil Code art. 203: a last day that is not a working day moves to the next working day ------
-def national_day_tenure():
-    """Certified 2025-10-02: year 1 ends on 2026-10-01, National Day (holidays to 10-07)."""
-    command = OpenTenure(
-        talent_id=TALENT,
-        county="楚雄市",
-        track="seller",
-        period_start=D(2025, 10, 2),
-        period_end=D(2028, 10, 1),
-        baseline_year=2024,
-        baseline={"sales_fen": 1_000_000},
-    )
-    return [when(tenure, given(tenure), command, today=D(2025, 10, 2))]
-
-
-def test_a_report_due_on_a_holiday_is_due_on_the_next_working_day():
-    state = given(tenure, *national_day_tenure())
-    assert state.years[0]["report_due_on"] == D(2026, 10, 1)
-    assert when(tenure, state, FireDeadlines(), today=D(2026, 10, 8)) == []
-    assert types(when(tenure, state, report(1, sales_fen=1_100_000), today=D(2026, 10, 8))) == [
-        "AnnualReportFiled",
-        "AssessmentPassed",
-    ]
-    missed = when(tenure, state, FireDeadlines(), today=D(2026, 10, 9))
-    assert missed[0].payload["report_due_on"] == D(2026, 10, 8)
-    assert missed[0].payload["reasons"] == [
-        "no annual report for year 1 was filed by its due date 2026-10-08"
-    ]
-    err = refused("LT-11.1", tenure, state, report(1, sales_fen=1_100_000), today=D(2026, 10, 9))
-    assert err.fields == {"tenure_year": ["Was due on 2026-10-08."]}
-
-
 def test_a_rectification_deadline_on_a_weekend_before_a_holiday_moves_past_both():
-    saturday = ordered(deadline=D(2027, 3, 27))  # Sun 28 off, Mon 29 a (test) holiday
-    state = given(tenure, opened(), NO_ACTIVITY, saturday)
-    assert when(tenure, state, FireDeadlines(), today=D(2027, 3, 30)) == []
+    saturday = ordered(deadline=D(2028, 3, 25))  # Sun 26 off, Mon 27 a (test) holiday
+    state = given(tenure, *REPORTED, NO_ACTIVITY, saturday)
+    assert when(tenure, state, FireDeadlines(), today=D(2028, 3, 28)) == []
     assert types(
         when(
-            tenure, state, ConfirmRectification("LT-12.1-y1", D(2027, 3, 30)), today=D(2027, 3, 31)
+            tenure, state, ConfirmRectification("LT-12.1-y1", D(2028, 3, 28)), today=D(2028, 3, 29)
         )
     ) == ["RectificationConfirmed"]
-    missed = when(tenure, state, FireDeadlines(), today=D(2027, 3, 31))
-    assert missed[0].payload["deadline"] == D(2027, 3, 30)
+    missed = when(tenure, state, FireDeadlines(), today=D(2028, 3, 29))
+    assert missed[0].payload["deadline"] == D(2028, 3, 28)
 
 
 def test_an_unpublished_holiday_schedule_is_needed_only_once_a_date_has_passed():
-    library_only = WorkingDayCalendar()  # knows 2026, not 2027
+    library_only = WorkingDayCalendar()  # knows 2026, not 2028
     state = given(tenure, opened())
-    assert when(tenure, state, FireDeadlines(), today=due(1), calendar=library_only) == []
+    assert when(tenure, state, FireDeadlines(), today=due(1), calendar=library_only) != []
     with pytest.raises(CalendarYearUnknown):
-        when(tenure, state, FireDeadlines(), today=in_year(2), calendar=library_only)
+        when(tenure, state, FireDeadlines(), today=D(2028, 1, 22), calendar=library_only)
 
 
 # -- the period end: completion ------------------------------------------------------------------
-def test_a_clean_period_is_completed_the_day_after_it_ends_once():
+def test_a_clean_period_is_completed_once_its_last_year_is_graded():
+    """Year 3's window opens the day after the period: completion follows its grade."""
     state = given(tenure, *clean_three_years())
     assert when(tenure, state, FireDeadlines(), today=END) == []
     events = when(tenure, state, FireDeadlines(), today=DAY_AFTER_END)
@@ -431,6 +430,24 @@ def test_a_clean_period_is_completed_the_day_after_it_ends_once():
     refused("LT-11.1", tenure, done, report(3, sales_fen=1), today=DAY_AFTER_END)
 
 
+def test_a_period_whose_last_report_is_still_due_is_not_completed():
+    state = given(tenure, *clean_three_years()[:-2])
+    assert when(tenure, state, FireDeadlines(), today=DAY_AFTER_END) == []
+    assert when(tenure, state, FireDeadlines(), today=due(3)) == [
+        NewEvent(
+            "AnnualReportReminded",
+            {
+                "talent_id": TALENT,
+                "tenure_year": 3,
+                "window_opens_on": in_year(3),
+                "window_closes_on": due(3),
+                "reminded_on": due(3),
+            },
+            ("LT-11.1",),
+        )
+    ]
+
+
 def test_a_breach_never_rectified_is_proposed_at_the_period_end_instead_of_completion():
     state = given(tenure, *clean_three_years(), NO_ACTIVITY)
     events = when(tenure, state, FireDeadlines(), today=DAY_AFTER_END)
@@ -442,16 +459,14 @@ def test_a_breach_never_rectified_is_proposed_at_the_period_end_instead_of_compl
                 "LT-12.1 not met and not rectified within the training period: "
                 "0 promotion activities in year 1; at least 1 required"
             ],
-            DAY_AFTER_END,
+            in_year(3),  # the tenure's last act: the year-3 grade, after the period's end
             breach_ids=["LT-12.1-y1"],
         ),
     )
     after = given(tenure, *clean_three_years(), NO_ACTIVITY, events)
     assert after.breaches["LT-12.1-y1"]["status"] == "escalated"
     assert when(tenure, after, FireDeadlines(), today=DAY_AFTER_END) == []  # pending: no end yet
-    declined = when(
-        tenure, after, DeclineDisqualification(DAY_AFTER_END, ("已整改到位",)), today=DAY_AFTER_END
-    )
+    declined = when(tenure, after, DeclineDisqualification(in_year(3), ("已整改到位",)))
     completed = when(
         tenure,
         given(tenure, *clean_three_years(), NO_ACTIVITY, events, declined),
@@ -493,8 +508,7 @@ def test_a_reported_ground_is_recorded_and_proposed(kind, ground, extra):
     events = when(
         tenure,
         state,
-        ReportGround(kind, D(2027, 12, 1), "经查属实", "楚商〔2027〕12号"),
-        today=D(2027, 12, 3),
+        ReportGround(kind, D(2027, 12, 1), "经查属实", D(2027, 12, 3), "楚商〔2027〕12号"),
     )
     then(
         events,
@@ -518,22 +532,61 @@ def test_a_reported_ground_is_recorded_and_proposed(kind, ground, extra):
 
 
 @pytest.mark.parametrize(
-    "occurred_on, today, clause, message",
+    "occurred_on, reported_on, today, clause, field, message",
     [
-        (D(2026, 11, 22), D(2027, 1, 1), "LT-14", "Outside the training period."),
-        (D(2029, 11, 23), D(2029, 12, 1), "LT-14", "Outside the training period."),
-        (D(2027, 1, 2), D(2027, 1, 1), "LT-14.2", "Must not be after today."),
+        (
+            D(2026, 11, 22),
+            D(2027, 1, 1),
+            D(2027, 1, 1),
+            "LT-14",
+            "occurred_on",
+            "Outside the training period.",
+        ),
+        (
+            D(2029, 11, 23),
+            D(2029, 12, 1),
+            D(2029, 12, 1),
+            "LT-14",
+            "occurred_on",
+            "Outside the training period.",
+        ),
+        (
+            D(2027, 1, 2),
+            D(2027, 1, 1),
+            D(2027, 1, 1),
+            "LT-14.2",
+            "occurred_on",
+            "Must not be after the report (2027-01-01).",
+        ),
+        (
+            D(2027, 1, 2),
+            D(2027, 1, 3),
+            D(2027, 1, 2),
+            "LT-14.2",
+            "reported_on",
+            "Must not be after today (2027-01-02).",
+        ),
+        (
+            D(2026, 11, 24),
+            D(2026, 11, 22),
+            D(2027, 1, 2),
+            "LT-14.2",
+            "reported_on",
+            "Must not be before the tenure's previous act (2026-11-23).",
+        ),
     ],
 )
-def test_grounds_arise_within_the_period_and_not_in_the_future(occurred_on, today, clause, message):
+def test_grounds_arise_within_the_period_and_are_reported_after_they_occur(
+    occurred_on, reported_on, today, clause, field, message
+):
     err = refused(
         clause,
         tenure,
         given(tenure, opened()),
-        ReportGround("violation", occurred_on, "x"),
+        ReportGround("violation", occurred_on, "x", reported_on),
         today=today,
     )
-    assert err.fields == {"occurred_on": [message]}
+    assert err.fields == {field: [message]}
 
 
 def test_a_ground_found_after_completion_can_still_lead_to_disqualification():
@@ -555,8 +608,7 @@ def test_a_ground_found_after_completion_can_still_lead_to_disqualification():
     events = when(
         tenure,
         given(tenure, *done),
-        ReportGround("credit_fraud", D(2029, 6, 1), "谎报销售额被纳入诚信记录"),
-        today=later,
+        ReportGround("credit_fraud", D(2029, 6, 1), "谎报销售额被纳入诚信记录", later),
     )
     assert types(events) == ["DisqualificationGroundReported", "DisqualificationProposed"]
     approved = when(
@@ -573,7 +625,7 @@ def test_no_ground_on_a_disqualified_tenure():
         fail,
         when(tenure, given(tenure, opened(), fail), ApproveDisqualification(in_year(1))),
     )
-    refused("LT-14.2", tenure, gone, ReportGround("violation", in_year(1), "x"))
+    refused("LT-14.2", tenure, gone, ReportGround("violation", in_year(1), "x", in_year(1)))
 
 
 # -- the Leading Group's decisions -----------------------------------------------------------------
@@ -616,7 +668,7 @@ def test_with_several_proposals_pending_the_decision_names_one():
 @pytest.mark.parametrize(
     "decided_on, proposal_id, field, message",
     [
-        (D(2027, 2, 3), "P1", "decided_on", "Must not be after today."),
+        (D(2027, 2, 3), "P1", "decided_on", "Must not be after today (2027-02-02)."),
         (D(2027, 1, 31), "P2", "decided_on", "Before the proposal (2027-02-01)."),
         (D(2027, 2, 2), "P3", "proposal_id", "Pending: P1, P2."),
     ],
@@ -629,117 +681,3 @@ def test_decisions_refused(decided_on, proposal_id, field, message):
     ):
         err = refused("LT-14", tenure, state, command, today=D(2027, 2, 2))
         assert err.fields == {field: [message]}
-
-
-# -- LT-16: a transferred Yixiang talent's shorter remaining period -------------------------------
-def transfer(start=D(2021, 6, 1), end=D(2024, 5, 31), transferred_on=D(2022, 9, 1)):
-    return TransferTenure(
-        talent_id=TALENT,
-        county="楚雄市",
-        track="seller",
-        period_start=start,
-        period_end=end,
-        baseline_year=2020,
-        baseline={"sales_fen": 1_000_000},
-        transferred_on=transferred_on,
-    )
-
-
-def test_a_transfer_keeps_the_original_period_and_assesses_only_the_years_after_it():
-    events = when(tenure, given(tenure), transfer(), today=D(2022, 9, 1))
-    years = [
-        {
-            "tenure_year": 1,
-            "starts_on": D(2021, 6, 1),
-            "ends_on": D(2022, 5, 31),
-            "report_due_on": D(2022, 5, 31),
-            "assessed": False,
-        },
-        {
-            "tenure_year": 2,
-            "starts_on": D(2022, 6, 1),
-            "ends_on": D(2023, 5, 31),
-            "report_due_on": D(2023, 5, 31),
-            "assessed": True,
-        },
-        {
-            "tenure_year": 3,
-            "starts_on": D(2023, 6, 1),
-            "ends_on": D(2024, 5, 31),
-            "report_due_on": D(2024, 5, 31),
-            "assessed": True,
-        },
-    ]
-    then(
-        events,
-        NewEvent(
-            "TenureOpened",
-            {
-                "talent_id": TALENT,
-                "county": "楚雄市",
-                "track": "seller",
-                "period_start": D(2021, 6, 1),
-                "period_end": D(2024, 5, 31),
-                "baseline_year": 2020,
-                "baseline": {"sales_fen": 1_000_000},
-                "origin": "yixiang_transfer",
-                "years": years,
-                "transferred_on": D(2022, 9, 1),
-            },
-            ("LT-16", "LT-10", "LT-11"),
-        ),
-    )
-    state = given(tenure, events)
-    assert when(tenure, state, transfer(), today=D(2022, 9, 2)) == []  # redelivered
-    err = refused("LT-16", tenure, state, report(1, sales_fen=2_000_000), today=D(2022, 9, 2))
-    assert err.fields == {"tenure_year": ["Must be one of 2, 3."]}
-    # year 2 of the original period compounds over 2 years from the Yixiang baseline
-    graded = when(tenure, state, report(2, sales_fen=1_210_000), today=D(2022, 9, 2))
-    assert graded[1].payload["computation"][0]["years"] == 2
-    assert graded[1].payload["grade"] == "qualified"
-
-
-def test_a_transfer_recorded_late_in_the_period_assesses_what_remains():
-    events = when(
-        tenure, given(tenure), transfer(transferred_on=D(2023, 8, 1)), today=D(2023, 8, 1)
-    )
-    assert [y["assessed"] for y in events[0].payload["years"]] == [False, False, True]
-    state = given(tenure, events)
-    # a missed report of the remaining period fails; the years before were the old scheme's
-    missed = when(tenure, state, FireDeadlines(), today=D(2024, 6, 1))
-    assert [(e.event_type, e.payload.get("tenure_year")) for e in missed] == [
-        ("AssessmentFailed", 3),
-        ("ObligationBreached", 3),
-        ("DisqualificationProposed", None),
-    ]
-    assert missed[1].payload["detail"] == (
-        "0 backbones trained over 1 assessed years; at least 5 required (5 a year on average)"
-    )
-
-
-@pytest.mark.parametrize(
-    "start, end, transferred_on, fields",
-    [
-        (
-            D(2022, 9, 1),
-            D(2025, 8, 31),
-            D(2022, 9, 1),
-            {"period_start": ["Must be before 2022-09-01."]},
-        ),
-        (
-            D(2019, 6, 1),
-            D(2022, 5, 31),
-            D(2022, 9, 1),
-            {"period_end": ["Must not be before the transfer (2022-09-01)."]},
-        ),
-    ],
-)
-def test_only_a_yixiang_period_still_running_transfers(start, end, transferred_on, fields):
-    err = refused(
-        "LT-16", tenure, given(tenure), transfer(start, end, transferred_on), today=transferred_on
-    )
-    assert err.fields == fields
-
-
-def test_opening_on_certification_is_not_a_transfer():
-    assert given(tenure, when(tenure, given(tenure), open_tenure())).years[0]["assessed"]

@@ -157,6 +157,7 @@ REVIEWED = {
     "review.qualification_review": "prefecture_officer",
     "review.expert_review": "expert_chair",
     "review.inspection": "inspector",
+    "review.proposal": "prefecture_officer",
     "review.approval": "leading_group",
     "review.standing_committee": "standing_committee",
     "round.open": "prefecture_officer",

@@ -318,6 +318,38 @@ SAMPLES = {
         "李明已提交培养期第 1 年度报告，请组织考核（LT-11.1、LT-13）。",
         ("LT-11.1", "LT-13"),
     ),
+    ("assessment", "AnnualReportReminded"): (
+        {
+            "talent_id": "talent-0001",
+            "tenure_year": 1,
+            "window_opens_on": D(2027, 11, 23),
+            "window_closes_on": D(2028, 1, 21),
+            "reminded_on": D(2028, 1, 7),
+        },
+        LI,
+        ["talent:talent-0001"],
+        "年度报告提交提醒",
+        "李明培养期第 1 年度报告尚未提交，提交期限为 2027年11月23日 至 2028年1月21日"
+        "（最后一日为节假日的，顺延至其后第一个工作日），请按时提交（LT-11.1）。",
+        ("LT-11.1",),
+    ),
+    ("assessment", "AnnualReportMissed"): (
+        {
+            "talent_id": "talent-0001",
+            "tenure_year": 1,
+            "breach_id": "report-y1",
+            "window_opens_on": D(2027, 11, 23),
+            "window_closed_on": D(2028, 1, 21),
+            "detail": "no annual report for year 1 was filed in its window",
+            "missed_on": D(2028, 1, 22),
+        },
+        LI,
+        ["county:楚雄市", "talent:talent-0001"],
+        "年度报告逾期未提交",
+        "李明培养期第 1 年度报告未在提交期限（2027年11月23日 至 2028年1月21日）内提交。"
+        "此情形不作考核不合格处理，请县市商务主管部门限期整改（LT-13）。",
+        ("LT-11.1", "LT-13"),
+    ),
     ("assessment", "AssessmentPassed"): (
         {
             "talent_id": "talent-0001",

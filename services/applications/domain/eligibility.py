@@ -4,7 +4,8 @@ the form, each check recording its clause, the figures compared and whether it p
 ``assess(submission, lookups)`` is pure; ``lookups`` are what the service found in its registry:
 ``former_yixiang`` (the applicant ever applied to the Yixiang scheme), ``enterprise_talent`` (the
 talent the applicant's enterprise already has, or None) and ``enterprise_rivals`` (other live
-applications of the same enterprise in this round).
+applications of the same enterprise in this round); the last two are shown, not required (LT-10
+one talent per enterprise binds at approval and certification).
 
 A check is *required* when eligibility needs it to pass; the parts of an either/or condition
 (LT-6.1, the jobs-or-tax part of LT-6.3) are listed as not required, and the condition they make
@@ -198,12 +199,12 @@ def _live_streamer(evidence: Mapping[str, int], facts: Mapping[str, Any]) -> lis
 
 def _seller(evidence: Mapping[str, int]) -> list[Check]:
     """LT-6.3: previous year's e-commerce sales of 3,000,000 CNY or more and growing year on year,
-    with employment-driving capacity or a large tax contribution."""
+    with employment-driving capacity or a large tax contribution. Under the reading
+    "county_judgement" the jobs and tax figures are shown here and judged by the county at its
+    recommendation (LT-9.1); under "threshold" they are compared with the named thresholds."""
     sales, before = evidence.get("sales_fen", 0), evidence.get("sales_fen_year_before", 0)
     jobs, tax = evidence.get("jobs_driven", 0), evidence.get("tax_paid_fen", 0)
-    has_jobs = at_least(jobs, policy.SELLER_MIN_JOBS_DRIVEN)
-    has_tax = at_least(tax, policy.SELLER_MIN_TAX_FEN)
-    return [
+    checks = [
         _sales("LT-6.3", evidence, policy.SELLER_SALES_MIN_FEN, "上年度电商销售额300万元以上"),
         _check(
             "LT-6.3",
@@ -215,29 +216,57 @@ def _seller(evidence: Mapping[str, int]) -> list[Check]:
             unit="fen",
             note="逐年增长: previous year above the year before",
         ),
+    ]
+    if policy.SELLER_CONTRIBUTION_READING == "threshold":
+        assert policy.SELLER_STRONG_JOBS_MIN is not None  # set with the reading
+        assert policy.SELLER_LARGE_TAX_MIN_FEN is not None
+        strong = at_least(jobs, policy.SELLER_STRONG_JOBS_MIN)
+        large = at_least(tax, policy.SELLER_LARGE_TAX_MIN_FEN)
+        return checks + [
+            _check(
+                "LT-6.3",
+                "jobs_driven",
+                strong,
+                required=False,
+                value=jobs,
+                threshold=policy.SELLER_STRONG_JOBS_MIN,
+                comparison=">=",
+                unit="jobs",
+                note="就业带动能力",
+            ),
+            _check(
+                "LT-6.3",
+                "tax_paid",
+                large,
+                required=False,
+                value=tax,
+                threshold=policy.SELLER_LARGE_TAX_MIN_FEN,
+                comparison=">=",
+                unit="fen",
+                note="税收贡献较大",
+            ),
+            _check("LT-6.3", "jobs_or_tax", strong or large, note="jobs_driven or tax_paid"),
+        ]
+    judged = "judged by the county at its recommendation (LT-9.1), no figure in the rules"
+    return checks + [
         _check(
             "LT-6.3",
             "jobs_driven",
-            has_jobs,
+            True,
             required=False,
             value=jobs,
-            threshold=policy.SELLER_MIN_JOBS_DRIVEN,
-            comparison=">=",
             unit="jobs",
-            note="就业带动能力",
+            note=f"就业带动能力: shown, {judged}",
         ),
         _check(
             "LT-6.3",
             "tax_paid",
-            has_tax,
+            True,
             required=False,
             value=tax,
-            threshold=policy.SELLER_MIN_TAX_FEN,
-            comparison=">=",
             unit="fen",
-            note="税收贡献",
+            note=f"税收贡献较大: shown, {judged}",
         ),
-        _check("LT-6.3", "jobs_or_tax", has_jobs or has_tax, note="jobs_driven or tax_paid"),
     ]
 
 
@@ -273,8 +302,10 @@ def _integrity(integrity: Mapping[str, Any]) -> list[Check]:
 
 
 def _exclusions(enterprise_code: str | None, lookups: Mapping[str, Any]) -> list[Check]:
-    """LT-10: no former Yixiang applicant; one talent per enterprise, across rounds and within
-    this round."""
+    """LT-10: no former Yixiang applicant. One talent per enterprise (同一企业只认定一名) is about
+    certification: several people of one enterprise may apply and be judged, so the enterprise's
+    talent and its other applicants in the round are shown here, not required; approval and
+    certification refuse a second talent of an enterprise."""
     yixiang = lookups.get("former_yixiang", False)
     checks = [
         _check(
@@ -288,34 +319,31 @@ def _exclusions(enterprise_code: str | None, lookups: Mapping[str, Any]) -> list
         )
     ]
     if not enterprise_code:
-        return checks + [
-            _check(
-                "LT-10",
-                "one_talent_per_enterprise",
-                True,
-                note="an individual applicant: no enterprise",
-            )
-        ]
+        return checks
     talent = lookups.get("enterprise_talent")
     rivals = tuple(lookups.get("enterprise_rivals", ()))
     return checks + [
         _check(
             "LT-10",
-            "one_talent_per_enterprise",
+            "enterprise_talent",
             talent is None,
+            required=False,
             value=talent or NONE,
             threshold=NONE,
             comparison="==",
-            note=f"同一企业只认定一名领军人才: talents of enterprise {enterprise_code}",
+            note=f"同一企业只认定一名领军人才: talents of enterprise {enterprise_code} "
+            "(binds at approval and certification)",
         ),
         _check(
             "LT-10",
-            "one_applicant_per_enterprise_in_round",
+            "enterprise_applicants_in_round",
             not rivals,
+            required=False,
             value=",".join(rivals) or NONE,
             threshold=NONE,
             comparison="==",
-            note=f"other live applications of enterprise {enterprise_code} in this round",
+            note=f"other live applications of enterprise {enterprise_code} in this round "
+            "(each judged on its merits; the county chooses, LT-9.1)",
         ),
     ]
 

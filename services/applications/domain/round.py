@@ -19,6 +19,7 @@ class OpenRound:
     quota: int
     window_opens: dt.date
     window_closes: dt.date
+    opened_on: dt.date | None = None  # the act's date (default today)
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,43 @@ def decide(command: OpenRound, state: Round, context: Mapping[str, Any]) -> list
                     f"the {command.year} round is already open: one selection round a year",
                     fields={"year": ["A round for this year exists."]},
                 )
-            if command.year < policy.FIRST_ROUND_YEAR:
+            today: dt.date = context["today"]
+            last_year = today.year + policy.ROUND_YEARS_AHEAD
+            if not policy.FIRST_ROUND_YEAR <= command.year <= last_year:
                 raise RuleViolation(
                     "LT-3",
-                    f"selection rounds start in {policy.FIRST_ROUND_YEAR}",
-                    fields={"year": [f"Must be {policy.FIRST_ROUND_YEAR} or later."]},
+                    f"selection rounds run from {policy.FIRST_ROUND_YEAR}, one a year, and are "
+                    f"opened at most {policy.ROUND_YEARS_AHEAD} year(s) ahead",
+                    fields={"year": [f"Must be from {policy.FIRST_ROUND_YEAR} to {last_year}."]},
+                )
+            opened_on = command.opened_on or today
+            if not policy.PROGRAMME_START <= opened_on <= today:
+                raise RuleViolation(
+                    "LT-3",
+                    "a round is opened on a day from the rules' effective date "
+                    f"({policy.PROGRAMME_START.isoformat()}) to today",
+                    fields={
+                        "opened_on": [
+                            f"Must be from {policy.PROGRAMME_START.isoformat()} to today."
+                        ]
+                    },
+                )
+            latest = dt.date(command.year + policy.ROUND_WINDOW_YEARS_AFTER, 12, 31)
+            if command.window_opens < policy.PROGRAMME_START:
+                raise RuleViolation(
+                    "LT-8",
+                    "no submission window opens before the rules took effect",
+                    fields={
+                        "window_opens": [
+                            f"Must not be before {policy.PROGRAMME_START.isoformat()}."
+                        ]
+                    },
+                )
+            if command.window_closes > latest:
+                raise RuleViolation(
+                    "LT-8",
+                    f"the {command.year} round's window closes by {latest.isoformat()}",
+                    fields={"window_closes": [f"Must not be after {latest.isoformat()}."]},
                 )
             if not 1 <= command.quota <= policy.ROUND_QUOTA_MAX:
                 raise RuleViolation(
@@ -82,7 +115,7 @@ def decide(command: OpenRound, state: Round, context: Mapping[str, Any]) -> list
                         "quota": command.quota,
                         "window_opens": command.window_opens,
                         "window_closes": command.window_closes,
-                        "opened_on": context["today"],
+                        "opened_on": opened_on,
                     },
                     ("LT-3", "LT-8"),
                 )

@@ -9,10 +9,11 @@ its former applicants (LT-10) and the transfer of its talents still in their tra
   ``YixiangTalentTransferred`` and ``TalentCertified`` (``origin = "yixiang_transfer"``), so the
   services that act on certified talents (subsidies, assessment, notifications) see them too.
 
-Reading of LT-16 (原“彝乡电商创业人才”培养期未满的自动转入): a transferable talent was certified
-under the Yixiang scheme, i.e. before the scheme was abolished on the rules' effective date, and
-is still in the training period on the day the transfer is recorded (a period that has already
-run out leaves nothing to transfer into).
+Reading of LT-16 (原“彝乡电商创业人才”培养期未满的自动转入): the transfer happens by the rules
+themselves on the day they take effect (``policy.TRANSFER_JUDGED_ON``, 2022-09-01). A talent
+transfers if their Yixiang period began before that day and had not ended on it, whenever an
+officer records it; the transfer is effective that day (``transferred_on``). A period of
+2020-01-10 to 2023-01-09 recorded on 2023-01-10 transfers; one that ended on 2022-08-31 does not.
 """
 
 from __future__ import annotations
@@ -114,14 +115,39 @@ def _transfer(
             "period starts on or after that day",
             fields={"period_start": [f"Must be before {policy.EFFECTIVE_DATE.isoformat()}."]},
         )
-    today: dt.date = context["today"]
-    if command.period_end < today:
+    judged_on = policy.TRANSFER_JUDGED_ON
+    if command.period_end < judged_on:
         raise RuleViolation(
             "LT-16",
-            f"the training period ended on "
-            f"{command.period_end.isoformat()}: only talents still in "
-            "their training period transfer (培养期未满)",
-            fields={"period_end": ["The training period has ended."]},
+            f"the training period ended on {command.period_end.isoformat()}, before the rules "
+            f"took effect on {judged_on.isoformat()}: only talents whose period had not ended "
+            "that day transfer (培养期未满的自动转入)",
+            fields={"period_end": [f"Must not be before {judged_on.isoformat()}."]},
+        )
+    if command.period_start < policy.YIXIANG_FIRST_PERIOD_START:
+        raise RuleViolation(
+            "LT-16",
+            f"the Yixiang scheme's periods start from "
+            f"{policy.YIXIANG_FIRST_PERIOD_START.isoformat()}",
+            fields={
+                "period_start": [
+                    f"Must not be before {policy.YIXIANG_FIRST_PERIOD_START.isoformat()}."
+                ]
+            },
+        )
+    longest = _years_later(command.period_start, policy.YIXIANG_PERIOD_MAX_YEARS)
+    if command.period_end >= longest:
+        raise RuleViolation(
+            "LT-16",
+            f"a Yixiang training period lasts at most {policy.YIXIANG_PERIOD_MAX_YEARS} years",
+            fields={"period_end": [f"Must be before {longest.isoformat()}."]},
+        )
+    first = policy.YIXIANG_FIRST_PERIOD_START.year - 1
+    if not first <= command.baseline_year <= command.period_start.year:
+        raise RuleViolation(
+            "LT-16",
+            "the baseline is a year of the figures the Yixiang certification compared",
+            fields={"baseline_year": [f"Must be from {first} to {command.period_start.year}."]},
         )
     track = policy.TRACK_OF_CATEGORY[command.category]
     baseline = {k: command.baseline.get(k, 0) for k in policy.BASELINE_FIGURES[track]}
@@ -147,7 +173,7 @@ def _transfer(
                 "person_key": command.person_key,
                 "id_number_masked": command.id_number_masked,
                 "name": command.name,
-                "transferred_on": today,
+                "transferred_on": policy.TRANSFER_EFFECTIVE_ON,
                 "prior_startup_subsidy_fen": command.prior_startup_subsidy_fen,
             },
             ("LT-16",),
@@ -161,10 +187,19 @@ def _transfer(
                 "applicant_name": command.name,
                 "origin": "yixiang_transfer",
                 "prior_startup_subsidy_fen": command.prior_startup_subsidy_fen,
+                "person_key": command.person_key,
+                "transferred_on": policy.TRANSFER_EFFECTIVE_ON,
             },
-            ("LT-16", "LT-10"),
+            ("LT-16", "LT-10", "LT-10.1"),
         ),
     ]
+
+
+def _years_later(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
 
 
 def transfer_application_id(yixiang_talent_id: str) -> str:

@@ -5,7 +5,7 @@ every event records the version it applied."""
 import datetime as dt
 from decimal import Decimal
 
-POLICY_VERSION = "LT-2022-09-01/v2"
+POLICY_VERSION = "LT-2022-09-01/v3"
 
 # -- LT-11.1 grading ------------------------------------------------------------------------------
 # "年均增长" is read as the compounded average annual growth since the baseline year.
@@ -35,20 +35,48 @@ BASELINE_YEARS_BEFORE_YEAR_ONE = 1
 # gives "excellent" (findings could not change it), or at the report's due date with what is on
 # file (no findings recorded = no finding of improvement).
 
-# -- LT-10 / LT-11 tenure years and report due dates -----------------------------------------------
-# LT-10: 3 years from certification (the period end comes with the certification, 届满 inclusive).
+# -- LT-10 / LT-11 / LT-13 the assessment cycle --------------------------------------------------
+# LT-10: 3 years from certification, counted from the certification's act date (certified_on), not
+# from the day it was recorded (the period end comes with the certification, 届满 inclusive).
+TENURE_YEARS = 3
 # Tenure year n runs from the (n-1)th anniversary of the period start to the day before the nth
-# (the last one ends on the period end). "培养期内一年一考核": each year's assessment falls within
-# that year, so a year's report is accepted from its first day and is due on its last day plus:
-REPORT_DUE_DAYS_AFTER_YEAR_END = 0
-# A report not filed by its due date counts as a failed assessment with its own reason (the timer
-# records it the day after the due date).
-# Civil Code art. 203 (期间的最后一日是法定休假日的，以法定休假日结束的次日为期间的最后一日): a report
-# due date, or a county's rectification deadline, that is not a working day moves to the next
-# working day (shared/calendar.py: weekends and statutory holidays off, adjusted working days on).
-# Looked up only once the nominal date has passed, so a year whose holiday schedule the State
+# (the last one ends on the period end). "培养期内一年一考核": a year's report covers that year's
+# twelve months, so it can only be filed after the year ends (LT-11.1). Its report window opens
+# the day after the year's last day and stays open this many days (the opening day is day 1):
+REPORT_WINDOW_DAYS = 60
+# Civil Code art. 203 (期间的最后一日是法定休假日的，以法定休假日结束的次日为期间的最后一日): a
+# window's last day, or a county's rectification deadline, that is not a working day moves to the
+# next working day (shared/calendar.py: weekends and statutory holidays off, adjusted working days
+# on). Looked up only once the nominal date has passed, so a year whose holiday schedule the State
 # Council has not published yet is never needed in advance (and is an error, not a guess).
 DEADLINES_ROLL_TO_WORKING_DAY = True
+# The talent is reminded this many days before the window's nominal last day, once, if the year's
+# report is not on file by then (and the window has not closed already: a window that closed
+# before anyone could be reminded is reported missing instead).
+REMINDER_DAYS_BEFORE_CLOSE = 14
+# Grading moments (LT-11.1): a seller's year when the report is filed; an influencer's year when
+# the county's findings are on file with the report, or when growth alone gives the best grade
+# (no finding could change it); otherwise when the report's filing period closes (the window, or
+# a rectification deadline for a missed report), with what is on file.
+# A report not filed by the window's close is not a failed assessment (LT-13: the county manages,
+# 限期整改): the year is recorded as missing its report (``AnnualReportMissed``), the county is
+# told, and it orders the report filed by a deadline (a rectification order, LT-13). A report filed
+# by that deadline is graded as any other; only a deadline missed after that is a ground,
+# LT-14.1 (拒不执行管理规定), proposed to the Leading Group. A missing report the county never
+# orders rectified is no ground by itself: it stays open, shown to the county.
+MISSED_REPORT_OBLIGATION = "LT-11.1"
+MISSED_REPORT_GROUND = "LT-14.1"
+# The longest deadline a county may give for a missing report, counted from the order's date (the
+# text gives none; a bound on what a caller sends, a named reading).
+MISSED_REPORT_MAX_DEADLINE_DAYS = 90
+
+# -- acts and their dates -------------------------------------------------------------------------
+# Every act on a tenure carries the date it happened (reported_on, found_on, ordered_on,
+# rectified_on, decided_on; default today, given by the service's clock); the rules count from it.
+# A date a caller gives is bounded: not after today, not before the rules took effect, not before
+# the tenure's previous act. What the deadline sweep records is dated the day it fell due (the day
+# after the last day of a window or deadline), however late the sweep runs.
+EARLIEST_ACT_DATE = dt.date(2022, 9, 1)  # LT-16: the rules take effect on issue
 
 # -- LT-12 obligations ----------------------------------------------------------------------------
 MIN_PROMOTION_ACTIVITIES_PER_YEAR = 1  # LT-12.1: 每年至少…1次以上 (inclusive)
@@ -89,8 +117,10 @@ REPORTED_GROUNDS = {
 
 # -- LT-16 transition ------------------------------------------------------------------------------
 # The rules take effect on issue (2022-09-01); Yixiang talents still within their training period
-# transfer automatically, keeping their original period (the applications service certifies them
-# with origin "yixiang_transfer", on the day the transfer is recorded). Their years that ended
-# before that day were the abolished scheme's business; the years ending on or after it are
-# assessed here (the shorter remaining period), numbered as in the original period.
+# transfer automatically, keeping their original period and its numbering. Whether a talent
+# transfers is judged on 2022-09-01 (their period began before it and had not ended that day), and
+# the transfer takes effect on 2022-09-01 whenever it is recorded. Their years ending on or after
+# 2022-09-01 are assessed here, including years that ended before the transfer was recorded: the
+# report window of such a year opens on the day the transfer is recorded (the act date of the
+# certification the applications service records for it, else the day it was recorded).
 LT_EFFECTIVE_DATE = dt.date(2022, 9, 1)

@@ -345,6 +345,26 @@ RULES = {
         ),
         ("LT-11.1", "LT-13"),
     ),
+    ("assessment", "AnnualReportReminded"): Rule(
+        ("talent",),
+        "年度报告提交提醒",
+        lambda p, who: (
+            f"{name(p, who)}培养期第 {p['tenure_year']} 年度报告尚未提交，提交期限为 "
+            f"{day(p['window_opens_on'])} 至 {day(p['window_closes_on'])}"
+            f"（最后一日为节假日的，顺延至其后第一个工作日），请按时提交（LT-11.1）。"
+        ),
+        ("LT-11.1",),
+    ),
+    ("assessment", "AnnualReportMissed"): Rule(
+        ("county", "talent"),
+        "年度报告逾期未提交",
+        lambda p, who: (
+            f"{name(p, who)}培养期第 {p['tenure_year']} 年度报告未在提交期限（"
+            f"{day(p['window_opens_on'])} 至 {day(p['window_closed_on'])}）内提交。"
+            f"此情形不作考核不合格处理，请县市商务主管部门限期整改（LT-13）。"
+        ),
+        ("LT-11.1", "LT-13"),
+    ),
     ("assessment", "AssessmentPassed"): Rule(
         ("talent", "county", "bureau"),
         "年度考核结果",
