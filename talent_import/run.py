@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
-import orjson
+import json
 
 from shared.provenance import HEADER
 from talent_client.http import Client, json_if_ok
-from talent_import.plan import Plan
+from talent_import.plan import Plan, Step
 
 
 class ImportRefused(Exception):
     """A service refused a command of the plan (a rule the file could not be checked against
     before: e.g. the round's quota, LT-16's conditions): the row and the service's answer."""
+
+
+def _wait(client: Client, step: Step, seconds: float) -> None:
+    """Until what ``step`` follows is there (a grant or a tenure the services make from the
+    certification, asynchronously)."""
+    assert step.waits_for is not None
+    service, path = step.waits_for
+    check = step.wait_check or (lambda _: True)
+
+    def ready() -> object:
+        body = json_if_ok(client.call("GET", service, path, "auditor", expect=None))
+        return body if body and check(body) else None
+
+    client.wait_for(f"{service} {path}", ready, timeout=seconds)
 
 
 def write(
@@ -22,15 +36,7 @@ def write(
     claims: dict[int, str] = {}
     for step in plan.steps:
         if step.waits_for:
-            service, path = step.waits_for
-            check = step.wait_check or (lambda _: True)
-            client.wait_for(
-                f"{service} {path}",
-                lambda: (lambda b: b if b and check(b) else None)(
-                    json_if_ok(client.call("GET", service, path, "auditor", expect=None))
-                ),
-                timeout=wait_seconds,
-            )
+            _wait(client, step, wait_seconds)
         provenance = {
             "source": "import",
             "file_sha256": plan.sha256,
@@ -49,7 +55,8 @@ def write(
             county=step.county,
             json=step.body,
             expect=None,
-            headers={HEADER: orjson.dumps(provenance).decode()},
+            # a header is ASCII: JSON's \u escapes carry the importer's name
+            headers={HEADER: json.dumps(provenance, ensure_ascii=True)},
         )
         if r.status_code not in (200, 201):
             raise ImportRefused(
