@@ -66,7 +66,7 @@ class Metadata:
     written only when there is one, so events recorded without it hash as they always did."""
 
     def for_event(self, event: NewEvent) -> dict[str, Any]:
-        metadata = {
+        metadata: dict[str, Any] = {
             "actor_id": self.actor_id,
             "actor_role": self.actor_role,
             "correlation_id": self.correlation_id,
