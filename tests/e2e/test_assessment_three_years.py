@@ -94,6 +94,13 @@ def read(client, talent_id, role="prefecture_officer"):
     return ok(client.call("GET", "assessment", f"/tenures/{talent_id}", role, expect=None))
 
 
+def swept(client, talent_id, pick):
+    """``pick`` of the tenure after a deadline sweep run at once (as the timer's, which also runs
+    at start; a sweep that finds the lock taken leaves the work to the one holding it)."""
+    client.call("POST", "assessment", "/deadlines/run", "prefecture_officer")
+    return pick(read(client, talent_id))
+
+
 def post(client, talent_id, path, role, json, expect=(200,)):
     return client.call(
         "POST",
@@ -182,7 +189,9 @@ def test_one_talent_through_three_years(system, talent):
     nominal2 = open2 + dt.timedelta(days=policy.REPORT_WINDOW_DAYS - 1)
     remind = nominal2 - dt.timedelta(days=policy.REMINDER_DAYS_BEFORE_CLOSE)
     start_assessment_on(system, remind)
-    client.wait_for("the reminder", lambda: read(client, talent_id)["years"][1]["reminded_on"])
+    client.wait_for(
+        "the reminder", lambda: swept(client, talent_id, lambda t: t["years"][1]["reminded_on"])
+    )
     client.wait_for(
         "the reminder in the talent's inbox",
         lambda: [
@@ -194,7 +203,8 @@ def test_one_talent_through_three_years(system, talent):
     missed2 = close2 + DAY
     start_assessment_on(system, missed2)
     year2 = client.wait_for(
-        "the missing report", lambda: read(client, talent_id)["years"][1]["missed_on"]
+        "the missing report",
+        lambda: swept(client, talent_id, lambda t: t["years"][1]["missed_on"]),
     )
     assert year2 == missed2.isoformat()
     client.wait_for(
@@ -225,7 +235,9 @@ def test_one_talent_through_three_years(system, talent):
     _, close3 = window(start, 3)
     missed3 = close3 + DAY
     start_assessment_on(system, missed3)
-    client.wait_for("year 3 missing", lambda: read(client, talent_id)["years"][2]["missed_on"])
+    client.wait_for(
+        "year 3 missing", lambda: swept(client, talent_id, lambda t: t["years"][2]["missed_on"])
+    )
     deadline3 = missed3 + dt.timedelta(days=20)
     post(
         client,
@@ -237,7 +249,7 @@ def test_one_talent_through_three_years(system, talent):
     decided = missed3 + dt.timedelta(days=40)
     start_assessment_on(system, decided)
     [proposal] = client.wait_for(
-        "the LT-14.1 proposal", lambda: read(client, talent_id)["proposals"]
+        "the LT-14.1 proposal", lambda: swept(client, talent_id, lambda t: t["proposals"])
     )
     assert (proposal["ground"], proposal["status"], proposal["proposed_on"]) == (
         "LT-14.1",
