@@ -61,6 +61,7 @@ class Plan:
     sha256: str
     steps: list[Step] = field(default_factory=list)
     talents: dict[str, str] = field(default_factory=dict)  # a file's talent ref -> talent id
+    counties: dict[str, str] = field(default_factory=dict)  # a file's talent ref -> county
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -205,6 +206,7 @@ def build(
     _transfers(plan, source, today)
     _payments(plan, source, today)
     _reports(plan, source, today)
+    _disqualifications(plan, source, today)
     _repayments(plan, source, today)
     _claims(plan, source, today)
     if plan.problems:
@@ -341,6 +343,13 @@ def _talents(
                 )
         except CalendarYearUnknown:
             sheet.problem(n, "notice_start", "the working-day calendar does not know that year")
+        score = r["expert_score"]
+        if score is not None and score < app_policy.EXPERT_PASS_SCORE:
+            sheet.problem(
+                n,
+                "expert_score",
+                f"{score} is below the pass score {app_policy.EXPERT_PASS_SCORE} of a certified talent",
+            )
         evidence = {
             field_: r[column] for column, field_ in _EVIDENCE.items() if r[column] is not None
         }
@@ -379,10 +388,12 @@ def _talents(
         app_id = import_uuid(submit.key(plan.sha256))
         talent_id = f"talent-{app_id}"
         plan.talents[r["ref"]] = talent_id
+        plan.counties[r["ref"]] = r["county"]
         plan.steps.append(submit)
         for i, ((stage, role), day) in enumerate(zip(STAGES, reviews), start=1):
-            review = stage_body(stage, day, category=r["category"])
-            review["opinion"] = f"同意（{ON_PAPER}：{r['file_ref']}）"
+            review = _review(stage, day, r)
+            if not sheet.load(n, app_schemas.RecordReview(), review, {"experts": "expert_score"}):
+                break
             plan.steps.append(
                 Step(
                     "talents",
@@ -420,6 +431,27 @@ def _talents(
                 {"certified_on": certified.isoformat()},
             )
         )
+
+
+def _review(stage: str, day: dt.date, r: Mapping[str, Any]) -> dict[str, Any]:
+    """A stage's record as the sheet knows it: passed on ``day``, the expert committee's score
+    from the sheet, every text pointing at the paper file."""
+    paper = f"{ON_PAPER}：{r['file_ref']}"
+    review = stage_body(stage, day, category=r["category"], score=r["expert_score"] or 0)
+    review["opinion"] = f"同意（{paper}）"
+    for opinion in review.get("county_opinions", ()):
+        opinion["opinion"] = f"同意推荐（{paper}）"
+    for i, expert in enumerate(review.get("experts", ()), start=1):
+        expert["name"] = f"评审专家{i}（{ON_PAPER}）"
+    if "chair" in review:
+        review["chair"]["name"] = f"评审组长（{ON_PAPER}）"
+    if "seller_contribution" in review:
+        review["seller_contribution"]["reasons"] = paper
+    if "findings" in review:
+        review["findings"] = paper
+    if "discipline_opinion" in review:
+        review["discipline_opinion"]["opinion"] = paper
+    return review
 
 
 def _application(r: Mapping[str, Any], evidence: Mapping[str, Any]) -> dict[str, Any]:
@@ -498,6 +530,7 @@ def _transfers(plan: Plan, source: Source, today: dt.date) -> None:
         }
         if sheet.load(n, app_schemas.TransferYixiangTalent(), body, where):
             plan.talents[r["yixiang_talent_id"]] = f"talent-yixiang-{r['yixiang_talent_id']}"
+            plan.counties[r["yixiang_talent_id"]] = r["county"]
             plan.steps.append(
                 Step(
                     "transfers",
@@ -598,6 +631,76 @@ def _reports(plan: Plan, source: Source, today: dt.date) -> None:
             )
 
 
+GROUND_ROLES = {"departure": "county_officer", "refusal": "county_officer"}
+"""Who reports a ground of each kind (shared/auth.py: tenure.ground.<kind>); the others, the
+prefecture's Commerce Bureau."""
+
+
+def _disqualifications(plan: Plan, source: Source, today: dt.date) -> None:
+    sheet = _Rows(plan, source, "disqualifications")
+    for n, r in sheet.rows:
+        for column in ("occurred_on", "reported_on", "decided_on"):
+            sheet.bound(n, r, column, today, LT_START)
+        if r["decided_on"] and r["reported_on"] and r["decided_on"] < r["reported_on"]:
+            sheet.problem(n, "decided_on", "the decision comes after the ground's report")
+        talent = _talent(sheet, plan, n, r["talent"])
+        ground = {
+            "kind": r["kind"],
+            "occurred_on": r["occurred_on"] and r["occurred_on"].isoformat(),
+            "description": r["description"],
+            "reference": r["reference"] or "",
+            "reported_on": r["reported_on"] and r["reported_on"].isoformat(),
+        }
+        decision = {"decided_on": r["decided_on"] and r["decided_on"].isoformat()}
+        ok = sheet.load(n, assessment_schemas.ReportGround(), ground, {k: k for k in ground})
+        ok = (
+            sheet.load(
+                n,
+                assessment_schemas.ApproveDisqualification(),
+                decision,
+                {"decided_on": "decided_on"},
+            )
+            and ok
+        )
+        if not (ok and talent):
+            continue
+        role = GROUND_ROLES.get(r["kind"], "prefecture_officer")
+        plan.steps.append(
+            Step(
+                "disqualifications",
+                n,
+                "ground",
+                "assessment",
+                "POST",
+                f"/tenures/{talent}/grounds",
+                role,
+                ground,
+                county=plan.counties.get(r["talent"]) if role == "county_officer" else None,
+                waits_for=("assessment", f"/tenures/{talent}"),
+            )
+        )
+        plan.steps.append(
+            Step(
+                "disqualifications",
+                n,
+                "approve",
+                "assessment",
+                "POST",
+                f"/tenures/{talent}/disqualification",
+                "leading_group",
+                decision,
+            )
+        )
+
+
+def _demanded(body: Any) -> bool:
+    return bool(body.get("grants")) and body["grants"][0]["status"] in (
+        "recovery_demanded",
+        "partially_recovered",
+        "recovered",
+    )
+
+
 def _repayments(plan: Plan, source: Source, today: dt.date) -> None:
     sheet = _Rows(plan, source, "repayments")
     for n, r in sheet.rows:
@@ -620,6 +723,8 @@ def _repayments(plan: Plan, source: Source, today: dt.date) -> None:
                     f"/grants/{talent}/repayments",
                     "finance",
                     body,
+                    waits_for=("subsidies", f"/grants/{talent}"),
+                    wait_check=_demanded,
                 )
             )
 

@@ -77,6 +77,7 @@ SHEETS: tuple[Sheet, ...] = (
             _c("followers", "粉丝数", "int", False),
             _c("exposure", "曝光量", "int", False),
             _c("account_registered_on", "账号注册日期", "date", False),
+            _c("expert_score", "专家评审得分", "int"),
             _c("submitted_on", "申报日期", "date"),
             _c("notice_start", "公示开始日期", "date"),
             _c("certified_on", "认定日期", "date"),
@@ -125,6 +126,19 @@ SHEETS: tuple[Sheet, ...] = (
             _c("promotion_activities", "宣传推介活动次数", "int"),
             _c("backbones_trained", "培养骨干人数", "int"),
             _c("full_time_in_chuxiong", "全职在楚", "bool"),
+        ),
+    ),
+    Sheet(
+        "disqualifications",
+        "取消资格",
+        (
+            _c("talent", "人才编号", "text"),
+            _c("kind", "事由类别", "text"),
+            _c("occurred_on", "发生日期", "date"),
+            _c("description", "事由", "text"),
+            _c("reference", "文号", "text", False),
+            _c("reported_on", "报告日期", "date"),
+            _c("decided_on", "领导小组决定日期", "date"),
         ),
     ),
     Sheet(

@@ -1,7 +1,7 @@
 """The programme's history taken in through ``talent-import`` and carried on live, through the
 public HTTP interfaces and the import only: a workbook with a 2022 round and a 2023 round (ten
 talents), a Yixiang talent whose 2021 period runs on, transferred under LT-16, the budgets and the
-subsidies paid in 2023, a year-1 report; imported twice (the second import changes nothing); then
+subsidies paid in 2023, a year-1 report, a departure in 2024 disqualified and repaid in two parts; imported twice (the second import changes nothing); then
 a year-2 report below the bar, the Leading Group's disqualification and the subsidy recovered in
 two parts; ``talent-audit history`` tells the imported person's whole story with each act's date,
 its recorded_at and where it came from. Files with a date in the future, before the programme,
@@ -29,7 +29,7 @@ from talent_client.samples import shanghai_today
 from talent_import import cli
 from talent_import.workbook import write_workbook
 from tests.support.assessment_pinned import start_assessment_on
-from tests.support.import_sample import CERTIFICATIONS, FOLLOWED, history_rows
+from tests.support.import_sample import CERTIFICATIONS, DEPARTED, FOLLOWED, history_rows
 
 pytestmark = pytest.mark.e2e
 ADMIN = dsn_for("postgres")
@@ -101,7 +101,7 @@ def test_the_workbook_is_imported_through_the_services_once(system, imported):
     assert certified["recorded_at"][:4] == str(shanghai_today().year)
 
     for ref, talent_id in talents.items():
-        if ref.startswith("YX"):
+        if ref.startswith("YX") or ref == DEPARTED:
             continue
         grant = client.wait_for(
             f"{ref} paid",
@@ -121,6 +121,11 @@ def test_the_workbook_is_imported_through_the_services_once(system, imported):
     assert transferred["talent_id"] == talents["YX2021-007"]
     tenure = ok(client.call("GET", "assessment", f"/tenures/{followed}", "auditor"))
     assert tenure["years"][0]["reported_on"] is not None
+
+    departed = ok(client.call("GET", "subsidies", f"/grants/{talents[DEPARTED]}", "finance"))
+    assert departed["grants"][0]["status"] == "recovered"
+    left = ok(client.call("GET", "assessment", f"/tenures/{talents[DEPARTED]}", "auditor"))
+    assert left["status"] == "disqualified"
 
     # the same file again: nothing recorded, every command found already there
     stamped = {svc: count(system, svc, "metadata ? 'provenance'") for svc in system.dbs}

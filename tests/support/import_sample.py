@@ -1,7 +1,7 @@
 """The sample import file the tests write (``talent-import``'s template filled in): a 2022 round
 and a 2023 round with ten certified talents between them, a Yixiang talent whose 2021 period
 runs on, transferred under LT-16, the 2022 and 2023 LT-10.1 budgets, the subsidies paid in 2023
-and year-1 reports. ``history_rows`` gives the rows; ``write_workbook`` of talent_import writes
+a year-1 report, and a talent who left in 2024, disqualified and repaid in two parts. ``history_rows`` gives the rows; ``write_workbook`` of talent_import writes
 them (tests/unit/test_import.py, tests/e2e/test_import_history.py)."""
 
 import datetime as dt
@@ -36,6 +36,8 @@ CERTIFICATIONS = [
     ],
 ]
 FOLLOWED = "T2023-01"
+DEPARTED = "T2022-05"
+"""A talent whose departure, disqualification and recovery in two parts are in the file."""
 """The talent the end-to-end test follows after the import (a year-1 report in the file)."""
 
 
@@ -60,6 +62,7 @@ def history_rows(seed=2022):
                 "sales_year_before_yuan": 3_100_000,
                 "jobs_driven": 12,
                 "tax_paid_yuan": 12_000,
+                "expert_score": 80 + i,
                 "submitted_on": submitted,
                 "notice_start": notice,
                 "certified_on": certified,
@@ -136,6 +139,31 @@ def history_rows(seed=2022):
                 "promotion_activities": 2,
                 "backbones_trained": 8,
                 "full_time_in_chuxiong": "是",
+            },
+        ],
+        "disqualifications": [
+            {
+                "talent": DEPARTED,
+                "kind": "departure",
+                "occurred_on": D(2024, 3, 1),
+                "description": "离开楚雄到外地发展",
+                "reference": "楚雄市商务局〔2024〕5号",
+                "reported_on": D(2024, 3, 11),
+                "decided_on": D(2024, 4, 8),
+            },
+        ],
+        "repayments": [
+            {
+                "talent": DEPARTED,
+                "amount_yuan": 20_000,
+                "reference": "REPAY-2024-1",
+                "repaid_on": D(2024, 5, 6),
+            },
+            {
+                "talent": DEPARTED,
+                "amount_yuan": 30_000,
+                "reference": "REPAY-2024-2",
+                "repaid_on": D(2024, 6, 3),
             },
         ],
     }

@@ -147,11 +147,19 @@ def test_the_service_schemas_check_rows_and_the_person_is_taken_once(tmp_path):
     rows["talents"][1]["id_number"] = rows["talents"][0]["id_number"]
     rows["talents"][3]["county"] = "昆明市"
     rows["talents"][4]["round_year"] = 2024
+    rows["talents"][5]["expert_score"] = 101
+    rows["talents"][6]["expert_score"] = 59
     plan = plan_of(tmp_path, rows)
     found = problems(plan)
     assert any("row 3 column 身份证号 / id_number: the same person as row 2" in p for p in found)
     assert any(p.startswith("talents row 5 column 县市 / county: county:") for p in found)
     assert any("row 6 column 评选年度 / round_year: no 2024 round" in p for p in found)
+    assert any(
+        p.startswith("talents row 7 column 专家评审得分 / expert_score: experts") for p in found
+    )
+    assert any(
+        "row 8 column 专家评审得分 / expert_score: 59 is below the pass score" in p for p in found
+    )
     assert plan.steps == []
 
 
