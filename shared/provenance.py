@@ -16,7 +16,8 @@ from typing import Any
 
 import orjson
 
-from shared.errors import InvalidInput
+from shared.auth import OWNER_SCOPED
+from shared.errors import Forbidden, InvalidInput
 
 HEADER = "X-Talent-Provenance"
 SOURCES = ("import",)
@@ -37,9 +38,14 @@ def import_uuid(key: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, key))
 
 
-def parse(header: str) -> dict[str, Any]:
+def parse(header: str, role: str) -> dict[str, Any]:
     """The provenance an ``X-Talent-Provenance`` header states, checked field by field, or
-    InvalidInput naming the field."""
+    InvalidInput naming the field. Officials enter the records they import: a caller acting for
+    themselves (an applicant, a talent) may not state one (Forbidden)."""
+    if role in OWNER_SCOPED:
+        raise Forbidden(
+            f"a {role} does not import records", fields={HEADER: ["Not accepted from this role."]}
+        )
     try:
         data = orjson.loads(header)
     except orjson.JSONDecodeError:

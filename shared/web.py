@@ -152,7 +152,7 @@ def endpoint(
                 _refuse_nul(request, kwargs)
                 stated = request.headers.get(prov.HEADER)
                 if stated is not None and not public:
-                    uow.provenance = prov.parse(stated)
+                    uow.provenance = prov.parse(stated, uow.principal.role)
                     done = _imported(uow, uow.provenance["key"])
                     if done:
                         return json_response(

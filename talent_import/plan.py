@@ -623,9 +623,9 @@ def _reports(plan: Plan, source: Source, today: dt.date) -> None:
                     "assessment",
                     "POST",
                     f"/tenures/{talent}/reports",
-                    "talent",
+                    "county_officer",  # the county enters the report the talent filed on paper
                     body,
-                    actor=talent,
+                    county=plan.counties.get(r["talent"]),
                     waits_for=("assessment", f"/tenures/{talent}"),
                 )
             )

@@ -280,3 +280,44 @@ def test_bad_dates_and_an_out_of_span_ten_measures_claim_refuse_the_whole_file(
         }
     ]
     _refused_whole(system, tmp_path, "tm_out_of_span", rows, "claims", "filed_on")
+
+
+def test_a_provenance_is_checked_at_the_door_and_refused_from_a_talent(system, imported):
+    _, outcome = imported
+    client = Client(system.urls, out=lambda *_: None)
+    talent_id = outcome["talents"][FOLLOWED]
+    before = count(system, "assessment")
+    stated = {
+        "source": "import",
+        "file_sha256": "0" * 64,
+        "sheet": "reports",
+        "row": 2,
+        "step": "report",
+        "imported_by": "someone",
+    }
+    body = {
+        "tenure_year": 3,
+        "figures": {"sales_fen": 1},
+        "promotion_activities": 0,
+        "backbones_trained": 0,
+        "full_time_in_chuxiong": True,
+    }
+    for role, header, status in (
+        ("talent", json.dumps(stated), 403),
+        ("county_officer", json.dumps({**stated, "source": "paper"}), 400),
+        ("county_officer", "not json", 400),
+    ):
+        r = client.call(
+            "POST",
+            "assessment",
+            f"/tenures/{talent_id}/reports",
+            role,
+            actor=talent_id if role == "talent" else None,
+            county="禄丰市" if role != "talent" else None,
+            json=body,
+            expect=None,
+            headers={"X-Talent-Provenance": header},
+        )
+        assert r.status_code == status, r.text
+        assert "X-Talent-Provenance" in r.json()["fields"]
+    assert count(system, "assessment") == before

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from shared.decider import NewEvent
-from shared.errors import InvalidInput
+from shared.errors import Forbidden, InvalidInput
 from shared.provenance import import_uuid, parse
 from shared.store import Metadata
 from talent_import.plan import build
@@ -182,14 +182,19 @@ def test_the_provenance_header_is_checked_field_by_field():
         '{"source":"import","file_sha256":"' + "a" * 64 + '","sheet":"talents","row":3,'
         '"step":"certify","imported_by":"\\u738b\\u4e94"}'
     )
-    p = parse(good)
+    p = parse(good, "prefecture_officer")
     assert p["imported_by"] == "王五" and p["key"] == f"{'a' * 64}:talents:3:certify"
     with pytest.raises(InvalidInput) as bad:
-        parse(good.replace('"source":"import"', '"source":"live"').replace("}", ',"x":1}'))
+        parse(
+            good.replace('"source":"import"', '"source":"live"').replace("}", ',"x":1}'),
+            "county_officer",
+        )
     fields = bad.value.fields["X-Talent-Provenance"]
     assert set(fields) == {"source", "x"}
     with pytest.raises(InvalidInput):
-        parse("not json")
+        parse("not json", "finance")
+    with pytest.raises(Forbidden):  # a talent enters their own acts live, never as an import
+        parse(good, "talent")
 
 
 def test_metadata_carries_a_provenance_only_where_there_is_one():
