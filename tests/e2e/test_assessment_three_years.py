@@ -7,10 +7,12 @@ Talent Work Leading Group's approval, and the subsidy recovered in two parts.
 Three years cannot pass in a test, so the assessment service is restarted on the test
 configuration with a pinned date (tests/support/assessment_pinned_clock.yaml, CLOCK_TODAY; see
 shared/clock.py) on each day the story needs: every decision it takes is the one it would take
-on that day, the deadline sweep (which runs at start) included. The other services keep the real
-clock."""
+on that day, the deadline sweep (which runs at start) included. The subsidies service is pinned
+likewise to the day of the disqualification to record the repayments (a repayment is not dated
+before the disqualification); applications and notifications keep the real clock."""
 
 import datetime as dt
+import subprocess
 
 import pytest
 
@@ -21,7 +23,8 @@ from shared.store import EventStore
 from talent_client.http import Client
 from talent_client.samples import shanghai_today
 from talent_client.steps import certify, fund_lt_subsidy
-from tests.support.assessment_pinned import start_assessment_on
+from tests.support.assessment_pinned import STAND_IN_SCHEDULE, start_assessment_on
+from tests.support.system import NAMEKO, ROOT
 
 pytestmark = pytest.mark.e2e
 
@@ -44,6 +47,31 @@ def window(start, n):
     """Tenure year n's report window: its first day and its effective last day."""
     opens = anniversary(start, n)
     return opens, working_day(opens + dt.timedelta(days=policy.REPORT_WINDOW_DAYS - 1))
+
+
+def start_subsidies_on(system, today):
+    """Restart the subsidies service deciding as if it were ``today``
+    (tests/support/subsidies_pinned_clock.yaml)."""
+    system.stop("subsidies")
+    system.logs["subsidies"] = log = open(system.log_path("subsidies"), "ab")
+    system.procs["subsidies"] = subprocess.Popen(
+        [
+            NAMEKO,
+            "run",
+            "--config",
+            "tests/support/subsidies_pinned_clock.yaml",
+            "services.subsidies.service",
+        ],
+        cwd=ROOT,
+        env=dict(
+            system.env(),
+            CLOCK_TODAY=today.isoformat(),
+            WORKING_DAY_OVERRIDES=str(STAND_IN_SCHEDULE),
+        ),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    system.wait_ready(["subsidies"])
 
 
 def report(year, sales, **extra):
@@ -290,6 +318,7 @@ def test_one_talent_through_three_years(system, talent):
         ),
     )
     assert grant["grants"][0]["demanded_fen"] == 5_000_000
+    start_subsidies_on(system, decided)
     for part, reference in ((2_000_000, "REPAY-1"), (3_000_000, "REPAY-2")):
         client.call(
             "POST",

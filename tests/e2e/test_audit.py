@@ -50,7 +50,7 @@ def test_history_of_a_disqualified_talent_in_causal_order(audited):
         "TalentCertified",
         "SubsidyGranted",
         "SubsidyPaid",
-        "AssessmentFailed",
+        "DisqualificationGroundReported",
         "TalentDisqualified",
         "SubsidyRecoveryDemanded",
         "SubsidyRecovered",

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 
 EXPECTED = {
     "applications": ["RoundOpened", "ApplicationSubmitted", "EligibilityAssessed"]
-    + ["ReviewPassed"] * 6
+    + ["ReviewPassed"] * 7
     + ["PublicNoticeStarted", "TalentCertified"],
     "subsidies": [
         "BudgetSet",
@@ -29,8 +29,7 @@ EXPECTED = {
     ],
     "assessment": [
         "TenureOpened",
-        "AnnualReportFiled",
-        "AssessmentFailed",
+        "DisqualificationGroundReported",  # the year-1 report is refused before its window
         "DisqualificationProposed",
         "TalentDisqualified",
     ],
@@ -78,6 +77,7 @@ def test_decisions_cite_clauses_and_carry_actors(system, walked):
         "prefecture_officer",
         "expert_chair",
         "inspector",
+        "prefecture_officer",
         "leading_group",
         "standing_committee",
     ]
@@ -102,7 +102,7 @@ def test_notifications_exist_for_every_step(system, walked):
         "TalentCertified",
         "SubsidyGranted",
         "SubsidyPaid",
-        "AssessmentFailed",
+        "DisqualificationGroundReported",
         "TalentDisqualified",
         "SubsidyRecoveryDemanded",
         "SubsidyRecovered",

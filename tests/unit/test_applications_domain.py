@@ -1,7 +1,10 @@
-"""The application decider (LT-8, LT-9, LT-10): the six review stages in order, each by its own
-record (the six county bodies, the expert committee's marks and the chair, discipline inspection,
-the Leading Group and the Standing Committee), the quota ranked by expert score at approval, the
-public notice of five working days, objections, certification and withdrawal."""
+"""The application decider (LT-8, LT-9, LT-10, LT-10.1): the review stages in order, each by its
+own record (the six county bodies' opinions and the county's own decision with its reasons and, for
+LT-6.3, its judgement on job creation and tax; the expert committee's marks and the chair;
+discipline inspection; the Commerce Bureau's ranked proposal; the Leading Group and the Standing
+Committee), the quota at the proposal and again at approval, one talent per enterprise at
+approval and certification, once per person at submission, the public notice of five working
+days, objections, certification and withdrawal on their own dates."""
 
 import datetime as dt
 import re

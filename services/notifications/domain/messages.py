@@ -62,6 +62,7 @@ STAGES_ZH = {
     "qualification_review": ("资格审查", "LT-9.2"),
     "expert_review": ("专家评审", "LT-9.3"),
     "inspection": ("考察了解", "LT-9.4"),
+    "proposal": ("州商务局提出人选", "LT-9.5"),
     "approval": ("报审认定", "LT-9.5"),
     "standing_committee": ("州委常委会审议", "LT-9.5"),
     "public_notice": ("公示", "LT-9.5"),
