@@ -120,6 +120,7 @@ class _Rows:
     def __init__(self, plan: Plan, source: Source, name: str) -> None:
         self.plan, self.sheet = plan, BY_NAME[name]
         self.rows: list[tuple[int, dict[str, Any]]] = []
+        self.reported: set[tuple[int, str | None]] = set()  # one problem per cell is enough
         for number, raw in source.sheets.get(name, []):
             row: dict[str, Any] = {}
             for column in self.sheet.columns:
@@ -134,6 +135,7 @@ class _Rows:
             self.rows.append((number, row))
 
     def problem(self, row: int, column: str | None, message: str) -> None:
+        self.reported.add((row, column))
         header = self.sheet.column(column).header if column else None
         self.plan.problems.append(Problem(self.sheet.name, row, header, message))
 
@@ -171,7 +173,8 @@ class _Rows:
         except marshmallow.ValidationError as exc:
             for path, message in _flatten(exc.messages):
                 column = next((c for f, c in where.items() if path.startswith(f)), None)
-                self.problem(row, column, f"{path}: {message}")
+                if column is None or (row, column) not in self.reported:
+                    self.problem(row, column, f"{path}: {message}")
             return False
         return True
 

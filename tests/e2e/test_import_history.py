@@ -197,6 +197,9 @@ def test_an_imported_talent_carries_on_live_to_recovery_and_audit(system, import
         events = json.loads(out.getvalue())["events"]
         text = io.StringIO()
         audit.main(["history", talent_id, *args, "--audit-dsn", dsn_for(audit_db)], out=text)
+        # the chains verify with the imported events' provenance in them
+        verified = io.StringIO()
+        assert audit.main(["verify", *args, "--audit-dsn", dsn_for(audit_db)], out=verified) == 0
     finally:
         drop_database(ADMIN, audit_db)
     story = [e for e in events if e["event"] != "NotificationRecorded"]

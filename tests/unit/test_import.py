@@ -3,6 +3,8 @@ sheet, row and column; one problem refuses the whole file), the plan of commands
 provenance keys, and the provenance kept out of the metadata of events recorded live."""
 
 import datetime as dt
+import io
+import json
 
 import pytest
 
@@ -203,3 +205,21 @@ def test_metadata_carries_a_provenance_only_where_there_is_one():
     assert "provenance" not in live  # events recorded live hash as they always did
     imported = Metadata("a", "r", "c", provenance={"source": "import"}).for_event(event)
     assert imported["provenance"] == {"source": "import"}
+
+
+def test_the_empty_template_reads_back_without_a_problem_and_check_writes_nothing(tmp_path):
+    from talent_import import cli
+
+    out = io.StringIO()
+    assert cli.main(["template", str(tmp_path / "模板.xlsx")], out=out) == 0
+    plan = build(read([tmp_path / "模板.xlsx"]), TODAY)
+    assert (plan.problems, plan.steps) == ([], [])
+    # --check of a file with a problem: exit 1, every problem printed, no service asked
+    rows = history_rows()
+    rows["rounds"][0]["quota"] = "ten"
+    path = write_workbook(tmp_path / "bad.xlsx", rows)
+    out = io.StringIO()
+    assert cli.main([str(path), "--check", "--json"], out=out) == 1
+    outcome = json.loads(out.getvalue())
+    assert outcome["status"] == "refused"
+    assert outcome["problems"] == ["rounds row 2 column 名额 / quota: not a whole number"]
