@@ -1,7 +1,7 @@
 # Local one-host workflow; see deploy/local/*.sh.
 PY := .venv/bin/python
 
-.PHONY: run demo stop test check unit bench load audit-bench catalogue clean
+.PHONY: run demo stop test check unit bench load audit-bench catalogue import clean
 
 run:            ## set up everything, start the four services and wait until they are ready
 	bash deploy/local/run.sh
@@ -41,6 +41,11 @@ audit-bench:    ## talent-audit verify/history/replay on a generated 1,000,000-e
 catalogue:      ## regenerate the message contract catalogue
 	bash deploy/local/venv.sh
 	$(PY) -m shared.contracts.catalogue --write
+
+import:         ## take in the bureau's records: make import FILE=history.xlsx BY="name" (services running)
+	@test -n "$(FILE)" -a -n "$(BY)" || { echo 'usage: make import FILE=history.xlsx BY="who imports it"'; exit 1; }
+	bash deploy/local/venv.sh
+	.venv/bin/talent-import "$(FILE)" --by "$(BY)"
 
 clean:          ## stop the services and remove var/ (pids, logs, env.sh)
 	bash deploy/local/stop.sh

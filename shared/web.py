@@ -33,10 +33,8 @@ from werkzeug.wrappers import Request, Response
 
 from shared import bounds
 from shared import logging as tlog
-from shared.auth import (
-    authenticate,
-    authorize,
-)
+from shared import provenance as prov
+from shared.auth import authenticate, authorize
 from shared.db import CONNECTION_ERRORS
 from shared.errors import InvalidInput, TalentError
 
@@ -335,12 +333,36 @@ def _refuse_nul(request: Request, kwargs: Mapping[str, Any]) -> None:
         raise InvalidInput("a path segment or query argument is out of bounds", fields=errors)
 
 
+_IMPORTED_SQL = (
+    "SELECT event_type, stream_id, stream_version, global_position FROM events "
+    "WHERE metadata ? 'provenance' AND metadata->'provenance'->>'key' = %s "
+    "ORDER BY global_position"
+)
+
+
+def _imported(uow: Any, key: str) -> list[dict[str, Any]]:
+    """The events an imported command with this key already recorded (none: run it)."""
+    return [
+        {
+            "type": row["event_type"],
+            "stream_id": row["stream_id"],
+            "stream_version": row["stream_version"],
+            "position": row["global_position"],
+        }
+        for row in uow.query(_IMPORTED_SQL, (key,))
+    ]
+
+
 def endpoint(
     method: str, url: str, *, action: str | None = None, public: bool = False
 ) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
     """A JSON HTTP entrypoint: authenticates the bearer token, checks ``action`` against the
     authorisation matrix, maps errors to 4xx JSON (never a stack trace) and tags the response with
-    the correlation id. The handler returns a body (200) or ``(status, body)``."""
+    the correlation id. The handler returns a body (200) or ``(status, body)``.
+
+    A request with an ``X-Talent-Provenance`` header (``shared/provenance.py``) records it in the
+    metadata of the events it appends; if events with its key are stored already, the command is
+    not run again and the answer (200) lists them: an import runs each row once."""
 
     def decorator(fn: Callable[..., Any]) -> Callable[..., Response]:
         @functools.wraps(fn)
@@ -356,6 +378,14 @@ def endpoint(
                     if action:
                         authorize(uow.principal, action)
                 _refuse_nul(request, kwargs)
+                stated = request.headers.get(prov.HEADER)
+                if stated is not None and not public:
+                    uow.provenance = prov.parse(stated, uow.principal.role)
+                    done = _imported(uow, uow.provenance["key"])
+                    if done:
+                        return json_response(
+                            200, {"already_imported": True, "events": done}, uow.correlation_id
+                        )
                 result = fn(self, request, **kwargs)
                 status, body = result if isinstance(result, tuple) else (200, result)
                 return json_response(status, body, uow.correlation_id)

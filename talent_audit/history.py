@@ -43,6 +43,48 @@ def _detail(payload: Mapping[str, Any]) -> str:
     return " ".join(f"{k}={payload[k]}" for k in keys if payload.get(k) is not None)
 
 
+ACT_DATES = (
+    "certified_on",
+    "transferred_on",
+    "submitted_on",
+    "decided_on",
+    "paid_on",
+    "repaid_on",
+    "reported_on",
+    "assessed_on",
+    "proposed_on",
+    "found_on",
+    "occurred_on",
+    "rectified_on",
+    "received_on",
+    "resolved_on",
+    "withdrawn_on",
+    "filed_on",
+    "set_on",
+    "opened_on",
+    "erased_on",
+)
+"""The payload fields that date an event's act (``<past participle>_on``), the more telling first."""
+
+
+def _act_on(payload: Mapping[str, Any]) -> str | None:
+    """When the event's act happened, as its payload dates it (None: the event dates no act)."""
+    for key in ACT_DATES:
+        if isinstance(payload.get(key), str):
+            return str(payload[key])
+    return next(
+        (str(v) for k, v in payload.items() if k.endswith("_on") and isinstance(v, str)), None
+    )
+
+
+def _source(metadata: Mapping[str, Any]) -> str:
+    """Where the fact came from: ``live``, or an import's file (SHA-256 prefix), sheet and row."""
+    p = metadata.get("provenance")
+    if not p:
+        return "live"
+    return f"{p.get('source')} {str(p.get('file_sha256'))[:12]} {p.get('sheet')}:{p.get('row')}"
+
+
 def run(args: argparse.Namespace, out: TextIO) -> int:
     conn = open_index(args)
     try:
@@ -63,6 +105,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     rows = [
         {
             "time": e["recorded_at"],
+            "recorded_at": e["recorded_at"],
+            "act_on": _act_on(e["payload"]),
             "service": e["service"],
             "event": e["event_type"],
             "actor": e["metadata"].get("actor_id"),
@@ -74,6 +118,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             "event_id": e["event_id"],
             "causation_id": e["causation_id"],
             "correlation_id": e["metadata"].get("correlation_id"),
+            "source": _source(e["metadata"]),
+            "provenance": e["metadata"].get("provenance"),
             "payload": e["payload"],
         }
         for e in events
@@ -83,10 +129,10 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     else:
         table(
             [{**r, "details": _details(r)} for r in rows],
-            ["time", "service", "event", "details"],
+            ["time", "act_on", "service", "event", "details", "source"],
             out,
-            whole=("service", "event"),
-            wrap=("details",),
+            whole=("act_on", "service", "event"),
+            wrap=("details", "source"),
         )
         out.write(f"\n{len(rows)} events across {len({r['service'] for r in rows})} stores\n")
     return 0

@@ -18,5 +18,5 @@ say "mypy (strict: the domain, the store, the decider, clock, locks, settings, d
     services/applications/domain services/subsidies/domain services/assessment/domain \
     services/notifications/domain shared/store shared/decider.py shared/errors.py \
     shared/calendar.py shared/clock.py shared/locks.py shared/runtime/settings.py shared/db.py
-say "mypy (shared/, services/, talent_audit/, talent_client/)"
-"$VENV/bin/mypy" shared services talent_audit talent_client
+say "mypy (shared/, services/, talent_audit/, talent_client/, talent_import/)"
+"$VENV/bin/mypy" shared services talent_audit talent_client talent_import

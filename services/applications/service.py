@@ -32,6 +32,7 @@ from services.applications.settings import ApplicationsSettings
 from shared.calendar import WorkingDayCalendar
 from shared.errors import Forbidden, InvalidInput
 from shared.messaging.consumers import rpc
+from shared.provenance import import_uuid
 from shared.runtime import base  # (not ServiceBase itself: `nameko run` would take it)
 from shared.runtime.provider import EventStoreProvider
 from shared.store import RecordedEvent
@@ -172,8 +173,10 @@ class ApplicationsService(base.ServiceBase):
                     fields={"applicant_id": ["Must be your own id."]},
                 )
         id_number = data.pop("id_number")
+        imported = self.uow.provenance
         command = Submit(
-            application_id=str(uuid.uuid4()),
+            # an imported row names the same application however often it is imported
+            application_id=import_uuid(imported["key"]) if imported else str(uuid.uuid4()),
             person_key=person_key(self.uow.settings.person_key_secret, id_number),
             id_number_masked=mask_id_number(id_number),
             **data,

@@ -59,7 +59,8 @@ on every redelivery: delivery is at least once, so drop duplicates by it), `even
 within the stream), `global_position` (gapless and increasing per source, in commit order: order
 by it), `recorded_at` (UTC, when the service recorded it; the act's own date is in the payload,
 `*_on`), `payload` (the event, below) and `metadata` (who acted, the correlation and causation
-ids, the policy clauses applied, the policy version).
+ids, the policy clauses applied, the policy version; on a fact taken in by `talent-import`, also
+`provenance`: source `import`, the file's SHA-256, sheet, row, step, who imported it, the key).
 
 The AMQP properties repeat the ids for consumers and broker tools that do not parse bodies:
 `message_id` (the event id), `type` (the event type), `timestamp` (recorded_at, Unix seconds),

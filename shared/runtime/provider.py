@@ -174,6 +174,9 @@ class UnitOfWork(Generic[SettingsT]):
             uuid.uuid4()
         )
         self.causation_id: str | None = None
+        self.provenance: dict[str, Any] | None = None
+        """What an import said of the command's origin (``shared/provenance.py``), recorded in
+        the metadata of the events the command appends."""
 
     @property
     def caller(self) -> Principal:
@@ -188,7 +191,12 @@ class UnitOfWork(Generic[SettingsT]):
 
     def metadata(self, policy_version: str | None) -> Metadata:
         return Metadata(
-            self.actor_id, self.actor_role, self.correlation_id, self.causation_id, policy_version
+            self.actor_id,
+            self.actor_role,
+            self.correlation_id,
+            self.causation_id,
+            policy_version,
+            self.provenance,
         )
 
     def context(self, **extra: Any) -> dict[str, Any]:

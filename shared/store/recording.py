@@ -23,7 +23,7 @@ import datetime as dt
 import queue
 import threading
 import uuid
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
@@ -61,9 +61,12 @@ class Metadata:
     correlation_id: str
     causation_id: str | None = None
     policy_version: str | None = None
+    provenance: Mapping[str, Any] | None = None
+    """Where a fact entered other than live came from (``shared/provenance.py``); the key is
+    written only when there is one, so events recorded without it hash as they always did."""
 
     def for_event(self, event: NewEvent) -> dict[str, Any]:
-        return {
+        metadata: dict[str, Any] = {
             "actor_id": self.actor_id,
             "actor_role": self.actor_role,
             "correlation_id": self.correlation_id,
@@ -71,6 +74,9 @@ class Metadata:
             "clauses": list(event.clauses),
             "policy_version": self.policy_version,
         }
+        if self.provenance is not None:
+            metadata["provenance"] = dict(self.provenance)
+        return metadata
 
 
 class PositionOf:

@@ -126,7 +126,16 @@ EVENT_STORE: list[tuple[str, str]] = (
                 json_build_object('first', v_first, 'prev', v_head, 'hashes', v_hashes)::text, false);
         END $$;
     """,
-        )
+        ),
+        # what an import recorded, found by its key (shared/provenance.py, shared/web.py): only
+        # imported events carry one, so the index holds them alone
+        (
+            "0004_events_import_key",
+            """
+        CREATE INDEX events_import_key ON events ((metadata->'provenance'->>'key'))
+            WHERE metadata ? 'provenance';
+    """,
+        ),
     ]
 )
 
