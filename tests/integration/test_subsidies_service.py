@@ -201,13 +201,17 @@ def test_budget_refusals_write_nothing(api, store):
             code="invalid_input",
             fields={"amount_fen": ["Must be between 0 and 9007199254740991."]},
         )
-        r = set_budget(api, "employment_fund", 2**63)
+        r = set_budget(api, "employment_fund", 2**63)  # refused at the door (shared/bounds.py)
         refused_without_writing(
             store,
             r,
             400,
             code="invalid_input",
-            fields={"amount_fen": ["Must be between 0 and 9007199254740991."]},
+            fields={
+                "amount_fen": [
+                    "Must be between -9007199254740991 and 9007199254740991 (2^53 - 1)."
+                ]
+            },
         )
         r = set_budget(api, "employment_fund", 100, year=2023)
         body = refused_without_writing(store, r, 422, clause="TM-1")
