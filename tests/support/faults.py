@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -337,3 +338,80 @@ class PrivateRabbit:
     def close(self):
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# -- RabbitMQ: a three-node cluster of the test's own (deploy/rabbitmq/cluster.sh) ---------------
+CLUSTER_SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "rabbitmq" / "cluster.sh"
+
+
+def _free_run(n):
+    """The first of ``n`` consecutive TCP ports free now (below the ephemeral range)."""
+    for _ in range(50):
+        first = free_port()
+        ok = True
+        for port in range(first + 1, first + n):
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return first
+    raise RuntimeError(f"no {n} consecutive free ports")
+
+
+class RabbitCluster:
+    """Three RabbitMQ nodes clustered on this host by ``deploy/rabbitmq/cluster.sh``, with a name,
+    ports and a folder of this test's own; ``close`` stops them and removes the folder."""
+
+    def __init__(self):
+        self.dir = Path(tempfile.mkdtemp(prefix="talent-faults-cluster-"))
+        self.base = _free_run(3)
+        self.env = dict(
+            os.environ,
+            TALENT_RMQ_CLUSTER_DIR=str(self.dir),
+            TALENT_RMQ_CLUSTER_NAME=f"talent-faults-{self.base}",
+            TALENT_RMQ_BASE_PORT=str(self.base),
+            TALENT_RMQ_DIST_BASE=str(_free_run(3)),
+        )
+
+    def script(self, *args, timeout=300):
+        done = subprocess.run(
+            ["bash", str(CLUSTER_SCRIPT), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"cluster.sh {' '.join(args)}: {done.stdout}{done.stderr}")
+        return done.stdout
+
+    def start(self):
+        self.script("start")
+
+    @property
+    def uri(self):
+        return self.script("uri").strip()
+
+    def kill(self, n):
+        self.script("kill", str(n))
+
+    def start_node(self, n):
+        self.script("start-node", str(n))
+
+    def connections(self, n):
+        """How many client connections node ``n`` holds."""
+        out = self.script("ctl", str(n), "list_connections", "name")
+        return sum(1 for line in out.splitlines() if "->" in line)
+
+    def busiest(self, nodes=(1, 2, 3)):
+        """The node (of ``nodes``, running) most clients are connected to."""
+        return max(nodes, key=self.connections)
+
+    def close(self):
+        try:
+            self.script("stop", "--purge")
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
