@@ -401,14 +401,19 @@ class RabbitCluster:
     def start_node(self, n):
         self.script("start-node", str(n))
 
-    def connections(self, n):
-        """How many client connections node ``n`` holds."""
-        out = self.script("ctl", str(n), "list_connections", "name")
-        return sum(1 for line in out.splitlines() if "->" in line)
+    def node_name(self, n):
+        return f"{self.env['TALENT_RMQ_CLUSTER_NAME']}-{n}@localhost"
 
-    def busiest(self, nodes=(1, 2, 3)):
-        """The node (of ``nodes``, running) most clients are connected to."""
-        return max(nodes, key=self.connections)
+    def connections(self):
+        """How many client connections each node (1-3) holds, as a running node sees them."""
+        for n in (1, 2, 3):
+            try:
+                out = self.script("ctl", str(n), "list_connections", "node", timeout=60)
+            except RuntimeError:  # that node is down: ask another
+                continue
+            lines = [line.strip() for line in out.splitlines()]
+            return {m: lines.count(self.node_name(m)) for m in (1, 2, 3)}
+        raise RuntimeError("no node of the cluster answers")
 
     def close(self):
         try:
