@@ -401,18 +401,16 @@ class RabbitCluster:
     def start_node(self, n):
         self.script("start-node", str(n))
 
-    def node_name(self, n):
-        return f"{self.env['TALENT_RMQ_CLUSTER_NAME']}-{n}@localhost"
-
     def connections(self):
-        """How many client connections each node (1-3) holds, as a running node sees them."""
+        """How many client connections each node (1-3) holds, as a running node sees them (a
+        connection's name ends with the node's AMQP port: ``client:port -> 127.0.0.1:port``)."""
         for n in (1, 2, 3):
             try:
-                out = self.script("ctl", str(n), "list_connections", "node", timeout=60)
+                out = self.script("ctl", str(n), "list_connections", "name", timeout=60)
             except RuntimeError:  # that node is down: ask another
                 continue
-            lines = [line.strip() for line in out.splitlines()]
-            return {m: lines.count(self.node_name(m)) for m in (1, 2, 3)}
+            ports = [line.rsplit(":", 1)[-1].strip() for line in out.splitlines() if "->" in line]
+            return {m: ports.count(str(self.base + m - 1)) for m in (1, 2, 3)}
         raise RuntimeError("no node of the cluster answers")
 
     def close(self):
