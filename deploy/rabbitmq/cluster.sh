@@ -71,6 +71,7 @@ prepare() {
         cat >"$d/rabbitmq.conf" <<EOF
 listeners.tcp.local = 127.0.0.1:$(port "$n")
 loopback_users.guest = true
+cluster_partition_handling = pause_minority
 # a node that comes back after a crash waits this long for its peers before giving up
 mnesia_table_loading_retry_limit = 30
 mnesia_table_loading_retry_timeout = 10000
