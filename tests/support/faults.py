@@ -344,7 +344,7 @@ class PrivateRabbit:
 CLUSTER_SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "rabbitmq" / "cluster.sh"
 
 
-def _free_run(n):
+def free_port_run(n):
     """The first of ``n`` consecutive TCP ports free now (below the ephemeral range)."""
     for _ in range(50):
         first = free_port()
@@ -367,13 +367,13 @@ class RabbitCluster:
 
     def __init__(self):
         self.dir = Path(tempfile.mkdtemp(prefix="talent-faults-cluster-"))
-        self.base = _free_run(3)
+        self.base = free_port_run(3)
         self.env = dict(
             os.environ,
             TALENT_RMQ_CLUSTER_DIR=str(self.dir),
             TALENT_RMQ_CLUSTER_NAME=f"talent-faults-{self.base}",
             TALENT_RMQ_BASE_PORT=str(self.base),
-            TALENT_RMQ_DIST_BASE=str(_free_run(3)),
+            TALENT_RMQ_DIST_BASE=str(free_port_run(3)),
         )
 
     def script(self, *args, timeout=300):
