@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -53,12 +54,20 @@ def safe_uri(uri: str) -> str:
 class _SafeAcks(QueueConsumer):
     """The queue consumer of every entrypoint fed by the broker (events and RPC)."""
 
-    _probe: kombu.Connection | None = None
+    def __init__(self) -> None:
+        super().__init__()
+        self._probe: kombu.Connection | None = None
+        # nameko sets its entrypoints up side by side (green threads): one probe at a time
+        self._probe_lock = threading.Lock()
 
     def queue_arguments(self, queue: kombu.Queue) -> dict[str, Any]:
         """The arguments to declare ``queue`` with: those of the configured ``QUEUE_TYPE``, or of
         the other type if the queue exists with that one (a declaration with the configured
-        type is tried first, on a connection of its own that ``start`` closes)."""
+        type is tried first, on one connection of its own that ``start`` closes)."""
+        with self._probe_lock:
+            return self._queue_arguments(queue)
+
+    def _queue_arguments(self, queue: kombu.Queue) -> dict[str, Any]:
         wanted = str(self.container.config.get("QUEUE_TYPE") or "quorum")
         if wanted not in QUEUE_TYPES:
             raise ValueError(f"QUEUE_TYPE must be one of {', '.join(QUEUE_TYPES)}, not {wanted!r}")

@@ -51,10 +51,13 @@ def queue_types(cluster):
     return dict(line.split("\t") for line in out.splitlines() if line.startswith(("evt-", "rpc-")))
 
 
-def test_the_services_declare_quorum_queues(cluster, system):
+def test_the_services_declare_quorum_queues_on_a_few_connections(cluster, system):
     types = queue_types(cluster)
     assert types, "no queues declared"
     assert set(types.values()) == {"quorum"}, types
+    # per service: its event consumers, its RPC consumer and its relay (nothing per queue)
+    connections = cluster.connections()
+    assert sum(connections.values()) <= 3 * len(SERVICES), connections
 
 
 @pytest.mark.parametrize("which", ["connected", "failed-over-to", "idle"])
