@@ -145,9 +145,10 @@ def test_kill_9_the_primary_and_promote_the_standby(pair, system):
     answered_before = [a for t, a in traffic.answered if t <= killed_at]
     time.sleep(1.0)  # what an operator's (or a tool's) reaction would take at the least
     pair.script("promote")
+    promoted_at = time.monotonic()
     # the services find the promoted node by themselves: submissions are answered again
     back = wait_until(
-        lambda: [t for t, _ in traffic.answered if t > killed_at],
+        lambda: [t for t, _ in traffic.answered if t > promoted_at],
         lambda after: len(after) >= 10,
         timeout=120,
         every=0.2,
@@ -202,7 +203,7 @@ def test_kill_9_the_primary_and_promote_the_standby(pair, system):
             "missing_answered_before_kill": len(missing_before),
             "missing_answered": len(missing_after),
             "notifications_handled": f"{handled}/{len(ids)}",
-            "recovered_after_s": round(back[0] - killed_at, 1),
+            "answered_after_promotion_within_s": round(back[0] - promoted_at, 1),
         },
     )
     print(chains, flush=True)
