@@ -128,8 +128,22 @@ class Stream:
 
 
 # -- counting --------------------------------------------------------------------------------------
+def connect(dsn, attempts=20):
+    """A connection for the test's own counting; a server out of connection slots for a moment
+    (a shared PostgreSQL, other test systems running) is asked again."""
+    for attempt in range(attempts):
+        try:
+            return psycopg2.connect(dsn)
+        except psycopg2.OperationalError as exc:
+            if "too many clients" not in str(exc) and "connection slots" not in str(exc):
+                raise
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
+
+
 def query(dsn, sql, args=()):
-    conn = psycopg2.connect(dsn)
+    conn = connect(dsn)
     try:
         with conn, conn.cursor() as cur:
             cur.execute(sql, args)
