@@ -6,7 +6,7 @@ Commands (open loop: command k is due at start + k / rate, whichever of ``--conc
 threads sends it; each with its own X-Correlation-ID), in turn:
 * applications: ``POST /applications`` (ApplicationSubmitted + EligibilityAssessed), and
   ``POST /applications/<id>/reviews`` for the first stage of an earlier one (ReviewPassed);
-* subsidies: ``POST /funds/prefecture_finance/<year>/budget`` (finance; FundBudgetSet);
+* subsidies: ``POST /funds/prefecture_finance/<year>/budget`` (finance; BudgetSet);
 * notifications: ``PUT /contacts/bureau`` with a new address each time (ContactEmailSet);
 * assessment: ``POST /deadlines/run`` (the deadline sweep; records nothing when nothing is due).
 
@@ -54,7 +54,7 @@ KINDS = ("submit", "budget", "contact", "review", "deadlines")
 OWN_EVENTS = {  # events a command of the kind records, at least (deadlines: maybe none)
     "submit": ("applications", {"ApplicationSubmitted", "EligibilityAssessed"}),
     "review": ("applications", {"ReviewPassed"}),
-    "budget": ("subsidies", {"FundBudgetSet"}),
+    "budget": ("subsidies", {"BudgetSet"}),
     "contact": ("notifications", {"ContactEmailSet"}),
     "deadlines": ("assessment", set()),
 }
