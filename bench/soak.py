@@ -7,7 +7,9 @@ threads sends it; each with its own X-Correlation-ID), in turn:
 * applications: ``POST /applications`` (ApplicationSubmitted + EligibilityAssessed), and
   ``POST /applications/<id>/reviews`` for the first stage of an earlier one (ReviewPassed);
 * subsidies: ``POST /funds/prefecture_finance/<year>/budget`` (finance; BudgetSet);
-* notifications: ``PUT /contacts/bureau`` with a new address each time (ContactEmailSet);
+* notifications: ``PUT /contacts/talent:soak-<n>`` with a new address each time, over 1,000
+  recipients (ContactEmailSet; one recipient's updates at this rate would mostly be refused as
+  concurrent changes of one stream, 409);
 * assessment: ``POST /deadlines/run`` (the deadline sweep; records nothing when nothing is due).
 
 Faults, at a quarter, a half and three quarters of the run: ``kill -9`` of the notifications
@@ -154,9 +156,9 @@ class Driver:
             r = client.call(
                 "PUT",
                 "notifications",
-                "/contacts/bureau",
+                f"/contacts/talent:soak-{k % 1000}",
                 "prefecture_officer",
-                json={"email": f"bureau+{k}@soak.example.cn"},
+                json={"email": f"talent+{k}@soak.example.cn"},
                 headers=headers,
                 expect=None,
             )
