@@ -103,3 +103,16 @@ class ConcurrencyConflict(TalentError):
 class UnknownEventType(TalentError):
     code = "unknown_event_type"
     http_status = 400
+
+
+class Awaiting(Exception):
+    """An event was handled before an earlier event it depends on (they travel on separate
+    queues, and a restart with a backlog reorders them): not a refusal and not a bug. The inbox
+    parks it and takes it up again once an event about ``subject`` has been handled.
+    ``subject`` is ``"<field>=<value>"`` of the payload field that identifies what is awaited
+    (``application_id=app-1``, ``talent_id=t-1``)."""
+
+    def __init__(self, message: str, *, subject: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.subject = subject

@@ -141,6 +141,42 @@ NOTIFICATION_DEAD_LETTERS = Counter(
     registry=REGISTRY,
 )
 
+PARKED = Counter(
+    "talent_events_parked_total",
+    "Consumed events parked because an earlier event they depend on was not handled yet.",
+    ["service", "handler"],
+    registry=REGISTRY,
+)
+
+PARKED_TAKEN_UP = Counter(
+    "talent_parked_taken_up_total",
+    "Parked events handled once what they awaited was in.",
+    ["service", "handler"],
+    registry=REGISTRY,
+)
+
+PARKED_NOW = Gauge(
+    "talent_parked_events",
+    "Events parked in this service's inbox now, waiting for an earlier event.",
+    ["service"],
+    registry=REGISTRY,
+)
+
+PARKED_OLDEST_SECONDS = Gauge(
+    "talent_parked_oldest_seconds",
+    "How long the oldest parked event has waited (0: none).",
+    ["service"],
+    registry=REGISTRY,
+)
+
+PARKED_OVERDUE = Counter(
+    "talent_parked_overdue_total",
+    "Parked events that waited longer than PARKED_ALERT_SECONDS (each counted once): an "
+    "operator should find the event they await (dead letters, the source's relay).",
+    ["service", "handler"],
+    registry=REGISTRY,
+)
+
 DEAD_LETTER_REASONS = ("poison", "refused", "failed")
 
 _LAG_SQL = """

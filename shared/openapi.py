@@ -390,6 +390,7 @@ Ready = page(
     ),
 )
 DeadLetters = page("DeadLetters", dead_letters=fields.List(fields.Dict(), required=True))
+ParkedEvents = page("ParkedEvents", parked_events=fields.List(fields.Dict(), required=True))
 EventsQuery = Schema.from_dict(
     {
         "after": fields.Integer(
@@ -448,6 +449,11 @@ BASE_OPERATIONS: dict[str, Operation] = {
     ),
     "dead_letters": Operation(
         "Events a handler gave up on", response=DeadLetters, tags=("dead-letters",)
+    ),
+    "parked_events": Operation(
+        "Consumed events waiting for an earlier event they depend on",
+        response=ParkedEvents,
+        tags=("dead-letters",),
     ),
     "redrive_dead_letter": Operation(
         "Run a dead-lettered event through its handler again",

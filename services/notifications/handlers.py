@@ -9,7 +9,6 @@ read an inbox or set a contact); the reads in ``queries.py``; sending due messag
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +21,6 @@ from services.notifications.domain.messages import (
     GRADES_ZH,
     RULES,
     Notify,
-    PartiesUnknown,
     addresses,
 )
 from services.notifications.domain.register import REGISTER, Source, noted
@@ -44,34 +42,20 @@ class Contended(Exception):
     the append: not a refusal, so the inbox retries it (with backoff) instead of dead-lettering."""
 
 
-# The events of one application travel on separate queues, so an event can be handled while the
-# one that introduced its application (ApplicationSubmitted) is still being handled beside it
-# (under load, most often EligibilityAssessed). Before giving up (PartiesUnknown: the inbox rolls
-# back, logs a traceback and retries 0.2 s later), wait this long for the register, each time
-# reading it again inside the same transaction (READ COMMITTED sees the other's commit), provided
-# this handler has written nothing yet.
-PARTIES_WAIT = (0.005, 0.01, 0.02, 0.04, 0.08)
-
-
 def handle_event(
     uow: UnitOfWork, source: str, event_type: str, event: IncomingEvent, cur: Any
 ) -> None:
     """What another service's event means here, inside the inbox's transaction ``cur``: what the
     register learns of it (``REGISTER``) and the notification it calls for (``RULES``). The
-    register's row is the one the inbox read with its insert (``event.prefetched``); while the
-    parties are unknown, it is read again after each pause of ``PARTIES_WAIT``."""
-    who = event.prefetched
-    for pause in PARTIES_WAIT + (None,):
-        written: list[RecordedEvent] = []
-        try:
-            return _handle_event(uow, source, event_type, event, cur, written, who)
-        except ConcurrencyConflict as exc:
-            raise Contended(exc.message) from exc
-        except PartiesUnknown:
-            if pause is None or written:
-                raise
-            time.sleep(pause)
-            who = None  # read it again
+    register's row is the one the inbox read with its insert (``event.prefetched``). The events of
+    one application travel on separate queues, so an event can come before the one that
+    introduced its application or talent (``ApplicationSubmitted``, ``TalentCertified``): the
+    domain then raises ``PartiesUnknown`` before anything is written, and the inbox parks the
+    event until that one has been handled (``shared.messaging.inbox``)."""
+    try:
+        _handle_event(uow, source, event_type, event, cur, event.prefetched)
+    except ConcurrencyConflict as exc:
+        raise Contended(exc.message) from exc
 
 
 def _handle_event(
@@ -80,11 +64,9 @@ def _handle_event(
     event_type: str,
     event: IncomingEvent,
     cur: Any,
-    written: list[RecordedEvent],
     who: Row | None,
 ) -> None:
-    """``written`` is told whether anything was appended yet; ``who``: the register's row if
-    already read, None to read it here. Everything is read before the first append: an append
+    """``who``: the register's row if already read, None to read it here. Everything is read before the first append: an append
     holds the store's lock until COMMIT, and the last one brings COMMIT with it (no client round
     trip under the lock but between the register's append and the notification's, when the
     event has both)."""
@@ -112,7 +94,7 @@ def _handle_event(
         rule = uow.context(who=rule_who, contacts=contacts, subscribers=subscribers)
     if register:
         decider, stream_key, command = register
-        written += uow.run(
+        uow.run(
             decider,
             f"{decider.stream_type}-{stream_key}",
             command,

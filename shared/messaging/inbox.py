@@ -9,11 +9,22 @@ Failures, decided on purpose (nameko acks an event whose handler raises unless t
 * a rule refusal (``TalentError``): dead-lettered at once with the clause, visible and re-drivable;
 * the database unreachable: retried in process with backoff, then re-raised so nameko requeues
   the message (``requeue_on_error=True``): never acked and lost;
-* any other error (a bug): retried, then dead-lettered with the traceback.
+* any other error (a bug): retried, then dead-lettered with the traceback;
+* an event handled before an earlier one it depends on (``shared.errors.Awaiting``: events travel
+  on separate queues, and a restart with a backlog reorders them): parked, not dead-lettered and
+  not waited for. It is stored in ``parked_events`` (the message is acknowledged and the worker
+  freed) and taken up again by ``take_up`` (the services' ``take_up_parked`` timer): soon after
+  an event about the awaited subject was handled (``wake``), else with a back-off from
+  ``PARK_FIRST_RETRY`` doubling to ``PARK_MAX_RETRY`` seconds, for as long as it takes. One
+  parked longer than the alert bound (``PARKED_ALERT_SECONDS``, default 300) is logged as an
+  error and counted (``talent_parked_overdue_total``) once; ``talent_parked_events`` and
+  ``talent_parked_oldest_seconds`` tell how many wait and for how long. Taking up a parked event
+  deletes its row in the transaction that handles it, so it has one effect like any other.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -24,7 +35,7 @@ import orjson
 from shared import logging as tlog
 from shared import metrics
 from shared.db import CONNECTION_ERRORS, prepared
-from shared.errors import TalentError
+from shared.errors import Awaiting, TalentError
 from shared.store import schema
 
 if TYPE_CHECKING:
@@ -62,7 +73,29 @@ MIGRATIONS: list[tuple[str, str]] = [
             redriven_at    timestamptz
         );
     """,
-    )
+    ),
+    (
+        "inbox_0002_parked_events",
+        """
+        CREATE TABLE parked_events (
+            id             bigserial PRIMARY KEY,
+            event_id       uuid NOT NULL,
+            handler        text NOT NULL,
+            source_service text NOT NULL,
+            event_type     text NOT NULL,
+            subject        text,
+            body           text NOT NULL,
+            reason         text NOT NULL,
+            attempts       integer NOT NULL DEFAULT 1,
+            parked_at      timestamptz NOT NULL DEFAULT now(),
+            next_try_at    timestamptz NOT NULL,
+            alerted_at     timestamptz,
+            UNIQUE (event_id, handler)
+        );
+        CREATE INDEX parked_events_subject ON parked_events (subject);
+        CREATE INDEX parked_events_due ON parked_events (next_try_at);
+    """,
+    ),
 ]
 
 ATTEMPTS = 3
@@ -78,6 +111,27 @@ _CLAIM_AND_READ = (
     " FROM ({}) AS q LIMIT 1) AS pre ON true"
 )
 BACKOFF = (0.2, 1.0, 3.0)
+# seconds: a parked event's first retry, and the longest pause between two (without a wake-up)
+PARK_FIRST_RETRY = 0.25
+PARK_MAX_RETRY = 30.0
+PARKED_ALERT_SECONDS = 300.0  # default: a parked event waiting longer is an operator's matter
+PARKED_BATCH = 200  # parked events taken up per sweep at most
+_UNPARK = "DELETE FROM parked_events WHERE id = %s; "
+_PARK = (
+    "INSERT INTO parked_events (event_id, handler, source_service, event_type, subject, body,"
+    " reason, next_try_at) VALUES (%s, %s, %s, %s, %s, %s, %s,"
+    " clock_timestamp() + make_interval(secs => %s))"
+    " ON CONFLICT (event_id, handler) DO NOTHING RETURNING id"
+)
+_REPARK = (
+    "UPDATE parked_events SET attempts = attempts + 1, reason = %s, subject = %s,"
+    " next_try_at = clock_timestamp() + make_interval(secs => least(%s * 2 ^ least(attempts, 20),"
+    " %s)) WHERE id = %s"
+)
+_WAKE = (
+    "UPDATE parked_events SET next_try_at = clock_timestamp()"
+    " WHERE subject = ANY(%s) AND next_try_at > clock_timestamp()"
+)
 
 
 class PoisonMessage(Exception):
@@ -173,6 +227,10 @@ class Inbox:
         self.handled = 0
         self.duplicates = 0
         self.dead = 0
+        self.parked = 0
+        # whether parked events may exist (any replica's): only then does a handled event wake
+        # the parked ones about its subjects (``take_up`` keeps it current)
+        self.parked_seen = True
 
     def migrate(self) -> list[str]:
         return schema.apply(self.db, MIGRATIONS)
@@ -189,12 +247,15 @@ class Inbox:
         *,
         prefetch: Prefetch | None = None,
         sleep: Callable[[float], object] = time.sleep,
+        parked: int | None = None,
     ) -> str:
-        """Run ``fn(event, cur)`` once for this event; see the module doc for failures.
+        """Run ``fn(event, cur)`` once for this event; see the module doc for failures. The
+        outcome: handled, duplicate, dead, parked (or requeued, raising).
 
         ``prefetch(event)``, if given, is ``(sql, args)`` of a query the handler would run first
         (one row at most) or None: it runs in the inbox insert's own round trip and its row is
-        ``event.prefetched`` (a dict, ``{}`` if there was none; None if no query ran)."""
+        ``event.prefetched`` (a dict, ``{}`` if there was none; None if no query ran).
+        ``parked``: the ``parked_events`` row this is taken up from (deleted with the effect)."""
         started = time.monotonic()
         try:
             event = IncomingEvent.parse(body, self.registry)
@@ -206,18 +267,20 @@ class Inbox:
         tlog.bind(correlation_id=uow.correlation_id, causation_id=event.event_id)
         claim = (event.event_id, handler, source, event_type)
         query = prefetch(event) if prefetch else None
+        # a parked event's row goes in the transaction that handles it
+        begin, unpark = ("BEGIN; " + _UNPARK, (parked,)) if parked else ("BEGIN; ", ())
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 # explicit: a handler may end the transaction with its last append
                 # (``commit=True``), so the append lock is not held for one more round trip
                 with self.db.explicit_transaction() as cur:
                     if query is None:
-                        cur.execute("BEGIN; " + prepared(cur, _CLAIM), claim)
+                        cur.execute(begin + prepared(cur, _CLAIM), (*unpark, *claim))
                         claimed = cur.fetchone() is not None
                     else:
                         cur.execute(
-                            "BEGIN; " + prepared(cur, _CLAIM_AND_READ.format(query[0])),
-                            (*claim, *query[1]),
+                            begin + prepared(cur, _CLAIM_AND_READ.format(query[0])),
+                            (*unpark, *claim, *query[1]),
                         )
                         row = cur.fetchone()
                         claimed, found = row[0], row[1]  # type: ignore[index]  # one row, always
@@ -246,7 +309,14 @@ class Inbox:
                 log.info(
                     "event_handled", event_type=event_type, event_id=event.event_id, handler=handler
                 )
+                if parked:
+                    metrics.PARKED_TAKEN_UP.labels(self.service, handler).inc()
+                if self.parked_seen:
+                    self._wake(event)
                 return self._observed(handler, "handled", started)
+            except Awaiting as exc:
+                self._park(event, handler, source, event_type, body, exc, parked)
+                return self._observed(handler, "parked", started)
             except TalentError as exc:
                 metrics.HANDLER_FAILURES.labels(self.service, handler, "refused").inc()
                 self._dead_letter(
@@ -259,6 +329,7 @@ class Inbox:
                     clause=exc.clause,
                     attempts=attempt,
                     reason="refused",
+                    parked=parked,
                 )
                 return self._observed(handler, "dead", started)
             except CONNECTION_ERRORS as exc:
@@ -282,6 +353,7 @@ class Inbox:
                         traceback.format_exc(limit=8),
                         attempts=attempt,
                         reason="failed",
+                        parked=parked,
                     )
                     return self._observed(handler, "dead", started)
             sleep(BACKOFF[attempt - 1])
@@ -304,19 +376,12 @@ class Inbox:
         clause: str | None = None,
         attempts: int = 1,
         reason: str = "failed",
+        parked: int | None = None,
     ) -> None:
-        text = (
-            body
-            if isinstance(body, str)
-            else (
-                body.decode("utf-8", "replace")
-                if isinstance(body, bytes)
-                else orjson.dumps(body).decode()
-            )
-        )
-        # PostgreSQL text cannot hold NUL: the insert would fail and the message loop forever
-        text = text.replace("\x00", "\\u0000")
+        text = _text(body)
         with self.db.transaction() as cur:
+            if parked:  # taken up from the parked events, and given up: a dead letter instead
+                cur.execute("DELETE FROM parked_events WHERE id = %s", (parked,))
             cur.execute(
                 "INSERT INTO dead_letters (event_id, source_service, event_type, handler, body,"
                 " error, clause, attempts) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
@@ -341,6 +406,146 @@ class Inbox:
             error=error.splitlines()[-1] if error else None,
             clause=clause,
         )
+
+    # -- parked events -------------------------------------------------------------------------
+    def _park(
+        self,
+        event: IncomingEvent,
+        handler: str,
+        source: str,
+        event_type: str,
+        body: object,
+        exc: Awaiting,
+        parked: int | None,
+    ) -> None:
+        """Park ``event`` (or, taken up and still awaiting, put it back with a longer pause)."""
+        with self.db.transaction() as cur:
+            if parked is None:
+                cur.execute(
+                    _PARK,
+                    (
+                        event.event_id,
+                        handler,
+                        source,
+                        event_type,
+                        exc.subject,
+                        _text(body),
+                        exc.message,
+                        PARK_FIRST_RETRY,
+                    ),
+                )
+                new = cur.fetchone() is not None  # else a redelivery of a parked event
+            else:
+                cur.execute(
+                    _REPARK, (exc.message, exc.subject, PARK_FIRST_RETRY, PARK_MAX_RETRY, parked)
+                )
+                new = False
+        self.parked_seen = True
+        if new:
+            self.parked += 1
+            metrics.PARKED.labels(self.service, handler).inc()
+            log.info(
+                "event_parked",
+                event_type=event_type,
+                event_id=event.event_id,
+                handler=handler,
+                awaiting=exc.subject,
+                reason=exc.message,
+            )
+
+    def _wake(self, event: IncomingEvent) -> None:
+        """Parked events awaiting a subject ``event`` is about are due now."""
+        subjects = [f"{k}={v}" for k, v in event.payload.items() if isinstance(v, str)]
+        if not subjects:
+            return
+        try:
+            with self.db.transaction() as cur:
+                cur.execute(_WAKE, (subjects,))
+        except CONNECTION_ERRORS as exc:  # the back-off takes them up all the same
+            log.warning("parked_wake_failed", error=repr(exc))
+
+    def take_up(
+        self,
+        service: object,
+        uow: UnitOfWork,
+        *,
+        alert_after: float = PARKED_ALERT_SECONDS,
+        limit: int = PARKED_BATCH,
+    ) -> dict[str, int]:
+        """Run the parked events that are due through their handlers again (any replica may:
+        the inbox makes a second attempt a duplicate); set the parked gauges; log and count, once
+        each, the events parked longer than ``alert_after`` seconds. The outcomes' counts."""
+        with self.db.transaction() as cur:
+            cur.execute(
+                "SELECT count(*), coalesce(extract(epoch FROM clock_timestamp() - min(parked_at)),"
+                " 0) FROM parked_events"
+            )
+            waiting, oldest = cur.fetchone()  # type: ignore[misc]  # one row, always
+            metrics.PARKED_NOW.labels(self.service).set(waiting)
+            metrics.PARKED_OLDEST_SECONDS.labels(self.service).set(max(float(oldest), 0.0))
+            self.parked_seen = waiting > 0
+            if not waiting:
+                return {}
+            cur.execute(
+                "UPDATE parked_events SET alerted_at = clock_timestamp() WHERE alerted_at IS NULL"
+                " AND parked_at < clock_timestamp() - make_interval(secs => %s)"
+                " RETURNING event_id::text, handler, source_service, event_type, subject,"
+                " parked_at, attempts",
+                (alert_after,),
+            )
+            for (
+                event_id,
+                handler,
+                source,
+                event_type,
+                subject,
+                parked_at,
+                attempts,
+            ) in cur.fetchall():
+                metrics.PARKED_OVERDUE.labels(self.service, handler).inc()
+                log.error(
+                    "event_parked_too_long",
+                    event_id=event_id,
+                    handler=handler,
+                    source=source,
+                    event_type=event_type,
+                    awaiting=subject,
+                    parked_at=parked_at.isoformat(),
+                    attempts=attempts,
+                )
+            cur.execute(
+                "SELECT id, handler, source_service, event_type, body FROM parked_events"
+                " WHERE next_try_at <= clock_timestamp() ORDER BY id LIMIT %s",
+                (limit,),
+            )
+            due = cur.fetchall()
+        outcomes: dict[str, int] = {}
+        for parked_id, handler, source, event_type, body in due:
+            fn = _subscription(service, handler)
+            if fn is None:
+                log.error("parked_handler_missing", handler=handler, parked=parked_id)
+                continue
+            outcome = self.consume(
+                uow,
+                handler,
+                source,
+                event_type,
+                body,
+                functools.partial(fn, service),
+                parked=parked_id,
+            )
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        return outcomes
+
+    def parked_events(self) -> list[dict[str, Any]]:
+        """The parked events, oldest first (without their bodies)."""
+        with self.db.transaction() as cur:
+            cur.execute(
+                "SELECT id, event_id::text, source_service, event_type, handler, subject, reason,"
+                " attempts, parked_at, next_try_at, alerted_at FROM parked_events ORDER BY id"
+            )
+            cols = [c.name for c in cur.description]  # type: ignore[union-attr]  # a SELECT
+            return [dict(zip(cols, row)) for row in cur.fetchall()]
 
     def dead_letters(self, include_redriven: bool = False) -> list[dict[str, Any]]:
         with self.db.transaction() as cur:
@@ -367,20 +572,40 @@ class Inbox:
         if row is None:
             raise NotFound(f"no pending dead letter {letter_id}")
         handler, source, event_type, body = row
-        method = getattr(type(service), handler, None)
-        subscription = getattr(method, "talent_subscription", None)
-        if subscription is None:
+        fn = _subscription(service, handler)
+        if fn is None:
             raise NotFound(f"handler {handler} no longer exists")
-        fn = subscription[2]
         outcome = self.consume(
             uow, handler, source, event_type, body, lambda event, cur: fn(service, event, cur)
         )
-        if outcome in ("handled", "duplicate"):
+        if outcome in ("handled", "duplicate", "parked"):
             with self.db.transaction() as cur:
                 cur.execute(
                     "UPDATE dead_letters SET redriven_at = now() WHERE id = %s", (letter_id,)
                 )
         return {"dead_letter": letter_id, "outcome": outcome}
+
+
+def _subscription(service: object, handler: str) -> Callable[..., object] | None:
+    """The function ``subscribe`` wrapped as ``handler`` on ``service``'s class, or None."""
+    method = getattr(type(service), handler, None)
+    subscription = getattr(method, "talent_subscription", None)
+    return subscription[2] if subscription else None
+
+
+def _text(body: object) -> str:
+    """A message body as text PostgreSQL can hold."""
+    text = (
+        body
+        if isinstance(body, str)
+        else (
+            body.decode("utf-8", "replace")
+            if isinstance(body, bytes)
+            else orjson.dumps(body).decode()
+        )
+    )
+    # PostgreSQL text cannot hold NUL: the insert would fail and the message loop forever
+    return text.replace("\x00", "\\u0000")
 
 
 def _is_uuid(value: object) -> bool:

@@ -1,5 +1,6 @@
-"""What every service exposes the same way: health checks, Prometheus metrics, dead letters and
-the catch-up feed (RPC ``catch_up`` and HTTP ``GET /events``). A service class inherits ``ServiceBase`` (imported as a module attribute, so
+"""What every service exposes the same way: health checks, Prometheus metrics, dead letters,
+parked events (taken up by a timer) and the catch-up feed (RPC ``catch_up`` and HTTP
+``GET /events``). A service class inherits ``ServiceBase`` (imported as a module attribute, so
 that ``nameko run`` does not take the base class for a service)."""
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from werkzeug.wrappers import Response
 
 from shared import logging as tlog
 from shared import metrics, openapi
+from shared.db import CONNECTION_ERRORS
 from shared.errors import InvalidInput
 from shared.messaging.consumers import rpc
+from shared.messaging.inbox import PARKED_ALERT_SECONDS
 from shared.messaging.relay import CATCH_UP_DEFAULT_LIMIT, CATCH_UP_MAX_LIMIT, read_envelopes
+from shared.runtime.timers import timer
 from shared.web import endpoint, http
 
 if TYPE_CHECKING:
@@ -108,6 +112,29 @@ class ServiceBase:
     @endpoint("POST", "/dead-letters/<int:letter_id>/redrive", action="dead_letters.manage")
     def redrive_dead_letter(self, request: Request, letter_id: int) -> dict[str, Any]:
         return self.uow.provider.inbox.redrive(self, self.uow, letter_id)
+
+    @endpoint("GET", "/parked-events", action="dead_letters.manage")
+    def parked_events(self, request: Request) -> dict[str, Any]:
+        """Consumed events waiting for an earlier event they depend on (shared.messaging.inbox)."""
+        return {"parked_events": self.uow.provider.inbox.parked_events()}
+
+    @timer("PARKED_SWEEP_SECONDS", 0.5)
+    def take_up_parked(self) -> None:
+        """Every tick in every replica: handle the parked events that are due (a second replica
+        handling one finds it a duplicate), and alert on those parked too long
+        (``PARKED_ALERT_SECONDS``)."""
+        config = self.uow.provider.config
+        try:
+            outcomes = self.uow.provider.inbox.take_up(
+                self,
+                self.uow,
+                alert_after=float(config.get("PARKED_ALERT_SECONDS") or PARKED_ALERT_SECONDS),
+            )
+        except CONNECTION_ERRORS as exc:  # the next tick tries again
+            log.warning("parked_take_up_failed", error=repr(exc))
+            return
+        if outcomes:
+            log.info("parked_taken_up", **outcomes)
 
     @rpc(expected_exceptions=InvalidInput)  # a caller's mistake, not the service's: no traceback
     def catch_up(self, after: int = 0, limit: int = CATCH_UP_MAX_LIMIT) -> list[dict[str, Any]]:

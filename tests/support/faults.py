@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -127,8 +128,22 @@ class Stream:
 
 
 # -- counting --------------------------------------------------------------------------------------
+def connect(dsn, attempts=20):
+    """A connection for the test's own counting; a server out of connection slots for a moment
+    (a shared PostgreSQL, other test systems running) is asked again."""
+    for attempt in range(attempts):
+        try:
+            return psycopg2.connect(dsn)
+        except psycopg2.OperationalError as exc:
+            if "too many clients" not in str(exc) and "connection slots" not in str(exc):
+                raise
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
+
+
 def query(dsn, sql, args=()):
-    conn = psycopg2.connect(dsn)
+    conn = connect(dsn)
     try:
         with conn, conn.cursor() as cur:
             cur.execute(sql, args)
@@ -337,3 +352,83 @@ class PrivateRabbit:
     def close(self):
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# -- RabbitMQ: a three-node cluster of the test's own (deploy/rabbitmq/cluster.sh) ---------------
+CLUSTER_SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "rabbitmq" / "cluster.sh"
+
+
+def free_port_run(n):
+    """The first of ``n`` consecutive TCP ports free now (below the ephemeral range)."""
+    for _ in range(50):
+        first = free_port()
+        ok = True
+        for port in range(first + 1, first + n):
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return first
+    raise RuntimeError(f"no {n} consecutive free ports")
+
+
+class RabbitCluster:
+    """Three RabbitMQ nodes clustered on this host by ``deploy/rabbitmq/cluster.sh``, with a name,
+    ports and a folder of this test's own; ``close`` stops them and removes the folder."""
+
+    def __init__(self):
+        self.dir = Path(tempfile.mkdtemp(prefix="talent-faults-cluster-"))
+        self.base = free_port_run(3)
+        self.env = dict(
+            os.environ,
+            TALENT_RMQ_CLUSTER_DIR=str(self.dir),
+            TALENT_RMQ_CLUSTER_NAME=f"talent-faults-{self.base}",
+            TALENT_RMQ_BASE_PORT=str(self.base),
+            TALENT_RMQ_DIST_BASE=str(free_port_run(3)),
+        )
+
+    def script(self, *args, timeout=300):
+        done = subprocess.run(
+            ["bash", str(CLUSTER_SCRIPT), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"cluster.sh {' '.join(args)}: {done.stdout}{done.stderr}")
+        return done.stdout
+
+    def start(self):
+        self.script("start")
+
+    @property
+    def uri(self):
+        return self.script("uri").strip()
+
+    def kill(self, n):
+        self.script("kill", str(n))
+
+    def start_node(self, n):
+        self.script("start-node", str(n))
+
+    def connections(self):
+        """How many client connections each node (1-3) holds, as a running node sees them (a
+        connection's name ends with the node's AMQP port: ``client:port -> 127.0.0.1:port``)."""
+        for n in (1, 2, 3):
+            try:
+                out = self.script("ctl", str(n), "list_connections", "name", timeout=60)
+            except RuntimeError:  # that node is down: ask another
+                continue
+            ports = [line.rsplit(":", 1)[-1].strip() for line in out.splitlines() if "->" in line]
+            return {m: ports.count(str(self.base + m - 1)) for m in (1, 2, 3)}
+        raise RuntimeError("no node of the cluster answers")
+
+    def close(self):
+        try:
+            self.script("stop", "--purge")
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)

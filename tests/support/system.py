@@ -159,8 +159,9 @@ def running_system(amqp_uri=None, services=SERVICES, log_prefix="e2e"):
 def _running_system(amqp_uri, services, log_prefix="e2e"):
     (ROOT / "var" / "log").mkdir(parents=True, exist_ok=True)
     sysm = System(amqp_uri, uuid.uuid4().hex[:8], log_prefix)
+    admin = dsn_for("postgres")  # (TALENT_PG_DSN_BASE as of now: a test may point it elsewhere)
     for db in sysm.dbs.values():
-        create_database(ADMIN, db, drop_first=True)
+        create_database(admin, db, drop_first=True)
     try:
         for svc in services:
             sysm.start(svc)
@@ -170,4 +171,4 @@ def _running_system(amqp_uri, services, log_prefix="e2e"):
         for svc in list(sysm.procs):
             sysm.stop(svc)
         for db in sysm.dbs.values():
-            drop_database(ADMIN, db)
+            drop_database(admin, db)

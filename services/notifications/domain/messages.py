@@ -23,6 +23,7 @@ import orjson
 
 from services.notifications.domain.policy import POLICY_VERSION
 from shared.decider import Decider, Event, NewEvent
+from shared.errors import Awaiting
 
 Payload = Mapping[str, Any]  # a source event's payload
 Who = Mapping[str, Any]  # what the register knows of the person an event is about
@@ -30,10 +31,10 @@ Who = Mapping[str, Any]  # what the register knows of the person an event is abo
 PROGRAMME = "“兴楚电商创业领军人才”"
 
 
-class PartiesUnknown(Exception):
+class PartiesUnknown(Awaiting):
     """The register does not know the person an event is about (yet): the event arrived before
-    the one that introduced them. Not a rule refusal: the inbox retries it, then dead-letters it
-    (re-drivable once the earlier event is in)."""
+    the one that introduced them. Not a rule refusal: the inbox parks it and takes it up once an
+    event about its ``subject`` (``application_id=…`` or ``talent_id=…``) has been handled."""
 
 
 # -- Chinese wording -------------------------------------------------------------------------------
@@ -470,17 +471,31 @@ def addresses(rule: Rule, payload: Payload, who: Who) -> list[str]:
         elif role == "county":
             county = payload.get("county") or who.get("county")
             if not county:
-                raise PartiesUnknown(f"the county of {_about(payload)} is not known yet")
+                raise PartiesUnknown(
+                    f"the county of {_about(payload)} is not known yet", subject=subject(payload)
+                )
             address = f"county:{county}"
         elif role == "applicant":
             if not who.get("applicant"):
-                raise PartiesUnknown(f"the applicant of {_about(payload)} is not known yet")
+                raise PartiesUnknown(
+                    f"the applicant of {_about(payload)} is not known yet",
+                    subject=subject(payload),
+                )
             address = who["applicant"]
         else:
             raise ValueError(f"unknown recipient role {role}")
         if address not in out:
             out.append(address)
     return out
+
+
+def subject(payload: Payload) -> str | None:
+    """What an event about an application or a talent awaits: ``application_id=…`` or
+    ``talent_id=…`` (the register learns both from the applications service's events)."""
+    for key in ("application_id", "talent_id"):
+        if payload.get(key):
+            return f"{key}={payload[key]}"
+    return None
 
 
 def _about(payload: Payload) -> str:

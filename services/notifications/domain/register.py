@@ -166,7 +166,10 @@ def decide_candidate(
             return decide_candidate(command.noted, state, context) + decide_candidate(
                 command, Candidate(noted=True), context
             )
-        raise PartiesUnknown(f"application {command.application_id} is not in the register yet")
+        raise PartiesUnknown(
+            f"application {command.application_id} is not in the register yet",
+            subject=f"application_id={command.application_id}",
+        )
     match command:
         case PublishNotice():
             if state.notice:
@@ -265,7 +268,10 @@ def evolve_results(state: Results, event: Event) -> Results:
 def decide_results(command: Announce, state: Results, context: Mapping[str, Any]) -> list[NewEvent]:
     """Context: ``who``, the register's row for the talent (the announcement names them)."""
     if not context.get("who"):
-        raise PartiesUnknown(f"talent {command.talent_id} is not in the register yet")
+        raise PartiesUnknown(
+            f"talent {command.talent_id} is not in the register yet",
+            subject=f"talent_id={command.talent_id}",
+        )
     if command.tenure_year in state.years:
         return []
     return [
