@@ -24,16 +24,19 @@ def _amounts(payload: Mapping[str, Any]) -> str:
 
 
 def _details(row: Mapping[str, Any]) -> str:
-    """Who acted, the clauses applied, the amounts and the payload's telling facts, for a
-    person reading a timeline: ``by prefecture_officer officer-1 · LT-10.1 · amount 50,000
-    CNY``."""
-    parts = [f"by {row['role'] or '?'} {row['actor'] or ''}".rstrip()]
+    """The act's own date, who acted, the clauses applied, the amounts, the payload's telling
+    facts and, for an imported fact, where it came from, for a person reading a timeline:
+    ``act on 2023-05-10 · by prefecture_officer officer-1 · LT-10.1 · 50,000.00 CNY``."""
+    parts = [f"act on {row['act_on']}"] if row.get("act_on") else []
+    parts.append(f"by {row['role'] or '?'} {row['actor'] or ''}".rstrip())
     if row["clauses"]:
         parts.append(",".join(row["clauses"]))
     if row["amount"]:
         parts.append(f"{row['amount']} CNY")
     if row["detail"]:
         parts.append(row["detail"])
+    if row.get("source") and row["source"] != "live":
+        parts.append(row["source"])  # imported: the file's hash, sheet and row
     return " · ".join(parts)
 
 
@@ -129,10 +132,10 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     else:
         table(
             [{**r, "details": _details(r)} for r in rows],
-            ["time", "act_on", "service", "event", "details", "source"],
+            ["time", "service", "event", "details"],
             out,
-            whole=("act_on", "service", "event"),
-            wrap=("details", "source"),
+            whole=("service", "event"),
+            wrap=("details",),
         )
         out.write(f"\n{len(rows)} events across {len({r['service'] for r in rows})} stores\n")
     return 0
