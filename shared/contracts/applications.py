@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.contracts import EventSchema, fields, registry, validate
+from shared.contracts import EventSchema, SealedDate, fields, registry, validate
 
 SERVICE = "applications"
 CATEGORIES = ("LT-6.1", "LT-6.2", "LT-6.3", "LT-6.4")
@@ -59,7 +59,7 @@ class ApplicantInfo(_Part):
 
     name = fields.String(required=True)
     gender = fields.String(required=True)
-    birth_date = fields.Date(required=True)
+    birth_date = SealedDate(required=True)
     ethnicity = fields.String(required=True)
     native_place = fields.String(required=True)
     photo = fields.String(required=True)
