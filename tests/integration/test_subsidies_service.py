@@ -208,9 +208,7 @@ def test_budget_refusals_write_nothing(api, store):
             400,
             code="invalid_input",
             fields={
-                "amount_fen": [
-                    "Must be between -9007199254740991 and 9007199254740991 (2^53 - 1)."
-                ]
+                "amount_fen": ["Must be between -9007199254740991 and 9007199254740991 (2^53 - 1)."]
             },
         )
         r = set_budget(api, "employment_fund", 100, year=2023)
