@@ -3,6 +3,7 @@ sealed with their key, read in clear only through the applications service, neve
 broker or another service in clear; erasing them (deleting the key) leaves every hash chain
 verifying and makes reads and the audit tool say "erased"."""
 
+import datetime as dt
 import io
 import re
 import threading
@@ -20,7 +21,8 @@ from services import audit_cli as audit
 from services.applications.identity import id_check_char, mask_id_number
 from shared.config import dsn_for
 from shared.db import Database, create_database, drop_database
-from shared.store import EventStore
+from shared.decider import NewEvent
+from shared.store import EventStore, Metadata, sealing
 from talent_client.http import Client
 from talent_client.samples import application_body, shanghai_today
 from talent_client.steps import open_round
@@ -250,3 +252,60 @@ def test_erasing_a_person(system, submitted, audit_db):
     assert shown["form"]["applicant"]["birth_date"] == "erased"
     assert PHONE not in orjson.dumps(history).decode()
     assert BIRTH not in orjson.dumps(history).decode()
+
+
+def test_events_recorded_before_the_birth_date_was_sealed_still_read_replay_and_verify(fresh_db):
+    """An ApplicationSubmitted stored with the birth date (and gender) in clear, as the store
+    wrote it before they were sealed: it reads, replays and verifies as stored; an erasure leaves
+    those two (the README's residual risk) and erases the rest."""
+    from tests.unit.test_contracts import sample_payload
+
+    db = Database(fresh_db("presealed"))
+    try:
+        old = EventStore(db, "applications")
+        old.migrate()
+        paths = sealing.PERSONAL["ApplicationSubmitted"][1]
+        old.keystore = sealing.KeyStore(
+            {
+                "ApplicationSubmitted": (
+                    "person_key",
+                    tuple(
+                        p
+                        for p in paths
+                        if p not in ("form.applicant.birth_date", "form.applicant.gender")
+                    ),
+                )
+            }
+        )
+        payload = sample_payload(old.registry.contract("ApplicationSubmitted").schema)
+        payload["person_key"] = "p" * 64
+        applicant = payload["form"]["applicant"]
+        applicant.update(birth_date=dt.date(1990, 1, 1), gender="男", phone=PHONE)
+        old.append(
+            "application",
+            "application-old",
+            0,
+            [NewEvent("ApplicationSubmitted", payload, ("LT-9.1",))],
+            Metadata("tester", "system", "corr-presealed"),
+            commit=True,
+        )
+        store = EventStore(db, "applications")
+        stored = [e.data for e in store.read_all(decode=False)][0]["form"]["applicant"]
+        assert stored["birth_date"] == "1990-01-01" and stored["phone"].startswith("enc1:")
+        [replayed] = list(store.read_all())
+        assert replayed.payload["form"]["applicant"]["birth_date"] == dt.date(1990, 1, 1)
+        [read] = store.read_stream("application-old")
+        assert read.payload["form"]["applicant"]["birth_date"] == dt.date(1990, 1, 1)
+        assert read.payload["form"]["applicant"]["phone"] == PHONE
+        with db.transaction() as cur:
+            assert store.keystore.erase(cur, "p" * 64)
+        [read] = store.read_stream("application-old")
+        applicant = read.payload["form"]["applicant"]
+        assert (applicant["birth_date"], applicant["gender"], applicant["phone"]) == (
+            dt.date(1990, 1, 1),
+            "男",
+            "erased",
+        )
+        assert store.verify().ok
+    finally:
+        db.close()
