@@ -369,7 +369,7 @@ def withdraw(
 def erase_person(uow: UnitOfWork, application_id: str, basis: str) -> Events:
     """Erase the applicant's personal data (个人信息保护法 art. 47): delete their key, so every
     field sealed for them (shared/store/sealing.py: ID number's masked form, phone, native place,
-    photo) reads "erased" in every event, the hash chain unchanged; record ``PersonErased``,
+    photo, gender, birth date) reads "erased" in every event, the hash chain unchanged; record ``PersonErased``,
     which names them only by pseudonym. The deletion and the record commit together or not at
     all, under the rules lock held exclusively (no submission seals under the key meanwhile)."""
     application(uow, application_id, "person.erase")

@@ -52,6 +52,47 @@ class EventSchema(Schema):
         ordered = True
 
 
+SEALED_PREFIX = "enc1:"
+"""How a sealed personal value begins (``shared/store/sealing.py``)."""
+ERASED = "erased"
+"""What a sealed value reads as once its person's key is deleted."""
+
+
+class SealedDate(fields.Date):
+    """A date that is a sealed personal field: given as a date (the writer's value, sealed after
+    the contract checks it), stored and sent as the sealed string (``enc1:…``), read back opened
+    (a date) or as ``"erased"``. Events recorded before the field was sealed hold the date in
+    clear, and read as before. A sealed string passes through both ways; ``"erased"`` is read,
+    never written."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if _is_sealed_text(value):
+            return value
+        return super()._serialize(value, attr, obj, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if _is_sealed_text(value) or (type(value) is str and value == ERASED):
+            return value
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def _is_sealed_text(value: Any) -> bool:
+    return type(value) is str and value.startswith(SEALED_PREFIX)
+
+
+def _sealed_or_date(value: Any) -> Any:
+    """Trusted stored JSON of a SealedDate: a sealed or erased string as it is, else the date."""
+    if type(value) is str and (value.startswith(SEALED_PREFIX) or value == ERASED):
+        return value
+    return dt.date.fromisoformat(value)
+
+
+def _check_sealed_or_date(value: Any) -> Any:
+    if type(value) is str and (value.startswith(SEALED_PREFIX) or value == ERASED):
+        return value
+    return _iso_date(value)
+
+
 class _Slow(Exception):
     """The fast path cannot vouch for this value: let marshmallow handle it."""
 
@@ -78,6 +119,10 @@ def _compile_dump(f: fields.Field[Any]) -> Conv:
         conv = lambda v: v if type(v) is bool else _slow()  # noqa
     elif type(f) is fields.Date:
         conv = lambda v: v.isoformat() if type(v) is dt.date else _slow()  # noqa
+    elif type(f) is SealedDate:
+        conv = lambda v: (  # noqa: E731
+            v.isoformat() if type(v) is dt.date else v if _is_sealed_text(v) else _slow()
+        )
     else:
         return _slow
     allow_none = f.allow_none
@@ -144,6 +189,8 @@ def _compile_load(f: fields.Field[Any]) -> Conv | None:
         return None
     if type(f) is fields.Date:
         return dt.date.fromisoformat
+    if type(f) is SealedDate:
+        return _sealed_or_date
     raise _Slow
 
 
@@ -223,6 +270,10 @@ def _compile_check(f: Any) -> Conv:
         if fields.Date.DESERIALIZATION_FUNCS.get(f.format or "iso") != dt.date.fromisoformat:
             raise _Slow
         conv = _iso_date
+    elif kind is SealedDate:
+        if SealedDate.DESERIALIZATION_FUNCS.get(f.format or "iso") != dt.date.fromisoformat:
+            raise _Slow
+        conv = _check_sealed_or_date
     elif kind is fields.Raw:
         conv = _same
     else:
@@ -333,6 +384,8 @@ def _mismatch(f: fields.Field[Any], given: Any, stored: Any) -> Errors | None:
         same_kind = type(given) is bool
     elif isinstance(f, fields.Integer):
         same_kind = type(given) is int
+    elif isinstance(f, SealedDate):
+        same_kind = type(given) is dt.date or _is_sealed_text(given)
     elif isinstance(f, fields.Date):
         same_kind = type(given) is dt.date
     elif isinstance(f, fields.String):

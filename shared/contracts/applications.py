@@ -7,14 +7,16 @@ agrees after the Leading Group), ``public_notice`` (an upheld objection, on Revi
 ``proposal`` (LT-9.5: the Commerce Bureau's proposal of candidates, between the inspection and the
 Leading Group). ``TalentCertified`` gained ``certified_on`` (the act's date; older events: read
 ``period_start``), ``person_key`` (the person's pseudonym; older events: none, read the
-application's or the Yixiang record's) and ``transferred_on`` (LT-16 transfers).
+application's or the Yixiang record's) and ``transferred_on`` (LT-16 transfers). The form's
+``applicant.birth_date`` is a ``SealedDate``: sealed with the person's key as stored and sent,
+a date in clear in events recorded before it was sealed.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from shared.contracts import EventSchema, fields, registry, validate
+from shared.contracts import EventSchema, SealedDate, fields, registry, validate
 
 SERVICE = "applications"
 CATEGORIES = ("LT-6.1", "LT-6.2", "LT-6.3", "LT-6.4")
@@ -59,7 +61,7 @@ class ApplicantInfo(_Part):
 
     name = fields.String(required=True)
     gender = fields.String(required=True)
-    birth_date = fields.Date(required=True)
+    birth_date = SealedDate(required=True)
     ethnicity = fields.String(required=True)
     native_place = fields.String(required=True)
     photo = fields.String(required=True)

@@ -117,6 +117,10 @@ def _mark_sealed(schema: dict[str, Any], path: str) -> None:
         node = inner
     node["x-sealed"] = True
     node["description"] = _SEALED_DOC
+    if fmt := node.pop("format", None):  # a date: events recorded before it was sealed hold it
+        clear = {"type": node.pop("type"), "format": fmt}
+        node["anyOf"] = [{"type": "string", "pattern": f"^{PREFIX}"}, clear]
+        node["description"] += f" Events recorded before it was sealed hold it in clear ({fmt})."
 
 
 def _string(description: str, **extra: Any) -> dict[str, Any]:

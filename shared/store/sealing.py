@@ -7,8 +7,9 @@ still verifies (the hash is over the ciphertext, which stays).
   table of the service's database (the key store, created by the event store's migrations).
 * A sealed value is the string ``enc1:<base64url(nonce ‖ AES-256-GCM(json(value)))>``; the
   associated data binds it to its person and field path, so a value cannot be moved to another
-  person or field. A String field of a contract accepts it as it is, so stored events decode, and
-  read models rebuilt from the events never see personal data in clear.
+  person or field. A String field of a contract accepts it as it is (so does a date field
+  declared ``SealedDate``), so stored events decode, and read models rebuilt from the events
+  never see personal data in clear.
 * Which fields are personal is ``PERSONAL`` below, decided field by field:
 
   ============================== ============================================================
@@ -25,11 +26,13 @@ still verifies (the hash is over the ciphertext, which stays).
   ``form.applicant.photo``       encrypted: the reference of the person's photograph
   ``form.applicant.gender``      encrypted: the parity of the ID number's 17th digit (events
                                  recorded before it was sealed hold it in clear)
-  ``form.applicant.birth_date``  clear: a Date field the contract checks (a sealed value is a
-                                 string its fast path does not take). With the county (the
-                                 region code) it narrows an ID number to about a thousand
-                                 candidates, which only ``PERSON_KEY_SECRET`` can test; erasure
-                                 leaves it.
+  ``form.applicant.birth_date``  encrypted: with the county (the region code) it narrows an ID
+                                 number to about a thousand candidates; the contract's field
+                                 takes a date or a sealed string (``SealedDate``; events
+                                 recorded before it was sealed hold it in clear)
+  ``county``                     clear: it routes the application (its county's officers, the
+                                 county's recommendation and quota); the region code it stands
+                                 for is the first six digits of the ID number
   names                          clear: the name is what the public notice (公示, LT-9.5) and the
                                  certification publish by law, and every subscriber needs it
   ============================== ============================================================
@@ -51,11 +54,12 @@ import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from shared.contracts import ERASED, SEALED_PREFIX
+
 if TYPE_CHECKING:
     from psycopg2.extensions import cursor
 
-PREFIX = "enc1:"
-ERASED = "erased"
+PREFIX = SEALED_PREFIX
 KEY_BYTES = 32
 NONCE_BYTES = 12
 
@@ -74,6 +78,7 @@ PERSONAL: dict[str, Personal] = {
             "form.applicant.native_place",
             "form.applicant.photo",
             "form.applicant.gender",
+            "form.applicant.birth_date",
         ),
     ),
     "YixiangApplicantRegistered": ("person_key", ("id_number_masked",)),

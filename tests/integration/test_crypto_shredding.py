@@ -3,6 +3,7 @@ sealed with their key, read in clear only through the applications service, neve
 broker or another service in clear; erasing them (deleting the key) leaves every hash chain
 verifying and makes reads and the audit tool say "erased"."""
 
+import datetime as dt
 import io
 import re
 import threading
@@ -20,7 +21,8 @@ from services import audit_cli as audit
 from services.applications.identity import id_check_char, mask_id_number
 from shared.config import dsn_for
 from shared.db import Database, create_database, drop_database
-from shared.store import EventStore
+from shared.decider import NewEvent
+from shared.store import EventStore, Metadata, sealing
 from talent_client.http import Client
 from talent_client.samples import application_body, shanghai_today
 from talent_client.steps import open_round
@@ -34,6 +36,7 @@ ID_NUMBER = "53230119900101123" + id_check_char("53230119900101123")
 # UUID, a hash or a fraction of a second, where any four digits occur now and then: checking for
 # them there made this test fail at random).
 MASKED = mask_id_number(ID_NUMBER)
+BIRTH = f"{ID_NUMBER[6:10]}-{ID_NUMBER[10:12]}-{ID_NUMBER[12:14]}"  # as the contract stores a date
 _LAST_FOUR = re.compile(rf"(?<![0-9A-Za-z.]){ID_NUMBER[-4:]}(?![0-9A-Za-z])")
 
 
@@ -122,6 +125,7 @@ def submitted(system, webhook):
     # the answer shows the submitter what was recorded as they will read it, not the ciphertext
     recorded = r.json()["events"][0]["payload"]
     assert "enc1:" not in r.text and recorded["form"]["applicant"]["phone"] == PHONE
+    assert recorded["form"]["applicant"]["birth_date"] == BIRTH
     # notifications has taken the ApplicationSubmitted from the broker
     client.wait_for(
         "notifications", lambda: "ApplicationSubmitted" in _all_text(system.dsn("notifications"))
@@ -139,10 +143,11 @@ def test_stored_sealed_read_in_clear_through_the_service(system, submitted):
     client, app_id, body = submitted
     stored = _all_text(system.dsn("applications"))
     assert PHONE not in stored and ID_NUMBER not in stored and not _masked_id_in(stored)
-    assert "enc1:" in stored
+    assert BIRTH not in stored and "enc1:" in stored
     payload = _form_applicant(client, app_id)
     assert payload["form"]["applicant"]["phone"] == PHONE
     assert payload["form"]["applicant"]["native_place"] == body["form"]["applicant"]["native_place"]
+    assert payload["form"]["applicant"]["birth_date"] == BIRTH
     # the region code only: with the birth date beside it, more digits rebuild the number
     assert payload["id_number_masked"] == MASKED == ID_NUMBER[:6] + "*" * 12
 
@@ -153,10 +158,10 @@ def test_nothing_personal_leaves_in_clear(system, submitted):
     store = EventStore(Database(system.dsn("applications")), "applications")
     published = orjson.dumps([e.data for e in store.read_all(decode=False)]).decode()
     store.db.close()
-    assert PHONE not in published and not _masked_id_in(published)
+    assert PHONE not in published and BIRTH not in published and not _masked_id_in(published)
     elsewhere = _all_text(system.dsn("notifications"))
     assert "ApplicationSubmitted" in elsewhere
-    assert PHONE not in elsewhere and not _masked_id_in(elsewhere)
+    assert PHONE not in elsewhere and BIRTH not in elsewhere and not _masked_id_in(elsewhere)
 
 
 def test_a_webhook_subscriber_gets_the_event_sealed(submitted, webhook):
@@ -167,7 +172,9 @@ def test_a_webhook_subscriber_gets_the_event_sealed(submitted, webhook):
     assert sent["event_type"] == "ApplicationSubmitted"
     applicant = sent["payload"]["form"]["applicant"]
     assert applicant["phone"].startswith("enc1:") and applicant["name"] == "钱七"
+    assert applicant["birth_date"].startswith("enc1:")
     assert all(PHONE.encode() not in b and not _masked_id_in(b.decode()) for b in received)
+    assert all(BIRTH.encode() not in b for b in received)
 
 
 def test_erasing_a_person(system, submitted, audit_db):
@@ -215,7 +222,9 @@ def test_erasing_a_person(system, submitted, audit_db):
             applicant["phone"],
             applicant["native_place"],
             applicant["photo"],
-        ) == ("erased",) * 4
+            applicant["gender"],
+            applicant["birth_date"],
+        ) == ("erased",) * 6
         assert applicant["name"] == "钱七" and payload["applicant_name"] == "钱七"
         app = client.call(
             "GET", "applications", f"/applications/{app_id}", "prefecture_officer"
@@ -240,4 +249,63 @@ def test_erasing_a_person(system, submitted, audit_db):
     shown = events["ApplicationSubmitted"]["payload"]
     assert shown["form"]["applicant"]["phone"] == "erased"
     assert shown["id_number_masked"] == "erased"
+    assert shown["form"]["applicant"]["birth_date"] == "erased"
     assert PHONE not in orjson.dumps(history).decode()
+    assert BIRTH not in orjson.dumps(history).decode()
+
+
+def test_events_recorded_before_the_birth_date_was_sealed_still_read_replay_and_verify(fresh_db):
+    """An ApplicationSubmitted stored with the birth date (and gender) in clear, as the store
+    wrote it before they were sealed: it reads, replays and verifies as stored; an erasure leaves
+    those two (the README's residual risk) and erases the rest."""
+    from tests.unit.test_contracts import sample_payload
+
+    db = Database(fresh_db("presealed"))
+    try:
+        old = EventStore(db, "applications")
+        old.migrate()
+        paths = sealing.PERSONAL["ApplicationSubmitted"][1]
+        old.keystore = sealing.KeyStore(
+            {
+                "ApplicationSubmitted": (
+                    "person_key",
+                    tuple(
+                        p
+                        for p in paths
+                        if p not in ("form.applicant.birth_date", "form.applicant.gender")
+                    ),
+                )
+            }
+        )
+        payload = sample_payload(old.registry.contract("ApplicationSubmitted").schema)
+        payload["person_key"] = "p" * 64
+        applicant = payload["form"]["applicant"]
+        applicant.update(birth_date=dt.date(1990, 1, 1), gender="男", phone=PHONE)
+        old.append(
+            "application",
+            "application-old",
+            0,
+            [NewEvent("ApplicationSubmitted", payload, ("LT-9.1",))],
+            Metadata("tester", "system", "corr-presealed"),
+            commit=True,
+        )
+        store = EventStore(db, "applications")
+        stored = [e.data for e in store.read_all(decode=False)][0]["form"]["applicant"]
+        assert stored["birth_date"] == "1990-01-01" and stored["phone"].startswith("enc1:")
+        [replayed] = list(store.read_all())
+        assert replayed.payload["form"]["applicant"]["birth_date"] == dt.date(1990, 1, 1)
+        [read] = store.read_stream("application-old")
+        assert read.payload["form"]["applicant"]["birth_date"] == dt.date(1990, 1, 1)
+        assert read.payload["form"]["applicant"]["phone"] == PHONE
+        with db.transaction() as cur:
+            assert store.keystore.erase(cur, "p" * 64)
+        [read] = store.read_stream("application-old")
+        applicant = read.payload["form"]["applicant"]
+        assert (applicant["birth_date"], applicant["gender"], applicant["phone"]) == (
+            dt.date(1990, 1, 1),
+            "男",
+            "erased",
+        )
+        assert store.verify().ok
+    finally:
+        db.close()

@@ -1,7 +1,12 @@
 """shared/store/sealing.py: sealing personal fields with a per-person key (AES-256-GCM), opening them,
 and what a deleted key leaves ("erased")."""
 
+import copy
+import datetime as dt
+
+import orjson
 import pytest
+from marshmallow import ValidationError
 
 from shared.store import sealing
 from shared.store.sealing import (
@@ -118,17 +123,18 @@ def test_seal_encrypts_exactly_the_personal_fields():
         applicant["phone"],
         applicant["native_place"],
         applicant["photo"],
+        applicant["birth_date"],
     ):
         assert is_sealed(value)
     assert (
         applicant["name"],
-        applicant["birth_date"],
         sealed["applicant_name"],
         sealed["person_key"],
         sealed["form"]["specialty"],
-    ) == ("王五", "1990-01-01", "王五", PERSON, "电商")
+    ) == ("王五", "王五", PERSON, "电商")
     text = str(sealed)
     assert "13912345678" not in text and "123X" not in text and "楚雄" not in text
+    assert "1990" not in text
     assert set(cur.keys) == {PERSON}
 
 
@@ -163,9 +169,8 @@ def test_after_erasure_the_personal_fields_read_erased():
     assert store.erase(cur, PERSON) is False
     opened = store.unseal(cur, "ApplicationSubmitted", sealed)
     assert opened["id_number_masked"] == ERASED
-    assert {
-        k: opened["form"]["applicant"][k] for k in ("phone", "native_place", "photo")
-    } == dict.fromkeys(("phone", "native_place", "photo"), ERASED)
+    erased = ("phone", "native_place", "photo", "birth_date")
+    assert {k: opened["form"]["applicant"][k] for k in erased} == dict.fromkeys(erased, ERASED)
     assert opened["form"]["applicant"]["name"] == "王五"
 
 
@@ -226,4 +231,48 @@ def test_every_personal_event_names_its_person_in_its_contract():
             for part in path.split("."):
                 field = fields_[part]
                 fields_ = getattr(getattr(field, "schema", None), "fields", None)
-            assert type(field).__name__ == "String", (event_type, path)  # takes a sealed value
+            # a field that takes a sealed value: a String, or a date declared SealedDate
+            assert type(field).__name__ in ("String", "SealedDate"), (event_type, path)
+
+
+def test_a_sealed_date_reads_in_clear_sealed_opened_or_erased():
+    """The birth date: events recorded before it was sealed hold the date in clear and still
+    decode; a sealed or erased value passes through; anything else is refused, on every path
+    (the fast paths of stored and of received JSON, and marshmallow's own load)."""
+    from shared.contracts import load_all
+    from shared.errors import InvalidInput
+    from tests.unit.test_contracts import sample_payload
+
+    contract = load_all().contract("ApplicationSubmitted")
+    assert contract.fast_load and contract.fast_check and contract.fast_dump  # none given up
+    wire = orjson.loads(orjson.dumps(contract.dump(sample_payload(contract.schema))))
+
+    def with_birth_date(payload, value):
+        payload = copy.deepcopy(payload)
+        payload["form"]["applicant"]["birth_date"] = value
+        return payload
+
+    def birth_date(payload):
+        return payload["form"]["applicant"]["birth_date"]
+
+    token = seal_value(new_key(), PERSON, "form.applicant.birth_date", "1990-01-01")
+    for stored, read in (
+        ("1990-01-01", dt.date(1990, 1, 1)),
+        (token, token),
+        (ERASED, ERASED),
+    ):
+        data = with_birth_date(wire, stored)
+        assert birth_date(contract.fast_load(data)) == read
+        assert birth_date(contract.fast_check(data)) == read
+        assert birth_date(contract.schema.load(data)) == read
+    for bad in ("", "1990.01.01", "sealed", 19900101, None):
+        data = with_birth_date(wire, bad)
+        with pytest.raises(ValidationError):
+            contract.schema.load(data)
+        with pytest.raises(Exception):  # noqa: B017 - the fast path gives way to marshmallow
+            contract.fast_check(data)
+    given = contract.load(wire)
+    assert birth_date(contract.dump(with_birth_date(given, token))) == token
+    with pytest.raises(InvalidInput) as refused:  # a value is never written erased
+        contract.dump(with_birth_date(given, ERASED))
+    assert "form" in refused.value.fields
