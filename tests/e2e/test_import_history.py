@@ -238,7 +238,7 @@ def test_an_imported_talent_carries_on_live_to_recovery_and_audit(system, import
     ]
     assert by_kind["TalentDisqualified"][0]["act_on"] == PINNED.isoformat()
     table = text.getvalue()
-    assert "act_on" in table and "import " in table and "live" in table
+    assert f"act on {CERTIFIED.isoformat()}" in table and "import " in table
 
 
 def _refused_whole(system, tmp_path, name, rows, sheet, column):
