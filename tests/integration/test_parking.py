@@ -39,6 +39,7 @@ DEPENDS_ON_EARLIER = {
     ("applications", "ObjectionResolved"),
     ("applications", "ApplicationWithdrawn"),
     ("assessment", "AnnualReportFiled"),
+    ("assessment", "AnnualReportMissed"),
     ("assessment", "AssessmentPassed"),
     ("assessment", "AssessmentFailed"),
     ("assessment", "ObligationBreached"),
