@@ -58,7 +58,7 @@ def _year_arg(request: Request) -> int | None:
     value = request.args.get("round")
     if value is None:
         return None
-    if value.isdigit():
+    if value.isascii() and value.isdigit() and len(value) <= 9:  # "²".isdigit() holds too
         return int(value)
     raise InvalidInput("round must be a year", fields={"round": ["Not a valid integer."]})
 

@@ -66,7 +66,11 @@ def _year(request: Request) -> int | None:
     value = request.args.get("year")
     if value is None:
         return None
-    if not value.isdigit() or not 2000 <= int(value) <= 2100:
+    # ASCII digits only: "²".isdigit() holds, and int() refuses it
+    if (
+        not (value.isascii() and value.isdigit() and len(value) == 4)
+        or not 2000 <= int(value) <= 2100
+    ):
         raise InvalidInput("year must be a calendar year", fields={"year": ["Not a valid year."]})
     return int(value)
 

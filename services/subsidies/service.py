@@ -53,6 +53,11 @@ def _result(events: Sequence[RecordedEvent], **extra: Any) -> Body:
     }
 
 
+def _digits(text: str) -> bool:
+    """A short run of ASCII digits, which ``int`` takes (``str.isdigit`` also holds for "²")."""
+    return text.isascii() and text.isdigit() and len(text) <= 9
+
+
 class SubsidiesService(base.ServiceBase):
     name = "subsidies"
     operations = OPERATIONS  # what each HTTP entrypoint takes and answers (OpenAPI)
@@ -207,5 +212,6 @@ class SubsidiesService(base.ServiceBase):
             return None
         return self._load(
             schemas.FundKey(only=("fiscal_year",)),
-            {"fiscal_year": int(year) if year.isdigit() else year},
+            # ASCII digits only: "²".isdigit() holds, and int() refuses it
+            {"fiscal_year": int(year) if _digits(year) else year},
         )["fiscal_year"]

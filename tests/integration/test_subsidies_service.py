@@ -320,6 +320,9 @@ def test_tm4_claim_filed_approved_paid_and_in_the_ledger_and_totals(api, store):
     assert [c["status"] for c in ledger["claims"]] == ["paid"]
     assert (ledger["totals"]["granted_fen"], ledger["totals"]["paid_fen"]) == (480_000, 480_000)
     totals = call(api, "GET", f"/totals?year={TM_YEAR}", "prefecture_officer").json()
+    for bad in ("²", "1" * 5000):  # "²".isdigit() holds; int() of 5000 digits fails
+        r = call(api, "GET", f"/totals?year={bad}", "prefecture_officer")
+        assert r.status_code == 400 and list(r.json()["fields"]) == ["fiscal_year"], r.text
     tm4_row = next(m for m in totals["measures"] if m["measure"] == "TM-4")
     assert tm4_row["granted"] >= 1 and tm4_row["paid_fen"] >= 480_000
     employment = next(f for f in totals["funds"] if f["fund"] == "employment_fund")
