@@ -60,7 +60,6 @@ from talent_client.samples import (  # noqa: E402
 )
 from talent_client.steps import open_round  # noqa: E402
 
-SECRET = os.environ.get("AUTH_SECRET", "dev-only-secret-change-me-in-production!")
 COUNTY = "楚雄市"
 REVIEWS = STAGES[:3]  # county recommendation, qualification review, expert review
 NOTIFIED = ("ApplicationSubmitted", "EligibilityAssessed", "ReviewPassed")
@@ -289,10 +288,11 @@ def drive(
     today = shanghai_today()
     submitted = today - dt.timedelta(days=len(REVIEWS) + 1)
     year = submitted.year
-    open_round(Client(urls=urls, secret=SECRET, out=lambda *a: None), year)
-    tokens = {"county_officer": mint(SECRET, "load-county", "county_officer", COUNTY)}
+    client = Client(urls=urls, out=lambda *a: None)
+    open_round(client, year)
+    tokens = {"county_officer": mint(client.secret, "load-county", "county_officer", COUNTY)}
     for _, role in REVIEWS:
-        tokens.setdefault(role, mint(SECRET, f"load-{role}", role, COUNTY))
+        tokens.setdefault(role, mint(client.secret, f"load-{role}", role, COUNTY))
     numbers = itertools.count(int(time.time()) % 100_000 * 1000)  # fresh ID numbers per run
     stop = threading.Event()
     pacer = Pacer(rate) if rate else None

@@ -18,9 +18,6 @@ T = TypeVar("T")
 Out = Callable[[str], object]
 """Where a step writes its lines (``print``, a list's ``append``, a function that drops them)."""
 
-DEV_SECRET = "dev-only-secret-change-me-in-production!"
-"""The local development secret the services run with when ``AUTH_SECRET`` is not set."""
-
 PORTS = {"applications": 8001, "subsidies": 8002, "assessment": 8003, "notifications": 8004}
 
 
@@ -39,7 +36,13 @@ class Client:
         self, urls: Mapping[str, str] | None = None, secret: str | None = None, out: Out = print
     ) -> None:
         self.urls = urls or base_urls()
-        self.secret = secret or os.environ.get("AUTH_SECRET", DEV_SECRET)
+        secret = secret or os.environ.get("AUTH_SECRET")
+        if not secret:
+            raise RuntimeError(
+                "AUTH_SECRET is not set: the services' token key (deploy/local/lib.sh's load_env"
+                " reads this host's from var/secrets.env)"
+            )
+        self.secret = secret
         self.out = out
         self.http = requests.Session()
 

@@ -1,8 +1,6 @@
 """Shared fixtures: throw-away databases and an isolated RabbitMQ virtual host per test run, so
 tests never touch the live databases or queues of a running system (`make run`)."""
 
-import os
-import secrets
 import uuid
 import warnings
 
@@ -10,14 +8,9 @@ import pytest
 
 from shared.config import dsn_for
 from shared.db import create_database, drop_database
-from tests.support.system import rabbitmq_vhost
+from tests.support.system import rabbitmq_vhost, throwaway_secrets
 
-# The services refuse to start without strong secrets: a test run makes its own (services it
-# starts inherit them, talent_client signs with AUTH_SECRET); values set outside are kept.
-for _key in ("AUTH_SECRET", "PERSON_KEY_SECRET", "WEBHOOK_SIGNING_KEY"):
-    os.environ.setdefault(_key, secrets.token_urlsafe(32))
-# The tests' webhook receivers listen on 127.0.0.1, which services refuse as a target unless named.
-os.environ.setdefault("WEBHOOK_ALLOWED_TARGETS", "127.0.0.1")
+throwaway_secrets()
 
 RUN_ID = uuid.uuid4().hex[:8]
 ADMIN_DSN = dsn_for("postgres")

@@ -4,6 +4,7 @@ run's RabbitMQ vhost (used by tests/e2e, tests/faults and anything else that nee
 import contextlib
 import os
 import random
+import secrets
 import shutil
 import signal
 import socket
@@ -27,6 +28,16 @@ NAMEKO = str(Path(sys.executable).with_name("nameko"))
 
 
 DEFAULT_AMQP = os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
+
+
+def throwaway_secrets():
+    """The services refuse to start without strong secrets: a run of throw-away services makes its
+    own (the services it starts inherit them, talent_client signs with ``AUTH_SECRET``); values
+    set outside are kept. Its webhook receivers listen on 127.0.0.1, which services refuse as a
+    target unless named."""
+    for key in ("AUTH_SECRET", "PERSON_KEY_SECRET", "WEBHOOK_SIGNING_KEY"):
+        os.environ.setdefault(key, secrets.token_urlsafe(32))
+    os.environ.setdefault("WEBHOOK_ALLOWED_TARGETS", "127.0.0.1")
 
 
 def _rabbitmqctl(*args):
@@ -157,6 +168,7 @@ def running_system(amqp_uri=None, services=SERVICES, log_prefix="e2e"):
 
 
 def _running_system(amqp_uri, services, log_prefix="e2e"):
+    throwaway_secrets()
     (ROOT / "var" / "log").mkdir(parents=True, exist_ok=True)
     sysm = System(amqp_uri, uuid.uuid4().hex[:8], log_prefix)
     admin = dsn_for("postgres")  # (TALENT_PG_DSN_BASE as of now: a test may point it elsewhere)
