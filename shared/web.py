@@ -308,6 +308,17 @@ def expected_version(request: Request) -> int | None:
         ) from None
 
 
+def query_int(request: Request, name: str, default: int | None = None) -> int | str | None:
+    """Query argument ``name`` as an int when it is a run of at most 19 ASCII digits (within a
+    bigint; ``"²".isdigit()`` holds and ``int()`` refuses it, and ``int()`` of thousands of digits
+    raises); ``default`` when absent; else its text, for the caller's own check to refuse naming
+    the argument."""
+    text = request.args.get(name)
+    if text is None:
+        return default
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 19 else text
+
+
 def _refuse_nul(request: Request, kwargs: Mapping[str, Any]) -> None:
     """PostgreSQL text and jsonb cannot hold NUL (U+0000): refuse it at the door, naming where
     it was, rather than fail in the database (a JSON body's escaped ``\\u0000`` included).

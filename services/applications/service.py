@@ -36,7 +36,7 @@ from shared.provenance import import_uuid
 from shared.runtime import base  # (not ServiceBase itself: `nameko run` would take it)
 from shared.runtime.provider import EventStoreProvider
 from shared.store import RecordedEvent
-from shared.web import endpoint, expected_version, parse_body
+from shared.web import endpoint, expected_version, parse_body, query_int
 
 Response = dict[str, Any] | tuple[int, dict[str, Any]]
 
@@ -55,11 +55,9 @@ class ApplicationsStore(EventStoreProvider[ApplicationsSettings]):
 
 def _year_arg(request: Request) -> int | None:
     """The ``round`` query argument as a year, or InvalidInput naming it."""
-    value = request.args.get("round")
-    if value is None:
-        return None
-    if value.isascii() and value.isdigit() and len(value) <= 9:  # "²".isdigit() holds too
-        return int(value)
+    value = query_int(request, "round")
+    if value is None or isinstance(value, int):
+        return value
     raise InvalidInput("round must be a year", fields={"round": ["Not a valid integer."]})
 
 

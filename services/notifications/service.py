@@ -33,7 +33,7 @@ from shared.messaging.inbox import IncomingEvent
 from shared.runtime import base  # (not ServiceBase itself: `nameko run` would take it)
 from shared.runtime.provider import EventStoreProvider
 from shared.runtime.timers import exclusive, timer
-from shared.web import endpoint, expected_version, http, parse_body
+from shared.web import endpoint, expected_version, http, parse_body, query_int
 
 log = tlog.get_logger(__name__)
 _CONTRACTS = load_all()
@@ -63,16 +63,10 @@ def _handler(source: str, event_type: str) -> Callable[..., Any]:
 
 
 def _year(request: Request) -> int | None:
-    value = request.args.get("year")
-    if value is None:
-        return None
-    # ASCII digits only: "²".isdigit() holds, and int() refuses it
-    if (
-        not (value.isascii() and value.isdigit() and len(value) == 4)
-        or not 2000 <= int(value) <= 2100
-    ):
-        raise InvalidInput("year must be a calendar year", fields={"year": ["Not a valid year."]})
-    return int(value)
+    value = query_int(request, "year")
+    if value is None or (isinstance(value, int) and 2000 <= value <= 2100):
+        return value
+    raise InvalidInput("year must be a calendar year", fields={"year": ["Not a valid year."]})
 
 
 def public_page(url: str) -> Callable[[Callable[..., str]], Callable[..., Any]]:

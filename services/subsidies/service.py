@@ -30,7 +30,7 @@ from shared.messaging.inbox import IncomingEvent
 from shared.runtime import base  # (not ServiceBase itself: `nameko run` would take it)
 from shared.runtime.provider import EventStoreProvider
 from shared.store import RecordedEvent
-from shared.web import endpoint, expected_version, parse_body
+from shared.web import endpoint, expected_version, parse_body, query_int
 
 Body = dict[str, Any]
 
@@ -51,11 +51,6 @@ def _result(events: Sequence[RecordedEvent], **extra: Any) -> Body:
             for e in events
         ],
     }
-
-
-def _digits(text: str) -> bool:
-    """A short run of ASCII digits, which ``int`` takes (``str.isdigit`` also holds for "²")."""
-    return text.isascii() and text.isdigit() and len(text) <= 9
 
 
 class SubsidiesService(base.ServiceBase):
@@ -207,11 +202,9 @@ class SubsidiesService(base.ServiceBase):
             raise InvalidInput("invalid input", fields=exc.messages_dict) from exc
 
     def _year(self, request: Request) -> int | None:
-        year = request.args.get("year")
+        year = query_int(request, "year")
         if year is None:
             return None
-        return self._load(
-            schemas.FundKey(only=("fiscal_year",)),
-            # ASCII digits only: "²".isdigit() holds, and int() refuses it
-            {"fiscal_year": int(year) if _digits(year) else year},
-        )["fiscal_year"]
+        return self._load(schemas.FundKey(only=("fiscal_year",)), {"fiscal_year": year})[
+            "fiscal_year"
+        ]

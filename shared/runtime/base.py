@@ -20,7 +20,7 @@ from shared.messaging.consumers import rpc
 from shared.messaging.inbox import PARKED_ALERT_SECONDS
 from shared.messaging.relay import CATCH_UP_DEFAULT_LIMIT, CATCH_UP_MAX_LIMIT, read_envelopes
 from shared.runtime.timers import timer
-from shared.web import endpoint, http
+from shared.web import endpoint, http, query_int
 
 if TYPE_CHECKING:
     from werkzeug.wrappers import Request
@@ -155,7 +155,7 @@ class ServiceBase:
                 "unknown query arguments", fields={k: ["Unknown field."] for k in unknown}
             )
         after, limit = _feed_bounds(
-            _query_int(request, "after", 0), _query_int(request, "limit", CATCH_UP_DEFAULT_LIMIT)
+            query_int(request, "after", 0), query_int(request, "limit", CATCH_UP_DEFAULT_LIMIT)
         )
         bodies, head = self._envelopes(after, limit)
         next_after = after + len(bodies)  # positions are gapless
@@ -187,12 +187,3 @@ def _feed_bounds(after: object, limit: object) -> tuple[int, int]:
     if errors:
         raise InvalidInput("bad catch-up arguments", fields=errors)
     return after, limit  # type: ignore[return-value]  # checked above
-
-
-def _query_int(request: Request, name: str, default: int) -> object:
-    """Query argument ``name`` as an int (``default`` if absent); its text if not one, for
-    ``_feed_bounds`` to refuse."""
-    text = request.args.get(name)
-    if text is None:
-        return default
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 19 else text

@@ -14,7 +14,7 @@ from services.notifications import targets
 from services.notifications.channels import SendFailed, WebhookSender
 from shared.bounds import MAX_SAFE_INTEGER, BoundedInteger, check
 from shared.errors import InvalidInput
-from shared.web import _refuse_nul, expected_version, parse_body
+from shared.web import _refuse_nul, expected_version, parse_body, query_int
 
 
 class Amount(marshmallow.Schema):
@@ -158,3 +158,27 @@ def test_a_delivery_to_an_internal_address_fails_without_connecting():
     delivery = {"content": "{}", "notification_id": "n-1", "source_event_type": "X"}
     with pytest.raises(SendFailed, match="target refused"):
         sender.send(delivery, "http://169.254.169.254/latest/meta-data/", "s-1", 1)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", None),
+        ("n=2024", 2024),
+        ("n=0", 0),
+        ("n=" + "9" * 19, 10**19 - 1),
+        ("n=" + "1" * 20, "1" * 20),  # past a bigint: the text, for the caller to refuse
+        ("n=" + "1" * 5000, "1" * 5000),  # int() of it raises
+        ("n=%C2%B2", "²"),  # "²".isdigit() holds and int() refuses it
+        ("n=-1", "-1"),
+        ("n=%2B7", "+7"),
+        ("n=%202024", " 2024"),
+        ("n=", ""),
+    ],
+)
+def test_a_query_integer_is_a_short_run_of_ascii_digits_or_its_text(query, expected):
+    assert query_int(request(query=query), "n") == expected
+
+
+def test_an_absent_query_integer_is_the_default():
+    assert query_int(request(query="m=1"), "n", 50) == 50
