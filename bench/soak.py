@@ -17,7 +17,9 @@ service (restarted 5 s later), ``kill -9`` of the RabbitMQ node the services are
 (started again 10 s later), and every database connection of the four services terminated
 (``pg_terminate_backend``).
 
-One JSON line at the end: commands (answered 2xx), refused (any other answer or none), lost
+One JSON line at the end: commands (answered 2xx), refused (any other answer or none), the rate
+they were sent at and the longest any was sent after its due time (a driver that cannot keep up
+shows here), lost
 (answered commands whose own events are missing, plus events of applications that notifications
 did not handle), duplicated (an event recorded twice for one command, or one source event
 notified twice to one recipient on one channel), each service process's resident memory (kB)
@@ -71,6 +73,7 @@ class Driver:
         self.rate, self.seconds = rate, seconds
         self.answered = []  # (kind, correlation id)
         self.refused = 0
+        self.behind = 0.0  # the longest a command was sent after its due time (s)
         self.lock = threading.Lock()
         self.next = itertools.count()
         self.submitted = []  # application ids, for reviews
@@ -97,6 +100,8 @@ class Driver:
             pause = due - time.monotonic()
             if pause > 0:
                 time.sleep(pause)
+            elif -pause > self.behind:
+                self.behind = -pause
             kind = KINDS[k % len(KINDS)]
             if kind == "review" and not self.submitted:
                 kind = "submit"
@@ -330,7 +335,9 @@ def main(argv=None):
                         "minutes": args.minutes,
                         "rate": args.rate,
                         "commands": len(driver.answered),
-                        "commands_per_s": round(len(driver.answered) / took, 1),
+                        "sent_per_s": round((len(driver.answered) + driver.refused) / seconds, 1),
+                        "behind_schedule_max_s": round(driver.behind, 2),
+                        "took_s": round(took, 1),
                         "refused": driver.refused,
                         "lost": lost,
                         "duplicated": duplicated,
