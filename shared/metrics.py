@@ -177,6 +177,14 @@ PARKED_OVERDUE = Counter(
     registry=REGISTRY,
 )
 
+FEED_FILLED = Counter(
+    "talent_feed_filled_total",
+    "Events of another service handled from its catch-up feed, not from the broker: their "
+    "messages never reached this service (sought while events were parked for too long).",
+    ["service", "source"],
+    registry=REGISTRY,
+)
+
 DEAD_LETTER_REASONS = ("poison", "refused", "failed")
 
 _LAG_SQL = """

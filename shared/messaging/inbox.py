@@ -20,6 +20,15 @@ Failures, decided on purpose (nameko acks an event whose handler raises unless t
   error and counted (``talent_parked_overdue_total``) once; ``talent_parked_events`` and
   ``talent_parked_oldest_seconds`` tell how many wait and for how long. Taking up a parked event
   deletes its row in the transaction that handles it, so it has one effect like any other.
+
+An awaited event may never come: its message lost before this service's queue held it (the queue
+declared after it was published, purged, or lost with a broker that kept no copy). While an event
+has been parked longer than ``PARKED_FETCH_SECONDS`` (default 60), ``fill_from_feeds`` reads the
+catch-up feeds of the sources this service subscribes to (at most once a ``PARKED_FETCH_SECONDS``
+per process), from where it last read each (``feed_cursors``), and handles every event of a
+subscribed type that no handler here has handled, parked or dead-lettered: the awaited event among
+them, so the parked one is taken up. An event handled this way and delivered later too is a
+duplicate like any other (``talent_feed_filled_total`` counts them).
 """
 
 from __future__ import annotations
@@ -96,6 +105,16 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX parked_events_due ON parked_events (next_try_at);
     """,
     ),
+    (
+        "inbox_0003_feed_cursors",
+        """
+        CREATE TABLE feed_cursors (
+            source_service text PRIMARY KEY,
+            position       bigint NOT NULL,
+            read_at        timestamptz NOT NULL DEFAULT now()
+        );
+    """,
+    ),
 ]
 
 ATTEMPTS = 3
@@ -116,6 +135,9 @@ PARK_FIRST_RETRY = 0.25
 PARK_MAX_RETRY = 30.0
 PARKED_ALERT_SECONDS = 300.0  # default: a parked event waiting longer is an operator's matter
 PARKED_BATCH = 200  # parked events taken up per sweep at most
+PARKED_FETCH_SECONDS = 60.0  # default: parked this long, its predecessor is sought in the feeds
+FEED_PAGE = 500  # events read from a source's catch-up feed per call
+FEED_PAGES = 20  # calls per source per fill at most (the next fill goes on from there)
 _UNPARK = "DELETE FROM parked_events WHERE id = %s; "
 _PARK = (
     "INSERT INTO parked_events (event_id, handler, source_service, event_type, subject, body,"
@@ -215,6 +237,9 @@ class IncomingEvent:
 Prefetch = Callable[[IncomingEvent], tuple[str, Sequence[Any]] | None]
 """Of an event: ``(sql, args)`` of the one-row query its handler would run first, or None."""
 
+Fetch = Callable[[str, int, int], list[dict[str, Any]]]
+"""``fetch(source, after, limit)``: the envelopes of ``source``'s catch-up feed after a position."""
+
 
 class Inbox:
     """The inbox and dead letters of one service database (``registry``: the contracts incoming
@@ -231,6 +256,11 @@ class Inbox:
         # whether parked events may exist (any replica's): only then does a handled event wake
         # the parked ones about its subjects (``take_up`` keeps it current)
         self.parked_seen = True
+        # parked events that had waited ``fetch_after`` seconds at the last ``take_up``, and when
+        # this process may read the sources' feeds again (``fill_due``)
+        self.stuck = 0
+        self.fetch_after = PARKED_FETCH_SECONDS
+        self._next_fill = 0.0
 
     def migrate(self) -> list[str]:
         return schema.apply(self.db, MIGRATIONS)
@@ -470,20 +500,25 @@ class Inbox:
         uow: UnitOfWork,
         *,
         alert_after: float = PARKED_ALERT_SECONDS,
+        fetch_after: float = PARKED_FETCH_SECONDS,
         limit: int = PARKED_BATCH,
     ) -> dict[str, int]:
         """Run the parked events that are due through their handlers again (any replica may:
         the inbox makes a second attempt a duplicate); set the parked gauges; log and count, once
-        each, the events parked longer than ``alert_after`` seconds. The outcomes' counts."""
+        each, the events parked longer than ``alert_after`` seconds; count in ``stuck`` those
+        parked longer than ``fetch_after`` (``fill_due``). The outcomes' counts."""
         with self.db.transaction() as cur:
             cur.execute(
                 "SELECT count(*), coalesce(extract(epoch FROM clock_timestamp() - min(parked_at)),"
-                " 0) FROM parked_events"
+                " 0), count(*) FILTER (WHERE parked_at < clock_timestamp()"
+                " - make_interval(secs => %s)) FROM parked_events",
+                (fetch_after,),
             )
-            waiting, oldest = cur.fetchone()  # type: ignore[misc]  # one row, always
+            waiting, oldest, stuck = cur.fetchone()  # type: ignore[misc]  # one row, always
             metrics.PARKED_NOW.labels(self.service).set(waiting)
             metrics.PARKED_OLDEST_SECONDS.labels(self.service).set(max(float(oldest), 0.0))
             self.parked_seen = waiting > 0
+            self.stuck, self.fetch_after = stuck, fetch_after
             if not waiting:
                 return {}
             cur.execute(
@@ -535,6 +570,121 @@ class Inbox:
                 parked=parked_id,
             )
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        return outcomes
+
+    def fill_due(self, now: float | None = None) -> bool:
+        """Whether to read the sources' feeds now: events have been parked longer than
+        ``fetch_after`` and this process has not read them in the last ``fetch_after`` seconds
+        (nor in the last second)."""
+        now = time.monotonic() if now is None else now
+        if not self.stuck or now < self._next_fill:
+            return False
+        self._next_fill = now + max(self.fetch_after, 1.0)
+        return True
+
+    def fill_from_feeds(
+        self, service: object, uow: UnitOfWork, fetch: Fetch, *, pages: int = FEED_PAGES
+    ) -> dict[str, int]:
+        """Read each source's catch-up feed (``fetch``) after this service's cursor for it, and
+        run every event of a type ``service`` subscribes to through each of its handlers that
+        has neither handled, parked nor dead-lettered it (see the module doc). At most ``pages``
+        calls per source; the cursor moves past what was read and accounted for. A source whose
+        feed cannot be read (or the database failing meanwhile) is logged and read on from its
+        cursor at the next fill. The counts: events read, the outcomes of the events run, and
+        the sources that failed."""
+        handlers = _subscriptions(service)
+        counts: dict[str, int] = {}
+        for source in sorted({src for src, _ in handlers}):
+            try:
+                self._fill_from(service, uow, source, fetch, pages, handlers, counts)
+            except Exception as exc:  # noqa: BLE001 - the source, the broker or the database
+                log.warning("feed_fill_failed", source=source, error=repr(exc))
+                counts["failed"] = counts.get("failed", 0) + 1
+        return counts
+
+    def _fill_from(
+        self,
+        service: object,
+        uow: UnitOfWork,
+        source: str,
+        fetch: Fetch,
+        pages: int,
+        handlers: dict[tuple[str, str], list[tuple[str, Callable[..., object]]]],
+        counts: dict[str, int],
+    ) -> None:
+        with self.db.transaction() as cur:
+            cur.execute("SELECT position FROM feed_cursors WHERE source_service = %s", (source,))
+            row = cur.fetchone()
+        after = row[0] if row else 0
+        for _ in range(pages):
+            envelopes = fetch(source, after, FEED_PAGE)
+            if not envelopes:
+                return
+            counts["read"] = counts.get("read", 0) + len(envelopes)
+            for outcome in self._fill(service, uow, source, envelopes, handlers):
+                counts[outcome] = counts.get(outcome, 0) + 1
+            after = max(int(e["global_position"]) for e in envelopes)
+            with self.db.transaction() as cur:
+                cur.execute(
+                    "INSERT INTO feed_cursors (source_service, position) VALUES (%s, %s)"
+                    " ON CONFLICT (source_service) DO UPDATE SET position ="
+                    " greatest(feed_cursors.position, excluded.position), read_at = now()",
+                    (source, after),
+                )
+            if len(envelopes) < FEED_PAGE:
+                return
+
+    def _fill(
+        self,
+        service: object,
+        uow: UnitOfWork,
+        source: str,
+        envelopes: list[dict[str, Any]],
+        handlers: dict[tuple[str, str], list[tuple[str, Callable[..., object]]]],
+    ) -> list[str]:
+        """Run the events of one page of ``source``'s feed that no handler here has seen."""
+        wanted = [
+            (envelope, name, fn)
+            for envelope in envelopes
+            for name, fn in handlers.get((source, str(envelope.get("event_type"))), ())
+            if _is_uuid(envelope.get("event_id"))
+        ]
+        if not wanted:
+            return []
+        ids = sorted({str(envelope["event_id"]) for envelope, _, _ in wanted})
+        with self.db.transaction() as cur:
+            cur.execute(
+                "SELECT event_id::text, handler FROM inbox WHERE event_id = ANY(%(ids)s::uuid[])"
+                " UNION SELECT event_id::text, handler FROM parked_events"
+                " WHERE event_id = ANY(%(ids)s::uuid[])"
+                " UNION SELECT event_id::text, handler FROM dead_letters"
+                " WHERE event_id = ANY(%(ids)s::uuid[])",
+                {"ids": ids},
+            )
+            seen = {(event_id, handler) for event_id, handler in cur.fetchall()}
+        outcomes = []
+        for envelope, name, fn in wanted:
+            if (str(envelope["event_id"]), name) in seen:
+                continue
+            log.warning(
+                "event_filled_from_feed",
+                source=source,
+                event_type=envelope["event_type"],
+                event_id=envelope["event_id"],
+                global_position=envelope.get("global_position"),
+                handler=name,
+            )
+            metrics.FEED_FILLED.labels(self.service, source).inc()
+            outcomes.append(
+                self.consume(
+                    uow,
+                    name,
+                    source,
+                    envelope["event_type"],
+                    envelope,
+                    functools.partial(fn, service),
+                )
+            )
         return outcomes
 
     def parked_events(self) -> list[dict[str, Any]]:
@@ -591,6 +741,20 @@ def _subscription(service: object, handler: str) -> Callable[..., object] | None
     method = getattr(type(service), handler, None)
     subscription = getattr(method, "talent_subscription", None)
     return subscription[2] if subscription else None
+
+
+def _subscriptions(
+    service: object,
+) -> dict[tuple[str, str], list[tuple[str, Callable[..., object]]]]:
+    """``service``'s handlers by the ``(source, event type)`` they subscribe to: (name, function)."""
+    found: dict[tuple[str, str], list[tuple[str, Callable[..., object]]]] = {}
+    cls = type(service)
+    for name in dir(cls):
+        subscription = getattr(getattr(cls, name, None), "talent_subscription", None)
+        if subscription:
+            source, event_type, fn = subscription
+            found.setdefault((source, event_type), []).append((name, fn))
+    return found
 
 
 def _text(body: object) -> str:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import kombu
 import orjson
 from nameko.messaging import QueueConsumer
+from nameko.standalone.rpc import ClusterRpcProxy
 from werkzeug.wrappers import Response
 
 from shared import logging as tlog
@@ -17,7 +18,7 @@ from shared import metrics, openapi
 from shared.db import CONNECTION_ERRORS
 from shared.errors import InvalidInput
 from shared.messaging.consumers import rpc
-from shared.messaging.inbox import PARKED_ALERT_SECONDS
+from shared.messaging.inbox import PARKED_ALERT_SECONDS, PARKED_FETCH_SECONDS
 from shared.messaging.relay import CATCH_UP_DEFAULT_LIMIT, CATCH_UP_MAX_LIMIT, read_envelopes
 from shared.runtime.timers import timer
 from shared.web import endpoint, http, query_int
@@ -31,6 +32,7 @@ log = tlog.get_logger(__name__)
 
 
 _MAX_POSITION = 2**63 - 1  # a bigint
+FEED_RPC_TIMEOUT_SECONDS = 30  # one page of a source's catch-up feed
 
 
 def _consumers_ready(container: Any) -> bool:
@@ -124,17 +126,42 @@ class ServiceBase:
         handling one finds it a duplicate), and alert on those parked too long
         (``PARKED_ALERT_SECONDS``)."""
         config = self.uow.provider.config
+        inbox = self.uow.provider.inbox
         try:
-            outcomes = self.uow.provider.inbox.take_up(
+            outcomes = inbox.take_up(
                 self,
                 self.uow,
                 alert_after=float(config.get("PARKED_ALERT_SECONDS") or PARKED_ALERT_SECONDS),
+                fetch_after=float(config.get("PARKED_FETCH_SECONDS") or PARKED_FETCH_SECONDS),
             )
         except CONNECTION_ERRORS as exc:  # the next tick tries again
             log.warning("parked_take_up_failed", error=repr(exc))
             return
         if outcomes:
             log.info("parked_taken_up", **outcomes)
+        if inbox.fill_due():
+            self._fill_from_feeds()
+
+    def _fill_from_feeds(self) -> None:
+        """Events have been parked too long: their predecessors may never have reached this
+        service. Read the sources' catch-up feeds over RPC and handle what is missing
+        (``Inbox.fill_from_feeds``)."""
+        config = self.uow.provider.config
+        try:
+            with ClusterRpcProxy(
+                {"AMQP_URI": config["AMQP_URI"]}, timeout=FEED_RPC_TIMEOUT_SECONDS
+            ) as rpc:
+                counts = self.uow.provider.inbox.fill_from_feeds(
+                    self,
+                    self.uow,
+                    lambda source, after, limit: getattr(rpc, source).catch_up(
+                        after=after, limit=limit
+                    ),
+                )
+        except Exception as exc:  # noqa: BLE001 - no broker to call the sources over: later
+            log.warning("feed_fill_failed", error=repr(exc))
+            return
+        log.info("feed_filled", **counts)
 
     @rpc(expected_exceptions=InvalidInput)  # a caller's mistake, not the service's: no traceback
     def catch_up(self, after: int = 0, limit: int = CATCH_UP_MAX_LIMIT) -> list[dict[str, Any]]:

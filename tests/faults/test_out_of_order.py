@@ -1,11 +1,14 @@
 """kill -9 notifications during a burst of submissions over HTTP and restart it after a pause:
 the backlog then arrives out of order (an application's EligibilityAssessed before its
 ApplicationSubmitted, on separate queues), and every event must still have exactly one effect,
-none dead-lettered, none missing (the inbox parks what comes early: shared/messaging/inbox.py)."""
+none dead-lettered, none missing (the inbox parks what comes early: shared/messaging/inbox.py).
+And an event whose message never reaches notifications at all is found in its source's catch-up
+feed, so what awaits it is not left parked."""
 
 import signal
 import threading
 import time
+import urllib.parse
 
 import pytest
 
@@ -13,6 +16,7 @@ from talent_client.http import Client
 from talent_client.samples import application_body, shanghai_today
 from talent_client.steps import open_round
 from tests.support.faults import log_lines, query, report, wait_until
+from tests.support.system import _rabbitmqctl
 
 pytestmark = pytest.mark.e2e
 BURST = 30  # submissions per kill
@@ -132,3 +136,46 @@ def test_kill_9_notifications_during_bursts_then_restart_parks_what_comes_early(
     assert counts["duplicated"] == 0, counts
     assert counts["handled"] == counts["sent"], counts
     assert counts["parked"] == 0, counts
+
+
+def test_a_message_lost_before_notifications_took_it_is_fetched_from_the_source_feed(
+    system, monkeypatch
+):
+    """Notifications stopped, five submissions, their ApplicationSubmitted messages purged from its
+    queue: the EligibilityAssessed events park; parked longer than PARKED_FETCH_SECONDS, the
+    applications feed is read over RPC and the lost events handled, once each."""
+    client = Client(system.urls)
+    year = shanghai_today().year
+    open_round(client, year)
+    vhost = urllib.parse.unquote(urllib.parse.urlsplit(system.amqp_uri).path[1:])
+    if not vhost:
+        pytest.skip("rabbitmqctl is not usable here: no vhost of the test's own to purge in")
+    system.stop("notifications")
+    monkeypatch.setenv("PARKED_FETCH_SECONDS", "2")
+    try:
+        burst = Burst(client, year, 5)
+        burst.join()
+        queue = "evt-applications-ApplicationSubmitted--notifications.on_applications_ApplicationSubmitted"
+        purged = _rabbitmqctl("purge_queue", "-p", vhost, queue)
+        assert purged.returncode == 0, purged.stderr
+        system.start("notifications")
+        system.wait_ready(["notifications"])
+        ids = source_events(system, burst.ids)
+        counts = wait_until(
+            lambda: outcome(system, ids),
+            lambda got: got["missing"] == 0 and got["handled"] == got["sent"],
+            timeout=90,
+        )
+        counts["filled_from_feed"] = len(
+            log_lines(system.log_path("notifications"), "event_filled_from_feed", set(ids))
+        )
+        report("ApplicationSubmitted purged before notifications took it", counts)
+        assert counts["filled_from_feed"] == 5, counts
+        assert counts["dead_letters"] == 0 and counts["parked"] == 0, counts
+        assert counts["missing"] == 0 and counts["duplicated"] == 0, counts
+        assert counts["handled"] == counts["sent"] == 10, counts
+    finally:  # the package's other tests get notifications as configured by default
+        monkeypatch.undo()
+        system.stop("notifications")
+        system.start("notifications")
+        system.wait_ready(["notifications"])

@@ -310,3 +310,92 @@ def test_an_event_parked_too_long_is_alerted_once_and_kept(consumer, capsys):
     assert inbox.take_up(service, Session(), alert_after=0) == {"handled": 1}
     inbox.take_up(service, Session())
     assert metrics.PARKED_NOW.labels("consumer")._value.get() == 0
+
+
+# -- an awaited event that never arrives: sought in the source's catch-up feed ----------------------
+class Feeds:
+    """The sources' catch-up feeds, as ``fetch(source, after, limit)`` reads them."""
+
+    def __init__(self, **feeds):
+        self.feeds = feeds
+        self.calls = []
+
+    def __call__(self, source, after, limit):
+        self.calls.append((source, after))
+        page = [e for e in self.feeds.get(source, []) if e["global_position"] > after]
+        return page[:limit]
+
+
+def lost_predecessor(notifications):
+    """An application's certification (position 1 of applications' feed) that never reached
+    notifications, and a later event about it (position 2) that did: parked."""
+    app, talent = f"app-{uuid.uuid4().hex[:8]}", f"talent-{uuid.uuid4().hex[:8]}"
+    first = orjson.loads(envelope(*predecessor(app, talent), position=1))
+    key = ("applications", "PublicNoticeStarted")
+    later = orjson.loads(envelope(*key, with_ids(SAMPLES[key][0], app, talent), position=2))
+    assert notifications.on_applications_PublicNoticeStarted(orjson.dumps(later)) == "parked"
+    return first, later
+
+
+def test_an_event_that_never_arrived_is_handled_from_the_source_feed_and_wakes_the_parked(
+    notifications,
+):
+    inbox = notifications.uow.provider.inbox
+    first, later = lost_predecessor(notifications)
+    filled = metrics.FEED_FILLED.labels("notifications", "applications")
+    before = filled._value.get()
+    # parked, but not for long: nothing is sought yet
+    inbox.take_up(notifications, notifications.uow)
+    assert not inbox.fill_due()
+    # parked longer than the fetch bound: the feeds are read once, then not again for as long
+    inbox.take_up(notifications, notifications.uow, fetch_after=0)
+    assert inbox.fill_due(now=1e9)
+    assert not inbox.fill_due(now=1e9 + 0.5)
+    feeds = Feeds(applications=[first, later])
+    # the certification is handled; the later event is parked already: left to its sweep
+    assert inbox.fill_from_feeds(notifications, notifications.uow, feeds) == {
+        "read": 2,
+        "handled": 1,
+    }
+    assert {source for source, _ in feeds.calls} == {"applications", "assessment", "subsidies"}
+    assert filled._value.get() == before + 1
+    assert inbox.take_up(notifications, notifications.uow) == {"handled": 1}
+    assert inbox.parked_events() == [] and inbox.dead_letters() == []
+    assert notifications_of(notifications, later["event_id"]) >= 1
+    # the feed is read on from where it was left: nothing twice
+    feeds.calls.clear()
+    assert inbox.fill_from_feeds(notifications, notifications.uow, feeds) == {}
+    assert ("applications", 2) in feeds.calls
+    # the lost message delivered after all is a duplicate: one effect
+    events = rows(notifications, "SELECT count(*) FROM events")[0][0]
+    assert notifications.on_applications_TalentCertified(orjson.dumps(first)) == "duplicate"
+    assert rows(notifications, "SELECT count(*) FROM events")[0][0] == events
+
+
+def test_the_feed_is_read_in_pages_and_the_cursor_survives_a_failed_read(
+    notifications, monkeypatch
+):
+    inbox = notifications.uow.provider.inbox
+    first, later = lost_predecessor(notifications)
+    monkeypatch.setattr("shared.messaging.inbox.FEED_PAGE", 1)
+
+    def failing(source, after, limit):
+        if after >= 1:
+            raise TimeoutError(source)
+        return Feeds(applications=[first, later])(source, after, limit)
+
+    # page 1 read and handled, page 2 fails; the other sources are read all the same
+    assert inbox.fill_from_feeds(notifications, notifications.uow, failing) == {
+        "read": 1,
+        "handled": 1,
+        "failed": 1,
+    }
+    assert rows(
+        notifications,
+        "SELECT position FROM feed_cursors WHERE source_service = 'applications'",
+    ) == [(1,)]
+    feeds = Feeds(applications=[first, later])
+    assert inbox.fill_from_feeds(notifications, notifications.uow, feeds, pages=5) == {"read": 1}
+    assert ("applications", 1) in feeds.calls
+    assert inbox.take_up(notifications, notifications.uow) == {"handled": 1}
+    assert notifications_of(notifications, first["event_id"]) >= 1
