@@ -18,7 +18,6 @@ from shared import metrics, openapi
 from shared.db import CONNECTION_ERRORS
 from shared.errors import InvalidInput
 from shared.messaging.consumers import rpc
-from shared.messaging.inbox import PARKED_ALERT_SECONDS, PARKED_FETCH_SECONDS
 from shared.messaging.relay import CATCH_UP_DEFAULT_LIMIT, CATCH_UP_MAX_LIMIT, read_envelopes
 from shared.runtime.timers import timer
 from shared.web import endpoint, http, query_int
@@ -125,14 +124,14 @@ class ServiceBase:
         """Every tick in every replica: handle the parked events that are due (a second replica
         handling one finds it a duplicate), and alert on those parked too long
         (``PARKED_ALERT_SECONDS``)."""
-        config = self.uow.provider.config
+        settings = self.uow.settings
         inbox = self.uow.provider.inbox
         try:
             outcomes = inbox.take_up(
                 self,
                 self.uow,
-                alert_after=float(config.get("PARKED_ALERT_SECONDS") or PARKED_ALERT_SECONDS),
-                fetch_after=float(config.get("PARKED_FETCH_SECONDS") or PARKED_FETCH_SECONDS),
+                alert_after=settings.parked_alert_seconds,
+                fetch_after=settings.parked_fetch_seconds,
             )
         except CONNECTION_ERRORS as exc:  # the next tick tries again
             log.warning("parked_take_up_failed", error=repr(exc))
@@ -146,10 +145,9 @@ class ServiceBase:
         """Events have been parked too long: their predecessors may never have reached this
         service. Read the sources' catch-up feeds over RPC and handle what is missing
         (``Inbox.fill_from_feeds``)."""
-        config = self.uow.provider.config
         try:
             with ClusterRpcProxy(
-                {"AMQP_URI": config["AMQP_URI"]}, timeout=FEED_RPC_TIMEOUT_SECONDS
+                {"AMQP_URI": self.uow.settings.amqp_uri}, timeout=FEED_RPC_TIMEOUT_SECONDS
             ) as rpc:
                 counts = self.uow.provider.inbox.fill_from_feeds(
                     self,

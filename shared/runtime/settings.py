@@ -24,6 +24,8 @@ import typing
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from shared.messaging.inbox import PARKED_ALERT_SECONDS, PARKED_FETCH_SECONDS
+
 T = TypeVar("T", bound="Settings")
 _MISSING = dataclasses.MISSING
 
@@ -147,6 +149,10 @@ class Settings:
     db_pool_size: int = setting("DB_POOL_SIZE", 10)
     relay_enabled: bool = setting("RELAY_ENABLED", True)
     relay_coalesce_seconds: float | None = setting("RELAY_COALESCE_SECONDS", None)
+    # a consumed event parked longer than the first is alerted on; while one has been parked
+    # longer than the second, the sources' catch-up feeds are read (shared/messaging/inbox.py)
+    parked_alert_seconds: float = setting("PARKED_ALERT_SECONDS", PARKED_ALERT_SECONDS)
+    parked_fetch_seconds: float = setting("PARKED_FETCH_SECONDS", PARKED_FETCH_SECONDS)
     # HTTP: a request (line, headers and body) must arrive within this many seconds; a body over
     # HTTP_MAX_BODY_BYTES is refused with 413 unread; at most HTTP_MAX_WORKERS of the service's
     # max_workers serve HTTP at once, the rest stay free for events, RPC and timers

@@ -33,10 +33,12 @@ def test_the_common_settings_are_typed_and_defaulted():
             "RELAY_ENABLED": "false",
             "RELAY_COALESCE_SECONDS": "0.05",
             "DB_ROLE": "",
+            "PARKED_FETCH_SECONDS": "2",
         }
     )
     assert settings.db_pool_size == 4 and settings.relay_enabled is False
     assert settings.relay_coalesce_seconds == 0.05
+    assert (settings.parked_alert_seconds, settings.parked_fetch_seconds) == (300.0, 2.0)
     assert settings.db_role is None and settings.db_role_password is None  # empty = absent
     defaults = Settings.read(BASE)
     assert (defaults.db_pool_size, defaults.relay_enabled, defaults.relay_coalesce_seconds) == (
@@ -62,6 +64,8 @@ def test_a_missing_required_key_is_refused_naming_it(key, absent):
         ("DB_POOL_SIZE", True, "DB_POOL_SIZE must be a number"),
         ("RELAY_ENABLED", "maybe", "RELAY_ENABLED must be true or false"),
         ("RELAY_COALESCE_SECONDS", "soon", "RELAY_COALESCE_SECONDS must be a number"),
+        ("PARKED_FETCH_SECONDS", "-5", "PARKED_FETCH_SECONDS must not be negative"),
+        ("PARKED_ALERT_SECONDS", "later", "PARKED_ALERT_SECONDS must be a number"),
         ("AUTH_SECRET", {"a": 1}, "AUTH_SECRET must be text"),
     ],
 )
