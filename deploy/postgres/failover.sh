@@ -46,6 +46,13 @@ start_node() {
         die "node $n did not start: see $DIR/node$n.log"
 }
 
+timeline() { # node N's timeline: its newest history file (a promotion writes one), else 1
+    local f
+    f="$(find "$(data "$1")/pg_wal" -maxdepth 1 -name '*.history' -printf '%f\n' | sort | tail -1)"
+    f="${f:-00000001.history}"
+    echo $((16#${f%.history}))
+}
+
 init() {
     mkdir -p "$DIR"
     chown postgres: "$DIR" 2>/dev/null || true
@@ -71,6 +78,20 @@ local all all trust
 host all all 127.0.0.1/32 trust
 host replication postgres 127.0.0.1/32 trust
 EOF
+    fi
+    if [ -f "$(data 2)/PG_VERSION" ] && [ ! -f "$(data 1)/standby.signal" ] &&
+        [ ! -f "$(data 2)/standby.signal" ]; then
+        # both were primaries (a failover, no rejoin yet): start the promoted one only, the one on
+        # the later timeline; the other would take writes of its own (the DSN lists node 1 first)
+        local t1 t2 newer=1
+        t1="$(timeline 1)"
+        t2="$(timeline 2)"
+        [ "$t1" != "$t2" ] || die "nodes 1 and 2 are both primaries on timeline $t1: start one by hand"
+        if [ "$t2" -gt "$t1" ]; then newer=2; fi
+        start_node "$newer"
+        echo "failover.sh: node $((3 - newer)) was the primary before a failover: not started" \
+            "(failover.sh rejoin brings it back as the standby)" >&2
+        return 0
     fi
     start_node 1
     if [ ! -f "$(data 2)/PG_VERSION" ]; then
@@ -185,12 +206,15 @@ shift || true
 case "$cmd" in
 start)
     init
-    # wait until the standby streams synchronously (else the first commits would wait for it)
-    for _ in $(seq 1 300); do
-        [ "$(sql 1 -c "SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'")" = 1 ] && break
-        sleep 0.1
-    done
-    echo "primary on $(port 1), synchronous standby on $(port 2)"
+    p="$(primary)" || die "no node accepts writes: see $DIR/node1.log, $DIR/node2.log"
+    if up $((3 - p)); then
+        # wait until the standby streams synchronously (else the first commits would wait for it)
+        wait_for "$p" "SELECT count(*) = 1 FROM pg_stat_replication WHERE sync_state = 'sync'" ||
+            echo "failover.sh: the standby is not synchronous yet (failover.sh status)" >&2
+        echo "primary on $(port "$p"), synchronous standby on $(port $((3 - p)))"
+    else
+        echo "primary on $(port "$p"), no standby"
+    fi
     echo "TALENT_PG_DSN_BASE='$("$0" dsn)'"
     ;;
 stop)
