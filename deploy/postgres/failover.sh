@@ -145,7 +145,8 @@ rejoin() { # bring the node that is not the primary back as its synchronous stan
     log="$DIR/node$t.log"
     if up "$t"; then
         [ "$(sql "$t" -c 'SELECT pg_is_in_recovery()')" = t ] ||
-            die "node $t is up and accepts writes: stop it first (it is rejoined from its data)"
+            die "both nodes accept writes: stop the one to bring back as the standby (pg_ctl stop;" \
+                "its writes since the failover are discarded), then rejoin"
         echo "node $t is up as a standby already" >&2
     else
         [ -f "$dt/PG_VERSION" ] || die "node $t has no data folder (failover.sh start creates it)"
