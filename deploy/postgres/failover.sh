@@ -10,6 +10,9 @@
 #   deploy/postgres/failover.sh kill-primary   kill -9 the primary's postmaster (a crash)
 #   deploy/postgres/failover.sh promote        promote the standby (pg_ctl promote); alone, it
 #                                              commits without waiting for a standby
+#   deploy/postgres/failover.sh rejoin         after a failover: bring the old primary (down)
+#                                              back as the promoted node's synchronous standby
+#                                              (pg_rewind; pg_basebackup if that fails)
 #   deploy/postgres/failover.sh psql N ARGS... psql on node N (1: the first primary, 2: standby)
 #
 # Environment:
@@ -43,6 +46,13 @@ start_node() {
         die "node $n did not start: see $DIR/node$n.log"
 }
 
+timeline() { # node N's timeline: its newest history file (a promotion writes one), else 1
+    local f
+    f="$(find "$(data "$1")/pg_wal" -maxdepth 1 -name '*.history' -printf '%f\n' | sort | tail -1)"
+    f="${f:-00000001.history}"
+    echo $((16#${f%.history}))
+}
+
 init() {
     mkdir -p "$DIR"
     chown postgres: "$DIR" 2>/dev/null || true
@@ -54,6 +64,8 @@ port = $(port 1)
 unix_socket_directories = '$DIR'
 max_connections = 200
 wal_level = replica
+# pg_rewind (rejoin) needs hint-bit changes WAL-logged (or data checksums)
+wal_log_hints = on
 max_wal_senders = 5
 wal_keep_size = 256MB
 hot_standby = on
@@ -66,6 +78,20 @@ local all all trust
 host all all 127.0.0.1/32 trust
 host replication postgres 127.0.0.1/32 trust
 EOF
+    fi
+    if [ -f "$(data 2)/PG_VERSION" ] && [ ! -f "$(data 1)/standby.signal" ] &&
+        [ ! -f "$(data 2)/standby.signal" ]; then
+        # both were primaries (a failover, no rejoin yet): start the promoted one only, the one on
+        # the later timeline; the other would take writes of its own (the DSN lists node 1 first)
+        local t1 t2 newer=1
+        t1="$(timeline 1)"
+        t2="$(timeline 2)"
+        [ "$t1" != "$t2" ] || die "nodes 1 and 2 are both primaries on timeline $t1: start one by hand"
+        if [ "$t2" -gt "$t1" ]; then newer=2; fi
+        start_node "$newer"
+        echo "failover.sh: node $((3 - newer)) was the primary before a failover: not started" \
+            "(failover.sh rejoin brings it back as the standby)" >&2
+        return 0
     fi
     start_node 1
     if [ ! -f "$(data 2)/PG_VERSION" ]; then
@@ -102,17 +128,94 @@ standby() { # the node that is up and in recovery, if any
     return 1
 }
 
+wait_for() { # wait_for N SQL: until SQL on node N prints t (60 s)
+    local _
+    for _ in $(seq 1 600); do
+        [ "$(sql "$1" -c "$2" 2>/dev/null)" = t ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+rejoin() { # bring the node that is not the primary back as its synchronous standby
+    local p t dt log state
+    p="$(primary)" || die "no primary is up (start it, or promote the standby)"
+    t=$((3 - p))
+    dt="$(data "$t")"
+    log="$DIR/node$t.log"
+    if up "$t"; then
+        [ "$(sql "$t" -c 'SELECT pg_is_in_recovery()')" = t ] ||
+            die "both nodes accept writes: stop the one to bring back as the standby (pg_ctl stop;" \
+                "its writes since the failover are discarded), then rejoin"
+        echo "node $t is up as a standby already" >&2
+    else
+        [ -f "$dt/PG_VERSION" ] || die "node $t has no data folder (failover.sh start creates it)"
+        # the promoted node's control file shows its new timeline only after a checkpoint
+        sql "$p" -c CHECKPOINT
+        state="$(as_pg "$BIN/pg_controldata" -D "$dt" 2>>"$log" | sed -n 's/^Database cluster state: *//p')" ||
+            state="unknown: pg_controldata failed"
+        case "$state" in
+        "shut down" | "shut down in recovery") ;;
+        *)
+            # a crash: finish its recovery in single-user mode (no client; stdin is empty), so
+            # pg_rewind finds a cleanly shut down cluster
+            echo "node $t was not shut down cleanly ($state): crash recovery in single-user mode" >&2
+            rm -f "$dt/standby.signal" "$dt/recovery.signal"
+            as_pg "$BIN/postgres" --single -D "$dt" template1 \
+                </dev/null >>"$log" 2>&1 || true
+            ;;
+        esac
+        echo "node $t: pg_rewind from node $p (log: $log)" >&2
+        if ! as_pg "$BIN/pg_rewind" -D "$dt" \
+            --source-server="host=127.0.0.1 port=$(port "$p") user=postgres dbname=postgres" \
+            >>"$log" 2>&1; then
+            echo "failover.sh: pg_rewind of node $t failed (see $log): a new copy of node $p" \
+                "with pg_basebackup instead; the old data folder is kept in $dt.failed" >&2
+            rm -rf "$dt.failed"
+            mv "$dt" "$dt.failed"
+            as_pg "$BIN/pg_basebackup" -D "$dt" -X stream \
+                -d "host=127.0.0.1 port=$(port "$p") user=postgres" ||
+                die "pg_basebackup of node $p into $dt failed"
+        fi
+        # the copied configuration is node p's: node t's port, its primary, and (once promoted,
+        # alone) no wait for a standby
+        as_pg touch "$dt/standby.signal"
+        {
+            grep -Ev '^[[:space:]]*(port|primary_conninfo|synchronous_standby_names)[[:space:]=]' \
+                "$dt/postgresql.auto.conf" || true
+            echo "port = '$(port "$t")'"
+            echo "primary_conninfo = 'host=127.0.0.1 port=$(port "$p") user=postgres application_name=$STANDBY_NAME'"
+            echo "synchronous_standby_names = ''"
+        } >"$dt/postgresql.auto.conf.new"
+        chown --reference="$dt/PG_VERSION" "$dt/postgresql.auto.conf.new"
+        mv "$dt/postgresql.auto.conf.new" "$dt/postgresql.auto.conf"
+        start_node "$t"
+    fi
+    wait_for "$p" "SELECT count(*) = 1 FROM pg_stat_replication
+                   WHERE application_name = '$STANDBY_NAME' AND state = 'streaming'" ||
+        die "node $t does not stream from node $p: see $log"
+    # commits on the primary wait for the standby again
+    sql "$p" -c "ALTER SYSTEM SET synchronous_standby_names = 'FIRST 1 ($STANDBY_NAME)'" \
+        -c 'SELECT pg_reload_conf()' >/dev/null
+    wait_for "$p" "SELECT count(*) = 1 FROM pg_stat_replication WHERE sync_state = 'sync'" ||
+        die "node $t streams but is not synchronous: see $log"
+    echo "node $t (port $(port "$t")) is the synchronous standby of node $p (port $(port "$p"))"
+}
+
 cmd="${1:-}"
 shift || true
 case "$cmd" in
 start)
     init
-    # wait until the standby streams synchronously (else the first commits would wait for it)
-    for _ in $(seq 1 300); do
-        [ "$(sql 1 -c "SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'")" = 1 ] && break
-        sleep 0.1
-    done
-    echo "primary on $(port 1), synchronous standby on $(port 2)"
+    p="$(primary)" || die "no node accepts writes: see $DIR/node1.log, $DIR/node2.log"
+    if up $((3 - p)); then
+        # wait until the standby streams synchronously (else the first commits would wait for it)
+        wait_for "$p" "SELECT count(*) = 1 FROM pg_stat_replication WHERE sync_state = 'sync'" ||
+            echo "failover.sh: the standby is not synchronous yet (failover.sh status)" >&2
+        echo "primary on $(port "$p"), synchronous standby on $(port $((3 - p)))"
+    else
+        echo "primary on $(port "$p"), no standby"
+    fi
     echo "TALENT_PG_DSN_BASE='$("$0" dsn)'"
     ;;
 stop)
@@ -148,13 +251,16 @@ promote)
     as_pg "$BIN/pg_ctl" -D "$(data "$s")" -w -t 60 promote >/dev/null
     echo "promoted node $s (port $(port "$s"))"
     ;;
+rejoin)
+    rejoin
+    ;;
 psql)
     n="${1:?node number}"
     shift
     sql "$n" "$@"
     ;;
 *)
-    sed -n '2,20p' "$0"
+    sed -n '2,23p' "$0"
     exit 2
     ;;
 esac

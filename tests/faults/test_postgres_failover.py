@@ -3,9 +3,13 @@ failover.sh), connecting through a multi-host DSN that finds the writable node: 
 during steady traffic of submissions over HTTP and promote the standby. Every command answered 2xx
 before the kill is in the promoted store, every hash chain verifies, positions continue without
 a gap, the relays resume from their cursors (notifications handles every event of every answered
-command), and the services recover without a restart."""
+command), and the services recover without a restart. Then `failover.sh rejoin` brings the old
+primary back (pg_rewind) as the promoted node's synchronous standby while the services go on:
+what they answer from then on is on both nodes, and a second failover (kill -9 the new primary,
+promote the rejoined node) loses none of it."""
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -48,6 +52,30 @@ class Pair:
         if done.returncode != 0:
             raise RuntimeError(f"failover.sh {' '.join(args)}: {done.stdout}{done.stderr}")
         return done.stdout.strip()
+
+    def roles(self):
+        """{node: "primary" | "standby" | "down"} from ``failover.sh status``."""
+        found = {}
+        for line in self.script("status").splitlines():
+            m = re.match(r"node (\d) port \d+: (?:down|up, in recovery: ([tf]))$", line)
+            if m:
+                found[int(m[1])] = {None: "down", "t": "standby", "f": "primary"}[m[2]]
+        return found
+
+    def replication(self, node):
+        """(application_name, state, sync_state) of each standby streaming from ``node``."""
+        out = self.script(
+            "psql",
+            str(node),
+            "-c",
+            "SELECT application_name, state, sync_state FROM pg_stat_replication",
+        )
+        return [tuple(line.split("|")) for line in out.splitlines()]
+
+    def dsn(self, node, dbname):
+        """Node ``node`` alone (a standby: read-only)."""
+        port = int(self.env["TALENT_PG_FAILOVER_PORT"]) + node - 1
+        return f"host=127.0.0.1 port={port} user=postgres dbname={dbname}"
 
     def close(self):
         try:
@@ -209,6 +237,110 @@ def test_kill_9_the_primary_and_promote_the_standby(pair, system):
     print(chains, flush=True)
     assert missing_before == [] and missing_after == []
     assert handled == len(ids) == len(HANDLED) * len(answered)
+    for svc, chain in chains.items():
+        assert chain["verified"] and chain["gapless"], (svc, chain)
+    assert all(alive.values()), alive
+
+
+def submitted(dsn):
+    """The application ids of the ApplicationSubmitted events in the store at ``dsn``."""
+    return {
+        row[0]
+        for row in query(
+            dsn,
+            "SELECT payload->>'application_id' FROM events WHERE event_type = 'ApplicationSubmitted'",
+        )
+    }
+
+
+def answered_after(traffic, since, n, timeout=60):
+    """Wait until ``traffic`` has ``n`` answers later than ``since``; those (time, id)."""
+    return wait_until(
+        lambda: [(t, a) for t, a in traffic.answered if t > since],
+        lambda after: len(after) >= n,
+        timeout=timeout,
+        every=0.1,
+    )
+
+
+def rejoin_and_check(pair):
+    """``failover.sh rejoin``: the node that was down is the primary's synchronous standby."""
+    before = pair.roles()
+    (primary,) = [n for n, role in before.items() if role == "primary"]
+    (old,) = [n for n, role in before.items() if role == "down"]
+    started = time.monotonic()
+    pair.script("rejoin")
+    took = time.monotonic() - started
+    assert pair.roles() == {primary: "primary", old: "standby"}
+    assert pair.replication(primary) == [("talent_standby", "streaming", "sync")]
+    return primary, old, took
+
+
+def test_rejoin_the_old_primary_as_synchronous_standby_and_fail_over_again(pair, system):
+    client = Client(system.urls)
+    year = shanghai_today().year
+    open_round(client, year)
+    apps = system.dbs["applications"]
+    if "down" not in pair.roles().values():  # run alone: the first failover, here
+        pair.script("kill-primary")
+        pair.script("promote")
+    # the services go on while the old primary comes back as the synchronous standby
+    traffic = Traffic(client, year)
+    answered_after(traffic, 0, 3)
+    primary, standby, rejoin_s = rejoin_and_check(pair)
+    rejoined_at = time.monotonic()
+    since_rejoin = answered_after(traffic, rejoined_at, 10)
+    traffic.stop()
+    assert len(since_rejoin) >= 10, "the services did not go on after the rejoin"
+    # the rejoined standby (read-only) has every command answered since, and all the primary has
+    on_primary = submitted(pair.dsn(primary, apps))
+    on_standby = wait_until(
+        lambda: submitted(pair.dsn(standby, apps)), lambda got: got >= on_primary, timeout=30
+    )
+    assert query(pair.dsn(standby, apps), "SELECT pg_is_in_recovery()")[0][0] is True
+    missing_on_standby = [a for _, a in traffic.answered if a not in on_standby]
+
+    # a second failover: kill -9 the new primary, promote the rejoined node
+    traffic = Traffic(client, year)
+    answered_after(traffic, 0, 5)
+    killed_at = time.monotonic()
+    pair.script("kill-primary")
+    answered_before = [a for t, a in traffic.answered if t <= killed_at]
+    pair.script("promote")
+    promoted_at = time.monotonic()
+    back = answered_after(traffic, promoted_at, 5)
+    traffic.stop()
+    assert len(back) >= 5, "the services did not recover on the rejoined, promoted node"
+    assert pair.roles() == {standby: "primary", primary: "down"}
+    stored = submitted(pair.dsn(standby, apps))
+    missing_before = [a for a in answered_before if a not in stored]
+    missing = [a for _, a in traffic.answered if a not in stored]
+    # and back to two nodes: the second old primary rejoins too
+    _, _, rejoin2_s = rejoin_and_check(pair)
+    chains = {}
+    for svc in SERVICES:
+        db = Database(system.dsn(svc), max_size=1)
+        try:
+            result = EventStore(db, svc).verify()
+        finally:
+            db.close()
+        chains[svc] = dict(gaps(system.dsn(svc)), verified=result.ok, first_bad=result.position)
+    alive = {svc: system.procs[svc].poll() is None for svc in SERVICES}
+    report(
+        "rejoin the old primary as the synchronous standby, fail over again, rejoin",
+        {
+            "rejoin_s": round(rejoin_s, 1),
+            "answered_since_rejoin": len(since_rejoin),
+            "missing_on_rejoined_standby": len(missing_on_standby),
+            "answered_before_second_kill": len(answered_before),
+            "missing_answered_before_second_kill": len(missing_before),
+            "missing_answered": len(missing),
+            "answered_after_second_promotion_within_s": round(back[0][0] - promoted_at, 1),
+            "second_rejoin_s": round(rejoin2_s, 1),
+        },
+    )
+    assert missing_on_standby == []
+    assert missing_before == [] and missing == []
     for svc, chain in chains.items():
         assert chain["verified"] and chain["gapless"], (svc, chain)
     assert all(alive.values()), alive
