@@ -6,7 +6,10 @@ Commands (open loop: command k is due at start + k / rate, whichever of ``--conc
 threads sends it; each with its own X-Correlation-ID), in turn:
 * applications: ``POST /applications`` (ApplicationSubmitted + EligibilityAssessed), and
   ``POST /applications/<id>/reviews`` for the first stage of an earlier one (ReviewPassed);
-* subsidies: ``POST /funds/prefecture_finance/<year>/budget`` (finance; BudgetSet);
+* subsidies: ``POST /claims``, a TM-4 on-the-job training claim of a new enterprise each time
+  (hrss_officer; MeasureClaimFiled). Not a fund's budget: every budget command loads its fund's
+  whole stream, so thousands of them on one fund (a few a year in use) make each slower than the
+  last (docs/benchmarks.md);
 * notifications: ``PUT /contacts/talent:soak-<n>`` with a new address each time, over 1,000
   recipients (ContactEmailSet; one recipient's updates at this rate would mostly be refused as
   concurrent changes of one stream, 409);
@@ -54,11 +57,11 @@ from tests.support.faults import RabbitCluster, query, terminate_connections  # 
 from tests.support.system import SERVICES, _running_system  # noqa: E402
 
 COUNTY = "楚雄市"
-KINDS = ("submit", "budget", "contact", "review", "deadlines")
+KINDS = ("submit", "claim", "contact", "review", "deadlines")
 OWN_EVENTS = {  # events a command of the kind records, at least (deadlines: maybe none)
     "submit": ("applications", {"ApplicationSubmitted", "EligibilityAssessed"}),
     "review": ("applications", {"ReviewPassed"}),
-    "budget": ("subsidies", {"BudgetSet"}),
+    "claim": ("subsidies", {"MeasureClaimFiled"}),
     "contact": ("notifications", {"ContactEmailSet"}),
     "deadlines": ("assessment", set()),
 }
@@ -147,13 +150,24 @@ class Driver:
                 headers=headers,
                 expect=None,
             )
-        elif kind == "budget":
+        elif kind == "claim":
             r = client.call(
                 "POST",
                 "subsidies",
-                f"/funds/prefecture_finance/{self.year}/budget",
-                "finance",
-                json={"amount_fen": 10_000_000_000 + k, "reference": f"soak {k}"},
+                "/claims",
+                "hrss_officer",
+                json={
+                    "measure": "TM-4",
+                    "party_id": f"E-soak-{k}",
+                    "party_name": "楚雄某电商有限公司",
+                    "ecommerce": True,
+                    "enterprise_size": "small",
+                    "worker_ref": f"w-soak-{k}",
+                    "worker_group": "registered_unemployed",
+                    "hired_on": "2022-03-01",  # within the Ten Measures' span (TM-1)
+                    "trained_on_the_job": True,
+                    "monthly_wages_fen": [400_000] * 7,
+                },
                 headers=headers,
                 expect=None,
             )
