@@ -27,8 +27,9 @@ has been parked longer than ``PARKED_FETCH_SECONDS`` (default 60), ``fill_from_f
 catch-up feeds of the sources this service subscribes to (at most once a ``PARKED_FETCH_SECONDS``
 per process), from where it last read each (``feed_cursors``), and handles every event of a
 subscribed type that no handler here has handled, parked or dead-lettered: the awaited event among
-them, so the parked one is taken up. An event handled this way and delivered later too is a
-duplicate like any other (``talent_feed_filled_total`` counts them).
+them, so the parked one is taken up. Each event found this way is logged
+(``event_filled_from_feed``) and counted (``talent_feed_filled_total``); delivered later after all,
+it is a duplicate like any other.
 """
 
 from __future__ import annotations
@@ -666,25 +667,21 @@ class Inbox:
         for envelope, name, fn in wanted:
             if (str(envelope["event_id"]), name) in seen:
                 continue
-            log.warning(
-                "event_filled_from_feed",
-                source=source,
-                event_type=envelope["event_type"],
-                event_id=envelope["event_id"],
-                global_position=envelope.get("global_position"),
-                handler=name,
+            outcome = self.consume(
+                uow, name, source, envelope["event_type"], envelope, functools.partial(fn, service)
             )
-            metrics.FEED_FILLED.labels(self.service, source).inc()
-            outcomes.append(
-                self.consume(
-                    uow,
-                    name,
-                    source,
-                    envelope["event_type"],
-                    envelope,
-                    functools.partial(fn, service),
+            outcomes.append(outcome)
+            if outcome != "duplicate":  # (else its message came meanwhile: not lost)
+                metrics.FEED_FILLED.labels(self.service, source).inc()
+                log.warning(
+                    "event_filled_from_feed",
+                    source=source,
+                    event_type=envelope["event_type"],
+                    event_id=envelope["event_id"],
+                    global_position=envelope.get("global_position"),
+                    handler=name,
+                    outcome=outcome,
                 )
-            )
         return outcomes
 
     def parked_events(self) -> list[dict[str, Any]]:
