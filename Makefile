@@ -1,7 +1,7 @@
 # Local one-host workflow; see deploy/local/*.sh.
 PY := .venv/bin/python
 
-.PHONY: run demo stop test check unit bench load audit-bench catalogue import clean
+.PHONY: run demo stop test check unit bench load soak audit-bench catalogue import clean
 
 run:            ## set up everything, start the four services and wait until they are ready
 	bash deploy/local/run.sh
@@ -32,6 +32,11 @@ load:           ## 60 s of applications and reviews over HTTP at 200/s (the targ
 	bash deploy/local/venv.sh
 	bash deploy/local/infra.sh
 	. var/env.sh && $(PY) bench/load.py --rate 200
+
+soak:           ## 30 minutes at 100 commands/s, a consumer, a broker node and database connections killed on the way
+	bash deploy/local/venv.sh
+	bash deploy/local/infra.sh
+	. var/env.sh && $(PY) bench/soak.py
 
 audit-bench:    ## talent-audit verify/history/replay on a generated 1,000,000-event history
 	bash deploy/local/venv.sh
