@@ -105,6 +105,16 @@ class UnknownEventType(TalentError):
     http_status = 400
 
 
+class AlreadyImported(Exception):
+    """An imported command (``shared/provenance.py``) whose key is in the store already: recorded
+    by an import of the same file that ran before or at the same time. Not an error: the answer
+    lists what was recorded."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
 class Awaiting(Exception):
     """An event was handled before an earlier event it depends on (they travel on separate
     queues, and a restart with a backlog reorders them): not a refusal and not a bug. The inbox

@@ -36,7 +36,7 @@ from shared import logging as tlog
 from shared import provenance as prov
 from shared.auth import authenticate, authorize
 from shared.db import CONNECTION_ERRORS
-from shared.errors import InvalidInput, TalentError
+from shared.errors import AlreadyImported, InvalidInput, TalentError
 
 log = tlog.get_logger(__name__)
 
@@ -364,6 +364,10 @@ def _imported(uow: Any, key: str) -> list[dict[str, Any]]:
     ]
 
 
+def _already_imported(uow: Any, done: list[dict[str, Any]]) -> Response:
+    return json_response(200, {"already_imported": True, "events": done}, uow.correlation_id)
+
+
 def endpoint(
     method: str, url: str, *, action: str | None = None, public: bool = False
 ) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
@@ -373,7 +377,8 @@ def endpoint(
 
     A request with an ``X-Talent-Provenance`` header (``shared/provenance.py``) records it in the
     metadata of the events it appends; if events with its key are stored already, the command is
-    not run again and the answer (200) lists them: an import runs each row once."""
+    not run again and the answer (200) lists them: an import runs each row once, also when two
+    imports of one file run at once (``UnitOfWork.run`` checks the key again under its lock)."""
 
     def decorator(fn: Callable[..., Any]) -> Callable[..., Response]:
         @functools.wraps(fn)
@@ -394,12 +399,12 @@ def endpoint(
                     uow.provenance = prov.parse(stated, uow.principal.role)
                     done = _imported(uow, uow.provenance["key"])
                     if done:
-                        return json_response(
-                            200, {"already_imported": True, "events": done}, uow.correlation_id
-                        )
+                        return _already_imported(uow, done)
                 result = fn(self, request, **kwargs)
                 status, body = result if isinstance(result, tuple) else (200, result)
                 return json_response(status, body, uow.correlation_id)
+            except AlreadyImported as exc:  # an import of the same file ran at the same time
+                return _already_imported(uow, _imported(uow, exc.key))
             except TalentError as exc:
                 log.info(
                     "request_refused",

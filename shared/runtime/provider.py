@@ -23,7 +23,7 @@ from shared.clock import Clock, clock_for
 from shared.contracts import load_all
 from shared.db import Database
 from shared.decider import Decider
-from shared.errors import ConcurrencyConflict, NotFound, Unauthenticated
+from shared.errors import AlreadyImported, ConcurrencyConflict, NotFound, Unauthenticated
 from shared.locks import lock_key
 from shared.messaging.inbox import Inbox
 from shared.messaging.relay import Relay
@@ -177,6 +177,7 @@ class UnitOfWork(Generic[SettingsT]):
         self.provenance: dict[str, Any] | None = None
         """What an import said of the command's origin (``shared/provenance.py``), recorded in
         the metadata of the events the command appends."""
+        self._import_claimed = False
 
     @property
     def caller(self) -> Principal:
@@ -261,6 +262,8 @@ class UnitOfWork(Generic[SettingsT]):
                     commit=True,
                     new_stream=new_stream,
                 )
+        if self.provenance is not None and not self._import_claimed:
+            self._claim_import(cur)
         history = [] if new_stream else self.events.read_stream(stream_id, cur=cur)
         version = history[-1].stream_version if history else 0
         if expected_version is not None and expected_version != version:
@@ -277,6 +280,20 @@ class UnitOfWork(Generic[SettingsT]):
             cur=cur,
             commit=commit,
         )
+
+    def _claim_import(self, cur: Any) -> None:
+        """An imported command runs once however many imports of its file run at once: its
+        first transaction holds its key's lock and finds no event with its key committed, or
+        raises AlreadyImported (nothing written)."""
+        key = self.provenance["key"]  # type: ignore[index]  # checked by the caller
+        cur.execute(
+            "SELECT pg_advisory_xact_lock(%s); SELECT EXISTS (SELECT FROM events"
+            " WHERE metadata ? 'provenance' AND metadata->'provenance'->>'key' = %s)",
+            (lock_key(f"import:{key}"), key),
+        )
+        if cur.fetchone()[0]:
+            raise AlreadyImported(key)
+        self._import_claimed = True
 
     def load(self, decider: Decider[Any], stream_id: str, cur: Any = None) -> tuple[Any, int]:
         """(state, version) of a stream, or NotFound."""
