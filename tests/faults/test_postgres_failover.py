@@ -162,6 +162,16 @@ def gaps(dsn):
     return {"events": count, "gapless": count == high and low in (0, 1)}
 
 
+def chain_checked(dsn, svc):
+    """The store's hash chain verified, and its positions' gaps."""
+    db = Database(dsn, max_size=1)
+    try:
+        result = EventStore(db, svc).verify()
+    finally:
+        db.close()
+    return dict(gaps(dsn), verified=result.ok, first_bad=result.position)
+
+
 def test_kill_9_the_primary_and_promote_the_standby(pair, system):
     client = Client(system.urls)
     year = shanghai_today().year
@@ -213,14 +223,7 @@ def test_kill_9_the_primary_and_promote_the_standby(pair, system):
         lambda n: n >= len(ids),
         timeout=120,
     )
-    chains = {}
-    for svc in SERVICES:
-        db = Database(system.dsn(svc), max_size=1)
-        try:
-            result = EventStore(db, svc).verify()
-        finally:
-            db.close()
-        chains[svc] = dict(gaps(system.dsn(svc)), verified=result.ok, first_bad=result.position)
+    chains = {svc: chain_checked(system.dsn(svc), svc) for svc in SERVICES}
     alive = {svc: system.procs[svc].poll() is None for svc in SERVICES}
     report(
         "kill -9 the PostgreSQL primary, promote the standby",
@@ -317,14 +320,7 @@ def test_rejoin_the_old_primary_as_synchronous_standby_and_fail_over_again(pair,
     missing = [a for _, a in traffic.answered if a not in stored]
     # and back to two nodes: the second old primary rejoins too
     _, _, rejoin2_s = rejoin_and_check(pair)
-    chains = {}
-    for svc in SERVICES:
-        db = Database(system.dsn(svc), max_size=1)
-        try:
-            result = EventStore(db, svc).verify()
-        finally:
-            db.close()
-        chains[svc] = dict(gaps(system.dsn(svc)), verified=result.ok, first_bad=result.position)
+    chains = {svc: chain_checked(system.dsn(svc), svc) for svc in SERVICES}
     alive = {svc: system.procs[svc].poll() is None for svc in SERVICES}
     report(
         "rejoin the old primary as the synchronous standby, fail over again, rejoin",
