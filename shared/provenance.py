@@ -20,6 +20,9 @@ from shared.auth import OWNER_SCOPED
 from shared.errors import Forbidden, InvalidInput
 
 HEADER = "X-Talent-Provenance"
+STORED = "metadata ? 'provenance' AND metadata->'provenance'->>'key' = %s"
+"""SQL condition: an event recorded by the imported command whose key is the parameter (the
+index of migration ``0004_events_import_key`` serves it)."""
 SOURCES = ("import",)
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _SHEET = re.compile(r"^[A-Za-z0-9_-]{1,40}$")

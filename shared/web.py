@@ -346,8 +346,7 @@ def _refuse_nul(request: Request, kwargs: Mapping[str, Any]) -> None:
 
 _IMPORTED_SQL = (
     "SELECT event_type, stream_id, stream_version, global_position FROM events "
-    "WHERE metadata ? 'provenance' AND metadata->'provenance'->>'key' = %s "
-    "ORDER BY global_position"
+    f"WHERE {prov.STORED} ORDER BY global_position"
 )
 
 

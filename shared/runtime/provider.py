@@ -27,6 +27,7 @@ from shared.errors import AlreadyImported, ConcurrencyConflict, NotFound, Unauth
 from shared.locks import lock_key
 from shared.messaging.inbox import Inbox
 from shared.messaging.relay import Relay
+from shared.provenance import STORED
 from shared.runtime.settings import Settings, SettingsError
 from shared.store import EventStore, Metadata, RecordedEvent, schema
 
@@ -287,8 +288,7 @@ class UnitOfWork(Generic[SettingsT]):
         raises AlreadyImported (nothing written)."""
         key = self.provenance["key"]  # type: ignore[index]  # checked by the caller
         cur.execute(
-            "SELECT pg_advisory_xact_lock(%s); SELECT EXISTS (SELECT FROM events"
-            " WHERE metadata ? 'provenance' AND metadata->'provenance'->>'key' = %s)",
+            f"SELECT pg_advisory_xact_lock(%s); SELECT EXISTS (SELECT FROM events WHERE {STORED})",
             (lock_key(f"import:{key}"), key),
         )
         if cur.fetchone()[0]:

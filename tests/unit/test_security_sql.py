@@ -29,6 +29,8 @@ REVIEWED = {
     ("services/notifications/queries.py", "_DELIVERY_COLUMNS"): "a module constant",
     ("talent_audit/index.py", "_HISTORY_COLUMNS"): "a module constant",
     ("shared/messaging/relay.py", "_ENVELOPE_COLUMNS"): "a module constant",
+    ("shared/runtime/provider.py", "STORED"): "a module constant (shared/provenance.py, %s)",
+    ("shared/web.py", "prov.STORED"): "a module constant (shared/provenance.py, %s)",
     ("talent_audit/replay.py", "schema"): "the replay schema the tool names itself",
     ("talent_audit/replay.py", "t"): "read-model table names from the projectors' migrations",
     ("talent_audit/copy.py", "table_name"): "read-model table names from the projectors'"
